@@ -1,0 +1,357 @@
+import { assertAmount } from './amount.js';
+import { type Collectable, unwatch, watch } from './backstop.js';
+import { BudgetError } from './budget-error.js';
+import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from './budget-guard.js';
+import type { BudgetObserver } from './observer.js';
+import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
+import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
+
+/** Options for {@link AtomicBudget}. */
+export interface AtomicBudgetOptions extends CommonBudgetOptions {
+  /** What `refill()` does with reservations still held (default `'reset'`). */
+  refillPolicy?: RefillPolicy;
+  /**
+   * Make an over-release on the count API (`release(cost)` beyond what `tryReserve` holds)
+   * throw `OVER_RELEASE` instead of being clamped, counted and reported (default `false`).
+   */
+  strict?: boolean;
+}
+
+/** A point-in-time view of an {@link AtomicBudget}, for tests and telemetry. */
+export interface AtomicBudgetSnapshot {
+  readonly capacity: number;
+  readonly available: number;
+  /** Units reserved and not yet released: count API plus held permits of live epochs. */
+  readonly held: number;
+  readonly epoch: number;
+  /** Units the count API was asked to release beyond what it held, and ignored. */
+  readonly overReleased: number;
+  /** Permits that were garbage-collected while held. */
+  readonly leaks: number;
+}
+
+const HELD = 0;
+const RELEASED = 1;
+const COMMITTED = 2;
+const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+
+class PermitCell implements Collectable {
+  state = HELD;
+  constructor(
+    readonly budget: AtomicBudget,
+    readonly cost: number,
+    readonly epoch: number,
+  ) {}
+
+  collected(): void {
+    this.budget['settle'](this, RELEASED, true);
+  }
+}
+
+class AtomicPermit implements SyncBudgetPermit {
+  constructor(private readonly cell: PermitCell) {}
+
+  get cost(): number {
+    return this.cell.cost;
+  }
+
+  get epoch(): number {
+    return this.cell.epoch;
+  }
+
+  get state(): PermitState {
+    return permitStates[this.cell.state]!;
+  }
+
+  releaseSync(): boolean {
+    return this.cell.budget['settle'](this.cell, RELEASED, false);
+  }
+
+  commitSync(): boolean {
+    return this.cell.budget['settle'](this.cell, COMMITTED, false);
+  }
+
+  async release(): Promise<boolean> {
+    return this.releaseSync();
+  }
+
+  async commit(): Promise<boolean> {
+    return this.commitSync();
+  }
+
+  [Symbol.dispose](): void {
+    this.releaseSync();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.releaseSync();
+  }
+}
+
+/**
+ * In-process budget over a fixed capacity of units: the reference's lock-free counter. In a
+ * single JavaScript thread every synchronous method is atomic, so there is no CAS loop to
+ * write; the Promise methods wrap the synchronous ones.
+ *
+ * Two ways to reserve:
+ * - the count API, `tryReserve(cost)` / `release(cost)`, as in the reference. Releasing more
+ *   than it holds is clamped, counted in {@link AtomicBudget.overReleased} and reported
+ *   (or, with `strict`, thrown), so a double release cannot push the budget past capacity;
+ * - permits, `tryAcquire(cost)`, whose handle is settled exactly once and is fenced to its
+ *   epoch, so a release after a `reset` refill cannot inflate the new epoch.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ *
+ * const budget = new AtomicBudget(1_000);
+ * if (budget.tryReserveSync(250)) {
+ *   // dispatch happens here ...
+ *   budget.releaseSync(250);
+ * }
+ * using permit = budget.tryAcquireSync(100); // released at the end of the scope
+ * ```
+ */
+export class AtomicBudget implements SyncBudgetGuard {
+  /** Total capacity, fixed at construction. */
+  readonly capacity: number;
+  /** What {@link AtomicBudget.refill} does with held reservations. */
+  readonly refillPolicy: RefillPolicy;
+  private avail: number;
+  private countHeld = 0;
+  private permitHeld = 0;
+  private epochValue = 0;
+  private overReleasedUnits = 0;
+  private leakCount = 0;
+  private readonly strict: boolean;
+  private readonly backstop: boolean;
+  private readonly observer: BudgetObserver | undefined;
+  private readonly name: string | undefined;
+
+  /**
+   * @param capacity - total units, a non-negative safe integer; the budget starts full.
+   * @param options - refill policy, strict over-release, observer, name, leak backstop.
+   */
+  constructor(capacity: number, options: AtomicBudgetOptions = {}) {
+    assertAmount(capacity, 'capacity');
+    checkCommonOptions(options);
+    if (options.strict !== undefined && typeof options.strict !== 'boolean') {
+      throw invalidOption('strict', options.strict, 'a boolean');
+    }
+    this.refillPolicy = checkRefillPolicy(options.refillPolicy);
+    this.capacity = capacity;
+    this.avail = capacity;
+    this.strict = options.strict ?? false;
+    this.backstop = options.leakBackstop ?? true;
+    this.observer = options.observer;
+    this.name = options.name;
+  }
+
+  /** Units that can be reserved right now. */
+  available(): number {
+    return this.avail;
+  }
+
+  /** Units reserved and not yet released or committed in a live epoch. */
+  held(): number {
+    return this.countHeld + this.permitHeld;
+  }
+
+  /** The current refill epoch, starting at 0 and incremented by every refill. */
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /** Units the count API was asked to release beyond what it held (and ignored). */
+  overReleased(): number {
+    return this.overReleasedUnits;
+  }
+
+  /** Permits garbage-collected while held, refunded by the backstop. */
+  leaks(): number {
+    return this.leakCount;
+  }
+
+  /**
+   * Utilization in `[0, 1]`, for telemetry gauges; 0 for a zero-capacity budget.
+   *
+   * @returns the fraction of capacity not available.
+   */
+  utilization(): number {
+    return this.capacity === 0 ? 0 : (this.capacity - this.avail) / this.capacity;
+  }
+
+  /** All counters at once. */
+  snapshot(): AtomicBudgetSnapshot {
+    return {
+      capacity: this.capacity,
+      available: this.avail,
+      held: this.countHeld + this.permitHeld,
+      epoch: this.epochValue,
+      overReleased: this.overReleasedUnits,
+      leaks: this.leakCount,
+    };
+  }
+
+  /**
+   * Begin a new epoch, typically at the start of each scheduling period. With `reset` the
+   * budget becomes full and older reservations are fenced off; with `carry` it becomes
+   * capacity minus what is still held.
+   */
+  refill(): void {
+    this.epochValue++;
+    if (this.refillPolicy === 'reset') {
+      this.countHeld = 0;
+      this.permitHeld = 0;
+      this.avail = this.capacity;
+    } else {
+      this.avail = this.capacity - this.countHeld - this.permitHeld;
+    }
+    this.observer?.({
+      type: 'refill',
+      budget: this.name,
+      epoch: this.epochValue,
+      policy: this.refillPolicy,
+      available: this.avail,
+    });
+  }
+
+  /**
+   * Reserve `cost` units, synchronously.
+   *
+   * @param cost - a non-negative safe integer; 0 is always granted, more than capacity never.
+   * @returns `true` when reserved, `false` on soft denial (nothing changed).
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (cost > this.avail) {
+      if (this.observer !== undefined) this.report('deny', cost);
+      return false;
+    }
+    this.avail -= cost;
+    this.countHeld += cost;
+    if (this.observer !== undefined) this.report('reserve', cost);
+    return true;
+  }
+
+  /**
+   * Return `cost` units reserved with {@link AtomicBudget.tryReserveSync}. Units beyond what
+   * the count API holds in the current epoch are ignored and counted as over-released (or,
+   * with `strict`, the call throws `OVER_RELEASE` and changes nothing).
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let accepted = cost;
+    if (cost > this.countHeld) {
+      if (this.strict) {
+        throw new BudgetError({
+          code: 'OVER_RELEASE',
+          message: `release(${cost}) exceeds the ${this.countHeld} units held through tryReserve`,
+          details: { budget: this.name, cost, held: this.countHeld },
+        });
+      }
+      accepted = this.countHeld;
+      this.overReleasedUnits += cost - accepted;
+    }
+    this.countHeld -= accepted;
+    this.avail += accepted;
+    const observer = this.observer;
+    if (observer !== undefined) {
+      observer({
+        type: 'release',
+        budget: this.name,
+        cost,
+        refunded: accepted,
+        available: this.avail,
+      });
+      if (accepted !== cost) {
+        observer({
+          type: 'over-release',
+          budget: this.name,
+          requested: cost,
+          accepted,
+          excess: cost - accepted,
+        });
+      }
+    }
+  }
+
+  /**
+   * Reserve `cost` units as a permit, synchronously.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns a held permit, or `null` on soft denial.
+   */
+  tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (cost > this.avail) {
+      if (this.observer !== undefined) this.report('deny', cost);
+      return null;
+    }
+    this.avail -= cost;
+    this.permitHeld += cost;
+    const cell = new PermitCell(this, cost, this.epochValue);
+    const permit = new AtomicPermit(cell);
+    if (this.backstop) watch(permit, cell);
+    if (this.observer !== undefined) this.report('reserve', cost);
+    return permit;
+  }
+
+  /** {@inheritDoc AtomicBudget.tryReserveSync} */
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+
+  /** {@inheritDoc AtomicBudget.releaseSync} */
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+
+  /** {@inheritDoc AtomicBudget.tryAcquireSync} */
+  async tryAcquire(cost: number): Promise<SyncBudgetPermit | null> {
+    return this.tryAcquireSync(cost);
+  }
+
+  private report(type: 'reserve' | 'deny', cost: number): void {
+    this.observer!({ type, budget: this.name, cost, available: this.avail });
+  }
+
+  /** Settles a permit once; returns whether this call settled it. */
+  private settle(
+    cell: PermitCell,
+    to: typeof RELEASED | typeof COMMITTED,
+    leaked: boolean,
+  ): boolean {
+    if (cell.state !== HELD) return false;
+    cell.state = to;
+    if (this.backstop && !leaked) unwatch(cell);
+    const live = this.refillPolicy === 'carry' || cell.epoch === this.epochValue;
+    let refunded = 0;
+    if (live) {
+      this.permitHeld -= cell.cost;
+      if (to === RELEASED) {
+        this.avail += cell.cost;
+        refunded = cell.cost;
+      }
+    }
+    if (leaked) this.leakCount++;
+    const observer = this.observer;
+    if (observer !== undefined) {
+      if (to === RELEASED) {
+        observer({
+          type: 'release',
+          budget: this.name,
+          cost: cell.cost,
+          refunded,
+          available: this.avail,
+        });
+      } else {
+        observer({ type: 'commit', budget: this.name, cost: cell.cost });
+      }
+      if (leaked) observer({ type: 'leak', budget: this.name, amount: cell.cost, refunded });
+    }
+    return true;
+  }
+}

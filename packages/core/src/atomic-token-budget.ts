@@ -1,0 +1,312 @@
+import { assertAmount } from './amount.js';
+import { BudgetError } from './budget-error.js';
+import type { BudgetObserver } from './observer.js';
+import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
+import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
+import type { SyncTokenBudget } from './token-budget.js';
+import { TokenReservation } from './token-reservation.js';
+
+/** Options for {@link AtomicTokenBudget}. */
+export interface AtomicTokenBudgetOptions extends CommonBudgetOptions {
+  /** What `refill()` does with reservations still armed (default `'reset'`). */
+  refillPolicy?: RefillPolicy;
+  /**
+   * The most debt the budget carries; overage beyond it is written off, counted in
+   * {@link AtomicTokenBudget.forgivenDebt} and reported. Default: unlimited (exact debt).
+   */
+  maxDebt?: number;
+}
+
+/** A point-in-time view of an {@link AtomicTokenBudget}, for tests and telemetry. */
+export interface AtomicTokenBudgetSnapshot {
+  readonly capacity: number;
+  readonly available: number;
+  readonly debt: number;
+  /** Sum of the estimates of armed reservations in live epochs. */
+  readonly reserved: number;
+  readonly consumed: number;
+  readonly epoch: number;
+  readonly forgivenDebt: number;
+  readonly leaks: number;
+}
+
+/**
+ * In-process budget of LLM tokens (or any spend known only afterwards): the reference's
+ * `AtomicTokenBudget` with exact debt and epochs.
+ *
+ * `tryReserveTokens` deducts an estimate up front so concurrent calls cannot all
+ * over-commit; `recordUsage` reconciles one reservation with the provider's totals. Unused
+ * estimate is refunded; overage is owed in full: `available()` stays 0 while `debt()` is
+ * positive, and refunds and refills pay the debt before anything else.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ *
+ * const tokens = new AtomicTokenBudget(1_000);
+ * const reservation = tokens.tryReserveTokensSync(400);
+ * if (reservation) {
+ *   tokens.recordUsageSync(reservation, 120, 80);
+ * }
+ * console.log(tokens.available(), tokens.tokensConsumedSync()); // 800 200
+ * ```
+ */
+export class AtomicTokenBudget implements SyncTokenBudget {
+  /** Total capacity, fixed at construction. */
+  readonly capacity: number;
+  /** What {@link AtomicTokenBudget.refill} does with armed reservations. */
+  readonly refillPolicy: RefillPolicy;
+  /** Largest debt carried before overage is written off. */
+  readonly maxDebt: number;
+  /** available − debt: negative while in debt. */
+  private net: number;
+  private reservedTotal = 0;
+  private consumed = 0;
+  private epochValue = 0;
+  private forgiven = 0;
+  private leakCount = 0;
+  private readonly backstop: boolean;
+  private readonly observer: BudgetObserver | undefined;
+  private readonly name: string | undefined;
+  private readonly refundFn = (amount: number, epoch: number): void => {
+    this.refundFrom(amount, epoch);
+  };
+  private readonly leakFn = (amount: number, epoch: number): void => {
+    this.leakCount++;
+    this.observer?.({
+      type: 'leak',
+      budget: this.name,
+      amount,
+      refunded: this.isLive(epoch) ? amount : 0,
+    });
+  };
+
+  /**
+   * @param capacity - total tokens, a non-negative safe integer; the budget starts full.
+   * @param options - refill policy, debt cap, observer, name, leak backstop.
+   */
+  constructor(capacity: number, options: AtomicTokenBudgetOptions = {}) {
+    assertAmount(capacity, 'capacity');
+    checkCommonOptions(options);
+    const { maxDebt } = options;
+    if (maxDebt !== undefined && maxDebt !== Number.POSITIVE_INFINITY) {
+      if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');
+      assertAmount(maxDebt, 'maxDebt');
+    }
+    this.refillPolicy = checkRefillPolicy(options.refillPolicy);
+    this.capacity = capacity;
+    this.net = capacity;
+    this.maxDebt = maxDebt ?? Number.POSITIVE_INFINITY;
+    this.backstop = options.leakBackstop ?? true;
+    this.observer = options.observer;
+    this.name = options.name;
+  }
+
+  /** Tokens that can be reserved right now: 0 while in debt. */
+  available(): number {
+    return this.net > 0 ? this.net : 0;
+  }
+
+  /** Tokens owed: recorded overage not yet paid by refunds or refills. */
+  debt(): number {
+    return this.net < 0 ? -this.net : 0;
+  }
+
+  /** Sum of the estimates of armed reservations in live epochs. */
+  reserved(): number {
+    return this.reservedTotal;
+  }
+
+  /** Debt written off because it exceeded `maxDebt`. */
+  forgivenDebt(): number {
+    return this.forgiven;
+  }
+
+  /** Reservations garbage-collected while armed, refunded by the backstop. */
+  leaks(): number {
+    return this.leakCount;
+  }
+
+  /** The current refill epoch, starting at 0. */
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /**
+   * Utilization in `[0, 1]`; 0 for a zero-capacity budget.
+   *
+   * @returns the fraction of capacity not available.
+   */
+  utilization(): number {
+    return this.capacity === 0 ? 0 : (this.capacity - this.available()) / this.capacity;
+  }
+
+  /** All counters at once. */
+  snapshot(): AtomicTokenBudgetSnapshot {
+    return {
+      capacity: this.capacity,
+      available: this.available(),
+      debt: this.debt(),
+      reserved: this.reservedTotal,
+      consumed: this.consumed,
+      epoch: this.epochValue,
+      forgivenDebt: this.forgiven,
+      leaks: this.leakCount,
+    };
+  }
+
+  /** {@inheritDoc TokenBudget.tokensConsumed} */
+  tokensConsumedSync(): number {
+    return this.consumed;
+  }
+
+  /**
+   * Begin a new epoch. Debt is paid first: with `reset` the budget becomes capacity minus
+   * debt and older reservations are fenced off (disposing them refunds nothing); with
+   * `carry` it becomes capacity minus debt minus the estimates still armed.
+   */
+  refill(): void {
+    this.epochValue++;
+    const debt = this.net < 0 ? -this.net : 0;
+    if (this.refillPolicy === 'reset') this.reservedTotal = 0;
+    this.net = this.capacity - this.reservedTotal - debt;
+    this.observer?.({
+      type: 'refill',
+      budget: this.name,
+      epoch: this.epochValue,
+      policy: this.refillPolicy,
+      available: this.available(),
+    });
+  }
+
+  /**
+   * Reserve `estimate` tokens, synchronously.
+   *
+   * @param estimate - a non-negative safe integer; 0 is always granted.
+   * @returns the armed reservation, or `null` on soft denial (nothing changed).
+   */
+  tryReserveTokensSync(estimate: number): TokenReservation | null {
+    assertAmount(estimate, 'estimate');
+    const available = this.net > 0 ? this.net : 0;
+    if (estimate > available) {
+      this.observer?.({ type: 'deny', budget: this.name, cost: estimate, available });
+      return null;
+    }
+    this.net -= estimate;
+    this.reservedTotal += estimate;
+    const reservation = new TokenReservation({
+      estimate,
+      owner: this,
+      epoch: this.epochValue,
+      refund: this.refundFn,
+      backstop: this.backstop,
+      onLeak: this.leakFn,
+    });
+    this.observer?.({
+      type: 'reserve',
+      budget: this.name,
+      cost: estimate,
+      available: this.available(),
+    });
+    return reservation;
+  }
+
+  /**
+   * Reconcile `reservation` with actual usage, synchronously. The estimate is released and
+   * `prompt + completion` charged: under-use comes back, overage is owed as debt. For a
+   * reservation from an older epoch under `reset`, nothing is refunded and only the overage
+   * beyond its estimate is charged to the current epoch.
+   *
+   * @param reservation - a reservation this budget issued, armed or disarmed.
+   * @param prompt - prompt tokens, a non-negative safe integer.
+   * @param completion - completion tokens, a non-negative safe integer.
+   * @throws BudgetError `INVALID_AMOUNT`, `FOREIGN_HANDLE` or `ALREADY_SETTLED`, with nothing
+   * changed.
+   */
+  recordUsageSync(reservation: TokenReservation, prompt: number, completion: number): void {
+    assertAmount(prompt, 'prompt');
+    assertAmount(completion, 'completion');
+    const actual = prompt + completion;
+    assertAmount(actual, 'prompt + completion');
+    if (!(reservation instanceof TokenReservation)) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: 'recordUsage expects a TokenReservation from tryReserveTokens',
+        details: { budget: this.name },
+      });
+    }
+    reservation.claim(this);
+    this.consumed += actual;
+    const estimate = reservation.estimate;
+    if (this.isLive(reservation.epoch)) {
+      this.reservedTotal -= estimate;
+      this.net += estimate - actual;
+    } else if (actual > estimate) {
+      this.net -= actual - estimate;
+    }
+    const forgiven = this.capDebt();
+    const observer = this.observer;
+    if (observer !== undefined) {
+      const debt = this.debt();
+      observer({
+        type: 'record',
+        budget: this.name,
+        estimate,
+        actual,
+        available: this.available(),
+        debt,
+      });
+      if (actual > estimate && (debt > 0 || forgiven > 0)) {
+        observer({ type: 'debt', budget: this.name, debt, forgiven });
+      }
+    }
+  }
+
+  /** {@inheritDoc AtomicTokenBudget.tryReserveTokensSync} */
+  async tryReserveTokens(estimate: number): Promise<TokenReservation | null> {
+    return this.tryReserveTokensSync(estimate);
+  }
+
+  /** {@inheritDoc AtomicTokenBudget.recordUsageSync} */
+  async recordUsage(
+    reservation: TokenReservation,
+    prompt: number,
+    completion: number,
+  ): Promise<void> {
+    this.recordUsageSync(reservation, prompt, completion);
+  }
+
+  /** {@inheritDoc TokenBudget.tokensConsumed} */
+  async tokensConsumed(): Promise<number> {
+    return this.consumed;
+  }
+
+  private isLive(epoch: number): boolean {
+    return this.refillPolicy === 'carry' || epoch === this.epochValue;
+  }
+
+  private refundFrom(amount: number, epoch: number): void {
+    const live = this.isLive(epoch);
+    if (live) {
+      this.reservedTotal -= amount;
+      this.net += amount;
+    }
+    this.observer?.({
+      type: 'release',
+      budget: this.name,
+      cost: amount,
+      refunded: live ? amount : 0,
+      available: this.available(),
+    });
+  }
+
+  /** Applies `maxDebt`; returns what was written off. */
+  private capDebt(): number {
+    const floor = -this.maxDebt;
+    if (this.net >= floor) return 0;
+    const written = floor - this.net;
+    this.forgiven += written;
+    this.net = floor;
+    return written;
+  }
+}

@@ -1,0 +1,34 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+// Tests run against TypeScript source: every workspace package exports its `src` under this
+// condition, so no build is needed before `vitest run`.
+const sourceCondition = '@budgetry/source';
+
+const projectDirs = ['packages', 'apps'].flatMap((group) =>
+  existsSync(group)
+    ? readdirSync(group, { withFileTypes: true })
+        .filter(
+          (entry) => entry.isDirectory() && existsSync(join(group, entry.name, 'package.json')),
+        )
+        .map((entry) => join(group, entry.name))
+    : [],
+);
+
+export default defineConfig({
+  resolve: { conditions: [sourceCondition, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } },
+  test: {
+    projects: projectDirs.map((dir) => ({
+      extends: true,
+      test: {
+        name: dir.split('/')[1]!,
+        root: dir,
+        include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        execArgv: ['--expose-gc'],
+      },
+    })),
+  },
+});
