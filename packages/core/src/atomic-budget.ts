@@ -34,6 +34,8 @@ const HELD = 0;
 const RELEASED = 1;
 const COMMITTED = 2;
 const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+/** Module-private key: lets permits settle through their budget without a public method. */
+const settle = Symbol('settle');
 
 class PermitCell implements Collectable {
   state = HELD;
@@ -44,7 +46,7 @@ class PermitCell implements Collectable {
   ) {}
 
   collected(): void {
-    this.budget['settle'](this, RELEASED, true);
+    this.budget[settle](this, RELEASED, true);
   }
 }
 
@@ -64,11 +66,11 @@ class AtomicPermit implements SyncBudgetPermit {
   }
 
   releaseSync(): boolean {
-    return this.cell.budget['settle'](this.cell, RELEASED, false);
+    return this.cell.budget[settle](this.cell, RELEASED, false);
   }
 
   commitSync(): boolean {
-    return this.cell.budget['settle'](this.cell, COMMITTED, false);
+    return this.cell.budget[settle](this.cell, COMMITTED, false);
   }
 
   async release(): Promise<boolean> {
@@ -319,11 +321,7 @@ export class AtomicBudget implements SyncBudgetGuard {
   }
 
   /** Settles a permit once; returns whether this call settled it. */
-  private settle(
-    cell: PermitCell,
-    to: typeof RELEASED | typeof COMMITTED,
-    leaked: boolean,
-  ): boolean {
+  [settle](cell: PermitCell, to: typeof RELEASED | typeof COMMITTED, leaked: boolean): boolean {
     if (cell.state !== HELD) return false;
     cell.state = to;
     if (this.backstop && !leaked) unwatch(cell);

@@ -104,7 +104,7 @@ export class AtomicTokenBudget implements SyncTokenBudget {
 
   /** Tokens that can be reserved right now: 0 while in debt. */
   available(): number {
-    return this.net > 0 ? this.net : 0;
+    return Math.max(this.net, 0);
   }
 
   /** Tokens owed: recorded overage not yet paid by refunds or refills. */
@@ -187,7 +187,7 @@ export class AtomicTokenBudget implements SyncTokenBudget {
    */
   tryReserveTokensSync(estimate: number): TokenReservation | null {
     assertAmount(estimate, 'estimate');
-    const available = this.net > 0 ? this.net : 0;
+    const available = Math.max(this.net, 0);
     if (estimate > available) {
       this.observer?.({ type: 'deny', budget: this.name, cost: estimate, available });
       return null;

@@ -68,7 +68,8 @@ export class BudgetError extends Error {
   readonly code: BudgetErrorCode;
   /** Structured context for the failure, when there is any. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
-  private readonly [marker] = true;
+  /** Marks budgetry errors across installed copies; see {@link BudgetError.isInstance}. */
+  readonly [marker] = true;
 
   /**
    * @param options - the code, message and optional cause and details.
