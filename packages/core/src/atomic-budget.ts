@@ -6,7 +6,17 @@ import type { BudgetObserver } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
 
-/** Options for {@link AtomicBudget}. */
+/**
+ * Options for {@link AtomicBudget}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type AtomicBudgetOptions } from '@budgetry/core';
+ *
+ * const options: AtomicBudgetOptions = { refillPolicy: 'carry', strict: true, name: 'rows' };
+ * const rows = new AtomicBudget(1_000, options);
+ * ```
+ */
 export interface AtomicBudgetOptions extends CommonBudgetOptions {
   /** What `refill()` does with reservations still held (default `'reset'`). */
   refillPolicy?: RefillPolicy;
@@ -17,7 +27,18 @@ export interface AtomicBudgetOptions extends CommonBudgetOptions {
   strict?: boolean;
 }
 
-/** A point-in-time view of an {@link AtomicBudget}, for tests and telemetry. */
+/**
+ * A point-in-time view of an {@link AtomicBudget}, for tests and telemetry.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ *
+ * const rows = new AtomicBudget(10);
+ * rows.tryReserveSync(4);
+ * const { available, held } = rows.snapshot(); // 6, 4
+ * ```
+ */
 export interface AtomicBudgetSnapshot {
   readonly capacity: number;
   readonly available: number;

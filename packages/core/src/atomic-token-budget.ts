@@ -6,7 +6,18 @@ import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
 import type { SyncTokenBudget } from './token-budget.js';
 import { TokenReservation } from './token-reservation.js';
 
-/** Options for {@link AtomicTokenBudget}. */
+/**
+ * Options for {@link AtomicTokenBudget}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget, type AtomicTokenBudgetOptions } from '@budgetry/core';
+ *
+ * // Never carry more than 5 000 tokens of debt into later calls.
+ * const options: AtomicTokenBudgetOptions = { maxDebt: 5_000, name: 'tokens' };
+ * const tokens = new AtomicTokenBudget(100_000, options);
+ * ```
+ */
 export interface AtomicTokenBudgetOptions extends CommonBudgetOptions {
   /** What `refill()` does with reservations still armed (default `'reset'`). */
   refillPolicy?: RefillPolicy;
@@ -17,7 +28,18 @@ export interface AtomicTokenBudgetOptions extends CommonBudgetOptions {
   maxDebt?: number;
 }
 
-/** A point-in-time view of an {@link AtomicTokenBudget}, for tests and telemetry. */
+/**
+ * A point-in-time view of an {@link AtomicTokenBudget}, for tests and telemetry.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ *
+ * const tokens = new AtomicTokenBudget(100);
+ * tokens.recordUsageSync(tokens.tryReserveTokensSync(100)!, 120, 0);
+ * const { available, debt, consumed } = tokens.snapshot(); // 0, 20, 120
+ * ```
+ */
 export interface AtomicTokenBudgetSnapshot {
   readonly capacity: number;
   readonly available: number;

@@ -14,6 +14,16 @@
  * - `TIMEOUT`: a wait or a remote call ran out of time.
  * - `CLOSED`: the budget or scheduler was closed.
  * - `EXCEEDS_CAPACITY`: a request that can never succeed because it exceeds the capacity.
+ *
+ * @example
+ * ```ts
+ * import { BudgetError, type BudgetErrorCode } from '@budgetry/core';
+ *
+ * function isRetryable(error: unknown): boolean {
+ *   const retryable: BudgetErrorCode[] = ['BACKEND', 'TIMEOUT'];
+ *   return BudgetError.isInstance(error) && retryable.includes(error.code);
+ * }
+ * ```
  */
 export type BudgetErrorCode =
   | 'BACKEND'
@@ -27,7 +37,20 @@ export type BudgetErrorCode =
   | 'CLOSED'
   | 'EXCEEDS_CAPACITY';
 
-/** Options accepted by the {@link BudgetError} constructor. */
+/**
+ * Options accepted by the {@link BudgetError} constructor.
+ *
+ * @example
+ * ```ts
+ * import { BudgetError } from '@budgetry/core';
+ *
+ * const error = new BudgetError({
+ *   code: 'BACKEND',
+ *   message: 'budget store unreachable',
+ *   cause: new Error('ECONNREFUSED'),
+ * });
+ * ```
+ */
 export interface BudgetErrorOptions {
   /** Which kind of failure this is. */
   code: BudgetErrorCode;

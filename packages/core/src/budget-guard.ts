@@ -40,6 +40,15 @@ export interface BudgetGuard {
 /**
  * Where a {@link BudgetPermit} is in its life: `held` until it is released (units return to
  * the pool) or committed (units stay spent until the next refill). Either happens once.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ *
+ * const permit = new AtomicBudget(5).tryAcquireSync(2)!;
+ * permit.commitSync();
+ * console.log(permit.state); // 'committed'
+ * ```
  */
 export type PermitState = 'held' | 'released' | 'committed';
 
@@ -81,7 +90,20 @@ export interface BudgetPermit extends AsyncDisposable {
   commit(): Promise<boolean>;
 }
 
-/** A {@link BudgetPermit} from an in-process budget, which can also settle synchronously. */
+/**
+ * A {@link BudgetPermit} from an in-process budget, which can also settle synchronously.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ *
+ * const slots = new AtomicBudget(4);
+ * {
+ *   using slot = slots.tryAcquireSync(1);
+ *   // ... work while holding the slot ...
+ * } // released here
+ * ```
+ */
 export interface SyncBudgetPermit extends BudgetPermit, Disposable {
   /** Synchronous {@link BudgetPermit.release}. */
   releaseSync(): boolean;

@@ -1,4 +1,15 @@
-/** Cancels a timer started by {@link Clock.setTimer}. Calling it twice is harmless. */
+/**
+ * Cancels a timer started by {@link Clock.setTimer}. Calling it twice is harmless.
+ *
+ * @example
+ * ```ts
+ * import { systemClock } from '@budgetry/core';
+ *
+ * const cancel = systemClock.setTimer(() => console.log('never runs'), 60_000);
+ * cancel();
+ * cancel(); // harmless
+ * ```
+ */
 export type CancelTimer = () => void;
 
 /**

@@ -21,6 +21,23 @@ interface EventBase {
  *   returned.
  * - `over-release`: the count API released more than it held; `excess` was ignored.
  * - `refill`: a new epoch began.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget, type BudgetEvent } from '@budgetry/core';
+ *
+ * function describe(event: BudgetEvent): string {
+ *   switch (event.type) {
+ *     case 'debt':
+ *       return `${event.budget} owes ${event.debt}`;
+ *     case 'leak':
+ *       return `${event.budget} leaked ${event.amount}`;
+ *     default:
+ *       return event.type;
+ *   }
+ * }
+ * const tokens = new AtomicTokenBudget(10, { name: 'tokens', observer: (e) => console.log(describe(e)) });
+ * ```
  */
 export type BudgetEvent =
   | (EventBase & { readonly type: 'reserve'; readonly cost: number; readonly available: number })

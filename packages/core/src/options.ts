@@ -24,7 +24,17 @@ export function invalidOption(name: string, value: unknown, expected: string): B
   });
 }
 
-/** Options every in-process budget accepts. */
+/**
+ * Options every in-process budget accepts.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type CommonBudgetOptions } from '@budgetry/core';
+ *
+ * const common: CommonBudgetOptions = { name: 'queue-slots', leakBackstop: false };
+ * const slots = new AtomicBudget(32, common);
+ * ```
+ */
 export interface CommonBudgetOptions {
   /** Receives every event of the budget; absent means zero overhead. */
   observer?: BudgetObserver;

@@ -10,6 +10,16 @@ import { BudgetError } from './budget-error.js';
  *   stay live and return their units when released.
  *
  * Either way, outstanding debt is paid first out of the refill.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type RefillPolicy } from '@budgetry/core';
+ *
+ * const policy: RefillPolicy = 'carry';
+ * const budget = new AtomicBudget(10, { refillPolicy: policy });
+ * const held = budget.tryAcquireSync(8);
+ * budget.refill(); // available 2: the 8 still held are carried into the new epoch
+ * ```
  */
 export type RefillPolicy = 'reset' | 'carry';
 

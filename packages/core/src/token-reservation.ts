@@ -6,16 +6,57 @@ import { BudgetError } from './budget-error.js';
  * Returns a reservation's estimate to the pool that issued it. Called at most once, with
  * the reservation's estimate and epoch, so the budget can fence refunds from older epochs.
  * Remote budgets may return a Promise.
+ *
+ * @example
+ * ```ts
+ * import type { TokenRefund } from '@budgetry/core';
+ *
+ * // A custom budget's refund channel: return the estimate unless its epoch has passed.
+ * let available = 100;
+ * const currentEpoch = 0;
+ * const refund: TokenRefund = (amount, epoch) => {
+ *   if (epoch === currentEpoch) available += amount;
+ * };
+ * ```
  */
 export type TokenRefund = (amount: number, epoch: number) => void | Promise<void>;
 
 /**
  * `armed` until settled; `disarmed` after {@link TokenReservation.disarm} (the caller owns
  * the refund); then `recorded` (reconciled with usage) or `refunded` (estimate returned).
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ *
+ * const tokens = new AtomicTokenBudget(100);
+ * const r = tokens.tryReserveTokensSync(10)!;
+ * r[Symbol.dispose]();
+ * console.log(r.state); // 'refunded'
+ * ```
  */
 export type TokenReservationState = 'armed' | 'disarmed' | 'recorded' | 'refunded';
 
-/** What a {@link TokenBudget} implementation passes to construct a reservation. */
+/**
+ * What a {@link TokenBudget} implementation passes to construct a reservation.
+ *
+ * @example
+ * ```ts
+ * import { TokenReservation } from '@budgetry/core';
+ *
+ * // Inside a custom TokenBudget implementation:
+ * const owner = {};
+ * let available = 100;
+ * available -= 25;
+ * const reservation = new TokenReservation({
+ *   estimate: 25,
+ *   owner,
+ *   refund: (amount) => {
+ *     available += amount;
+ *   },
+ * });
+ * ```
+ */
 export interface TokenReservationInit {
   /** Tokens reserved for this call. */
   estimate: number;
