@@ -1,1 +1,20 @@
-export {};
+export {
+  AllOf,
+  type AllOfOptions,
+  AllOfPermit,
+  type AnyMember,
+  allOf,
+  type Decision,
+  SyncAllOf,
+  SyncAllOfPermit,
+  type SyncMember,
+} from './all-of.js';
+export type { KeyOf, MemberKey, Members } from './member-list.js';
+export { type RetryHint, retryAfterOf } from './retry-hint.js';
+export {
+  AsyncTokenGuard,
+  SyncTokenGuard,
+  type SyncTokenPermit,
+  type TokenPermit,
+  tokenGuard,
+} from './token-guard.js';

@@ -1,0 +1,616 @@
+import {
+  assertAmount,
+  type BudgetPermit,
+  type PermitBudgetGuard,
+  type PermitState,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  type SyncTokenBudget,
+  type TokenBudget,
+} from '@budgetry/core';
+import { CountLedger } from './count-ledger.js';
+import { acceptMember, isSyncGuard } from './member-kind.js';
+import {
+  describe,
+  invalid,
+  type KeyOf,
+  type MemberKey,
+  type Members,
+  memberFailure,
+  toMemberList,
+} from './member-list.js';
+import { retryAfterOf } from './retry-hint.js';
+
+/** A member of a synchronous all-of: an in-process guard or token budget. */
+export type SyncMember = SyncBudgetGuard | SyncTokenBudget;
+/** A member of an all-of or any-of: any guard that hands out permits, or any token budget. */
+export type AnyMember = PermitBudgetGuard | TokenBudget;
+
+/**
+ * The outcome of a detailed reservation on a combinator: the permit, or which member denied
+ * and, when that member's refill schedule knows, how long until a retry could succeed.
+ */
+export type Decision<K, P> =
+  | { readonly ok: true; readonly permit: P }
+  | { readonly ok: false; readonly deniedBy: K; readonly retryAfterMs?: number };
+
+/** Options for {@link allOf}. */
+export interface AllOfOptions<K extends MemberKey> {
+  /**
+   * A fixed charge for some members, whatever the reserved cost: `{ rows: 1 }` makes
+   * `tryAcquire(1_200)` take one row and 1 200 from every other member. A reservation of
+   * cost 0 charges nobody. Members not listed are charged the cost itself.
+   */
+  charge?: Partial<Record<K, number>>;
+}
+
+const HELD = 0;
+const RELEASED = 1;
+const COMMITTED = 2;
+const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+const noParts: never[] = [];
+
+/** @internal Fixed charges as an array: -1 means "the reserved cost". */
+function chargesOf(keys: readonly MemberKey[], charge: unknown): number[] {
+  if (charge !== undefined && (typeof charge !== 'object' || charge === null)) {
+    throw invalid(`option charge must be a record of amounts, got ${describe(charge)}`, { charge });
+  }
+  const table = (charge ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(table)) {
+    if (!keys.some((k) => String(k) === name)) {
+      throw invalid(`option charge names ${JSON.stringify(name)}, which is not a member`, {
+        member: name,
+      });
+    }
+  }
+  return keys.map((k) => {
+    const fixed = table[String(k)];
+    if (fixed === undefined) return -1;
+    assertAmount(fixed, `charge.${String(k)}`);
+    return fixed;
+  });
+}
+
+function settleError(errors: unknown[], keys: readonly MemberKey[], at: number[]): void {
+  if (errors.length > 0) throw memberFailure(errors[0], keys[at[0]!]!);
+}
+
+/**
+ * A permit across every member of a synchronous {@link allOf}: settling it settles each
+ * member's permit exactly once.
+ */
+export class SyncAllOfPermit<K extends MemberKey = MemberKey> implements SyncBudgetPermit {
+  private stateCode = HELD;
+
+  /** @internal */
+  constructor(
+    private readonly owner: SyncAllOf<K>,
+    private readonly parts: readonly SyncBudgetPermit[],
+    readonly cost: number,
+  ) {}
+
+  /** The epoch of the first member's permit (each member fences its own part). */
+  get epoch(): number {
+    return this.parts[0]?.epoch ?? 0;
+  }
+  get state(): PermitState {
+    return permitStates[this.stateCode]!;
+  }
+
+  /**
+   * The permit a member issued for this reservation, for example a token permit whose
+   * `reservation` is to be reconciled with usage.
+   *
+   * @param member - the member's key.
+   * @returns its permit, or `undefined` for an unknown key or a zero-cost permit.
+   */
+  part(member: K): SyncBudgetPermit | undefined {
+    return this.parts[this.owner.indexOf(member)];
+  }
+
+  releaseSync(): boolean {
+    return this.settle(RELEASED);
+  }
+  commitSync(): boolean {
+    return this.settle(COMMITTED);
+  }
+  async release(): Promise<boolean> {
+    return this.settle(RELEASED);
+  }
+  async commit(): Promise<boolean> {
+    return this.settle(COMMITTED);
+  }
+  [Symbol.dispose](): void {
+    this.settle(RELEASED);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.settle(RELEASED);
+  }
+
+  private settle(to: number): boolean {
+    if (this.stateCode !== HELD) return false;
+    this.stateCode = to;
+    // Every part is settled even if one throws: a failing member must not strand the others.
+    const errors: unknown[] = [];
+    const at: number[] = [];
+    const parts = this.parts;
+    for (let i = 0; i < parts.length; i++) {
+      try {
+        if (to === RELEASED) parts[i]!.releaseSync();
+        else parts[i]!.commitSync();
+      } catch (error) {
+        errors.push(error);
+        at.push(i);
+      }
+    }
+    settleError(errors, this.owner.keys, at);
+    return true;
+  }
+}
+
+/**
+ * All-of over synchronous members: one reservation that charges every member or none. It is
+ * itself a {@link SyncBudgetGuard}, so it nests in other combinators. Build it with
+ * {@link allOf}.
+ */
+export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGuard {
+  /** Member keys, in the order they are charged. */
+  readonly keys: readonly K[];
+  /** The members, in the order they are charged (token budgets behind a guard view). */
+  readonly members: readonly SyncBudgetGuard[];
+  private readonly fixed: number[];
+  private countHeld = 0;
+  private overReleasedUnits = 0;
+
+  /** @internal Use {@link allOf}. */
+  constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[]) {
+    this.keys = keys;
+    this.members = members;
+    this.fixed = fixed;
+  }
+
+  /** The smallest capacity among members charged the reserved cost. */
+  get capacity(): number {
+    let c = Number.MAX_SAFE_INTEGER;
+    for (let i = 0; i < this.members.length; i++) {
+      if (this.fixed[i]! < 0) c = Math.min(c, this.members[i]!.capacity);
+    }
+    return c;
+  }
+
+  /** The largest cost every member could take right now. */
+  available(): number {
+    let a = Number.MAX_SAFE_INTEGER;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i]!;
+      const f = this.fixed[i]!;
+      if (f < 0) a = Math.min(a, m.available());
+      else if (m.available() < f) return 0;
+    }
+    return a;
+  }
+
+  /** Units held through the count API. */
+  held(): number {
+    return this.countHeld;
+  }
+
+  /** Units the count API was asked to release beyond what it held (ignored). */
+  overReleased(): number {
+    return this.overReleasedUnits;
+  }
+
+  /** @internal */
+  indexOf(key: K): number {
+    return this.keys.indexOf(key);
+  }
+
+  /**
+   * Reserve `cost` on every member, or on none.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns `true` when every member reserved; `false` when one denied (nothing held).
+   * @throws BudgetError when a member throws, after rolling back what was charged.
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (cost === 0) return true;
+    const ms = this.members;
+    const fixed = this.fixed;
+    const n = ms.length;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const f = fixed[i]!;
+        if (!ms[i]!.tryReserveSync(f < 0 ? cost : f)) break;
+      }
+    } catch (error) {
+      this.unreserve(i, cost);
+      throw memberFailure(error, this.keys[i]!);
+    }
+    if (i < n) {
+      this.unreserve(i, cost);
+      return false;
+    }
+    this.countHeld += cost;
+    return true;
+  }
+
+  /**
+   * Return `cost` units reserved with {@link SyncAllOf.tryReserveSync} to every member.
+   * Units beyond what the count API holds are ignored and counted in `overReleased()`.
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let accepted = cost;
+    if (cost > this.countHeld) {
+      accepted = this.countHeld;
+      this.overReleasedUnits += cost - accepted;
+    }
+    if (accepted === 0) return;
+    this.countHeld -= accepted;
+    const ms = this.members;
+    const fixed = this.fixed;
+    let i = 0;
+    try {
+      for (; i < ms.length; i++) {
+        const f = fixed[i]!;
+        ms[i]!.releaseSync(f < 0 ? accepted : f);
+      }
+    } catch (error) {
+      // Release the rest before reporting: a failing member must not strand the others.
+      for (let j = i + 1; j < ms.length; j++) {
+        const f = fixed[j]!;
+        try {
+          ms[j]!.releaseSync(f < 0 ? accepted : f);
+        } catch {
+          // The first failure is the one reported.
+        }
+      }
+      throw memberFailure(error, this.keys[i]!);
+    }
+  }
+
+  /**
+   * Reserve `cost` on every member as one permit.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or `null` when a member denied (nothing held).
+   * @throws BudgetError when a member throws, after rolling back what was charged.
+   */
+  tryAcquireSync(cost: number): SyncAllOfPermit<K> | null {
+    const r = this.acquire(cost);
+    return typeof r === 'number' ? null : r;
+  }
+
+  /**
+   * {@link SyncAllOf.tryAcquireSync}, saying which member denied.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or the denying member and, when it knows, `retryAfterMs`.
+   */
+  tryAcquireDetailedSync(cost: number): Decision<K, SyncAllOfPermit<K>> {
+    const r = this.acquire(cost);
+    if (typeof r !== 'number') return { ok: true, permit: r };
+    return denial(this.keys[r]!, this.members[r]!, this.chargeOf(r, cost));
+  }
+
+  /**
+   * How long until `cost` could be reserved on every member, when their schedules know.
+   *
+   * @param cost - the units wanted.
+   * @returns 0 when it fits now, the longest member wait, or `undefined` when a member that
+   * cannot take it now gives no hint.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    let wait = 0;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i]!;
+      const c = this.chargeOf(i, cost);
+      if (m.available() >= c) continue;
+      const ms = retryAfterOf(m, c);
+      if (ms === undefined) return undefined;
+      wait = Math.max(wait, ms);
+    }
+    return wait;
+  }
+
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+  async tryAcquire(cost: number): Promise<SyncAllOfPermit<K> | null> {
+    return this.tryAcquireSync(cost);
+  }
+  /** {@inheritDoc SyncAllOf.tryAcquireDetailedSync} */
+  async tryAcquireDetailed(cost: number): Promise<Decision<K, SyncAllOfPermit<K>>> {
+    return this.tryAcquireDetailedSync(cost);
+  }
+
+  private chargeOf(i: number, cost: number): number {
+    const f = this.fixed[i]!;
+    return f < 0 || cost === 0 ? cost : f;
+  }
+
+  /** Returns the permit, or the index of the member that denied. */
+  private acquire(cost: number): SyncAllOfPermit<K> | number {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (cost === 0) return new SyncAllOfPermit(this, noParts, 0);
+    const ms = this.members;
+    const n = ms.length;
+    const parts: SyncBudgetPermit[] = [];
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const f = this.fixed[i]!;
+        const p = ms[i]!.tryAcquireSync(f < 0 ? cost : f);
+        if (p === null) break;
+        parts.push(p);
+      }
+    } catch (error) {
+      releaseAll(parts);
+      throw memberFailure(error, this.keys[i]!);
+    }
+    if (i < n) {
+      releaseAll(parts);
+      return i;
+    }
+    return new SyncAllOfPermit(this, parts, cost);
+  }
+
+  private unreserve(upTo: number, cost: number): void {
+    for (let j = 0; j < upTo; j++) {
+      const f = this.fixed[j]!;
+      try {
+        this.members[j]!.releaseSync(f < 0 ? cost : f);
+      } catch {
+        // The original denial or failure is what the caller needs; a member that also fails
+        // to roll back is already broken and will fail its next call too.
+      }
+    }
+  }
+}
+
+function releaseAll(parts: readonly SyncBudgetPermit[]): void {
+  for (const p of parts) {
+    try {
+      p.releaseSync();
+    } catch {
+      // See SyncAllOf.unreserve: the first failure is the one reported.
+    }
+  }
+}
+
+function denial<K>(
+  key: K,
+  member: unknown,
+  cost: number,
+): { ok: false; deniedBy: K; retryAfterMs?: number } {
+  const retryAfterMs = retryAfterOf(member, cost);
+  return retryAfterMs === undefined
+    ? { ok: false, deniedBy: key }
+    : { ok: false, deniedBy: key, retryAfterMs };
+}
+
+/**
+ * A permit across every member of an asynchronous {@link allOf}: settling it settles each
+ * member's permit exactly once.
+ */
+export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermit {
+  private stateCode = HELD;
+
+  /** @internal */
+  constructor(
+    private readonly owner: AllOf<K>,
+    private readonly parts: readonly BudgetPermit[],
+    readonly cost: number,
+  ) {}
+
+  /** The epoch of the first member's permit (each member fences its own part). */
+  get epoch(): number {
+    return this.parts[0]?.epoch ?? 0;
+  }
+  get state(): PermitState {
+    return permitStates[this.stateCode]!;
+  }
+
+  /**
+   * The permit a member issued for this reservation.
+   *
+   * @param member - the member's key.
+   * @returns its permit, or `undefined` for an unknown key or a zero-cost permit.
+   */
+  part(member: K): BudgetPermit | undefined {
+    return this.parts[this.owner.keys.indexOf(member)];
+  }
+
+  release(): Promise<boolean> {
+    return this.settle(RELEASED);
+  }
+  commit(): Promise<boolean> {
+    return this.settle(COMMITTED);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.settle(RELEASED);
+  }
+
+  private async settle(to: number): Promise<boolean> {
+    if (this.stateCode !== HELD) return false;
+    this.stateCode = to;
+    const results = await Promise.allSettled(
+      this.parts.map((p) => (to === RELEASED ? p.release() : p.commit())),
+    );
+    const errors: unknown[] = [];
+    const at: number[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        errors.push(r.reason);
+        at.push(i);
+      }
+    });
+    settleError(errors, this.owner.keys, at);
+    return true;
+  }
+}
+
+/**
+ * All-of over members of which at least one is asynchronous (a remote guard, say): one
+ * reservation that charges every member or none. Members are charged one after another in
+ * order and rolled back through their permits, so epoch fencing holds for the rollback too.
+ * Build it with {@link allOf}.
+ */
+export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard {
+  /** Member keys, in the order they are charged. */
+  readonly keys: readonly K[];
+  /** The members, in the order they are charged (token budgets behind a guard view). */
+  readonly members: readonly PermitBudgetGuard[];
+  private readonly fixed: number[];
+  private readonly ledger = new CountLedger<AllOfPermit<K>>();
+
+  /** @internal Use {@link allOf}. */
+  constructor(keys: K[], members: PermitBudgetGuard[], fixed: number[]) {
+    this.keys = keys;
+    this.members = members;
+    this.fixed = fixed;
+  }
+
+  /** Units held through the count API. */
+  held(): number {
+    return this.ledger.held;
+  }
+
+  /** Units the count API was asked to release without a matching reservation (ignored). */
+  overReleased(): number {
+    return this.ledger.overReleased;
+  }
+
+  /**
+   * Reserve `cost` on every member as one permit.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or `null` when a member denied (nothing held).
+   */
+  async tryAcquire(cost: number): Promise<AllOfPermit<K> | null> {
+    const r = await this.acquire(cost);
+    return typeof r === 'number' ? null : r;
+  }
+
+  /**
+   * {@link AllOf.tryAcquire}, saying which member denied.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or the denying member and, when it knows, `retryAfterMs`.
+   */
+  async tryAcquireDetailed(cost: number): Promise<Decision<K, AllOfPermit<K>>> {
+    const r = await this.acquire(cost);
+    if (typeof r !== 'number') return { ok: true, permit: r };
+    const f = this.fixed[r]!;
+    return denial(this.keys[r]!, this.members[r]!, f < 0 || cost === 0 ? cost : f);
+  }
+
+  /**
+   * Count API over permits: reserve `cost` on every member.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns `true` when every member reserved.
+   */
+  async tryReserve(cost: number): Promise<boolean> {
+    const permit = await this.tryAcquire(cost);
+    if (permit === null) return false;
+    this.ledger.push(cost, permit);
+    return true;
+  }
+
+  /**
+   * Release one count reservation of exactly `cost`; without one, the call is counted in
+   * `overReleased()` and changes nothing.
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  async release(cost: number): Promise<void> {
+    assertAmount(cost, 'cost');
+    await this.ledger.take(cost)?.release();
+  }
+
+  private async acquire(cost: number): Promise<AllOfPermit<K> | number> {
+    assertAmount(cost, 'cost');
+    if (cost === 0) return new AllOfPermit(this, noParts, 0);
+    const parts: BudgetPermit[] = [];
+    let i = 0;
+    try {
+      for (; i < this.members.length; i++) {
+        const f = this.fixed[i]!;
+        const p = await this.members[i]!.tryAcquire(f < 0 ? cost : f);
+        if (p === null) break;
+        parts.push(p);
+      }
+    } catch (error) {
+      await Promise.allSettled(parts.map((p) => p.release()));
+      throw memberFailure(error, this.keys[i]!);
+    }
+    if (i < this.members.length) {
+      await Promise.allSettled(parts.map((p) => p.release()));
+      return i;
+    }
+    return new AllOfPermit(this, parts, cost);
+  }
+}
+
+/**
+ * One reservation across several budgets, all or nothing: a row guard *and* a token budget,
+ * requests-per-minute *and* a concurrency limit. Members are charged in order; if one denies
+ * or throws, every member already charged is rolled back exactly once, and a detailed
+ * reservation says which member denied and, where its refill schedule knows, when to retry.
+ *
+ * When to use: a dispatch must fit several limits at once and the cost is one number (or a
+ * number plus fixed charges, via `charge`). Members may be guards or token budgets (a token
+ * budget is charged an estimate; reconcile it through `permit.part(key)`), named by record
+ * key or array index. Over synchronous members the result is a {@link SyncAllOf} with an
+ * allocation-free count API; otherwise an {@link AllOf}. For per-dimension costs and
+ * reconciliation with measured usage, use the {@link coordinator}.
+ *
+ * @param members - an array or record of guards and token budgets, none given twice.
+ * @param options - fixed charges for some members.
+ * @returns the combined guard.
+ * @throws BudgetError `INVALID_ARGUMENT` for no members, a member given twice, a value that
+ * is not a budget, or a bad `charge`.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+ * import { allOf } from '@budgetry/compose';
+ *
+ * const rows = new AtomicBudget(10_000);
+ * const tokens = new AtomicTokenBudget(100_000);
+ * const both = allOf({ rows, tokens }, { charge: { rows: 1 } });
+ * const decision = both.tryAcquireDetailedSync(1_200); // 1 row and 1 200 tokens
+ * if (decision.ok) {
+ *   decision.permit.releaseSync();
+ * } else {
+ *   console.log(decision.deniedBy, decision.retryAfterMs);
+ * }
+ * ```
+ */
+export function allOf<const T extends Members<SyncMember>>(
+  members: T,
+  options?: AllOfOptions<KeyOf<T>>,
+): SyncAllOf<KeyOf<T>>;
+export function allOf<const T extends Members<AnyMember>>(
+  members: T,
+  options?: AllOfOptions<KeyOf<T>>,
+): AllOf<KeyOf<T>> | SyncAllOf<KeyOf<T>>;
+export function allOf(
+  members: Members<AnyMember>,
+  options: AllOfOptions<MemberKey> = {},
+): AllOf | SyncAllOf {
+  const list = toMemberList(members, 'allOf', acceptMember);
+  const fixed = chargesOf(list.keys, options.charge);
+  if (list.budgets.every(isSyncGuard)) {
+    return new SyncAllOf(list.keys, list.budgets as SyncBudgetGuard[], fixed);
+  }
+  return new AllOf(list.keys, list.budgets, fixed);
+}

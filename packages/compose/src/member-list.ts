@@ -1,0 +1,85 @@
+import { BudgetError } from '@budgetry/core';
+
+/** How a combinator names its members: the array index, or the key of a record. */
+export type MemberKey = string | number;
+
+/** Members as given to a combinator: an array (named by index) or a record (named by key). */
+export type Members<M> = readonly M[] | Readonly<Record<string, M>>;
+
+/** The key type a {@link Members} value names its members with. */
+export type KeyOf<T> = T extends readonly unknown[] ? number : Extract<keyof T, string>;
+
+/** @internal Members flattened into parallel arrays, validated once at construction. */
+export interface MemberList<M> {
+  readonly keys: MemberKey[];
+  readonly budgets: M[];
+}
+
+/**
+ * @internal Flattens and validates members: at least one, each accepted by `accept`, none given
+ * twice (the same budget twice would charge it twice for one reservation). Throws
+ * `INVALID_ARGUMENT` before anything is built.
+ */
+export function toMemberList<M>(
+  members: unknown,
+  what: string,
+  accept: (value: unknown, key: MemberKey) => M,
+): MemberList<M> {
+  if (typeof members !== 'object' || members === null) {
+    throw invalid(`${what} expects an array or a record of budgets, got ${describe(members)}`, {
+      members,
+    });
+  }
+  const entries: [MemberKey, unknown][] = Array.isArray(members)
+    ? members.map((m, i) => [i, m])
+    : Object.entries(members);
+  if (entries.length === 0) throw invalid(`${what} needs at least one member`, {});
+  const keys: MemberKey[] = [];
+  const budgets: M[] = [];
+  const seen = new Map<unknown, MemberKey>();
+  for (const [key, value] of entries) {
+    const first = seen.get(value);
+    if (first !== undefined) {
+      throw invalid(
+        `${what}: member ${String(key)} is the same budget as member ${String(first)}`,
+        {
+          member: key,
+          duplicateOf: first,
+        },
+      );
+    }
+    seen.set(value, key);
+    keys.push(key);
+    budgets.push(accept(value, key));
+  }
+  return { keys, budgets };
+}
+
+/** @internal */
+export function invalid(message: string, details: Record<string, unknown>): BudgetError {
+  return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
+}
+
+/** @internal A short description of a bad value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return `${String(value)} (${typeof value})`;
+  return typeof value;
+}
+
+/**
+ * @internal Wraps whatever a member threw as a `BudgetError` (`BACKEND`, with the original as
+ * `cause`) naming the member, so callers can handle one error type.
+ */
+export function memberFailure(error: unknown, member: MemberKey): BudgetError {
+  if (BudgetError.isInstance(error)) return error;
+  return new BudgetError({
+    code: 'BACKEND',
+    message: `member ${String(member)} failed: ${error instanceof Error ? error.message : String(error)}`,
+    cause: error,
+    details: { member },
+  });
+}

@@ -1,0 +1,205 @@
+import {
+  assertAmount,
+  type BudgetPermit,
+  type PermitBudgetGuard,
+  type PermitState,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  type SyncTokenBudget,
+  type TokenBudget,
+  type TokenReservation,
+} from '@budgetry/core';
+import { CountLedger } from './count-ledger.js';
+import { describe, invalid } from './member-list.js';
+
+/** A permit that wraps a token reservation: what {@link tokenGuard} hands out. */
+export interface TokenPermit extends BudgetPermit {
+  /** The reservation underneath, to reconcile with `recordUsage` on its budget. */
+  readonly reservation: TokenReservation;
+}
+
+/** A {@link TokenPermit} from a synchronous token budget. */
+export interface SyncTokenPermit extends TokenPermit, SyncBudgetPermit {}
+
+const stateOf = (r: TokenReservation): PermitState =>
+  r.state === 'recorded' ? 'committed' : r.state === 'refunded' ? 'released' : 'held';
+
+class SyncTokenPermitImpl implements SyncTokenPermit {
+  constructor(
+    private readonly tokens: SyncTokenBudget,
+    readonly reservation: TokenReservation,
+  ) {}
+  get cost(): number {
+    return this.reservation.estimate;
+  }
+  get epoch(): number {
+    return this.reservation.epoch;
+  }
+  get state(): PermitState {
+    return stateOf(this.reservation);
+  }
+  releaseSync(): boolean {
+    if (!this.reservation.armed) return false;
+    this.reservation[Symbol.dispose]();
+    return true;
+  }
+  commitSync(): boolean {
+    if (!this.reservation.armed) return false;
+    this.tokens.recordUsageSync(this.reservation, this.reservation.estimate, 0);
+    return true;
+  }
+  async release(): Promise<boolean> {
+    return this.releaseSync();
+  }
+  async commit(): Promise<boolean> {
+    return this.commitSync();
+  }
+  [Symbol.dispose](): void {
+    this.releaseSync();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.releaseSync();
+  }
+}
+
+class AsyncTokenPermitImpl implements TokenPermit {
+  constructor(
+    private readonly tokens: TokenBudget,
+    readonly reservation: TokenReservation,
+  ) {}
+  get cost(): number {
+    return this.reservation.estimate;
+  }
+  get epoch(): number {
+    return this.reservation.epoch;
+  }
+  get state(): PermitState {
+    return stateOf(this.reservation);
+  }
+  async release(): Promise<boolean> {
+    if (!this.reservation.armed) return false;
+    await this.reservation[Symbol.asyncDispose]();
+    return true;
+  }
+  async commit(): Promise<boolean> {
+    if (!this.reservation.armed) return false;
+    await this.tokens.recordUsage(this.reservation, this.reservation.estimate, 0);
+    return true;
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+/** A synchronous token budget seen as a guard; see {@link tokenGuard}. */
+export class SyncTokenGuard implements SyncBudgetGuard {
+  private readonly ledger = new CountLedger<TokenReservation>();
+
+  /** @param tokens - the token budget to wrap. */
+  constructor(readonly tokens: SyncTokenBudget) {}
+
+  get capacity(): number {
+    return this.tokens.capacity;
+  }
+  available(): number {
+    return this.tokens.available();
+  }
+  /** Units the count API was asked to release without a matching reservation (ignored). */
+  overReleased(): number {
+    return this.ledger.overReleased;
+  }
+  tryAcquireSync(cost: number): SyncTokenPermit | null {
+    const r = this.tokens.tryReserveTokensSync(cost);
+    return r === null ? null : new SyncTokenPermitImpl(this.tokens, r);
+  }
+  tryReserveSync(cost: number): boolean {
+    const r = this.tokens.tryReserveTokensSync(cost);
+    if (r === null) return false;
+    this.ledger.push(cost, r);
+    return true;
+  }
+  releaseSync(cost: number): void {
+    assertAmount(cost, 'cost');
+    this.ledger.take(cost)?.[Symbol.dispose]();
+  }
+  async tryAcquire(cost: number): Promise<SyncTokenPermit | null> {
+    return this.tryAcquireSync(cost);
+  }
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+}
+
+/** An asynchronous token budget seen as a guard; see {@link tokenGuard}. */
+export class AsyncTokenGuard implements PermitBudgetGuard {
+  private readonly ledger = new CountLedger<TokenReservation>();
+
+  /** @param tokens - the token budget to wrap. */
+  constructor(readonly tokens: TokenBudget) {}
+
+  /** Units the count API was asked to release without a matching reservation (ignored). */
+  overReleased(): number {
+    return this.ledger.overReleased;
+  }
+  async tryAcquire(cost: number): Promise<TokenPermit | null> {
+    const r = await this.tokens.tryReserveTokens(cost);
+    return r === null ? null : new AsyncTokenPermitImpl(this.tokens, r);
+  }
+  async tryReserve(cost: number): Promise<boolean> {
+    const r = await this.tokens.tryReserveTokens(cost);
+    if (r === null) return false;
+    this.ledger.push(cost, r);
+    return true;
+  }
+  async release(cost: number): Promise<void> {
+    assertAmount(cost, 'cost');
+    await this.ledger.take(cost)?.[Symbol.asyncDispose]();
+  }
+}
+
+/** @internal Whether `value` looks like a synchronous token budget. */
+export function isSyncTokenBudget(value: unknown): value is SyncTokenBudget {
+  return typeof (value as SyncTokenBudget | null)?.tryReserveTokensSync === 'function';
+}
+
+/** @internal Whether `value` looks like a token budget. */
+export function isTokenBudget(value: unknown): value is TokenBudget {
+  return typeof (value as TokenBudget | null)?.tryReserveTokens === 'function';
+}
+
+/**
+ * A token budget seen as a guard, so it can sit in an all-of, any-of or waiting queue next to
+ * row and request guards. A permit is a reservation of `cost` tokens: `release()` refunds the
+ * estimate, `commit()` records it as used; reconcile with real usage by passing
+ * `permit.reservation` to the token budget's `recordUsage`. The count API releases one
+ * reservation of exactly the released cost; a release with no matching reservation is
+ * counted in `overReleased()` and changes nothing.
+ *
+ * When to use: you need "rows *and* tokens" as one reservation. {@link allOf} applies it
+ * for you when a member is a token budget; the {@link coordinator} is the general form, with
+ * reconciliation per dimension.
+ *
+ * @param tokens - a token budget; synchronous ones give a {@link SyncTokenGuard}.
+ * @returns the guard view.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { tokenGuard } from '@budgetry/compose';
+ *
+ * const tokens = new AtomicTokenBudget(10_000);
+ * const guard = tokenGuard(tokens);
+ * const permit = guard.tryAcquireSync(1_200);
+ * if (permit) tokens.recordUsageSync(permit.reservation, 700, 300); // refunds 200
+ * ```
+ */
+export function tokenGuard(tokens: SyncTokenBudget): SyncTokenGuard;
+export function tokenGuard(tokens: TokenBudget): AsyncTokenGuard;
+export function tokenGuard(tokens: TokenBudget): SyncTokenGuard | AsyncTokenGuard {
+  if (isSyncTokenBudget(tokens)) return new SyncTokenGuard(tokens);
+  if (isTokenBudget(tokens)) return new AsyncTokenGuard(tokens);
+  throw invalid(`tokenGuard expects a token budget, got ${describe(tokens)}`, { tokens });
+}
