@@ -1,0 +1,83 @@
+/** What the command line asked for. */
+export interface CliOptions {
+  /** Fewer, shorter rounds: the whole run stays under a minute. */
+  readonly quick: boolean;
+  /** Where to write machine-readable results, as given (relative paths are resolved later). */
+  readonly jsonPath: string | undefined;
+  /** Run only rows whose id or name contains one of these (their references come along). */
+  readonly filters: readonly string[];
+  readonly help: boolean;
+}
+
+/** Thrown for a command line the harness does not understand; the message says why. */
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+/** Printed by `--help` and after a usage error. */
+export const usage = `Usage: pnpm bench [--quick] [--json FILE] [--filter TEXT]...
+
+  --quick        fewer and shorter rounds (under a minute); the 1 M memory row runs once
+  --json FILE    also write the results as JSON (relative to the directory you ran from)
+  --filter TEXT  only rows whose id or name contains TEXT (repeatable); references are kept
+  --help         this text`;
+
+/**
+ * Parses the arguments after the script name. `pnpm bench -- --quick` and the root script
+ * (`pnpm --filter @budgetry/bench bench --`) hand the script a literal `--`, so bare `--`
+ * arguments are skipped rather than ending option parsing.
+ *
+ * @param argv - `process.argv.slice(2)`.
+ * @returns the options.
+ * @throws CliUsageError for an unknown option or a missing value.
+ * @example
+ * ```ts
+ * parseCliOptions(['--', '--quick', '--json', 'out.json']).jsonPath; // 'out.json'
+ * ```
+ */
+export function parseCliOptions(argv: readonly string[]): CliOptions {
+  let quick = false;
+  let help = false;
+  let jsonPath: string | undefined;
+  const filters: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const takeValue = (): string => {
+      if (eq !== -1) return requireValue(flag, arg.slice(eq + 1));
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        throw new CliUsageError(`${flag} needs a value`);
+      }
+      i++;
+      return next;
+    };
+    switch (flag) {
+      case '--':
+        break;
+      case '--quick':
+        if (eq !== -1) throw new CliUsageError('--quick takes no value');
+        quick = true;
+        break;
+      case '--help':
+      case '-h':
+        help = true;
+        break;
+      case '--json':
+        jsonPath = takeValue();
+        break;
+      case '--filter':
+        filters.push(takeValue());
+        break;
+      default:
+        throw new CliUsageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  return { quick, jsonPath, filters, help };
+}
+
+function requireValue(flag: string, value: string): string {
+  if (value === '') throw new CliUsageError(`${flag} needs a value`);
+  return value;
+}

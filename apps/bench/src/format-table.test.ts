@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { formatRatio, formatTable, formatValue } from './format-table.js';
+import type { RowResult } from './row-result.js';
+
+describe('formatValue', () => {
+  it('scales ops/s to k and M', () => {
+    expect(formatValue(193_200_000, 'ops/s')).toBe('193.2 M/s');
+    expect(formatValue(812_040, 'ops/s')).toBe('812.0 k/s');
+    expect(formatValue(950.4, 'ops/s')).toBe('950/s');
+  });
+
+  it('prints bytes as B', () => {
+    expect(formatValue(120.4, 'bytes')).toBe('120 B');
+    expect(formatValue(4.25, 'bytes')).toBe('4.3 B');
+  });
+});
+
+describe('formatRatio', () => {
+  it('keeps two significant digits below 1 and two decimals above', () => {
+    expect(formatRatio(0.0031234)).toBe('0.0031×');
+    expect(formatRatio(0.8)).toBe('0.80×');
+    expect(formatRatio(14.714)).toBe('14.71×');
+  });
+});
+
+describe('formatTable', () => {
+  const base: RowResult = {
+    id: 'plain-sync',
+    name: 'plain pair',
+    group: 'references',
+    unit: 'ops/s',
+    summary: { median: 2e8, min: 1e8, max: 3e8 },
+    rounds: 3,
+    reference: null,
+    ratio: null,
+    targets: [],
+    status: null,
+    error: null,
+  };
+  const row: RowResult = {
+    ...base,
+    id: 'budgetry-sync',
+    name: 'budgetry pair',
+    group: 'budgetry',
+    reference: 'plain-sync',
+    ratio: 0.4,
+    targets: [
+      { label: '≥ 0.5× plain-sync', against: 'plain-sync', atLeast: 0.5, value: 0.4, met: false },
+    ],
+    status: 'short',
+  };
+  const failed: RowResult = {
+    ...base,
+    id: 'bad',
+    name: 'bad row',
+    group: 'budgetry',
+    summary: null,
+    error: 'boom',
+  };
+  const lines = formatTable([base, row, failed]).split('\n');
+
+  it('prints a header, a rule, and a heading line per group', () => {
+    expect(lines[0]).toMatch(/^\| row +\| median +\| min +\| max +\| ratio to reference/);
+    expect(lines[1]).toMatch(/^\|-+\|/);
+    expect(lines.filter((line) => line.includes('**references**'))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('**budgetry**'))).toHaveLength(1);
+  });
+
+  it('shows the ratio with its reference, the target with its figure, and the verdict', () => {
+    const line = lines.find((l) => l.startsWith('| budgetry pair'))!;
+    expect(line).toContain('0.40× plain-sync');
+    expect(line).toContain('≥ 0.5× plain-sync (0.40×)');
+    expect(line).toMatch(/\| short +\|$/);
+  });
+
+  it('marks references and shows a failed row’s error', () => {
+    expect(lines.find((l) => l.startsWith('| plain pair'))).toContain('| reference ');
+    expect(lines.find((l) => l.startsWith('| bad row'))).toContain('error: boom');
+  });
+
+  it('pads every line to the same width', () => {
+    expect(new Set(lines.map((line) => line.length)).size).toBe(1);
+  });
+});

@@ -1,0 +1,81 @@
+import type { RowResult } from './row-result.js';
+
+const headers = ['row', 'median', 'min', 'max', 'ratio to reference', 'target', 'met/short'];
+
+/**
+ * Formats a figure for humans: ops/s with k/M suffixes, bytes as `B`.
+ *
+ * @param value - the figure.
+ * @param unit - what it counts.
+ * @returns e.g. `193.2 M/s`, `812.0 k/s`, `950/s`, `152 B`.
+ */
+export function formatValue(value: number, unit: RowResult['unit']): string {
+  if (unit === 'bytes') return `${value.toFixed(value < 10 ? 1 : 0)} B`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(1)} M/s`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k/s`;
+  return `${value.toFixed(0)}/s`;
+}
+
+/**
+ * Formats a ratio with two significant digits below 1 (so 0.0031× stays readable) and two
+ * decimals above.
+ */
+export function formatRatio(ratio: number): string {
+  return `${ratio >= 1 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
+}
+
+/**
+ * Renders the results as one Markdown table, grouped, so the terminal output can be pasted
+ * into the README unchanged.
+ *
+ * @param results - rows in registry order.
+ * @returns the table, one line per row plus a line per group.
+ */
+export function formatTable(results: readonly RowResult[]): string {
+  const lines: string[][] = [];
+  let group: string | undefined;
+  for (const result of results) {
+    if (result.group !== group) {
+      group = result.group;
+      lines.push([`**${group}**`, '', '', '', '', '', '']);
+    }
+    lines.push(cells(result));
+  }
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...lines.map((line) => line[column]!.length)),
+  );
+  const render = (line: readonly string[]): string =>
+    `| ${line.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  return [
+    render(headers),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...lines.map(render),
+  ].join('\n');
+}
+
+function cells(result: RowResult): string[] {
+  const { summary, unit } = result;
+  const figure = (pick: 'median' | 'min' | 'max'): string =>
+    summary === null ? '—' : formatValue(summary[pick], unit);
+  const median = result.error === null ? figure('median') : `error: ${result.error}`;
+  const ratio =
+    result.ratio === null
+      ? result.reference === null
+        ? 'reference'
+        : '—'
+      : `${formatRatio(result.ratio)} ${result.reference}`;
+  const target = result.targets
+    .map((t) =>
+      t.value === null ? t.label : `${t.label} (${formatTargetValue(t.value, t.against, unit)})`,
+    )
+    .join('; ');
+  return [result.name, median, figure('min'), figure('max'), ratio, target, result.status ?? ''];
+}
+
+function formatTargetValue(
+  value: number,
+  against: string | undefined,
+  unit: RowResult['unit'],
+): string {
+  return against === undefined ? formatValue(value, unit) : formatRatio(value);
+}
