@@ -1,1 +1,1 @@
-export {};
+export { checkGuard, guardInvariants } from './check-guard.js';
