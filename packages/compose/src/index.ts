@@ -9,6 +9,12 @@ export {
   SyncAllOfPermit,
   type SyncMember,
 } from './all-of.js';
+export {
+  HierarchyNode,
+  type HierarchyOptions,
+  type HierarchyTemplate,
+  hierarchy,
+} from './hierarchy.js';
 export type { KeyOf, MemberKey, Members } from './member-list.js';
 export { type RetryHint, retryAfterOf } from './retry-hint.js';
 export {

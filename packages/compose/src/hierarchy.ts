@@ -1,0 +1,482 @@
+import {
+  assertAmount,
+  type PermitState,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+} from '@budgetry/core';
+import type { Decision } from './all-of.js';
+import { describe, invalid } from './member-list.js';
+
+/**
+ * The shape of one level of a {@link hierarchy} and, through `children`, of every level
+ * below it: `{ capacity: 1_000_000, children: { capacity: 10_000 } }` is a global budget
+ * whose tenants get 10 000 each.
+ */
+export interface HierarchyTemplate {
+  /** Capacity of a node created at this level (a non-negative safe integer). */
+  readonly capacity: number;
+  /** Template for this node's children; absent for leaves. */
+  readonly children?: HierarchyTemplate;
+}
+
+/** Options for {@link hierarchy}. */
+export interface HierarchyOptions {
+  /**
+   * Drop a child from memory as soon as it is idle again (nothing held, template capacity,
+   * no children), instead of waiting for {@link HierarchyNode.evictIdle}. Idle tenants then
+   * cost nothing; a tenant that reserves again is recreated from its template. Default
+   * `false`.
+   */
+  evictOnIdle?: boolean;
+  /**
+   * Release permits that are garbage-collected while held, and count them in `leaks()`
+   * (default `true`). Turning it off saves a `FinalizationRegistry` registration per permit.
+   */
+  leakBackstop?: boolean;
+}
+
+/** @internal One level's template, validated, shared by every node at that level. */
+interface Level {
+  readonly capacity: number;
+  readonly child: Level | undefined;
+  readonly depth: number;
+  readonly tree: TreeState;
+}
+
+/** @internal State shared by a whole tree. */
+interface TreeState {
+  readonly evictOnIdle: boolean;
+  readonly backstop: boolean;
+  leaks: number;
+}
+
+const HELD = 0;
+const RELEASED = 1;
+const COMMITTED = 2;
+const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+/** A node whose `held` is this has been evicted; see {@link HierarchyNode}. */
+const EVICTED = -1;
+
+class PermitCell {
+  state = HELD;
+  constructor(
+    readonly node: HierarchyNode,
+    readonly cost: number,
+  ) {}
+}
+
+const registry = new FinalizationRegistry<PermitCell>((cell) => {
+  if (cell.state !== HELD) return;
+  cell.state = RELEASED;
+  const node = cell.node;
+  node.level.tree.leaks++;
+  node.unhold(cell.cost);
+});
+
+class HierarchyPermit implements SyncBudgetPermit {
+  constructor(private readonly cell: PermitCell) {}
+  get cost(): number {
+    return this.cell.cost;
+  }
+  get epoch(): number {
+    return 0;
+  }
+  get state(): PermitState {
+    return permitStates[this.cell.state]!;
+  }
+  releaseSync(): boolean {
+    return this.settle(RELEASED);
+  }
+  commitSync(): boolean {
+    return this.settle(COMMITTED);
+  }
+  async release(): Promise<boolean> {
+    return this.settle(RELEASED);
+  }
+  async commit(): Promise<boolean> {
+    return this.settle(COMMITTED);
+  }
+  [Symbol.dispose](): void {
+    this.settle(RELEASED);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.settle(RELEASED);
+  }
+  private settle(to: number): boolean {
+    const cell = this.cell;
+    if (cell.state !== HELD) return false;
+    cell.state = to;
+    if (cell.node.level.tree.backstop) registry.unregister(cell);
+    // A commit keeps the units spent: the path stays charged, as a committed permit on a
+    // core budget stays spent until its next refill (a hierarchy has no refill of its own).
+    if (to === RELEASED) cell.node.unhold(cell.cost);
+    return true;
+  }
+}
+
+/**
+ * One budget in a {@link hierarchy}: the root, an org, a team, a user, a key. A reservation
+ * on a node charges it and every ancestor up to the root, atomically; a denial anywhere
+ * rolls back all of it. `held()` counts the node's own reservations plus its subtree's, so
+ * `Σ children held + own held = held ≤ capacity` at every node.
+ *
+ * Nodes are compact on purpose (seven fields and a map entry, no closures), so a million
+ * idle tenants fit in a couple of hundred megabytes, and they can be evicted when idle. A
+ * handle to an evicted node stays usable: it finds (or recreates) its live twin by key.
+ */
+export class HierarchyNode implements SyncBudgetGuard {
+  /** The parent, or `null` at the root. */
+  readonly parent: HierarchyNode | null;
+  /** The key under which the parent holds this node (`''` at the root). */
+  readonly key: string;
+  /** @internal */
+  readonly level: Level;
+  private cap: number;
+  /** Units held by this node and its subtree, or {@link EVICTED}. */
+  private heldUnits = 0;
+  private countHeld = 0;
+  private kids: Map<string, HierarchyNode> | undefined = undefined;
+
+  /** @internal Use {@link hierarchy} and {@link HierarchyNode.child}. */
+  constructor(parent: HierarchyNode | null, key: string, level: Level, capacity: number) {
+    this.parent = parent;
+    this.key = key;
+    this.level = level;
+    this.cap = capacity;
+  }
+
+  /** This node's capacity (its template's, unless overridden). */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Depth in the tree: 0 at the root. */
+  get depth(): number {
+    return this.level.depth;
+  }
+
+  /** Keys from the root down to this node (empty at the root). */
+  get path(): string[] {
+    const keys: string[] = [];
+    for (let n: HierarchyNode | null = this; n !== null && n.parent !== null; n = n.parent) {
+      keys.push(n.key);
+    }
+    return keys.reverse();
+  }
+
+  /** Whether this handle was evicted (it still works, through its live twin). */
+  get evicted(): boolean {
+    return this.heldUnits === EVICTED;
+  }
+
+  /** Live children in memory. */
+  get size(): number {
+    return this.live().kids?.size ?? 0;
+  }
+
+  /** Units held by this node and its subtree. */
+  held(): number {
+    const n = this.live();
+    return n.heldUnits;
+  }
+
+  /** Units held by this node itself (count API and permits), not by its children. */
+  ownHeld(): number {
+    const n = this.live();
+    let own = n.heldUnits;
+    if (n.kids !== undefined) for (const k of n.kids.values()) own -= k.heldUnits;
+    return own;
+  }
+
+  /** Permits of this tree garbage-collected while held, released by the backstop. */
+  leaks(): number {
+    return this.level.tree.leaks;
+  }
+
+  /** Units that can be reserved on this node right now: the tightest room on its path. */
+  available(): number {
+    let room = Number.MAX_SAFE_INTEGER;
+    for (let a: HierarchyNode | null = this.live(); a !== null; a = a.parent) {
+      room = Math.min(room, a.cap - a.heldUnits);
+    }
+    return Math.max(room, 0);
+  }
+
+  /**
+   * The child under `key`, created from the template on first use.
+   *
+   * @param key - a tenant id: any string (it is data, never syntax).
+   * @param overrides - a capacity for this child other than its template's; applied to an
+   * existing child too.
+   * @returns the child node.
+   * @throws BudgetError `INVALID_ARGUMENT` for a key that is not a string or a node with no
+   * template for children; `INVALID_AMOUNT` for a bad capacity.
+   */
+  child(key: string, overrides?: { readonly capacity?: number }): HierarchyNode {
+    if (typeof key !== 'string') {
+      throw invalid(`a tenant key must be a string, got ${describe(key)}`, { key });
+    }
+    const capacity = overrides?.capacity;
+    if (capacity !== undefined) assertAmount(capacity, 'capacity');
+    const self = this.live();
+    const level = self.level.child;
+    if (level === undefined) {
+      throw invalid(`node at depth ${self.level.depth} has no template for children`, {
+        path: self.path,
+        key,
+      });
+    }
+    let kids = self.kids;
+    if (kids === undefined) kids = self.kids = new Map();
+    let node = kids.get(key);
+    if (node === undefined) {
+      node = new HierarchyNode(self, key, level, capacity ?? level.capacity);
+      kids.set(key, node);
+    } else if (capacity !== undefined) {
+      node.cap = capacity;
+    }
+    return node;
+  }
+
+  /**
+   * The descendant at `keys`, each level created on demand.
+   *
+   * @param keys - one key per level below this node.
+   * @returns the node at the end of the path.
+   */
+  at(...keys: string[]): HierarchyNode {
+    let n: HierarchyNode = this;
+    for (const k of keys) n = n.child(k);
+    return n;
+  }
+
+  /**
+   * Whether a child is in memory under `key` (evicted or never-used children are not).
+   *
+   * @param key - a tenant id.
+   * @returns `true` when the child exists.
+   */
+  has(key: string): boolean {
+    return this.live().kids?.has(key) ?? false;
+  }
+
+  /**
+   * The children in memory (not evicted ones, nor keys never used).
+   *
+   * @returns an iterator over live child nodes.
+   */
+  children(): IterableIterator<HierarchyNode> {
+    const kids = this.live().kids;
+    return (kids ?? new Map<string, HierarchyNode>()).values();
+  }
+
+  /**
+   * Drop idle descendants from memory: nothing held, their template's capacity, no children
+   * left. Nothing outstanding is ever lost, because a node holding anything is not idle.
+   *
+   * @returns how many nodes were evicted.
+   */
+  evictIdle(): number {
+    const self = this.live();
+    const kids = self.kids;
+    if (kids === undefined) return 0;
+    let evicted = 0;
+    for (const [key, kid] of kids) {
+      evicted += kid.evictIdle();
+      if (kid.isIdle()) {
+        kids.delete(key);
+        kid.heldUnits = EVICTED;
+        evicted++;
+      }
+    }
+    if (kids.size === 0) self.kids = undefined;
+    return evicted;
+  }
+
+  /**
+   * Reserve `cost` on this node and every ancestor, or on none.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns `true` when the whole path had room.
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let n: HierarchyNode = this;
+    if (n.heldUnits === EVICTED) n = n.live();
+    for (let a: HierarchyNode | null = n; a !== null; a = a.parent) {
+      if (a.heldUnits + cost > a.cap) return false;
+    }
+    for (let a: HierarchyNode | null = n; a !== null; a = a.parent) a.heldUnits += cost;
+    n.countHeld += cost;
+    return true;
+  }
+
+  /**
+   * Return `cost` units reserved on this node with the count API, to it and every ancestor.
+   * Units beyond what this node's count API holds are ignored.
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let n: HierarchyNode = this;
+    if (n.heldUnits === EVICTED) n = n.live();
+    // Clamped so a double release can never free units that another holder reserved.
+    const accepted = Math.min(cost, n.countHeld);
+    n.countHeld -= accepted;
+    n.unhold(accepted);
+  }
+
+  /**
+   * Reserve `cost` on this node and every ancestor as a permit.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or `null` when some node on the path had no room.
+   */
+  tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    const r = this.acquire(cost);
+    return r instanceof HierarchyPermit ? r : null;
+  }
+
+  /**
+   * {@link HierarchyNode.tryAcquireSync}, saying which node denied.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or in `deniedBy` the path of the node that had no room
+   * (`[]` for the root).
+   */
+  tryAcquireDetailedSync(cost: number): Decision<readonly string[], SyncBudgetPermit> {
+    const r = this.acquire(cost);
+    return r instanceof HierarchyPermit ? { ok: true, permit: r } : { ok: false, deniedBy: r.path };
+  }
+
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+  async tryAcquire(cost: number): Promise<SyncBudgetPermit | null> {
+    return this.tryAcquireSync(cost);
+  }
+  /** {@inheritDoc HierarchyNode.tryAcquireDetailedSync} */
+  async tryAcquireDetailed(cost: number): Promise<Decision<readonly string[], SyncBudgetPermit>> {
+    return this.tryAcquireDetailedSync(cost);
+  }
+
+  /** @internal Returns `cost` units to this node's path; evicts it if idle and asked to. */
+  unhold(cost: number): void {
+    for (let a: HierarchyNode | null = this; a !== null; a = a.parent) a.heldUnits -= cost;
+    if (this.level.tree.evictOnIdle && this.heldUnits === 0) this.evictSelf();
+  }
+
+  private acquire(cost: number): HierarchyPermit | HierarchyNode {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const n = this.live();
+    for (let a: HierarchyNode | null = n; a !== null; a = a.parent) {
+      if (a.heldUnits + cost > a.cap) return a;
+    }
+    for (let a: HierarchyNode | null = n; a !== null; a = a.parent) a.heldUnits += cost;
+    const cell = new PermitCell(n, cost);
+    const permit = new HierarchyPermit(cell);
+    if (n.level.tree.backstop) registry.register(permit, cell, cell);
+    return permit;
+  }
+
+  private isIdle(): boolean {
+    return this.heldUnits === 0 && this.kids === undefined && this.cap === this.level.capacity;
+  }
+
+  /** Removes an idle node, then any ancestor left idle, from their parents' maps. */
+  private evictSelf(): void {
+    let n: HierarchyNode = this;
+    while (n.parent !== null && n.isIdle()) {
+      const p = n.parent;
+      p.kids?.delete(n.key);
+      if (p.kids?.size === 0) p.kids = undefined;
+      n.heldUnits = EVICTED;
+      n = p;
+    }
+  }
+
+  /** The node that stands for this one: itself, or its live twin if it was evicted. */
+  private live(): HierarchyNode {
+    if (this.heldUnits !== EVICTED) return this;
+    // parent is non-null: the root is never evicted.
+    return this.parent!.live().child(this.key);
+  }
+}
+
+function toLevel(template: unknown, depth: number, tree: TreeState, seen: Set<unknown>): Level {
+  if (typeof template !== 'object' || template === null) {
+    throw invalid(
+      `hierarchy template at depth ${depth} must be an object, got ${describe(template)}`,
+      {
+        depth,
+      },
+    );
+  }
+  if (seen.has(template)) {
+    throw invalid(`hierarchy template has a cycle at depth ${depth}`, { depth });
+  }
+  seen.add(template);
+  const { capacity, children } = template as HierarchyTemplate;
+  assertAmount(capacity, depth === 0 ? 'capacity' : `capacity at depth ${depth}`);
+  const child = children === undefined ? undefined : toLevel(children, depth + 1, tree, seen);
+  return { capacity, child, depth, tree };
+}
+
+/**
+ * Budgets in a tree — global → org → team → user → key, any depth — where a reservation on a
+ * node charges the whole path to the root atomically. Children are created on demand by key
+ * (a tenant id) from a per-level template, may override their capacity, and together may
+ * oversubscribe their parent: 1 000 tenants of 10 000 each under a global 1 000 000 admit
+ * whatever fits both the tenant's and the global limit.
+ *
+ * When to use: per-tenant budgets inside a global budget, so no tenant can spend another's
+ * budget or starve the others past its own cap. The tree is synchronous and in-process; every
+ * node is a {@link SyncBudgetGuard}, so a tenant node can be a member of an all-of or a
+ * coordinator dimension. Idle tenants are cheap, and can be evicted ({@link
+ * HierarchyNode.evictIdle} or `evictOnIdle`) without losing anything outstanding.
+ *
+ * @param template - the root's capacity and, nested under `children`, each level's template.
+ * @param options - eviction on idle and the leak backstop.
+ * @returns the root node.
+ * @throws BudgetError `INVALID_ARGUMENT` for a malformed or cyclic template or bad options,
+ * `INVALID_AMOUNT` for a bad capacity; nothing is built.
+ *
+ * @example
+ * ```ts
+ * import { hierarchy } from '@budgetry/compose';
+ *
+ * const global = hierarchy({ capacity: 1_000_000, children: { capacity: 10_000 } });
+ * const acme = global.child('acme');
+ * if (acme.tryReserveSync(2_500)) {
+ *   // charged to acme and to the global budget
+ *   acme.releaseSync(2_500);
+ * }
+ * global.child('bigco', { capacity: 50_000 }); // an override
+ * ```
+ */
+export function hierarchy(
+  template: HierarchyTemplate,
+  options: HierarchyOptions = {},
+): HierarchyNode {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`hierarchy options must be an object, got ${describe(options)}`, {});
+  }
+  const { evictOnIdle, leakBackstop } = options;
+  if (evictOnIdle !== undefined && typeof evictOnIdle !== 'boolean') {
+    throw invalid('option evictOnIdle must be a boolean', { evictOnIdle });
+  }
+  if (leakBackstop !== undefined && typeof leakBackstop !== 'boolean') {
+    throw invalid('option leakBackstop must be a boolean', { leakBackstop });
+  }
+  const tree: TreeState = {
+    evictOnIdle: evictOnIdle ?? false,
+    backstop: leakBackstop ?? true,
+    leaks: 0,
+  };
+  const level = toLevel(template, 0, tree, new Set());
+  return new HierarchyNode(null, '', level, level.capacity);
+}
