@@ -10,6 +10,16 @@ export {
   type SyncMember,
 } from './all-of.js';
 export {
+  AnyOf,
+  type AnyOfDecision,
+  type AnyOfOptions,
+  type AnyOfPermit,
+  type AnyOfStrategy,
+  anyOf,
+  SyncAnyOf,
+  type SyncAnyOfPermit,
+} from './any-of.js';
+export {
   HierarchyNode,
   type HierarchyOptions,
   type HierarchyTemplate,
