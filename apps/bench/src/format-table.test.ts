@@ -16,9 +16,10 @@ describe('formatValue', () => {
 });
 
 describe('formatRatio', () => {
-  it('keeps two significant digits below 1 and two decimals above', () => {
+  it('keeps two decimals, or two significant digits below 0.1', () => {
     expect(formatRatio(0.0031234)).toBe('0.0031×');
     expect(formatRatio(0.8)).toBe('0.80×');
+    expect(formatRatio(0.9996)).toBe('1.00×');
     expect(formatRatio(14.714)).toBe('14.71×');
   });
 });
@@ -61,7 +62,7 @@ describe('formatTable', () => {
 
   it('prints a header, a rule, and a heading line per group', () => {
     expect(lines[0]).toMatch(/^\| row +\| median +\| min +\| max +\| ratio to reference/);
-    expect(lines[1]).toMatch(/^\|-+\|/);
+    expect(lines[1]).toMatch(/^\| -+ \| -+ \|/);
     expect(lines.filter((line) => line.includes('**references**'))).toHaveLength(1);
     expect(lines.filter((line) => line.includes('**budgetry**'))).toHaveLength(1);
   });

@@ -17,11 +17,11 @@ export function formatValue(value: number, unit: RowResult['unit']): string {
 }
 
 /**
- * Formats a ratio with two significant digits below 1 (so 0.0031× stays readable) and two
- * decimals above.
+ * Formats a ratio with two decimals, or two significant digits below 0.1 so that 0.0031×
+ * stays readable.
  */
 export function formatRatio(ratio: number): string {
-  return `${ratio >= 1 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
+  return `${ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
 }
 
 /**
@@ -48,7 +48,7 @@ export function formatTable(results: readonly RowResult[]): string {
     `| ${line.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   return [
     render(headers),
-    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    render(widths.map((width) => '-'.repeat(width))),
     ...lines.map(render),
   ].join('\n');
 }
