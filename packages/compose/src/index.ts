@@ -25,7 +25,19 @@ export {
   type HierarchyTemplate,
   hierarchy,
 } from './hierarchy.js';
+export { intervalRefill } from './interval-refill.js';
+export { type IntervalOptions, lazyRefill } from './lazy-refill.js';
 export type { KeyOf, MemberKey, Members } from './member-list.js';
+export {
+  type Refillable,
+  type RefillableGuard,
+  type RefillableTokenBudget,
+  type RefillBudgetSpec,
+  RefillingGuard,
+  RefillingTokenBudget,
+  type RefillListener,
+  type RefillSchedulerOptions,
+} from './refill-engine.js';
 export { type RetryHint, retryAfterOf } from './retry-hint.js';
 export {
   AsyncTokenGuard,

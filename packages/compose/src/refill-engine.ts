@@ -1,0 +1,365 @@
+import {
+  AtomicBudget,
+  type Clock,
+  type RefillPolicy,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  type SyncTokenBudget,
+  systemClock,
+  type TokenReservation,
+} from '@budgetry/core';
+import { describe, invalid } from './member-list.js';
+import type { RetryHint } from './retry-hint.js';
+import { isSyncTokenBudget } from './token-guard.js';
+
+/** What a refill scheduler drives: any budget with a `refill()` that begins a new epoch. */
+export interface Refillable {
+  /** Begin a new epoch (paying debt first, for token budgets). */
+  refill(): void;
+  /** The budget's refill policy, when it has one. */
+  readonly refillPolicy?: RefillPolicy;
+  /** Outstanding debt, for token budgets. */
+  debt?(): number;
+}
+
+/** A guard a scheduler can refill (for example an `AtomicBudget`). */
+export type RefillableGuard = SyncBudgetGuard & Refillable;
+/** A token budget a scheduler can refill (for example an `AtomicTokenBudget`). */
+export type RefillableTokenBudget = SyncTokenBudget & Refillable;
+
+/**
+ * Shorthand for a fresh `AtomicBudget`: the scheduler builds it with this capacity and
+ * policy, so the policy is stated where the schedule is.
+ */
+export interface RefillBudgetSpec {
+  /** Units per epoch. */
+  readonly capacity: number;
+  /** `reset` (default) or `carry`: what a refill does with units still held. */
+  readonly policy?: RefillPolicy;
+}
+
+/** Options every refill scheduler takes. */
+export interface RefillSchedulerOptions {
+  /** The source of time (default `systemClock`). */
+  clock?: Clock;
+  /**
+   * Also refill from a timer at each boundary (unref'd; stopped by `close()`), so refills
+   * happen, and waiters wake, even when nobody touches the budget. Without it, refills are
+   * computed from the clock on access only.
+   */
+  timer?: boolean;
+}
+
+/** Told after each refill the scheduler performs. */
+export type RefillListener = (epoch: number) => void;
+
+/** @internal When epochs begin. */
+export interface EpochBoundaries {
+  /** The first boundary strictly after `t`. */
+  next(t: number): number;
+  /**
+   * A number that grows by one at each boundary (local periods since some origin), so the
+   * boundaries crossed between two instants are the difference of their indices.
+   */
+  index(t: number): number;
+}
+
+/** @internal Validates `clock` and `timer`. */
+export function checkSchedulerOptions(options: RefillSchedulerOptions): Clock {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`scheduler options must be an object, got ${describe(options)}`, {});
+  }
+  const { clock, timer } = options;
+  if (
+    clock !== undefined &&
+    (typeof clock?.now !== 'function' || typeof clock?.setTimer !== 'function')
+  ) {
+    throw invalid('option clock must have now() and setTimer()', {});
+  }
+  if (timer !== undefined && typeof timer !== 'boolean') {
+    throw invalid('option timer must be a boolean', { timer });
+  }
+  return clock ?? systemClock;
+}
+
+/** @internal Resolves the budget a scheduler drives. */
+export function toTarget(
+  target: unknown,
+  what: string,
+): { kind: 'guard'; budget: RefillableGuard } | { kind: 'tokens'; budget: RefillableTokenBudget } {
+  if (
+    typeof target === 'object' &&
+    target !== null &&
+    typeof (target as Refillable).refill === 'function'
+  ) {
+    if (isSyncTokenBudget(target))
+      return { kind: 'tokens', budget: target as RefillableTokenBudget };
+    const g = target as Partial<SyncBudgetGuard>;
+    if (typeof g.tryAcquireSync === 'function' && typeof g.tryReserveSync === 'function') {
+      return { kind: 'guard', budget: target as RefillableGuard };
+    }
+  }
+  if (typeof target === 'object' && target !== null && 'capacity' in target) {
+    const { capacity, policy } = target as RefillBudgetSpec;
+    return {
+      kind: 'guard',
+      budget: new AtomicBudget(capacity, { refillPolicy: policy ?? 'reset' }),
+    };
+  }
+  throw invalid(
+    `${what} expects an in-process budget with refill() or { capacity, policy }, got ${describe(target)}`,
+    {},
+  );
+}
+
+/** Bounds the work of one catch-up after a very long idle period with a huge debt. */
+const MAX_REFILLS_PER_CATCH_UP = 10_000;
+
+/** @internal The part every scheduler shares: catch up with the clock, timers, listeners. */
+export class RefillEngine {
+  epoch = 0;
+  nextAt: number;
+  private cancelTimer: (() => void) | undefined;
+  private closed = false;
+  private listeners: RefillListener[] = [];
+
+  constructor(
+    readonly clock: Clock,
+    private readonly boundaries: EpochBoundaries,
+    private readonly target: Refillable,
+    timer: boolean,
+  ) {
+    this.nextAt = boundaries.next(clock.now());
+    if (timer) this.arm();
+  }
+
+  /** Refill for every boundary the clock has passed since the last look. */
+  catchUp(): void {
+    const now = this.clock.now();
+    if (now < this.nextAt) return;
+    // The boundary at nextAt is crossed; count any further ones (for paying large debts).
+    const b = this.boundaries;
+    const crossed = 1 + Math.max(0, b.index(now) - b.index(this.nextAt));
+    this.nextAt = this.boundaries.next(now);
+    this.epoch += crossed;
+    // One refill suffices unless debt is left: each refill pays at most one epoch's worth,
+    // so a budget that was idle for several epochs pays a large debt as if refilled each time.
+    const t = this.target;
+    for (let i = 0; i < crossed && i < MAX_REFILLS_PER_CATCH_UP; i++) {
+      t.refill();
+      if (typeof t.debt !== 'function' || t.debt() === 0) break;
+    }
+    for (const l of this.listeners) l(this.epoch);
+  }
+
+  retryAfterMs(): number {
+    return Math.max(0, this.nextAt - this.clock.now());
+  }
+
+  subscribe(listener: RefillListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    this.cancelTimer = this.clock.setTimer(() => {
+      this.cancelTimer = undefined;
+      // A late timer finds the epoch already refilled by an access and does nothing.
+      this.catchUp();
+      this.arm();
+    }, this.nextAt - this.clock.now());
+  }
+}
+
+/**
+ * A guard whose epochs follow a schedule: every method first applies the refills the clock
+ * says are due. Returned by {@link lazyRefill}, {@link intervalRefill} and
+ * {@link calendarRefill} for guard budgets.
+ */
+export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
+  implements SyncBudgetGuard, RetryHint, Disposable
+{
+  /** @internal */
+  constructor(
+    /** The budget being refilled. */
+    readonly budget: B,
+    private readonly engine: RefillEngine,
+  ) {}
+
+  get capacity(): number {
+    return this.budget.capacity;
+  }
+  /** Epochs begun since the scheduler started (its own count, one per boundary crossed). */
+  get epoch(): number {
+    this.engine.catchUp();
+    return this.engine.epoch;
+  }
+  /** When the next refill is due, in clock milliseconds. */
+  nextRefillAt(): number {
+    this.engine.catchUp();
+    return this.engine.nextAt;
+  }
+  available(): number {
+    this.engine.catchUp();
+    return this.budget.available();
+  }
+  tryReserveSync(cost: number): boolean {
+    this.engine.catchUp();
+    return this.budget.tryReserveSync(cost);
+  }
+  releaseSync(cost: number): void {
+    this.engine.catchUp();
+    this.budget.releaseSync(cost);
+  }
+  tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    this.engine.catchUp();
+    return this.budget.tryAcquireSync(cost);
+  }
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+  async tryAcquire(cost: number): Promise<SyncBudgetPermit | null> {
+    return this.tryAcquireSync(cost);
+  }
+  /**
+   * 0 when `cost` fits now; else the time to the next refill, if a refill can make it fit.
+   *
+   * @param cost - the units wanted.
+   * @returns milliseconds, or `undefined` for a cost above capacity.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    if (this.available() >= cost) return 0;
+    return cost > this.budget.capacity ? undefined : this.engine.retryAfterMs();
+  }
+  /**
+   * Be told after each refill (waiters use this to wake).
+   *
+   * @param listener - called with the new epoch.
+   * @returns a function that unsubscribes.
+   */
+  subscribe(listener: RefillListener): () => void {
+    return this.engine.subscribe(listener);
+  }
+  /** Stop the timer, if any. Access-driven refills continue. */
+  close(): void {
+    this.engine.close();
+  }
+  [Symbol.dispose](): void {
+    this.engine.close();
+  }
+}
+
+/**
+ * A token budget whose epochs follow a schedule; see {@link RefillingGuard}. Debt is paid
+ * first out of every refill.
+ */
+export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTokenBudget>
+  implements SyncTokenBudget, RetryHint, Disposable
+{
+  /** @internal */
+  constructor(
+    /** The budget being refilled. */
+    readonly budget: B,
+    private readonly engine: RefillEngine,
+  ) {}
+
+  get capacity(): number {
+    return this.budget.capacity;
+  }
+  /** Epochs begun since the scheduler started. */
+  get epoch(): number {
+    this.engine.catchUp();
+    return this.engine.epoch;
+  }
+  /** When the next refill is due, in clock milliseconds. */
+  nextRefillAt(): number {
+    this.engine.catchUp();
+    return this.engine.nextAt;
+  }
+  available(): number {
+    this.engine.catchUp();
+    return this.budget.available();
+  }
+  debt(): number {
+    this.engine.catchUp();
+    return this.budget.debt();
+  }
+  tryReserveTokensSync(estimate: number): TokenReservation | null {
+    this.engine.catchUp();
+    return this.budget.tryReserveTokensSync(estimate);
+  }
+  recordUsageSync(reservation: TokenReservation, prompt: number, completion: number): void {
+    this.engine.catchUp();
+    this.budget.recordUsageSync(reservation, prompt, completion);
+  }
+  tokensConsumedSync(): number {
+    return this.budget.tokensConsumedSync();
+  }
+  async tryReserveTokens(estimate: number): Promise<TokenReservation | null> {
+    return this.tryReserveTokensSync(estimate);
+  }
+  async recordUsage(
+    reservation: TokenReservation,
+    prompt: number,
+    completion: number,
+  ): Promise<void> {
+    this.recordUsageSync(reservation, prompt, completion);
+  }
+  async tokensConsumed(): Promise<number> {
+    return this.budget.tokensConsumedSync();
+  }
+  /**
+   * 0 when `estimate` fits now; else the time to the next refill.
+   *
+   * @param estimate - the tokens wanted.
+   * @returns milliseconds, or `undefined` for an estimate above capacity.
+   */
+  retryAfterMs(estimate: number): number | undefined {
+    if (this.available() >= estimate) return 0;
+    return estimate > this.budget.capacity ? undefined : this.engine.retryAfterMs();
+  }
+  /**
+   * Be told after each refill.
+   *
+   * @param listener - called with the new epoch.
+   * @returns a function that unsubscribes.
+   */
+  subscribe(listener: RefillListener): () => void {
+    return this.engine.subscribe(listener);
+  }
+  /** Stop the timer, if any. */
+  close(): void {
+    this.engine.close();
+  }
+  [Symbol.dispose](): void {
+    this.engine.close();
+  }
+}
+
+/** @internal Wraps `target` in the scheduler's view of the right kind. */
+export function schedule(
+  target: unknown,
+  what: string,
+  options: RefillSchedulerOptions,
+  boundaries: (clock: Clock) => EpochBoundaries,
+  timer: boolean,
+): RefillingGuard | RefillingTokenBudget {
+  const clock = checkSchedulerOptions(options);
+  const t = toTarget(target, what);
+  const engine = new RefillEngine(clock, boundaries(clock), t.budget, timer);
+  return t.kind === 'tokens'
+    ? new RefillingTokenBudget(t.budget, engine)
+    : new RefillingGuard(t.budget, engine);
+}
