@@ -58,56 +58,95 @@ const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
 /** Module-private key: lets permits settle through their budget without a public method. */
 const settle = Symbol('settle');
 
-class PermitCell implements Collectable {
-  state = HELD;
+/**
+ * A permit's state and its settle methods. Without the leak backstop it is the handle itself
+ * (one allocation per permit); with it, the handle is a {@link WatchedPermit} around it,
+ * because the registry's held value must not reference the object it watches.
+ */
+class AtomicPermit implements SyncBudgetPermit, Collectable {
+  status = HELD;
+  registered = false;
   constructor(
     readonly budget: AtomicBudget,
     readonly cost: number,
     readonly epoch: number,
   ) {}
 
+  get state(): PermitState {
+    return permitStates[this.status]!;
+  }
+
+  releaseSync(): boolean {
+    return this.budget[settle](this, RELEASED, false);
+  }
+
+  commitSync(): boolean {
+    return this.budget[settle](this, COMMITTED, false);
+  }
+
+  async release(): Promise<boolean> {
+    return this.budget[settle](this, RELEASED, false);
+  }
+
+  async commit(): Promise<boolean> {
+    return this.budget[settle](this, COMMITTED, false);
+  }
+
+  [Symbol.dispose](): void {
+    this.budget[settle](this, RELEASED, false);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.budget[settle](this, RELEASED, false);
+  }
+
+  isArmed(): boolean {
+    return this.status === HELD;
+  }
+
   collected(): void {
     this.budget[settle](this, RELEASED, true);
   }
 }
 
-class AtomicPermit implements SyncBudgetPermit {
-  constructor(private readonly cell: PermitCell) {}
+/** The handle given out when the leak backstop watches a permit. */
+class WatchedPermit implements SyncBudgetPermit {
+  constructor(private readonly inner: AtomicPermit) {}
 
   get cost(): number {
-    return this.cell.cost;
+    return this.inner.cost;
   }
 
   get epoch(): number {
-    return this.cell.epoch;
+    return this.inner.epoch;
   }
 
   get state(): PermitState {
-    return permitStates[this.cell.state]!;
+    return this.inner.state;
   }
 
   releaseSync(): boolean {
-    return this.cell.budget[settle](this.cell, RELEASED, false);
+    return this.inner.releaseSync();
   }
 
   commitSync(): boolean {
-    return this.cell.budget[settle](this.cell, COMMITTED, false);
+    return this.inner.commitSync();
   }
 
   async release(): Promise<boolean> {
-    return this.releaseSync();
+    return this.inner.releaseSync();
   }
 
   async commit(): Promise<boolean> {
-    return this.commitSync();
+    return this.inner.commitSync();
   }
 
   [Symbol.dispose](): void {
-    this.releaseSync();
+    this.inner.releaseSync();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.releaseSync();
+    this.inner.releaseSync();
   }
 }
 
@@ -315,11 +354,14 @@ export class AtomicBudget implements SyncBudgetGuard {
     }
     this.avail -= cost;
     this.permitHeld += cost;
-    const cell = new PermitCell(this, cost, this.epochValue);
-    const permit = new AtomicPermit(cell);
-    if (this.backstop) watch(permit, cell);
+    const permit = new AtomicPermit(this, cost, this.epochValue);
+    let handle: SyncBudgetPermit = permit;
+    if (this.backstop) {
+      handle = new WatchedPermit(permit);
+      watch(handle, permit);
+    }
     if (this.observer !== undefined) this.report('reserve', cost);
-    return permit;
+    return handle;
   }
 
   /** {@inheritDoc AtomicBudget.tryReserveSync} */
@@ -342,10 +384,10 @@ export class AtomicBudget implements SyncBudgetGuard {
   }
 
   /** Settles a permit once; returns whether this call settled it. */
-  [settle](cell: PermitCell, to: typeof RELEASED | typeof COMMITTED, leaked: boolean): boolean {
-    if (cell.state !== HELD) return false;
-    cell.state = to;
-    if (this.backstop && !leaked) unwatch(cell);
+  [settle](cell: AtomicPermit, to: typeof RELEASED | typeof COMMITTED, leaked: boolean): boolean {
+    if (cell.status !== HELD) return false;
+    cell.status = to;
+    unwatch(cell);
     const live = this.refillPolicy === 'carry' || cell.epoch === this.epochValue;
     let refunded = 0;
     if (live) {

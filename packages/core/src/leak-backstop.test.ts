@@ -67,6 +67,18 @@ describe.skipIf(gc === undefined)('leak backstop', () => {
     expect(tb.available()).toBe(100);
   });
 
+  it('catches every leak from a long synchronous burst, across deferred registration batches', async () => {
+    const b = new AtomicBudget(10_000);
+    for (let i = 0; i < 3_000; i++) {
+      if (i % 2 === 0) leakPermit(b, 1);
+      else b.tryAcquireSync(1)!.commitSync(); // settled in the same turn: never registered
+    }
+    expect(b.available()).toBe(7_000);
+    await collectUntil(() => b.leaks() === 1_500);
+    expect(b.leaks()).toBe(1_500);
+    expect(b.available()).toBe(8_500);
+  });
+
   it('can be turned off', async () => {
     const tb = new AtomicTokenBudget(100, { leakBackstop: false });
     const sentinel = new AtomicTokenBudget(100);

@@ -83,6 +83,7 @@ const stateNames: readonly TokenReservationState[] = ['armed', 'disarmed', 'reco
 
 class ReservationCell implements Collectable {
   state = ARMED;
+  registered = false;
   constructor(
     readonly estimate: number,
     readonly epoch: number,
@@ -94,6 +95,10 @@ class ReservationCell implements Collectable {
     if (this.state !== from) return;
     this.state = REFUNDED;
     return this.refund(this.estimate, this.epoch);
+  }
+
+  isArmed(): boolean {
+    return this.state === ARMED;
   }
 
   collected(): void {
@@ -204,7 +209,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
         details: { estimate: this.estimate, state: stateNames[cell.state] },
       });
     }
-    if (cell.state === ARMED) unwatch(cell);
+    unwatch(cell);
     cell.state = RECORDED;
   }
 
