@@ -39,6 +39,8 @@ export {
   type RefillSchedulerOptions,
 } from './refill-engine.js';
 export { type RetryHint, retryAfterOf } from './retry-hint.js';
+export { SlidingWindow, type SlidingWindowOptions, slidingWindow } from './sliding-window.js';
+export { TokenBucket, type TokenBucketOptions, tokenBucket } from './token-bucket.js';
 export {
   AsyncTokenGuard,
   SyncTokenGuard,
