@@ -48,3 +48,9 @@ export {
   type TokenPermit,
   tokenGuard,
 } from './token-guard.js';
+export {
+  type AcquireOptions,
+  WaitingGuard,
+  type WaitingOptions,
+  waiting,
+} from './waiter-queue.js';

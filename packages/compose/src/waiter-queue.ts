@@ -1,0 +1,376 @@
+import {
+  assertAmount,
+  BudgetError,
+  type CancelTimer,
+  type Clock,
+  type PermitState,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  type SyncTokenBudget,
+  systemClock,
+} from '@budgetry/core';
+import { isSyncGuard } from './member-kind.js';
+import { describe, invalid } from './member-list.js';
+import { retryAfterOf } from './retry-hint.js';
+import { isSyncTokenBudget, tokenGuard } from './token-guard.js';
+
+/** Options for {@link waiting}. */
+export interface WaitingOptions {
+  /** The source of time for timeouts and retry timers (default `systemClock`). */
+  clock?: Clock;
+}
+
+/** Options for one {@link WaitingGuard.acquire}. */
+export interface AcquireOptions {
+  /** Gives up the wait, rejecting with `ABORTED`. */
+  signal?: AbortSignal;
+  /** Gives up after this many milliseconds, rejecting with `TIMEOUT`. */
+  timeoutMs?: number;
+  /** Higher is served first; equal priorities are first come, first served (default 0). */
+  priority?: number;
+}
+
+interface Waiter {
+  readonly cost: number;
+  readonly priority: number;
+  readonly seq: number;
+  readonly resolve: (permit: SyncBudgetPermit) => void;
+  readonly reject: (error: BudgetError) => void;
+  cancelTimer: CancelTimer | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** A permit from a {@link WaitingGuard}: releasing it wakes the waiters behind it. */
+class WaitingPermit implements SyncBudgetPermit {
+  constructor(
+    private readonly owner: WaitingGuard,
+    private readonly inner: SyncBudgetPermit,
+  ) {}
+  get cost(): number {
+    return this.inner.cost;
+  }
+  get epoch(): number {
+    return this.inner.epoch;
+  }
+  get state(): PermitState {
+    return this.inner.state;
+  }
+  releaseSync(): boolean {
+    const done = this.inner.releaseSync();
+    if (done) this.owner.notify();
+    return done;
+  }
+  commitSync(): boolean {
+    return this.inner.commitSync();
+  }
+  async release(): Promise<boolean> {
+    return this.releaseSync();
+  }
+  async commit(): Promise<boolean> {
+    return this.commitSync();
+  }
+  [Symbol.dispose](): void {
+    this.releaseSync();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.releaseSync();
+  }
+}
+
+const abortError = (signal: AbortSignal): BudgetError =>
+  new BudgetError({
+    code: 'ABORTED',
+    message: 'the wait for budget was aborted',
+    cause: signal.reason,
+  });
+
+/**
+ * A guard with a fair waiting line in front; build it with {@link waiting}. Everything that
+ * goes through it — permit releases, count releases, refills of a scheduled budget, retry
+ * hints of rate limiters — wakes the line; there is no polling.
+ */
+export class WaitingGuard implements SyncBudgetGuard, Disposable {
+  /** The guard being waited on. */
+  readonly guard: SyncBudgetGuard;
+  private readonly clock: Clock;
+  private line: Waiter[] = [];
+  private seq = 0;
+  private cancelWake: CancelTimer | undefined;
+  private readonly unsubscribe: (() => void) | undefined;
+  private closed = false;
+  private draining = false;
+
+  /** @internal Use {@link waiting}. */
+  constructor(guard: SyncBudgetGuard, clock: Clock) {
+    this.guard = guard;
+    this.clock = clock;
+    const sub = (guard as { subscribe?: (l: () => void) => () => void }).subscribe;
+    this.unsubscribe = typeof sub === 'function' ? sub.call(guard, () => this.notify()) : undefined;
+  }
+
+  get capacity(): number {
+    return this.guard.capacity;
+  }
+  available(): number {
+    return this.guard.available();
+  }
+  /** Waiters in line. */
+  get pending(): number {
+    return this.line.length;
+  }
+
+  /**
+   * Wait until `cost` can be reserved, in line: first come, first served within a priority,
+   * so a large request is not starved by a stream of small ones.
+   *
+   * @param cost - a non-negative safe integer, at most the guard's capacity.
+   * @param options - `signal`, `timeoutMs`, `priority`.
+   * @returns the permit, once reserved.
+   * @throws BudgetError `EXCEEDS_CAPACITY` at once for a cost above capacity, `ABORTED` or
+   * `TIMEOUT` when the wait is given up (the budget untouched), `CLOSED` after `close()`,
+   * `INVALID_AMOUNT` / `INVALID_ARGUMENT` for bad input.
+   */
+  acquire(cost: number, options: AcquireOptions = {}): Promise<SyncBudgetPermit> {
+    try {
+      assertAmount(cost, 'cost');
+      const { signal, timeoutMs, priority = 0 } = options;
+      if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) {
+        throw invalid(`timeoutMs must be a non-negative safe integer, got ${describe(timeoutMs)}`, {
+          timeoutMs,
+        });
+      }
+      if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+        throw invalid(`priority must be a finite number, got ${describe(priority)}`, { priority });
+      }
+      if (this.closed) throw closedError();
+      if (cost > this.guard.capacity) {
+        throw new BudgetError({
+          code: 'EXCEEDS_CAPACITY',
+          message: `cost ${cost} exceeds the capacity ${this.guard.capacity}: it can never be granted`,
+          details: { cost, capacity: this.guard.capacity },
+        });
+      }
+      if (signal?.aborted) throw abortError(signal);
+      // Nobody in line: no need to queue.
+      if (this.line.length === 0) {
+        const p = this.guard.tryAcquireSync(cost);
+        if (p !== null) return Promise.resolve(new WaitingPermit(this, p));
+      }
+      return new Promise<SyncBudgetPermit>((resolve, reject) => {
+        const waiter: Waiter = {
+          cost,
+          priority,
+          seq: this.seq++,
+          resolve,
+          reject,
+          cancelTimer: undefined,
+          signal,
+          onAbort: undefined,
+        };
+        if (signal !== undefined) {
+          waiter.onAbort = () => this.giveUp(waiter, abortError(signal));
+          signal.addEventListener('abort', waiter.onAbort, { once: true });
+        }
+        if (timeoutMs !== undefined) {
+          waiter.cancelTimer = this.clock.setTimer(
+            () =>
+              this.giveUp(
+                waiter,
+                new BudgetError({
+                  code: 'TIMEOUT',
+                  message: `no budget for ${cost} within ${timeoutMs} ms`,
+                  details: { cost, timeoutMs },
+                }),
+              ),
+            timeoutMs,
+          );
+        }
+        this.enqueue(waiter);
+        this.notify();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Reserve without waiting, but only when nobody is in line (no barging past waiters).
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or `null`.
+   */
+  tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    assertAmount(cost, 'cost');
+    if (this.line.length > 0) return null;
+    const p = this.guard.tryAcquireSync(cost);
+    return p === null ? null : new WaitingPermit(this, p);
+  }
+
+  /**
+   * Count API, without barging past waiters.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns `true` when reserved.
+   */
+  tryReserveSync(cost: number): boolean {
+    assertAmount(cost, 'cost');
+    return this.line.length === 0 && this.guard.tryReserveSync(cost);
+  }
+
+  /**
+   * Count API release; wakes the line.
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    this.guard.releaseSync(cost);
+    this.notify();
+  }
+
+  async tryAcquire(cost: number): Promise<SyncBudgetPermit | null> {
+    return this.tryAcquireSync(cost);
+  }
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+
+  /**
+   * Serve the line as far as the guard allows now. Call it after returning units to the
+   * underlying guard directly, not through this one.
+   */
+  notify(): void {
+    if (this.draining) return; // a release from inside a resolve re-enters: the loop goes on
+    this.draining = true;
+    try {
+      this.cancelWake?.();
+      this.cancelWake = undefined;
+      while (this.line.length > 0) {
+        const head = this.line[0]!;
+        const p = this.guard.tryAcquireSync(head.cost);
+        if (p === null) {
+          this.armWake(head.cost);
+          return;
+        }
+        this.line.shift();
+        this.cleanUp(head);
+        head.resolve(new WaitingPermit(this, p));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Reject every waiter with `CLOSED` and stop timers and subscriptions. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelWake?.();
+    this.unsubscribe?.();
+    const line = this.line;
+    this.line = [];
+    for (const w of line) {
+      this.cleanUp(w);
+      w.reject(closedError());
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private enqueue(waiter: Waiter): void {
+    // Sorted by priority (high first), then arrival: binary search for the insertion point.
+    let lo = 0;
+    let hi = this.line.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.line[mid]!.priority >= waiter.priority) lo = mid + 1;
+      else hi = mid;
+    }
+    this.line.splice(lo, 0, waiter);
+  }
+
+  private giveUp(waiter: Waiter, error: BudgetError): void {
+    const i = this.line.indexOf(waiter);
+    if (i < 0) return; // already served: the caller owns the permit
+    this.line.splice(i, 1);
+    this.cleanUp(waiter);
+    waiter.reject(error);
+    // The head leaving may unblock the next one.
+    if (i === 0) this.notify();
+  }
+
+  private cleanUp(waiter: Waiter): void {
+    waiter.cancelTimer?.();
+    waiter.cancelTimer = undefined;
+    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.onAbort = undefined;
+  }
+
+  private armWake(cost: number): void {
+    const ms = retryAfterOf(this.guard, cost);
+    // No hint: a release or refill through this guard will call notify().
+    if (ms === undefined) return;
+    this.cancelWake = this.clock.setTimer(
+      () => {
+        this.cancelWake = undefined;
+        this.notify();
+      },
+      Math.max(ms, 1),
+    );
+  }
+}
+
+function closedError(): BudgetError {
+  return new BudgetError({ code: 'CLOSED', message: 'the waiting line was closed' });
+}
+
+/**
+ * Put a fair waiting line in front of a guard: `acquire(cost, { signal, timeoutMs,
+ * priority })` waits until the reservation can be made instead of failing. First come, first
+ * served (within a priority), so a large request is not starved by a stream of small ones; a
+ * waiter wakes when units come back through this guard, when a scheduled budget refills, and
+ * when a rate limiter's retry hint says it will fit — never by polling. An aborted or
+ * timed-out waiter leaves no trace, and a request larger than capacity fails at once.
+ *
+ * When to use: callers that should queue for budget rather than back off themselves — a
+ * worker pool behind a concurrency limit, jobs behind a token bucket, agents behind a
+ * scheduled token budget. Return units through the waiting guard (its permits do it), or
+ * call `notify()` after releasing on the underlying guard directly.
+ *
+ * @param guard - a synchronous guard (any combinator over in-process budgets, a scheduled
+ * budget, a rate limiter) or a synchronous token budget.
+ * @param options - the clock for timeouts and wake timers.
+ * @returns the waiting guard; `close()` rejects waiters still in line.
+ * @throws BudgetError `INVALID_ARGUMENT` for an asynchronous or unknown guard.
+ *
+ * @example
+ * ```ts
+ * import { tokenBucket, waiting } from '@budgetry/compose';
+ *
+ * const rps = waiting(tokenBucket({ burst: 5, rate: 5 }));
+ * const permit = await rps.acquire(1, { timeoutMs: 2_000 });
+ * permit.commitSync(); // the request was sent: the token stays spent
+ * ```
+ */
+export function waiting(
+  guard: SyncBudgetGuard | SyncTokenBudget,
+  options: WaitingOptions = {},
+): WaitingGuard {
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function' || typeof clock.setTimer !== 'function') {
+    throw invalid('option clock must have now() and setTimer()', {});
+  }
+  const g = isSyncTokenBudget(guard) ? tokenGuard(guard) : guard;
+  if (typeof g !== 'object' || g === null || !isSyncGuard(g)) {
+    throw invalid(
+      `waiting expects a synchronous guard or token budget, got ${describe(guard)}`,
+      {},
+    );
+  }
+  return new WaitingGuard(g, clock);
+}
