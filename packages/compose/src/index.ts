@@ -20,6 +20,17 @@ export {
   type SyncAnyOfPermit,
 } from './any-of.js';
 export {
+  Coordinator,
+  coordinator,
+  type Dimension,
+  Dispatch,
+  type DispatchState,
+  type RunOptions,
+  type RunResult,
+  type SettleReport,
+  type Usage,
+} from './coordinator.js';
+export {
   HierarchyNode,
   type HierarchyOptions,
   type HierarchyTemplate,

@@ -1,0 +1,315 @@
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  BudgetError,
+  type BudgetPermit,
+  type PermitBudgetGuard,
+  type TokenBudget,
+  type TokenReservation,
+} from '@budgetry/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { coordinator, type Dispatch } from './coordinator.js';
+import { hierarchy } from './hierarchy.js';
+import { lazyRefill } from './lazy-refill.js';
+import { TestClock } from './test-clock.test-helper.js';
+
+const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (error) {
+    return BudgetError.isInstance(error) ? error.code : 'not a BudgetError';
+  }
+  return undefined;
+};
+
+const setup = () => {
+  const requests = new AtomicBudget(10);
+  const tokens = new AtomicTokenBudget(10_000);
+  const usd = new AtomicTokenBudget(50_000);
+  const llm = coordinator({ requests, tokens, usd_micros: usd });
+  return { requests, tokens, usd, llm };
+};
+
+describe('coordinator: behaviour', () => {
+  it('reserves every dimension and reconciles each with actual usage, debt exact', () => {
+    const { requests, tokens, usd, llm } = setup();
+    const d = llm.tryReserveSync({ requests: 1, tokens: 1_200, usd_micros: 3_000 });
+    expect(d.ok).toBe(true);
+    expect([requests.available(), tokens.available(), usd.available()]).toEqual([9, 8_800, 47_000]);
+    if (!d.ok) return;
+    expect(d.permit.settleSync({ tokens: 950, usd_micros: 2_100 })).toEqual({ shortfall: {} });
+    expect([requests.available(), tokens.available(), usd.available()]).toEqual([9, 9_050, 47_900]);
+    expect(tokens.tokensConsumedSync()).toBe(950);
+
+    const over = llm.tryReserveSync({ tokens: 9_000 });
+    if (!over.ok) throw new Error('expected a dispatch');
+    over.permit.settleSync({ tokens: 9_100 }); // 50 beyond what was left: owed
+    expect([tokens.available(), tokens.debt()]).toEqual([0, 50]);
+  });
+
+  it('denies naming the dimension, with nothing charged anywhere, and the retry hint', () => {
+    const clock = new TestClock();
+    const requests = new AtomicBudget(10);
+    const daily = lazyRefill(new AtomicTokenBudget(1_000), { intervalMs: 86_400_000, clock });
+    const llm = coordinator({ requests, usd_micros: daily });
+    clock.advance(86_000_000);
+    expect(llm.tryReserveSync({ usd_micros: 800 }).ok).toBe(true);
+    expect(requests.available()).toBe(10);
+    expect(llm.tryReserveSync({ requests: 1, usd_micros: 400 })).toEqual({
+      ok: false,
+      deniedBy: 'usd_micros',
+      retryAfterMs: 400_000,
+    });
+    expect(requests.available()).toBe(10);
+  });
+
+  it('refunds everything on cancel or dispose, exactly once', () => {
+    const { requests, tokens, usd, llm } = setup();
+    const d = llm.tryReserveSync({ requests: 2, tokens: 500, usd_micros: 100 });
+    if (!d.ok) throw new Error('expected a dispatch');
+    expect(d.permit.cancelSync()).toBe(true);
+    expect(d.permit.cancelSync()).toBe(false);
+    expect(codeOf(() => d.permit.settleSync({}))).toBe('ALREADY_SETTLED');
+    {
+      const e = llm.tryReserveSync({ tokens: 700 });
+      if (!e.ok) throw new Error('expected a dispatch');
+      using held = e.permit;
+      expect(held.state).toBe('held');
+    }
+    expect([requests.available(), tokens.available(), usd.available()]).toEqual([
+      10, 10_000, 50_000,
+    ]);
+  });
+
+  it('keeps only what a guard dimension used and reports overage it cannot take', () => {
+    const rows = new AtomicBudget(10);
+    const c = coordinator({ rows });
+    const d = c.tryReserveSync({ rows: 6 });
+    if (!d.ok) throw new Error('expected a dispatch');
+    d.permit.settleSync({ rows: 4 });
+    expect(rows.available()).toBe(6);
+    const e = c.tryReserveSync({ rows: 5 });
+    if (!e.ok) throw new Error('expected a dispatch');
+    expect(e.permit.settleSync({ rows: 8 })).toEqual({ shortfall: { rows: 2 } });
+    expect(rows.available()).toBe(0);
+  });
+
+  it('settles nothing twice and validates usage before changing anything', () => {
+    const { tokens, llm } = setup();
+    const d = llm.tryReserveSync({ tokens: 100 });
+    if (!d.ok) throw new Error('expected a dispatch');
+    expect(codeOf(() => d.permit.settleSync({ tokens: -1 }))).toBe('INVALID_AMOUNT');
+    expect(codeOf(() => d.permit.settleSync({ requests: 1 }))).toBe('INVALID_ARGUMENT');
+    expect(d.permit.state).toBe('held');
+    d.permit.settleSync({ tokens: 40 });
+    expect(codeOf(() => d.permit.settleSync({ tokens: 40 }))).toBe('ALREADY_SETTLED');
+    expect(tokens.available()).toBe(9_960);
+  });
+
+  it('adds the tenant’s budget per dispatch with with()', () => {
+    const { requests, llm } = setup();
+    const tenants = hierarchy({ capacity: 1_000, children: { capacity: 2 } });
+    const acme = llm.with({ tenant: tenants.child('acme') });
+    expect(acme.tryReserveSync({ requests: 1, tenant: 2 }).ok).toBe(true);
+    expect(acme.tryReserveSync({ requests: 1, tenant: 1 })).toEqual({
+      ok: false,
+      deniedBy: 'tenant',
+    });
+    expect(requests.available()).toBe(9);
+    expect(codeOf(() => llm.with({ tokens: new AtomicBudget(1) }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('rejects bad dimensions and estimates with nothing charged', () => {
+    const { requests, llm } = setup();
+    const a = new AtomicBudget(1);
+    expect(codeOf(() => coordinator({}))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => coordinator({ a, b: a }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => coordinator({ a: 3 as never }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => llm.tryReserveSync({ requests: 1, rpm: 1 } as never))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => llm.tryReserveSync({ requests: 1, tokens: 1.5 }))).toBe('INVALID_AMOUNT');
+    expect(requests.available()).toBe(10);
+  });
+});
+
+describe('coordinator: run', () => {
+  it('reserves, runs, and settles with the usage the function reports', async () => {
+    const { tokens, llm } = setup();
+    const out = await llm.run({ requests: 1, tokens: 1_000 }, async () => ({
+      value: 'answer',
+      usage: { tokens: 600 },
+    }));
+    expect(out).toEqual({ ok: true, value: 'answer', report: { shortfall: {} } });
+    expect(tokens.available()).toBe(9_400);
+  });
+
+  it('refunds everything when the function throws, and rethrows', async () => {
+    const { requests, tokens, llm } = setup();
+    await expect(
+      llm.run({ requests: 1, tokens: 1_000 }, async () => {
+        throw new Error('provider down');
+      }),
+    ).rejects.toThrow('provider down');
+    expect([requests.available(), tokens.available()]).toEqual([10, 10_000]);
+  });
+
+  it('charges nothing for an aborted signal and refunds a run aborted midway', async () => {
+    const { requests, tokens, llm } = setup();
+    await expect(
+      llm.run({ requests: 1 }, async () => ({ value: 1 }), { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    const controller = new AbortController();
+    let started!: () => void;
+    const didStart = new Promise<void>((r) => {
+      started = r;
+    });
+    const running = llm.run(
+      { requests: 1, tokens: 500 },
+      (signal) =>
+        new Promise<never>((_, reject) => {
+          signal?.addEventListener('abort', () => reject(signal.reason));
+          started();
+        }),
+      { signal: controller.signal },
+    );
+    await didStart;
+    expect(tokens.available()).toBe(9_500);
+    controller.abort(new Error('user cancelled'));
+    await expect(running).rejects.toThrow('user cancelled');
+    expect([requests.available(), tokens.available()]).toEqual([10, 10_000]);
+  });
+
+  it('returns the denial without running the function', async () => {
+    const { llm } = setup();
+    let ran = false;
+    const out = await llm.run({ requests: 11 }, async () => {
+      ran = true;
+      return { value: 0 };
+    });
+    expect(out).toEqual({ ok: false, deniedBy: 'requests' });
+    expect(ran).toBe(false);
+  });
+});
+
+describe('coordinator: properties', () => {
+  it('matches a model: all-or-nothing reservations, exact reconciliation per dimension', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(20),
+        fc.nat(200),
+        fc.array(
+          fc.oneof(
+            fc.record({
+              kind: fc.constant('reserve' as const),
+              rows: fc.nat(8),
+              tokens: fc.nat(80),
+            }),
+            fc.record({
+              kind: fc.constant('settle' as const),
+              index: fc.nat(20),
+              rows: fc.nat(10),
+              tokens: fc.nat(120),
+            }),
+            fc.record({ kind: fc.constant('cancel' as const), index: fc.nat(20) }),
+          ),
+          { maxLength: 50 },
+        ),
+        (rowCap, tokenCap, ops) => {
+          const rows = new AtomicBudget(rowCap);
+          const tokens = new AtomicTokenBudget(tokenCap);
+          const c = coordinator({ rows, tokens });
+          let rowsAvail = rowCap;
+          let net = tokenCap; // available − debt
+          const open: { d: Dispatch<'rows' | 'tokens'>; rows: number; tokens: number }[] = [];
+          for (const op of ops) {
+            if (op.kind === 'reserve') {
+              const fits = op.rows <= rowsAvail && op.tokens <= Math.max(net, 0);
+              const r = c.tryReserveSync({ rows: op.rows, tokens: op.tokens });
+              expect(r.ok).toBe(fits);
+              if (r.ok) {
+                rowsAvail -= op.rows;
+                net -= op.tokens;
+                open.push({ d: r.permit, rows: op.rows, tokens: op.tokens });
+              } else {
+                expect(r.deniedBy).toBe(op.rows > rowsAvail ? 'rows' : 'tokens');
+              }
+            } else {
+              const x = open[op.index];
+              if (x?.d.state !== 'held') continue;
+              if (op.kind === 'cancel') {
+                x.d.cancelSync();
+                rowsAvail += x.rows;
+                net += x.tokens;
+              } else {
+                const report = x.d.settleSync({ rows: op.rows, tokens: op.tokens });
+                // Rows: keep what was used; overage only as far as there is room.
+                const extra = Math.max(0, op.rows - x.rows);
+                const taken = op.rows <= x.rows ? op.rows : x.rows + Math.min(extra, rowsAvail);
+                rowsAvail += x.rows - taken;
+                expect(report.shortfall.rows ?? 0).toBe(op.rows - taken);
+                // Tokens: exact, debt included.
+                net += x.tokens - op.tokens;
+              }
+            }
+            expect(rows.available()).toBe(rowsAvail);
+            expect(tokens.available()).toBe(Math.max(net, 0));
+            expect(tokens.debt()).toBe(Math.max(-net, 0));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('under interleavings of remote dimensions, everything comes back after cancel', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.nat(10),
+        fc.nat(100),
+        fc.array(fc.tuple(fc.nat(5), fc.nat(60), fc.boolean()), { minLength: 1, maxLength: 8 }),
+        async (s, rowCap, tokenCap, ops) => {
+          const hop = () => s.schedule(Promise.resolve('hop'));
+          const rowsInner = new AtomicBudget(rowCap);
+          const tokensInner = new AtomicTokenBudget(tokenCap);
+          const rows: PermitBudgetGuard = {
+            async tryAcquire(cost): Promise<BudgetPermit | null> {
+              await hop();
+              return rowsInner.tryAcquireSync(cost);
+            },
+            tryReserve: async (cost) => rowsInner.tryReserveSync(cost),
+            release: async (cost) => rowsInner.releaseSync(cost),
+          };
+          const tokens: TokenBudget = {
+            async tryReserveTokens(estimate): Promise<TokenReservation | null> {
+              await hop();
+              return tokensInner.tryReserveTokensSync(estimate);
+            },
+            async recordUsage(r, p, cpl) {
+              await hop();
+              tokensInner.recordUsageSync(r, p, cpl);
+            },
+            tokensConsumed: async () => tokensInner.tokensConsumedSync(),
+          };
+          const c = coordinator({ rows, tokens });
+          const tasks = ops.map(async ([r, t, cancel]) => {
+            const d = await c.tryReserve({ rows: r, tokens: t });
+            if (!d.ok) return;
+            expect(rowCap - rowsInner.available()).toBeLessThanOrEqual(rowCap);
+            if (cancel) await d.permit.cancel();
+            else await d.permit.settle({ rows: r, tokens: t });
+          });
+          await s.waitFor(Promise.all(tasks));
+          // Every dispatch either cancelled (all back) or settled at its estimate (spent).
+          const spentRows = ops.reduce((a, [r], i) => a + (ops[i]![2] ? 0 : r), 0);
+          expect(rowsInner.available()).toBeGreaterThanOrEqual(Math.max(0, rowCap - spentRows));
+          expect(tokensInner.available() + tokensInner.tokensConsumedSync()).toBe(tokenCap);
+          expect(tokensInner.debt()).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
