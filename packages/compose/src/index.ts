@@ -20,6 +20,11 @@ export {
   type SyncAnyOfPermit,
 } from './any-of.js';
 export {
+  type CalendarRefillOptions,
+  type CalendarUnit,
+  calendarRefill,
+} from './calendar-refill.js';
+export {
   Coordinator,
   coordinator,
   type Dimension,
