@@ -78,6 +78,16 @@ function settleError(errors: unknown[], keys: readonly MemberKey[], at: number[]
 /**
  * A permit across every member of a synchronous {@link allOf}: settling it settles each
  * member's permit exactly once.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { allOf } from '@budgetry/compose';
+ *
+ * const permit = allOf({ a: new AtomicBudget(5), b: new AtomicBudget(5) }).tryAcquireSync(2);
+ * permit?.part('a')?.cost; // 2
+ * permit?.releaseSync(); // both members get 2 back, once
+ * ```
  */
 export class SyncAllOfPermit<K extends MemberKey = MemberKey> implements SyncBudgetPermit {
   private stateCode = HELD;
@@ -152,6 +162,15 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> implements SyncBud
  * All-of over synchronous members: one reservation that charges every member or none. It is
  * itself a {@link SyncBudgetGuard}, so it nests in other combinators. Build it with
  * {@link allOf}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { allOf } from '@budgetry/compose';
+ *
+ * const both = allOf([new AtomicBudget(10), new AtomicBudget(20)]);
+ * if (both.tryReserveSync(5)) both.releaseSync(5);
+ * ```
  */
 export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGuard {
   /** Member keys, in the order they are charged. */
@@ -399,6 +418,16 @@ function denial<K>(
 /**
  * A permit across every member of an asynchronous {@link allOf}: settling it settles each
  * member's permit exactly once.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type PermitBudgetGuard } from '@budgetry/core';
+ * import { allOf } from '@budgetry/compose';
+ *
+ * const remote: PermitBudgetGuard = new AtomicBudget(10); // stands for a remote guard
+ * const permit = await allOf({ remote, local: new AtomicBudget(5) }).tryAcquire(3);
+ * await permit?.release();
+ * ```
  */
 export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermit {
   private stateCode = HELD;
@@ -462,6 +491,17 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
  * reservation that charges every member or none. Members are charged one after another in
  * order and rolled back through their permits, so epoch fencing holds for the rollback too.
  * Build it with {@link allOf}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type PermitBudgetGuard } from '@budgetry/core';
+ * import { allOf } from '@budgetry/compose';
+ *
+ * const remote: PermitBudgetGuard = new AtomicBudget(10); // stands for a remote guard
+ * const both = allOf({ remote, local: new AtomicBudget(5) });
+ * const decision = await both.tryAcquireDetailed(6);
+ * if (!decision.ok) console.log(decision.deniedBy); // 'local'
+ * ```
  */
 export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard {
   /** Member keys, in the order they are charged. */

@@ -111,6 +111,16 @@ export type AnyOfDecision<K, P> = Decision<readonly K[], P>;
 /**
  * Any-of over synchronous members: the first member that admits is charged, and only it.
  * Build it with {@link anyOf}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { anyOf } from '@budgetry/compose';
+ *
+ * const pool = anyOf([new AtomicBudget(1), new AtomicBudget(1)]);
+ * pool.tryAcquireSync(1)?.member; // 0
+ * pool.tryAcquireSync(1)?.member; // 1
+ * ```
  */
 export class SyncAnyOf<K extends MemberKey = MemberKey> implements SyncBudgetGuard {
   /** Member keys, in priority order. */
@@ -277,6 +287,16 @@ function anyDenial<K>(
 /**
  * Any-of over members of which at least one is asynchronous: members are tried one after
  * another in priority order. Build it with {@link anyOf}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type PermitBudgetGuard } from '@budgetry/core';
+ * import { anyOf } from '@budgetry/compose';
+ *
+ * const primary: PermitBudgetGuard = new AtomicBudget(1); // stands for a remote guard
+ * const permit = await anyOf({ primary, fallback: new AtomicBudget(5) }).tryAcquire(3);
+ * console.log(permit?.member); // 'fallback'
+ * ```
  */
 export class AnyOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard {
   /** Member keys, in priority order. */

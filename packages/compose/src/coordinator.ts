@@ -73,6 +73,19 @@ const isReservation = (h: BudgetPermit | TokenReservation): h is TokenReservatio
 /**
  * One dispatch gated on several dimensions: settle it once with actual usage, or cancel it
  * to refund everything. Disposing a held dispatch cancels it.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+ * import { coordinator } from '@budgetry/compose';
+ *
+ * const c = coordinator({ requests: new AtomicBudget(10), tokens: new AtomicTokenBudget(5_000) });
+ * const d = c.tryReserveSync({ requests: 1, tokens: 800 });
+ * if (d.ok) {
+ *   using dispatch = d.permit; // cancelled (refunded) if the call below throws
+ *   dispatch.settleSync({ tokens: 650 });
+ * }
+ * ```
  */
 export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
   private stateValue: DispatchState = 'held';
@@ -337,6 +350,21 @@ function toDims(dimensions: unknown): Dim[] {
 
 /**
  * Gates one dispatch on several named dimensions at once; build it with {@link coordinator}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+ * import { coordinator, hierarchy } from '@budgetry/compose';
+ *
+ * const tenants = hierarchy({ capacity: 1_000_000, children: { capacity: 20_000 } });
+ * const llm = coordinator({ requests: new AtomicBudget(60), tokens: new AtomicTokenBudget(90_000) });
+ * const decision = llm.with({ tenant: tenants.child('acme') }).tryReserveSync({
+ *   requests: 1,
+ *   tokens: 1_200,
+ *   tenant: 1_200,
+ * });
+ * if (decision.ok) decision.permit.cancelSync();
+ * ```
  */
 export class Coordinator<D extends string> {
   /** @internal */

@@ -184,6 +184,16 @@ export class RefillEngine {
  * A guard whose epochs follow a schedule: every method first applies the refills the clock
  * says are due. Returned by {@link lazyRefill}, {@link intervalRefill} and
  * {@link calendarRefill} for guard budgets.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { lazyRefill } from '@budgetry/compose';
+ *
+ * const rpm = lazyRefill(new AtomicBudget(60), { intervalMs: 60_000 });
+ * rpm.tryReserveSync(1);
+ * console.log(rpm.epoch, rpm.nextRefillAt());
+ * ```
  */
 export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
   implements SyncBudgetGuard, RetryHint, Disposable
@@ -264,6 +274,16 @@ export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
 /**
  * A token budget whose epochs follow a schedule; see {@link RefillingGuard}. Debt is paid
  * first out of every refill.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { lazyRefill } from '@budgetry/compose';
+ *
+ * const tpm = lazyRefill(new AtomicTokenBudget(90_000), { intervalMs: 60_000 });
+ * const r = tpm.tryReserveTokensSync(1_000);
+ * if (r) tpm.recordUsageSync(r, 700, 500); // 200 over: owed, paid first by the next refill
+ * ```
  */
 export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTokenBudget>
   implements SyncTokenBudget, RetryHint, Disposable

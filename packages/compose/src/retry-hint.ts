@@ -7,7 +7,7 @@
  * ```ts
  * import { tokenBucket } from '@budgetry/compose';
  *
- * const rpm = tokenBucket({ burst: 60, perSecond: 1 });
+ * const rpm = tokenBucket({ burst: 60, rate: 1 });
  * if (!rpm.tryReserveSync(1)) console.log(rpm.retryAfterMs(1));
  * ```
  */
@@ -32,7 +32,7 @@ export interface RetryHint {
  * @example
  * ```ts
  * import { retryAfterOf, tokenBucket } from '@budgetry/compose';
- * retryAfterOf(tokenBucket({ burst: 1, perSecond: 1 }), 1); // 0
+ * retryAfterOf(tokenBucket({ burst: 1, rate: 1 }), 1); // 0
  * ```
  */
 export function retryAfterOf(budget: unknown, cost: number): number | undefined {

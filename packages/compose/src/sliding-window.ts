@@ -22,6 +22,14 @@ export interface SlidingWindowOptions {
  * An exact sliding window; build it with {@link slidingWindow}. Grants are logged per
  * millisecond (grants in the same millisecond share an entry), so memory is bounded by the
  * number of distinct milliseconds with traffic in one window.
+ *
+ * @example
+ * ```ts
+ * import { slidingWindow } from '@budgetry/compose';
+ *
+ * const window = slidingWindow({ limit: 100, windowMs: 60_000 });
+ * window.tryAcquireSync(10)?.releaseSync(); // released: out of the window again
+ * ```
  */
 export class SlidingWindow implements SyncBudgetGuard, RetryHint {
   /** The most units in any window. */

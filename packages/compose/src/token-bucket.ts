@@ -95,6 +95,14 @@ export function clockOption(clock: unknown): Clock {
  * A token bucket with continuous refill; build it with {@link tokenBucket}. Accrual is
  * exact integer arithmetic: `rate` tokens per `per` ms, the fraction of a token carried over
  * in token-milliseconds, so rounding never invents a token.
+ *
+ * @example
+ * ```ts
+ * import { tokenBucket } from '@budgetry/compose';
+ *
+ * const bucket = tokenBucket({ burst: 10, rate: 5 });
+ * bucket.tryAcquireSync(3)?.commitSync();
+ * ```
  */
 export class TokenBucket implements SyncBudgetGuard, RetryHint, Refundable {
   /** The most tokens the bucket holds. */

@@ -91,7 +91,16 @@ class AsyncTokenPermitImpl implements TokenPermit {
   }
 }
 
-/** A synchronous token budget seen as a guard; see {@link tokenGuard}. */
+/** A synchronous token budget seen as a guard; see {@link tokenGuard}. *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { SyncTokenGuard } from '@budgetry/compose';
+ *
+ * const guard = new SyncTokenGuard(new AtomicTokenBudget(1_000));
+ * if (guard.tryReserveSync(300)) guard.releaseSync(300);
+ * ```
+ */
 export class SyncTokenGuard implements SyncBudgetGuard {
   private readonly ledger = new CountLedger<TokenReservation>();
 
@@ -133,7 +142,17 @@ export class SyncTokenGuard implements SyncBudgetGuard {
   }
 }
 
-/** An asynchronous token budget seen as a guard; see {@link tokenGuard}. */
+/** An asynchronous token budget seen as a guard; see {@link tokenGuard}. *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget, type TokenBudget } from '@budgetry/core';
+ * import { AsyncTokenGuard } from '@budgetry/compose';
+ *
+ * const remote: TokenBudget = new AtomicTokenBudget(1_000); // stands for a remote budget
+ * const permit = await new AsyncTokenGuard(remote).tryAcquire(300);
+ * await permit?.release();
+ * ```
+ */
 export class AsyncTokenGuard implements PermitBudgetGuard {
   private readonly ledger = new CountLedger<TokenReservation>();
 

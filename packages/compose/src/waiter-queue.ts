@@ -89,6 +89,17 @@ const abortError = (signal: AbortSignal): BudgetError =>
  * A guard with a fair waiting line in front; build it with {@link waiting}. Everything that
  * goes through it — permit releases, count releases, refills of a scheduled budget, retry
  * hints of rate limiters — wakes the line; there is no polling.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { waiting } from '@budgetry/compose';
+ *
+ * const slots = waiting(new AtomicBudget(2));
+ * const controller = new AbortController();
+ * const permit = await slots.acquire(1, { signal: controller.signal, priority: 1 });
+ * permit.releaseSync(); // wakes the next waiter
+ * ```
  */
 export class WaitingGuard implements SyncBudgetGuard, Disposable {
   /** The guard being waited on. */
