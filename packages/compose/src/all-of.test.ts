@@ -383,3 +383,24 @@ describe('allOf: interleavings (async members)', () => {
     );
   });
 });
+
+describe('allOf: async member exceptions', () => {
+  it('rolls back earlier members through their permits and wraps the failure', async () => {
+    const a = new AtomicBudget(10);
+    const failing: PermitBudgetGuard = {
+      tryAcquire: async () => {
+        throw new Error('connection reset');
+      },
+      tryReserve: async () => false,
+      release: async () => {},
+    };
+    const both = allOf({ a, failing });
+    expect(both).toBeInstanceOf(AllOf);
+    await expect(both.tryAcquire(4)).rejects.toMatchObject({
+      code: 'BACKEND',
+      details: { member: 'failing' },
+    });
+    expect(a.available()).toBe(10);
+    expect(a.held()).toBe(0);
+  });
+});

@@ -277,3 +277,21 @@ describe('hierarchy: properties', () => {
     );
   });
 });
+
+describe('hierarchy: leak backstop', () => {
+  it('releases a permit that was garbage-collected while held, and counts it', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc).toBeDefined(); // the test project runs with --expose-gc
+    if (gc === undefined) return;
+    const root = hierarchy({ capacity: 10, children: { capacity: 5 } });
+    (() => {
+      root.child('a').tryAcquireSync(4);
+    })();
+    for (let i = 0; i < 10 && root.held() !== 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(root.held()).toBe(0);
+    expect(root.leaks()).toBe(1);
+  });
+});

@@ -1,0 +1,58 @@
+import { AtomicTokenBudget, BudgetError, type TokenBudget } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { AsyncTokenGuard, SyncTokenGuard, tokenGuard } from './token-guard.js';
+
+describe('tokenGuard', () => {
+  it('hands out permits that refund on release and record on commit, once', () => {
+    const tokens = new AtomicTokenBudget(1_000);
+    const guard = tokenGuard(tokens);
+    expect(guard).toBeInstanceOf(SyncTokenGuard);
+    const a = guard.tryAcquireSync(300)!;
+    const b = guard.tryAcquireSync(200)!;
+    expect(tokens.available()).toBe(500);
+    expect(a.releaseSync()).toBe(true);
+    expect(a.releaseSync()).toBe(false);
+    expect(b.commitSync()).toBe(true);
+    expect([a.state, b.state]).toEqual(['released', 'committed']);
+    expect([tokens.available(), tokens.tokensConsumedSync()]).toEqual([800, 200]);
+  });
+
+  it('reflects a reconciliation done on the reservation itself', () => {
+    const tokens = new AtomicTokenBudget(1_000);
+    const permit = tokenGuard(tokens).tryAcquireSync(400)!;
+    tokens.recordUsageSync(permit.reservation, 300, 200); // 100 over the estimate
+    expect(permit.state).toBe('committed');
+    expect(permit.releaseSync()).toBe(false); // no refund of a recorded reservation
+    expect(tokens.available()).toBe(500);
+  });
+
+  it('releases count reservations of exactly the released cost, and counts the rest', () => {
+    const tokens = new AtomicTokenBudget(100);
+    const guard = tokenGuard(tokens);
+    expect(guard.tryReserveSync(30)).toBe(true);
+    expect(guard.tryReserveSync(20)).toBe(true);
+    guard.releaseSync(20);
+    guard.releaseSync(20); // no second reservation of 20: ignored
+    expect(tokens.available()).toBe(70);
+    expect(guard.overReleased()).toBe(20);
+    guard.releaseSync(30);
+    expect(tokens.available()).toBe(100);
+  });
+
+  it('wraps asynchronous token budgets and rejects other values', async () => {
+    const inner = new AtomicTokenBudget(10);
+    const remote: TokenBudget = {
+      tryReserveTokens: (e) => inner.tryReserveTokens(e),
+      recordUsage: (r, p, c) => inner.recordUsage(r, p, c),
+      tokensConsumed: () => inner.tokensConsumed(),
+    };
+    const guard = tokenGuard(remote);
+    expect(guard).toBeInstanceOf(AsyncTokenGuard);
+    const p = await guard.tryAcquire(4);
+    expect(inner.available()).toBe(6);
+    await p?.release();
+    expect(inner.available()).toBe(10);
+    expect(await guard.tryReserve(11)).toBe(false);
+    expect(() => tokenGuard({} as never)).toThrow(BudgetError);
+  });
+});
