@@ -201,7 +201,7 @@ function readAvailable(world: W): void {
   }
   if (typeof result === 'number') check(result);
   else {
-    world.pending.add(
+    world.watch(
       Promise.resolve(result).then(check, (error: unknown) => {
         world.windows.delete(window);
         world.fail('*', `available() rejected: ${describeError(error)}`);

@@ -63,6 +63,12 @@ export class ScheduledWorld {
     this.pending.add(done);
   }
 
+  /** Counts `promise` as in flight until it settles. */
+  watch(promise: Promise<void>): void {
+    const done = promise.finally(() => this.pending.delete(done));
+    this.pending.add(done);
+  }
+
   /** Waits, through the scheduler, until nothing is in flight. */
   async drain(): Promise<void> {
     while (this.pending.size > 0) {
