@@ -1,5 +1,6 @@
 import {
   assertAmount,
+  type BudgetError,
   type BudgetPermit,
   type PermitBudgetGuard,
   type PermitState,
@@ -178,14 +179,23 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   /** The members, in the order they are charged (token budgets behind a guard view). */
   readonly members: readonly SyncBudgetGuard[];
   private readonly fixed: number[];
+  /** The first two members when there are exactly two charged the cost: the headline shape. */
+  private readonly first: SyncBudgetGuard | undefined;
+  private readonly second: SyncBudgetGuard | undefined;
   private countHeld = 0;
   private overReleasedUnits = 0;
+  /** How far a pair reservation got, for rollback if a member throws. */
+  private step = 0;
 
   /** @internal Use {@link allOf}. */
   constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[]) {
     this.keys = keys;
     this.members = members;
     this.fixed = fixed;
+    // Two plain members (rows + tokens) get a loop-free path: direct field calls inline well.
+    const pair = members.length === 2 && fixed[0]! < 0 && fixed[1]! < 0;
+    this.first = pair ? members[0] : undefined;
+    this.second = pair ? members[1] : undefined;
   }
 
   /** The smallest capacity among members charged the reserved cost. */
@@ -234,6 +244,8 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (cost === 0) return true;
+    const first = this.first;
+    if (first !== undefined) return this.reservePair(first, this.second!, cost);
     const ms = this.members;
     const fixed = this.fixed;
     const n = ms.length;
@@ -270,6 +282,11 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
     }
     if (accepted === 0) return;
     this.countHeld -= accepted;
+    const first = this.first;
+    if (first !== undefined) {
+      this.releasePair(first, this.second!, accepted);
+      return;
+    }
     const ms = this.members;
     const fixed = this.fixed;
     let i = 0;
@@ -348,6 +365,55 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   /** {@inheritDoc SyncAllOf.tryAcquireDetailedSync} */
   async tryAcquireDetailed(cost: number): Promise<Decision<K, SyncAllOfPermit<K>>> {
     return this.tryAcquireDetailedSync(cost);
+  }
+
+  private reservePair(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): boolean {
+    try {
+      return this.reservePairUnguarded(a, b, cost);
+    } catch (error) {
+      throw this.pairFailure(error, this.step, cost);
+    }
+  }
+
+  private reservePairUnguarded(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): boolean {
+    this.step = 0;
+    if (!a.tryReserveSync(cost)) return false;
+    this.step = 1;
+    if (!b.tryReserveSync(cost)) {
+      this.step = 2;
+      a.releaseSync(cost);
+      return false;
+    }
+    this.countHeld += cost;
+    return true;
+  }
+
+  private pairFailure(error: unknown, step: number, cost: number): BudgetError {
+    if (step === 1) this.unreserve(1, cost);
+    return memberFailure(error, this.keys[step === 1 ? 1 : 0]!);
+  }
+
+  private releasePair(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): void {
+    try {
+      this.releasePairUnguarded(a, b, cost);
+    } catch (error) {
+      const failed = this.step;
+      if (failed === 0) {
+        try {
+          b.releaseSync(cost);
+        } catch {
+          // The first failure is the one reported.
+        }
+      }
+      throw memberFailure(error, this.keys[failed]!);
+    }
+  }
+
+  private releasePairUnguarded(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): void {
+    this.step = 0;
+    a.releaseSync(cost);
+    this.step = 1;
+    b.releaseSync(cost);
   }
 
   private chargeOf(i: number, cost: number): number {
