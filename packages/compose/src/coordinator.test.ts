@@ -9,6 +9,8 @@ import {
 } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { allOf } from './all-of.js';
+import { anyOf } from './any-of.js';
 import { coordinator, type Dispatch } from './coordinator.js';
 import { hierarchy } from './hierarchy.js';
 import { lazyRefill } from './lazy-refill.js';
@@ -311,5 +313,31 @@ describe('coordinator: properties', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('composition', () => {
+  it('nests: a coordinator over an all-of, an any-of and a tenant node stays synchronous', () => {
+    const clock = new TestClock();
+    const tenants = hierarchy({ capacity: 100, children: { capacity: 10 } });
+    const keys = anyOf({ primary: new AtomicBudget(2), fallback: new AtomicBudget(2) });
+    const slots = allOf([
+      new AtomicBudget(3),
+      lazyRefill({ capacity: 3 }, { intervalMs: 1_000, clock }),
+    ]);
+    const c = coordinator({ keys, slots }).with({ tenant: tenants.child('acme') });
+    const held: Dispatch<'keys' | 'slots' | 'tenant'>[] = [];
+    for (let i = 0; i < 3; i++) {
+      const d = c.tryReserveSync({ keys: 1, slots: 1, tenant: 3 });
+      if (d.ok) held.push(d.permit);
+    }
+    expect(held.length).toBe(3);
+    expect(c.tryReserveSync({ keys: 1, slots: 1, tenant: 1 })).toEqual({
+      ok: false,
+      deniedBy: 'slots',
+    });
+    expect(tenants.held()).toBe(9);
+    for (const d of held) d.cancelSync();
+    expect([keys.available(), slots.available(), tenants.held()]).toEqual([2, 3, 0]);
   });
 });
