@@ -404,3 +404,21 @@ describe('allOf: async member exceptions', () => {
     expect(a.held()).toBe(0);
   });
 });
+
+describe('allOf: fixed charges on the count API', () => {
+  it('returns a fixed charge once per matching reservation, never for a lumped release', () => {
+    const rows = new AtomicBudget(10);
+    const tokens = new AtomicBudget(100);
+    const both = allOf({ rows, tokens }, { charge: { rows: 1 } });
+    expect(both.tryReserveSync(30)).toBe(true);
+    expect(both.tryReserveSync(20)).toBe(true);
+    expect([rows.available(), tokens.available()]).toEqual([8, 50]);
+    both.releaseSync(50); // matches no single reservation: ignored
+    expect(both.overReleased()).toBe(50);
+    both.releaseSync(30);
+    both.releaseSync(20);
+    both.releaseSync(20);
+    expect([rows.available(), tokens.available()]).toEqual([10, 100]);
+    expect(both.overReleased()).toBe(70);
+  });
+});

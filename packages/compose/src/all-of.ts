@@ -40,7 +40,9 @@ export interface AllOfOptions<K extends MemberKey> {
   /**
    * A fixed charge for some members, whatever the reserved cost: `{ rows: 1 }` makes
    * `tryAcquire(1_200)` take one row and 1 200 from every other member. A reservation of
-   * cost 0 charges nobody. Members not listed are charged the cost itself.
+   * cost 0 charges nobody. Members not listed are charged the cost itself. With fixed
+   * charges, a count-API `release(cost)` must match one earlier `tryReserve(cost)`; other
+   * releases are counted in `overReleased()` and change nothing.
    */
   charge?: Partial<Record<K, number>>;
 }
@@ -186,6 +188,8 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   private overReleasedUnits = 0;
   /** How far a pair reservation got, for rollback if a member throws. */
   private step = 0;
+  /** With fixed charges: count reservations per cost, so each release matches one. */
+  private readonly byCost: Map<number, number> | undefined;
 
   /** @internal Use {@link allOf}. */
   constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[]) {
@@ -196,6 +200,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
     const pair = members.length === 2 && fixed[0]! < 0 && fixed[1]! < 0;
     this.first = pair ? members[0] : undefined;
     this.second = pair ? members[1] : undefined;
+    this.byCost = fixed.some((f) => f >= 0) ? new Map() : undefined;
   }
 
   /** The smallest capacity among members charged the reserved cost. */
@@ -264,6 +269,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
       return false;
     }
     this.countHeld += cost;
+    if (this.byCost !== undefined) this.byCost.set(cost, (this.byCost.get(cost) ?? 0) + 1);
     return true;
   }
 
@@ -276,7 +282,18 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     let accepted = cost;
-    if (cost > this.countHeld) {
+    const byCost = this.byCost;
+    if (byCost !== undefined) {
+      // A fixed charge was taken once per reservation, so only a release matching one
+      // reservation can return it; anything else would free a row that is still in use.
+      const count = byCost.get(cost) ?? 0;
+      if (count === 0 || cost === 0) {
+        this.overReleasedUnits += cost;
+        return;
+      }
+      if (count === 1) byCost.delete(cost);
+      else byCost.set(cost, count - 1);
+    } else if (cost > this.countHeld) {
       accepted = this.countHeld;
       this.overReleasedUnits += cost - accepted;
     }
