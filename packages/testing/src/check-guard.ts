@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { amountArbitrary, formatAmount, invalidAmountArbitrary } from './amount-arbitraries.js';
 import { type CheckMode, type CheckOptions, resolveOptions } from './check-options.js';
 import { FakeClock } from './fake-clock.js';
-import { type GuardWorld as World, GuardWorld, type Holding } from './guard-world.js';
+import { GuardWorld, type Holding, type GuardWorld as World } from './guard-world.js';
 import type { InvariantId } from './invariant-catalog.js';
 import { runInvariants } from './run-invariant.js';
 import { describeError, type Outcome, WorldCommand } from './scheduled-world.js';
@@ -136,7 +136,10 @@ export async function checkGuard<S extends GuardSubject>(
     cost.map((c) => reserveCommand(c, 'count', whiteBox)),
     fc.nat(7).map((i) => countReleaseCommand(i, whiteBox)),
     fc
-      .tuple(fc.constantFrom('tryReserve', 'release', ...(hasPermits ? ['tryAcquire'] : [])), invalidAmountArbitrary())
+      .tuple(
+        fc.constantFrom('tryReserve', 'release', ...(hasPermits ? ['tryAcquire'] : [])),
+        invalidAmountArbitrary(),
+      )
       .map(([entry, value]) => invalidCommand(entry as InvalidEntry, value, whiteBox)),
   ];
   if (hasPermits) {
@@ -181,14 +184,18 @@ function readAvailable(world: W): void {
   const check = (value: unknown): void => {
     world.windows.delete(window);
     world.expect(
-      typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= world.capacity,
+      typeof value === 'number' &&
+        Number.isSafeInteger(value) &&
+        value >= 0 &&
+        value <= world.capacity,
       ['G1'],
       () => `available() returned ${formatAmount(value)}, outside [0, ${world.capacity}]`,
     );
     world.expect(
       typeof value === 'number' && value >= window.minLo && value <= window.maxHi,
       ['G3'],
-      () => `available() returned ${formatAmount(value)}, expected within [${window.minLo}, ${window.maxHi}]`,
+      () =>
+        `available() returned ${formatAmount(value)}, expected within [${window.minLo}, ${window.maxHi}]`,
     );
   };
   let result: number | Promise<number>;
@@ -248,16 +255,25 @@ function reserveCommand(cost: number, kind: Holding['kind'], whiteBox: boolean):
           world.fail('*', `tryReserve(${cost}) resolved ${String(value)}, not a boolean`);
         }
         if (granted) {
-          world.expect(cost <= world.capacity, ['G5', 'G2'], () => `${call}(${cost}) was granted above capacity ${world.capacity}`);
+          world.expect(
+            cost <= world.capacity,
+            ['G5', 'G2'],
+            () => `${call}(${cost}) was granted above capacity ${world.capacity}`,
+          );
           world.newHolding(kind, cost, kind === 'permit' ? (value as BudgetPermit) : undefined);
           const [heldLo] = world.held();
-          world.expect(heldLo <= world.capacity, ['G2'], () => `after ${call}(${cost}) the harness holds ${heldLo} of ${world.capacity}`);
+          world.expect(
+            heldLo <= world.capacity,
+            ['G2'],
+            () => `after ${call}(${cost}) the harness holds ${heldLo} of ${world.capacity}`,
+          );
         } else {
           world.expect(cost !== 0, ['G5'], () => `${call}(0) was denied; cost 0 must be granted`);
           world.expect(
             world.timeouts > 0 || cost > window.minFree,
             ['G6'],
-            () => `${call}(${cost}) was denied although at least ${window.minFree} units were free throughout the call`,
+            () =>
+              `${call}(${cost}) was denied although at least ${window.minFree} units were free throughout the call`,
           );
         }
         world.changed();
@@ -268,7 +284,9 @@ function reserveCommand(cost: number, kind: Holding['kind'], whiteBox: boolean):
 
 function countReleaseCommand(index: number, whiteBox: boolean): WorldCommand<W> {
   const pick = (world: W): Holding | undefined => {
-    const held = world.holdings.filter((h) => h.kind === 'count' && h.status === 'held' && h.releasing === 0);
+    const held = world.holdings.filter(
+      (h) => h.kind === 'count' && h.status === 'held' && h.releasing === 0,
+    );
     return held[index % Math.max(1, held.length)];
   };
   return new WorldCommand<W>(
@@ -279,15 +297,19 @@ function countReleaseCommand(index: number, whiteBox: boolean): WorldCommand<W> 
       const h = pick(world)!;
       h.releasing = 1;
       world.changed();
-      world.track(`release(${h.cost})`, () => world.subject.release(h.cost), (outcome) => {
-        h.releasing = 0;
-        if (outcome.ok) h.status = h.status === 'held' ? 'released' : h.status;
-        else if (isTimeout(outcome.error)) {
-          world.timeouts++;
-          if (h.status === 'held') h.status = 'maybe-released';
-        } else world.fail('*', `release(${h.cost}) failed: ${describeError(outcome.error)}`);
-        world.changed();
-      });
+      world.track(
+        `release(${h.cost})`,
+        () => world.subject.release(h.cost),
+        (outcome) => {
+          h.releasing = 0;
+          if (outcome.ok) h.status = h.status === 'held' ? 'released' : h.status;
+          else if (isTimeout(outcome.error)) {
+            world.timeouts++;
+            if (h.status === 'held') h.status = 'maybe-released';
+          } else world.fail('*', `release(${h.cost}) failed: ${describeError(outcome.error)}`);
+          world.changed();
+        },
+      );
     },
   );
 }
@@ -335,7 +357,12 @@ function settleCommand(index: number, kind: SettleKind, whiteBox: boolean): Worl
           if (kind === 'dispose') h.disposed = true;
           else if (outcome.value === true) {
             h.wins++;
-            world.expect(h.wins === 1 && h.status === 'held', ['P1'], () => `${kind}() returned true for a permit already settled (${h.status}, ${h.wins} wins)`);
+            world.expect(
+              h.wins === 1 && h.status === 'held',
+              ['P1'],
+              () =>
+                `${kind}() returned true for a permit already settled (${h.status}, ${h.wins} wins)`,
+            );
             if (h.status === 'held') {
               h.status = kind === 'release' ? 'released' : 'committed';
               h.winKind = kind;
@@ -345,7 +372,8 @@ function settleCommand(index: number, kind: SettleKind, whiteBox: boolean): Worl
           }
           if (h.settling === 0 && h.status === 'held') {
             if (h.disposed) h.status = 'released';
-            else world.fail(['P1'], `every settle call on a held permit of ${h.cost} returned false`);
+            else
+              world.fail(['P1'], `every settle call on a held permit of ${h.cost} returned false`);
           }
           world.changed();
         },
@@ -367,7 +395,12 @@ function invalidCommand(entry: InvalidEntry, value: unknown, whiteBox: boolean):
         if (outcome.ok) {
           world.fail(['G5'], `${label} resolved ${String(outcome.value)} instead of rejecting`);
         } else if (BudgetError.isInstance(outcome.error)) {
-          world.expect(outcome.error.code === 'INVALID_AMOUNT', ['G5'], () => `${label} rejected with ${outcome.error instanceof Error ? describeError(outcome.error) : ''}, expected INVALID_AMOUNT`);
+          world.expect(
+            outcome.error.code === 'INVALID_AMOUNT',
+            ['G5'],
+            () =>
+              `${label} rejected with ${outcome.error instanceof Error ? describeError(outcome.error) : ''}, expected INVALID_AMOUNT`,
+          );
         }
         world.changed();
       },
@@ -382,13 +415,17 @@ function refillCommand(whiteBox: boolean): WorldCommand<W> {
     (world) => {
       if (whiteBox) readAvailable(world);
       world.refilling = true;
-      world.track('refill', () => world.subject.refill!(), (outcome) => {
-        world.refilling = false;
-        if (!outcome.ok) world.fail('*', `refill() failed: ${describeError(outcome.error)}`);
-        world.refillModel();
-        world.changed();
-        if (whiteBox) readAvailable(world);
-      });
+      world.track(
+        'refill',
+        () => world.subject.refill!(),
+        (outcome) => {
+          world.refilling = false;
+          if (!outcome.ok) world.fail('*', `refill() failed: ${describeError(outcome.error)}`);
+          world.refillModel();
+          world.changed();
+          if (whiteBox) readAvailable(world);
+        },
+      );
     },
   );
 }
@@ -401,7 +438,11 @@ async function quiescence(world: W, whiteBox: boolean, remote: boolean): Promise
     const read = await world.settle(() => subject.available!());
     if (!read.ok) return world.fail('*', `available() failed: ${describeError(read.error)}`);
     const a = read.value;
-    world.expect(Number.isSafeInteger(a) && a >= 0 && a <= capacity, ['G1'], () => `available() = ${a} at quiescence, outside [0, ${capacity}]`);
+    world.expect(
+      Number.isSafeInteger(a) && a >= 0 && a <= capacity,
+      ['G1'],
+      () => `available() = ${a} at quiescence, outside [0, ${capacity}]`,
+    );
     world.expect(a >= lo && a <= hi, world.conservationIds(base), () =>
       lo === hi
         ? `available() = ${a} at quiescence, expected C − H = ${lo}`
@@ -415,18 +456,27 @@ async function quiescence(world: W, whiteBox: boolean, remote: boolean): Promise
   const first = Math.max(0, lo);
   const took = await world.settle(() => subject.tryReserve(first));
   if (!took.ok) {
-    if (!isTimeout(took.error)) world.fail('*', `probe tryReserve(${first}) failed: ${describeError(took.error)}`);
+    if (!isTimeout(took.error))
+      world.fail('*', `probe tryReserve(${first}) failed: ${describeError(took.error)}`);
     return;
   }
-  world.expect(took.value === true, ids, () => `probe tryReserve(C − H = ${first}) was denied at quiescence`);
+  world.expect(
+    took.value === true,
+    ids,
+    () => `probe tryReserve(C − H = ${first}) was denied at quiescence`,
+  );
   if (!took.value) return;
   const extra = hi - lo + 1;
   const more = await world.settle(() => subject.tryReserve(extra));
   if (!more.ok) {
-    if (!isTimeout(more.error)) world.fail('*', `probe tryReserve(${extra}) failed: ${describeError(more.error)}`);
+    if (!isTimeout(more.error))
+      world.fail('*', `probe tryReserve(${extra}) failed: ${describeError(more.error)}`);
     return;
   }
-  world.expect(more.value === false, ids, () =>
-    `probe tryReserve(${extra}) succeeded after tryReserve(C − H = ${first}): more than capacity is available`,
+  world.expect(
+    more.value === false,
+    ids,
+    () =>
+      `probe tryReserve(${extra}) succeeded after tryReserve(C − H = ${first}): more than capacity is available`,
   );
 }

@@ -1,4 +1,4 @@
-import { invariantSummaries, type InvariantId } from './invariant-catalog.js';
+import { type InvariantId, invariantSummaries } from './invariant-catalog.js';
 import { formatReplayLine, type ReplayToken } from './replay.js';
 
 /** What a {@link ConformanceError} is built from. */

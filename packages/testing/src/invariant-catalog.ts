@@ -25,10 +25,6 @@ export type InvariantId =
   | 'HI1'
   | 'HI2'
   | 'HI3'
-  | 'R1'
-  | 'R2'
-  | 'R3'
-  | 'R4'
   | 'RM1'
   | 'RM2';
 
@@ -55,10 +51,6 @@ export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.
   HI1: 'hierarchy: a child reservation is also a reservation on the parent',
   HI2: 'hierarchy: a denial on either side rolls back both',
   HI3: 'hierarchy: Σ children held + parent own held = parent held ≤ parent capacity',
-  R1: 'refill: available ≤ capacity after a refill',
-  R2: 'refill: one refill per epoch, a stale or repeated refill is ignored',
-  R3: 'refill: the policy holds exactly (reset: full; carry: capacity − still held)',
-  R4: 'refill: under reset, settling an older-epoch permit refunds nothing',
   RM1: 'remote: with timed-out calls indeterminate, available stays within the bounds',
   RM2: 'remote: a timed-out recordUsage counts at most once in tokensConsumed',
 });

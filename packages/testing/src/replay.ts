@@ -31,7 +31,8 @@ export interface ReplayToken {
 export function parseReplayToken(text: string | undefined): ReplayToken | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const value: unknown = JSON.parse(text);
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${REPLAY_ENV} is not an object`);
+  if (typeof value !== 'object' || value === null)
+    throw new TypeError(`${REPLAY_ENV} is not an object`);
   const { seed, path, replayPath, invariant, subject } = value as Record<string, unknown>;
   if (!Number.isInteger(seed) || typeof path !== 'string' || typeof replayPath !== 'string') {
     throw new TypeError(`${REPLAY_ENV} needs an integer seed and string path and replayPath`);

@@ -28,7 +28,8 @@ export class ScheduledWorld {
   /** Records a violation of the first of `ids` under test (or any, for `'*'`). */
   fail(ids: readonly InvariantId[] | '*', message: string): void {
     if (this.failure !== undefined) return;
-    const hit = ids === '*' ? this.active.values().next().value : ids.find((id) => this.active.has(id));
+    const hit =
+      ids === '*' ? this.active.values().next().value : ids.find((id) => this.active.has(id));
     if (hit !== undefined) this.failure = new InvariantViolation(hit, message);
   }
 

@@ -1,0 +1,122 @@
+// A small, readable guard with switchable planted bugs: the gallery the kit must catch.
+import { assertAmount, type BudgetPermit, type PermitState } from '@budgetry/core';
+
+export type GuardBug =
+  | 'none'
+  | 'racy-reserve'
+  | 'double-refund-on-dispose'
+  | 'old-epoch-release-inflates'
+  | 'release-clamped-not-fenced'
+  | 'accepts-negative'
+  | 'accepts-nan'
+  | 'accepts-fractional'
+  | 'lost-refund'
+  | 'refill-above-capacity'
+  | 'false-denial';
+
+export class ToyGuard {
+  readonly refillPolicy = 'reset' as const;
+  private avail: number;
+  private epoch = 0;
+  constructor(
+    readonly capacity: number,
+    private readonly bug: GuardBug,
+    private readonly hop: (label?: string) => Promise<void>,
+  ) {
+    this.avail = capacity;
+  }
+
+  private check(cost: unknown): asserts cost is number {
+    if (this.bug === 'accepts-negative' && typeof cost === 'number' && Number.isInteger(cost))
+      return;
+    if (this.bug === 'accepts-nan' && Number.isNaN(cost)) return;
+    if (this.bug === 'accepts-fractional' && typeof cost === 'number' && cost > 0 && cost < 1e6)
+      return;
+    assertAmount(cost, 'cost');
+  }
+
+  available(): number {
+    return this.avail;
+  }
+
+  private take(cost: number): boolean {
+    if (this.bug === 'false-denial' ? cost >= this.avail && cost > 0 : cost > this.avail)
+      return false;
+    this.avail -= cost;
+    return true;
+  }
+
+  async tryReserve(cost: number): Promise<boolean> {
+    this.check(cost);
+    if (this.bug === 'racy-reserve') {
+      const seen = this.avail;
+      await this.hop('read');
+      if (cost > seen) return false;
+      this.avail = seen - cost;
+      return true;
+    }
+    return this.take(cost);
+  }
+
+  async release(cost: number): Promise<void> {
+    this.check(cost);
+    if (this.bug === 'lost-refund') {
+      const seen = this.avail;
+      await this.hop('read');
+      this.avail = seen + cost;
+      return;
+    }
+    this.avail += cost;
+  }
+
+  async tryAcquire(cost: number): Promise<BudgetPermit | null> {
+    this.check(cost);
+    if (!this.take(cost)) return null;
+    return new ToyPermit(this, cost, this.epoch);
+  }
+
+  refill(): void {
+    this.epoch++;
+    this.avail = this.bug === 'refill-above-capacity' ? this.avail + this.capacity : this.capacity;
+  }
+
+  settle(permit: ToyPermit, again: boolean): void {
+    if (permit.epoch === this.epoch) this.avail += permit.cost;
+    else if (this.bug === 'old-epoch-release-inflates') this.avail += permit.cost;
+    else if (this.bug === 'release-clamped-not-fenced')
+      this.avail = Math.min(this.capacity, this.avail + permit.cost);
+    void again;
+  }
+
+  get bugName(): GuardBug {
+    return this.bug;
+  }
+}
+
+class ToyPermit implements BudgetPermit {
+  state: PermitState = 'held';
+  constructor(
+    private readonly budget: ToyGuard,
+    readonly cost: number,
+    readonly epoch: number,
+  ) {}
+  async release(): Promise<boolean> {
+    if (this.state !== 'held') return false;
+    this.state = 'released';
+    this.budget.settle(this, false);
+    return true;
+  }
+  async commit(): Promise<boolean> {
+    if (this.state !== 'held') return false;
+    this.state = 'committed';
+    return true;
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.budget.bugName === 'double-refund-on-dispose') {
+      if (this.state !== 'committed') this.budget.settle(this, true);
+      this.state = 'released';
+      return;
+    }
+    await this.release();
+  }
+}
