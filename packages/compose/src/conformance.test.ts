@@ -38,10 +38,25 @@ describe('conformance kit: compose guards', () => {
     });
   });
 
+  it('a hierarchy root, refills included', async () => {
+    await checkGuard(({ capacity }) => hierarchy({ capacity, children: { capacity: 1 } }), {
+      numRuns,
+      name: 'hierarchy root',
+    });
+  });
+
   it('a tenant node of a hierarchy', async () => {
+    // Only the root refills, so the child is checked through its guard methods alone.
     await checkGuard(
-      ({ capacity }) =>
-        hierarchy({ capacity: capacity * 3, children: { capacity } }).child('tenant'),
+      ({ capacity }) => {
+        const node = hierarchy({ capacity: capacity * 3, children: { capacity } }).child('tenant');
+        return {
+          tryReserve: (cost: number) => node.tryReserve(cost),
+          release: (cost: number) => node.release(cost),
+          tryAcquire: (cost: number) => node.tryAcquire(cost),
+          available: () => node.available(),
+        };
+      },
       { numRuns, name: 'hierarchy child' },
     );
   });

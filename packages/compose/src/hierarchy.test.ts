@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allOf } from './all-of.js';
 import { type HierarchyNode, hierarchy } from './hierarchy.js';
+import { intervalRefill } from './interval-refill.js';
+import { TestClock } from './test-clock.test-helper.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -188,7 +190,8 @@ type Op =
   | { kind: 'reserve' | 'acquire'; path: string[]; cost: number }
   | { kind: 'release'; path: string[]; cost: number }
   | { kind: 'settle'; index: number; commit: boolean }
-  | { kind: 'evict' };
+  | { kind: 'evict' }
+  | { kind: 'refill' };
 
 const keyArb = fc.constantFrom('a', 'b', 'c');
 const pathArb = fc.array(keyArb, { maxLength: 2 });
@@ -201,6 +204,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('release' as const), path: pathArb, cost: fc.nat(30) }),
   fc.record({ kind: fc.constant('settle' as const), index: fc.nat(30), commit: fc.boolean() }),
   fc.record({ kind: fc.constant('evict' as const) }),
+  fc.record({ kind: fc.constant('refill' as const) }),
 );
 
 describe('hierarchy: properties', () => {
@@ -218,7 +222,8 @@ describe('hierarchy: properties', () => {
         // Model: own held (count and permit) per path.
         const own = new Map<string, number>();
         const count = new Map<string, number>();
-        const permits: { p: SyncBudgetPermit; path: string[]; cost: number }[] = [];
+        const permits: { p: SyncBudgetPermit; path: string[]; cost: number; epoch: number }[] = [];
+        let epoch = 0;
         const heldOf = (path: string[]) => {
           const prefix = path.join('/');
           let sum = 0;
@@ -246,7 +251,7 @@ describe('hierarchy: properties', () => {
             } else {
               const p = node.tryAcquireSync(op.cost);
               expect(p !== null).toBe(fits);
-              if (p) permits.push({ p, path: op.path, cost: op.cost });
+              if (p) permits.push({ p, path: op.path, cost: op.cost, epoch });
             }
             if (fits) add(op.path, op.cost);
           } else if (op.kind === 'release') {
@@ -260,8 +265,14 @@ describe('hierarchy: properties', () => {
             if (entry) {
               const wasHeld = entry.p.state === 'held';
               expect(op.commit ? entry.p.commitSync() : entry.p.releaseSync()).toBe(wasHeld);
-              if (wasHeld && !op.commit) add(entry.path, -entry.cost);
+              // A permit from before a refill gives nothing back.
+              if (wasHeld && !op.commit && entry.epoch === epoch) add(entry.path, -entry.cost);
             }
+          } else if (op.kind === 'refill') {
+            root.refill();
+            epoch++;
+            own.clear();
+            count.clear();
           } else {
             root.evictIdle();
           }
@@ -275,6 +286,36 @@ describe('hierarchy: properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('hierarchy: refill', () => {
+  it('starts every node empty, fences older permits, and returns committed units', () => {
+    const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
+    const acme = root.child('acme');
+    const old = acme.tryAcquireSync(6)!;
+    acme.tryAcquireSync(4)!.commitSync();
+    acme.tryReserveSync(0);
+    expect(acme.tryReserveSync(1)).toBe(false);
+    root.refill();
+    expect([acme.held(), root.held(), root.epoch]).toEqual([0, 0, 1]);
+    expect(acme.tryReserveSync(10)).toBe(true);
+    expect(old.releaseSync()).toBe(true); // settles the handle ...
+    expect(acme.held()).toBe(10); // ... but gives nothing to the new epoch
+    acme.releaseSync(10);
+    expect(root.held()).toBe(0);
+  });
+
+  it('refills only from the root, and follows an interval schedule', () => {
+    const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
+    expect(() => root.child('a').refill()).toThrow(BudgetError);
+    const clock = new TestClock();
+    using daily = intervalRefill(root, { intervalMs: 86_400_000, clock });
+    root.child('a').tryAcquireSync(10)?.commitSync();
+    expect(root.child('a').available()).toBe(0);
+    clock.advance(86_400_000); // the timer refills even though only a child is used
+    expect(root.child('a').available()).toBe(10);
+    expect(daily.epoch).toBe(1);
   });
 });
 

@@ -48,6 +48,8 @@ interface TreeState {
   readonly evictOnIdle: boolean;
   readonly backstop: boolean;
   leaks: number;
+  /** Bumped by every refill of the root; permits of older epochs are fenced off. */
+  epoch: number;
 }
 
 const HELD = 0;
@@ -62,6 +64,7 @@ class PermitCell {
   constructor(
     readonly node: HierarchyNode,
     readonly cost: number,
+    readonly epoch: number,
   ) {}
 }
 
@@ -69,8 +72,9 @@ const registry = new FinalizationRegistry<PermitCell>((cell) => {
   if (cell.state !== HELD) return;
   cell.state = RELEASED;
   const node = cell.node;
-  node.level.tree.leaks++;
-  node.unhold(cell.cost);
+  const tree = node.level.tree;
+  tree.leaks++;
+  if (cell.epoch === tree.epoch) node.unhold(cell.cost);
 });
 
 class HierarchyPermit implements SyncBudgetPermit {
@@ -79,7 +83,7 @@ class HierarchyPermit implements SyncBudgetPermit {
     return this.cell.cost;
   }
   get epoch(): number {
-    return 0;
+    return this.cell.epoch;
   }
   get state(): PermitState {
     return permitStates[this.cell.state]!;
@@ -106,10 +110,11 @@ class HierarchyPermit implements SyncBudgetPermit {
     const cell = this.cell;
     if (cell.state !== HELD) return false;
     cell.state = to;
-    if (cell.node.level.tree.backstop) registry.unregister(cell);
-    // A commit keeps the units spent: the path stays charged, as a committed permit on a
-    // core budget stays spent until its next refill (a hierarchy has no refill of its own).
-    if (to === RELEASED) cell.node.unhold(cell.cost);
+    const tree = cell.node.level.tree;
+    if (tree.backstop) registry.unregister(cell);
+    // A commit keeps the units spent until the next refill of the root; a permit from before
+    // that refill gives nothing back (the new epoch started full).
+    if (to === RELEASED && cell.epoch === tree.epoch) cell.node.unhold(cell.cost);
     return true;
   }
 }
@@ -196,6 +201,35 @@ export class HierarchyNode implements SyncBudgetGuard {
     let own = n.heldUnits;
     if (n.kids !== undefined) for (const k of n.kids.values()) own -= k.heldUnits;
     return own;
+  }
+
+  /** The tree's refill epoch: 0, then one more per {@link HierarchyNode.refill}. */
+  get epoch(): number {
+    return this.level.tree.epoch;
+  }
+
+  /** What {@link HierarchyNode.refill} does: always `reset` for a hierarchy. */
+  get refillPolicy(): 'reset' {
+    return 'reset';
+  }
+
+  /**
+   * Begin a new epoch for the whole tree (root only): every node starts empty, and permits
+   * and count reservations from before are fenced off, so releasing them later returns
+   * nothing. Committed units come back here. Drive it from a schedule with
+   * `intervalRefill(root, …)` or `calendarRefill(root, { …, timer: true })`: the timer keeps
+   * refills on time even when only child nodes are used.
+   *
+   * @throws BudgetError `INVALID_ARGUMENT` on a node other than the root, which would break
+   * its ancestors' sums.
+   */
+  refill(): void {
+    if (this.parent !== null) {
+      throw invalid('refill() applies to the root of a hierarchy only', { path: this.path });
+    }
+    this.level.tree.epoch++;
+    this.clearSubtree();
+    if (this.level.tree.evictOnIdle) this.evictIdle();
   }
 
   /** Permits of this tree garbage-collected while held, released by the backstop. */
@@ -387,10 +421,16 @@ export class HierarchyNode implements SyncBudgetGuard {
       if (a.heldUnits + cost > a.cap) return a;
     }
     for (let a: HierarchyNode | null = n; a !== null; a = a.parent) a.heldUnits += cost;
-    const cell = new PermitCell(n, cost);
+    const cell = new PermitCell(n, cost, n.level.tree.epoch);
     const permit = new HierarchyPermit(cell);
     if (n.level.tree.backstop) registry.register(permit, cell, cell);
     return permit;
+  }
+
+  private clearSubtree(): void {
+    this.heldUnits = 0;
+    this.countHeld = 0;
+    if (this.kids !== undefined) for (const k of this.kids.values()) k.clearSubtree();
   }
 
   private isIdle(): boolean {
@@ -447,7 +487,9 @@ function toLevel(template: unknown, depth: number, tree: TreeState, seen: Set<un
  * budget or starve the others past its own cap. The tree is synchronous and in-process; every
  * node is a {@link SyncBudgetGuard}, so a tenant node can be a member of an all-of or a
  * coordinator dimension. Idle tenants are cheap, and can be evicted ({@link
- * HierarchyNode.evictIdle} or `evictOnIdle`) without losing anything outstanding.
+ * HierarchyNode.evictIdle} or `evictOnIdle`) without losing anything outstanding. For
+ * per-period caps, refill the root on a schedule (`intervalRefill(root, …)`): every node
+ * starts the new epoch empty, older reservations fenced off.
  *
  * @param template - the root's capacity and, nested under `children`, each level's template.
  * @param options - eviction on idle and the leak backstop.
@@ -486,6 +528,7 @@ export function hierarchy(
     evictOnIdle: evictOnIdle ?? false,
     backstop: leakBackstop ?? true,
     leaks: 0,
+    epoch: 0,
   };
   const level = toLevel(template, 0, tree, new Set());
   return new HierarchyNode(null, '', level, level.capacity);
