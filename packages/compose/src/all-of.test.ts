@@ -422,3 +422,27 @@ describe('allOf: fixed charges on the count API', () => {
     expect(both.overReleased()).toBe(70);
   });
 });
+
+describe('allOf: a different cost per member', () => {
+  it('charges each member its own cost, all or nothing, naming the denier', () => {
+    const rows = new AtomicBudget(10);
+    const tokens = new AtomicTokenBudget(1_000);
+    const both = allOf({ rows, tokens });
+    const d = both.tryAcquireEachSync({ rows: 2, tokens: 700 });
+    if (!d.ok) throw new Error('expected a permit');
+    expect([rows.available(), tokens.available(), d.permit.cost]).toEqual([8, 300, 702]);
+    expect(both.tryAcquireEachSync([1, 400])).toEqual({ ok: false, deniedBy: 'tokens' });
+    expect(rows.available()).toBe(8);
+    d.permit.releaseSync();
+    expect([rows.available(), tokens.available()]).toEqual([10, 1_000]);
+  });
+
+  it('validates the whole cost vector before charging anything', () => {
+    const a = new AtomicBudget(10);
+    const both = allOf({ a, b: new AtomicBudget(10) });
+    expect(codeOf(() => both.tryAcquireEachSync([1]))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => both.tryAcquireEachSync({ a: 1, c: 1 } as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => both.tryAcquireEachSync({ a: 1, b: -1 }))).toBe('INVALID_AMOUNT');
+    expect(a.available()).toBe(10);
+  });
+});

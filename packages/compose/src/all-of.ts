@@ -351,6 +351,33 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   }
 
   /**
+   * Reserve a different amount on each member, all or nothing: the general form of
+   * {@link SyncAllOf.tryAcquireDetailedSync} (fixed charges do not apply).
+   *
+   * @param costs - per member: an array in member order, or a record by member key; a
+   * member left out of a record is charged 0.
+   * @returns the permit (its `cost` is the sum; `part(key).cost` is each member's), or the
+   * denying member and, when it knows, `retryAfterMs`.
+   * @throws BudgetError `INVALID_ARGUMENT` / `INVALID_AMOUNT` for bad costs, before anything
+   * is charged.
+   */
+  tryAcquireEachSync(
+    costs: readonly number[] | Partial<Record<K, number>>,
+  ): Decision<K, SyncAllOfPermit<K>> {
+    const charges = costVectorOf(this.keys, costs);
+    const r = this.acquireVector(charges, sum(charges));
+    if (typeof r !== 'number') return { ok: true, permit: r };
+    return denial(this.keys[r]!, this.members[r]!, charges[r]!);
+  }
+
+  /** {@inheritDoc SyncAllOf.tryAcquireEachSync} */
+  async tryAcquireEach(
+    costs: readonly number[] | Partial<Record<K, number>>,
+  ): Promise<Decision<K, SyncAllOfPermit<K>>> {
+    return this.tryAcquireEachSync(costs);
+  }
+
+  /**
    * How long until `cost` could be reserved on every member, when their schedules know.
    *
    * @param cost - the units wanted.
@@ -442,14 +469,21 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
   private acquire(cost: number): SyncAllOfPermit<K> | number {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (cost === 0) return new SyncAllOfPermit(this, noParts, 0);
+    return this.acquireVector(
+      this.fixed.map((f) => (f < 0 ? cost : f)),
+      cost,
+    );
+  }
+
+  /** Acquires `charges[i]` on member `i`; returns the permit or the denying index. */
+  private acquireVector(charges: readonly number[], cost: number): SyncAllOfPermit<K> | number {
     const ms = this.members;
     const n = ms.length;
     const parts: SyncBudgetPermit[] = [];
     let i = 0;
     try {
       for (; i < n; i++) {
-        const f = this.fixed[i]!;
-        const p = ms[i]!.tryAcquireSync(f < 0 ? cost : f);
+        const p = ms[i]!.tryAcquireSync(charges[i]!);
         if (p === null) break;
         parts.push(p);
       }
@@ -475,6 +509,39 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
       }
     }
   }
+}
+
+/** @internal Per-member costs from an array or a record, validated in full. */
+function costVectorOf(keys: readonly MemberKey[], costs: unknown): number[] {
+  if (typeof costs !== 'object' || costs === null) {
+    throw invalid(`costs must be an array or a record of amounts, got ${describe(costs)}`, {});
+  }
+  if (Array.isArray(costs)) {
+    if (costs.length !== keys.length) {
+      throw invalid(`costs has ${costs.length} entries for ${keys.length} members`, {});
+    }
+    return costs.map((c: unknown, i) => {
+      assertAmount(c, `costs[${i}]`);
+      return c;
+    });
+  }
+  const table = costs as Record<string, unknown>;
+  for (const name of Object.keys(table)) {
+    if (!keys.some((k) => String(k) === name)) {
+      throw invalid(`costs names ${JSON.stringify(name)}, which is not a member`, { member: name });
+    }
+  }
+  return keys.map((k) => {
+    const c = table[String(k)] ?? 0;
+    assertAmount(c, `costs.${String(k)}`);
+    return c;
+  });
+}
+
+function sum(values: readonly number[]): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
 }
 
 function releaseAll(parts: readonly SyncBudgetPermit[]): void {
@@ -659,15 +726,40 @@ export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
     await this.ledger.take(cost)?.release();
   }
 
+  /**
+   * Reserve a different amount on each member, all or nothing (fixed charges do not apply).
+   *
+   * @param costs - per member: an array in member order, or a record by member key; a
+   * member left out of a record is charged 0.
+   * @returns the permit (its `cost` is the sum), or the denying member and `retryAfterMs`.
+   */
+  async tryAcquireEach(
+    costs: readonly number[] | Partial<Record<K, number>>,
+  ): Promise<Decision<K, AllOfPermit<K>>> {
+    const charges = costVectorOf(this.keys, costs);
+    const r = await this.acquireVector(charges, sum(charges));
+    if (typeof r !== 'number') return { ok: true, permit: r };
+    return denial(this.keys[r]!, this.members[r]!, charges[r]!);
+  }
+
   private async acquire(cost: number): Promise<AllOfPermit<K> | number> {
     assertAmount(cost, 'cost');
     if (cost === 0) return new AllOfPermit(this, noParts, 0);
+    return this.acquireVector(
+      this.fixed.map((f) => (f < 0 ? cost : f)),
+      cost,
+    );
+  }
+
+  private async acquireVector(
+    charges: readonly number[],
+    cost: number,
+  ): Promise<AllOfPermit<K> | number> {
     const parts: BudgetPermit[] = [];
     let i = 0;
     try {
       for (; i < this.members.length; i++) {
-        const f = this.fixed[i]!;
-        const p = await this.members[i]!.tryAcquire(f < 0 ? cost : f);
+        const p = await this.members[i]!.tryAcquire(charges[i]!);
         if (p === null) break;
         parts.push(p);
       }

@@ -1,8 +1,20 @@
-// Compose's guards against the conformance kit of @budgetry/testing (guard invariants G1–G6
-// and P1 under scheduled interleavings). The kit's all-of / any-of / hierarchy / refill
-// checkers are still being written; these runs cover each combinator as a guard meanwhile.
-import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
-import { checkGuard } from '@budgetry/testing';
+// Compose against the conformance kit of @budgetry/testing: the composite checks (all-of
+// AO1–AO3, any-of AN1–AN3, hierarchy HI1–HI3), the token-budget check (T1–T5) for a
+// scheduled token budget, and every combinator as a plain guard (G1–G6, P1), all under
+// scheduled interleavings.
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  type BudgetPermit,
+  type PermitBudgetGuard,
+} from '@budgetry/core';
+import {
+  checkAllOf,
+  checkAnyOf,
+  checkGuard,
+  checkHierarchy,
+  checkTokenBudget,
+} from '@budgetry/testing';
 import { describe, expect, it } from 'vitest';
 import { allOf } from './all-of.js';
 import { anyOf } from './any-of.js';
@@ -13,6 +25,118 @@ import { tokenBucket } from './token-bucket.js';
 import { waiting } from './waiter-queue.js';
 
 const numRuns = 200;
+
+/** A member whose calls resume in the order the kit's scheduler picks. */
+function remote(inner: AtomicBudget, hop: (label?: string) => Promise<void>): PermitBudgetGuard {
+  return {
+    async tryAcquire(cost: number): Promise<BudgetPermit | null> {
+      await hop('acquire');
+      const p = inner.tryAcquireSync(cost);
+      if (p === null) return null;
+      return {
+        cost: p.cost,
+        epoch: p.epoch,
+        get state() {
+          return p.state;
+        },
+        release: async () => {
+          await hop('release');
+          return p.releaseSync();
+        },
+        commit: async () => p.commitSync(),
+        [Symbol.asyncDispose]: async () => {
+          p.releaseSync();
+        },
+      };
+    },
+    tryReserve: async (cost: number) => inner.tryReserveSync(cost),
+    release: async (cost: number) => inner.releaseSync(cost),
+  };
+}
+
+describe('conformance kit: composite checks', () => {
+  it('allOf (synchronous members): AO1–AO3', async () => {
+    await checkAllOf(
+      ({ capacities }) => {
+        const members = capacities.map((c) => new AtomicBudget(c));
+        const all = allOf(members);
+        return {
+          tryAcquire: (costs) => {
+            const d = all.tryAcquireEachSync(costs);
+            return d.ok ? d.permit : null;
+          },
+          available: () => members.map((m) => m.available()),
+        };
+      },
+      { numRuns, name: 'allOf sync' },
+    );
+  });
+
+  it('allOf (asynchronous members, interleaved): AO1–AO3', async () => {
+    await checkAllOf(
+      ({ capacities, hop }) => {
+        const inner = capacities.map((c) => new AtomicBudget(c));
+        const all = allOf(inner.map((m) => remote(m, hop)));
+        return {
+          tryAcquire: async (costs) => {
+            const d = await all.tryAcquireEach(costs);
+            return d.ok ? d.permit : null;
+          },
+          available: () => inner.map((m) => m.available()),
+        };
+      },
+      { numRuns, name: 'allOf async' },
+    );
+  });
+
+  it('anyOf (synchronous and interleaved members): AN1–AN3', async () => {
+    await checkAnyOf(
+      ({ capacities }) => {
+        const members = capacities.map((c) => new AtomicBudget(c));
+        const any = anyOf(members);
+        return {
+          tryAcquire: (cost) => any.tryAcquireSync(cost),
+          available: () => members.map((m) => m.available()),
+        };
+      },
+      { numRuns, name: 'anyOf sync' },
+    );
+    await checkAnyOf(
+      ({ capacities, hop }) => {
+        const inner = capacities.map((c) => new AtomicBudget(c));
+        const any = anyOf(inner.map((m) => remote(m, hop)));
+        return {
+          tryAcquire: (cost) => any.tryAcquire(cost),
+          available: () => inner.map((m) => m.available()),
+        };
+      },
+      { numRuns, name: 'anyOf async' },
+    );
+  });
+
+  it('hierarchy: HI1–HI3', async () => {
+    await checkHierarchy(
+      ({ capacities }) => {
+        const [parent, ...children] = capacities;
+        const root = hierarchy({ capacity: parent!, children: { capacity: 0 } });
+        const nodes = children.map((c, i) => root.child(`child ${i}`, { capacity: c }));
+        return {
+          tryAcquire: (child, cost) => (child === null ? root : nodes[child]!).tryAcquireSync(cost),
+          available: () => [root, ...nodes].map((n) => n.capacity - n.held()),
+        };
+      },
+      { numRuns, name: 'hierarchy' },
+    );
+  });
+
+  it('a scheduled token budget: T1–T5', async () => {
+    await checkTokenBudget(
+      ({ capacity, clock }) =>
+        lazyRefill(new AtomicTokenBudget(capacity), { intervalMs: 60_000, clock }),
+      { numRuns, name: 'lazyRefill(AtomicTokenBudget)' },
+    );
+  });
+});
 
 describe('conformance kit: compose guards', () => {
   it('allOf over two guards', async () => {
