@@ -1,8 +1,11 @@
 import {
   assertAmount,
+  type LeakWatch,
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  unwatchLeak,
+  watchLeak,
 } from '@budgetry/core';
 import type { Decision } from './all-of.js';
 import { describe, invalid } from './member-list.js';
@@ -30,7 +33,7 @@ export interface HierarchyOptions {
   evictOnIdle?: boolean;
   /**
    * Release permits that are garbage-collected while held, and count them in `leaks()`
-   * (default `true`). Turning it off saves a `FinalizationRegistry` registration per permit.
+   * (default `true`). Turning it off saves the bookkeeping of core's leak backstop per permit.
    */
   leakBackstop?: boolean;
 }
@@ -59,23 +62,29 @@ const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
 /** A node whose `held` is this has been evicted; see {@link HierarchyNode}. */
 const EVICTED = -1;
 
-class PermitCell {
+/** A permit's state; watched by core's leak backstop, so it must not reference the permit. */
+class PermitCell implements LeakWatch {
   state = HELD;
+  registered = false;
   constructor(
     readonly node: HierarchyNode,
     readonly cost: number,
     readonly epoch: number,
   ) {}
-}
 
-const registry = new FinalizationRegistry<PermitCell>((cell) => {
-  if (cell.state !== HELD) return;
-  cell.state = RELEASED;
-  const node = cell.node;
-  const tree = node.level.tree;
-  tree.leaks++;
-  if (cell.epoch === tree.epoch) node.unhold(cell.cost);
-});
+  isArmed(): boolean {
+    return this.state === HELD;
+  }
+
+  collected(): void {
+    if (this.state !== HELD) return;
+    this.state = RELEASED;
+    const node = this.node;
+    const tree = node.level.tree;
+    tree.leaks++;
+    if (this.epoch === tree.epoch) node.unhold(this.cost);
+  }
+}
 
 class HierarchyPermit implements SyncBudgetPermit {
   constructor(private readonly cell: PermitCell) {}
@@ -111,7 +120,7 @@ class HierarchyPermit implements SyncBudgetPermit {
     if (cell.state !== HELD) return false;
     cell.state = to;
     const tree = cell.node.level.tree;
-    if (tree.backstop) registry.unregister(cell);
+    unwatchLeak(cell);
     // A commit keeps the units spent until the next refill of the root; a permit from before
     // that refill gives nothing back (the new epoch started full).
     if (to === RELEASED && cell.epoch === tree.epoch) cell.node.unhold(cell.cost);
@@ -423,7 +432,7 @@ export class HierarchyNode implements SyncBudgetGuard {
     for (let a: HierarchyNode | null = n; a !== null; a = a.parent) a.heldUnits += cost;
     const cell = new PermitCell(n, cost, n.level.tree.epoch);
     const permit = new HierarchyPermit(cell);
-    if (n.level.tree.backstop) registry.register(permit, cell, cell);
+    if (n.level.tree.backstop) watchLeak(permit, cell);
     return permit;
   }
 

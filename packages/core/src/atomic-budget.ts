@@ -1,5 +1,5 @@
 import { assertAmount } from './amount.js';
-import { type Collectable, unwatch, watch } from './backstop.js';
+import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
 import { BudgetError } from './budget-error.js';
 import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from './budget-guard.js';
 import type { BudgetObserver } from './observer.js';
@@ -63,7 +63,7 @@ const settle = Symbol('settle');
  * (one allocation per permit); with it, the handle is a {@link WatchedPermit} around it,
  * because the registry's held value must not reference the object it watches.
  */
-class AtomicPermit implements SyncBudgetPermit, Collectable {
+class AtomicPermit implements SyncBudgetPermit, LeakWatch {
   status = HELD;
   registered = false;
   constructor(
@@ -358,7 +358,7 @@ export class AtomicBudget implements SyncBudgetGuard {
     let handle: SyncBudgetPermit = permit;
     if (this.backstop) {
       handle = new WatchedPermit(permit);
-      watch(handle, permit);
+      watchLeak(handle, permit);
     }
     if (this.observer !== undefined) this.report('reserve', cost);
     return handle;
@@ -387,7 +387,7 @@ export class AtomicBudget implements SyncBudgetGuard {
   [settle](cell: AtomicPermit, to: typeof RELEASED | typeof COMMITTED, leaked: boolean): boolean {
     if (cell.status !== HELD) return false;
     cell.status = to;
-    unwatch(cell);
+    unwatchLeak(cell);
     const live = this.refillPolicy === 'carry' || cell.epoch === this.epochValue;
     let refunded = 0;
     if (live) {

@@ -1,6 +1,8 @@
 /**
- * The garbage-collection backstop shared by every handle type: when a handle becomes
- * unreachable while still armed, its cell is told, and refunds and reports the leak.
+ * The garbage-collection backstop shared by every handle type, exported for implementers of
+ * other budgets: when a handle becomes unreachable while still armed, its cell is told, and
+ * refunds and reports the leak. The cell holds the handle's state and must not reference the
+ * handle, or the handle could never be collected.
  *
  * Registering with a `FinalizationRegistry` costs more than the budget arithmetic itself, and
  * most handles are settled within the turn that created them. So registration is deferred:
@@ -8,7 +10,29 @@
  * (or when the batch fills), and only handles still armed then are registered. The batch keeps
  * its handles reachable until the flush, so no handle can be collected unwatched.
  */
-export interface Collectable {
+/**
+ * The state cell behind a watched handle: what the backstop needs to know and to call.
+ *
+ * @example
+ * ```ts
+ * import { type LeakWatch, unwatchLeak, watchLeak } from '@budgetry/core';
+ *
+ * class SlotCell implements LeakWatch {
+ *   armed = true;
+ *   registered = false;
+ *   isArmed(): boolean {
+ *     return this.armed;
+ *   }
+ *   collected(): void {
+ *     if (this.armed) console.warn('a slot leaked; returning it');
+ *   }
+ * }
+ * const cell = new SlotCell();
+ * const handle = { release: () => { cell.armed = false; unwatchLeak(cell); } };
+ * watchLeak(handle, cell);
+ * ```
+ */
+export interface LeakWatch {
   /** Whether the handle is still armed (settling it would refund). */
   isArmed(): boolean;
   /** Set while the cell is registered; maintained by this module. */
@@ -25,7 +49,7 @@ function emitFailure(error: unknown): void {
   );
 }
 
-const registry = new FinalizationRegistry<Collectable>((cell) => {
+const registry = new FinalizationRegistry<LeakWatch>((cell) => {
   cell.registered = false;
   try {
     cell.collected();
@@ -37,7 +61,7 @@ const registry = new FinalizationRegistry<Collectable>((cell) => {
 /** Largest batch before a synchronous flush, so a long synchronous loop stays bounded. */
 const BATCH_LIMIT = 1024;
 let pendingHandles: object[] = [];
-let pendingCells: Collectable[] = [];
+let pendingCells: LeakWatch[] = [];
 let flushQueued = false;
 
 function flush(): void {
@@ -59,8 +83,23 @@ function flushFromMicrotask(): void {
   flush();
 }
 
-/** Start watching `handle`; `cell` holds its state and doubles as the unregister token. */
-export function watch(handle: object, cell: Collectable): void {
+/**
+ * Start watching `handle`: if it is garbage-collected while `cell.isArmed()`, the backstop
+ * calls `cell.collected()` (once, on a later task). Registration is deferred to the end of the
+ * current turn and skipped for handles settled by then.
+ *
+ * @param handle - the object the caller holds.
+ * @param cell - its state; doubles as the unregister token.
+ *
+ * @example
+ * ```ts
+ * import { watchLeak, type LeakWatch } from '@budgetry/core';
+ *
+ * const cell: LeakWatch = { registered: false, isArmed: () => true, collected: () => {} };
+ * watchLeak({}, cell);
+ * ```
+ */
+export function watchLeak(handle: object, cell: LeakWatch): void {
   pendingHandles.push(handle);
   pendingCells.push(cell);
   if (pendingCells.length >= BATCH_LIMIT) {
@@ -71,14 +110,27 @@ export function watch(handle: object, cell: Collectable): void {
   }
 }
 
-/** Stop watching the handle of `cell` once it is settled (a no-op if never registered). */
-export function unwatch(cell: Collectable): void {
+/**
+ * Stop watching the handle of `cell` once it is settled; a no-op if it was never registered.
+ *
+ * @param cell - the cell given to {@link watchLeak}.
+ *
+ * @example
+ * ```ts
+ * import { unwatchLeak, watchLeak, type LeakWatch } from '@budgetry/core';
+ *
+ * const cell: LeakWatch = { registered: false, isArmed: () => false, collected: () => {} };
+ * watchLeak({}, cell);
+ * unwatchLeak(cell);
+ * ```
+ */
+export function unwatchLeak(cell: LeakWatch): void {
   if (!cell.registered) return;
   cell.registered = false;
   registry.unregister(cell);
 }
 
-/** Swallows a rejected refund from a finalizer or a synchronous dispose, with a warning. */
+/** @internal Swallows a rejected refund from a finalizer or a synchronous dispose, with a warning. */
 export function reportAsyncFailure(result: unknown): void {
   if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
     (result as PromiseLike<unknown>).then(undefined, emitFailure);

@@ -9,6 +9,7 @@ export {
   type AtomicTokenBudgetOptions,
   type AtomicTokenBudgetSnapshot,
 } from './atomic-token-budget.js';
+export { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
 export { BudgetError, type BudgetErrorCode, type BudgetErrorOptions } from './budget-error.js';
 export type {
   BudgetGuard,

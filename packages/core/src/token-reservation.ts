@@ -1,5 +1,5 @@
 import { assertAmount } from './amount.js';
-import { type Collectable, reportAsyncFailure, unwatch, watch } from './backstop.js';
+import { type LeakWatch, reportAsyncFailure, unwatchLeak, watchLeak } from './backstop.js';
 import { BudgetError } from './budget-error.js';
 
 /**
@@ -81,7 +81,7 @@ const RECORDED = 2;
 const REFUNDED = 3;
 const stateNames: readonly TokenReservationState[] = ['armed', 'disarmed', 'recorded', 'refunded'];
 
-class ReservationCell implements Collectable {
+class ReservationCell implements LeakWatch {
   state = ARMED;
   registered = false;
   constructor(
@@ -147,7 +147,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
     this.epoch = init.epoch ?? 0;
     this.owner = init.owner;
     this.cell = new ReservationCell(init.estimate, this.epoch, init.refund, init.onLeak);
-    if (init.backstop !== false) watch(this, this.cell);
+    if (init.backstop !== false) watchLeak(this, this.cell);
   }
 
   /** Where the reservation is in its life. */
@@ -182,7 +182,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
     const cell = this.cell;
     if (cell.state !== ARMED) return null;
     cell.state = DISARMED;
-    unwatch(cell);
+    unwatchLeak(cell);
     return () => cell.refundOnce(DISARMED);
   }
 
@@ -209,7 +209,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
         details: { estimate: this.estimate, state: stateNames[cell.state] },
       });
     }
-    unwatch(cell);
+    unwatchLeak(cell);
     cell.state = RECORDED;
   }
 
@@ -217,7 +217,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
   [Symbol.dispose](): void {
     const cell = this.cell;
     if (cell.state !== ARMED) return;
-    unwatch(cell);
+    unwatchLeak(cell);
     reportAsyncFailure(cell.refundOnce(ARMED));
   }
 
@@ -225,7 +225,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     const cell = this.cell;
     if (cell.state !== ARMED) return;
-    unwatch(cell);
+    unwatchLeak(cell);
     await cell.refundOnce(ARMED);
   }
 
