@@ -127,6 +127,26 @@ describe('waiting', () => {
     budget.close();
   });
 
+  it('wakes on a release made directly on the underlying core budget, not on a reservation', async () => {
+    const budget = new AtomicBudget(4);
+    const line = waiting(budget);
+    expect(budget.tryReserveSync(4)).toBe(true); // taken around the line
+    let got: SyncBudgetPermit | undefined;
+    void line.acquire(3).then((p) => {
+      got = p;
+    });
+    budget.releaseSync(2);
+    await flush();
+    expect(got).toBeUndefined(); // 2 free: not enough yet
+    budget.releaseSync(1);
+    await flush();
+    expect(got?.cost).toBe(3);
+    expect(budget.available()).toBe(0);
+    line.close();
+    budget.releaseSync(1); // closed: no longer subscribed, nothing to serve
+    expect(budget.available()).toBe(1);
+  });
+
   it('wakes exactly when a rate limiter says the request fits, without polling', async () => {
     const clock = new TestClock();
     const bucket = tokenBucket({ burst: 2, rate: 1, clock });

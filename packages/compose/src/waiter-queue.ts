@@ -116,8 +116,15 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
   constructor(guard: SyncBudgetGuard, clock: Clock) {
     this.guard = guard;
     this.clock = clock;
-    const sub = (guard as { subscribe?: (l: () => void) => () => void }).subscribe;
-    this.unsubscribe = typeof sub === 'function' ? sub.call(guard, () => this.notify()) : undefined;
+    // Refill schedulers call listeners with an epoch; core budgets with a BudgetEvent, of
+    // which only the ones that can return units are worth serving the line for.
+    const sub = (guard as { subscribe?: (l: (event?: unknown) => void) => () => void }).subscribe;
+    this.unsubscribe =
+      typeof sub === 'function'
+        ? sub.call(guard, (event) => {
+            if (mayFreeUnits(event)) this.notify();
+          })
+        : undefined;
   }
 
   get capacity(): number {
@@ -336,6 +343,13 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
   }
 }
 
+/** Whether a subscription callback's argument can mean units came back. */
+function mayFreeUnits(event: unknown): boolean {
+  if (typeof event !== 'object' || event === null) return true; // a refill epoch
+  const type = (event as { type?: unknown }).type;
+  return type === 'release' || type === 'refill' || type === 'record' || type === 'leak';
+}
+
 function closedError(): BudgetError {
   return new BudgetError({ code: 'CLOSED', message: 'the waiting line was closed' });
 }
@@ -344,14 +358,16 @@ function closedError(): BudgetError {
  * Put a fair waiting line in front of a guard: `acquire(cost, { signal, timeoutMs,
  * priority })` waits until the reservation can be made instead of failing. First come, first
  * served (within a priority), so a large request is not starved by a stream of small ones; a
- * waiter wakes when units come back through this guard, when a scheduled budget refills, and
- * when a rate limiter's retry hint says it will fit — never by polling. An aborted or
+ * waiter wakes when units come back (through this guard, or on an underlying core budget that
+ * reports its releases through `subscribe`), when a scheduled budget refills, and when a rate
+ * limiter's retry hint says it will fit — never by polling. An aborted or
  * timed-out waiter leaves no trace, and a request larger than capacity fails at once.
  *
  * When to use: callers that should queue for budget rather than back off themselves — a
  * worker pool behind a concurrency limit, jobs behind a token bucket, agents behind a
- * scheduled token budget. Return units through the waiting guard (its permits do it), or
- * call `notify()` after releasing on the underlying guard directly.
+ * scheduled token budget. Over `AtomicBudget`, `AtomicTokenBudget` and the refill schedulers,
+ * releases made directly on the underlying budget wake the line too; over other guards,
+ * return units through the waiting guard (its permits do it) or call `notify()`.
  *
  * @param guard - a synchronous guard (any combinator over in-process budgets, a scheduled
  * budget, a rate limiter) or a synchronous token budget.

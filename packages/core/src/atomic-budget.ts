@@ -2,7 +2,7 @@ import { assertAmount } from './amount.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
 import { BudgetError } from './budget-error.js';
 import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from './budget-guard.js';
-import type { BudgetObserver } from './observer.js';
+import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
 
@@ -187,7 +187,8 @@ export class AtomicBudget implements SyncBudgetGuard {
   private leakCount = 0;
   private readonly strict: boolean;
   private readonly backstop: boolean;
-  private readonly observer: BudgetObserver | undefined;
+  private observer: BudgetObserver | undefined;
+  private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
 
   /**
@@ -207,6 +208,31 @@ export class AtomicBudget implements SyncBudgetGuard {
     this.backstop = options.leakBackstop ?? true;
     this.observer = options.observer;
     this.name = options.name;
+  }
+
+  /**
+   * Add a listener for this budget's events, beside the `observer` given at construction;
+   * combinators use it to wake waiters on releases and refills made directly on the budget.
+   *
+   * @param listener - called with every {@link BudgetEvent} after the state change.
+   * @returns a function that removes the listener (calling it twice is harmless).
+   *
+   * @example
+   * ```ts
+   * import { AtomicBudget } from '@budgetry/core';
+   *
+   * const slots = new AtomicBudget(2);
+   * const stop = slots.subscribe((event) => {
+   *   if (event.type === 'release') console.log('a slot came back');
+   * });
+   * stop();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    this.observerList ??= new ObserverList(this.observer, (observer) => {
+      this.observer = observer;
+    });
+    return this.observerList.add(listener);
   }
 
   /** Units that can be reserved right now. */

@@ -1,6 +1,6 @@
 import { assertAmount } from './amount.js';
 import { BudgetError } from './budget-error.js';
-import type { BudgetObserver } from './observer.js';
+import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
 import type { SyncTokenBudget } from './token-budget.js';
@@ -88,7 +88,8 @@ export class AtomicTokenBudget implements SyncTokenBudget {
   private forgiven = 0;
   private leakCount = 0;
   private readonly backstop: boolean;
-  private readonly observer: BudgetObserver | undefined;
+  private observer: BudgetObserver | undefined;
+  private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
   private readonly refundFn = (amount: number, epoch: number): void => {
     this.refundFrom(amount, epoch);
@@ -122,6 +123,31 @@ export class AtomicTokenBudget implements SyncTokenBudget {
     this.backstop = options.leakBackstop ?? true;
     this.observer = options.observer;
     this.name = options.name;
+  }
+
+  /**
+   * Add a listener for this budget's events, beside the `observer` given at construction;
+   * combinators use it to wake waiters on releases and refills made directly on the budget.
+   *
+   * @param listener - called with every {@link BudgetEvent} after the state change.
+   * @returns a function that removes the listener (calling it twice is harmless).
+   *
+   * @example
+   * ```ts
+   * import { AtomicBudget } from '@budgetry/core';
+   *
+   * const slots = new AtomicBudget(2);
+   * const stop = slots.subscribe((event) => {
+   *   if (event.type === 'release') console.log('a slot came back');
+   * });
+   * stop();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    this.observerList ??= new ObserverList(this.observer, (observer) => {
+      this.observer = observer;
+    });
+    return this.observerList.add(listener);
   }
 
   /** Tokens that can be reserved right now: 0 while in debt. */
