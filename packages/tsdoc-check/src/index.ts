@@ -100,17 +100,27 @@ export function checkTsdoc(packageDir: string): TsdocReport {
     (n) => declarations.get(n)?.documented && declarations.get(n)!.examples.length === 0,
   );
 
-  const outDir = join(packageDir, 'node_modules', '.tsdoc-examples');
+  const sources: [string, string][] = [];
+  for (const { name, examples } of declarations.values()) {
+    examples.forEach((code, i) => sources.push([`${name}-${i}.ts`, code]));
+  }
+  const compileErrors = compileModules(packageDir, '.tsdoc-examples', sources);
+  return { undocumented, withoutExample, compileErrors, examples: sources.length };
+}
+
+/**
+ * Compiles each snippet as a module of its own, resolved from `packageDir` with its
+ * `tsconfig.json`, and returns the compiler's errors as `file: message` lines.
+ */
+function compileModules(packageDir: string, folder: string, sources: [string, string][]): string[] {
+  const outDir = join(packageDir, 'node_modules', folder);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const files: string[] = [];
-  for (const { name, examples } of declarations.values()) {
-    examples.forEach((code, i) => {
-      const file = join(outDir, `${name}-${i}.ts`);
-      writeFileSync(file, `${code}\nexport {};\n`);
-      files.push(file);
-    });
-  }
+  const files = sources.map(([name, code]) => {
+    const file = join(outDir, name);
+    writeFileSync(file, `${code}\nexport {};\n`);
+    return file;
+  });
   const parsed = ts.getParsedCommandLineOfConfigFile(
     join(packageDir, 'tsconfig.json'),
     {},
@@ -118,12 +128,56 @@ export function checkTsdoc(packageDir: string): TsdocReport {
   );
   if (!parsed) throw new Error(`cannot read ${join(packageDir, 'tsconfig.json')}`);
   const program = ts.createProgram(files, { ...parsed.options, noEmit: true });
-  const compileErrors = ts
+  return ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.file && files.includes(d.file.fileName))
     .map(
       (d) =>
         `${d.file!.fileName.split('/').pop()}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
     );
-  return { undocumented, withoutExample, compileErrors, examples: files.length };
+}
+
+/** What {@link checkMarkdownExamples} found. */
+export interface MarkdownReport {
+  /** How many ```ts blocks were compiled. */
+  readonly examples: number;
+  /** Compiler errors, as `block-n.ts: message` (n counts from 1 in document order). */
+  readonly compileErrors: string[];
+}
+
+/**
+ * Compiles every ```ts block of a Markdown file as a module of its own, resolved from
+ * `packageDir` (which must depend on every package the blocks import). `ambient` holds
+ * declarations a README leaves to the reader (`callModel()`, a variable built in an earlier
+ * block), keyed by the name they declare; each is added to the blocks that use the name
+ * without declaring it.
+ *
+ * @param markdownFile - the README to check.
+ * @param packageDir - where to resolve imports from (its `tsconfig.json` is used).
+ * @param ambient - declarations by name, added where a block needs them.
+ * @returns the number of blocks and the compiler's errors.
+ */
+export function checkMarkdownExamples(
+  markdownFile: string,
+  packageDir: string,
+  ambient: Readonly<Record<string, string>> = {},
+): MarkdownReport {
+  const text = readFileSync(markdownFile, 'utf8');
+  const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const folder = `.md-examples-${markdownFile.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+  const sources = blocks.map((code, i): [string, string] => {
+    const declares = (name: string) =>
+      new RegExp(`\\b(const|let|var|function|class)\\s+${name}\\b`).test(code);
+    const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(code);
+    const prelude = Object.entries(ambient)
+      .filter(([name]) => uses(name) && !declares(name))
+      .map(([, declaration]) => declaration)
+      .join('\n');
+    // Imports must stay first in a module; the prelude goes after the last of them.
+    const parsed = ts.createSourceFile('block.ts', code, ts.ScriptTarget.Latest);
+    const imports = parsed.statements.filter(ts.isImportDeclaration);
+    const at = imports.length > 0 ? imports[imports.length - 1]!.end : 0;
+    return [`block-${i + 1}.ts`, `${code.slice(0, at)}\n${prelude}\n${code.slice(at)}`];
+  });
+  return { examples: blocks.length, compileErrors: compileModules(packageDir, folder, sources) };
 }
