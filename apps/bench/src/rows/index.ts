@@ -2,6 +2,10 @@ import type { BenchRow } from '../row.js';
 import { atomicBudgetRows } from './atomic-budget.js';
 import { atomicTokenBudgetRows } from './atomic-token-budget.js';
 import { bottleneckRow } from './bottleneck.js';
+import { composeAllOfRows } from './compose-all-of.js';
+import { composeHierarchyRows } from './compose-hierarchy.js';
+import { composeMemoryRows } from './compose-memory.js';
+import { composeTenantRows } from './compose-tenants.js';
 import { contentionRows } from './contention.js';
 import { effectSemaphoreRows } from './effect-semaphore.js';
 import { limiterRow } from './limiter.js';
@@ -19,6 +23,9 @@ export const allRows: readonly BenchRow[] = [
   ...plainReferenceRows,
   ...atomicBudgetRows,
   ...atomicTokenBudgetRows,
+  ...composeAllOfRows,
+  ...composeHierarchyRows,
+  ...composeTenantRows,
   rateLimiterFlexibleRow,
   limiterRow,
   pLimitRow,
@@ -26,4 +33,5 @@ export const allRows: readonly BenchRow[] = [
   ...effectSemaphoreRows,
   ...contentionRows,
   ...memoryRows,
+  ...composeMemoryRows,
 ];

@@ -10,7 +10,8 @@ export function hasGc(): boolean {
   return typeof (globalThis as { gc?: unknown }).gc === 'function';
 }
 
-function collect(): void {
+/** Two full collections; throws without `global.gc`. */
+export function collect(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) {
     throw new Error('memory rows need global.gc: run node with --expose-gc (pnpm bench does)');
