@@ -8,7 +8,12 @@ import fc from 'fast-check';
 import { amountArbitrary, formatAmount, invalidAmountArbitrary } from './amount-arbitraries.js';
 import { type CheckMode, type CheckOptions, resolveOptions } from './check-options.js';
 import { FakeClock } from './fake-clock.js';
-import { GuardWorld, type Holding, type GuardWorld as World } from './guard-world.js';
+import {
+  GuardWorld,
+  type Holding,
+  type PendingReserve,
+  type GuardWorld as World,
+} from './guard-world.js';
 import type { InvariantId } from './invariant-catalog.js';
 import { runInvariants } from './run-invariant.js';
 import { describeError, type Outcome, WorldCommand } from './scheduled-world.js';
@@ -60,8 +65,9 @@ export interface CheckReport {
 }
 
 /**
- * The guard invariants a mode checks: white-box G1–G6 and P1; black-box drops the reads
- * (G1, G3); remote drops G3 and G6 and adds RM1.
+ * The guard invariants a mode checks: white-box G1–G6, P1 and the refill invariants R1 and
+ * R4 (skipped for subjects without `refill()`); black-box drops the reads (G1, G3, R1);
+ * remote drops G3, G6 and the refill ids and adds RM1.
  *
  * @param mode - the observation mode.
  * @returns invariant ids, in order.
@@ -69,13 +75,13 @@ export interface CheckReport {
  * @example
  * ```ts
  * import { guardInvariants } from '@budgetry/testing';
- * guardInvariants('black-box'); // ['G2', 'G4', 'G5', 'G6', 'P1']
+ * guardInvariants('black-box'); // ['G2', 'G4', 'G5', 'G6', 'P1', 'R4']
  * ```
  */
 export function guardInvariants(mode: CheckMode = 'white-box'): InvariantId[] {
-  if (mode === 'black-box') return ['G2', 'G4', 'G5', 'G6', 'P1'];
+  if (mode === 'black-box') return ['G2', 'G4', 'G5', 'G6', 'P1', 'R4'];
   if (mode === 'remote') return ['G1', 'G2', 'G4', 'G5', 'P1', 'RM1'];
-  return ['G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'P1'];
+  return ['G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'P1', 'R1', 'R4'];
 }
 
 type W = World<GuardSubject>;
@@ -108,6 +114,31 @@ export async function checkGuard<S extends GuardSubject>(
   factory: GuardFactory<S>,
   options: GuardCheckOptions = {},
 ): Promise<CheckReport> {
+  return runGuardCheck(factory, options, directRefill);
+}
+
+/** @internal How a guard run refills: the commands that begin a new epoch. */
+export interface RefillDriver {
+  /** Whether the subject can be refilled this way (`probe` is a throwaway subject). */
+  applies(probe: GuardSubject): boolean;
+  /** The refill commands, with their weights. */
+  commands(whiteBox: boolean): fc.WeightedArbitrary<fc.AsyncCommand<W, W>>[];
+  /** Invariants this driver adds to the mode's list. */
+  readonly extra: readonly InvariantId[];
+}
+
+const directRefill: RefillDriver = {
+  applies: (probe) => typeof probe.refill === 'function',
+  commands: (whiteBox) => [{ arbitrary: fc.constant(refillCommand(whiteBox)), weight: 2 }],
+  extra: [],
+};
+
+/** @internal The guard check, with the refill commands supplied by `driver`. */
+export async function runGuardCheck<S extends GuardSubject>(
+  factory: GuardFactory<S>,
+  options: GuardCheckOptions,
+  driver: RefillDriver,
+): Promise<CheckReport> {
   const resolved = resolveOptions(options);
   const probe = await factory({
     capacity: resolved.capacity,
@@ -116,14 +147,16 @@ export async function checkGuard<S extends GuardSubject>(
   });
   const hasAvailable = typeof probe.available === 'function';
   const hasPermits = typeof probe.tryAcquire === 'function';
-  const hasRefill = typeof probe.refill === 'function';
+  const hasRefill = driver.applies(probe);
   const mode: CheckMode = options.mode ?? (hasAvailable ? 'white-box' : 'black-box');
   const policy: RefillPolicy = options.refillPolicy ?? probe.refillPolicy ?? 'reset';
-  const wanted = options.invariants ?? guardInvariants(mode);
+  const modeIds = [...guardInvariants(mode), ...(mode === 'remote' ? [] : driver.extra)];
+  const wanted = options.invariants ?? modeIds;
   const applicable = (id: InvariantId): boolean =>
-    guardInvariants(mode).includes(id) &&
+    modeIds.includes(id) &&
     (id !== 'P1' || hasPermits) &&
-    ((id !== 'G1' && id !== 'G3') || hasAvailable);
+    (!id.startsWith('R') || id.startsWith('RM') || hasRefill) &&
+    ((id !== 'G1' && id !== 'G3' && id !== 'R1') || hasAvailable);
   const ids = wanted.filter(applicable);
   const skipped = wanted.filter((id) => !applicable(id));
   const whiteBox = mode === 'white-box' && hasAvailable;
@@ -131,71 +164,102 @@ export async function checkGuard<S extends GuardSubject>(
   const name = options.name ?? probe.constructor?.name ?? 'guard';
   const { capacity, minCost, maxCost } = resolved;
   const cost = amountArbitrary(minCost, maxCost);
+  const index = fc.nat(3);
 
-  const commands: fc.Arbitrary<fc.AsyncCommand<W, W>>[] = [
-    cost.map((c) => reserveCommand(c, 'count', whiteBox)),
-    fc.nat(7).map((i) => countReleaseCommand(i, whiteBox)),
-    fc
-      .tuple(
-        fc.constantFrom('tryReserve', 'release', ...(hasPermits ? ['tryAcquire'] : [])),
-        invalidAmountArbitrary(),
-      )
-      .map(([entry, value]) => invalidCommand(entry as InvalidEntry, value, whiteBox)),
+  // Weighted so that the states bugs hide in (held permits across refills, settled permits
+  // settled again) are reached in a few commands; shrinking keeps the decisive ones.
+  const weighted: fc.WeightedArbitrary<fc.AsyncCommand<W, W>>[] = [
+    { arbitrary: cost.map((c) => reserveCommand(c, 'count', whiteBox)), weight: 3 },
+    { arbitrary: index.map((i) => countReleaseCommand(i, whiteBox)), weight: 2 },
+    {
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom<InvalidEntry>(
+            'tryReserve',
+            'release',
+            ...(hasPermits ? (['tryAcquire'] as const) : []),
+          ),
+          invalidAmountArbitrary(),
+        )
+        .map(([entry, value]) => invalidCommand(entry, value, whiteBox)),
+      weight: 1,
+    },
   ];
   if (hasPermits) {
-    commands.push(
-      cost.map((c) => reserveCommand(c, 'permit', whiteBox)),
-      fc
-        .tuple(fc.nat(7), fc.constantFrom<SettleKind>('release', 'commit', 'dispose'))
-        .map(([i, kind]) => settleCommand(i, kind, whiteBox)),
+    weighted.push(
+      { arbitrary: cost.map((c) => reserveCommand(c, 'permit', whiteBox)), weight: 3 },
+      {
+        arbitrary: fc
+          .tuple(index, fc.constantFrom<SettleKind>('release', 'dispose', 'commit'))
+          .map(([i, kind]) => settleCommand(i, kind, whiteBox)),
+        weight: 3,
+      },
     );
   }
-  if (hasRefill) commands.push(fc.constant(refillCommand(whiteBox)));
-  if (whiteBox) commands.push(fc.constant(new WorldCommand<W>('observe', () => true, observe)));
+  if (hasRefill) weighted.push(...driver.commands(whiteBox));
+  if (whiteBox) {
+    weighted.push({
+      arbitrary: fc.constant(new WorldCommand<W>('observe', () => true, readAvailable)),
+      weight: 1,
+    });
+  }
+  const commands = [fc.oneof(...weighted)];
 
-  await runInvariants(ids, (invariant) => ({
-    invariant,
-    subject: `guard "${name}"`,
-    options: resolved,
-    commands,
-    createWorld: async (scheduler, active) => {
-      let world: W | undefined;
-      const context: ConformanceContext = {
-        capacity,
-        hop: (label) => (world === undefined ? Promise.resolve() : world.hop(label)),
-        clock: new FakeClock(),
-      };
-      const subject: GuardSubject = await factory(context);
-      world = new GuardWorld(scheduler, active, subject, capacity, policy);
-      return world;
-    },
-    quiescence: (world) => quiescence(world, whiteBox, remote),
-  }));
+  await runInvariants(
+    ids,
+    (invariant) => ({
+      invariant,
+      subject: `guard "${name}"`,
+      options: resolved,
+      commands,
+      createWorld: async (scheduler, active) => {
+        let world: W | undefined;
+        const context: ConformanceContext = {
+          capacity,
+          hop: (label) => (world === undefined ? Promise.resolve() : world.hop(label)),
+          clock: new FakeClock(),
+        };
+        const subject: GuardSubject = await factory(context);
+        world = new GuardWorld(scheduler, active, subject, capacity, policy, context.clock);
+        return world;
+      },
+      quiescence: (world) => quiescence(world, whiteBox, remote),
+    }),
+    options.invariants !== undefined,
+  );
   return { passed: ids, skipped };
 }
 
 type InvalidEntry = 'tryReserve' | 'release' | 'tryAcquire';
 type SettleKind = 'release' | 'commit' | 'dispose';
 
-function readAvailable(world: W): void {
+/** @internal Reads `available()` and checks it against the model (G1, G3, R1). */
+export function readAvailable(world: W): void {
   const read = world.subject.available;
-  if (read === undefined || world.refilling) return;
+  if (read === undefined || world.refillRunning) return;
   const window = world.openWindow();
+  const refillsBefore = world.refills;
   const check = (value: unknown): void => {
     world.windows.delete(window);
-    world.expect(
+    const refilled = world.refills > refillsBefore || world.refillRunning;
+    const inRange =
       typeof value === 'number' &&
-        Number.isSafeInteger(value) &&
-        value >= 0 &&
-        value <= world.capacity,
-      ['G1'],
+      Number.isSafeInteger(value) &&
+      value >= 0 &&
+      value <= world.capacity;
+    world.expect(
+      inRange,
+      world.refills > 0 ? ['G1', 'R1'] : ['G1'],
       () => `available() returned ${formatAmount(value)}, outside [0, ${world.capacity}]`,
     );
+    if (refilled) return;
     world.expect(
       typeof value === 'number' && value >= window.minLo && value <= window.maxHi,
-      ['G3'],
+      world.conservationIds(['G3']),
       () =>
-        `available() returned ${formatAmount(value)}, expected within [${window.minLo}, ${window.maxHi}]`,
+        window.minLo === window.maxHi
+          ? `available() returned ${formatAmount(value)}, expected C − H = ${window.minLo}`
+          : `available() returned ${formatAmount(value)}, expected within [${window.minLo}, ${window.maxHi}]`,
     );
   };
   let result: number | Promise<number>;
@@ -217,28 +281,28 @@ function readAvailable(world: W): void {
   }
 }
 
-function observe(world: W): void {
-  readAvailable(world);
-}
-
-function idle(world: W): boolean {
-  return !world.refilling;
-}
-
 function reserveCommand(cost: number, kind: Holding['kind'], whiteBox: boolean): WorldCommand<W> {
   const call = kind === 'count' ? 'tryReserve' : 'tryAcquire';
-  return new WorldCommand<W>(`${call}(${cost})`, idle, (world) => {
+  return new WorldCommand<W>(`${call}(${cost})`, always, (world) => {
     if (whiteBox) readAvailable(world);
-    world.pendingReserve += cost;
+    const pending: PendingReserve = { cost, started: false, crossed: world.refillRunning };
+    world.reserves.add(pending);
     const window = world.openReserveWindow(cost);
     world.changed();
     const { subject } = world;
     world.track<unknown>(
       `${call}(${cost})`,
-      () => (kind === 'count' ? subject.tryReserve(cost) : subject.tryAcquire!(cost)),
+      () => {
+        pending.started = true;
+        if (world.refillRunning) pending.crossed = true;
+        return kind === 'count' ? subject.tryReserve(cost) : subject.tryAcquire!(cost);
+      },
       (outcome: Outcome<unknown>) => {
-        world.pendingReserve -= cost;
+        world.reserves.delete(pending);
         world.reserveWindows.delete(window);
+        if (world.refillRunning) pending.crossed = true;
+        // Under `reset`, a reserve that crossed a refill may sit in either epoch.
+        const unsure = pending.crossed && world.policy === 'reset';
         if (!outcome.ok) {
           if (isTimeout(outcome.error)) {
             world.timeouts++;
@@ -260,7 +324,12 @@ function reserveCommand(cost: number, kind: Holding['kind'], whiteBox: boolean):
             ['G5', 'G2'],
             () => `${call}(${cost}) was granted above capacity ${world.capacity}`,
           );
-          world.newHolding(kind, cost, kind === 'permit' ? (value as BudgetPermit) : undefined);
+          const h = world.newHolding(
+            kind,
+            cost,
+            kind === 'permit' ? (value as BudgetPermit) : undefined,
+          );
+          if (unsure) h.status = 'maybe';
           const [heldLo] = world.held();
           world.expect(
             heldLo <= world.capacity,
@@ -270,16 +339,21 @@ function reserveCommand(cost: number, kind: Holding['kind'], whiteBox: boolean):
         } else {
           world.expect(cost !== 0, ['G5'], () => `${call}(0) was denied; cost 0 must be granted`);
           world.expect(
-            world.timeouts > 0 || cost > window.minFree,
+            world.timeouts > 0 || pending.crossed || cost > window.minFree,
             ['G6'],
             () =>
               `${call}(${cost}) was denied although at least ${window.minFree} units were free throughout the call`,
           );
         }
         world.changed();
+        if (whiteBox) readAvailable(world);
       },
     );
   });
+}
+
+function always(): boolean {
+  return true;
 }
 
 function countReleaseCommand(index: number, whiteBox: boolean): WorldCommand<W> {
@@ -291,15 +365,19 @@ function countReleaseCommand(index: number, whiteBox: boolean): WorldCommand<W> 
   };
   return new WorldCommand<W>(
     `release(#${index})`,
-    (world) => idle(world) && pick(world) !== undefined,
+    (world) => pick(world) !== undefined,
     (world) => {
       if (whiteBox) readAvailable(world);
-      const h = pick(world)!;
+      // fc.scheduledModelRun checks and runs a command in two steps; a refill may come between.
+      const h = pick(world);
+      if (h === undefined) return;
       h.releasing = 1;
       world.changed();
       world.track(
         `release(${h.cost})`,
-        () => world.subject.release(h.cost),
+        // A count reservation fenced by a refill before the call starts is not released: the
+        // count API cannot tell epochs apart, so releasing it would free new-epoch units.
+        () => (h.status === 'void' ? undefined : world.subject.release(h.cost)),
         (outcome) => {
           h.releasing = 0;
           if (outcome.ok) h.status = h.status === 'held' ? 'released' : h.status;
@@ -308,6 +386,7 @@ function countReleaseCommand(index: number, whiteBox: boolean): WorldCommand<W> 
             if (h.status === 'held') h.status = 'maybe-released';
           } else world.fail('*', `release(${h.cost}) failed: ${describeError(outcome.error)}`);
           world.changed();
+          if (whiteBox) readAvailable(world);
         },
       );
     },
@@ -321,18 +400,21 @@ function settleCommand(index: number, kind: SettleKind, whiteBox: boolean): Worl
     const all = candidates(world);
     return all[index % Math.max(1, all.length)];
   };
+  const open = (h: Holding): boolean => h.status === 'held' || h.status === 'maybe';
   return new WorldCommand<W>(
     `${kind}Permit(#${index})`,
-    (world) => idle(world) && pick(world) !== undefined,
+    (world) => pick(world) !== undefined,
     (world) => {
       if (whiteBox) readAvailable(world);
-      const h = pick(world)!;
+      const h = pick(world);
+      if (h === undefined) return;
       const permit = h.permit!;
-      if (h.attempts > 0 || h.status !== 'held') world.resettles++;
+      if (h.attempts > 0 || !open(h)) world.resettles++;
       h.attempts++;
       h.settling++;
       const releasing = kind !== 'commit';
       if (releasing) h.releasing++;
+      else h.committing++;
       world.changed();
       world.track<unknown>(
         `${kind}Permit(${h.cost})`,
@@ -345,37 +427,53 @@ function settleCommand(index: number, kind: SettleKind, whiteBox: boolean): Worl
         (outcome) => {
           h.settling--;
           if (releasing) h.releasing--;
+          else h.committing--;
           if (!outcome.ok) {
             if (isTimeout(outcome.error)) {
               world.timeouts++;
               h.indeterminate = true;
-              if (h.status === 'held' && releasing) h.status = 'maybe-released';
+              if (open(h) && releasing) h.status = 'maybe-released';
             } else world.fail('*', `${kind} of a permit failed: ${describeError(outcome.error)}`);
             world.changed();
             return;
           }
-          if (kind === 'dispose') h.disposed = true;
-          else if (outcome.value === true) {
+          if (kind === 'dispose') {
+            h.disposed = true;
+            // A completed dispose leaves the permit settled: released, unless a commit that
+            // is still in flight won the race.
+            if (open(h) && h.wins === 0 && h.committing === 0) {
+              h.status = 'released';
+              h.inferred = true;
+            }
+          } else if (outcome.value === true) {
             h.wins++;
+            const first = h.wins === 1 && (open(h) || (h.inferred && kind === 'release'));
             world.expect(
-              h.wins === 1 && h.status === 'held',
+              first,
               ['P1'],
               () =>
                 `${kind}() returned true for a permit already settled (${h.status}, ${h.wins} wins)`,
             );
-            if (h.status === 'held') {
-              h.status = kind === 'release' ? 'released' : 'committed';
-              h.winKind = kind;
+            if (open(h) || h.inferred) {
+              h.inferred = false;
+              if (kind === 'release') h.status = 'released';
+              else if (h.status === 'held' && !h.commitCrossed) h.status = 'committed';
+              else {
+                // Committed before or after a refill: spent in the old epoch or the new one.
+                h.status = 'maybe';
+                h.committedMaybe = true;
+              }
             }
           } else if (outcome.value !== false) {
             world.fail(['P1'], `${kind}() resolved ${String(outcome.value)}, not a boolean`);
           }
-          if (h.settling === 0 && h.status === 'held') {
+          if (h.settling === 0 && open(h) && h.wins === 0) {
             if (h.disposed) h.status = 'released';
-            else
+            else if (h.status === 'held')
               world.fail(['P1'], `every settle call on a held permit of ${h.cost} returned false`);
           }
           world.changed();
+          if (whiteBox) readAvailable(world);
         },
       );
     },
@@ -384,7 +482,7 @@ function settleCommand(index: number, kind: SettleKind, whiteBox: boolean): Worl
 
 function invalidCommand(entry: InvalidEntry, value: unknown, whiteBox: boolean): WorldCommand<W> {
   const label = `${entry}(${formatAmount(value)})`;
-  return new WorldCommand<W>(label, idle, (world) => {
+  return new WorldCommand<W>(label, always, (world) => {
     if (whiteBox) readAvailable(world);
     world.invalidCalls++;
     const subject = world.subject;
@@ -403,6 +501,7 @@ function invalidCommand(entry: InvalidEntry, value: unknown, whiteBox: boolean):
           );
         }
         world.changed();
+        if (whiteBox) readAvailable(world);
       },
     );
   });
@@ -411,17 +510,24 @@ function invalidCommand(entry: InvalidEntry, value: unknown, whiteBox: boolean):
 function refillCommand(whiteBox: boolean): WorldCommand<W> {
   return new WorldCommand<W>(
     'refill()',
-    (world) => idle(world) && world.pending.size === 0,
+    (world) => !world.refillIssued,
     (world) => {
       if (whiteBox) readAvailable(world);
-      world.refilling = true;
+      world.refillIssued = true;
       world.track(
         'refill',
-        () => world.subject.refill!(),
-        (outcome) => {
-          world.refilling = false;
-          if (!outcome.ok) world.fail('*', `refill() failed: ${describeError(outcome.error)}`);
+        () => {
+          // The refill takes effect when it reaches the subject: calls already inside the
+          // subject cross it, calls not yet started land in the new epoch.
+          world.refillRunning = true;
           world.refillModel();
+          world.changed();
+          return world.subject.refill!();
+        },
+        (outcome) => {
+          world.refillIssued = false;
+          world.refillRunning = false;
+          if (!outcome.ok) world.fail('*', `refill() failed: ${describeError(outcome.error)}`);
           world.changed();
           if (whiteBox) readAvailable(world);
         },
@@ -440,7 +546,7 @@ async function quiescence(world: W, whiteBox: boolean, remote: boolean): Promise
     const a = read.value;
     world.expect(
       Number.isSafeInteger(a) && a >= 0 && a <= capacity,
-      ['G1'],
+      world.refills > 0 ? ['G1', 'R1'] : ['G1'],
       () => `available() = ${a} at quiescence, outside [0, ${capacity}]`,
     );
     world.expect(a >= lo && a <= hi, world.conservationIds(base), () =>

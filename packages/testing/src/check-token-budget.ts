@@ -222,25 +222,29 @@ export async function checkTokenBudget<S extends TokenBudgetSubject>(
   if (hasRefill) commands.push(fc.constant(refillCommand(whiteBox)));
   if (whiteBox) commands.push(fc.constant(new WorldCommand<W>('observe', () => true, observe)));
 
-  await runInvariants(ids, (invariant) => ({
-    invariant,
-    subject: `token budget "${name}"`,
-    options: resolved,
-    commands,
-    createWorld: async (scheduler, active) => {
-      let world: W | undefined;
-      const context: ConformanceContext = {
-        capacity,
-        hop: (label) => (world === undefined ? Promise.resolve() : world.hop(label)),
-        clock: new FakeClock(),
-      };
-      const subject = await factory(context);
-      const foreign = await factory({ ...context, hop: async () => {} });
-      world = new TokenWorld(scheduler, active, subject, foreign, capacity, policy, maxDebt);
-      return world;
-    },
-    quiescence: (world) => quiescence(world, whiteBox, hasDebt, remote),
-  }));
+  await runInvariants(
+    ids,
+    (invariant) => ({
+      invariant,
+      subject: `token budget "${name}"`,
+      options: resolved,
+      commands,
+      createWorld: async (scheduler, active) => {
+        let world: W | undefined;
+        const context: ConformanceContext = {
+          capacity,
+          hop: (label) => (world === undefined ? Promise.resolve() : world.hop(label)),
+          clock: new FakeClock(),
+        };
+        const subject = await factory(context);
+        const foreign = await factory({ ...context, hop: async () => {} });
+        world = new TokenWorld(scheduler, active, subject, foreign, capacity, policy, maxDebt);
+        return world;
+      },
+      quiescence: (world) => quiescence(world, whiteBox, hasDebt, remote),
+    }),
+    options.invariants !== undefined,
+  );
   return { passed: ids, skipped };
 }
 

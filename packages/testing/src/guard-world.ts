@@ -1,5 +1,6 @@
 import type { BudgetPermit, RefillPolicy } from '@budgetry/core';
 import type fc from 'fast-check';
+import type { FakeClock } from './fake-clock.js';
 import type { InvariantId } from './invariant-catalog.js';
 import { ScheduledWorld } from './scheduled-world.js';
 
@@ -9,15 +10,37 @@ export interface Holding {
   readonly cost: number;
   readonly epoch: number;
   readonly permit: BudgetPermit | undefined;
-  /** `maybe`: a timed-out reserve; `maybe-released`: a timed-out release; `void`: fenced. */
+  /**
+   * `maybe`: held or not, the model cannot tell (a timed-out reserve, or a reserve that crossed
+   * a `reset` refill); `maybe-released`: a timed-out release; `void`: fenced by a refill.
+   */
   status: 'held' | 'released' | 'committed' | 'gone' | 'void' | 'maybe' | 'maybe-released';
+  /** Settle calls (release, commit, dispose) in flight on the permit. */
   settling: number;
+  /** Settle calls in flight that would refund (release, dispose). */
   releasing: number;
+  /** Commit calls in flight. */
+  committing: number;
   wins: number;
-  winKind: 'release' | 'commit' | undefined;
+  /** A dispose completed: the permit is settled, though the winner may still be unknown. */
   disposed: boolean;
+  /** The model inferred `released` from a completed dispose. */
+  inferred: boolean;
+  /** A commit was in flight when a refill ran: under `carry` it may land in either epoch. */
+  commitCrossed: boolean;
+  /** Committed, but in an unknown epoch (`maybe` until the next refill). */
+  committedMaybe: boolean;
   attempts: number;
   indeterminate: boolean;
+}
+
+/** @internal A reserve or acquire in flight. */
+export interface PendingReserve {
+  readonly cost: number;
+  /** The call has reached the subject. */
+  started: boolean;
+  /** A refill ran while the call was in the subject: its epoch is unknown. */
+  crossed: boolean;
 }
 
 interface Window {
@@ -34,8 +57,12 @@ interface ReserveWindow {
 export class GuardWorld<S> extends ScheduledWorld {
   epoch = 0;
   readonly holdings: Holding[] = [];
-  pendingReserve = 0;
-  refilling = false;
+  readonly reserves = new Set<PendingReserve>();
+  /** A refill was issued and has not settled. */
+  refillIssued = false;
+  /** A refill has reached the subject and has not settled. */
+  refillRunning = false;
+  refills = 0;
   invalidCalls = 0;
   resettles = 0;
   timeouts = 0;
@@ -48,6 +75,7 @@ export class GuardWorld<S> extends ScheduledWorld {
     readonly subject: S,
     readonly capacity: number,
     readonly policy: RefillPolicy,
+    readonly clock: FakeClock,
   ) {
     super(scheduler, active);
   }
@@ -59,13 +87,14 @@ export class GuardWorld<S> extends ScheduledWorld {
   /** [Hmin, Hmax]: what the harness may hold, given calls in flight and indeterminate ones. */
   held(): [number, number] {
     let lo = 0;
-    let hi = this.pendingReserve;
+    let hi = 0;
+    for (const r of this.reserves) hi += r.cost;
     for (const h of this.holdings) {
       if (!this.live(h)) continue;
       switch (h.status) {
         case 'held':
           hi += h.cost;
-          if (h.releasing === 0) lo += h.cost;
+          if (h.releasing === 0 && !h.disposed) lo += h.cost;
           break;
         case 'committed':
           lo += h.cost;
@@ -117,6 +146,7 @@ export class GuardWorld<S> extends ScheduledWorld {
     const ids = [...base];
     if (this.invalidCalls > 0) ids.push('G5');
     if (this.resettles > 0) ids.push('P1');
+    if (this.refills > 0) ids.push('R4');
     if (this.timeouts > 0) ids.push('RM1');
     return ids;
   }
@@ -130,9 +160,12 @@ export class GuardWorld<S> extends ScheduledWorld {
       status: 'held',
       settling: 0,
       releasing: 0,
+      committing: 0,
       wins: 0,
-      winKind: undefined,
       disposed: false,
+      inferred: false,
+      commitCrossed: false,
+      committedMaybe: false,
       attempts: 0,
       indeterminate: false,
     };
@@ -140,10 +173,17 @@ export class GuardWorld<S> extends ScheduledWorld {
     return h;
   }
 
+  /**
+   * A refill reached the subject: calls already inside the subject cross it (under `reset`
+   * their epoch is unknown), calls not yet started land in the new epoch.
+   */
   refillModel(): void {
     this.epoch++;
+    this.refills++;
+    for (const r of this.reserves) if (r.started) r.crossed = true;
     for (const h of this.holdings) {
-      if (h.status === 'committed') h.status = 'gone';
+      if (h.committing > 0) h.commitCrossed = true;
+      if (h.status === 'committed' || (h.status === 'maybe' && h.committedMaybe)) h.status = 'gone';
       else if (this.policy === 'reset' && h.kind === 'count' && h.status !== 'released') {
         h.status = 'void';
       }

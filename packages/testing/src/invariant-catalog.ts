@@ -25,6 +25,11 @@ export type InvariantId =
   | 'HI1'
   | 'HI2'
   | 'HI3'
+  | 'R1'
+  | 'R2'
+  | 'R3'
+  | 'R4'
+  | 'R5'
   | 'RM1'
   | 'RM2';
 
@@ -51,6 +56,11 @@ export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.
   HI1: 'hierarchy: a child reservation is also a reservation on the parent',
   HI2: 'hierarchy: a denial on either side rolls back both',
   HI3: 'hierarchy: Σ children held + parent own held = parent held ≤ parent capacity',
+  R1: 'refill: 0 ≤ available ≤ capacity right after every refill',
+  R2: 'refill: exactly one refill per epoch boundary crossed, none between boundaries',
+  R3: 'refill: a stale refill (a late timer, a repeated tick) is ignored',
+  R4: 'refill: the policy holds exactly (reset: full, older holds fenced; carry: C − held)',
+  R5: 'refill: debt is paid first (available − debt = C − held − debt before the refill)',
   RM1: 'remote: with timed-out calls indeterminate, available stays within the bounds',
   RM2: 'remote: a timed-out recordUsage counts at most once in tokensConsumed',
 });

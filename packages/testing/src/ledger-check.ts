@@ -145,38 +145,42 @@ export async function checkLedger<R>(
         ),
     ),
   ];
-  await runInvariants(ids, (invariant) => ({
-    invariant,
-    subject: `${probe.kind}`,
-    options: resolved,
-    commands,
-    createWorld: async (scheduler, active) => {
-      let world: W | undefined;
-      const spec = await makeSpec((label) =>
-        world === undefined ? Promise.resolve() : world.hop(label),
-      );
-      world = new LedgerWorld(scheduler, active, spec);
-      return world;
-    },
-    quiescence: async (world) => {
-      const read = await world.settle(() => world.spec.available());
-      if (!read.ok) return world.fail('*', `available() failed: ${describeError(read.error)}`);
-      const held = world.heldVector();
-      const want = world.spec.capacities.map((c, i) => c - held[i]!);
-      const { ids: w } = world.spec;
-      const blame: InvariantId[] = [];
-      if (world.denials > 0) blame.push(w.denial);
-      if (world.successes > 0) blame.push(w.charge);
-      if (world.rereleases > 0 || world.held.some((h) => h.released)) blame.push(w.release);
-      if (w.bound !== undefined) blame.push(w.bound);
-      world.expect(
-        JSON.stringify(read.value) === JSON.stringify(want),
-        blame,
-        () =>
-          `available per node ${JSON.stringify(read.value)} at quiescence, expected ${JSON.stringify(want)}`,
-      );
-    },
-  }));
+  await runInvariants(
+    ids,
+    (invariant) => ({
+      invariant,
+      subject: `${probe.kind}`,
+      options: resolved,
+      commands,
+      createWorld: async (scheduler, active) => {
+        let world: W | undefined;
+        const spec = await makeSpec((label) =>
+          world === undefined ? Promise.resolve() : world.hop(label),
+        );
+        world = new LedgerWorld(scheduler, active, spec);
+        return world;
+      },
+      quiescence: async (world) => {
+        const read = await world.settle(() => world.spec.available());
+        if (!read.ok) return world.fail('*', `available() failed: ${describeError(read.error)}`);
+        const held = world.heldVector();
+        const want = world.spec.capacities.map((c, i) => c - held[i]!);
+        const { ids: w } = world.spec;
+        const blame: InvariantId[] = [];
+        if (world.denials > 0) blame.push(w.denial);
+        if (world.successes > 0) blame.push(w.charge);
+        if (world.rereleases > 0 || world.held.some((h) => h.released)) blame.push(w.release);
+        if (w.bound !== undefined) blame.push(w.bound);
+        world.expect(
+          JSON.stringify(read.value) === JSON.stringify(want),
+          blame,
+          () =>
+            `available per node ${JSON.stringify(read.value)} at quiescence, expected ${JSON.stringify(want)}`,
+        );
+      },
+    }),
+    options.invariants !== undefined,
+  );
   return { passed: ids, skipped: (options.invariants ?? []).filter((id) => !all.includes(id)) };
 }
 

@@ -1,0 +1,75 @@
+// The gallery of deliberately broken implementations, as data: the gallery test pins seeds
+// and asserts each is caught and shrunk; the measurement test reruns them on random seeds.
+import type { CheckOptions, CheckReport } from '../src/index.js';
+import {
+  checkAllOf,
+  checkAnyOf,
+  checkGuard,
+  checkHierarchy,
+  checkTokenBudget,
+} from '../src/index.js';
+import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
+import { type GuardBug, ToyGuard } from './toy-guard.js';
+import { type TokenBug, ToyTokenBudget } from './toy-token-budget.js';
+
+/** One broken implementation and how the kit is run against it. */
+export interface GalleryCase {
+  /** What is broken, in a few words. */
+  readonly name: string;
+  /** Runs the kit against the broken implementation with `options` (all invariants). */
+  readonly run: (options: CheckOptions) => Promise<CheckReport>;
+  /** The shrunk counterexample must have at most this many commands. */
+  readonly maxCommands: number;
+}
+
+const guard = (bug: GuardBug, maxCommands = 4): GalleryCase => ({
+  name: bug,
+  maxCommands,
+  run: (options) => checkGuard((ctx) => new ToyGuard(ctx.capacity, bug, ctx.hop), options),
+});
+
+const tokens = (bug: TokenBug, maxCommands = 4): GalleryCase => ({
+  name: bug,
+  maxCommands,
+  run: (options) => checkTokenBudget(({ capacity }) => new ToyTokenBudget(capacity, bug), options),
+});
+
+export const galleryCases: readonly GalleryCase[] = [
+  guard('racy-reserve'),
+  guard('double-refund-on-dispose'),
+  guard('old-epoch-release-inflates'),
+  guard('release-clamped-not-fenced'),
+  guard('accepts-negative'),
+  guard('accepts-nan'),
+  guard('accepts-fractional'),
+  // A lost update needs a release suspended across another call: three commands at least,
+  // and the interleaving that exposes it does not survive every removal while shrinking.
+  guard('lost-refund', 5),
+  guard('refill-above-capacity'),
+  guard('false-denial'),
+  tokens('forgiven-overage'),
+  tokens('foreign-handle-accepted'),
+  tokens('double-record'),
+  tokens('stale-refund'),
+  {
+    name: 'partial all-of left charged after a denial',
+    maxCommands: 4,
+    run: (options) =>
+      checkAllOf(({ capacities }) => referenceAllOf(capacities, 'partial-left-charged'), options),
+  },
+  {
+    name: 'any-of handle naming the wrong member',
+    maxCommands: 4,
+    run: (options) =>
+      checkAnyOf(({ capacities }) => referenceAnyOf(capacities, 'wrong-member-named'), options),
+  },
+  {
+    name: 'child reservation not charging its parent',
+    maxCommands: 4,
+    run: (options) =>
+      checkHierarchy(
+        ({ capacities }) => referenceHierarchy(capacities, 'child-skips-parent'),
+        options,
+      ),
+  },
+];
