@@ -1,5 +1,6 @@
 import { assertAmount } from './amount.js';
 import { BudgetError } from './budget-error.js';
+import type { BudgetGuard } from './budget-guard.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
@@ -21,6 +22,12 @@ import { TokenReservation } from './token-reservation.js';
 export interface AtomicTokenBudgetOptions extends CommonBudgetOptions {
   /** What `refill()` does with reservations still armed (default `'reset'`). */
   refillPolicy?: RefillPolicy;
+  /**
+   * Make an over-release on the count API (`releaseSync(cost)` beyond what `tryReserveSync`
+   * holds) throw `OVER_RELEASE` instead of being clamped, counted and reported (default
+   * `false`).
+   */
+  strict?: boolean;
   /**
    * The most debt the budget carries; overage beyond it is written off, counted in
    * {@link AtomicTokenBudget.forgivenDebt} and reported. Default: unlimited (exact debt).
@@ -44,8 +51,10 @@ export interface AtomicTokenBudgetSnapshot {
   readonly capacity: number;
   readonly available: number;
   readonly debt: number;
-  /** Sum of the estimates of armed reservations in live epochs. */
+  /** Sum of the estimates of armed reservations and count reservations in live epochs. */
   readonly reserved: number;
+  /** Tokens the count API was asked to release beyond what it held, and ignored. */
+  readonly overReleased: number;
   readonly consumed: number;
   readonly epoch: number;
   readonly forgivenDebt: number;
@@ -73,7 +82,7 @@ export interface AtomicTokenBudgetSnapshot {
  * console.log(tokens.available(), tokens.tokensConsumedSync()); // 800 200
  * ```
  */
-export class AtomicTokenBudget implements SyncTokenBudget {
+export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
   /** Total capacity, fixed at construction. */
   readonly capacity: number;
   /** What {@link AtomicTokenBudget.refill} does with armed reservations. */
@@ -83,6 +92,10 @@ export class AtomicTokenBudget implements SyncTokenBudget {
   /** available − debt: negative while in debt. */
   private net: number;
   private reservedTotal = 0;
+  /** The part of `reservedTotal` held through the count API. */
+  private countHeld = 0;
+  private overReleasedUnits = 0;
+  private readonly strict: boolean;
   private consumed = 0;
   private epochValue = 0;
   private forgiven = 0;
@@ -106,7 +119,7 @@ export class AtomicTokenBudget implements SyncTokenBudget {
 
   /**
    * @param capacity - total tokens, a non-negative safe integer; the budget starts full.
-   * @param options - refill policy, debt cap, observer, name, leak backstop.
+   * @param options - refill policy, debt cap, strict count API, observer, name, leak backstop.
    */
   constructor(capacity: number, options: AtomicTokenBudgetOptions = {}) {
     assertAmount(capacity, 'capacity');
@@ -116,7 +129,11 @@ export class AtomicTokenBudget implements SyncTokenBudget {
       if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');
       assertAmount(maxDebt, 'maxDebt');
     }
+    if (options.strict !== undefined && typeof options.strict !== 'boolean') {
+      throw invalidOption('strict', options.strict, 'a boolean');
+    }
     this.refillPolicy = checkRefillPolicy(options.refillPolicy);
+    this.strict = options.strict ?? false;
     this.capacity = capacity;
     this.net = capacity;
     this.maxDebt = maxDebt ?? Number.POSITIVE_INFINITY;
@@ -160,7 +177,7 @@ export class AtomicTokenBudget implements SyncTokenBudget {
     return this.net < 0 ? -this.net : 0;
   }
 
-  /** Sum of the estimates of armed reservations in live epochs. */
+  /** Sum of the estimates of armed reservations and count reservations in live epochs. */
   reserved(): number {
     return this.reservedTotal;
   }
@@ -196,6 +213,7 @@ export class AtomicTokenBudget implements SyncTokenBudget {
       available: this.available(),
       debt: this.debt(),
       reserved: this.reservedTotal,
+      overReleased: this.overReleasedUnits,
       consumed: this.consumed,
       epoch: this.epochValue,
       forgivenDebt: this.forgiven,
@@ -216,7 +234,10 @@ export class AtomicTokenBudget implements SyncTokenBudget {
   refill(): void {
     this.epochValue++;
     const debt = this.net < 0 ? -this.net : 0;
-    if (this.refillPolicy === 'reset') this.reservedTotal = 0;
+    if (this.refillPolicy === 'reset') {
+      this.reservedTotal = 0;
+      this.countHeld = 0;
+    }
     this.net = this.capacity - this.reservedTotal - debt;
     this.observer?.({
       type: 'refill',
@@ -308,6 +329,90 @@ export class AtomicTokenBudget implements SyncTokenBudget {
         observer({ type: 'debt', budget: this.name, debt, forgiven });
       }
     }
+  }
+
+  /**
+   * Reserve `cost` tokens without a handle: the count API of a {@link BudgetGuard}, for
+   * combinators that treat a token budget as one more guard. The tokens stay reserved until
+   * {@link AtomicTokenBudget.releaseSync} returns them or a `reset` refill fences them off;
+   * use a reservation from `tryReserveTokensSync` when usage is to be reconciled.
+   *
+   * @param cost - a non-negative safe integer; 0 is always granted.
+   * @returns `true` when reserved, `false` on soft denial (nothing changed).
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const available = Math.max(this.net, 0);
+    if (cost > available) {
+      this.observer?.({ type: 'deny', budget: this.name, cost, available });
+      return false;
+    }
+    this.net -= cost;
+    this.reservedTotal += cost;
+    this.countHeld += cost;
+    this.observer?.({ type: 'reserve', budget: this.name, cost, available: this.available() });
+    return true;
+  }
+
+  /**
+   * Return `cost` tokens reserved with {@link AtomicTokenBudget.tryReserveSync}; refunds pay
+   * debt first. Tokens beyond what the count API holds in the current epoch are ignored and
+   * counted as over-released (or, with `strict`, the call throws `OVER_RELEASE` and changes
+   * nothing).
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let accepted = cost;
+    if (cost > this.countHeld) {
+      if (this.strict) {
+        throw new BudgetError({
+          code: 'OVER_RELEASE',
+          message: `release(${cost}) exceeds the ${this.countHeld} tokens held through tryReserve`,
+          details: { budget: this.name, cost, held: this.countHeld },
+        });
+      }
+      accepted = this.countHeld;
+      this.overReleasedUnits += cost - accepted;
+    }
+    this.countHeld -= accepted;
+    this.reservedTotal -= accepted;
+    this.net += accepted;
+    const observer = this.observer;
+    if (observer !== undefined) {
+      observer({
+        type: 'release',
+        budget: this.name,
+        cost,
+        refunded: accepted,
+        available: this.available(),
+      });
+      if (accepted !== cost) {
+        observer({
+          type: 'over-release',
+          budget: this.name,
+          requested: cost,
+          accepted,
+          excess: cost - accepted,
+        });
+      }
+    }
+  }
+
+  /** Tokens the count API was asked to release beyond what it held (and ignored). */
+  overReleased(): number {
+    return this.overReleasedUnits;
+  }
+
+  /** {@inheritDoc AtomicTokenBudget.tryReserveSync} */
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+
+  /** {@inheritDoc AtomicTokenBudget.releaseSync} */
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
   }
 
   /** {@inheritDoc AtomicTokenBudget.tryReserveTokensSync} */

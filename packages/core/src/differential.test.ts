@@ -136,6 +136,9 @@ class TokenModel {
   debtAtStart = 0;
   consumed = 0;
   forgiven = 0;
+  /** Held through the count API (tryReserveSync / releaseSync). */
+  countHeld = 0;
+  overReleased = 0;
   readonly reservations: ReservationModel[] = [];
   constructor(
     readonly policy: RefillPolicy,
@@ -146,9 +149,12 @@ class TokenModel {
     return this.policy === 'carry' || r.epoch === this.epoch;
   }
   outstanding(): number {
-    return this.reservations
-      .filter((r) => (r.state === 'armed' || r.state === 'disarmed') && this.live(r))
-      .reduce((sum, r) => sum + r.estimate, 0);
+    return (
+      this.countHeld +
+      this.reservations
+        .filter((r) => (r.state === 'armed' || r.state === 'disarmed') && this.live(r))
+        .reduce((sum, r) => sum + r.estimate, 0)
+    );
   }
   net(): number {
     return CAPACITY - this.debtAtStart - this.outstanding() - this.spent;
@@ -168,11 +174,13 @@ class TokenModel {
     this.epoch++;
     this.spent = 0;
     this.debtAtStart = debt;
+    if (this.policy === 'reset') this.countHeld = 0;
   }
 }
 
 type TokenOp =
   | { op: 'reserve'; estimate: number }
+  | { op: 'countReserve' | 'countRelease'; cost: number }
   | { op: 'record'; index: number; prompt: number; completion: number }
   | { op: 'dispose' | 'disarmRefund'; index: number }
   | { op: 'refill' };
@@ -192,6 +200,13 @@ const tokenOp: fc.Arbitrary<TokenOp> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constantFrom('dispose', 'disarmRefund' as const),
       index: fc.nat(20),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constantFrom('countReserve', 'countRelease' as const),
+      cost: amount,
     }),
     weight: 2,
   },
@@ -263,11 +278,25 @@ describe('AtomicTokenBudget against a model', () => {
                 }
                 break;
               }
+              case 'countReserve': {
+                const expected = step.cost <= Math.max(0, model.net());
+                expect(real.tryReserveSync(step.cost)).toBe(expected);
+                if (expected) model.countHeld += step.cost;
+                break;
+              }
+              case 'countRelease': {
+                const accepted = Math.min(step.cost, model.countHeld);
+                model.overReleased += step.cost - accepted;
+                model.countHeld -= accepted;
+                real.releaseSync(step.cost);
+                break;
+              }
               case 'refill':
                 model.refill();
                 real.refill();
                 break;
             }
+            expect(real.overReleased()).toBe(model.overReleased);
             expect(real.available()).toBe(Math.max(0, model.net()));
             expect(real.debt()).toBe(Math.max(0, -model.net()));
             expect(real.tokensConsumedSync()).toBe(model.consumed);

@@ -139,6 +139,21 @@ describe('fix 2: handles cannot be released twice', () => {
     expect(b.available()).toBe(10);
   });
 
+  it('the token budget count API clamps, counts and reports over-release, and pays debt first', () => {
+    const tb = new AtomicTokenBudget(100);
+    expect(tb.tryReserveSync(30)).toBe(true);
+    tb.recordUsageSync(tb.tryReserveTokensSync(70)!, 90, 0); // 20 over: debt
+    expect(tb.debt()).toBe(20);
+    tb.releaseSync(50);
+    expect(tb.overReleased()).toBe(20);
+    expect(tb.debt()).toBe(0);
+    expect(tb.available()).toBe(10);
+    const strict = new AtomicTokenBudget(10, { strict: true });
+    strict.tryReserveSync(4);
+    expect(codeOf(() => strict.releaseSync(5))).toBe('OVER_RELEASE');
+    expect(strict.snapshot()).toMatchObject({ available: 6, reserved: 4, overReleased: 0 });
+  });
+
   it('a count release cannot free units held by permits', () => {
     const b = new AtomicBudget(10);
     b.tryAcquireSync(8);

@@ -80,6 +80,10 @@ describe('invalid amounts are rejected with no effect', () => {
     const entries: Record<string, (tb: AtomicTokenBudget, v: never) => unknown> = {
       tryReserveTokensSync: (tb, v) => tb.tryReserveTokensSync(v),
       tryReserveTokens: (tb, v) => tb.tryReserveTokens(v),
+      tryReserveSync: (tb, v) => tb.tryReserveSync(v),
+      releaseSync: (tb, v) => tb.releaseSync(v),
+      tryReserve: (tb, v) => tb.tryReserve(v),
+      release: (tb, v) => tb.release(v),
       'recordUsageSync(prompt)': (tb, v) => tb.recordUsageSync(tb.tryReserveTokensSync(0)!, v, 1),
       'recordUsageSync(completion)': (tb, v) =>
         tb.recordUsageSync(tb.tryReserveTokensSync(0)!, 1, v),
