@@ -22,20 +22,73 @@ import {
 } from './member-list.js';
 import { retryAfterOf } from './retry-hint.js';
 
-/** A member of a synchronous all-of: an in-process guard or token budget. */
+/**
+ * A member of a synchronous all-of: an in-process guard or token budget.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+ * import { allOf, type SyncMember } from '@budgetry/compose';
+ *
+ * const members: Record<string, SyncMember> = {
+ *   rows: new AtomicBudget(100),
+ *   tokens: new AtomicTokenBudget(10_000),
+ * };
+ * const gate = allOf(members); // a SyncAllOf: every member is in-process
+ * gate.tryReserveSync(10);
+ * ```
+ */
 export type SyncMember = SyncBudgetGuard | SyncTokenBudget;
-/** A member of an all-of or any-of: any guard that hands out permits, or any token budget. */
+
+/**
+ * A member of an all-of or any-of: any guard that hands out permits, or any token budget.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget, type PermitBudgetGuard } from '@budgetry/core';
+ * import { type AnyMember, anyOf } from '@budgetry/compose';
+ *
+ * const remote: PermitBudgetGuard = new AtomicBudget(10); // stands for a remote guard
+ * const members: AnyMember[] = [remote, new AtomicTokenBudget(1_000)];
+ * const permit = await anyOf(members).tryAcquire(5);
+ * console.log(permit?.member); // 0
+ * ```
+ */
 export type AnyMember = PermitBudgetGuard | TokenBudget;
 
 /**
  * The outcome of a detailed reservation on a combinator: the permit, or which member denied
  * and, when that member's refill schedule knows, how long until a retry could succeed.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { allOf, type Decision, type SyncAllOfPermit } from '@budgetry/compose';
+ *
+ * const gate = allOf({ a: new AtomicBudget(5), b: new AtomicBudget(1) });
+ * const decision: Decision<'a' | 'b', SyncAllOfPermit<'a' | 'b'>> = gate.tryAcquireDetailedSync(2);
+ * if (decision.ok) decision.permit.releaseSync();
+ * else console.log(`denied by ${decision.deniedBy}`); // 'denied by b'
+ * ```
  */
 export type Decision<K, P> =
   | { readonly ok: true; readonly permit: P }
   | { readonly ok: false; readonly deniedBy: K; readonly retryAfterMs?: number };
 
-/** Options for {@link allOf}. */
+/**
+ * Options for {@link allOf}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+ * import { type AllOfOptions, allOf } from '@budgetry/compose';
+ *
+ * // One row per request, whatever its token estimate.
+ * const options: AllOfOptions<'rows' | 'tokens'> = { charge: { rows: 1 } };
+ * const gate = allOf({ rows: new AtomicBudget(100), tokens: new AtomicTokenBudget(50_000) }, options);
+ * gate.tryAcquireSync(1_200)?.releaseSync(); // took 1 row and 1 200 tokens, then gave them back
+ * ```
+ */
 export interface AllOfOptions<K extends MemberKey> {
   /**
    * A fixed charge for some members, whatever the reserved cost: `{ rows: 1 }` makes

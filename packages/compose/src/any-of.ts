@@ -22,16 +22,52 @@ import { retryAfterOf } from './retry-hint.js';
 /**
  * Which member an any-of tries first: `priority` is the order given; `least-utilized` is the
  * member with the largest share of its capacity available (synchronous members only).
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type AnyOfStrategy, anyOf } from '@budgetry/compose';
+ *
+ * const strategy: AnyOfStrategy = process.env.SPREAD_LOAD ? 'least-utilized' : 'priority';
+ * const pool = anyOf([new AtomicBudget(10), new AtomicBudget(10)], { strategy });
+ * pool.tryAcquireSync(3)?.releaseSync();
+ * ```
  */
 export type AnyOfStrategy = 'priority' | 'least-utilized';
 
-/** Options for {@link anyOf}. */
+/**
+ * Options for {@link anyOf}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type AnyOfOptions, anyOf } from '@budgetry/compose';
+ *
+ * const options: AnyOfOptions = { strategy: 'least-utilized' };
+ * const workers = anyOf([new AtomicBudget(4), new AtomicBudget(4)], options);
+ * const permit = workers.tryAcquireSync(1); // the worker with the largest free share
+ * console.log(permit?.member);
+ * ```
+ */
 export interface AnyOfOptions {
   /** Which member is tried first (default `'priority'`). */
   strategy?: AnyOfStrategy;
 }
 
-/** A permit from one member of an any-of, saying which. */
+/**
+ * A permit from one member of an any-of, saying which.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type PermitBudgetGuard } from '@budgetry/core';
+ * import { type AnyOfPermit, anyOf } from '@budgetry/compose';
+ *
+ * const primary: PermitBudgetGuard = new AtomicBudget(0); // stands for an exhausted remote key
+ * const keys = anyOf({ primary, fallback: new AtomicBudget(10) });
+ * const permit: AnyOfPermit<'primary' | 'fallback'> | null = await keys.tryAcquire(1);
+ * if (permit) console.log(permit.member, permit.inner.cost); // 'fallback' 1
+ * ```
+ */
 export interface AnyOfPermit<K extends MemberKey = MemberKey> extends BudgetPermit {
   /** The member that was charged. */
   readonly member: K;
@@ -39,7 +75,21 @@ export interface AnyOfPermit<K extends MemberKey = MemberKey> extends BudgetPerm
   readonly inner: BudgetPermit;
 }
 
-/** An {@link AnyOfPermit} from a synchronous any-of. */
+/**
+ * An {@link AnyOfPermit} from a synchronous any-of.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { anyOf, type SyncAnyOfPermit } from '@budgetry/compose';
+ *
+ * const pool = anyOf({ a: new AtomicBudget(1), b: new AtomicBudget(1) });
+ * {
+ *   using permit: SyncAnyOfPermit<'a' | 'b'> | null = pool.tryAcquireSync(1);
+ *   console.log(permit?.member); // 'a'
+ * } // released here, to member a
+ * ```
+ */
 export interface SyncAnyOfPermit<K extends MemberKey = MemberKey>
   extends AnyOfPermit<K>,
     SyncBudgetPermit {
@@ -105,7 +155,20 @@ class AnyOfPermitImpl<K extends MemberKey> implements AnyOfPermit<K> {
   }
 }
 
-/** A denial from an any-of: every member denied; the soonest retry any of them knows. */
+/**
+ * A denial from an any-of: every member denied; the soonest retry any of them knows.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type AnyOfDecision, anyOf, type SyncAnyOfPermit } from '@budgetry/compose';
+ *
+ * type Region = 'east' | 'west';
+ * const pool = anyOf({ east: new AtomicBudget(1), west: new AtomicBudget(1) });
+ * const d: AnyOfDecision<Region, SyncAnyOfPermit<Region>> = pool.tryAcquireDetailedSync(2);
+ * if (!d.ok) console.log(d.deniedBy); // ['east', 'west']
+ * ```
+ */
 export type AnyOfDecision<K, P> = Decision<readonly K[], P>;
 
 /**

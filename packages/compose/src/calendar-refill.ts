@@ -11,10 +11,34 @@ import {
 } from './refill-engine.js';
 import { DAY, HOUR, MINUTE, ZonedTime } from './zoned-time.js';
 
-/** The calendar period one epoch lasts. */
+/**
+ * The calendar period one epoch lasts.
+ *
+ * @example
+ * ```ts
+ * import { type CalendarUnit, calendarRefill } from '@budgetry/compose';
+ *
+ * const unit: CalendarUnit = 'week';
+ * const weekly = calendarRefill({ capacity: 500 }, { unit, weekStartsOn: 0 }); // from Sunday
+ * console.log(new Date(weekly.nextRefillAt()).getUTCDay()); // 0
+ * ```
+ */
 export type CalendarUnit = 'minute' | 'hour' | 'day' | 'week' | 'month';
 
-/** Options for {@link calendarRefill}. */
+/**
+ * Options for {@link calendarRefill}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type CalendarRefillOptions, calendarRefill } from '@budgetry/compose';
+ *
+ * // A daily allowance that resets at midnight in Tokyo, refilled on time by a timer.
+ * const options: CalendarRefillOptions = { unit: 'day', timeZone: 'Asia/Tokyo', timer: true };
+ * using daily = calendarRefill(new AtomicBudget(1_000), options); // close() stops the timer
+ * daily.tryReserveSync(10);
+ * ```
+ */
 export interface CalendarRefillOptions {
   /** Epoch length: a calendar minute, hour, day, week or month. */
   unit: CalendarUnit;

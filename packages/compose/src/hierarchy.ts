@@ -14,6 +14,16 @@ import { describe, invalid } from './member-list.js';
  * The shape of one level of a {@link hierarchy} and, through `children`, of every level
  * below it: `{ capacity: 1_000_000, children: { capacity: 10_000 } }` is a global budget
  * whose tenants get 10 000 each.
+ *
+ * @example
+ * ```ts
+ * import { type HierarchyTemplate, hierarchy } from '@budgetry/compose';
+ *
+ * const user: HierarchyTemplate = { capacity: 1_000 };
+ * const org: HierarchyTemplate = { capacity: 20_000, children: user };
+ * const root = hierarchy({ capacity: 1_000_000, children: org });
+ * root.at('acme', 'alice').tryReserveSync(100); // charges alice, acme and the root
+ * ```
  */
 export interface HierarchyTemplate {
   /** Capacity of a node created at this level (a non-negative safe integer). */
@@ -22,7 +32,20 @@ export interface HierarchyTemplate {
   readonly children?: HierarchyTemplate;
 }
 
-/** Options for {@link hierarchy}. */
+/**
+ * Options for {@link hierarchy}.
+ *
+ * @example
+ * ```ts
+ * import { type HierarchyOptions, hierarchy } from '@budgetry/compose';
+ *
+ * // Many tenants, most of them idle: drop each from memory as soon as it holds nothing.
+ * const options: HierarchyOptions = { evictOnIdle: true, leakBackstop: false };
+ * const root = hierarchy({ capacity: 1_000_000, children: { capacity: 1_000 } }, options);
+ * root.child('t-1').tryAcquireSync(10)?.releaseSync();
+ * console.log(root.size); // 0
+ * ```
+ */
 export interface HierarchyOptions {
   /**
    * Drop a child from memory as soon as it is idle again (nothing held, template capacity,

@@ -15,7 +15,7 @@ import {
  * refilled does nothing (one refill per epoch).
  *
  * When to use: fixed-period quotas where the boundary itself should act even with no traffic:
- * waiters parked in an {@link acquire} queue wake at the refill, subscribers see it. Without
+ * waiters parked in an {@link WaitingGuard.acquire} queue wake at the refill, subscribers see it. Without
  * that need, {@link lazyRefill} does the same with no timer.
  *
  * @param budget - an in-process budget with `refill()`, or `{ capacity, policy }`.

@@ -11,7 +11,22 @@ import {
   schedule,
 } from './refill-engine.js';
 
-/** Options for {@link lazyRefill} and {@link intervalRefill}. */
+/**
+ * Options for {@link lazyRefill} and {@link intervalRefill}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type IntervalOptions, lazyRefill } from '@budgetry/compose';
+ *
+ * // Epochs on the hour: the first one began at the last full hour.
+ * const hour = 3_600_000;
+ * const startAt = Math.floor(Date.now() / hour) * hour;
+ * const options: IntervalOptions = { intervalMs: hour, startAt };
+ * const hourly = lazyRefill(new AtomicBudget(500), options);
+ * console.log(hourly.nextRefillAt() === startAt + hour); // true
+ * ```
+ */
 export interface IntervalOptions {
   /** Epoch length in milliseconds: a positive safe integer. */
   intervalMs: number;

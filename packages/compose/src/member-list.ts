@@ -1,12 +1,51 @@
 import { BudgetError } from '@budgetry/core';
 
-/** How a combinator names its members: the array index, or the key of a record. */
+/**
+ * How a combinator names its members: the array index, or the key of a record.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { allOf, type MemberKey } from '@budgetry/compose';
+ *
+ * function label(member: MemberKey): string {
+ *   return typeof member === 'number' ? `member #${member}` : `member ${member}`;
+ * }
+ * const d = allOf([new AtomicBudget(1), new AtomicBudget(5)]).tryAcquireDetailedSync(3);
+ * if (!d.ok) console.log(label(d.deniedBy)); // 'member #0'
+ * ```
+ */
 export type MemberKey = string | number;
 
-/** Members as given to a combinator: an array (named by index) or a record (named by key). */
+/**
+ * Members as given to a combinator: an array (named by index) or a record (named by key).
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type SyncBudgetGuard } from '@budgetry/core';
+ * import { allOf, type Members } from '@budgetry/compose';
+ *
+ * const regions: Members<SyncBudgetGuard> = { eu: new AtomicBudget(10), us: new AtomicBudget(10) };
+ * const everywhere = allOf(regions);
+ * everywhere.tryReserveSync(2); // 2 from eu and 2 from us
+ * ```
+ */
 export type Members<M> = readonly M[] | Readonly<Record<string, M>>;
 
-/** The key type a {@link Members} value names its members with. */
+/**
+ * The key type a {@link Members} value names its members with.
+ *
+ * @example
+ * ```ts
+ * import type { KeyOf } from '@budgetry/compose';
+ *
+ * type Named = KeyOf<{ rows: unknown; tokens: unknown }>; // 'rows' | 'tokens'
+ * type Indexed = KeyOf<readonly unknown[]>; // number
+ * const member: Named = 'rows';
+ * const index: Indexed = 0;
+ * console.log(member, index);
+ * ```
+ */
 export type KeyOf<T> = T extends readonly unknown[] ? number : Extract<keyof T, string>;
 
 /** @internal Members flattened into parallel arrays, validated once at construction. */

@@ -12,7 +12,19 @@ import { describe, invalid } from './member-list.js';
 import type { RetryHint } from './retry-hint.js';
 import { isSyncTokenBudget } from './token-guard.js';
 
-/** What a refill scheduler drives: any budget with a `refill()` that begins a new epoch. */
+/**
+ * What a refill scheduler drives: any budget with a `refill()` that begins a new epoch.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import type { Refillable } from '@budgetry/compose';
+ *
+ * const target: Refillable = new AtomicTokenBudget(1_000); // refill(), refillPolicy, debt()
+ * target.refill();
+ * console.log(target.refillPolicy, target.debt?.()); // 'reset' 0
+ * ```
+ */
 export interface Refillable {
   /** Begin a new epoch (paying debt first, for token budgets). */
   refill(): void;
@@ -22,14 +34,49 @@ export interface Refillable {
   debt?(): number;
 }
 
-/** A guard a scheduler can refill (for example an `AtomicBudget`). */
+/**
+ * A guard a scheduler can refill (for example an `AtomicBudget`).
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { intervalRefill, type RefillableGuard } from '@budgetry/compose';
+ *
+ * function perSecond<B extends RefillableGuard>(budget: B) {
+ *   return intervalRefill(budget, { intervalMs: 1_000 });
+ * }
+ * using rps = perSecond(new AtomicBudget(20)); // the timer stops at the end of the scope
+ * rps.tryReserveSync(1);
+ * ```
+ */
 export type RefillableGuard = SyncBudgetGuard & Refillable;
-/** A token budget a scheduler can refill (for example an `AtomicTokenBudget`). */
+/**
+ * A token budget a scheduler can refill (for example an `AtomicTokenBudget`).
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { lazyRefill, type RefillableTokenBudget } from '@budgetry/compose';
+ *
+ * const tokens: RefillableTokenBudget = new AtomicTokenBudget(90_000);
+ * const tpm = lazyRefill(tokens, { intervalMs: 60_000 });
+ * console.log(tpm.debt()); // 0
+ * ```
+ */
 export type RefillableTokenBudget = SyncTokenBudget & Refillable;
 
 /**
  * Shorthand for a fresh `AtomicBudget`: the scheduler builds it with this capacity and
  * policy, so the policy is stated where the schedule is.
+ *
+ * @example
+ * ```ts
+ * import { lazyRefill, type RefillBudgetSpec } from '@budgetry/compose';
+ *
+ * const spec: RefillBudgetSpec = { capacity: 100, policy: 'carry' };
+ * const perMinute = lazyRefill(spec, { intervalMs: 60_000 });
+ * console.log(perMinute.budget.refillPolicy); // 'carry'
+ * ```
  */
 export interface RefillBudgetSpec {
   /** Units per epoch. */
@@ -38,7 +85,19 @@ export interface RefillBudgetSpec {
   readonly policy?: RefillPolicy;
 }
 
-/** Options every refill scheduler takes. */
+/**
+ * Options every refill scheduler takes.
+ *
+ * @example
+ * ```ts
+ * import { type Clock, systemClock } from '@budgetry/core';
+ * import { calendarRefill, type RefillSchedulerOptions } from '@budgetry/compose';
+ *
+ * const clock: Clock = systemClock; // a fake clock in tests
+ * const scheduling: RefillSchedulerOptions = { clock, timer: true };
+ * using daily = calendarRefill({ capacity: 1_000 }, { unit: 'day', ...scheduling });
+ * ```
+ */
 export interface RefillSchedulerOptions {
   /** The source of time (default `systemClock`). */
   clock?: Clock;
@@ -50,7 +109,20 @@ export interface RefillSchedulerOptions {
   timer?: boolean;
 }
 
-/** Told after each refill the scheduler performs. */
+/**
+ * Told after each refill the scheduler performs.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { intervalRefill, type RefillListener } from '@budgetry/compose';
+ *
+ * using perMinute = intervalRefill(new AtomicBudget(60), { intervalMs: 60_000 });
+ * const log: RefillListener = (epoch) => console.log(`epoch ${epoch} began`);
+ * const stop = perMinute.subscribe(log);
+ * stop();
+ * ```
+ */
 export type RefillListener = (epoch: number) => void;
 
 /** @internal When epochs begin. */

@@ -8,7 +8,19 @@ import { describe, invalid } from './member-list.js';
 import type { RetryHint } from './retry-hint.js';
 import { clockOption, positiveInteger, RatePermit } from './token-bucket.js';
 
-/** Options for {@link slidingWindow}. */
+/**
+ * Options for {@link slidingWindow}.
+ *
+ * @example
+ * ```ts
+ * import { type SlidingWindowOptions, slidingWindow } from '@budgetry/compose';
+ *
+ * // A provider's contract: never more than 500 requests in any 60 seconds.
+ * const options: SlidingWindowOptions = { limit: 500, windowMs: 60_000 };
+ * const rpm = slidingWindow(options);
+ * rpm.tryReserveSync(1);
+ * ```
+ */
 export interface SlidingWindowOptions {
   /** The most units in any window (a non-negative safe integer). */
   limit: number;

@@ -9,7 +9,19 @@ import {
 import { describe, invalid } from './member-list.js';
 import type { RetryHint } from './retry-hint.js';
 
-/** Options for {@link tokenBucket}. */
+/**
+ * Options for {@link tokenBucket}.
+ *
+ * @example
+ * ```ts
+ * import { type TokenBucketOptions, tokenBucket } from '@budgetry/compose';
+ *
+ * // 100 per minute, bursts of 10, starting empty.
+ * const options: TokenBucketOptions = { burst: 10, rate: 100, per: 60_000, initial: 0 };
+ * const bucket = tokenBucket(options);
+ * console.log(bucket.retryAfterMs(1)); // 600
+ * ```
+ */
 export interface TokenBucketOptions {
   /** The most tokens the bucket holds: the largest burst (a non-negative safe integer). */
   burst: number;

@@ -12,13 +12,39 @@ import {
 import { CountLedger } from './count-ledger.js';
 import { describe, invalid } from './member-list.js';
 
-/** A permit that wraps a token reservation: what {@link tokenGuard} hands out. */
+/**
+ * A permit that wraps a token reservation: what {@link tokenGuard} hands out.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget, type TokenBudget } from '@budgetry/core';
+ * import { allOf, type TokenPermit } from '@budgetry/compose';
+ *
+ * const tokens: TokenBudget = new AtomicTokenBudget(10_000); // stands for a remote budget
+ * const permit = await allOf({ rows: new AtomicBudget(10), tokens }).tryAcquire(800);
+ * const part = permit?.part('tokens') as TokenPermit | undefined;
+ * if (part) await tokens.recordUsage(part.reservation, 500, 250); // 50 tokens refunded
+ * await permit?.release(); // returns the row; the recorded tokens part stays settled
+ * ```
+ */
 export interface TokenPermit extends BudgetPermit {
   /** The reservation underneath, to reconcile with `recordUsage` on its budget. */
   readonly reservation: TokenReservation;
 }
 
-/** A {@link TokenPermit} from a synchronous token budget. */
+/**
+ * A {@link TokenPermit} from a synchronous token budget.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { type SyncTokenPermit, tokenGuard } from '@budgetry/compose';
+ *
+ * const tokens = new AtomicTokenBudget(10_000);
+ * const permit: SyncTokenPermit | null = tokenGuard(tokens).tryAcquireSync(1_000);
+ * if (permit) tokens.recordUsageSync(permit.reservation, 600, 200); // 200 refunded
+ * ```
+ */
 export interface SyncTokenPermit extends TokenPermit, SyncBudgetPermit {}
 
 const stateOf = (r: TokenReservation): PermitState =>
@@ -91,7 +117,9 @@ class AsyncTokenPermitImpl implements TokenPermit {
   }
 }
 
-/** A synchronous token budget seen as a guard; see {@link tokenGuard}. *
+/**
+ * A synchronous token budget seen as a guard; see {@link tokenGuard}.
+ *
  * @example
  * ```ts
  * import { AtomicTokenBudget } from '@budgetry/core';
@@ -142,7 +170,9 @@ export class SyncTokenGuard implements SyncBudgetGuard {
   }
 }
 
-/** An asynchronous token budget seen as a guard; see {@link tokenGuard}. *
+/**
+ * An asynchronous token budget seen as a guard; see {@link tokenGuard}.
+ *
  * @example
  * ```ts
  * import { AtomicTokenBudget, type TokenBudget } from '@budgetry/core';

@@ -14,13 +14,40 @@ import { describe, invalid } from './member-list.js';
 import { retryAfterOf } from './retry-hint.js';
 import { isSyncTokenBudget, tokenGuard } from './token-guard.js';
 
-/** Options for {@link waiting}. */
+/**
+ * Options for {@link waiting}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type Clock, systemClock } from '@budgetry/core';
+ * import { type WaitingOptions, waiting } from '@budgetry/compose';
+ *
+ * const clock: Clock = systemClock; // a fake clock in tests
+ * const options: WaitingOptions = { clock };
+ * using line = waiting(new AtomicBudget(2), options); // close() rejects whoever still waits
+ * const permit = await line.acquire(1, { timeoutMs: 100 });
+ * permit.releaseSync();
+ * ```
+ */
 export interface WaitingOptions {
   /** The source of time for timeouts and retry timers (default `systemClock`). */
   clock?: Clock;
 }
 
-/** Options for one {@link WaitingGuard.acquire}. */
+/**
+ * Options for one {@link WaitingGuard.acquire}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type AcquireOptions, waiting } from '@budgetry/compose';
+ *
+ * const slots = waiting(new AtomicBudget(4));
+ * const controller = new AbortController();
+ * const options: AcquireOptions = { signal: controller.signal, timeoutMs: 1_000, priority: 10 };
+ * await using slot = await slots.acquire(1, options); // released at the end of the scope
+ * ```
+ */
 export interface AcquireOptions {
   /** Gives up the wait, rejecting with `ABORTED`. */
   signal?: AbortSignal;
