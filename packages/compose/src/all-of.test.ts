@@ -10,6 +10,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AllOf, allOf, SyncAllOf, type SyncAllOfPermit } from './all-of.js';
+import { remoteGuard } from './remote-guard.test-helper.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -444,5 +445,33 @@ describe('allOf: a different cost per member', () => {
     expect(codeOf(() => both.tryAcquireEachSync({ a: 1, c: 1 } as never))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => both.tryAcquireEachSync({ a: 1, b: -1 }))).toBe('INVALID_AMOUNT');
     expect(a.available()).toBe(10);
+  });
+});
+
+describe('allOf: a remote member that fails badly', () => {
+  it('rolls back every other member when a permit release throws synchronously', async () => {
+    const a = new AtomicBudget(10);
+    const b = new AtomicBudget(10);
+    const c = new AtomicBudget(10);
+    const gate = allOf([
+      remoteGuard(a, { throwOnRelease: true }),
+      b,
+      remoteGuard(c, { rejectAcquire: true }),
+    ]);
+    await expect(gate.tryAcquire(3)).rejects.toMatchObject({ code: 'BACKEND' });
+    // a's release failed, so a keeps its 3; b must not be stranded by it.
+    expect(b.available()).toBe(10);
+    expect(c.available()).toBe(10);
+  });
+
+  it('settles every other part when one part throws synchronously on release', async () => {
+    const a = new AtomicBudget(10);
+    const b = new AtomicBudget(10);
+    const gate = allOf({ a: remoteGuard(a, { throwOnRelease: true }), b });
+    const permit = await gate.tryAcquire(3);
+    await expect(permit!.release()).rejects.toMatchObject({ code: 'BACKEND' });
+    expect(b.available()).toBe(10);
+    expect(await permit!.release()).toBe(false); // and never a second time
+    expect(b.available()).toBe(10);
   });
 });

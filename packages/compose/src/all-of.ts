@@ -18,6 +18,7 @@ import {
   type MemberKey,
   type Members,
   memberFailure,
+  settleEach,
   toMemberList,
 } from './member-list.js';
 import { retryAfterOf } from './retry-hint.js';
@@ -673,8 +674,8 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
   private async settle(to: number): Promise<boolean> {
     if (this.stateCode !== HELD) return false;
     this.stateCode = to;
-    const results = await Promise.allSettled(
-      this.parts.map((p) => (to === RELEASED ? p.release() : p.commit())),
+    const results = await settleEach(this.parts, (p) =>
+      to === RELEASED ? p.release() : p.commit(),
     );
     const errors: unknown[] = [];
     const at: number[] = [];
@@ -817,11 +818,11 @@ export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
         parts.push(p);
       }
     } catch (error) {
-      await Promise.allSettled(parts.map((p) => p.release()));
+      await settleEach(parts, (p) => p.release());
       throw memberFailure(error, this.keys[i]!);
     }
     if (i < this.members.length) {
-      await Promise.allSettled(parts.map((p) => p.release()));
+      await settleEach(parts, (p) => p.release());
       return i;
     }
     return new AllOfPermit(this, parts, cost);

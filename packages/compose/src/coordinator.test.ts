@@ -14,7 +14,9 @@ import { anyOf } from './any-of.js';
 import { coordinator, type Dispatch } from './coordinator.js';
 import { hierarchy } from './hierarchy.js';
 import { lazyRefill } from './lazy-refill.js';
+import { remoteGuard } from './remote-guard.test-helper.js';
 import { TestClock } from './test-clock.test-helper.js';
+import { waiting } from './waiter-queue.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -339,5 +341,34 @@ describe('composition', () => {
     expect(tenants.held()).toBe(9);
     for (const d of held) d.cancelSync();
     expect([keys.available(), slots.available(), tenants.held()]).toEqual([2, 3, 0]);
+  });
+});
+
+describe('coordinator: members that refuse or fail', () => {
+  it('rolls back every dimension when a remote one fails and another throws on release', async () => {
+    const a = new AtomicBudget(10);
+    const b = new AtomicBudget(10);
+    const c = new AtomicBudget(10);
+    const llm = coordinator({
+      a: remoteGuard(a, { throwOnRelease: true }),
+      b,
+      c: remoteGuard(c, { rejectAcquire: true }),
+    });
+    await expect(llm.tryReserve({ a: 1, b: 1, c: 1 })).rejects.toMatchObject({ code: 'BACKEND' });
+    expect(b.available()).toBe(10);
+  });
+
+  it('reports overage as shortfall when the guard refuses it despite available()', async () => {
+    const slots = new AtomicBudget(10);
+    const line = waiting(slots);
+    const llm = coordinator({ slots: line });
+    const d = llm.tryReserveSync({ slots: 5 });
+    if (!d.ok) throw new Error('denied');
+    const queued = line.acquire(6); // 5 free, but a waiter is in line: nobody may barge
+    const report = d.permit.settleSync({ slots: 8 });
+    expect(report.shortfall).toEqual({ slots: 3 });
+    expect(slots.available()).toBe(5); // the 3 over were not charged
+    line.close();
+    await expect(queued).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });

@@ -11,7 +11,7 @@ import {
 } from '@budgetry/core';
 import type { Decision } from './all-of.js';
 import { isSyncGuard } from './member-kind.js';
-import { describe, invalid, memberFailure } from './member-list.js';
+import { describe, invalid, memberFailure, settleEach } from './member-list.js';
 import { retryAfterOf } from './retry-hint.js';
 import { isSyncTokenBudget, isTokenBudget } from './token-guard.js';
 
@@ -337,7 +337,11 @@ function settleSyncPart(p: Part, actual: number): number {
     // Take as much of the overage as there is room for; report the rest.
     const over = actual - p.cost;
     const take = Math.min(over, guard.available());
-    if (take > 0) guard.tryAcquireSync(take)?.commitSync();
+    // available() is a hint: a guard may still refuse (a waiting line with waiters in it
+    // does), and then none of the overage was charged.
+    const extra = take > 0 ? guard.tryAcquireSync(take) : null;
+    if (extra === null) return over;
+    extra.commitSync();
     return over - take;
   }
   // Used less than reserved: give the units back and keep only what was used. Both steps
@@ -395,10 +399,8 @@ function refundAllSync(parts: readonly Part[]): void {
 }
 
 async function refundAll(parts: readonly Part[]): Promise<void> {
-  const results = await Promise.allSettled(
-    parts.map((p) =>
-      isReservation(p.handle) ? p.handle[Symbol.asyncDispose]() : p.handle.release(),
-    ),
+  const results = await settleEach(parts, (p) =>
+    isReservation(p.handle) ? p.handle[Symbol.asyncDispose]() : p.handle.release(),
   );
   const failed = results.findIndex((r) => r.status === 'rejected');
   if (failed >= 0) {

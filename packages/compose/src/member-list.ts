@@ -122,3 +122,16 @@ export function memberFailure(error: unknown, member: MemberKey): BudgetError {
     details: { member },
   });
 }
+
+/**
+ * @internal Runs `fn` on every item and waits for all of them, whatever happens. A remote
+ * member's `release()` may throw synchronously instead of returning a rejected Promise; that
+ * throw is turned into a rejection here, so one bad member cannot stop the others from being
+ * rolled back or settled.
+ */
+export function settleEach<T>(
+  items: readonly T[],
+  fn: (item: T, index: number) => unknown,
+): Promise<PromiseSettledResult<unknown>[]> {
+  return Promise.allSettled(items.map(async (item, i) => fn(item, i)));
+}
