@@ -269,6 +269,20 @@ export class HierarchyNode implements SyncBudgetGuard {
     return this.level.tree.leaks;
   }
 
+  /**
+   * The most this node could ever grant: the smallest capacity on its path, since children
+   * may be given more than their parent. Waiting lines use it to fail at once for a cost
+   * that can never fit.
+   *
+   * @returns units.
+   */
+  pathCapacity(): number {
+    let c = Number.MAX_SAFE_INTEGER;
+    for (let a: HierarchyNode | null = this.live(); a !== null; a = a.parent)
+      c = Math.min(c, a.cap);
+    return c;
+  }
+
   /** Units that can be reserved on this node right now: the tightest room on its path. */
   available(): number {
     let room = Number.MAX_SAFE_INTEGER;

@@ -1,7 +1,14 @@
-import { AtomicBudget, BudgetError, type SyncBudgetPermit } from '@budgetry/core';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  BudgetError,
+  type SyncBudgetPermit,
+} from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hierarchy } from './hierarchy.js';
 import { intervalRefill } from './interval-refill.js';
+import { lazyRefill } from './lazy-refill.js';
 import { TestClock } from './test-clock.test-helper.js';
 import { tokenBucket } from './token-bucket.js';
 import { waiting } from './waiter-queue.js';
@@ -236,5 +243,91 @@ describe('waiting: interleavings', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('waiting: wake-ups and races', () => {
+  it('wakes on usage recorded directly on an underlying token budget', async () => {
+    const tokens = new AtomicTokenBudget(10);
+    const line = waiting(tokens);
+    const r = tokens.tryReserveTokensSync(10)!;
+    let served = false;
+    const p = line.acquire(5).then((permit) => {
+      served = true;
+      return permit;
+    });
+    tokens.recordUsageSync(r, 2, 0); // 8 come back, not through the line
+    await flush();
+    expect(served).toBe(true);
+    (await p).releaseSync();
+    expect(tokens.available()).toBe(8);
+  });
+
+  it('wakes on a release made directly on the budget under a refill scheduler', async () => {
+    const clock = new TestClock();
+    const budget = new AtomicBudget(10);
+    const line = waiting(lazyRefill(budget, { intervalMs: 1_000, clock }), { clock });
+    const held = budget.tryAcquireSync(10)!;
+    let served = false;
+    const p = line.acquire(5).then((permit) => {
+      served = true;
+      return permit;
+    });
+    held.releaseSync();
+    await flush();
+    expect(served).toBe(true);
+    (await p).releaseSync();
+    expect(budget.available()).toBe(10);
+  });
+
+  it('does not serve a waiter whose signal was aborted by a listener that freed units', async () => {
+    const budget = new AtomicBudget(1);
+    const line = waiting(budget);
+    const held = budget.tryAcquireSync(1)!;
+    const controller = new AbortController();
+    // Registered before the waiter's own listener: it frees the unit first.
+    controller.signal.addEventListener('abort', () => held.releaseSync());
+    const p = line.acquire(1, { signal: controller.signal });
+    controller.abort();
+    expect(await codeOf(p)).toBe('ABORTED');
+    expect(budget.available()).toBe(1);
+    expect(line.pending).toBe(0);
+  });
+
+  it('releases a permit granted and aborted in the same turn, and rejects', async () => {
+    const budget = new AtomicBudget(1);
+    const line = waiting(budget);
+    const held = budget.tryAcquireSync(1)!;
+    const controller = new AbortController();
+    const p = line.acquire(1, { signal: controller.signal });
+    held.releaseSync(); // grants the waiter
+    controller.abort(); // before the caller could see it
+    expect(await codeOf(p)).toBe('ABORTED');
+    expect(budget.available()).toBe(1);
+    // The same holds for a grant that needed no waiting.
+    const c2 = new AbortController();
+    const p2 = line.acquire(1, { signal: c2.signal });
+    c2.abort();
+    expect(await codeOf(p2)).toBe('ABORTED');
+    expect(budget.available()).toBe(1);
+  });
+
+  it('hands the permit over when the signal is still live at delivery', async () => {
+    const budget = new AtomicBudget(1);
+    const line = waiting(budget);
+    const controller = new AbortController();
+    const permit = await line.acquire(1, { signal: controller.signal });
+    controller.abort(); // after the caller has it: the caller owns it
+    expect(permit.state).toBe('held');
+    permit.releaseSync();
+    expect(budget.available()).toBe(1);
+  });
+
+  it('fails at once for a tenant cost above an ancestor’s capacity', async () => {
+    const root = hierarchy({ capacity: 5, children: { capacity: 10 } });
+    const line = waiting(root.child('acme'));
+    expect(await codeOf(line.acquire(8, { timeoutMs: 1_000 }))).toBe('EXCEEDS_CAPACITY');
+    expect(line.pending).toBe(0);
+    expect(root.held()).toBe(0);
   });
 });

@@ -144,14 +144,20 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
     this.guard = guard;
     this.clock = clock;
     // Refill schedulers call listeners with an epoch; core budgets with a BudgetEvent, of
-    // which only the ones that can return units are worth serving the line for.
-    const sub = (guard as { subscribe?: (l: (event?: unknown) => void) => () => void }).subscribe;
+    // which only the ones that can return units are worth serving the line for. Listening on
+    // the budgets underneath too (a scheduler's budget, a token guard's budget, a combinator's
+    // members) means a release made directly on one of them wakes the line as well.
+    const stops: (() => void)[] = [];
+    const listener = (event?: unknown) => {
+      if (mayFreeUnits(event)) this.notify();
+    };
+    for (const source of subscribable(guard)) stops.push(source.subscribe(listener));
     this.unsubscribe =
-      typeof sub === 'function'
-        ? sub.call(guard, (event) => {
-            if (mayFreeUnits(event)) this.notify();
-          })
-        : undefined;
+      stops.length === 0
+        ? undefined
+        : () => {
+            for (const stop of stops) stop();
+          };
   }
 
   get capacity(): number {
@@ -179,7 +185,11 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
   acquire(cost: number, options: AcquireOptions = {}): Promise<SyncBudgetPermit> {
     try {
       assertAmount(cost, 'cost');
+      if (typeof options !== 'object' || options === null) {
+        throw invalid(`acquire options must be an object, got ${describe(options)}`, {});
+      }
       const { signal, timeoutMs, priority = 0 } = options;
+      checkSignal(signal);
       if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) {
         throw invalid(`timeoutMs must be a non-negative safe integer, got ${describe(timeoutMs)}`, {
           timeoutMs,
@@ -189,18 +199,23 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
         throw invalid(`priority must be a finite number, got ${describe(priority)}`, { priority });
       }
       if (this.closed) throw closedError();
-      if (cost > this.guard.capacity) {
+      const ceiling = ceilingOf(this.guard);
+      if (cost > ceiling) {
         throw new BudgetError({
           code: 'EXCEEDS_CAPACITY',
-          message: `cost ${cost} exceeds the capacity ${this.guard.capacity}: it can never be granted`,
-          details: { cost, capacity: this.guard.capacity },
+          message: `cost ${cost} exceeds the capacity ${ceiling}: it can never be granted`,
+          details: { cost, capacity: ceiling },
         });
       }
       if (signal?.aborted) throw abortError(signal);
       // Nobody in line: no need to queue.
       if (this.line.length === 0) {
         const p = this.guard.tryAcquireSync(cost);
-        if (p !== null) return Promise.resolve(new WaitingPermit(this, p));
+        if (p !== null) {
+          return new Promise<SyncBudgetPermit>((resolve, reject) =>
+            this.deliver(new WaitingPermit(this, p), signal, resolve, reject),
+          );
+        }
       }
       return new Promise<SyncBudgetPermit>((resolve, reject) => {
         const waiter: Waiter = {
@@ -295,6 +310,14 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
       this.cancelWake = undefined;
       while (this.line.length > 0) {
         const head = this.line[0]!;
+        // An abort listener registered before ours may free units (and so call notify)
+        // before ours has run: the signal is aborted, and this waiter must not be served.
+        if (head.signal?.aborted) {
+          this.line.shift();
+          this.cleanUp(head);
+          head.reject(abortError(head.signal));
+          continue;
+        }
         const p = this.guard.tryAcquireSync(head.cost);
         if (p === null) {
           this.armWake(head.cost);
@@ -302,7 +325,7 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
         }
         this.line.shift();
         this.cleanUp(head);
-        head.resolve(new WaitingPermit(this, p));
+        this.deliver(new WaitingPermit(this, p), head.signal, head.resolve, head.reject);
       }
     } finally {
       this.draining = false;
@@ -325,6 +348,33 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Hands a granted permit to its waiter. A resolved Promise cannot be taken back, and the
+   * caller only sees the permit a microtask later; a signal aborted in between (the same
+   * turn as the grant) would leave the caller holding a permit it no longer wants. So with a
+   * signal the hand-over waits one microtask, and an abort by then releases the permit
+   * (waking the line) and rejects with `ABORTED` instead.
+   */
+  private deliver(
+    permit: WaitingPermit,
+    signal: AbortSignal | undefined,
+    resolve: (permit: SyncBudgetPermit) => void,
+    reject: (error: BudgetError) => void,
+  ): void {
+    if (signal === undefined) {
+      resolve(permit);
+      return;
+    }
+    queueMicrotask(() => {
+      if (!signal.aborted) {
+        resolve(permit);
+        return;
+      }
+      permit.releaseSync();
+      reject(abortError(signal));
+    });
   }
 
   private enqueue(waiter: Waiter): void {
@@ -367,6 +417,50 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
       },
       Math.max(ms, 1),
     );
+  }
+}
+
+type Subscribable = { subscribe(listener: (event?: unknown) => void): () => void };
+
+/**
+ * The guard and the budgets it is built on that report events: a refill scheduler's budget,
+ * a token guard's budget, a combinator's members (each once, however they nest).
+ */
+function subscribable(guard: object): Subscribable[] {
+  const found: Subscribable[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown, depth: number): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value) || depth > 8) return;
+    seen.add(value);
+    const v = value as Partial<Subscribable> & {
+      budget?: unknown;
+      tokens?: unknown;
+      members?: unknown;
+    };
+    if (typeof v.subscribe === 'function') found.push(v as Subscribable);
+    visit(v.budget, depth + 1);
+    visit(v.tokens, depth + 1);
+    if (Array.isArray(v.members)) for (const m of v.members) visit(m, depth + 1);
+  };
+  visit(guard, 0);
+  return found;
+}
+
+/**
+ * The largest cost the guard could ever grant. A hierarchy node can be larger than its
+ * ancestors (children may oversubscribe), so its own capacity is not the ceiling: the
+ * smallest capacity on its path is.
+ */
+function ceilingOf(guard: SyncBudgetGuard): number {
+  const path = (guard as { pathCapacity?: () => number }).pathCapacity;
+  return typeof path === 'function' ? path.call(guard) : guard.capacity;
+}
+
+function checkSignal(signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as Partial<AbortSignal> | null;
+  if (typeof s?.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+    throw invalid(`option signal must be an AbortSignal, got ${describe(signal)}`, {});
   }
 }
 
@@ -415,6 +509,9 @@ export function waiting(
   guard: SyncBudgetGuard | SyncTokenBudget,
   options: WaitingOptions = {},
 ): WaitingGuard {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`waiting options must be an object, got ${describe(options)}`, {});
+  }
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function' || typeof clock.setTimer !== 'function') {
     throw invalid('option clock must have now() and setTimer()', {});
