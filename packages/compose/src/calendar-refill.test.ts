@@ -151,3 +151,70 @@ describe('calendar boundaries: properties', () => {
     );
   });
 });
+
+describe('calendar boundaries: minutes and hours through DST', () => {
+  it('keeps refilling every minute and hour through a repeated hour', () => {
+    // New York shows 01:00–02:00 twice on 2024-11-03 (05:00–07:00Z).
+    expect(nextOf('minute', 'America/New_York', '2024-11-03T05:59:30Z')).toBe(
+      '2024-11-03T06:00:00.000Z',
+    );
+    expect(nextOf('minute', 'America/New_York', '2024-11-03T06:00:00Z')).toBe(
+      '2024-11-03T06:01:00.000Z',
+    );
+    expect(nextOf('hour', 'America/New_York', '2024-11-03T05:30:00Z')).toBe(
+      '2024-11-03T06:00:00.000Z',
+    );
+    expect(nextOf('hour', 'America/New_York', '2024-11-03T06:00:00Z')).toBe(
+      '2024-11-03T07:00:00.000Z',
+    );
+  });
+
+  it('begins the hour after a forward jump at the jump', () => {
+    expect(nextOf('hour', 'America/New_York', '2024-03-10T06:30:00Z')).toBe(
+      '2024-03-10T07:00:00.000Z',
+    );
+    // Lord Howe jumps from 02:00 (+10:30) to 02:30 (+11) at 15:30Z on 2024-10-05.
+    expect(nextOf('hour', 'Australia/Lord_Howe', '2024-10-05T15:15:00Z')).toBe(
+      '2024-10-05T15:30:00.000Z',
+    );
+    expect(nextOf('hour', 'Australia/Lord_Howe', '2024-10-05T15:30:00Z')).toBe(
+      '2024-10-05T16:00:00.000Z',
+    );
+  });
+
+  it('a per-minute budget refills 120 times over the two passes of a repeated hour', () => {
+    const clock = new TestClock(at('2024-11-03T05:00:00Z'));
+    const perMinute = calendarRefill(new AtomicBudget(1), {
+      unit: 'minute',
+      timeZone: 'America/New_York',
+      clock,
+    });
+    let granted = 0;
+    for (let minute = 0; minute < 120; minute++) {
+      if (perMinute.tryReserveSync(1)) granted++;
+      expect(perMinute.tryReserveSync(1)).toBe(false); // one per minute, never two
+      clock.advance(60_000);
+    }
+    expect(granted).toBe(120);
+  });
+
+  it('next(t) is the first whole local minute or hour after t, in every zone', () => {
+    const zones = ['America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.constantFrom<CalendarUnit>('minute', 'hour'),
+        fc.integer({ min: at('2020-01-01T00:00:00Z'), max: at('2030-01-01T00:00:00Z') }),
+        (zone, unit, t) => {
+          const b = calendarBoundaries(unit, new ZonedTime(zone), 1);
+          const period = unit === 'minute' ? 60_000 : 3_600_000;
+          const n = b.next(t);
+          expect(n).toBeGreaterThan(t);
+          expect(n - t).toBeLessThanOrEqual(period);
+          expect(b.next(n - 1)).toBe(n); // no boundary in between
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -97,6 +97,10 @@ export function calendarBoundaries(
         return Date.UTC(f.year, m + 1, 1);
     }
   };
+  if (unit === 'minute' || unit === 'hour') {
+    const period = unit === 'minute' ? MINUTE : HOUR;
+    return { index, next: (t) => nextMark(zone, period, t) };
+  }
   return {
     index,
     next(t) {
@@ -106,6 +110,38 @@ export function calendarBoundaries(
       return next;
     },
   };
+}
+
+const mod = (a: number, b: number): number => ((a % b) + b) % b;
+
+/**
+ * The first instant after `t` where the zone's wall clock shows a whole minute or hour.
+ * Minutes and hours are found on the wall clock itself rather than through a wall-time
+ * index: when DST ends, 01:00–02:00 is shown twice, and a per-minute (or per-hour) budget
+ * must keep refilling through the second pass instead of waiting for the wall clock to pass
+ * 02:00 again. A mark skipped by a forward jump begins its epoch at the jump, like a skipped
+ * midnight.
+ */
+function nextMark(zone: ZonedTime, period: number, t: number): number {
+  let from = t;
+  for (;;) {
+    const wall = zone.wall(from);
+    const ahead = period - mod(wall, period);
+    const candidate = from + ahead;
+    const offset = wall - from;
+    if (zone.wall(candidate) - candidate === offset) return candidate;
+    // The offset changes in (from, candidate]: find the first instant with the new one.
+    let lo = from;
+    let hi = candidate;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (zone.wall(mid) - mid === offset) lo = mid;
+      else hi = mid;
+    }
+    const after = zone.wall(hi);
+    if (mod(after, period) === 0 || after >= wall + ahead) return hi;
+    from = hi; // a jump that lands between marks (half-hour zones): go on from there
+  }
 }
 
 /**
