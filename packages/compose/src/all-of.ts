@@ -439,6 +439,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
    * cannot take it now gives no hint.
    */
   retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
     let wait = 0;
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i]!;
@@ -586,7 +587,9 @@ function costVectorOf(keys: readonly MemberKey[], costs: unknown): number[] {
     }
   }
   return keys.map((k) => {
-    const c = table[String(k)] ?? 0;
+    // Only an absent member is charged 0; a null is a bad amount like any other.
+    const given = table[String(k)];
+    const c = given === undefined ? 0 : given;
     assertAmount(c, `costs.${String(k)}`);
     return c;
   });
@@ -876,6 +879,9 @@ export function allOf(
   members: Members<AnyMember>,
   options: AllOfOptions<MemberKey> = {},
 ): AllOf | SyncAllOf {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`allOf options must be an object, got ${describe(options)}`, {});
+  }
   const list = toMemberList(members, 'allOf', acceptMember);
   const fixed = chargesOf(list.keys, options.charge);
   if (list.budgets.every(isSyncGuard)) {

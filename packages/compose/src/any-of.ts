@@ -10,6 +10,7 @@ import type { AnyMember, Decision, SyncMember } from './all-of.js';
 import { CountLedger } from './count-ledger.js';
 import { acceptMember, isSyncGuard } from './member-kind.js';
 import {
+  describe,
   invalid,
   type KeyOf,
   type MemberKey,
@@ -298,6 +299,7 @@ export class SyncAnyOf<K extends MemberKey = MemberKey> implements SyncBudgetGua
    * @returns milliseconds, or `undefined` when no member gives a hint.
    */
   retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
     if (this.available() >= cost) return 0;
     return soonest(this.members, cost);
   }
@@ -471,6 +473,9 @@ export function anyOf<const T extends Members<AnyMember>>(
   options?: AnyOfOptions,
 ): AnyOf<KeyOf<T>> | SyncAnyOf<KeyOf<T>>;
 export function anyOf(members: Members<AnyMember>, options: AnyOfOptions = {}): AnyOf | SyncAnyOf {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`anyOf options must be an object, got ${describe(options)}`, {});
+  }
   const strategy = options.strategy ?? 'priority';
   if (strategy !== 'priority' && strategy !== 'least-utilized') {
     throw invalid(

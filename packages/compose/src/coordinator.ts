@@ -300,6 +300,8 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
     }
     const names = new Set(this.parts.map((p) => p.dim.name));
     for (const [name, amount] of Object.entries(actual)) {
+      // As in an estimate, an undefined amount is the same as leaving the dimension out.
+      if (amount === undefined) continue;
       if (!names.has(name)) {
         throw invalid(`usage names ${JSON.stringify(name)}, which this dispatch did not reserve`, {
           dimension: name,
@@ -584,7 +586,17 @@ export class Coordinator<D extends string> {
     | { readonly ok: true; readonly value: T; readonly report: SettleReport<D> }
     | { readonly ok: false; readonly deniedBy: D; readonly retryAfterMs?: number }
   > {
+    if (typeof options !== 'object' || options === null) {
+      throw invalid(`run options must be an object, got ${describe(options)}`, {});
+    }
     const { signal } = options;
+    if (
+      signal !== undefined &&
+      (typeof (signal as Partial<AbortSignal> | null)?.aborted !== 'boolean' ||
+        typeof (signal as Partial<AbortSignal>).addEventListener !== 'function')
+    ) {
+      throw invalid(`option signal must be an AbortSignal, got ${describe(signal)}`, {});
+    }
     if (signal?.aborted) {
       throw new BudgetError({
         code: 'ABORTED',

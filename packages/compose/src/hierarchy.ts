@@ -306,6 +306,9 @@ export class HierarchyNode implements SyncBudgetGuard {
     if (typeof key !== 'string') {
       throw invalid(`a tenant key must be a string, got ${describe(key)}`, { key });
     }
+    if (overrides !== undefined && (typeof overrides !== 'object' || overrides === null)) {
+      throw invalid(`child overrides must be an object, got ${describe(overrides)}`, { key });
+    }
     const capacity = overrides?.capacity;
     if (capacity !== undefined) assertAmount(capacity, 'capacity');
     const self = this.live();
@@ -347,6 +350,10 @@ export class HierarchyNode implements SyncBudgetGuard {
    * @returns `true` when the child exists.
    */
   has(key: string): boolean {
+    // A number 5 and the key '5' would otherwise be told apart here and nowhere else.
+    if (typeof key !== 'string') {
+      throw invalid(`a tenant key must be a string, got ${describe(key)}`, { key });
+    }
     return this.live().kids?.has(key) ?? false;
   }
 

@@ -1,5 +1,6 @@
 import {
   AtomicBudget,
+  assertAmount,
   type Clock,
   type RefillPolicy,
   type SyncBudgetGuard,
@@ -295,14 +296,20 @@ export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
     return this.budget.available();
   }
   tryReserveSync(cost: number): boolean {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(cost, 'cost');
     this.engine.catchUp();
     return this.budget.tryReserveSync(cost);
   }
   releaseSync(cost: number): void {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(cost, 'cost');
     this.engine.catchUp();
     this.budget.releaseSync(cost);
   }
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(cost, 'cost');
     this.engine.catchUp();
     return this.budget.tryAcquireSync(cost);
   }
@@ -322,6 +329,7 @@ export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
    * @returns milliseconds, or `undefined` for a cost above capacity.
    */
   retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
     if (this.available() >= cost) return 0;
     return cost > this.budget.capacity ? undefined : this.engine.retryAfterMs();
   }
@@ -389,10 +397,14 @@ export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTo
     return this.budget.debt();
   }
   tryReserveTokensSync(estimate: number): TokenReservation | null {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(estimate, 'estimate');
     this.engine.catchUp();
     return this.budget.tryReserveTokensSync(estimate);
   }
   recordUsageSync(reservation: TokenReservation, prompt: number, completion: number): void {
+    assertAmount(prompt, 'prompt');
+    assertAmount(completion, 'completion');
     this.engine.catchUp();
     this.budget.recordUsageSync(reservation, prompt, completion);
   }
@@ -419,6 +431,7 @@ export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTo
    * @returns milliseconds, or `undefined` for an estimate above capacity.
    */
   retryAfterMs(estimate: number): number | undefined {
+    assertAmount(estimate, 'estimate');
     if (this.available() >= estimate) return 0;
     return estimate > this.budget.capacity ? undefined : this.engine.retryAfterMs();
   }

@@ -138,6 +138,7 @@ export class SlidingWindow implements SyncBudgetGuard, RetryHint {
    * @returns milliseconds, or `undefined` when `cost` exceeds the limit.
    */
   retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
     if (cost > this.capacity) return undefined;
     const now = this.clock.now();
     this.prune(now);

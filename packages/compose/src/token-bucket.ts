@@ -216,6 +216,7 @@ export class TokenBucket implements SyncBudgetGuard, RetryHint, Refundable {
    * @returns milliseconds, or `undefined` when `cost` exceeds `burst`.
    */
   retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
     if (cost > this.capacity) return undefined;
     this.accrue();
     if (cost <= this.level) return 0;

@@ -486,9 +486,11 @@ function closedError(): BudgetError {
  *
  * When to use: callers that should queue for budget rather than back off themselves — a
  * worker pool behind a concurrency limit, jobs behind a token bucket, agents behind a
- * scheduled token budget. Over `AtomicBudget`, `AtomicTokenBudget` and the refill schedulers,
- * releases made directly on the underlying budget wake the line too; over other guards,
- * return units through the waiting guard (its permits do it) or call `notify()`.
+ * scheduled token budget. A release made directly on an `AtomicBudget` or `AtomicTokenBudget`
+ * wakes the line too, wherever that budget sits under the guard (behind a refill scheduler
+ * or a token guard, or as a member of an all-of or any-of); over other guards (a hierarchy
+ * node, a rate limiter), return units through the waiting guard (its permits do it) or call
+ * `notify()`.
  *
  * @param guard - a synchronous guard (any combinator over in-process budgets, a scheduled
  * budget, a rate limiter) or a synchronous token budget.
