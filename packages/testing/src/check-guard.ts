@@ -84,7 +84,8 @@ export function guardInvariants(mode: CheckMode = 'white-box'): InvariantId[] {
   return ['G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'P1', 'R1', 'R4'];
 }
 
-type W = World<GuardSubject>;
+/** @internal */
+export type W = World<GuardSubject>;
 
 function isTimeout(error: unknown): boolean {
   return BudgetError.isInstance(error) && error.code === 'TIMEOUT';
@@ -199,7 +200,7 @@ export async function runGuardCheck<S extends GuardSubject>(
   if (hasRefill) weighted.push(...driver.commands(whiteBox));
   if (whiteBox) {
     weighted.push({
-      arbitrary: fc.constant(new WorldCommand<W>('observe', () => true, readAvailable)),
+      arbitrary: fc.constant(new WorldCommand<W>('observe', always, (w) => readAvailable(w))),
       weight: 1,
     });
   }
@@ -233,8 +234,11 @@ export async function runGuardCheck<S extends GuardSubject>(
 type InvalidEntry = 'tryReserve' | 'release' | 'tryAcquire';
 type SettleKind = 'release' | 'commit' | 'dispose';
 
-/** @internal Reads `available()` and checks it against the model (G1, G3, R1). */
-export function readAvailable(world: W): void {
+/**
+ * @internal Reads `available()` and checks it against the model (G1, G3, R1); `lead` names
+ * the invariants to blame first, e.g. the refill ids right after the clock crossed a boundary.
+ */
+export function readAvailable(world: W, lead: readonly InvariantId[] = []): void {
   const read = world.subject.available;
   if (read === undefined || world.refillRunning) return;
   const window = world.openWindow();
@@ -249,13 +253,13 @@ export function readAvailable(world: W): void {
       value <= world.capacity;
     world.expect(
       inRange,
-      world.refills > 0 ? ['G1', 'R1'] : ['G1'],
+      lead.includes('R1') ? ['R1', 'G1'] : world.refills > 0 ? ['G1', 'R1'] : ['G1'],
       () => `available() returned ${formatAmount(value)}, outside [0, ${world.capacity}]`,
     );
     if (refilled) return;
     world.expect(
       typeof value === 'number' && value >= window.minLo && value <= window.maxHi,
-      world.conservationIds(['G3']),
+      [...lead, ...world.conservationIds(['G3'])],
       () =>
         window.minLo === window.maxHi
           ? `available() returned ${formatAmount(value)}, expected C − H = ${window.minLo}`

@@ -42,7 +42,8 @@ export interface TokenBudgetCheckOptions extends CheckOptions {
 }
 
 /**
- * The token-budget invariants a mode checks.
+ * The token-budget invariants a mode checks (the refill ids R1, R4 and R5 are skipped for
+ * subjects without `refill()`).
  *
  * @param mode - the observation mode.
  * @returns invariant ids, in order.
@@ -50,13 +51,13 @@ export interface TokenBudgetCheckOptions extends CheckOptions {
  * @example
  * ```ts
  * import { tokenBudgetInvariants } from '@budgetry/testing';
- * tokenBudgetInvariants(); // ['G1', 'G5', 'T1', 'T2', 'T3', 'T4', 'T5']
+ * tokenBudgetInvariants(); // ['G1', 'G5', 'T1', …, 'T5', 'R1', 'R4', 'R5']
  * ```
  */
 export function tokenBudgetInvariants(mode: CheckMode = 'white-box'): InvariantId[] {
-  if (mode === 'black-box') return ['G5', 'T1', 'T2', 'T3', 'T4', 'T5'];
+  if (mode === 'black-box') return ['G5', 'T1', 'T2', 'T3', 'T4', 'T5', 'R4', 'R5'];
   if (mode === 'remote') return ['G1', 'G5', 'T1', 'T2', 'T5', 'RM1', 'RM2'];
-  return ['G1', 'G5', 'T1', 'T2', 'T3', 'T4', 'T5'];
+  return ['G1', 'G5', 'T1', 'T2', 'T3', 'T4', 'T5', 'R1', 'R4', 'R5'];
 }
 
 interface Handle {
@@ -90,6 +91,8 @@ class TokenWorld extends ScheduledWorld {
   misuse = 0;
   resettles = 0;
   timeouts = 0;
+  refills = 0;
+  debtRefills = 0;
   lastConsumed = 0;
   readonly windows = new Set<ReserveWindow>();
 
@@ -140,6 +143,8 @@ class TokenWorld extends ScheduledWorld {
     if (this.invalidCalls > 0) ids.push('G5');
     if (this.misuse > 0) ids.push('T2');
     if (this.resettles > 0) ids.push('T5');
+    if (this.refills > 0) ids.push('R4');
+    if (this.debtRefills > 0) ids.push('R5');
     if (this.timeouts > 0) ids.push('RM1');
     return ids;
   }
@@ -192,7 +197,9 @@ export async function checkTokenBudget<S extends TokenBudgetSubject>(
   const maxDebt = options.maxDebt ?? Number.POSITIVE_INFINITY;
   const wanted = options.invariants ?? tokenBudgetInvariants(mode);
   const applicable = (id: InvariantId): boolean =>
-    tokenBudgetInvariants(mode).includes(id) && (id !== 'G1' || hasAvailable);
+    tokenBudgetInvariants(mode).includes(id) &&
+    ((id !== 'G1' && id !== 'R1') || hasAvailable) &&
+    (!id.startsWith('R') || id.startsWith('RM') || hasRefill);
   const ids = wanted.filter(applicable);
   const skipped = wanted.filter((id) => !applicable(id));
   const whiteBox = mode === 'white-box' && hasAvailable;
@@ -264,7 +271,7 @@ function observe(world: W): void {
       Promise.resolve(subject.available()).then((a) => {
         world.expect(
           Number.isSafeInteger(a) && a >= 0 && a <= capacity,
-          ['G1'],
+          world.refills > 0 ? ['G1', 'R1'] : ['G1'],
           () => `available() = ${a}, outside [0, ${capacity}]`,
         );
         const [lo2, hi2] = world.netBounds();
@@ -560,7 +567,9 @@ function refillCommand(whiteBox: boolean): WorldCommand<W> {
           world.refilling = false;
           if (!outcome.ok) world.fail('*', `refill() failed: ${describeError(outcome.error)}`);
           world.epoch++;
+          world.refills++;
           const debt = Math.max(0, -world.net);
+          if (debt > 0) world.debtRefills++;
           const held =
             world.policy === 'carry'
               ? world.handles
@@ -617,7 +626,7 @@ async function quiescence(
     const a = read.value;
     world.expect(
       a >= 0 && a <= capacity,
-      ['G1'],
+      world.refills > 0 ? ['G1', 'R1'] : ['G1'],
       () => `available() = ${a} at quiescence, outside [0, ${capacity}]`,
     );
     let net = a;

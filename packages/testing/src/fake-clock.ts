@@ -86,6 +86,47 @@ export class FakeClock implements Clock {
   }
 
   /**
+   * Moves time forward by `ms` without firing timers, as under event-loop lag: timers that
+   * fall due stay pending until the next {@link FakeClock.flush}, `advance` or `set`. Use it
+   * to deliver a refill timer late, after an access has already caught the schedule up.
+   *
+   * @param ms - a non-negative number of milliseconds.
+   * @returns how many timers are now overdue.
+   *
+   * @example
+   * ```ts
+   * import { FakeClock } from '@budgetry/testing';
+   * const clock = new FakeClock(0);
+   * clock.setTimer(() => console.log('late'), 10);
+   * clock.lag(50); // nothing fires
+   * clock.flush(); // logs 'late'
+   * ```
+   */
+  lag(ms: number): number {
+    if (!(ms >= 0)) throw new RangeError(`lag expects a non-negative delay, got ${ms}`);
+    this.time += ms;
+    return this.timers.filter((t) => t.at <= this.time).length;
+  }
+
+  /**
+   * Fires every overdue timer (see {@link FakeClock.lag}) without moving time.
+   *
+   * @returns how many timers fired.
+   *
+   * @example
+   * ```ts
+   * import { FakeClock } from '@budgetry/testing';
+   * const clock = new FakeClock(0);
+   * clock.setTimer(() => {}, 5);
+   * clock.lag(5);
+   * clock.flush(); // 1
+   * ```
+   */
+  flush(): number {
+    return this.runUntil(this.time);
+  }
+
+  /**
    * How many timers are waiting to fire.
    *
    * @returns the number of pending timers.

@@ -25,6 +25,14 @@ export {
 } from './check-guard.js';
 export type { CheckMode, CheckOptions } from './check-options.js';
 export {
+  checkRefill,
+  type RefillCheckOptions,
+  type RefillContext,
+  type RefillFactory,
+  type RefillSubject,
+  refillInvariants,
+} from './check-refill.js';
+export {
   checkTokenBudget,
   type TokenBudgetCheckOptions,
   type TokenBudgetFactory,

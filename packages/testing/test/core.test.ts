@@ -5,17 +5,26 @@ import {
   checkAnyOf,
   checkGuard,
   checkHierarchy,
+  checkRefill,
   checkTokenBudget,
   guardInvariants,
+  refillInvariants,
   tokenBudgetInvariants,
 } from '../src/index.js';
 import { describeConformance } from '../src/vitest.js';
 import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
+import { ReferenceRefill } from './reference-refill.js';
 import { ToyGuard } from './toy-guard.js';
 
 const numRuns = 1000;
 
 for (const refillPolicy of ['reset', 'carry'] as const) {
+  describeConformance(`reference interval refill (${refillPolicy})`, refillInvariants(), (o) =>
+    checkRefill(
+      ({ capacity, clock, policy }) => new ReferenceRefill(capacity, policy, clock, 1_000),
+      { ...o, numRuns, refillPolicy },
+    ),
+  );
   describeConformance(`AtomicBudget (${refillPolicy})`, guardInvariants('white-box'), (o) =>
     checkGuard(
       ({ capacity }) => new AtomicBudget(capacity, { refillPolicy, leakBackstop: false }),

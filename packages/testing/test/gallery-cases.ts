@@ -6,9 +6,11 @@ import {
   checkAnyOf,
   checkGuard,
   checkHierarchy,
+  checkRefill,
   checkTokenBudget,
 } from '../src/index.js';
 import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
+import { ReferenceRefill, type RefillBug } from './reference-refill.js';
 import { type GuardBug, ToyGuard } from './toy-guard.js';
 import { type TokenBug, ToyTokenBudget } from './toy-token-budget.js';
 
@@ -34,6 +36,16 @@ const tokens = (bug: TokenBug, maxCommands = 4): GalleryCase => ({
   run: (options) => checkTokenBudget(({ capacity }) => new ToyTokenBudget(capacity, bug), options),
 });
 
+const refill = (bug: RefillBug, refillPolicy: 'reset' | 'carry', maxCommands = 4): GalleryCase => ({
+  name: `${bug} (${refillPolicy})`,
+  maxCommands,
+  run: (options) =>
+    checkRefill(
+      ({ capacity, clock, policy }) => new ReferenceRefill(capacity, policy, clock, 1_000, bug),
+      { ...options, refillPolicy },
+    ),
+});
+
 export const galleryCases: readonly GalleryCase[] = [
   guard('racy-reserve'),
   guard('double-refund-on-dispose'),
@@ -51,6 +63,11 @@ export const galleryCases: readonly GalleryCase[] = [
   tokens('foreign-handle-accepted'),
   tokens('double-record'),
   tokens('stale-refund'),
+  tokens('debt-forgiven-at-refill'),
+  refill('refill-above-capacity', 'carry'),
+  refill('two-refills-per-epoch', 'reset'),
+  refill('stale-timer-applied', 'reset'),
+  refill('carry-ignores-held', 'carry'),
   {
     name: 'partial all-of left charged after a denial',
     maxCommands: 4,

@@ -6,7 +6,8 @@ export type TokenBug =
   | 'forgiven-overage'
   | 'foreign-handle-accepted'
   | 'double-record'
-  | 'stale-refund';
+  | 'stale-refund'
+  | 'debt-forgiven-at-refill';
 
 export class ToyTokenBudget {
   readonly refillPolicy = 'reset' as const;
@@ -27,7 +28,7 @@ export class ToyTokenBudget {
   }
   refill(): void {
     this.epoch++;
-    this.net = this.capacity - this.debt();
+    this.net = this.capacity - (this.bug === 'debt-forgiven-at-refill' ? 0 : this.debt());
   }
   async tokensConsumed(): Promise<number> {
     return this.consumed;
