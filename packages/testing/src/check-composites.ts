@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { amountArbitrary } from './amount-arbitraries.js';
 import type { CheckReport } from './check-guard.js';
 import type { CheckOptions } from './check-options.js';
+import { FaultyMember } from './faulty-member.js';
 import { type ComposedHandle, checkLedger, costVector } from './ledger-check.js';
 
 /** What a composite factory receives. */
@@ -10,6 +11,12 @@ export interface CompositeContext {
   readonly capacities: readonly number[];
   /** An await point whose order the scheduler chooses; see `ConformanceContext.hop`. */
   hop(label?: string): Promise<void>;
+  /**
+   * Fresh in-process members with `capacities`, which the kit can make throw. Build the
+   * combinator over them (instead of your own members) and {@link checkAllOf} adds member
+   * exceptions to its sequences (AO2). Reading this property is what opts in.
+   */
+  readonly members: readonly FaultyMember[];
 }
 
 /**
@@ -55,8 +62,10 @@ export interface CompositeCheckOptions extends CheckOptions {
 }
 
 /**
- * Checks an all-of combinator (AO1–AO3): a success charges every member, a denial leaves
- * every member where it was, and a release frees each member exactly once.
+ * Checks an all-of combinator (AO1–AO3): a success charges every member, a denial or a
+ * member's exception leaves every member where it was, and a release frees each member
+ * exactly once. Build the combinator over `context.members` to have member exceptions
+ * injected (a member throws on its next reservation; the combinator may rethrow or deny).
  *
  * @param factory - builds the combinator over fresh members with `context.capacities`.
  * @param options - common options and member capacities.
@@ -76,8 +85,18 @@ export function checkAllOf(
   const capacities = [...(options.capacities ?? [10, 6])];
   return checkLedger(
     async (hop) => {
-      const s = await factory({ capacities, hop });
+      const members = capacities.map((c) => new FaultyMember(c));
+      let used = false;
+      const s = await factory({
+        capacities,
+        hop,
+        get members() {
+          used = true;
+          return members;
+        },
+      });
       return {
+        ...(used ? { members } : {}),
         kind: `all-of "${options.name ?? 'all-of'}"`,
         ids: { charge: 'AO1', denial: 'AO2', release: 'AO3' },
         capacities,
@@ -116,7 +135,11 @@ export function checkAnyOf(
   const capacities = [...(options.capacities ?? [10, 6])];
   return checkLedger<number>(
     async (hop) => {
-      const s = await factory({ capacities, hop });
+      const s = await factory({
+        capacities,
+        hop,
+        members: capacities.map((c) => new FaultyMember(c)),
+      });
       return {
         kind: `any-of "${options.name ?? 'any-of'}"`,
         ids: { charge: 'AN1', denial: 'AN2', release: 'AN3' },
@@ -168,7 +191,11 @@ export function checkHierarchy(
   const children = capacities.length - 1;
   return checkLedger<[number | null, number]>(
     async (hop) => {
-      const s = await factory({ capacities, hop });
+      const s = await factory({
+        capacities,
+        hop,
+        members: capacities.map((c) => new FaultyMember(c)),
+      });
       return {
         kind: `hierarchy "${options.name ?? 'hierarchy'}"`,
         ids: { charge: 'HI1', denial: 'HI2', release: 'HI2', bound: 'HI3' },

@@ -41,6 +41,7 @@ export {
 } from './check-token-budget.js';
 export { ConformanceError, type ConformanceErrorOptions } from './conformance-error.js';
 export { FakeClock } from './fake-clock.js';
+export { FaultyMember } from './faulty-member.js';
 export { type InvariantId, invariantSummaries } from './invariant-catalog.js';
 export { InvariantViolation } from './invariant-violation.js';
 export type { ComposedHandle } from './ledger-check.js';

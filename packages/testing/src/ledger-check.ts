@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { amountArbitrary } from './amount-arbitraries.js';
 import type { CheckReport } from './check-guard.js';
 import { type CheckOptions, resolveOptions } from './check-options.js';
+import { type FaultyMember, isInjectedFault } from './faulty-member.js';
 import type { InvariantId } from './invariant-catalog.js';
 import { runInvariants } from './run-invariant.js';
 import { describeError, ScheduledWorld, WorldCommand } from './scheduled-world.js';
@@ -25,6 +26,8 @@ export interface LedgerSpec<R> {
   /** Whether a denial is explained by the free units of each node (sequential case). */
   deniable: (request: R, free: number[]) => boolean;
   available: () => Promise<readonly number[]>;
+  /** Members the kit can make fail, when the adapter built the composite over them. */
+  members?: readonly FaultyMember[];
   /** Bound invariant: extra check of the held vector (hierarchy: parent ≤ capacity). */
   bound?: (held: number[]) => string | undefined;
 }
@@ -42,6 +45,7 @@ class LedgerWorld<R> extends ScheduledWorld {
   successes = 0;
   denials = 0;
   rereleases = 0;
+  faults = 0;
   constructor(
     scheduler: fc.Scheduler,
     active: ReadonlySet<InvariantId>,
@@ -69,59 +73,86 @@ export async function checkLedger<R>(
   const probe = await makeSpec(async () => {});
   const ids = (options.invariants ?? all).filter((id) => all.includes(id));
   type W = LedgerWorld<R>;
-  const commands: fc.Arbitrary<fc.AsyncCommand<W, W>>[] = [
-    probe.request(resolved.maxCost).map(
-      (request) =>
-        new WorldCommand<W>(
-          probe.label(request),
-          () => true,
-          (world) => {
-            const alone = world.inflight === 0;
-            const startedBefore = ++world.started;
-            const free = world.spec.capacities.map((c, i) => c - world.heldVector()[i]!);
-            world.inflight++;
-            world.track(
-              probe.label(request),
-              () => world.spec.acquire(request),
-              (outcome) => {
-                world.inflight--;
-                if (!outcome.ok)
-                  return world.fail(
-                    '*',
-                    `${world.spec.label(request)} failed: ${describeError(outcome.error)}`,
-                  );
-                const handle = outcome.value;
-                const { ids: w } = world.spec;
-                if (handle === null || handle === undefined) {
-                  world.denials++;
-                  if (alone && world.started === startedBefore) {
-                    world.expect(
-                      world.spec.deniable(request, free),
-                      [w.denial],
-                      () =>
-                        `${world.spec.label(request)} was denied with free units ${JSON.stringify(free)}`,
-                    );
-                  }
-                  return;
-                }
-                world.successes++;
-                const charge = world.spec.charge(request, handle);
-                if (typeof charge === 'string') return world.fail([w.charge], charge);
-                world.held.push({ handle: handle as ComposedHandle, charge, released: false });
-                const held = world.heldVector();
-                const over = held.findIndex((h, i) => h > world.spec.capacities[i]!);
-                world.expect(
-                  over < 0,
-                  [w.bound ?? w.charge, w.charge],
-                  () => `node ${over} holds ${held[over]} of ${world.spec.capacities[over]}`,
-                );
-                const extra = world.spec.bound?.(held);
-                if (extra !== undefined && w.bound !== undefined) world.fail([w.bound], extra);
-              },
-            );
+  const acquireCommand = (request: R, fault: number | undefined) => {
+    const label =
+      fault === undefined
+        ? probe.label(request)
+        : `${probe.label(request)} with member ${fault} failing`;
+    return new WorldCommand<W>(
+      label,
+      () => true,
+      (world) => {
+        const alone = world.inflight === 0;
+        const startedBefore = ++world.started;
+        const free = world.spec.capacities.map((c, i) => c - world.heldVector()[i]!);
+        world.inflight++;
+        const member = fault === undefined ? undefined : world.spec.members?.[fault];
+        world.track(
+          label,
+          async () => {
+            member?.failNext();
+            try {
+              return await world.spec.acquire(request);
+            } finally {
+              member?.disarm();
+            }
           },
-        ),
-    ),
+          (outcome) => {
+            world.inflight--;
+            if (!outcome.ok) {
+              // An injected member failure may surface; the members must then be unchanged.
+              if (isInjectedFault(outcome.error)) {
+                world.faults++;
+                return;
+              }
+              return world.fail(
+                '*',
+                `${world.spec.label(request)} failed: ${describeError(outcome.error)}`,
+              );
+            }
+            const handle = outcome.value;
+            const { ids: w } = world.spec;
+            if (handle === null || handle === undefined) {
+              world.denials++;
+              if (alone && world.started === startedBefore && member === undefined) {
+                world.expect(
+                  world.spec.deniable(request, free),
+                  [w.denial],
+                  () =>
+                    `${world.spec.label(request)} was denied with free units ${JSON.stringify(free)}`,
+                );
+              }
+              return;
+            }
+            world.successes++;
+            const charge = world.spec.charge(request, handle);
+            if (typeof charge === 'string') return world.fail([w.charge], charge);
+            world.held.push({ handle: handle as ComposedHandle, charge, released: false });
+            const held = world.heldVector();
+            const over = held.findIndex((h, i) => h > world.spec.capacities[i]!);
+            world.expect(
+              over < 0,
+              [w.bound ?? w.charge, w.charge],
+              () => `node ${over} holds ${held[over]} of ${world.spec.capacities[over]}`,
+            );
+            const extra = world.spec.bound?.(held);
+            if (extra !== undefined && w.bound !== undefined) world.fail([w.bound], extra);
+          },
+        );
+      },
+    );
+  };
+  const request = probe.request(resolved.maxCost);
+  const faulty = probe.members !== undefined && probe.members.length > 0;
+  const commands: fc.Arbitrary<fc.AsyncCommand<W, W>>[] = [
+    request.map((r) => acquireCommand(r, undefined)),
+    ...(faulty
+      ? [
+          fc
+            .tuple(request, fc.nat(probe.capacities.length - 1))
+            .map(([r, k]) => acquireCommand(r, k)),
+        ]
+      : []),
     fc.nat(7).map(
       (index) =>
         new WorldCommand<W>(
@@ -166,7 +197,7 @@ export async function checkLedger<R>(
         const held = world.heldVector();
         const want = world.spec.capacities.map((c, i) => c - held[i]!);
         const { ids: w } = world.spec;
-        const blame: InvariantId[] = [];
+        const blame: InvariantId[] = world.faults > 0 ? [w.denial] : [];
         if (world.denials > 0) blame.push(w.denial);
         if (world.successes > 0) blame.push(w.charge);
         if (world.rereleases > 0 || world.held.some((h) => h.released)) blame.push(w.release);

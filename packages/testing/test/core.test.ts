@@ -63,6 +63,12 @@ describeConformance('the gallery toy guard without a bug', guardInvariants('whit
 describeConformance('reference all-of', ['AO1', 'AO2', 'AO3'], (o) =>
   checkAllOf(({ capacities }) => referenceAllOf(capacities), { ...o, numRuns }),
 );
+describeConformance('reference all-of over members that throw', ['AO1', 'AO2', 'AO3'], (o) =>
+  checkAllOf(({ capacities, members }) => referenceAllOf(capacities, undefined, members), {
+    ...o,
+    numRuns,
+  }),
+);
 describeConformance('reference any-of', ['AN1', 'AN2', 'AN3'], (o) =>
   checkAnyOf(({ capacities }) => referenceAnyOf(capacities), { ...o, numRuns }),
 );

@@ -75,6 +75,16 @@ export const galleryCases: readonly GalleryCase[] = [
       checkAllOf(({ capacities }) => referenceAllOf(capacities, 'partial-left-charged'), options),
   },
   {
+    name: 'all-of not rolling back when a member throws',
+    maxCommands: 4,
+    run: (options) =>
+      checkAllOf(
+        ({ capacities, members }) =>
+          referenceAllOf(capacities, 'no-rollback-on-exception', members),
+        options,
+      ),
+  },
+  {
     name: 'any-of handle naming the wrong member',
     maxCommands: 4,
     run: (options) =>

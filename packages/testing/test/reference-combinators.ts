@@ -1,6 +1,6 @@
 // Minimal reference combinators over core's AtomicBudget, so the composite checks are proven
 // before @budgetry/compose plugs in. `bug` plants the gallery's composite bugs.
-import { AtomicBudget, type SyncBudgetPermit } from '@budgetry/core';
+import { AtomicBudget, type SyncBudgetGuard, type SyncBudgetPermit } from '@budgetry/core';
 import type { AllOfSubject, AnyOfSubject, HierarchySubject } from '../src/index.js';
 
 const members = (capacities: readonly number[]) =>
@@ -12,17 +12,28 @@ const once = (permits: SyncBudgetPermit[]) => ({
   },
 });
 
+/**
+ * An all-of over `given` members (the kit's faulty members) or fresh ones. Bugs: a partial
+ * reservation left charged after a denial; no rollback when a member throws.
+ */
 export function referenceAllOf(
   capacities: readonly number[],
-  bug?: 'partial-left-charged',
+  bug?: 'partial-left-charged' | 'no-rollback-on-exception',
+  given?: readonly SyncBudgetGuard[],
 ): AllOfSubject {
-  const ms = members(capacities);
+  const ms = given ?? members(capacities);
   return {
     available: () => ms.map((m) => m.available()),
     tryAcquire: (costs) => {
       const taken: SyncBudgetPermit[] = [];
       for (const [i, m] of ms.entries()) {
-        const p = m.tryAcquireSync(costs[i]!);
+        let p: SyncBudgetPermit | null;
+        try {
+          p = m.tryAcquireSync(costs[i]!);
+        } catch (error) {
+          if (bug !== 'no-rollback-on-exception') for (const t of taken) t.releaseSync();
+          throw error;
+        }
         if (p === null) {
           if (bug !== 'partial-left-charged') for (const t of taken) t.releaseSync();
           return null;
