@@ -1,7 +1,7 @@
 import { assertAmount } from './amount.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
-import { BudgetError } from './budget-error.js';
 import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from './budget-guard.js';
+import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
@@ -331,38 +331,12 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    let accepted = cost;
-    if (cost > this.countHeld) {
-      if (this.strict) {
-        throw new BudgetError({
-          code: 'OVER_RELEASE',
-          message: `release(${cost}) exceeds the ${this.countHeld} units held through tryReserve`,
-          details: { budget: this.name, cost, held: this.countHeld },
-        });
-      }
-      accepted = this.countHeld;
-      this.overReleasedUnits += cost - accepted;
-    }
+    const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+    this.overReleasedUnits += cost - accepted;
     this.countHeld -= accepted;
     this.avail += accepted;
-    const observer = this.observer;
-    if (observer !== undefined) {
-      observer({
-        type: 'release',
-        budget: this.name,
-        cost,
-        refunded: accepted,
-        available: this.avail,
-      });
-      if (accepted !== cost) {
-        observer({
-          type: 'over-release',
-          budget: this.name,
-          requested: cost,
-          accepted,
-          excess: cost - accepted,
-        });
-      }
+    if (this.observer !== undefined) {
+      reportCountRelease(this.observer, this.name, cost, accepted, this.avail);
     }
   }
 

@@ -1,6 +1,7 @@
 import { assertAmount } from './amount.js';
 import { BudgetError } from './budget-error.js';
 import type { BudgetGuard } from './budget-guard.js';
+import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
@@ -364,39 +365,13 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    let accepted = cost;
-    if (cost > this.countHeld) {
-      if (this.strict) {
-        throw new BudgetError({
-          code: 'OVER_RELEASE',
-          message: `release(${cost}) exceeds the ${this.countHeld} tokens held through tryReserve`,
-          details: { budget: this.name, cost, held: this.countHeld },
-        });
-      }
-      accepted = this.countHeld;
-      this.overReleasedUnits += cost - accepted;
-    }
+    const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+    this.overReleasedUnits += cost - accepted;
     this.countHeld -= accepted;
     this.reservedTotal -= accepted;
     this.net += accepted;
-    const observer = this.observer;
-    if (observer !== undefined) {
-      observer({
-        type: 'release',
-        budget: this.name,
-        cost,
-        refunded: accepted,
-        available: this.available(),
-      });
-      if (accepted !== cost) {
-        observer({
-          type: 'over-release',
-          budget: this.name,
-          requested: cost,
-          accepted,
-          excess: cost - accepted,
-        });
-      }
+    if (this.observer !== undefined) {
+      reportCountRelease(this.observer, this.name, cost, accepted, this.available());
     }
   }
 
