@@ -259,7 +259,7 @@ export function readAvailable(world: W, lead: readonly InvariantId[] = []): void
     if (refilled) return;
     world.expect(
       typeof value === 'number' && value >= window.minLo && value <= window.maxHi,
-      [...lead, ...world.conservationIds(['G3'])],
+      [...lead.filter((id) => id !== 'R1'), ...world.conservationIds(['G3'])],
       () =>
         window.minLo === window.maxHi
           ? `available() returned ${formatAmount(value)}, expected C − H = ${window.minLo}`

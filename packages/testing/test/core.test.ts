@@ -14,6 +14,7 @@ import {
 import { describeConformance } from '../src/vitest.js';
 import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
 import { ReferenceRefill } from './reference-refill.js';
+import { RemoteGuard } from './remote-guard.js';
 import { ToyGuard } from './toy-guard.js';
 
 const numRuns = 1000;
@@ -60,9 +61,17 @@ describeConformance('the gallery toy guard without a bug', guardInvariants('whit
   checkGuard((ctx) => new ToyGuard(ctx.capacity, 'none', ctx.hop), { ...o, numRuns }),
 );
 
+describeConformance('a remote guard whose replies get lost', guardInvariants('remote'), (o) =>
+  checkGuard((ctx) => new RemoteGuard(ctx.capacity, ctx.hop), { ...o, numRuns, mode: 'remote' }),
+);
+
 describeConformance('reference all-of', ['AO1', 'AO2', 'AO3'], (o) =>
   checkAllOf(({ capacities }) => referenceAllOf(capacities), { ...o, numRuns }),
 );
+describeConformance('a remote guard whose replies get lost', guardInvariants('remote'), (o) =>
+  checkGuard((ctx) => new RemoteGuard(ctx.capacity, ctx.hop), { ...o, numRuns, mode: 'remote' }),
+);
+
 describeConformance('reference all-of over members that throw', ['AO1', 'AO2', 'AO3'], (o) =>
   checkAllOf(({ capacities, members }) => referenceAllOf(capacities, undefined, members), {
     ...o,

@@ -11,6 +11,7 @@ import {
 } from '../src/index.js';
 import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
 import { ReferenceRefill, type RefillBug } from './reference-refill.js';
+import { type RemoteBug, RemoteGuard } from './remote-guard.js';
 import { type GuardBug, ToyGuard } from './toy-guard.js';
 import { type TokenBug, ToyTokenBudget } from './toy-token-budget.js';
 
@@ -46,6 +47,16 @@ const refill = (bug: RefillBug, refillPolicy: 'reset' | 'carry', maxCommands = 4
     ),
 });
 
+const remote = (bug: RemoteBug, maxCommands = 4): GalleryCase => ({
+  name: `${bug} (remote, with timeouts)`,
+  maxCommands,
+  run: (options) =>
+    checkGuard((ctx) => new RemoteGuard(ctx.capacity, ctx.hop, bug), {
+      ...options,
+      mode: 'remote',
+    }),
+});
+
 export const galleryCases: readonly GalleryCase[] = [
   guard('racy-reserve'),
   guard('double-refund-on-dispose'),
@@ -68,6 +79,8 @@ export const galleryCases: readonly GalleryCase[] = [
   refill('two-refills-per-epoch', 'reset'),
   refill('stale-timer-applied', 'reset'),
   refill('carry-ignores-held', 'carry'),
+  remote('retry-without-idempotency-key'),
+  remote('read-then-write'),
   {
     name: 'partial all-of left charged after a denial',
     maxCommands: 4,

@@ -130,7 +130,11 @@ export class ReferenceRefill implements RefillSubject {
     const now = this.clock.now();
     if (now < this.nextAt) {
       // Planted: an access in the boundary's own millisecond takes it for a new boundary.
-      if (this.bug === 'two-refills-per-epoch' && now === this.nextAt - this.intervalMs) {
+      if (
+        this.bug === 'two-refills-per-epoch' &&
+        this.epochs > 0 &&
+        now === this.nextAt - this.intervalMs
+      ) {
         this.epochs++;
         this.budget.refill();
       }
