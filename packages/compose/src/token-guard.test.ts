@@ -1,4 +1,9 @@
-import { AtomicTokenBudget, BudgetError, type TokenBudget } from '@budgetry/core';
+import {
+  AtomicTokenBudget,
+  BudgetError,
+  type SyncTokenBudget,
+  type TokenBudget,
+} from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { AsyncTokenGuard, SyncTokenGuard, tokenGuard } from './token-guard.js';
 
@@ -26,9 +31,21 @@ describe('tokenGuard', () => {
     expect(tokens.available()).toBe(500);
   });
 
-  it('releases count reservations of exactly the released cost, and counts the rest', () => {
+  it('over a budget without a count API, releases count reservations of exactly the released cost', () => {
     const tokens = new AtomicTokenBudget(100);
-    const guard = tokenGuard(tokens);
+    // Only the SyncTokenBudget surface: no native count API underneath.
+    const plain: SyncTokenBudget = {
+      capacity: tokens.capacity,
+      available: () => tokens.available(),
+      debt: () => tokens.debt(),
+      tryReserveTokensSync: (e) => tokens.tryReserveTokensSync(e),
+      recordUsageSync: (r, p, c) => tokens.recordUsageSync(r, p, c),
+      tokensConsumedSync: () => tokens.tokensConsumedSync(),
+      tryReserveTokens: (e) => tokens.tryReserveTokens(e),
+      recordUsage: (r, p, c) => tokens.recordUsage(r, p, c),
+      tokensConsumed: () => tokens.tokensConsumed(),
+    };
+    const guard = tokenGuard(plain);
     expect(guard.tryReserveSync(30)).toBe(true);
     expect(guard.tryReserveSync(20)).toBe(true);
     guard.releaseSync(20);
@@ -37,6 +54,20 @@ describe('tokenGuard', () => {
     expect(guard.overReleased()).toBe(20);
     guard.releaseSync(30);
     expect(tokens.available()).toBe(100);
+  });
+
+  it("over AtomicTokenBudget, uses the budget's own count API: clamped to what it holds", () => {
+    const tokens = new AtomicTokenBudget(100);
+    const guard = tokenGuard(tokens);
+    expect(guard.tryReserveSync(30)).toBe(true);
+    expect(guard.tryReserveSync(20)).toBe(true);
+    expect(tokens.reserved()).toBe(50);
+    guard.releaseSync(20);
+    guard.releaseSync(20);
+    guard.releaseSync(20); // only 10 still held: 10 ignored
+    expect(tokens.available()).toBe(100);
+    expect(guard.overReleased()).toBe(10);
+    expect(tokens.overReleased()).toBe(10);
   });
 
   it('wraps asynchronous token budgets and rejects other values', async () => {

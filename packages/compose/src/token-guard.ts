@@ -131,9 +131,13 @@ class AsyncTokenPermitImpl implements TokenPermit {
  */
 export class SyncTokenGuard implements SyncBudgetGuard {
   private readonly ledger = new CountLedger<TokenReservation>();
+  /** The budget's own count API, when it has one (core's `AtomicTokenBudget` does). */
+  private readonly counter: CountApi | undefined;
 
   /** @param tokens - the token budget to wrap. */
-  constructor(readonly tokens: SyncTokenBudget) {}
+  constructor(readonly tokens: SyncTokenBudget) {
+    this.counter = hasCountApi(tokens) ? tokens : undefined;
+  }
 
   get capacity(): number {
     return this.tokens.capacity;
@@ -141,21 +145,29 @@ export class SyncTokenGuard implements SyncBudgetGuard {
   available(): number {
     return this.tokens.available();
   }
-  /** Units the count API was asked to release without a matching reservation (ignored). */
+  /** Units the count API was asked to release beyond what it held (ignored). */
   overReleased(): number {
-    return this.ledger.overReleased;
+    return this.counter?.overReleased() ?? this.ledger.overReleased;
   }
   tryAcquireSync(cost: number): SyncTokenPermit | null {
     const r = this.tokens.tryReserveTokensSync(cost);
     return r === null ? null : new SyncTokenPermitImpl(this.tokens, r);
   }
   tryReserveSync(cost: number): boolean {
+    // With a native count API no reservation object is needed per count reservation.
+    const counter = this.counter;
+    if (counter !== undefined) return counter.tryReserveSync(cost);
     const r = this.tokens.tryReserveTokensSync(cost);
     if (r === null) return false;
     this.ledger.push(cost, r);
     return true;
   }
   releaseSync(cost: number): void {
+    const counter = this.counter;
+    if (counter !== undefined) {
+      counter.releaseSync(cost);
+      return;
+    }
     assertAmount(cost, 'cost');
     this.ledger.take(cost)?.[Symbol.dispose]();
   }
@@ -168,6 +180,22 @@ export class SyncTokenGuard implements SyncBudgetGuard {
   async release(cost: number): Promise<void> {
     this.releaseSync(cost);
   }
+}
+
+/** @internal A synchronous count API with over-release accounting, as `AtomicTokenBudget` has. */
+interface CountApi {
+  tryReserveSync(cost: number): boolean;
+  releaseSync(cost: number): void;
+  overReleased(): number;
+}
+
+function hasCountApi(value: object): value is CountApi {
+  const v = value as Partial<CountApi>;
+  return (
+    typeof v.tryReserveSync === 'function' &&
+    typeof v.releaseSync === 'function' &&
+    typeof v.overReleased === 'function'
+  );
 }
 
 /**
@@ -223,9 +251,11 @@ export function isTokenBudget(value: unknown): value is TokenBudget {
  * A token budget seen as a guard, so it can sit in an all-of, any-of or waiting queue next to
  * row and request guards. A permit is a reservation of `cost` tokens: `release()` refunds the
  * estimate, `commit()` records it as used; reconcile with real usage by passing
- * `permit.reservation` to the token budget's `recordUsage`. The count API releases one
- * reservation of exactly the released cost; a release with no matching reservation is
- * counted in `overReleased()` and changes nothing.
+ * `permit.reservation` to the token budget's `recordUsage`. Over a budget with its own count
+ * API (core's `AtomicTokenBudget`) the count API is that one: releases are clamped to what it
+ * holds. Over other token budgets it releases one reservation of exactly the released cost;
+ * either way a release beyond what is held is counted in `overReleased()` and changes
+ * nothing.
  *
  * When to use: you need "rows *and* tokens" as one reservation. {@link allOf} applies it
  * for you when a member is a token budget; the {@link coordinator} is the general form, with
