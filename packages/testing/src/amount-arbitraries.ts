@@ -3,6 +3,12 @@ import fc from 'fast-check';
 /**
  * One value of every class an amount must be rejected for: negative, fractional, NaN,
  * ±Infinity, above 2^53−1, a numeric string, a bigint, `null` and `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { invalidAmountSamples } from '@budgetry/testing';
+ * console.log(invalidAmountSamples.length); // 10
+ * ```
  */
 export const invalidAmountSamples: readonly unknown[] = Object.freeze([
   -1,

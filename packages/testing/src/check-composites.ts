@@ -5,7 +5,15 @@ import type { CheckOptions } from './check-options.js';
 import { FaultyMember } from './faulty-member.js';
 import { type ComposedHandle, checkLedger, costVector } from './ledger-check.js';
 
-/** What a composite factory receives. */
+/**
+ * What a composite factory receives.
+ *
+ * @example
+ * ```ts
+ * import type { CompositeContext } from '@budgetry/testing';
+ * const free = ({ members }: CompositeContext) => members.map((m) => m.available());
+ * ```
+ */
 export interface CompositeContext {
   /** Capacities of the members (all-of, any-of) or `[parent, ...children]` (hierarchy). */
   readonly capacities: readonly number[];
@@ -21,6 +29,12 @@ export interface CompositeContext {
 
 /**
  * An all-of combinator under test, over members built with `context.capacities`.
+ *
+ * @example
+ * ```ts
+ * import type { AllOfSubject } from '@budgetry/testing';
+ * const idle: AllOfSubject = { tryAcquire: () => null, available: () => [10, 6] };
+ * ```
  */
 export interface AllOfSubject {
   /** Reserve `costs[i]` on member `i`, all or nothing. */
@@ -29,7 +43,15 @@ export interface AllOfSubject {
   available(): readonly number[] | Promise<readonly number[]>;
 }
 
-/** An any-of combinator under test: one member serves each request. */
+/**
+ * An any-of combinator under test: one member serves each request.
+ *
+ * @example
+ * ```ts
+ * import type { AnyOfSubject } from '@budgetry/testing';
+ * const idle: AnyOfSubject = { tryAcquire: () => null, available: () => [10, 6] };
+ * ```
+ */
 export interface AnyOfSubject {
   /** Reserve `cost` on some member; the handle names it by index. */
   tryAcquire(
@@ -42,7 +64,15 @@ export interface AnyOfSubject {
   available(): readonly number[] | Promise<readonly number[]>;
 }
 
-/** A parent with children under test (`capacities[0]` is the parent). */
+/**
+ * A parent with children under test (`capacities[0]` is the parent).
+ *
+ * @example
+ * ```ts
+ * import type { HierarchySubject } from '@budgetry/testing';
+ * const idle: HierarchySubject = { tryAcquire: () => null, available: () => [12, 8, 6] };
+ * ```
+ */
 export interface HierarchySubject {
   /** Reserve `cost` on child `child` (0-based) and its parent, or on the parent alone for `null`. */
   tryAcquire(
@@ -55,7 +85,15 @@ export interface HierarchySubject {
 
 type Factory<S> = (context: CompositeContext) => S | Promise<S>;
 
-/** Options of the composite checks: the common options plus the node capacities. */
+/**
+ * Options of the composite checks: the common options plus the node capacities.
+ *
+ * @example
+ * ```ts
+ * import type { CompositeCheckOptions } from '@budgetry/testing';
+ * const options: CompositeCheckOptions = { capacities: [10, 6], numRuns: 500 };
+ * ```
+ */
 export interface CompositeCheckOptions extends CheckOptions {
   /** Member capacities (all-of, any-of; default `[10, 6]`) or `[parent, ...children]` (hierarchy; default `[12, 8, 6]`). */
   capacities?: readonly number[];

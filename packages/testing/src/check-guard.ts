@@ -18,7 +18,16 @@ import type { InvariantId } from './invariant-catalog.js';
 import { runInvariants } from './run-invariant.js';
 import { describeError, type Outcome, WorldCommand } from './scheduled-world.js';
 
-/** What a factory receives: the capacity to build with and the seams of the harness. */
+/**
+ * What a factory receives: the capacity to build with and the seams of the harness.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import type { ConformanceContext } from '@budgetry/testing';
+ * const factory = ({ capacity }: ConformanceContext) => new AtomicBudget(capacity);
+ * ```
+ */
 export interface ConformanceContext {
   /** The capacity the subject must have. */
   readonly capacity: number;
@@ -35,6 +44,13 @@ export interface ConformanceContext {
 /**
  * A guard under test: the count API is required; permits, `available()` and `refill()` are
  * checked when present.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import type { GuardSubject } from '@budgetry/testing';
+ * const subject: GuardSubject = new AtomicBudget(10);
+ * ```
  */
 export interface GuardSubject extends BudgetGuard {
   /** Permits (checked by P1 and the fencing part of G3). */
@@ -47,18 +63,47 @@ export interface GuardSubject extends BudgetGuard {
   readonly refillPolicy?: RefillPolicy;
 }
 
-/** Builds a fresh subject for one run. */
+/**
+ * Builds a fresh subject for one run.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import type { GuardFactory } from '@budgetry/testing';
+ * const factory: GuardFactory = ({ capacity }) => new AtomicBudget(capacity);
+ * ```
+ */
 export type GuardFactory<S extends GuardSubject = GuardSubject> = (
   context: ConformanceContext,
 ) => S | Promise<S>;
 
-/** Options of {@link checkGuard}. */
+/**
+ * Options of {@link checkGuard}.
+ *
+ * @example
+ * ```ts
+ * import type { GuardCheckOptions } from '@budgetry/testing';
+ * const options: GuardCheckOptions = { refillPolicy: 'carry', numRuns: 500 };
+ * ```
+ */
 export interface GuardCheckOptions extends CheckOptions {
   /** The subject's refill policy (default: its `refillPolicy` property, else `reset`). */
   refillPolicy?: RefillPolicy;
 }
 
-/** What a check found: the invariants that passed and those that did not apply. */
+/**
+ * What a check found: the invariants that passed and those that did not apply.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type CheckReport, checkGuard } from '@budgetry/testing';
+ * const report: CheckReport = await checkGuard(({ capacity }) => new AtomicBudget(capacity), {
+ *   numRuns: 50,
+ * });
+ * console.log(report.passed, report.skipped);
+ * ```
+ */
 export interface CheckReport {
   readonly passed: readonly InvariantId[];
   readonly skipped: readonly InvariantId[];

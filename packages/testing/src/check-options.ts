@@ -7,10 +7,24 @@ import type { InvariantId } from './invariant-catalog.js';
  * - `remote`: calls cross a network; issue order is scheduled, equalities are checked only at
  *   quiescence, and a call rejected with code `TIMEOUT` is indeterminate, so bounds replace
  *   equalities (RM1, RM2).
+ *
+ * @example
+ * ```ts
+ * import type { CheckMode } from '@budgetry/testing';
+ * const mode: CheckMode = 'black-box';
+ * ```
  */
 export type CheckMode = 'white-box' | 'black-box' | 'remote';
 
-/** Options every check function accepts. All are optional. */
+/**
+ * Options every check function accepts. All are optional.
+ *
+ * @example
+ * ```ts
+ * import type { CheckOptions } from '@budgetry/testing';
+ * const options: CheckOptions = { numRuns: 2_000, capacity: 5, maxCommands: 8 };
+ * ```
+ */
 export interface CheckOptions {
   /** Property runs per invariant (default 1000). */
   numRuns?: number;

@@ -17,6 +17,13 @@ import { WorldCommand } from './scheduled-world.js';
 /**
  * A guard refilled by a clock-driven scheduler, as the refill check sees it. Compose's
  * `RefillingGuard` (from `lazyRefill`, `intervalRefill`, `calendarRefill`) has this shape.
+ *
+ * @example
+ * ```ts
+ * import type { RefillSubject } from '@budgetry/testing';
+ * declare const subject: RefillSubject;
+ * console.log(subject.epoch, subject.nextRefillAt());
+ * ```
  */
 export interface RefillSubject extends GuardSubject {
   /**
@@ -30,18 +37,45 @@ export interface RefillSubject extends GuardSubject {
   available(): number | Promise<number>;
 }
 
-/** What a refill factory receives: the guard context plus the refill policy to build with. */
+/**
+ * What a refill factory receives: the guard context plus the refill policy to build with.
+ *
+ * @example
+ * ```ts
+ * import type { RefillContext } from '@budgetry/testing';
+ * const describe = ({ capacity, policy, clock }: RefillContext) => `${capacity} ${policy} @${clock.now()}`;
+ * ```
+ */
 export interface RefillContext extends ConformanceContext {
   /** The policy the subject's budget must refill with. */
   readonly policy: RefillPolicy;
 }
 
-/** Builds a fresh refilling guard for one run, on `context.clock`. */
+/**
+ * Builds a fresh refilling guard for one run, on `context.clock`.
+ *
+ * @example
+ * ```ts
+ * import type { RefillFactory } from '@budgetry/testing';
+ * // With @budgetry/compose:
+ * //   const factory: RefillFactory = ({ capacity, clock, policy }) =>
+ * //     lazyRefill(new AtomicBudget(capacity, { refillPolicy: policy }), { intervalMs: 1_000, clock });
+ * declare const factory: RefillFactory;
+ * ```
+ */
 export type RefillFactory<S extends RefillSubject = RefillSubject> = (
   context: RefillContext,
 ) => S | Promise<S>;
 
-/** Options of {@link checkRefill}. */
+/**
+ * Options of {@link checkRefill}.
+ *
+ * @example
+ * ```ts
+ * import type { RefillCheckOptions } from '@budgetry/testing';
+ * const options: RefillCheckOptions = { refillPolicy: 'carry', numRuns: 1_000 };
+ * ```
+ */
 export interface RefillCheckOptions extends GuardCheckOptions {
   /** The policy passed to the factory and modelled (default `reset`). */
   refillPolicy?: RefillPolicy;

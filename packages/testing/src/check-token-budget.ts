@@ -16,6 +16,13 @@ import { describeError, ScheduledWorld, WorldCommand } from './scheduled-world.j
 /**
  * A token budget under test: the `TokenBudget` interface, plus white-box reads and refill
  * when present.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import type { TokenBudgetSubject } from '@budgetry/testing';
+ * const subject: TokenBudgetSubject = new AtomicTokenBudget(1_000);
+ * ```
  */
 export interface TokenBudgetSubject extends TokenBudget {
   /** Tokens reservable now, 0 while in debt (white-box). */
@@ -28,12 +35,29 @@ export interface TokenBudgetSubject extends TokenBudget {
   readonly refillPolicy?: RefillPolicy;
 }
 
-/** Builds a fresh token budget for one run; called twice per run (the second is the foreign budget of T2). */
+/**
+ * Builds a fresh token budget for one run; called twice per run (the second is the foreign budget of T2).
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import type { TokenBudgetFactory } from '@budgetry/testing';
+ * const factory: TokenBudgetFactory = ({ capacity }) => new AtomicTokenBudget(capacity);
+ * ```
+ */
 export type TokenBudgetFactory<S extends TokenBudgetSubject = TokenBudgetSubject> = (
   context: ConformanceContext,
 ) => S | Promise<S>;
 
-/** Options of {@link checkTokenBudget}. */
+/**
+ * Options of {@link checkTokenBudget}.
+ *
+ * @example
+ * ```ts
+ * import type { TokenBudgetCheckOptions } from '@budgetry/testing';
+ * const options: TokenBudgetCheckOptions = { maxDebt: 100, refillPolicy: 'reset' };
+ * ```
+ */
 export interface TokenBudgetCheckOptions extends CheckOptions {
   /** The subject's refill policy (default: its `refillPolicy` property, else `reset`). */
   refillPolicy?: RefillPolicy;
@@ -226,7 +250,12 @@ export async function checkTokenBudget<S extends TokenBudgetSubject>(
       )
       .map(([entry, value, i]) => invalidCommand(entry, value, i, whiteBox)),
   ];
-  if (hasRefill) commands.push(fc.constant(refillCommand(whiteBox)));
+  // A refill runs only once nothing is in flight, so it is offered more often: debt carried
+  // across a refill (R5) needs an overage and then a refill.
+  if (hasRefill) {
+    const refill = fc.constant(refillCommand(whiteBox));
+    commands.push(refill, refill, refill);
+  }
   if (whiteBox) commands.push(fc.constant(new WorldCommand<W>('observe', () => true, observe)));
 
   await runInvariants(

@@ -1,7 +1,24 @@
 import { type InvariantId, invariantSummaries } from './invariant-catalog.js';
 import { formatReplayLine, type ReplayToken } from './replay.js';
 
-/** What a {@link ConformanceError} is built from. */
+/**
+ * What a {@link ConformanceError} is built from.
+ *
+ * @example
+ * ```ts
+ * import { ConformanceError, type ConformanceErrorOptions } from '@budgetry/testing';
+ * const options: ConformanceErrorOptions = {
+ *   invariant: 'G3',
+ *   subject: 'guard "MyBudget"',
+ *   detail: 'available() returned 7, expected C − H = 6',
+ *   commands: 'tryReserve(4)',
+ *   commandCount: 1,
+ *   trace: '',
+ *   replay: { seed: 1, path: '0', replayPath: 'A' },
+ * };
+ * console.log(new ConformanceError(options).replayLine);
+ * ```
+ */
 export interface ConformanceErrorOptions {
   /** The invariant that failed. */
   invariant: InvariantId;

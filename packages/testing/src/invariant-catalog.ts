@@ -2,6 +2,12 @@
  * Every invariant the kit checks, by stable id. The ids are part of the public contract:
  * they name tests, appear in {@link ConformanceError} messages and select invariants in
  * `options.invariants`, so they never change meaning.
+ *
+ * @example
+ * ```ts
+ * import type { InvariantId } from '@budgetry/testing';
+ * const ids: InvariantId[] = ['G3', 'R4'];
+ * ```
  */
 export type InvariantId =
   | 'G1'
@@ -33,7 +39,15 @@ export type InvariantId =
   | 'RM1'
   | 'RM2';
 
-/** One line per invariant id, as shown in test names and reports. */
+/**
+ * One line per invariant id, as shown in test names and reports.
+ *
+ * @example
+ * ```ts
+ * import { invariantSummaries } from '@budgetry/testing';
+ * console.log(invariantSummaries.G3);
+ * ```
+ */
 export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.freeze({
   G1: '0 ≤ available ≤ capacity at every observation',
   G2: 'never over-admit: units held by the harness never exceed capacity',

@@ -7,7 +7,15 @@ import type { InvariantId } from './invariant-catalog.js';
 import { runInvariants } from './run-invariant.js';
 import { describeError, ScheduledWorld, WorldCommand } from './scheduled-world.js';
 
-/** A handle on a composed reservation: released once; a second release refunds nothing. */
+/**
+ * A handle on a composed reservation: released once; a second release refunds nothing.
+ *
+ * @example
+ * ```ts
+ * import type { ComposedHandle } from '@budgetry/testing';
+ * const handle: ComposedHandle = { release: () => true };
+ * ```
+ */
 export interface ComposedHandle {
   /** Returns the units to every node it charged. */
   release(): unknown;

@@ -1,10 +1,24 @@
-/** The environment variable the check functions read a {@link ReplayToken} from. */
+/**
+ * The environment variable the check functions read a {@link ReplayToken} from.
+ *
+ * @example
+ * ```ts
+ * import { REPLAY_ENV } from '@budgetry/testing';
+ * console.log(REPLAY_ENV); // 'BUDGETRY_REPLAY'
+ * ```
+ */
 export const REPLAY_ENV = 'BUDGETRY_REPLAY';
 
 /**
  * Everything needed to re-run one failing property run exactly: fast-check's `seed` and
  * `path`, and the `replayPath` of `fc.commands` (which fast-check's own hint omits). The
  * optional `invariant` and `subject` restrict the replay to the check that failed.
+ *
+ * @example
+ * ```ts
+ * import type { ReplayToken } from '@budgetry/testing';
+ * const token: ReplayToken = { seed: 42, path: '3:1', replayPath: 'CCB' };
+ * ```
  */
 export interface ReplayToken {
   readonly seed: number;
