@@ -175,7 +175,7 @@ export interface RefillDriver {
 
 const directRefill: RefillDriver = {
   applies: (probe) => typeof probe.refill === 'function',
-  commands: (whiteBox) => [{ arbitrary: fc.constant(refillCommand(whiteBox)), weight: 2 }],
+  commands: (whiteBox) => [{ arbitrary: fc.constant(refillCommand(whiteBox)), weight: 3 }],
   extra: [],
 };
 
