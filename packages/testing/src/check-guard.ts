@@ -175,7 +175,7 @@ export interface RefillDriver {
 
 const directRefill: RefillDriver = {
   applies: (probe) => typeof probe.refill === 'function',
-  commands: (whiteBox) => [{ arbitrary: fc.constant(refillCommand(whiteBox)), weight: 3 }],
+  commands: (whiteBox) => [{ arbitrary: fc.constant(refillCommand(whiteBox)), weight: 4 }],
   extra: [],
 };
 
@@ -239,6 +239,16 @@ export async function runGuardCheck<S extends GuardSubject>(
           .tuple(index, fc.constantFrom<SettleKind>('release', 'dispose', 'commit'))
           .map(([i, kind]) => settleCommand(i, kind, whiteBox)),
         weight: 3,
+      },
+      {
+        arbitrary: fc
+          .tuple(index, fc.constantFrom<SettleKind>('release', 'dispose', 'commit'))
+          .chain(([i, first]) =>
+            fc
+              .constantFrom<SettleKind>('dispose', 'release', 'commit')
+              .map((second) => settleTwiceCommand(i, first, second, whiteBox)),
+          ),
+        weight: 2,
       },
     );
   }
@@ -525,6 +535,28 @@ function settleCommand(index: number, kind: SettleKind, whiteBox: boolean): Worl
           if (whiteBox) readAvailable(world);
         },
       );
+    },
+  );
+}
+
+/**
+ * Settles one permit twice in one command (two calls in flight at once, in an order the
+ * scheduler picks): the second must refund nothing (P1).
+ */
+function settleTwiceCommand(
+  index: number,
+  first: SettleKind,
+  second: SettleKind,
+  whiteBox: boolean,
+): WorldCommand<W> {
+  const a = settleCommand(index, first, whiteBox);
+  const b = settleCommand(index, second, whiteBox);
+  return new WorldCommand<W>(
+    `${first}Permit(#${index}) & ${second}Permit(#${index})`,
+    a.precondition,
+    (world) => {
+      a.body(world);
+      b.body(world);
     },
   );
 }

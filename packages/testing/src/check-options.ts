@@ -26,7 +26,7 @@ export type CheckMode = 'white-box' | 'black-box' | 'remote';
  * ```
  */
 export interface CheckOptions {
-  /** Property runs per invariant (default 1000). */
+  /** Property runs per invariant (default 2000; every run checks every selected invariant). */
   numRuns?: number;
   /** fast-check seed; with `path` and `replayPath`, replays one run exactly. */
   seed?: number;
@@ -73,7 +73,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     throw new RangeError(`capacity must be a positive safe integer, got ${capacity}`);
   }
   return {
-    numRuns: options.numRuns ?? 1000,
+    numRuns: options.numRuns ?? 2000,
     seed: options.seed,
     path: options.path,
     replayPath: options.replayPath,

@@ -102,8 +102,8 @@ export function describeError(error: unknown): string {
 export class WorldCommand<W extends ScheduledWorld> implements fc.AsyncCommand<W, W> {
   constructor(
     private readonly label: string,
-    private readonly precondition: (world: W) => boolean,
-    private readonly body: (world: W) => void,
+    readonly precondition: (world: W) => boolean,
+    readonly body: (world: W) => void,
   ) {}
 
   check(world: W): boolean {
