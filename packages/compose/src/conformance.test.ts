@@ -1,7 +1,7 @@
 // Compose against the conformance kit of @budgetry/testing: the composite checks (all-of
 // AO1–AO3, any-of AN1–AN3, hierarchy HI1–HI3), the token-budget check (T1–T5) for a
-// scheduled token budget, and every combinator as a plain guard (G1–G6, P1), all under
-// scheduled interleavings.
+// scheduled token budget, the refill check (R1–R4) for the clock-driven schedulers, and
+// every combinator as a plain guard (G1–G6, P1), all under scheduled interleavings.
 import {
   AtomicBudget,
   AtomicTokenBudget,
@@ -13,18 +13,20 @@ import {
   checkAnyOf,
   checkGuard,
   checkHierarchy,
+  checkRefill,
   checkTokenBudget,
 } from '@budgetry/testing';
 import { describe, expect, it } from 'vitest';
 import { allOf } from './all-of.js';
 import { anyOf } from './any-of.js';
 import { hierarchy } from './hierarchy.js';
+import { intervalRefill } from './interval-refill.js';
 import { lazyRefill } from './lazy-refill.js';
 import { slidingWindow } from './sliding-window.js';
 import { tokenBucket } from './token-bucket.js';
 import { waiting } from './waiter-queue.js';
 
-const numRuns = 200;
+const numRuns = 1_000;
 
 /** A member whose calls resume in the order the kit's scheduler picks. */
 function remote(inner: AtomicBudget, hop: (label?: string) => Promise<void>): PermitBudgetGuard {
@@ -209,4 +211,24 @@ describe('conformance kit: compose guards', () => {
       name: 'waiting',
     });
   });
+});
+
+describe('conformance kit: refill schedulers on a moving clock', () => {
+  for (const policy of ['reset', 'carry'] as const) {
+    it(`lazyRefill and intervalRefill, ${policy}: A ≤ C, one refill per epoch, stale refills ignored, policy exact`, async () => {
+      await checkRefill(
+        ({ capacity, clock, policy: p }) =>
+          lazyRefill(new AtomicBudget(capacity, { refillPolicy: p }), { intervalMs: 1_000, clock }),
+        { numRuns, refillPolicy: policy, name: `lazyRefill (${policy})` },
+      );
+      await checkRefill(
+        ({ capacity, clock, policy: p }) =>
+          intervalRefill(new AtomicBudget(capacity, { refillPolicy: p }), {
+            intervalMs: 1_000,
+            clock,
+          }),
+        { numRuns, refillPolicy: policy, name: `intervalRefill (${policy})` },
+      );
+    });
+  }
 });
