@@ -331,8 +331,12 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
-    this.overReleasedUnits += cost - accepted;
+    let accepted = cost;
+    // The common case stays inline; only an over-release takes the shared slow path.
+    if (cost > this.countHeld) {
+      accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+      this.overReleasedUnits += cost - accepted;
+    }
     this.countHeld -= accepted;
     this.avail += accepted;
     if (this.observer !== undefined) {

@@ -365,8 +365,12 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
-    this.overReleasedUnits += cost - accepted;
+    let accepted = cost;
+    // The common case stays inline; only an over-release takes the shared slow path.
+    if (cost > this.countHeld) {
+      accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+      this.overReleasedUnits += cost - accepted;
+    }
     this.countHeld -= accepted;
     this.reservedTotal -= accepted;
     this.net += accepted;
