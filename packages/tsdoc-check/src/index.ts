@@ -102,7 +102,9 @@ export function checkTsdoc(packageDir: string): TsdocReport {
 
   const sources: [string, string][] = [];
   for (const { name, examples } of declarations.values()) {
-    examples.forEach((code, i) => sources.push([`${name}-${i}.ts`, code]));
+    examples.forEach((code, i) => {
+      sources.push([`${name}-${i}.ts`, code]);
+    });
   }
   const compileErrors = compileModules(packageDir, '.tsdoc-examples', sources);
   return { undocumented, withoutExample, compileErrors, examples: sources.length };
