@@ -6,6 +6,7 @@ import {
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  SyncBudgetPermitBase,
   type SyncTokenBudget,
   type TokenBudget,
 } from '@budgetry/core';
@@ -146,7 +147,7 @@ function settleError(errors: unknown[], keys: readonly MemberKey[], at: number[]
  * permit?.releaseSync(); // both members get 2 back, once
  * ```
  */
-export class SyncAllOfPermit<K extends MemberKey = MemberKey> implements SyncBudgetPermit {
+export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudgetPermitBase {
   private stateCode = HELD;
 
   /** @internal */
@@ -154,7 +155,9 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> implements SyncBud
     private readonly owner: SyncAllOf<K>,
     private readonly parts: readonly SyncBudgetPermit[],
     readonly cost: number,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The epoch of the first member's permit (each member fences its own part). */
   get epoch(): number {
@@ -180,18 +183,6 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> implements SyncBud
   }
   commitSync(): boolean {
     return this.settle(COMMITTED);
-  }
-  async release(): Promise<boolean> {
-    return this.settle(RELEASED);
-  }
-  async commit(): Promise<boolean> {
-    return this.settle(COMMITTED);
-  }
-  [Symbol.dispose](): void {
-    this.settle(RELEASED);
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.settle(RELEASED);
   }
 
   private settle(to: number): boolean {

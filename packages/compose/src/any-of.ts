@@ -5,6 +5,7 @@ import {
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  SyncBudgetPermitBase,
 } from '@budgetry/core';
 import type { AnyMember, Decision, SyncMember } from './all-of.js';
 import { CountLedger } from './count-ledger.js';
@@ -97,11 +98,16 @@ export interface SyncAnyOfPermit<K extends MemberKey = MemberKey>
   readonly inner: SyncBudgetPermit;
 }
 
-class SyncAnyOfPermitImpl<K extends MemberKey> implements SyncAnyOfPermit<K> {
+class SyncAnyOfPermitImpl<K extends MemberKey>
+  extends SyncBudgetPermitBase
+  implements SyncAnyOfPermit<K>
+{
   constructor(
     readonly member: K,
     readonly inner: SyncBudgetPermit,
-  ) {}
+  ) {
+    super();
+  }
   get cost(): number {
     return this.inner.cost;
   }
@@ -116,18 +122,6 @@ class SyncAnyOfPermitImpl<K extends MemberKey> implements SyncAnyOfPermit<K> {
   }
   commitSync(): boolean {
     return this.inner.commitSync();
-  }
-  release(): Promise<boolean> {
-    return this.inner.release();
-  }
-  commit(): Promise<boolean> {
-    return this.inner.commit();
-  }
-  [Symbol.dispose](): void {
-    this.inner.releaseSync();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.inner.releaseSync();
   }
 }
 

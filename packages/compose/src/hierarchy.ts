@@ -4,6 +4,7 @@ import {
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  SyncBudgetPermitBase,
   unwatchLeak,
   watchLeak,
 } from '@budgetry/core';
@@ -109,8 +110,10 @@ class PermitCell implements LeakWatch {
   }
 }
 
-class HierarchyPermit implements SyncBudgetPermit {
-  constructor(private readonly cell: PermitCell) {}
+class HierarchyPermit extends SyncBudgetPermitBase {
+  constructor(private readonly cell: PermitCell) {
+    super();
+  }
   get cost(): number {
     return this.cell.cost;
   }
@@ -125,18 +128,6 @@ class HierarchyPermit implements SyncBudgetPermit {
   }
   commitSync(): boolean {
     return this.settle(COMMITTED);
-  }
-  async release(): Promise<boolean> {
-    return this.settle(RELEASED);
-  }
-  async commit(): Promise<boolean> {
-    return this.settle(COMMITTED);
-  }
-  [Symbol.dispose](): void {
-    this.settle(RELEASED);
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.settle(RELEASED);
   }
   private settle(to: number): boolean {
     const cell = this.cell;

@@ -4,6 +4,7 @@ import {
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  SyncBudgetPermitBase,
   systemClock,
 } from '@budgetry/core';
 import { describe, invalid } from './member-list.js';
@@ -46,12 +47,14 @@ interface Refundable {
 }
 
 /** @internal A permit whose release gives its units back to a rate limiter. */
-export class RatePermit implements SyncBudgetPermit {
+export class RatePermit extends SyncBudgetPermitBase {
   private stateCode = HELD;
   constructor(
     private readonly owner: Refundable,
     readonly cost: number,
-  ) {}
+  ) {
+    super();
+  }
   get epoch(): number {
     return 0;
   }
@@ -68,18 +71,6 @@ export class RatePermit implements SyncBudgetPermit {
     if (this.stateCode !== HELD) return false;
     this.stateCode = COMMITTED;
     return true;
-  }
-  async release(): Promise<boolean> {
-    return this.releaseSync();
-  }
-  async commit(): Promise<boolean> {
-    return this.commitSync();
-  }
-  [Symbol.dispose](): void {
-    this.releaseSync();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.releaseSync();
   }
 }
 

@@ -5,6 +5,7 @@ import {
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  SyncBudgetPermitBase,
   type SyncTokenBudget,
   type TokenBudget,
   type TokenReservation,
@@ -50,11 +51,13 @@ export interface SyncTokenPermit extends TokenPermit, SyncBudgetPermit {}
 const stateOf = (r: TokenReservation): PermitState =>
   r.state === 'recorded' ? 'committed' : r.state === 'refunded' ? 'released' : 'held';
 
-class SyncTokenPermitImpl implements SyncTokenPermit {
+class SyncTokenPermitImpl extends SyncBudgetPermitBase implements SyncTokenPermit {
   constructor(
     private readonly tokens: SyncTokenBudget,
     readonly reservation: TokenReservation,
-  ) {}
+  ) {
+    super();
+  }
   get cost(): number {
     return this.reservation.estimate;
   }
@@ -73,18 +76,6 @@ class SyncTokenPermitImpl implements SyncTokenPermit {
     if (!this.reservation.armed) return false;
     this.tokens.recordUsageSync(this.reservation, this.reservation.estimate, 0);
     return true;
-  }
-  async release(): Promise<boolean> {
-    return this.releaseSync();
-  }
-  async commit(): Promise<boolean> {
-    return this.commitSync();
-  }
-  [Symbol.dispose](): void {
-    this.releaseSync();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.releaseSync();
   }
 }
 

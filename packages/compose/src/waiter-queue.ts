@@ -6,6 +6,7 @@ import {
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
+  SyncBudgetPermitBase,
   type SyncTokenBudget,
   systemClock,
 } from '@budgetry/core';
@@ -69,11 +70,13 @@ interface Waiter {
 }
 
 /** A permit from a {@link WaitingGuard}: releasing it wakes the waiters behind it. */
-class WaitingPermit implements SyncBudgetPermit {
+class WaitingPermit extends SyncBudgetPermitBase {
   constructor(
     private readonly owner: WaitingGuard,
     private readonly inner: SyncBudgetPermit,
-  ) {}
+  ) {
+    super();
+  }
   get cost(): number {
     return this.inner.cost;
   }
@@ -90,18 +93,6 @@ class WaitingPermit implements SyncBudgetPermit {
   }
   commitSync(): boolean {
     return this.inner.commitSync();
-  }
-  async release(): Promise<boolean> {
-    return this.releaseSync();
-  }
-  async commit(): Promise<boolean> {
-    return this.commitSync();
-  }
-  [Symbol.dispose](): void {
-    this.releaseSync();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.releaseSync();
   }
 }
 

@@ -5,6 +5,7 @@ import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
+import { SyncBudgetPermitBase } from './sync-permit-base.js';
 
 /**
  * Options for {@link AtomicBudget}.
@@ -63,14 +64,16 @@ const settle = Symbol('settle');
  * (one allocation per permit); with it, the handle is a {@link WatchedPermit} around it,
  * because the registry's held value must not reference the object it watches.
  */
-class AtomicPermit implements SyncBudgetPermit, LeakWatch {
+class AtomicPermit extends SyncBudgetPermitBase implements LeakWatch {
   status = HELD;
   registered = false;
   constructor(
     readonly budget: AtomicBudget,
     readonly cost: number,
     readonly epoch: number,
-  ) {}
+  ) {
+    super();
+  }
 
   get state(): PermitState {
     return permitStates[this.status]!;
@@ -84,22 +87,6 @@ class AtomicPermit implements SyncBudgetPermit, LeakWatch {
     return this.budget[settle](this, COMMITTED, false);
   }
 
-  async release(): Promise<boolean> {
-    return this.budget[settle](this, RELEASED, false);
-  }
-
-  async commit(): Promise<boolean> {
-    return this.budget[settle](this, COMMITTED, false);
-  }
-
-  [Symbol.dispose](): void {
-    this.budget[settle](this, RELEASED, false);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.budget[settle](this, RELEASED, false);
-  }
-
   isArmed(): boolean {
     return this.status === HELD;
   }
@@ -110,8 +97,10 @@ class AtomicPermit implements SyncBudgetPermit, LeakWatch {
 }
 
 /** The handle given out when the leak backstop watches a permit. */
-class WatchedPermit implements SyncBudgetPermit {
-  constructor(private readonly inner: AtomicPermit) {}
+class WatchedPermit extends SyncBudgetPermitBase {
+  constructor(private readonly inner: AtomicPermit) {
+    super();
+  }
 
   get cost(): number {
     return this.inner.cost;
@@ -131,22 +120,6 @@ class WatchedPermit implements SyncBudgetPermit {
 
   commitSync(): boolean {
     return this.inner.commitSync();
-  }
-
-  async release(): Promise<boolean> {
-    return this.inner.releaseSync();
-  }
-
-  async commit(): Promise<boolean> {
-    return this.inner.commitSync();
-  }
-
-  [Symbol.dispose](): void {
-    this.inner.releaseSync();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.inner.releaseSync();
   }
 }
 
