@@ -336,3 +336,18 @@ describe('hierarchy: leak backstop', () => {
     expect(root.leaks()).toBe(1);
   });
 });
+
+describe('hierarchy: over-release on the count API', () => {
+  it('is clamped to what the node holds and counted tree-wide', () => {
+    const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
+    const a = root.child('a');
+    const b = root.child('b');
+    expect(a.tryReserveSync(4)).toBe(true);
+    expect(b.tryReserveSync(3)).toBe(true);
+    a.releaseSync(4);
+    a.releaseSync(4); // nothing left on a: ignored, b keeps its 3
+    expect([a.held(), b.held(), root.held()]).toEqual([0, 3, 3]);
+    expect(root.overReleased()).toBe(4);
+    expect(b.overReleased()).toBe(4);
+  });
+});

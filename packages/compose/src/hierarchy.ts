@@ -68,6 +68,8 @@ interface Level {
   readonly child: Level | undefined;
   readonly depth: number;
   readonly tree: TreeState;
+  /** The tree's option, copied here: every release reads it. */
+  readonly evictOnIdle: boolean;
 }
 
 /** @internal State shared by a whole tree. */
@@ -75,6 +77,8 @@ interface TreeState {
   readonly evictOnIdle: boolean;
   readonly backstop: boolean;
   leaks: number;
+  /** Units the count API was asked to release beyond what a node held, anywhere in the tree. */
+  overReleased: number;
   /** Bumped by every refill of the root; permits of older epochs are fenced off. */
   epoch: number;
 }
@@ -255,6 +259,14 @@ export class HierarchyNode implements SyncBudgetGuard {
     if (this.level.tree.evictOnIdle) this.evictIdle();
   }
 
+  /**
+   * Units the count API was asked to release beyond what a node held (and ignored), summed
+   * over the whole tree.
+   */
+  overReleased(): number {
+    return this.level.tree.overReleased;
+  }
+
   /** Permits of this tree garbage-collected while held, released by the backstop. */
   leaks(): number {
     return this.level.tree.leaks;
@@ -409,8 +421,13 @@ export class HierarchyNode implements SyncBudgetGuard {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     let n: HierarchyNode = this;
     if (n.heldUnits === EVICTED) n = n.live();
-    // Clamped so a double release can never free units that another holder reserved.
-    const accepted = Math.min(cost, n.countHeld);
+    // Clamped so a double release can never free units that another holder reserved; the
+    // excess is counted, tree-wide, so it costs no memory per tenant.
+    let accepted = cost;
+    if (cost > n.countHeld) {
+      accepted = n.countHeld;
+      n.level.tree.overReleased += cost - accepted;
+    }
     n.countHeld -= accepted;
     n.unhold(accepted);
   }
@@ -455,7 +472,7 @@ export class HierarchyNode implements SyncBudgetGuard {
   /** @internal Returns `cost` units to this node's path; evicts it if idle and asked to. */
   unhold(cost: number): void {
     for (let a: HierarchyNode | null = this; a !== null; a = a.parent) a.heldUnits -= cost;
-    if (this.level.tree.evictOnIdle && this.heldUnits === 0) this.evictSelf();
+    if (this.level.evictOnIdle && this.heldUnits === 0) this.evictSelf();
   }
 
   private acquire(cost: number): HierarchyPermit | HierarchyNode {
@@ -517,7 +534,7 @@ function toLevel(template: unknown, depth: number, tree: TreeState, seen: Set<un
   const { capacity, children } = template as HierarchyTemplate;
   assertAmount(capacity, depth === 0 ? 'capacity' : `capacity at depth ${depth}`);
   const child = children === undefined ? undefined : toLevel(children, depth + 1, tree, seen);
-  return { capacity, child, depth, tree };
+  return { capacity, child, depth, tree, evictOnIdle: tree.evictOnIdle };
 }
 
 /**
@@ -572,6 +589,7 @@ export function hierarchy(
     evictOnIdle: evictOnIdle ?? false,
     backstop: leakBackstop ?? true,
     leaks: 0,
+    overReleased: 0,
     epoch: 0,
   };
   const level = toLevel(template, 0, tree, new Set());
