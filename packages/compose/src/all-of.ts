@@ -757,10 +757,7 @@ export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
    * @returns `true` when every member reserved.
    */
   async tryReserve(cost: number): Promise<boolean> {
-    const permit = await this.tryAcquire(cost);
-    if (permit === null) return false;
-    this.ledger.push(cost, permit);
-    return true;
+    return this.ledger.keep(cost, await this.tryAcquire(cost));
   }
 
   /**

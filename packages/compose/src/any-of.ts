@@ -414,10 +414,7 @@ export class AnyOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
    * @returns `true` when some member reserved it.
    */
   async tryReserve(cost: number): Promise<boolean> {
-    const p = await this.tryAcquire(cost);
-    if (p === null) return false;
-    this.ledger.push(cost, p);
-    return true;
+    return this.ledger.keep(cost, await this.tryAcquire(cost));
   }
 
   /**

@@ -21,6 +21,17 @@ export class CountLedger<H> {
     this.held += cost;
   }
 
+  /**
+   * Keeps `handle` under `cost` when a reservation produced one.
+   *
+   * @returns whether there was a handle (the count API's `tryReserve` result).
+   */
+  keep(cost: number, handle: H | null): boolean {
+    if (handle === null) return false;
+    this.push(cost, handle);
+    return true;
+  }
+
   /** Removes and returns a handle of exactly `cost`, or counts an over-release. */
   take(cost: number): H | undefined {
     const list = this.byCost.get(cost);

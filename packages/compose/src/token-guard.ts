@@ -148,10 +148,7 @@ export class SyncTokenGuard implements SyncBudgetGuard {
     // With a native count API no reservation object is needed per count reservation.
     const counter = this.counter;
     if (counter !== undefined) return counter.tryReserveSync(cost);
-    const r = this.tokens.tryReserveTokensSync(cost);
-    if (r === null) return false;
-    this.ledger.push(cost, r);
-    return true;
+    return this.ledger.keep(cost, this.tokens.tryReserveTokensSync(cost));
   }
   releaseSync(cost: number): void {
     const counter = this.counter;
@@ -217,10 +214,7 @@ export class AsyncTokenGuard implements PermitBudgetGuard {
     return r === null ? null : new AsyncTokenPermitImpl(this.tokens, r);
   }
   async tryReserve(cost: number): Promise<boolean> {
-    const r = await this.tokens.tryReserveTokens(cost);
-    if (r === null) return false;
-    this.ledger.push(cost, r);
-    return true;
+    return this.ledger.keep(cost, await this.tokens.tryReserveTokens(cost));
   }
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
