@@ -53,6 +53,7 @@ export {
   RefillingTokenBudget,
   type RefillListener,
   type RefillSchedulerOptions,
+  ScheduledBudget,
 } from './refill-engine.js';
 export { type RetryHint, retryAfterOf } from './retry-hint.js';
 export { SlidingWindow, type SlidingWindowOptions, slidingWindow } from './sliding-window.js';

@@ -254,28 +254,29 @@ export class RefillEngine {
 }
 
 /**
- * A guard whose epochs follow a schedule: every method first applies the refills the clock
- * says are due. Returned by {@link lazyRefill}, {@link intervalRefill} and
- * {@link calendarRefill} for guard budgets.
+ * What {@link RefillingGuard} and {@link RefillingTokenBudget} share: the budget underneath,
+ * the schedule's epoch and next boundary, availability caught up with the clock, retry hints,
+ * refill listeners and `close()`.
  *
  * @example
  * ```ts
  * import { AtomicBudget } from '@budgetry/core';
- * import { lazyRefill } from '@budgetry/compose';
+ * import { lazyRefill, type ScheduledBudget } from '@budgetry/compose';
  *
- * const rpm = lazyRefill(new AtomicBudget(60), { intervalMs: 60_000 });
- * rpm.tryReserveSync(1);
- * console.log(rpm.epoch, rpm.nextRefillAt());
+ * const scheduled: ScheduledBudget<AtomicBudget> = lazyRefill(new AtomicBudget(10), {
+ *   intervalMs: 1_000,
+ * });
+ * console.log(scheduled.epoch, scheduled.retryAfterMs(11)); // 0 undefined
  * ```
  */
-export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
-  implements SyncBudgetGuard, RetryHint, Disposable
+export abstract class ScheduledBudget<B extends { readonly capacity: number; available(): number }>
+  implements RetryHint, Disposable
 {
   /** @internal */
   constructor(
     /** The budget being refilled. */
     readonly budget: B,
-    private readonly engine: RefillEngine,
+    protected readonly engine: RefillEngine,
   ) {}
 
   get capacity(): number {
@@ -294,33 +295,6 @@ export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
   available(): number {
     this.engine.catchUp();
     return this.budget.available();
-  }
-  tryReserveSync(cost: number): boolean {
-    // Checked first: a rejected call must not be the one that applies a due refill.
-    assertAmount(cost, 'cost');
-    this.engine.catchUp();
-    return this.budget.tryReserveSync(cost);
-  }
-  releaseSync(cost: number): void {
-    // Checked first: a rejected call must not be the one that applies a due refill.
-    assertAmount(cost, 'cost');
-    this.engine.catchUp();
-    this.budget.releaseSync(cost);
-  }
-  tryAcquireSync(cost: number): SyncBudgetPermit | null {
-    // Checked first: a rejected call must not be the one that applies a due refill.
-    assertAmount(cost, 'cost');
-    this.engine.catchUp();
-    return this.budget.tryAcquireSync(cost);
-  }
-  async tryReserve(cost: number): Promise<boolean> {
-    return this.tryReserveSync(cost);
-  }
-  async release(cost: number): Promise<void> {
-    this.releaseSync(cost);
-  }
-  async tryAcquire(cost: number): Promise<SyncBudgetPermit | null> {
-    return this.tryAcquireSync(cost);
   }
   /**
    * 0 when `cost` fits now; else the time to the next refill, if a refill can make it fit.
@@ -352,6 +326,54 @@ export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
 }
 
 /**
+ * A guard whose epochs follow a schedule: every method first applies the refills the clock
+ * says are due. Returned by {@link lazyRefill}, {@link intervalRefill} and
+ * {@link calendarRefill} for guard budgets.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { lazyRefill } from '@budgetry/compose';
+ *
+ * const rpm = lazyRefill(new AtomicBudget(60), { intervalMs: 60_000 });
+ * rpm.tryReserveSync(1);
+ * console.log(rpm.epoch, rpm.nextRefillAt());
+ * ```
+ */
+export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
+  extends ScheduledBudget<B>
+  implements SyncBudgetGuard
+{
+  tryReserveSync(cost: number): boolean {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(cost, 'cost');
+    this.engine.catchUp();
+    return this.budget.tryReserveSync(cost);
+  }
+  releaseSync(cost: number): void {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(cost, 'cost');
+    this.engine.catchUp();
+    this.budget.releaseSync(cost);
+  }
+  tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    // Checked first: a rejected call must not be the one that applies a due refill.
+    assertAmount(cost, 'cost');
+    this.engine.catchUp();
+    return this.budget.tryAcquireSync(cost);
+  }
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+  async tryAcquire(cost: number): Promise<SyncBudgetPermit | null> {
+    return this.tryAcquireSync(cost);
+  }
+}
+
+/**
  * A token budget whose epochs follow a schedule; see {@link RefillingGuard}. Debt is paid
  * first out of every refill.
  *
@@ -366,32 +388,9 @@ export class RefillingGuard<B extends RefillableGuard = RefillableGuard>
  * ```
  */
 export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTokenBudget>
-  implements SyncTokenBudget, RetryHint, Disposable
+  extends ScheduledBudget<B>
+  implements SyncTokenBudget
 {
-  /** @internal */
-  constructor(
-    /** The budget being refilled. */
-    readonly budget: B,
-    private readonly engine: RefillEngine,
-  ) {}
-
-  get capacity(): number {
-    return this.budget.capacity;
-  }
-  /** Epochs begun since the scheduler started. */
-  get epoch(): number {
-    this.engine.catchUp();
-    return this.engine.epoch;
-  }
-  /** When the next refill is due, in clock milliseconds. */
-  nextRefillAt(): number {
-    this.engine.catchUp();
-    return this.engine.nextAt;
-  }
-  available(): number {
-    this.engine.catchUp();
-    return this.budget.available();
-  }
   debt(): number {
     this.engine.catchUp();
     return this.budget.debt();
@@ -423,33 +422,6 @@ export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTo
   }
   async tokensConsumed(): Promise<number> {
     return this.budget.tokensConsumedSync();
-  }
-  /**
-   * 0 when `estimate` fits now; else the time to the next refill.
-   *
-   * @param estimate - the tokens wanted.
-   * @returns milliseconds, or `undefined` for an estimate above capacity.
-   */
-  retryAfterMs(estimate: number): number | undefined {
-    assertAmount(estimate, 'estimate');
-    if (this.available() >= estimate) return 0;
-    return estimate > this.budget.capacity ? undefined : this.engine.retryAfterMs();
-  }
-  /**
-   * Be told after each refill.
-   *
-   * @param listener - called with the new epoch.
-   * @returns a function that unsubscribes.
-   */
-  subscribe(listener: RefillListener): () => void {
-    return this.engine.subscribe(listener);
-  }
-  /** Stop the timer, if any. */
-  close(): void {
-    this.engine.close();
-  }
-  [Symbol.dispose](): void {
-    this.engine.close();
   }
 }
 
