@@ -230,14 +230,21 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
   /**
    * Begin a new epoch. Debt is paid first: with `reset` the budget becomes capacity minus
    * debt and older reservations are fenced off (disposing them refunds nothing); with
-   * `carry` it becomes capacity minus debt minus the estimates still armed.
+   * `carry` the estimates still armed move into the new epoch, which becomes capacity minus
+   * those estimates minus the debt the old epoch owes without them — the estimates are
+   * charged once, to the new epoch, never also as old debt.
    */
   refill(): void {
     this.epochValue++;
-    const debt = this.net < 0 ? -this.net : 0;
+    let debt: number;
     if (this.refillPolicy === 'reset') {
+      debt = this.net < 0 ? -this.net : 0;
       this.reservedTotal = 0;
       this.countHeld = 0;
+    } else {
+      // What the old epoch would show once the carried reservations leave it.
+      const closing = this.net + this.reservedTotal;
+      debt = closing < 0 ? -closing : 0;
     }
     this.net = this.capacity - this.reservedTotal - debt;
     this.observer?.({

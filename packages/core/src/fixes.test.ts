@@ -265,6 +265,30 @@ describe('fix 3: epochs are fenced', () => {
     expect(tb.available()).toBe(100);
   });
 
+  it('carry while in debt: held estimates are charged once, to the new epoch, not again as debt', () => {
+    // The case the kit's auditor found: the 500 still held caused the old epoch's 200 of
+    // debt; carried into the new epoch, it must not also be owed as old debt.
+    const tb = new AtomicTokenBudget(1_000, { refillPolicy: 'carry' });
+    const first = tb.tryReserveTokensSync(500)!;
+    tb.recordUsageSync(tb.tryReserveTokensSync(500)!, 700, 0);
+    expect([tb.available(), tb.debt()]).toEqual([0, 200]);
+    tb.refill();
+    expect([tb.available(), tb.debt()]).toEqual([500, 0]);
+    first[Symbol.dispose]();
+    expect(tb.available()).toBe(1_000);
+  });
+
+  it('carry while in debt beyond what is held: only that excess is carried as debt', () => {
+    const tb = new AtomicTokenBudget(1_000, { refillPolicy: 'carry' });
+    const held = tb.tryReserveTokensSync(100)!;
+    tb.recordUsageSync(tb.tryReserveTokensSync(900)!, 1_400, 0);
+    expect([tb.available(), tb.debt()]).toEqual([0, 500]);
+    tb.refill(); // old epoch without the held 100: 1 400 used of 1 000, 400 owed
+    expect([tb.available(), tb.debt()]).toEqual([500, 0]);
+    held[Symbol.dispose]();
+    expect(tb.available()).toBe(600);
+  });
+
   it('rejects an unknown refill policy at construction', () => {
     expect(codeOf(() => new AtomicBudget(1, { refillPolicy: 'rollover' as never }))).toBe(
       'INVALID_ARGUMENT',
