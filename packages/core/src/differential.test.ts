@@ -61,62 +61,66 @@ const guardOp: fc.Arbitrary<GuardOp> = fc.oneof(
 describe('AtomicBudget against a model', () => {
   it('agrees on every result and every counter after each operation', () => {
     fc.assert(
-      fc.property(policy, fc.array(guardOp, { maxLength: 60, size: 'max' }), (refillPolicy, ops) => {
-        const real = new AtomicBudget(CAPACITY, { refillPolicy, leakBackstop: false });
-        const model = new GuardModel(refillPolicy);
-        const permits: SyncBudgetPermit[] = [];
-        for (const step of ops) {
-          switch (step.op) {
-            case 'reserve': {
-              const expected = step.cost <= model.available();
-              expect(real.tryReserveSync(step.cost)).toBe(expected);
-              if (expected) model.countHeld += step.cost;
-              break;
-            }
-            case 'acquire': {
-              const expected = step.cost <= model.available();
-              const permit = real.tryAcquireSync(step.cost);
-              expect(permit !== null).toBe(expected);
-              if (permit) {
-                permits.push(permit);
-                model.permits.push({ cost: step.cost, epoch: model.epoch, state: 'held' });
+      fc.property(
+        policy,
+        fc.array(guardOp, { maxLength: 60, size: 'max' }),
+        (refillPolicy, ops) => {
+          const real = new AtomicBudget(CAPACITY, { refillPolicy, leakBackstop: false });
+          const model = new GuardModel(refillPolicy);
+          const permits: SyncBudgetPermit[] = [];
+          for (const step of ops) {
+            switch (step.op) {
+              case 'reserve': {
+                const expected = step.cost <= model.available();
+                expect(real.tryReserveSync(step.cost)).toBe(expected);
+                if (expected) model.countHeld += step.cost;
+                break;
               }
-              break;
+              case 'acquire': {
+                const expected = step.cost <= model.available();
+                const permit = real.tryAcquireSync(step.cost);
+                expect(permit !== null).toBe(expected);
+                if (permit) {
+                  permits.push(permit);
+                  model.permits.push({ cost: step.cost, epoch: model.epoch, state: 'held' });
+                }
+                break;
+              }
+              case 'release': {
+                const accepted = Math.min(step.cost, model.countHeld);
+                model.overReleased += step.cost - accepted;
+                model.countHeld -= accepted;
+                real.releaseSync(step.cost);
+                break;
+              }
+              case 'releasePermit':
+              case 'commitPermit': {
+                const permit = permits[step.index];
+                const m = model.permits[step.index];
+                if (!permit || !m) break;
+                const settles = m.state === 'held';
+                if (settles && step.op === 'commitPermit' && model.live(m)) model.spent += m.cost;
+                if (settles) m.state = step.op === 'releasePermit' ? 'released' : 'committed';
+                const result =
+                  step.op === 'releasePermit' ? permit.releaseSync() : permit.commitSync();
+                expect(result).toBe(settles);
+                expect(permit.state).toBe(m.state);
+                break;
+              }
+              case 'refill':
+                model.refill();
+                real.refill();
+                break;
             }
-            case 'release': {
-              const accepted = Math.min(step.cost, model.countHeld);
-              model.overReleased += step.cost - accepted;
-              model.countHeld -= accepted;
-              real.releaseSync(step.cost);
-              break;
-            }
-            case 'releasePermit':
-            case 'commitPermit': {
-              const permit = permits[step.index];
-              const m = model.permits[step.index];
-              if (!permit || !m) break;
-              const settles = m.state === 'held';
-              if (settles && step.op === 'commitPermit' && model.live(m)) model.spent += m.cost;
-              if (settles) m.state = step.op === 'releasePermit' ? 'released' : 'committed';
-              const result =
-                step.op === 'releasePermit' ? permit.releaseSync() : permit.commitSync();
-              expect(result).toBe(settles);
-              expect(permit.state).toBe(m.state);
-              break;
-            }
-            case 'refill':
-              model.refill();
-              real.refill();
-              break;
+            expect(real.available()).toBe(model.available());
+            expect(real.held()).toBe(model.countHeld + model.heldByPermits());
+            expect(real.overReleased()).toBe(model.overReleased);
+            expect(real.epoch).toBe(model.epoch);
+            expect(real.available()).toBeGreaterThanOrEqual(0);
+            expect(real.available()).toBeLessThanOrEqual(CAPACITY);
           }
-          expect(real.available()).toBe(model.available());
-          expect(real.held()).toBe(model.countHeld + model.heldByPermits());
-          expect(real.overReleased()).toBe(model.overReleased);
-          expect(real.epoch).toBe(model.epoch);
-          expect(real.available()).toBeGreaterThanOrEqual(0);
-          expect(real.available()).toBeLessThanOrEqual(CAPACITY);
-        }
-      }),
+        },
+      ),
       { numRuns: 1_000 },
     );
   });
