@@ -6,7 +6,7 @@ import { ConformanceError, checkGuard, checkTokenBudget } from '@budgetry/testin
 export interface SelfCheckOptions {
   /** Where progress lines go. */
   log: (line: string) => void;
-  /** Property runs per invariant (default 100: a smoke pass; CI runs the full kit). */
+  /** Property runs per subject (default 100: a smoke pass; CI runs the full kit). */
   numRuns?: number;
 }
 
@@ -21,31 +21,37 @@ export async function runSelfCheck(options: SelfCheckOptions): Promise<{ violati
   const numRuns = options.numRuns ?? 100;
   const violations: string[] = [];
   const subjects: [string, () => Promise<unknown>][] = [
-    ['AtomicBudget', () => checkGuard(({ capacity }) => new AtomicBudget(capacity), { numRuns })],
+    [
+      'AtomicBudget',
+      () =>
+        checkGuard(({ capacity }) => new AtomicBudget(capacity), {
+          numRuns,
+          capabilities: { available: true, permits: true, refill: { policy: 'reset' } },
+        }),
+    ],
     [
       'AtomicTokenBudget',
-      () => checkTokenBudget(({ capacity }) => new AtomicTokenBudget(capacity), { numRuns }),
+      () =>
+        checkTokenBudget(({ capacity }) => new AtomicTokenBudget(capacity), {
+          numRuns,
+          capabilities: { available: true, debt: true, refill: { policy: 'reset' } },
+        }),
     ],
     [
       'hierarchy tenant',
       () =>
+        // A tenant node, declared without refill: only the root of a hierarchy refills.
         checkGuard(
-          ({ capacity }) => {
-            // A tenant node, without `refill`: only the root of a hierarchy refills.
-            const tenant = hierarchy({ capacity, children: { capacity } }).child('tenant');
-            return {
-              tryReserve: (cost: number) => tenant.tryReserve(cost),
-              release: (cost: number) => tenant.release(cost),
-              tryAcquire: (cost: number) => tenant.tryAcquire(cost),
-              available: () => tenant.available(),
-            };
+          ({ capacity }) => hierarchy({ capacity, children: { capacity } }).child('tenant'),
+          {
+            numRuns,
+            capabilities: { available: true, permits: true },
           },
-          { numRuns },
         ),
     ],
   ];
   options.log('');
-  options.log(`conformance self-check (@budgetry/testing, ${numRuns} runs per invariant):`);
+  options.log(`conformance self-check (@budgetry/testing, ${numRuns} runs each):`);
   for (const [name, check] of subjects) {
     try {
       await check();

@@ -1,20 +1,31 @@
-import type { InvariantId } from './invariant-catalog.js';
-
 /**
- * How a check observes the subject:
- * - `white-box`: reads `available()` at every step and checks equalities at quiescence;
- * - `black-box`: never reads `available()`; conservation is probed at quiescence (G4);
- * - `remote`: calls cross a network; issue order is scheduled, equalities are checked only at
- *   quiescence, and a call rejected with code `TIMEOUT` is indeterminate, so bounds replace
- *   equalities (RM1, RM2).
+ * What a check's command mix leans towards. Every check judges every invariant on every run;
+ * the focus only changes which calls are generated most, so a suite can give each area runs
+ * of its own and name it in the test title:
+ * - `mixed`: everything the capabilities allow (the default for direct calls);
+ * - `overlap`: batches of reserves and releases started together, the races behind an `await`;
+ * - `long`: histories three times longer, for drift that takes many operations to show;
+ * - `invalid`: invalid amounts at every entry point, between valid calls;
+ * - `permits`: permits settled, settled again and settled twice at once;
+ * - `refill`: refills while calls are in flight;
+ * - `misuse`: token reservations recorded twice, recorded on a foreign budget, disarmed;
+ * - `probe`: no reads; conservation probed at rest through the count API (black-box).
  *
  * @example
  * ```ts
- * import type { CheckMode } from '@budgetry/testing';
- * const mode: CheckMode = 'black-box';
+ * import type { CheckFocus } from '@budgetry/testing';
+ * const focus: CheckFocus = 'overlap';
  * ```
  */
-export type CheckMode = 'white-box' | 'black-box' | 'remote';
+export type CheckFocus =
+  | 'mixed'
+  | 'overlap'
+  | 'long'
+  | 'invalid'
+  | 'permits'
+  | 'refill'
+  | 'misuse'
+  | 'probe';
 
 /**
  * Options every check function accepts. All are optional.
@@ -22,11 +33,11 @@ export type CheckMode = 'white-box' | 'black-box' | 'remote';
  * @example
  * ```ts
  * import type { CheckOptions } from '@budgetry/testing';
- * const options: CheckOptions = { numRuns: 2_000, capacity: 5, maxCommands: 8 };
+ * const options: CheckOptions = { numRuns: 500, capacity: 5, maxCommands: 40 };
  * ```
  */
 export interface CheckOptions {
-  /** Property runs per invariant (default 2000; every run checks every selected invariant). */
+  /** Property runs (default 300; `long` runs a third as many, each three times longer). */
   numRuns?: number;
   /** fast-check seed; with `path` and `replayPath`, replays one run exactly. */
   seed?: number;
@@ -38,16 +49,16 @@ export interface CheckOptions {
   capacity?: number;
   /** Range of generated costs, estimates and usage (default 0 … capacity + 2). */
   cost?: { readonly min: number; readonly max: number };
-  /** Longest generated command sequence (default 10). */
+  /** Longest generated command sequence (default 30; each command starts up to four calls). */
   maxCommands?: number;
-  /** How the subject is observed; default `white-box` when it has `available()`. */
-  mode?: CheckMode;
-  /** Only these invariants (default: all that apply to the subject and mode). */
-  invariants?: readonly InvariantId[];
-  /** A label for the subject in error messages. */
+  /** What the command mix leans towards (default `mixed`). */
+  focus?: CheckFocus;
+  /** A label for the subject in messages and replay tokens. */
   name?: string;
-  /** Per-run timeout in milliseconds, so a hung call fails instead of hanging (default 5000). */
+  /** Per-run timeout in milliseconds, so a call that never settles fails instead of hanging (default 5000). */
   timeoutMs?: number;
+  /** Time allowed for shrinking a failure, in milliseconds (default 10 000). */
+  shrinkTimeMs?: number;
   /** Read `BUDGETRY_REPLAY` from the environment (default `true`). */
   replayFromEnv?: boolean;
 }
@@ -62,26 +73,59 @@ export interface ResolvedOptions {
   minCost: number;
   maxCost: number;
   maxCommands: number;
+  focus: CheckFocus;
   timeoutMs: number;
+  shrinkTimeMs: number;
   replayFromEnv: boolean;
+}
+
+const focuses: readonly CheckFocus[] = [
+  'mixed',
+  'overlap',
+  'long',
+  'invalid',
+  'permits',
+  'refill',
+  'misuse',
+  'probe',
+];
+
+function positive(value: number | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be a safe integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
 }
 
 /** @internal */
 export function resolveOptions(options: CheckOptions): ResolvedOptions {
-  const capacity = options.capacity ?? 10;
-  if (!Number.isSafeInteger(capacity) || capacity < 1) {
-    throw new RangeError(`capacity must be a positive safe integer, got ${capacity}`);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('check options must be an object');
   }
+  const focus = options.focus ?? 'mixed';
+  if (!focuses.includes(focus)) {
+    throw new RangeError(`focus must be one of ${focuses.join(', ')}, got ${String(focus)}`);
+  }
+  const capacity = positive(options.capacity, 'capacity', 10);
+  const long = focus === 'long';
+  const numRuns = positive(options.numRuns, 'numRuns', long ? 100 : 300);
+  const maxCommands = positive(options.maxCommands, 'maxCommands', 30) * (long ? 3 : 1);
+  const minCost = positive(options.cost?.min, 'cost.min', 0, 0);
+  const maxCost = positive(options.cost?.max, 'cost.max', capacity + 2, 0);
+  if (minCost > maxCost) throw new RangeError(`cost.min ${minCost} exceeds cost.max ${maxCost}`);
   return {
-    numRuns: options.numRuns ?? 2000,
+    numRuns,
     seed: options.seed,
     path: options.path,
     replayPath: options.replayPath,
     capacity,
-    minCost: options.cost?.min ?? 0,
-    maxCost: options.cost?.max ?? capacity + 2,
-    maxCommands: options.maxCommands ?? 10,
-    timeoutMs: options.timeoutMs ?? 5000,
+    minCost,
+    maxCost,
+    maxCommands,
+    focus,
+    timeoutMs: positive(options.timeoutMs, 'timeoutMs', 5000),
+    shrinkTimeMs: positive(options.shrinkTimeMs, 'shrinkTimeMs', 10_000, 0),
     replayFromEnv: options.replayFromEnv ?? true,
   };
 }

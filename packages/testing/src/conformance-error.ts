@@ -10,10 +10,13 @@ import { formatReplayLine, type ReplayToken } from './replay.js';
  * const options: ConformanceErrorOptions = {
  *   invariant: 'G3',
  *   subject: 'guard "MyBudget"',
- *   detail: 'available() returned 7, expected C − H = 6',
- *   commands: 'tryReserve(4)',
+ *   check: 'overlap',
+ *   detail: 'available() returned 7; the ledger says 6',
+ *   commands: '  1. tryReserve(4)',
  *   commandCount: 1,
  *   trace: '',
+ *   shrinkMs: 12,
+ *   shrinkLimited: false,
  *   replay: { seed: 1, path: '0', replayPath: 'A' },
  * };
  * console.log(new ConformanceError(options).replayLine);
@@ -22,16 +25,22 @@ import { formatReplayLine, type ReplayToken } from './replay.js';
 export interface ConformanceErrorOptions {
   /** The invariant that failed. */
   invariant: InvariantId;
-  /** The check and subject, e.g. `guard "AtomicBudget"`. */
+  /** The subject, e.g. `guard "AtomicBudget"`. */
   subject: string;
-  /** What was observed against what was expected. */
+  /** The check within a suite, e.g. `overlap`. */
+  check: string;
+  /** What was observed against what the ledger says. */
   detail: string;
-  /** The shrunk command sequence, as fast-check prints it. */
+  /** The commands of the shrunk run that launched calls, numbered, one per line. */
   commands: string;
-  /** How many commands the shrunk sequence ran. */
+  /** How many commands the shrunk run launched calls in. */
   commandCount: number;
-  /** The scheduler trace, pasteable into `fc.schedulerFor`. */
+  /** The scheduler trace, pasteable into `fc.schedulerFor` (empty when no `hop` ran). */
   trace: string;
+  /** Time spent shrinking, in milliseconds. */
+  shrinkMs: number;
+  /** Whether shrinking stopped at `shrinkTimeMs` rather than at a minimal counterexample. */
+  shrinkLimited: boolean;
   /** Seed, path and replayPath of the shrunk failure. */
   replay: ReplayToken;
   /** The error thrown inside the failing run. */
@@ -42,8 +51,9 @@ const marker = Symbol.for('budgetry.conformance-error');
 
 /**
  * The error every check function throws when an implementation breaks an invariant. Its
- * message names the invariant, shows the shrunk commands and the scheduler trace, and ends
- * with one line that replays the failure exactly.
+ * message names the invariant, says what was observed and what the ledger expected (for
+ * overlapping calls: every call's window and the closest order tried), lists the commands of
+ * the shrunk run with amounts and handles inline, and ends with one line that replays it.
  *
  * @example
  * ```ts
@@ -60,14 +70,20 @@ const marker = Symbol.for('budgetry.conformance-error');
 export class ConformanceError extends Error {
   /** The invariant that failed. */
   readonly invariant: InvariantId;
-  /** The check and subject that failed. */
+  /** The subject that failed. */
   readonly subject: string;
-  /** The shrunk command sequence. */
+  /** The check within a suite that failed. */
+  readonly check: string;
+  /** What was observed against what the ledger says. */
+  readonly detail: string;
+  /** The commands of the shrunk run, numbered, one per line. */
   readonly commands: string;
-  /** How many commands the shrunk sequence ran. */
+  /** How many commands the shrunk run launched calls in. */
   readonly commandCount: number;
-  /** The scheduler trace of the shrunk run. */
+  /** The scheduler trace of the shrunk run (empty when no `hop` ran). */
   readonly trace: string;
+  /** Time spent shrinking, in milliseconds. */
+  readonly shrinkMs: number;
   /** Seed, path and replayPath of the shrunk run. */
   readonly replay: ReplayToken;
   /** `BUDGETRY_REPLAY='…'`: prefix the test command with it to replay the failure. */
@@ -80,13 +96,14 @@ export class ConformanceError extends Error {
    */
   constructor(options: ConformanceErrorOptions) {
     const replayLine = formatReplayLine(options.replay);
+    const shrink = `shrunk in ${options.shrinkMs} ms${options.shrinkLimited ? ', stopped at the time limit' : ''}`;
     super(
       [
-        `${options.invariant} violated by ${options.subject}: ${invariantSummaries[options.invariant]}`,
+        `${options.invariant} violated by ${options.subject} (${options.check}): ${invariantSummaries[options.invariant]}`,
         `  ${options.detail}`,
-        `Counterexample (${options.commandCount} commands): ${options.commands}`,
-        'Scheduler trace:',
-        indent(options.trace),
+        `Counterexample (${options.commandCount} commands, ${shrink}):`,
+        options.commands,
+        ...(options.trace === '' ? [] : ['Scheduler trace:', indent(options.trace)]),
         `Replay: ${replayLine}`,
       ].join('\n'),
       options.cause === undefined ? undefined : { cause: options.cause },
@@ -94,9 +111,12 @@ export class ConformanceError extends Error {
     this.name = 'ConformanceError';
     this.invariant = options.invariant;
     this.subject = options.subject;
+    this.check = options.check;
+    this.detail = options.detail;
     this.commands = options.commands;
     this.commandCount = options.commandCount;
     this.trace = options.trace;
+    this.shrinkMs = options.shrinkMs;
     this.replay = options.replay;
     this.replayLine = replayLine;
   }

@@ -1,12 +1,20 @@
+export { AdapterError } from './adapter-error.js';
 export {
   amountArbitrary,
   formatAmount,
   invalidAmountArbitrary,
   invalidAmountSamples,
 } from './amount-arbitraries.js';
+export type {
+  GuardCapabilities,
+  PermitCapabilities,
+  RefillCapability,
+  TokenBudgetCapabilities,
+} from './capabilities.js';
 export {
   type AllOfSubject,
   type AnyOfSubject,
+  type ComposedHandle,
   type CompositeCheckOptions,
   type CompositeContext,
   checkAllOf,
@@ -15,36 +23,32 @@ export {
   type HierarchySubject,
 } from './check-composites.js';
 export {
-  type CheckReport,
   type ConformanceContext,
   checkGuard,
   type GuardCheckOptions,
   type GuardFactory,
   type GuardSubject,
-  guardInvariants,
+  type PermitLike,
 } from './check-guard.js';
-export type { CheckMode, CheckOptions } from './check-options.js';
-export {
-  checkRefill,
-  type RefillCheckOptions,
-  type RefillContext,
-  type RefillFactory,
-  type RefillSubject,
-  refillInvariants,
-} from './check-refill.js';
+export type { CheckFocus, CheckOptions } from './check-options.js';
 export {
   checkTokenBudget,
+  type ReservationLike,
   type TokenBudgetCheckOptions,
   type TokenBudgetFactory,
   type TokenBudgetSubject,
-  tokenBudgetInvariants,
 } from './check-token-budget.js';
 export { ConformanceError, type ConformanceErrorOptions } from './conformance-error.js';
 export { FakeClock } from './fake-clock.js';
 export { FaultyMember } from './faulty-member.js';
 export { type InvariantId, invariantSummaries } from './invariant-catalog.js';
 export { InvariantViolation } from './invariant-violation.js';
-export type { ComposedHandle } from './ledger-check.js';
+export {
+  type AuditEvent,
+  Auditor,
+  type LedgerConfig,
+  type LedgerPolicy,
+} from './ledger.js';
 export {
   formatReplayLine,
   parseReplayToken,
@@ -52,3 +56,10 @@ export {
   type ReplayToken,
   readReplayToken,
 } from './replay.js';
+export {
+  type GuardSuite,
+  type SuiteOptions,
+  type SuiteTest,
+  suite,
+  type TokenBudgetSuite,
+} from './suite.js';

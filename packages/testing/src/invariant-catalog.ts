@@ -35,9 +35,7 @@ export type InvariantId =
   | 'R2'
   | 'R3'
   | 'R4'
-  | 'R5'
-  | 'RM1'
-  | 'RM2';
+  | 'R5';
 
 /**
  * One line per invariant id, as shown in test names and reports.
@@ -49,32 +47,30 @@ export type InvariantId =
  * ```
  */
 export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.freeze({
-  G1: '0 ≤ available ≤ capacity at every observation',
-  G2: 'never over-admit: units held by the harness never exceed capacity',
-  G3: 'C − H − F ≤ available ≤ C − H at every observation, available = C − H at quiescence',
-  G4: 'black-box: at quiescence tryReserve(C − H) succeeds and then tryReserve(1) fails',
+  G1: '0 ≤ available ≤ capacity at every read',
+  G2: 'never over-admit: a reservation is granted only if it fits at some instant of its call',
+  G3: 'available() equals the ledger (capacity − held − committed) at some instant of the read, in flight and at rest',
+  G4: 'black-box: at rest, reserving exactly the free units succeeds and one more unit is denied',
   G5: 'cost 0 granted, cost above capacity denied, invalid amounts rejected without effect',
-  G6: 'no false denials: a denial is explained by some point of the call’s window',
+  G6: 'no false denials: a denial is explained by the units free at some instant of its call',
   P1: 'a permit settles exactly once: one settle returns true, the rest false and refund nothing',
-  T1: 'tokensConsumed = sum of recorded usage, each handle counted once, never decreasing',
-  T2: 'a reservation is recorded at most once and only by the budget that issued it',
-  T3: 'available − debt = C − E − consumed in the epoch (exact debt) at quiescence',
-  T4: 'a reservation succeeds only if its estimate ≤ available, and no false denials',
-  T5: 'a disposed or disarmed-then-refunded reservation refunds exactly once',
+  T1: 'tokensConsumed() = the sum of recorded usage, each reservation counted once',
+  T2: 'a reservation carries its estimate and is recorded at most once, only by the budget that issued it',
+  T3: 'available() and debt() match the ledger: overage owed in full, paid first by refunds and refills',
+  T4: 'a reservation succeeds only if its estimate fits, and is not denied when it fits',
+  T5: 'a reservation refunds exactly once, on dispose or through the refund disarm() hands back',
   AO1: 'all-of: a success charges every member its cost',
-  AO2: 'all-of: after a denial or a member exception every member is back where it was',
+  AO2: 'all-of: a denial only when some member lacks, and after a denial or a member exception every member is back where it was',
   AO3: 'all-of: releasing the handle frees each member exactly once',
   AN1: 'any-of: a success charges exactly one member, the one the handle names',
   AN2: 'any-of: a denial charges no member, and only when no member could serve',
   AN3: 'any-of: releasing the handle refunds its member exactly once',
-  HI1: 'hierarchy: a child reservation is also a reservation on the parent',
-  HI2: 'hierarchy: a denial on either side rolls back both',
-  HI3: 'hierarchy: Σ children held + parent own held = parent held ≤ parent capacity',
-  R1: 'refill: 0 ≤ available ≤ capacity right after every refill',
-  R2: 'refill: exactly one refill per epoch boundary crossed, none between boundaries',
-  R3: 'refill: a stale refill (a late timer, a repeated tick) is ignored',
-  R4: 'refill: the policy holds exactly (reset: full, older holds fenced; carry: C − held)',
-  R5: 'refill: debt is paid first (available − debt = C − held − debt before the refill)',
-  RM1: 'remote: with timed-out calls indeterminate, available stays within the bounds',
-  RM2: 'remote: a timed-out recordUsage counts at most once in tokensConsumed',
+  HI1: 'hierarchy: a child reservation is also a reservation on the parent, and no node holds more than its capacity',
+  HI2: 'hierarchy: a denial only when the child or the parent lacks, and it rolls back both',
+  HI3: 'hierarchy: releasing the handle frees the child and the parent exactly once',
+  R1: 'refill: 0 ≤ available ≤ capacity after every refill',
+  R2: 'refill: one epoch per boundary crossed, none between boundaries',
+  R3: 'refill: a stale refill (a late timer) changes nothing',
+  R4: 'refill: the policy holds exactly (reset: full, older holds fenced; carry: held reservations move into the new epoch)',
+  R5: 'refill: debt is paid first, and a held reservation carried into a new epoch is charged once, never also as old debt',
 });

@@ -12,7 +12,8 @@ export const REPLAY_ENV = 'BUDGETRY_REPLAY';
 /**
  * Everything needed to re-run one failing property run exactly: fast-check's `seed` and
  * `path`, and the `replayPath` of `fc.commands` (which fast-check's own hint omits). The
- * optional `invariant` and `subject` restrict the replay to the check that failed.
+ * optional `subject` and `check` restrict the replay to the check that failed, so one token
+ * in the environment replays one test of a suite and leaves the others alone.
  *
  * @example
  * ```ts
@@ -24,8 +25,8 @@ export interface ReplayToken {
   readonly seed: number;
   readonly path: string;
   readonly replayPath: string;
-  readonly invariant?: string;
   readonly subject?: string;
+  readonly check?: string;
 }
 
 /**
@@ -47,7 +48,7 @@ export function parseReplayToken(text: string | undefined): ReplayToken | undefi
   const value: unknown = JSON.parse(text);
   if (typeof value !== 'object' || value === null)
     throw new TypeError(`${REPLAY_ENV} is not an object`);
-  const { seed, path, replayPath, invariant, subject } = value as Record<string, unknown>;
+  const { seed, path, replayPath, subject, check } = value as Record<string, unknown>;
   if (!Number.isInteger(seed) || typeof path !== 'string' || typeof replayPath !== 'string') {
     throw new TypeError(`${REPLAY_ENV} needs an integer seed and string path and replayPath`);
   }
@@ -55,8 +56,8 @@ export function parseReplayToken(text: string | undefined): ReplayToken | undefi
     seed: seed as number,
     path,
     replayPath,
-    ...(typeof invariant === 'string' ? { invariant } : {}),
     ...(typeof subject === 'string' ? { subject } : {}),
+    ...(typeof check === 'string' ? { check } : {}),
   };
 }
 

@@ -1,12 +1,12 @@
 // Deliberately broken implementations: each must be caught under default options and shrunk
 // to a small counterexample. Seeds are pinned so the assertions are deterministic; the
-// measurement test (BUDGETRY_MEASURE=1) reruns every case on random seeds for catch rates.
+// measurement test (BUDGETRY_MEASURE=30) reruns every case on random seeds for catch rates.
 import { describe, expect, it } from 'vitest';
-import { type CheckReport, ConformanceError, checkAllOf, type FaultyMember } from '../src/index.js';
+import { ConformanceError, checkAllOf, checkAnyOf, type FaultyMember } from '../src/index.js';
 import { galleryCases } from './gallery-cases.js';
-import { referenceAllOf } from './reference-combinators.js';
+import { referenceAllOf, referenceAnyOf } from './reference-combinators.js';
 
-async function caught(run: () => Promise<CheckReport>): Promise<ConformanceError> {
+async function caught(run: () => Promise<void>): Promise<ConformanceError> {
   try {
     await run();
   } catch (error) {
@@ -24,31 +24,44 @@ describe('the gallery of broken implementations', () => {
       for (const seed of seeds) {
         const error = await caught(() => c.run({ seed, replayFromEnv: false }));
         expect(error.message).toContain(error.replayLine);
+        expect(error.message.endsWith(error.replayLine)).toBe(true);
         expect(error.commandCount, error.message).toBeLessThanOrEqual(c.maxCommands);
       }
     });
   }
 });
 
-describe('member exceptions in all-of runs', () => {
-  it('injects failures into members the adapter built the combinator over', async () => {
+describe('member exceptions', () => {
+  it('are injected into the members an all-of is built over, and a correct one passes', async () => {
     const used: FaultyMember[] = [];
     await checkAllOf(
       ({ capacities, members }) => {
         used.push(...members);
         return referenceAllOf(capacities, undefined, members);
       },
-      { seed: 1, numRuns: 100, replayFromEnv: false },
+      { seed: 1, numRuns: 100, faultyMembers: true, replayFromEnv: false },
     );
     expect(used.reduce((n, m) => n + m.faults, 0)).toBeGreaterThan(0);
   });
 
-  it('names AO2 when an all-of leaves a member charged after an exception', async () => {
+  it('are injected into any-of members too, and a correct any-of passes', async () => {
+    const used: FaultyMember[] = [];
+    await checkAnyOf(
+      ({ capacities, members }) => {
+        used.push(...members);
+        return referenceAnyOf(capacities, undefined, members);
+      },
+      { seed: 1, numRuns: 100, faultyMembers: true, replayFromEnv: false },
+    );
+    expect(used.reduce((n, m) => n + m.faults, 0)).toBeGreaterThan(0);
+  });
+
+  it('name AO2 when an all-of leaves a member charged after an exception', async () => {
     const error = await caught(() =>
       checkAllOf(
         ({ capacities, members }) =>
           referenceAllOf(capacities, 'no-rollback-on-exception', members),
-        { seed: 1, replayFromEnv: false },
+        { seed: 1, faultyMembers: true, replayFromEnv: false },
       ),
     );
     expect(error.invariant).toBe('AO2');

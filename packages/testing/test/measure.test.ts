@@ -1,21 +1,31 @@
 // Catch rates on random seeds: not part of the regular run (it takes minutes). Run with
 //   BUDGETRY_MEASURE=30 npx vitest run --project testing test/measure.test.ts
-// to run every gallery case on 30 random seeds under default options.
+// to run every gallery case, and every control, on 30 random seeds under default options.
+// It prints one markdown row per case: caught, commands (min / median / max), median time to
+// catch and shrink, and the invariants reported; and the false alarms of the controls.
 import { expect, it } from 'vitest';
-import { ConformanceError } from '../src/index.js';
+import { type CheckOptions, ConformanceError, checkGuard, checkTokenBudget } from '../src/index.js';
+import { controlChecks, controlSuites } from './controls.js';
 import { galleryCases } from './gallery-cases.js';
 
 const rounds = Number(process.env.BUDGETRY_MEASURE ?? 0);
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] ?? 0;
+}
+
 it.runIf(rounds > 0)(
-  'catches every gallery case on random seeds',
+  'catches every gallery case on random seeds, and no control fails',
   async () => {
     const lines: string[] = [];
     for (const c of galleryCases) {
       let caught = 0;
       const sizes: number[] = [];
+      const times: number[] = [];
       const ids = new Set<string>();
       for (let i = 0; i < rounds; i++) {
+        const started = Date.now();
         try {
           await c.run({ replayFromEnv: false });
         } catch (error) {
@@ -24,14 +34,54 @@ it.runIf(rounds > 0)(
           sizes.push(error.commandCount);
           ids.add(error.invariant);
         }
+        times.push(Date.now() - started);
       }
       sizes.sort((a, b) => a - b);
       lines.push(
-        `${c.name}: caught ${caught}/${rounds}; commands min ${sizes[0]} median ${sizes[sizes.length >> 1]} max ${sizes[sizes.length - 1]}; ${[...ids].join(' ')}`,
+        `| ${c.name} | ${caught}/${rounds} | ${sizes[0]} / ${median(sizes)} / ${sizes[sizes.length - 1]} | ${median(times)} ms | ${[...ids].join(', ')} |`,
       );
     }
-    console.log(lines.join('\n'));
-    expect(lines).toHaveLength(galleryCases.length);
+    const alarms: string[] = [];
+    const controls: [string, (o: CheckOptions) => Promise<void>][] = [
+      ...controlSuites.map((s): [string, (o: CheckOptions) => Promise<void>] => [
+        s.name,
+        (o) =>
+          s.kind === 'guard'
+            ? checkGuard(s.factory, {
+                ...s.options,
+                ...o,
+                ...(s.capabilities ? { capabilities: s.capabilities } : {}),
+              })
+            : checkTokenBudget(s.factory, {
+                ...s.options,
+                ...o,
+                ...(s.capabilities ? { capabilities: s.capabilities } : {}),
+              }),
+      ]),
+      ...controlChecks.map((c): [string, (o: CheckOptions) => Promise<void>] => [c.name, c.run]),
+    ];
+    let runs = 0;
+    for (const [name, run] of controls) {
+      for (let i = 0; i < rounds; i++) {
+        runs++;
+        try {
+          await run({ replayFromEnv: false });
+        } catch (error) {
+          alarms.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+    console.log(
+      [
+        '| broken implementation | caught | commands (min / median / max) | median time | invariant |',
+        '| --- | --- | --- | --- | --- |',
+        ...lines,
+        '',
+        `controls: ${controls.length} correct implementations × ${rounds} seeds = ${runs} checks, ${alarms.length} failures`,
+        ...alarms,
+      ].join('\n'),
+    );
+    expect(alarms).toEqual([]);
   },
   3_600_000,
 );

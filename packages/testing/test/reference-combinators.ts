@@ -45,11 +45,13 @@ export function referenceAllOf(
   };
 }
 
+/** An any-of: the first member that fits serves; a member's exception propagates (nothing charged). */
 export function referenceAnyOf(
   capacities: readonly number[],
   bug?: 'wrong-member-named',
+  given?: readonly SyncBudgetGuard[],
 ): AnyOfSubject {
-  const ms = members(capacities);
+  const ms = given ?? members(capacities);
   return {
     available: () => ms.map((m) => m.available()),
     tryAcquire: (cost) => {
@@ -63,18 +65,29 @@ export function referenceAnyOf(
   };
 }
 
+/**
+ * A parent with children: the child first, then the parent; a denial or an exception on the
+ * parent rolls the child back. Bugs: the parent never charged; no rollback on an exception.
+ */
 export function referenceHierarchy(
   capacities: readonly number[],
-  bug?: 'child-skips-parent',
+  bug?: 'child-skips-parent' | 'no-rollback-on-exception',
+  given?: readonly SyncBudgetGuard[],
 ): HierarchySubject {
-  const [parent, ...children] = members(capacities);
+  const [parent, ...children] = given ?? members(capacities);
   return {
     available: () => [parent!.available(), ...children.map((c) => c.available())],
     tryAcquire: (child, cost) => {
       const own = child === null ? null : children[child]!.tryAcquireSync(cost);
       if (child !== null && own === null) return null;
       if (bug === 'child-skips-parent' && own !== null) return once([own]);
-      const up = parent!.tryAcquireSync(cost);
+      let up: SyncBudgetPermit | null;
+      try {
+        up = parent!.tryAcquireSync(cost);
+      } catch (error) {
+        if (bug !== 'no-rollback-on-exception') own?.releaseSync();
+        throw error;
+      }
       if (up === null) {
         own?.releaseSync();
         return null;

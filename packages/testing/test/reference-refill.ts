@@ -7,7 +7,7 @@ import {
   type PermitState,
   type RefillPolicy,
 } from '@budgetry/core';
-import type { FakeClock, RefillSubject } from '../src/index.js';
+import type { FakeClock, GuardSubject } from '../src/index.js';
 
 export type RefillBug =
   | 'none'
@@ -78,7 +78,7 @@ class Permit implements BudgetPermit {
 }
 
 /** An interval refill: lazy catch-up on every access plus a timer on the clock. */
-export class ReferenceRefill implements RefillSubject {
+export class ReferenceRefill implements GuardSubject {
   private readonly budget: EpochBudget;
   private epochs = 0;
   private nextAt: number;

@@ -7,10 +7,36 @@ import {
   parseReplayToken,
   REPLAY_ENV,
 } from '../src/index.js';
+import { PlainGuard } from './outside/plain-guard.js';
 import { type GuardBug, ToyGuard } from './toy-guard.js';
 
-const broken = (bug: GuardBug, options: CheckOptions) =>
-  checkGuard((ctx) => new ToyGuard(ctx.capacity, bug, ctx.hop), options);
+const caps = { available: true, permits: true, refill: { policy: 'reset' } } as const;
+
+const subjects: [string, (options: CheckOptions) => Promise<void>][] = [
+  [
+    'a race behind a plain await (outside guard, check-then-act)',
+    (o) =>
+      checkGuard(({ capacity }) => new PlainGuard(capacity, { bug: 'check-then-act' }), {
+        ...o,
+        capabilities: caps,
+      }),
+  ],
+  [
+    'a race behind setImmediate (outside guard, lost-release)',
+    (o) =>
+      checkGuard(
+        ({ capacity }) => new PlainGuard(capacity, { bug: 'lost-release', boundary: 'immediate' }),
+        { ...o, capabilities: caps },
+      ),
+  ],
+  ...(['double-refund-on-dispose', 'lost-refund'] as GuardBug[]).map(
+    (bug): [string, (options: CheckOptions) => Promise<void>] => [
+      `toy guard through hop: ${bug}`,
+      (o) =>
+        checkGuard((ctx) => new ToyGuard(ctx.capacity, bug, ctx.hop), { ...o, capabilities: caps }),
+    ],
+  ),
+];
 
 async function failure(run: () => Promise<unknown>): Promise<ConformanceError> {
   try {
@@ -27,28 +53,31 @@ describe('replay', () => {
     delete process.env[REPLAY_ENV];
   });
 
-  const cases: [GuardBug, CheckOptions][] = [
-    ['double-refund-on-dispose', { invariants: ['G3'] }],
-    // A race: the failure depends on the interleaving, which the replay must reproduce.
-    ['racy-reserve', {}],
-    ['lost-refund', {}],
-  ];
-  for (const [bug, options] of cases) {
-    it(`reproduces a ${bug} failure exactly from the printed replay line`, async () => {
+  for (const [name, run] of subjects) {
+    it(`reproduces ${name} exactly from the printed replay line`, async () => {
       for (const seed of [1, 2, 3]) {
-        const first = await failure(() => broken(bug, { ...options, seed }));
-        expect(first.message).toContain(first.replayLine);
+        const first = await failure(() => run({ seed, replayFromEnv: false }));
         const json = /^BUDGETRY_REPLAY='(.*)'$/.exec(first.replayLine)?.[1];
         expect(parseReplayToken(json)).toEqual(first.replay);
         process.env[REPLAY_ENV] = json;
-        const again = await failure(() => broken(bug, options));
+        const again = await failure(() => run({}));
         expect(again.invariant).toBe(first.invariant);
         expect(again.commands).toBe(first.commands);
-        expect(again.trace).toBe(first.trace);
+        expect(again.detail).toBe(first.detail);
         delete process.env[REPLAY_ENV];
       }
     });
   }
+
+  it('ignores a replay token recorded for another subject or check', async () => {
+    const first = await failure(() => subjects[0]![1]({ seed: 1, replayFromEnv: false }));
+    process.env[REPLAY_ENV] = JSON.stringify({ ...first.replay, check: 'probe' });
+    // The token names another check: this run draws its own seed, and still finds the race.
+    const again = await failure(() => subjects[0]![1]({}));
+    expect(again.replay.seed === first.replay.seed && again.commands === first.commands).toBe(
+      false,
+    );
+  });
 });
 
 describe('FakeClock', () => {

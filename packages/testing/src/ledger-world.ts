@@ -1,0 +1,562 @@
+// What guards and token budgets share: a world whose model is one ledger, the handles the
+// harness holds, refills by call or by clock, reads, invalid amounts and probes at rest.
+import { BudgetError } from '@budgetry/core';
+import type fc from 'fast-check';
+import { AdapterError } from './adapter-error.js';
+import { formatAmount } from './amount-arbitraries.js';
+import type { ResolvedCapabilities } from './capabilities.js';
+import {
+  describeError,
+  type Judgement,
+  type OpSpec,
+  type Outcome,
+  type Planned,
+  StepCommand,
+  World,
+} from './engine.js';
+import type { FakeClock } from './fake-clock.js';
+import type { InvariantId } from './invariant-catalog.js';
+import {
+  DISARMED,
+  HELD,
+  type LedgerConfig,
+  type LedgerState,
+  ledgerAvailable,
+  ledgerCountRelease,
+  ledgerDebt,
+  ledgerKey,
+  ledgerRefill,
+  ledgerReserve,
+  openLedger,
+  statusOf,
+} from './ledger.js';
+import type { Mismatch } from './search.js';
+
+/** @internal What kind of reservation a handle is. */
+export type HandleKind = 'count' | 'permit' | 'token';
+
+/** @internal A reservation the harness holds (or may hold, after a timeout). */
+export interface Handle {
+  readonly id: number;
+  readonly kind: HandleKind;
+  readonly amount: number;
+  /** The permit or reservation object (none for the count API). */
+  readonly object: unknown;
+  /** Refills begun when the reserve was made. */
+  readonly stamp: number;
+  /** No refill overlapped the reserve: its epoch is known. */
+  readonly sure: boolean;
+  /** Settle calls launched on it (release, commit, record, dispose, …). */
+  settles: number;
+  /** Count API: its release has been sent. */
+  released: boolean;
+  /** Token reservations: the refund `disarm()` handed back. */
+  refund: ((...args: unknown[]) => unknown) | undefined;
+}
+
+/** @internal Primary invariants of a world kind, used to blame mismatches. */
+export interface Blames {
+  readonly overAdmit: InvariantId;
+  readonly falseDenial: InvariantId;
+  readonly read: InvariantId;
+}
+
+type S = LedgerState;
+/** @internal */
+export type LedgerOp<W extends LedgerWorld> = OpSpec<S, W>;
+
+/** @internal */
+export function isTimeout(error: unknown): boolean {
+  return BudgetError.isInstance(error) && error.code === 'TIMEOUT';
+}
+
+/** @internal A world whose model is one ledger. */
+export class LedgerWorld<Sub = unknown> extends World<S> {
+  readonly handles: Handle[] = [];
+  /** Amount of every ledger handle id (count reservations included, unused by the ledger). */
+  readonly amounts: number[] = [];
+  refillsStarted = 0;
+  refillsInFlight = 0;
+  countReleasesInFlight = 0;
+
+  constructor(
+    scheduler: fc.Scheduler,
+    readonly subject: Sub,
+    readonly config: LedgerConfig,
+    readonly caps: ResolvedCapabilities,
+    readonly clock: FakeClock,
+    readonly blames: Blames,
+  ) {
+    super(scheduler, openLedger(), ledgerKey, caps.linearizable);
+  }
+
+  /** A new handle id for a grant (or a timed-out reserve, which nobody can settle). */
+  newHandle(
+    kind: HandleKind,
+    amount: number,
+    object: unknown,
+    stamp: number,
+    sure: boolean,
+  ): Handle {
+    const h: Handle = {
+      id: this.handles.length,
+      kind,
+      amount,
+      object,
+      stamp,
+      sure,
+      settles: 0,
+      released: false,
+      refund: undefined,
+    };
+    this.handles.push(h);
+    this.amounts[h.id] = amount;
+    return h;
+  }
+
+  /** Handles of `kind`, filtered, for `#index` picks. */
+  pick(index: number, kind: HandleKind, filter: (h: Handle) => boolean): Handle | undefined {
+    const list = this.handles.filter((h) => h.kind === kind && h.object !== null && filter(h));
+    return list.length === 0 ? undefined : list[index % list.length];
+  }
+
+  /** Count reservations that may be released now without crossing a `reset` refill. */
+  releasable(h: Handle): boolean {
+    if (h.kind !== 'count' || h.released) return false;
+    if (this.config.policy === 'carry') return true;
+    return h.sure && h.stamp === this.refillsStarted && this.refillsInFlight === 0;
+  }
+
+  /** Whether a refill may start now (never while a count release could cross a `reset`). */
+  mayRefill(): boolean {
+    return this.config.policy === 'carry' || this.countReleasesInFlight === 0;
+  }
+
+  override async rest(specs: Parameters<World<S>['rest']>[0]): Promise<void> {
+    await super.rest(specs);
+    if (this.ok() && specs.length > 0) this.refillsSinceRead = 0;
+  }
+
+  available(s: S): number {
+    return ledgerAvailable(this.config, s);
+  }
+
+  /** What an unexpected rejection means: indeterminate (timeout) or a failure. */
+  rejected(
+    label: string,
+    error: unknown,
+    blame: InvariantId,
+    effect: (s: S) => readonly S[] | Mismatch,
+  ): Judgement<S> {
+    if (this.caps.timeouts && isTimeout(error)) {
+      return { kind: 'step', shown: 'TIMEOUT', optional: true, step: (s) => effect(s) };
+    }
+    return {
+      kind: 'fail',
+      mismatch: { reason: `${label} rejected unexpectedly: ${describeError(error)}`, blame },
+    };
+  }
+}
+
+function mismatch(reason: string, blame: InvariantId): Mismatch {
+  return { reason, blame };
+}
+
+/** @internal Describes a value for adapter errors: `"5" (a string)`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object (${Object.keys(value).join(', ') || 'no keys'})`;
+  return `${formatAmount(value)} (${typeof value})`;
+}
+
+/** @internal A reservation through the count API, a permit or a token reservation. */
+export function reserveOp<W extends LedgerWorld>(
+  kind: HandleKind,
+  amount: number,
+  member: string,
+  options: { probe?: boolean; validate?: (value: object, world: W) => Mismatch | undefined } = {},
+): LedgerOp<W> {
+  const text = `${options.probe === true ? 'probe ' : ''}${member}(${amount})`;
+  return {
+    text,
+    applicable: () => true,
+    plan(world): Planned<S> {
+      const stamp = world.refillsStarted;
+      const crossing = world.refillsInFlight > 0;
+      const { config } = world;
+      const grant = (s: S, id: number | undefined): readonly S[] | Mismatch => {
+        const next = ledgerReserve(config, s, amount, id);
+        if (next !== undefined) return [next];
+        const free = ledgerAvailable(config, s);
+        const blame: InvariantId =
+          options.probe === true ? 'G4' : amount > config.capacity ? 'G5' : world.blames.overAdmit;
+        return mismatch(
+          `${text} was granted although only ${free} of ${config.capacity} were free${ledgerDebt(config, s) > 0 ? ` (debt ${ledgerDebt(config, s)})` : ''}`,
+          blame,
+        );
+      };
+      const judge = (outcome: Outcome): Judgement<S> => {
+        if (!outcome.ok) {
+          return world.rejected(text, outcome.error, world.blames.overAdmit, (s) => {
+            const id =
+              kind === 'count' ? undefined : world.newHandle(kind, amount, null, stamp, false).id;
+            const next = ledgerReserve(config, s, amount, id);
+            return next === undefined ? [s] : [s, next];
+          });
+        }
+        const value = outcome.value;
+        let granted: boolean;
+        if (kind === 'count') {
+          if (typeof value !== 'boolean') {
+            throw new AdapterError(
+              `${member}(${amount}) resolved ${describeValue(value)}; expected true or false`,
+              { member },
+            );
+          }
+          granted = value;
+        } else if (value === null || value === undefined) {
+          granted = false;
+        } else if (typeof value !== 'object') {
+          throw new AdapterError(
+            `${member}(${amount}) resolved ${describeValue(value)}; expected a handle object or null`,
+            { member },
+          );
+        } else {
+          granted = true;
+          const bad = options.validate?.(value, world);
+          if (bad !== undefined) return { kind: 'fail', mismatch: bad };
+        }
+        if (!granted) {
+          return {
+            kind: 'step',
+            shown: 'denied',
+            exact: options.probe === true,
+            step: (s, exact) => {
+              if (amount === 0) return mismatch(`${text} was denied; 0 is always granted`, 'G5');
+              const free = ledgerAvailable(config, s);
+              if (!exact || amount > free) return [s];
+              return mismatch(
+                `${text} was denied although ${free} of ${config.capacity} were free`,
+                options.probe === true ? 'G4' : world.blames.falseDenial,
+              );
+            },
+          };
+        }
+        const sure = !crossing && world.refillsInFlight === 0 && world.refillsStarted === stamp;
+        const h = world.newHandle(kind, amount, kind === 'count' ? undefined : value, stamp, sure);
+        return {
+          kind: 'step',
+          shown: kind === 'count' ? `true (#${h.id})` : `#${h.id}`,
+          step: (s) => grant(s, kind === 'count' ? undefined : h.id),
+        };
+      };
+      return {
+        label: text,
+        start: () => (world.subject as Record<string, (a: number) => unknown>)[member]!(amount),
+        judge,
+      };
+    },
+  };
+}
+
+/** @internal Releases count reservation `h` (`release(#k: amount)`). */
+export function planCountRelease(world: LedgerWorld, h: Handle): Planned<S> {
+  h.released = true;
+  world.countReleasesInFlight++;
+  const label = `release(#${h.id}: ${h.amount})`;
+  const effect = (s: S): readonly S[] => [ledgerCountRelease(s, h.amount)];
+  return {
+    label,
+    start: () => (world.subject as { release(c: number): unknown }).release(h.amount),
+    judge: (outcome) => {
+      world.countReleasesInFlight--;
+      if (!outcome.ok) {
+        return world.rejected(label, outcome.error, world.blames.read, (s) => [s, ...effect(s)]);
+      }
+      return { kind: 'step', shown: 'done', step: effect };
+    },
+  };
+}
+
+/** @internal Releases a count reservation the harness holds, picked by position. */
+export function countReleaseOp<W extends LedgerWorld>(index: number): LedgerOp<W> {
+  return {
+    text: `release(#${index})`,
+    applicable: (world) => world.pick(index, 'count', (h) => world.releasable(h)) !== undefined,
+    plan(world) {
+      const h = world.pick(index, 'count', (x) => world.releasable(x));
+      return h === undefined ? undefined : planCountRelease(world, h);
+    },
+  };
+}
+
+/** @internal `refill()` on the subject. */
+export function refillOp<W extends LedgerWorld>(): LedgerOp<W> {
+  return {
+    text: 'refill()',
+    applicable: (world) => world.mayRefill(),
+    plan(world) {
+      if (!world.mayRefill()) return undefined;
+      world.refillsStarted++;
+      world.refillsInFlight++;
+      world.refillsSinceRead++;
+      const effect = (s: S): readonly S[] => [ledgerRefill(world.config, s, world.amounts)];
+      return {
+        label: 'refill()',
+        start: () => (world.subject as { refill(): unknown }).refill(),
+        judge: (outcome) => {
+          world.refillsInFlight--;
+          if (!outcome.ok) return world.rejected('refill()', outcome.error, 'R4', effect);
+          return { kind: 'step', shown: 'done', step: effect };
+        },
+      };
+    },
+  };
+}
+
+/** @internal How far a clock move goes. */
+export type ClockStep = 'within' | 'boundary' | 'late' | 'deliver';
+
+interface ClockSubject {
+  readonly epoch: number;
+  nextRefillAt(): number;
+}
+
+/**
+ * @internal Moves `context.clock` and reads the subject's `epoch` in one synchronous step:
+ * to 1 ms before the next boundary (no refill: R2), onto it (exactly one: R2), onto it with
+ * the timer held back (the access catches up), or delivering held-back timers (R3: nothing).
+ */
+export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
+  const text =
+    step === 'within'
+      ? 'advance(to 1 ms before the boundary)'
+      : step === 'boundary'
+        ? 'advance(to the boundary)'
+        : step === 'late'
+          ? 'advance(to the boundary, timer late)'
+          : 'deliverLateTimers()';
+  return {
+    text,
+    applicable: (world) => world.mayRefill(),
+    plan(world) {
+      if (!world.mayRefill()) return undefined;
+      const subject = world.subject as ClockSubject;
+      const { clock } = world;
+      const crosses = step === 'boundary' || step === 'late';
+      if (crosses) {
+        world.refillsStarted++;
+        world.refillsSinceRead++;
+      }
+      return {
+        label: text,
+        start: () => {
+          const at = subject.nextRefillAt();
+          if (typeof at !== 'number' || !Number.isFinite(at)) {
+            throw new AdapterError(
+              `nextRefillAt() returned ${describeValue(at)}; expected a time in ms`,
+              {
+                member: 'nextRefillAt',
+              },
+            );
+          }
+          if (step === 'within') {
+            if (at - 1 > clock.now()) clock.set(at - 1);
+          } else if (step === 'boundary') clock.set(Math.max(at, clock.now()));
+          else if (step === 'late') clock.lag(Math.max(0, at - clock.now()));
+          else clock.flush();
+          return subject.epoch;
+        },
+        judge: (outcome) => {
+          if (!outcome.ok) throw outcome.error;
+          const epoch = outcome.value;
+          if (typeof epoch !== 'number') {
+            throw new AdapterError(`epoch is ${describeValue(epoch)}; expected a number`, {
+              member: 'epoch',
+            });
+          }
+          return {
+            kind: 'step',
+            shown: `epoch ${epoch}`,
+            step: (s) => {
+              const next = crosses ? ledgerRefill(world.config, s, world.amounts) : s;
+              if (epoch === next.epoch) return [next];
+              return mismatch(
+                step === 'deliver'
+                  ? `a late timer moved the epoch from ${s.epoch} to ${epoch}`
+                  : crosses
+                    ? `crossing one boundary moved the epoch from ${s.epoch} to ${epoch}`
+                    : `the epoch moved from ${s.epoch} to ${epoch} before the boundary`,
+                step === 'deliver' ? 'R3' : 'R2',
+              );
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+/** @internal Which quantity a read returns. */
+export type ReadKind = 'available' | 'debt' | 'tokensConsumed';
+
+/** @internal A read, checked exactly against the ledger at its instant. */
+export function readOp<W extends LedgerWorld>(what: ReadKind, target = 'subject'): LedgerOp<W> {
+  const text = `${what}()`;
+  return {
+    text,
+    applicable: () => true,
+    plan(world) {
+      const refills = world.refillsSinceRead;
+      const { config } = world;
+      return {
+        label: text,
+        start: () => (world.subject as Record<string, () => unknown>)[what]!(),
+        judge: (outcome) => {
+          if (!outcome.ok) {
+            return world.rejected(text, outcome.error, 'G1', (s) => [s]);
+          }
+          const value = outcome.value;
+          if (typeof value !== 'number') {
+            throw new AdapterError(
+              `${target}.${text} returned ${describeValue(value)}; expected a number`,
+              {
+                member: what,
+              },
+            );
+          }
+          return {
+            kind: 'step',
+            shown: formatAmount(value),
+            read: true,
+            step: (s) => {
+              const want =
+                what === 'available'
+                  ? ledgerAvailable(config, s)
+                  : what === 'debt'
+                    ? ledgerDebt(config, s)
+                    : s.consumed;
+              if (value === want) return [s];
+              const range = what !== 'available' || (value >= 0 && value <= config.capacity);
+              const safe = Number.isSafeInteger(value) && value >= 0;
+              let blame: InvariantId;
+              if (what === 'tokensConsumed') blame = 'T1';
+              else if (!safe || !range) blame = refills > 0 ? 'R1' : 'G1';
+              else if (refills > 0) blame = ledgerDebt(config, s) > 0 || s.debtIn > 0 ? 'R5' : 'R4';
+              else blame = world.blames.read;
+              return mismatch(
+                `${text} returned ${formatAmount(value)}; the ledger says ${want}${describeLedger(config, s)}`,
+                blame,
+              );
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+/** @internal The ledger's state in words, for mismatch messages. */
+export function describeLedger(config: LedgerConfig, s: S): string {
+  const parts: string[] = [];
+  let held = 0;
+  let fenced = 0;
+  for (let id = 0; id < s.status.length; id++) {
+    const c = statusOf(s, id);
+    if (c !== HELD && c !== DISARMED) continue;
+    if (config.policy === 'carry' || s.epochs[id] === s.epoch) held++;
+    else fenced++;
+  }
+  parts.push(`epoch ${s.epoch}`);
+  if (held > 0 || s.pool > 0) parts.push(`${held} handles and ${s.pool} count units held`);
+  if (fenced > 0) parts.push(`${fenced} handles fenced by a reset`);
+  const debt = ledgerDebt(config, s);
+  if (debt > 0) parts.push(`debt ${debt}`);
+  if (s.consumed > 0) parts.push(`consumed ${s.consumed}`);
+  return ` (${parts.join(', ')})`;
+}
+
+/** @internal An invalid amount at one entry point: must reject, and change nothing. */
+export function invalidOp<W extends LedgerWorld>(
+  text: string,
+  call: (world: W) => unknown,
+  codes: readonly string[] = ['INVALID_AMOUNT'],
+  applicable: (world: W) => boolean = () => true,
+): LedgerOp<W> {
+  return {
+    text,
+    applicable,
+    plan(world) {
+      if (!applicable(world)) return undefined;
+      return {
+        label: text,
+        start: () => call(world),
+        judge: (outcome): Judgement<S> => {
+          if (outcome.ok) {
+            return {
+              kind: 'fail',
+              mismatch: mismatch(
+                `${text} resolved ${formatAmount(outcome.value)} instead of rejecting the invalid amount`,
+                'G5',
+              ),
+            };
+          }
+          const error = outcome.error;
+          if (BudgetError.isInstance(error) && !codes.includes(error.code)) {
+            if (world.caps.timeouts && error.code === 'TIMEOUT')
+              return { kind: 'none', shown: 'TIMEOUT' };
+            return {
+              kind: 'fail',
+              mismatch: mismatch(
+                `${text} rejected with ${error.code}; expected ${codes.join(' or ')}`,
+                'G5',
+              ),
+            };
+          }
+          return { kind: 'none', shown: 'rejected' };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * @internal Probes conservation at rest through a reserve: take exactly what the ledger says is
+ * free (it must be granted), then one more unit (it must be denied), then give back what the
+ * probe took with `giveBack`.
+ */
+export function probeCommand<W extends LedgerWorld>(
+  reserve: (amount: number) => LedgerOp<W>,
+  giveBack: (world: W, h: Handle) => Planned<S>,
+): StepCommand<S, W> {
+  return new StepCommand<S, W>('probe()', (world) => probe(world, reserve, giveBack));
+}
+
+/** @internal The probe itself, also run at the end of every run that asks for it. */
+export async function probe<W extends LedgerWorld>(
+  world: W,
+  reserve: (amount: number) => LedgerOp<W>,
+  giveBack: (world: W, h: Handle) => Planned<S>,
+): Promise<void> {
+  await world.settle();
+  if (!world.ok() || world.unjudgeable) return;
+  const free = world.available(world.frontier[0]!);
+  const entry = world.beginCommand();
+  const before = world.handles.length;
+  world.launch(reserve(free), entry, '');
+  await world.settle();
+  if (!world.ok()) return;
+  if (world.handles.length > before) {
+    world.launch(reserve(1), entry, '');
+    await world.settle();
+  }
+  if (!world.ok()) return;
+  for (const h of world.handles.slice(before)) {
+    world.launch(
+      { text: 'give back', applicable: () => true, plan: () => giveBack(world, h) },
+      entry,
+      '',
+    );
+  }
+  await world.settle();
+}

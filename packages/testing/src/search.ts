@@ -1,0 +1,115 @@
+import type { InvariantId } from './invariant-catalog.js';
+
+/** @internal Why an operation's observed outcome cannot follow a given state. */
+export interface Mismatch {
+  readonly reason: string;
+  readonly blame: InvariantId;
+}
+
+/**
+ * @internal One completed call of a history segment, as the search sees it: its window in
+ * the harness's logical time and what it did to the model, given what it was observed to do.
+ */
+export interface SearchOp<S> {
+  readonly label: string;
+  /** Logical time the call was made. */
+  readonly inv: number;
+  /** Logical time its outcome reached the harness. */
+  readonly res: number;
+  /** Indeterminate (timed out): it may have taken effect or not. */
+  readonly optional: boolean;
+  /** The states that can follow `state` given the observed outcome, or why none can. */
+  step(state: S): readonly S[] | Mismatch;
+}
+
+/** @internal The closest the search came to explaining a segment, when it could not. */
+export interface SearchFailure {
+  /** The operation that could not be placed next. */
+  readonly op: number;
+  readonly mismatch: Mismatch;
+  /** Operations placed before it, in order. */
+  readonly before: readonly number[];
+}
+
+/** @internal The states a segment can end in, or the failure. */
+export type SearchResult<S> =
+  | { readonly ok: true; readonly states: readonly S[]; readonly overflow: boolean }
+  | { readonly ok: false; readonly failure: SearchFailure };
+
+/** @internal The most operations one segment may hold (a bit each in a 31-bit mask). */
+export const MAX_SEGMENT = 30;
+
+/**
+ * @internal Finds every model state a history segment can end in: each order of its
+ * operations that respects real time (a call that returned before another was made comes
+ * first) and explains every observed outcome, from each state of the frontier. This is a
+ * linearizability check in the manner of Wing and Gong, memoized on (operations placed,
+ * model state), so overlapping calls cost 2^n rather than n!.
+ */
+export function linearize<S>(
+  frontier: readonly S[],
+  ops: readonly SearchOp<S>[],
+  key: (state: S) => string,
+  limit = 512,
+): SearchResult<S> {
+  const n = ops.length;
+  if (n > MAX_SEGMENT) throw new RangeError(`a segment of ${n} operations is too long to search`);
+  const all = (1 << n) - 1;
+  const before = new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (i !== j && ops[j]!.res < ops[i]!.inv) before[i]! |= 1 << j;
+    }
+  }
+  const seen = new Set<string>();
+  const results = new Map<string, S>();
+  let best: SearchFailure | undefined;
+  let overflow = false;
+  const path: number[] = [];
+
+  const visit = (state: S, mask: number): void => {
+    if (overflow) return;
+    const k = key(state);
+    if (mask === all) {
+      if (!results.has(k)) {
+        if (results.size >= limit) overflow = true;
+        else results.set(k, state);
+      }
+      return;
+    }
+    const memo = `${mask}#${k}`;
+    if (seen.has(memo)) return;
+    seen.add(memo);
+    for (let i = 0; i < n; i++) {
+      const bit = 1 << i;
+      if ((mask & bit) !== 0 || (before[i]! & ~mask) !== 0) continue;
+      const op = ops[i]!;
+      if (op.optional) visit(state, mask | bit);
+      const step = op.step(state);
+      if (isMismatch(step)) {
+        if (best === undefined || path.length > best.before.length) {
+          best = { op: i, mismatch: step, before: path.slice() };
+        }
+        continue;
+      }
+      path.push(i);
+      for (const next of step) visit(next, mask | bit);
+      path.pop();
+    }
+  };
+
+  for (const state of frontier) visit(state, 0);
+  if (results.size > 0 || overflow) return { ok: true, states: [...results.values()], overflow };
+  return {
+    ok: false,
+    failure: best ?? {
+      op: 0,
+      mismatch: { reason: 'no state to start from', blame: 'G3' },
+      before: [],
+    },
+  };
+}
+
+function isMismatch<S>(step: readonly S[] | Mismatch): step is Mismatch {
+  return !Array.isArray(step);
+}

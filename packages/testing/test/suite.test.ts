@@ -1,0 +1,100 @@
+// suite(): what it registers for each kind and capability set, and that each test runs the
+// check it names (a broken backend fails it, a correct one passes).
+import { AtomicTokenBudget } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { ConformanceError, type SuiteTest, suite } from '../src/index.js';
+import { PlainGuard } from './outside/plain-guard.js';
+
+function collect(): {
+  test: SuiteTest;
+  tests: Map<string, () => Promise<void>>;
+  timeouts: number[];
+} {
+  const tests = new Map<string, () => Promise<void>>();
+  const timeouts: number[] = [];
+  return {
+    tests,
+    timeouts,
+    test: (name, options, fn) => {
+      tests.set(name, fn);
+      timeouts.push(options.timeout);
+    },
+  };
+}
+
+describe('suite()', () => {
+  it('registers one test per area that applies to a guard', () => {
+    const { test, tests, timeouts } = collect();
+    const titles = suite({
+      test,
+      name: 'PlainGuard',
+      kind: 'guard',
+      factory: ({ capacity }) => new PlainGuard(capacity),
+      capabilities: { available: true, permits: true, refill: { policy: 'reset' } },
+      timeoutMs: 5_000,
+    });
+    expect(titles).toEqual([
+      'conserves units under overlapping calls',
+      'holds over long histories',
+      'rejects invalid amounts without effect',
+      'settles each permit exactly once',
+      "refills under the 'reset' policy",
+      'at rest, exactly the free units can be reserved (black-box)',
+    ]);
+    expect([...tests.keys()]).toEqual(titles);
+    expect(timeouts.every((t) => t === 5_000)).toBe(true);
+  });
+
+  it('leaves out what a token budget without refill cannot do, and adds misuse', () => {
+    const { test } = collect();
+    const titles = suite({
+      test,
+      name: 'tokens',
+      kind: 'token-budget',
+      factory: ({ capacity }) => new AtomicTokenBudget(capacity),
+    });
+    expect(titles).toContain('records each reservation once, and only on its own budget');
+    expect(titles.some((t) => t.startsWith('refills'))).toBe(false);
+    expect(titles.some((t) => t.startsWith('settles'))).toBe(false);
+  });
+
+  it('groups the tests under describe when given', () => {
+    const { test } = collect();
+    const groups: string[] = [];
+    suite({
+      test,
+      describe: (name, fn) => {
+        groups.push(name);
+        fn();
+      },
+      name: 'grouped',
+      kind: 'guard',
+      factory: ({ capacity }) => new PlainGuard(capacity),
+    });
+    expect(groups).toEqual(['grouped']);
+  });
+
+  it('runs the named check: the overlap test fails a racy guard with a ConformanceError', async () => {
+    const { test, tests } = collect();
+    suite({
+      test,
+      name: 'racy',
+      kind: 'guard',
+      factory: ({ capacity }) => new PlainGuard(capacity, { bug: 'check-then-act' }),
+      capabilities: { available: true },
+      options: { seed: 7, replayFromEnv: false },
+    });
+    const error = await tests.get('conserves units under overlapping calls')!().catch((e) => e);
+    expect(ConformanceError.isInstance(error)).toBe(true);
+    expect((error as ConformanceError).check).toBe('overlap');
+    expect((error as ConformanceError).subject).toBe('guard "racy"');
+  });
+
+  it('rejects a spec without a test function or with an unknown kind', () => {
+    expect(() => suite({} as never)).toThrow(TypeError);
+    const { test } = collect();
+    expect(() =>
+      suite({ test, name: 'x', kind: 'semaphore', factory: () => ({}) } as never),
+    ).toThrow(/kind/);
+  });
+});
