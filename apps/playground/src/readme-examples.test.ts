@@ -15,9 +15,18 @@ const readmes = [
   ),
 ].filter((file) => existsSync(file));
 
-// What READMEs leave to the reader: the model call, the coordinator from an earlier block, and
-// the bench harness's row type (a row module imports it from `../row.js`).
+// What READMEs leave to the reader: the model call, the coordinator from an earlier block, the
+// bench harness's row type (a row module imports it from `../row.js`), and the reader's own
+// budget that the testing README checks.
 const ambient = {
+  MyBudget: `declare class MyBudget {
+    constructor(capacity: number, options?: { refillPolicy?: 'reset' | 'carry' });
+    tryReserve(cost: number): Promise<boolean>;
+    release(cost: number): Promise<void>;
+    tryAcquire(cost: number): Promise<import('@budgetry/testing').PermitLike | null>;
+    available(): number;
+    refill(): void;
+  }`,
   ThroughputRow: `type ThroughputRow = import('${join(root, 'apps/bench/src/row.js')}').ThroughputRow;`,
   callModel: 'declare function callModel(): Promise<{ prompt: number; completion: number }>;',
   llm: "declare const llm: import('@budgetry/compose').Coordinator<'requests' | 'tokens' | 'usd_micros'>;",

@@ -101,7 +101,7 @@ export class ConformanceError extends Error {
       [
         `${options.invariant} violated by ${options.subject} (${options.check}): ${invariantSummaries[options.invariant]}`,
         `  ${options.detail}`,
-        `Counterexample (${options.commandCount} commands, ${shrink}):`,
+        `Counterexample (${options.commandCount} command${options.commandCount === 1 ? '' : 's'}, ${shrink}):`,
         options.commands,
         ...(options.trace === '' ? [] : ['Scheduler trace:', indent(options.trace)]),
         `Replay: ${replayLine}`,

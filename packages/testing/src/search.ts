@@ -29,6 +29,8 @@ export interface SearchFailure {
   readonly mismatch: Mismatch;
   /** Operations placed before it, in order. */
   readonly before: readonly number[];
+  /** Other reasons the same operation failed after as many others (other orders, other states). */
+  readonly others: readonly string[];
 }
 
 /** @internal The states a segment can end in, or the failure. */
@@ -88,7 +90,15 @@ export function linearize<S>(
       const step = op.step(state);
       if (isMismatch(step)) {
         if (best === undefined || path.length > best.before.length) {
-          best = { op: i, mismatch: step, before: path.slice() };
+          best = { op: i, mismatch: step, before: path.slice(), others: [] };
+        } else if (
+          path.length === best.before.length &&
+          best.op === i &&
+          step.reason !== best.mismatch.reason &&
+          !best.others.includes(step.reason) &&
+          best.others.length < 4
+        ) {
+          (best.others as string[]).push(step.reason);
         }
         continue;
       }
@@ -106,6 +116,7 @@ export function linearize<S>(
       op: 0,
       mismatch: { reason: 'no state to start from', blame: 'G3' },
       before: [],
+      others: [],
     },
   };
 }
