@@ -254,7 +254,8 @@ export class World<S> {
     const { failure } = result;
     const failed = segment[failure.op]!;
     let detail = failure.mismatch.reason;
-    for (const other of failure.others) detail += `\n  or, had overlapping calls taken effect in another order: ${other}`;
+    for (const other of failure.others)
+      detail += `\n  or, had overlapping calls taken effect in another order: ${other}`;
     if (segment.length > 1 && segment.some((op) => op.judgement.read !== true)) {
       const lines = segment.map(
         (op) =>

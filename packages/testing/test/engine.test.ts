@@ -1,0 +1,128 @@
+// The run engine's promises to a backend author: long histories reach maxCommands, calls
+// overlap without the budget cooperating, shrinking is bounded, a call that never settles
+// fails instead of hanging, and the black-box check never reads.
+import { AtomicBudget } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { ConformanceError, checkGuard } from '../src/index.js';
+import { PlainGuard } from './outside/plain-guard.js';
+
+async function caught(run: () => Promise<void>): Promise<ConformanceError> {
+  try {
+    await run();
+  } catch (error) {
+    if (ConformanceError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+/** A correct guard behind one plain await per call, counting calls and overlap. */
+class Counting {
+  private readonly inner: AtomicBudget;
+  calls = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  reads = 0;
+  constructor(capacity: number) {
+    this.inner = new AtomicBudget(capacity, { leakBackstop: false });
+  }
+  private async enter<T>(f: () => T): Promise<T> {
+    this.calls++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await Promise.resolve();
+    this.inFlight--;
+    return f();
+  }
+  tryReserve(cost: number): Promise<boolean> {
+    return this.enter(() => this.inner.tryReserveSync(cost));
+  }
+  release(cost: number): Promise<void> {
+    return this.enter(() => this.inner.releaseSync(cost));
+  }
+  available(): number {
+    this.reads++;
+    return this.inner.available();
+  }
+}
+
+describe('the run engine', () => {
+  it('reaches maxCommands: long runs make several times the calls of short ones', async () => {
+    const calls = async (maxCommands: number) => {
+      const subjects: Counting[] = [];
+      await checkGuard(
+        ({ capacity }) => {
+          const s = new Counting(capacity);
+          subjects.push(s);
+          return s;
+        },
+        {
+          maxCommands,
+          numRuns: 60,
+          seed: 5,
+          replayFromEnv: false,
+          capabilities: { available: true },
+        },
+      );
+      return Math.max(...subjects.map((s) => s.calls));
+    };
+    const short = await calls(5);
+    const long = await calls(80);
+    expect(short).toBeLessThanOrEqual(5 * 4 + 4);
+    expect(long).toBeGreaterThan(short * 6);
+  });
+
+  it('starts calls together: a budget behind a plain await sees several in flight at once', async () => {
+    const subjects: Counting[] = [];
+    await checkGuard(
+      ({ capacity }) => {
+        const s = new Counting(capacity);
+        subjects.push(s);
+        return s;
+      },
+      { numRuns: 50, seed: 9, replayFromEnv: false, capabilities: { available: true } },
+    );
+    expect(Math.max(...subjects.map((s) => s.maxInFlight))).toBeGreaterThanOrEqual(3);
+  });
+
+  it('bounds shrinking by shrinkTimeMs and says so', async () => {
+    const error = await caught(() =>
+      checkGuard(({ capacity }) => new PlainGuard(capacity, { bug: 'slow-drift' }), {
+        seed: 1,
+        shrinkTimeMs: 30,
+        replayFromEnv: false,
+        capabilities: { available: true, permits: true },
+      }),
+    );
+    expect(error.shrinkMs).toBeLessThan(2_000);
+    expect(error.message).toContain('stopped at the time limit');
+  });
+
+  it('fails a call that never settles after timeoutMs instead of hanging', async () => {
+    const error = await caught(() =>
+      checkGuard(
+        () => ({
+          tryReserve: (cost: number) =>
+            cost === 0 ? Promise.resolve(true) : new Promise<boolean>(() => {}),
+          release: async () => {},
+        }),
+        { timeoutMs: 100, shrinkTimeMs: 500, seed: 3, replayFromEnv: false },
+      ),
+    );
+    expect(error.detail).toContain('never settles');
+  }, 20_000);
+
+  it('never reads available() in the black-box check, even when it is declared', async () => {
+    const subjects: Counting[] = [];
+    await checkGuard(
+      ({ capacity }) => {
+        const s = new Counting(capacity);
+        subjects.push(s);
+        return s;
+      },
+      { focus: 'probe', numRuns: 50, replayFromEnv: false, capabilities: { available: true } },
+    );
+    expect(subjects.reduce((n, s) => n + s.reads, 0)).toBe(0);
+    expect(subjects.reduce((n, s) => n + s.calls, 0)).toBeGreaterThan(0);
+  });
+});
