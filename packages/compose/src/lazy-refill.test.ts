@@ -76,6 +76,39 @@ describe('lazyRefill', () => {
     expect([tokens.debt(), tokens.available()]).toEqual([0, 50]);
   });
 
+  it('settles a permit in the epoch the clock is in, even if nothing else touched the budget since the boundary (carry)', () => {
+    const clock = new TestClock(0);
+    const rows = lazyRefill(new AtomicBudget(10, { refillPolicy: 'carry' }), {
+      intervalMs: 1_000,
+      clock,
+    });
+    const permit = rows.tryAcquireSync(8)!;
+    clock.advance(1_000); // the boundary passes; nothing touches the budget
+    permit.commitSync(); // the 8 carried into the new epoch stay spent there
+    expect(rows.available()).toBe(2);
+  });
+
+  it('fences an old reservation of a reset token budget in debt whether or not another call caught up first', () => {
+    const outcome = (touchFirst: boolean) => {
+      const clock = new TestClock(0);
+      const tokens = lazyRefill(new AtomicTokenBudget(10), { intervalMs: 1_000, clock });
+      const held = tokens.tryReserveTokensSync(4)!;
+      tokens.recordUsageSync(tokens.tryReserveTokensSync(6)!, 16, 0); // 20 charged: 10 owed
+      clock.advance(1_000); // the refill pays the 10 owed: nothing left, nothing owed
+      if (touchFirst) tokens.available();
+      held[Symbol.dispose](); // from the old epoch: returns nothing to the new one
+      return [tokens.available(), tokens.debt()];
+    };
+    expect(outcome(false)).toEqual([0, 0]);
+    expect(outcome(true)).toEqual([0, 0]);
+  });
+
+  it('refuses to schedule a budget that already follows another schedule', () => {
+    const budget = new AtomicBudget(10);
+    lazyRefill(budget, { intervalMs: 1_000 });
+    expect(() => lazyRefill(budget, { intervalMs: 500 })).toThrow(/already follows/);
+  });
+
   it('rejects zero, negative and fractional intervals and non-budgets at construction', () => {
     for (const intervalMs of [0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '10']) {
       expect(codeOf(() => lazyRefill({ capacity: 1 }, { intervalMs: intervalMs as number }))).toBe(

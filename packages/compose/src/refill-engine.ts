@@ -436,6 +436,12 @@ export function schedule(
   const clock = checkSchedulerOptions(options);
   const t = toTarget(target, what);
   const engine = new RefillEngine(clock, boundaries(clock), t.budget, timer);
+  // Epochs come from the clock, not from traffic: a budget that can follow the schedule
+  // catches up before every operation, so a permit or reservation settled on the budget
+  // directly (not through this wrapper) lands in the epoch the clock says it is in.
+  const follow = (t.budget as { followSchedule?: (catchUp: () => void) => () => void })
+    .followSchedule;
+  if (typeof follow === 'function') follow.call(t.budget, () => engine.catchUp());
   return t.kind === 'tokens'
     ? new RefillingTokenBudget(t.budget, engine)
     : new RefillingGuard(t.budget, engine);

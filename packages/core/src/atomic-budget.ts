@@ -1,5 +1,6 @@
 import { assertAmount } from './amount.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
+import { BudgetError } from './budget-error.js';
 import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from './budget-guard.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
@@ -163,6 +164,8 @@ export class AtomicBudget implements SyncBudgetGuard {
   private observer: BudgetObserver | undefined;
   private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
+  /** The refill schedule this budget follows, if any (see {@link AtomicBudget.followSchedule}). */
+  private schedule: (() => void) | undefined;
 
   /**
    * @param capacity - total units, a non-negative safe integer; the budget starts full.
@@ -208,18 +211,64 @@ export class AtomicBudget implements SyncBudgetGuard {
     return this.observerList.add(listener);
   }
 
+  /**
+   * Keep this budget's epochs in step with a refill schedule's clock: `catchUp` runs at the
+   * start of every operation — reads, reservations, releases, and settling a handle — so a
+   * permit or reservation settles against the epoch the clock says it is in, even when
+   * nothing else touched the budget since the boundary passed. Refill schedulers (for example
+   * `lazyRefill` in `@budgetry/compose`) attach themselves through it; a budget follows one
+   * schedule at a time.
+   *
+   * @param catchUp - applies the refills the schedule says are due; called before each operation.
+   * @returns a function that detaches the schedule (calling it twice is harmless).
+   * @throws BudgetError `INVALID_ARGUMENT` when `catchUp` is not a function or another schedule
+   * is attached.
+   *
+   * @example
+   * ```ts
+   * import { AtomicBudget } from '@budgetry/core';
+   *
+   * const budget = new AtomicBudget(10);
+   * let due = false;
+   * const detach = budget.followSchedule(() => {
+   *   if (due) {
+   *     due = false;
+   *     budget.refill();
+   *   }
+   * });
+   * detach();
+   * ```
+   */
+  followSchedule(catchUp: () => void): () => void {
+    if (typeof catchUp !== 'function') throw invalidOption('followSchedule', catchUp, 'a function');
+    if (this.schedule !== undefined) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: 'this budget already follows a refill schedule; detach it first',
+        details: { budget: this.name },
+      });
+    }
+    this.schedule = catchUp;
+    return () => {
+      if (this.schedule === catchUp) this.schedule = undefined;
+    };
+  }
+
   /** Units that can be reserved right now. */
   available(): number {
+    this.schedule?.();
     return this.avail;
   }
 
   /** Units reserved and not yet released or committed in a live epoch. */
   held(): number {
+    this.schedule?.();
     return this.countHeld + this.permitHeld;
   }
 
   /** The current refill epoch, starting at 0 and incremented by every refill. */
   get epoch(): number {
+    this.schedule?.();
     return this.epochValue;
   }
 
@@ -244,6 +293,7 @@ export class AtomicBudget implements SyncBudgetGuard {
 
   /** All counters at once. */
   snapshot(): AtomicBudgetSnapshot {
+    this.schedule?.();
     return {
       capacity: this.capacity,
       available: this.avail,
@@ -285,6 +335,7 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    this.schedule?.();
     if (cost > this.avail) {
       if (this.observer !== undefined) this.report('deny', cost);
       return false;
@@ -304,6 +355,7 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    this.schedule?.();
     let accepted = cost;
     // The common case stays inline; only an over-release takes the shared slow path.
     if (cost > this.countHeld) {
@@ -325,6 +377,7 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    this.schedule?.();
     if (cost > this.avail) {
       if (this.observer !== undefined) this.report('deny', cost);
       return null;
@@ -363,6 +416,7 @@ export class AtomicBudget implements SyncBudgetGuard {
   /** Settles a permit once; returns whether this call settled it. */
   [settle](cell: AtomicPermit, to: typeof RELEASED | typeof COMMITTED, leaked: boolean): boolean {
     if (cell.status !== HELD) return false;
+    this.schedule?.();
     cell.status = to;
     unwatchLeak(cell);
     const live = this.refillPolicy === 'carry' || cell.epoch === this.epochValue;

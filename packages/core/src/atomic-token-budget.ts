@@ -105,6 +105,8 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
   private observer: BudgetObserver | undefined;
   private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
+  /** The refill schedule this budget follows, if any (see {@link AtomicTokenBudget.followSchedule}). */
+  private schedule: (() => void) | undefined;
   private readonly refundFn = (amount: number, epoch: number): void => {
     this.refundFrom(amount, epoch);
   };
@@ -168,18 +170,64 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
     return this.observerList.add(listener);
   }
 
+  /**
+   * Keep this budget's epochs in step with a refill schedule's clock: `catchUp` runs at the
+   * start of every operation — reads, reservations, releases, and settling a handle — so a
+   * permit or reservation settles against the epoch the clock says it is in, even when
+   * nothing else touched the budget since the boundary passed. Refill schedulers (for example
+   * `lazyRefill` in `@budgetry/compose`) attach themselves through it; a budget follows one
+   * schedule at a time.
+   *
+   * @param catchUp - applies the refills the schedule says are due; called before each operation.
+   * @returns a function that detaches the schedule (calling it twice is harmless).
+   * @throws BudgetError `INVALID_ARGUMENT` when `catchUp` is not a function or another schedule
+   * is attached.
+   *
+   * @example
+   * ```ts
+   * import { AtomicTokenBudget } from '@budgetry/core';
+   *
+   * const budget = new AtomicTokenBudget(10);
+   * let due = false;
+   * const detach = budget.followSchedule(() => {
+   *   if (due) {
+   *     due = false;
+   *     budget.refill();
+   *   }
+   * });
+   * detach();
+   * ```
+   */
+  followSchedule(catchUp: () => void): () => void {
+    if (typeof catchUp !== 'function') throw invalidOption('followSchedule', catchUp, 'a function');
+    if (this.schedule !== undefined) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: 'this budget already follows a refill schedule; detach it first',
+        details: { budget: this.name },
+      });
+    }
+    this.schedule = catchUp;
+    return () => {
+      if (this.schedule === catchUp) this.schedule = undefined;
+    };
+  }
+
   /** Tokens that can be reserved right now: 0 while in debt. */
   available(): number {
+    this.schedule?.();
     return Math.max(this.net, 0);
   }
 
   /** Tokens owed: recorded overage not yet paid by refunds or refills. */
   debt(): number {
+    this.schedule?.();
     return this.net < 0 ? -this.net : 0;
   }
 
   /** Sum of the estimates of armed reservations and count reservations in live epochs. */
   reserved(): number {
+    this.schedule?.();
     return this.reservedTotal;
   }
 
@@ -195,6 +243,7 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
 
   /** The current refill epoch, starting at 0. */
   get epoch(): number {
+    this.schedule?.();
     return this.epochValue;
   }
 
@@ -209,10 +258,11 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
 
   /** All counters at once. */
   snapshot(): AtomicTokenBudgetSnapshot {
+    this.schedule?.();
     return {
       capacity: this.capacity,
-      available: this.available(),
-      debt: this.debt(),
+      available: Math.max(this.net, 0),
+      debt: this.net < 0 ? -this.net : 0,
       reserved: this.reservedTotal,
       overReleased: this.overReleasedUnits,
       consumed: this.consumed,
@@ -264,6 +314,7 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   tryReserveTokensSync(estimate: number): TokenReservation | null {
     assertAmount(estimate, 'estimate');
+    this.schedule?.();
     const available = Math.max(this.net, 0);
     if (estimate > available) {
       this.observer?.({ type: 'deny', budget: this.name, cost: estimate, available });
@@ -312,6 +363,7 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
         details: { budget: this.name },
       });
     }
+    this.schedule?.();
     reservation.claim(this);
     this.consumed += actual;
     const estimate = reservation.estimate;
@@ -350,6 +402,7 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    this.schedule?.();
     const available = Math.max(this.net, 0);
     if (cost > available) {
       this.observer?.({ type: 'deny', budget: this.name, cost, available });
@@ -372,6 +425,7 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    this.schedule?.();
     let accepted = cost;
     // The common case stays inline; only an over-release takes the shared slow path.
     if (cost > this.countHeld) {
@@ -425,6 +479,7 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
   }
 
   private refundFrom(amount: number, epoch: number): void {
+    this.schedule?.();
     const live = this.isLive(epoch);
     if (live) {
       this.reservedTotal -= amount;

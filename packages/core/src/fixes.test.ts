@@ -371,3 +371,52 @@ describe('observer', () => {
     );
   });
 });
+
+describe('epochs from the clock: followSchedule', () => {
+  it('runs the schedule before a permit settles, so it settles in the epoch the clock is in', () => {
+    const b = new AtomicBudget(10, { refillPolicy: 'carry', leakBackstop: false });
+    let due = false;
+    b.followSchedule(() => {
+      if (due) {
+        due = false;
+        b.refill();
+      }
+    });
+    const permit = b.tryAcquireSync(8)!;
+    due = true; // a boundary passed; nothing touched the budget
+    permit.commitSync();
+    expect(b.snapshot()).toMatchObject({ epoch: 1, available: 2 });
+  });
+
+  it('runs the schedule before a token reservation refunds', () => {
+    const tb = new AtomicTokenBudget(10, { leakBackstop: false });
+    let due = false;
+    tb.followSchedule(() => {
+      if (due) {
+        due = false;
+        tb.refill();
+      }
+    });
+    const r = tb.tryReserveTokensSync(6)!;
+    due = true;
+    r[Symbol.dispose](); // fenced by the reset the clock already began
+    expect(tb.snapshot()).toMatchObject({ epoch: 1, available: 10 });
+    expect(tb.tryReserveTokensSync(10)).not.toBeNull();
+  });
+
+  it('follows one schedule at a time, and a detached one no longer runs', () => {
+    const b = new AtomicBudget(5);
+    let calls = 0;
+    const detach = b.followSchedule(() => {
+      calls++;
+    });
+    expect(codeOf(() => b.followSchedule(() => {}))).toBe('INVALID_ARGUMENT');
+    b.available();
+    detach();
+    detach();
+    b.available();
+    expect(calls).toBe(1);
+    expect(codeOf(() => b.followSchedule(42 as never))).toBe('INVALID_ARGUMENT');
+    b.followSchedule(() => {});
+  });
+});

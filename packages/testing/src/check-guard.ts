@@ -15,6 +15,7 @@ import {
   clockOp,
   countReleaseOp,
   describeValue,
+  epochReadOp,
   type Handle,
   invalidOp,
   type LedgerOp,
@@ -285,6 +286,7 @@ export function guardOps(
       [refill, fc.constant(clockOp<W>('within'))],
       [refill, fc.constant(clockOp<W>('late'))],
       [refill, fc.constant(clockOp<W>('deliver'))],
+      [refill, fc.constant(epochReadOp<W>())],
     );
   } else list.push([refill, fc.constant(refillOp<W>())]);
   if (caps.available && caps.linearizable && focus !== 'probe') {
@@ -326,7 +328,10 @@ export function guardOps(
 
 /** @internal Reads made at rest after every joined command. */
 export function guardReads(caps: ResolvedCapabilities, options: ResolvedOptions): LedgerOp<W>[] {
-  return caps.available && options.focus !== 'probe' ? [readOp<W>('available')] : [];
+  if (options.focus === 'probe') return [];
+  const reads = caps.available ? [readOp<W>('available')] : [];
+  if (caps.refill?.by === 'clock') reads.push(epochReadOp<W>());
+  return reads;
 }
 
 const countProbe = (amount: number) => reserveOp<W>('count', amount, 'tryReserve', { probe: true });

@@ -25,6 +25,7 @@ import {
   clockOp,
   countReleaseOp,
   describeValue,
+  epochReadOp,
   type Handle,
   invalidOp,
   type LedgerOp,
@@ -438,6 +439,7 @@ export function tokenOps(
       [refill, fc.constant(clockOp<W>('within'))],
       [refill, fc.constant(clockOp<W>('late'))],
       [refill, fc.constant(clockOp<W>('deliver'))],
+      [refill, fc.constant(epochReadOp<W>())],
     );
   } else list.push([refill, fc.constant(refillOp<W>())]);
   if (caps.linearizable && focus !== 'probe') {
@@ -488,6 +490,7 @@ function tokenReads(caps: ResolvedCapabilities, options: ResolvedOptions): Ledge
   const reads = [readOp<W>('tokensConsumed')];
   if (caps.available) reads.push(readOp<W>('available'));
   if (caps.debt) reads.push(readOp<W>('debt'));
+  if (caps.refill?.by === 'clock') reads.push(epochReadOp<W>());
   return reads;
 }
 

@@ -78,6 +78,8 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
   refillsStarted = 0;
   refillsInFlight = 0;
   countReleasesInFlight = 0;
+  /** Late refill timers delivered since the last read at rest. */
+  deliveriesSinceRead = 0;
 
   constructor(
     scheduler: fc.Scheduler,
@@ -134,7 +136,10 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
 
   override async rest(specs: Parameters<World<S>['rest']>[0]): Promise<void> {
     await super.rest(specs);
-    if (this.ok() && specs.length > 0) this.refillsSinceRead = 0;
+    if (this.ok() && specs.length > 0) {
+      this.refillsSinceRead = 0;
+      this.deliveriesSinceRead = 0;
+    }
   }
 
   available(s: S): number {
@@ -323,9 +328,12 @@ interface ClockSubject {
 }
 
 /**
- * @internal Moves `context.clock` and reads the subject's `epoch` in one synchronous step:
- * to 1 ms before the next boundary (no refill: R2), onto it (exactly one: R2), onto it with
- * the timer held back (the access catches up), or delivering held-back timers (R3: nothing).
+ * @internal Moves `context.clock` and nothing else: to 1 ms before the next boundary (no
+ * refill), onto it (exactly one), onto it with the timer held back, or delivering held-back
+ * timers (a stale refill must change nothing). The move touches no method of the subject, so
+ * the next call may be the first to see the new epoch — a lazy schedule must attribute it
+ * from the clock, not from the traffic. The boundary is asked for (`nextRefillAt()`) before
+ * the clock moves, when nothing is due yet.
  */
 export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
   const text =
@@ -351,23 +359,47 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
       return {
         label: text,
         start: () => {
+          if (step === 'deliver') {
+            world.deliveriesSinceRead++;
+            clock.flush();
+            return;
+          }
           const at = subject.nextRefillAt();
           if (typeof at !== 'number' || !Number.isFinite(at)) {
             throw new AdapterError(
               `nextRefillAt() returned ${describeValue(at)}; expected a time in ms`,
-              {
-                member: 'nextRefillAt',
-              },
+              { member: 'nextRefillAt' },
             );
           }
           if (step === 'within') {
             if (at - 1 > clock.now()) clock.set(at - 1);
           } else if (step === 'boundary') clock.set(Math.max(at, clock.now()));
-          else if (step === 'late') clock.lag(Math.max(0, at - clock.now()));
-          else clock.flush();
-          return subject.epoch;
+          else clock.lag(Math.max(0, at - clock.now()));
         },
         judge: (outcome) => {
+          if (!outcome.ok) throw outcome.error;
+          return {
+            kind: 'step',
+            shown: 'done',
+            step: (s) => [crosses ? ledgerRefill(world.config, s, world.amounts) : s],
+          };
+        },
+      };
+    },
+  };
+}
+
+/** @internal Reads the subject's `epoch` (under refill by clock): one per boundary crossed. */
+export function epochReadOp<W extends LedgerWorld>(): LedgerOp<W> {
+  return {
+    text: 'epoch',
+    applicable: () => true,
+    plan(world) {
+      const delivered = world.deliveriesSinceRead;
+      return {
+        label: 'epoch',
+        start: () => (world.subject as ClockSubject).epoch,
+        judge: (outcome): Judgement<S> => {
           if (!outcome.ok) throw outcome.error;
           const epoch = outcome.value;
           if (typeof epoch !== 'number') {
@@ -377,19 +409,15 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
           }
           return {
             kind: 'step',
-            shown: `epoch ${epoch}`,
-            step: (s) => {
-              const next = crosses ? ledgerRefill(world.config, s, world.amounts) : s;
-              if (epoch === next.epoch) return [next];
-              return mismatch(
-                step === 'deliver'
-                  ? `a late timer moved the epoch from ${s.epoch} to ${epoch}`
-                  : crosses
-                    ? `crossing one boundary moved the epoch from ${s.epoch} to ${epoch}`
-                    : `the epoch moved from ${s.epoch} to ${epoch} before the boundary`,
-                step === 'deliver' ? 'R3' : 'R2',
-              );
-            },
+            shown: String(epoch),
+            read: true,
+            step: (s) =>
+              epoch === s.epoch
+                ? [s]
+                : mismatch(
+                    `epoch is ${epoch}; the clock has crossed ${s.epoch} boundaries`,
+                    epoch > s.epoch && delivered > 0 ? 'R3' : 'R2',
+                  ),
           };
         },
       };

@@ -134,6 +134,7 @@ export const galleryCases: readonly GalleryCase[] = [
   refill('two-refills-per-epoch', 'reset'),
   refill('stale-timer-applied', 'reset'),
   refill('carry-ignores-held', 'carry'),
+  refill('settles-in-the-last-touched-epoch', 'carry'),
   remote('retry-without-idempotency-key'),
   remote('read-then-write'),
   {

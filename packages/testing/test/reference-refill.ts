@@ -14,7 +14,8 @@ export type RefillBug =
   | 'refill-above-capacity'
   | 'two-refills-per-epoch'
   | 'stale-timer-applied'
-  | 'carry-ignores-held';
+  | 'carry-ignores-held'
+  | 'settles-in-the-last-touched-epoch';
 
 class EpochBudget {
   avail: number;
@@ -122,7 +123,8 @@ export class ReferenceRefill implements GuardSubject {
     return this.budget.take(cost) ? new Permit(this, cost, this.budget.epoch) : null;
   }
   settle(permit: Permit, how: 'release' | 'commit'): void {
-    this.catchUp();
+    // Planted: the permit settles against whatever epoch the last access left, not the clock's.
+    if (this.bug !== 'settles-in-the-last-touched-epoch') this.catchUp();
     if (how === 'release') this.budget.give(permit.cost, permit.epoch);
     else this.budget.spend(permit.cost, permit.epoch);
   }
