@@ -331,3 +331,36 @@ describe('waiting: wake-ups and races', () => {
     expect(root.held()).toBe(0);
   });
 });
+
+describe('waiting: subscriptions', () => {
+  it('listens on the budget only while someone waits, so dropped lines cost the budget nothing', async () => {
+    const budget = new AtomicBudget(2);
+    let active = 0;
+    const subscribe = budget.subscribe.bind(budget);
+    budget.subscribe = (listener) => {
+      active++;
+      const stop = subscribe(listener);
+      return () => {
+        active--;
+        stop();
+      };
+    };
+    // Thousands of idle lines, dropped without close(): nothing subscribed.
+    for (let i = 0; i < 5_000; i++) waiting(budget).tryAcquireSync(0)?.releaseSync();
+    expect(active).toBe(0);
+
+    const line = waiting(budget);
+    const held = budget.tryAcquireSync(2)!;
+    const wait = line.acquire(1);
+    expect(active).toBe(1); // a waiter: the line listens for a release
+    held.releaseSync(); // a direct release on the budget wakes it
+    const permit = await wait;
+    expect(active).toBe(0); // served: the line stopped listening
+    permit.releaseSync();
+
+    const timedOut = budget.tryAcquireSync(2)!;
+    await expect(line.acquire(1, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(active).toBe(0); // given up: nobody waits
+    timedOut.releaseSync();
+  });
+});

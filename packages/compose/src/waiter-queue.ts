@@ -126,7 +126,11 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
   private line: Waiter[] = [];
   private seq = 0;
   private cancelWake: CancelTimer | undefined;
-  private readonly unsubscribe: (() => void) | undefined;
+  /** What the line listens to for freed units, and the listener. */
+  private readonly sources: readonly Subscribable[];
+  private readonly listener: (event?: unknown) => void;
+  /** Stops the subscriptions while someone waits; `undefined` while the line is empty. */
+  private stops: (() => void)[] | undefined;
   private closed = false;
   private draining = false;
 
@@ -137,18 +141,13 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
     // Refill schedulers call listeners with an epoch; core budgets with a BudgetEvent, of
     // which only the ones that can return units are worth serving the line for. Listening on
     // the budgets underneath too (a scheduler's budget, a token guard's budget, a combinator's
-    // members) means a release made directly on one of them wakes the line as well.
-    const stops: (() => void)[] = [];
-    const listener = (event?: unknown) => {
+    // members) means a release made directly on one of them wakes the line as well. The line
+    // listens only while someone waits, so an idle line, or one dropped without close(),
+    // leaves nothing subscribed on the budgets it was built over.
+    this.sources = subscribable(guard);
+    this.listener = (event?: unknown) => {
       if (mayFreeUnits(event)) this.notify();
     };
-    for (const source of subscribable(guard)) stops.push(source.subscribe(listener));
-    this.unsubscribe =
-      stops.length === 0
-        ? undefined
-        : () => {
-            for (const stop of stops) stop();
-          };
   }
 
   get capacity(): number {
@@ -318,6 +317,7 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
         this.cleanUp(head);
         this.deliver(new WaitingPermit(this, p), head.signal, head.resolve, head.reject);
       }
+      this.quiet();
     } finally {
       this.draining = false;
     }
@@ -328,9 +328,9 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
     if (this.closed) return;
     this.closed = true;
     this.cancelWake?.();
-    this.unsubscribe?.();
     const line = this.line;
     this.line = [];
+    this.quiet();
     for (const w of line) {
       this.cleanUp(w);
       w.reject(closedError());
@@ -369,6 +369,9 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
   }
 
   private enqueue(waiter: Waiter): void {
+    if (this.stops === undefined && this.sources.length > 0) {
+      this.stops = this.sources.map((source) => source.subscribe(this.listener));
+    }
     // Sorted by priority (high first), then arrival: binary search for the insertion point.
     let lo = 0;
     let hi = this.line.length;
@@ -388,6 +391,15 @@ export class WaitingGuard implements SyncBudgetGuard, Disposable {
     waiter.reject(error);
     // The head leaving may unblock the next one.
     if (i === 0) this.notify();
+    else this.quiet();
+  }
+
+  /** Stops listening once nobody waits. */
+  private quiet(): void {
+    if (this.line.length > 0 || this.stops === undefined) return;
+    const stops = this.stops;
+    this.stops = undefined;
+    for (const stop of stops) stop();
   }
 
   private cleanUp(waiter: Waiter): void {
