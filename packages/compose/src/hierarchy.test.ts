@@ -81,6 +81,17 @@ describe('hierarchy: behaviour', () => {
     expect(root.child('small').tryReserveSync(11)).toBe(false);
   });
 
+  it('refuses to lower a child capacity below what the child holds, changing nothing', () => {
+    const root = hierarchy({ capacity: 1_000, children: { capacity: 10 } });
+    const acme = root.child('acme');
+    expect(acme.tryReserveSync(8)).toBe(true);
+    expect(() => root.child('acme', { capacity: 5 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect([acme.capacity, acme.held(), acme.available()]).toEqual([10, 8, 2]);
+    expect(root.child('acme', { capacity: 8 }).available()).toBe(0); // down to what it holds: fine
+  });
+
   it('releases permits exactly once, and a committed permit stays spent', () => {
     const root = tree();
     const user = root.at('a', 'x');

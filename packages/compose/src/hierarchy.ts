@@ -329,6 +329,13 @@ export class HierarchyNode implements SyncBudgetGuard {
       node = new HierarchyNode(self, key, level, capacity ?? level.capacity);
       kids.set(key, node);
     } else if (capacity !== undefined) {
+      // Lowering a capacity below what the child already holds would leave it over capacity.
+      if (capacity < node.heldUnits) {
+        throw invalid(
+          `capacity ${capacity} for '${key}' is below the ${node.heldUnits} units it holds; release them first`,
+          { path: self.path, key, capacity, held: node.heldUnits },
+        );
+      }
       node.cap = capacity;
     }
     return node;
