@@ -19,6 +19,7 @@ import {
   type MemberKey,
   type Members,
   memberFailure,
+  ownValue,
   settleEach,
   toMemberList,
 } from './member-list.js';
@@ -122,7 +123,7 @@ function chargesOf(keys: readonly MemberKey[], charge: unknown): number[] {
     }
   }
   return keys.map((k) => {
-    const fixed = table[String(k)];
+    const fixed = ownValue(table, String(k));
     if (fixed === undefined) return -1;
     assertAmount(fixed, `charge.${String(k)}`);
     return fixed;
@@ -579,7 +580,7 @@ function costVectorOf(keys: readonly MemberKey[], costs: unknown): number[] {
   }
   return keys.map((k) => {
     // Only an absent member is charged 0; a null is a bad amount like any other.
-    const given = table[String(k)];
+    const given = ownValue(table, String(k));
     const c = given === undefined ? 0 : given;
     assertAmount(c, `costs.${String(k)}`);
     return c;

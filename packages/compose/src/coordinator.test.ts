@@ -372,3 +372,37 @@ describe('coordinator: members that refuse or fail', () => {
     await expect(queued).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describe('names that collide with Object.prototype', () => {
+  it('builds an all-of over members named constructor, toString and __proto__', () => {
+    const members = {
+      constructor: new AtomicBudget(5),
+      toString: new AtomicBudget(5),
+      ['__proto__']: new AtomicBudget(5),
+    };
+    const all = allOf(members);
+    const d = all.tryAcquireEachSync({ constructor: 2, toString: 3 });
+    expect(d.ok).toBe(true);
+    expect(
+      [members.constructor, members.toString, members.__proto__].map((m) => m.available()),
+    ).toEqual([3, 2, 5]);
+  });
+
+  it('settles a coordinator whose dimensions have those names, reporting shortfall as own keys', () => {
+    const dims = {
+      constructor: new AtomicTokenBudget(100),
+      toString: new AtomicBudget(4),
+      ['__proto__']: new AtomicBudget(10),
+    };
+    const c = coordinator(dims);
+    const d = c.tryReserveSync({ constructor: 40, toString: 4, ['__proto__']: 4 });
+    expect(d.ok).toBe(true);
+    if (!d.ok) return;
+    const report = d.permit.settleSync({ constructor: 30, toString: 6 });
+    // The guard is full: it cannot take the 2 over its estimate, reported as an own key.
+    expect(Object.hasOwn(report.shortfall, 'toString')).toBe(true);
+    expect((report.shortfall as Record<string, number>).toString).toBe(2);
+    expect(dims.constructor.tokensConsumedSync()).toBe(30);
+    expect(dims.__proto__.available()).toBe(6); // left out of usage: settled at its estimate
+  });
+});

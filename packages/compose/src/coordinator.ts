@@ -11,7 +11,7 @@ import {
 } from '@budgetry/core';
 import type { Decision } from './all-of.js';
 import { isSyncGuard } from './member-kind.js';
-import { describe, invalid, memberFailure, settleEach } from './member-list.js';
+import { describe, invalid, memberFailure, ownValue, setOwn, settleEach } from './member-list.js';
 import { retryAfterOf } from './retry-hint.js';
 import { isSyncTokenBudget, isTokenBudget } from './token-guard.js';
 
@@ -217,7 +217,7 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
     this.parts.forEach((p, i) => {
       try {
         const short = settleSyncPart(p, amounts[i]!);
-        if (short > 0) shortfall[p.dim.name] = short;
+        if (short > 0) setOwn(shortfall, p.dim.name, short);
       } catch (error) {
         failure ??= memberFailure(error, p.dim.name);
       }
@@ -239,7 +239,7 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
     const results = await Promise.allSettled(
       this.parts.map(async (p, i) => {
         const short = await settlePart(p, amounts[i]!);
-        if (short > 0) shortfall[p.dim.name] = short;
+        if (short > 0) setOwn(shortfall, p.dim.name, short);
       }),
     );
     const failed = results.findIndex((r) => r.status === 'rejected');
@@ -309,9 +309,7 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
       }
       assertAmount(amount, `usage.${name}`);
     }
-    return this.parts.map(
-      (p) => (actual as Record<string, number | undefined>)[p.dim.name] ?? p.cost,
-    );
+    return this.parts.map((p) => (ownValue(actual, p.dim.name) as number | undefined) ?? p.cost);
   }
 }
 

@@ -94,6 +94,24 @@ export function toMemberList<M>(
   return { keys, budgets };
 }
 
+/**
+ * @internal A record's own value for `key`, never one inherited from `Object.prototype`: a
+ * member or dimension may be called `constructor`, `toString` or `__proto__`.
+ */
+export function ownValue(table: object, key: string): unknown {
+  return Object.hasOwn(table, key) ? (table as Record<string, unknown>)[key] : undefined;
+}
+
+/** @internal Sets an own property, even for a key such as `__proto__`. */
+export function setOwn(table: object, key: string, value: unknown): void {
+  Object.defineProperty(table, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
 /** @internal */
 export function invalid(message: string, details: Record<string, unknown>): BudgetError {
   return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
