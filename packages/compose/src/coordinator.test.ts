@@ -375,24 +375,20 @@ describe('coordinator: members that refuse or fail', () => {
 
 describe('names that collide with Object.prototype', () => {
   it('builds an all-of over members named constructor, toString and __proto__', () => {
-    const members = {
-      constructor: new AtomicBudget(5),
-      toString: new AtomicBudget(5),
-      ['__proto__']: new AtomicBudget(5),
-    };
+    const budgets = [new AtomicBudget(5), new AtomicBudget(5), new AtomicBudget(5)] as const;
+    const members = { constructor: budgets[0], toString: budgets[1], ['__proto__']: budgets[2] };
     const all = allOf(members);
     const d = all.tryAcquireEachSync({ constructor: 2, toString: 3 });
     expect(d.ok).toBe(true);
-    expect(
-      [members.constructor, members.toString, members.__proto__].map((m) => m.available()),
-    ).toEqual([3, 2, 5]);
+    expect(budgets.map((m) => m.available())).toEqual([3, 2, 5]);
   });
 
   it('settles a coordinator whose dimensions have those names, reporting shortfall as own keys', () => {
+    const proto = new AtomicBudget(10);
     const dims = {
       constructor: new AtomicTokenBudget(100),
       toString: new AtomicBudget(4),
-      ['__proto__']: new AtomicBudget(10),
+      ['__proto__']: proto,
     };
     const c = coordinator(dims);
     const d = c.tryReserveSync({ constructor: 40, toString: 4, ['__proto__']: 4 });
@@ -403,6 +399,6 @@ describe('names that collide with Object.prototype', () => {
     expect(Object.hasOwn(report.shortfall, 'toString')).toBe(true);
     expect((report.shortfall as Record<string, number>).toString).toBe(2);
     expect(dims.constructor.tokensConsumedSync()).toBe(30);
-    expect(dims.__proto__.available()).toBe(6); // left out of usage: settled at its estimate
+    expect(proto.available()).toBe(6); // left out of usage: settled at its estimate
   });
 });
