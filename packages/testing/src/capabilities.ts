@@ -68,6 +68,20 @@ export interface GuardCapabilities {
    * kit then accepts either, provided it happened by the time every call has settled.
    */
   readonly timeouts?: boolean;
+  /**
+   * What a count-API release beyond what the count API holds does: `clamp` (default) accepts
+   * only what it holds and ignores the rest; `reject` refuses it with `OVER_RELEASE` and
+   * changes nothing (a strict budget).
+   */
+  readonly overRelease?: 'clamp' | 'reject';
+  /**
+   * How `release(cost)` finds what to return. `pool` (default, as `@budgetry/core`): up to
+   * `cost` of whatever the count API holds in the current epoch. `exact`: one reservation of
+   * exactly `cost` (combinators that keep a handle per count reservation). Under `exact` the
+   * kit releases only reservations it holds, never across a refill, and sends no
+   * over-releases, since which reservation such a release hits is the budget's choice.
+   */
+  readonly countRelease?: 'pool' | 'exact';
 }
 
 /**
@@ -100,6 +114,10 @@ export interface TokenBudgetCapabilities {
   readonly disarm?: boolean;
   /** The budget also has the count API, `tryReserve(cost)` / `release(cost)`. */
   readonly countApi?: boolean;
+  /** As for guards: what a count-API over-release does (default `clamp`). */
+  readonly overRelease?: 'clamp' | 'reject';
+  /** As for guards: how a count-API release finds what to return (default `pool`). */
+  readonly countRelease?: 'pool' | 'exact';
   /** As for guards (default `true`). */
   readonly linearizable?: boolean;
   /** As for guards. */
@@ -120,9 +138,19 @@ export interface ResolvedCapabilities {
   readonly countApi: boolean;
   readonly linearizable: boolean;
   readonly timeouts: boolean;
+  readonly overRelease: 'clamp' | 'reject';
+  readonly countRelease: 'pool' | 'exact';
 }
 
-const guardKeys = ['available', 'permits', 'refill', 'linearizable', 'timeouts'] as const;
+const guardKeys = [
+  'available',
+  'permits',
+  'refill',
+  'linearizable',
+  'timeouts',
+  'overRelease',
+  'countRelease',
+] as const;
 const tokenKeys = [
   'available',
   'debt',
@@ -133,7 +161,31 @@ const tokenKeys = [
   'countApi',
   'linearizable',
   'timeouts',
+  'overRelease',
+  'countRelease',
 ] as const;
+
+function countReleaseOf(value: unknown): 'pool' | 'exact' {
+  if (value === undefined) return 'pool';
+  if (value === 'pool' || value === 'exact') return value;
+  throw new AdapterError(
+    `capability 'countRelease' must be 'pool' or 'exact', got ${String(value)}`,
+    {
+      member: 'countRelease',
+    },
+  );
+}
+
+function overReleaseOf(value: unknown): 'clamp' | 'reject' {
+  if (value === undefined) return 'clamp';
+  if (value === 'clamp' || value === 'reject') return value;
+  throw new AdapterError(
+    `capability 'overRelease' must be 'clamp' or 'reject', got ${String(value)}`,
+    {
+      member: 'overRelease',
+    },
+  );
+}
 
 function checkKeys(value: object, known: readonly string[], what: string): void {
   for (const key of Object.keys(value)) {
@@ -217,6 +269,8 @@ export function resolveGuardCapabilities(
     countApi: true,
     linearizable: flag(caps.linearizable, 'linearizable', true),
     timeouts: flag(caps.timeouts, 'timeouts', false),
+    overRelease: overReleaseOf(caps.overRelease),
+    countRelease: countReleaseOf(caps.countRelease),
   };
 }
 
@@ -245,6 +299,8 @@ export function resolveTokenCapabilities(
     countApi: flag(caps.countApi, 'countApi', false),
     linearizable: flag(caps.linearizable, 'linearizable', true),
     timeouts: flag(caps.timeouts, 'timeouts', false),
+    overRelease: overReleaseOf(caps.overRelease),
+    countRelease: countReleaseOf(caps.countRelease),
   };
 }
 

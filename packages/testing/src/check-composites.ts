@@ -3,6 +3,7 @@ import { AdapterError } from './adapter-error.js';
 import { amountArbitrary } from './amount-arbitraries.js';
 import { type CheckOptions, type ResolvedOptions, resolveOptions } from './check-options.js';
 import {
+  type CheckSummary,
   describeError,
   fromFactory,
   type Judgement,
@@ -10,6 +11,7 @@ import {
   type Outcome,
   type Planned,
   runCheck,
+  tearDown,
   World,
 } from './engine.js';
 import { FaultyMember, isInjectedFault } from './faulty-member.js';
@@ -23,7 +25,7 @@ import {
   ledgerSettle,
   openLedger,
 } from './ledger.js';
-import { describeValue } from './ledger-world.js';
+import { describeValue, handleIndex } from './ledger-world.js';
 import type { Mismatch } from './search.js';
 
 /**
@@ -281,10 +283,11 @@ function acquireOp<R>(request: R, fault: number | undefined): OpSpec<V, Composit
 function releaseOp(index: number): OpSpec<V, CompositeWorld> {
   return {
     text: `release(#${index})`,
-    applicable: (world) => world.held.length > 0,
+    applicable: (world) => index < world.held.length,
     plan(world) {
-      if (world.held.length === 0) return undefined;
-      const h = world.held[index % world.held.length]!;
+      // Counted from the newest, skipped when missing: see LedgerWorld.pick.
+      const h = world.held[world.held.length - 1 - index];
+      if (h === undefined) return undefined;
       if (h.releases++ > 0) world.rereleases++;
       const label = `release(#${h.id}: [${h.charge.join(', ')}])${h.releases > 1 ? ' again' : ''}`;
       const effect = (v: V): readonly V[] => [
@@ -367,7 +370,16 @@ function readOp(): OpSpec<V, CompositeWorld> {
 async function runComposite<R>(
   makeSpec: (hop: (label?: string) => Promise<void>) => Promise<Spec<R>>,
   options: CompositeCheckOptions,
-): Promise<void> {
+): Promise<CheckSummary> {
+  // Composites take one capacity per node and have no invalid-amount or refill mix: say so
+  // rather than ignore the option.
+  for (const key of ['capacity', 'focus'] as const) {
+    if (options[key] !== undefined) {
+      throw new TypeError(
+        `composite checks do not take '${key}'${key === 'capacity' ? ': pass capacities, one per node' : ''}`,
+      );
+    }
+  }
   const resolved: ResolvedOptions = resolveOptions(options);
   const linearizable = options.linearizable ?? true;
   const probe = await makeSpec(async () => {});
@@ -386,11 +398,11 @@ async function runComposite<R>(
       weight: faulty ? 2 : 0,
       arbitrary: fc.tuple(request, fc.nat(capacities.length - 1)).map(([r, k]) => acquireOp(r, k)),
     },
-    { weight: 3, arbitrary: fc.nat(7).map((i) => releaseOp(i)) },
+    { weight: 3, arbitrary: handleIndex().map((i) => releaseOp(i)) },
     { weight: linearizable ? 1 : 0, arbitrary: fc.constant(readOp()) },
   );
   const reads = [readOp()];
-  await runCheck<V, CompositeWorld>({
+  return runCheck<V, CompositeWorld>({
     subject: `${probe.kind} "${options.name ?? probe.kind}"`,
     check: resolved.focus,
     options: resolved,
@@ -405,6 +417,7 @@ async function runComposite<R>(
     },
     atRest: () => reads,
     finish: async () => {},
+    teardown: (world) => tearDown(resolved.teardown, world.spec.subject),
   });
 }
 
@@ -458,7 +471,7 @@ async function build<S>(
  *
  * @param factory - builds the combinator over fresh members with `context.capacities`.
  * @param options - common options, capacities, `linearizable`, `faultyMembers`.
- * @returns nothing; resolves when every run passed.
+ * @returns a summary (runs made, whether `timeLimitMs` cut the check short, time taken).
  * @throws ConformanceError for the first invariant a run breaks.
  *
  * @example
@@ -470,7 +483,7 @@ async function build<S>(
 export function checkAllOf(
   factory: Factory<AllOfSubject>,
   options: CompositeCheckOptions = {},
-): Promise<void> {
+): Promise<CheckSummary> {
   const capacities = capacitiesOf(options, [10, 6]);
   return runComposite<number[]>(async (hop) => {
     const { subject, members } = await build(
@@ -505,7 +518,7 @@ export function checkAllOf(
  *
  * @param factory - builds the combinator over fresh members with `context.capacities`.
  * @param options - common options, capacities, `linearizable`, `faultyMembers`.
- * @returns nothing; resolves when every run passed.
+ * @returns a summary (runs made, whether `timeLimitMs` cut the check short, time taken).
  * @throws ConformanceError for the first invariant a run breaks.
  *
  * @example
@@ -517,7 +530,7 @@ export function checkAllOf(
 export function checkAnyOf(
   factory: Factory<AnyOfSubject>,
   options: CompositeCheckOptions = {},
-): Promise<void> {
+): Promise<CheckSummary> {
   const capacities = capacitiesOf(options, [10, 6]);
   return runComposite<number>(async (hop) => {
     const { subject, members } = await build(
@@ -558,7 +571,7 @@ export function checkAnyOf(
  *
  * @param factory - builds the tree with `context.capacities` = `[parent, ...children]`.
  * @param options - common options, capacities, `linearizable`, `faultyMembers`.
- * @returns nothing; resolves when every run passed.
+ * @returns a summary (runs made, whether `timeLimitMs` cut the check short, time taken).
  * @throws ConformanceError for the first invariant a run breaks.
  *
  * @example
@@ -570,7 +583,7 @@ export function checkAnyOf(
 export function checkHierarchy(
   factory: Factory<HierarchySubject>,
   options: CompositeCheckOptions = {},
-): Promise<void> {
+): Promise<CheckSummary> {
   const capacities = capacitiesOf(options, [12, 8, 6]);
   const children = capacities.length - 1;
   if (children < 1) throw new RangeError('a hierarchy needs a parent and at least one child');

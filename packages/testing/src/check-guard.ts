@@ -1,3 +1,4 @@
+import { BudgetError } from '@budgetry/core';
 import fc from 'fast-check';
 import { AdapterError } from './adapter-error.js';
 import { amountArbitrary, formatAmount, invalidAmountArbitrary } from './amount-arbitraries.js';
@@ -8,7 +9,15 @@ import {
   validateSubject,
 } from './capabilities.js';
 import { type CheckOptions, type ResolvedOptions, resolveOptions } from './check-options.js';
-import { fromFactory, type Judgement, type Planned, runCheck } from './engine.js';
+import {
+  type CheckSummary,
+  fromFactory,
+  type Judgement,
+  type Planned,
+  requireFresh,
+  runCheck,
+  tearDown,
+} from './engine.js';
 import { FakeClock } from './fake-clock.js';
 import { HELD, type LedgerState, ledgerSettle, statusOf } from './ledger.js';
 import {
@@ -17,9 +26,11 @@ import {
   describeValue,
   epochReadOp,
   type Handle,
+  handleIndex,
   invalidOp,
   type LedgerOp,
   LedgerWorld,
+  overReleaseOp,
   planCountRelease,
   probe,
   probeCommand,
@@ -77,10 +88,13 @@ export interface PermitLike {
 }
 
 /**
- * A guard under test: the count API always; the other members only when the capabilities
- * declare them. A subject refilled by the clock also has `epoch` (a number, the epochs begun
- * so far; reading it brings the schedule up to date) and `nextRefillAt()` (clock time of the
- * next boundary), which the kit reads only under `refill: { by: 'clock' }`.
+ * A guard under test, as the types see it: the count API. The members its capabilities
+ * declare are used too, and checked when the check starts (an `AdapterError` names a missing
+ * one), but they are not part of this type, so a class with a private field or a getter of
+ * the same name is still accepted:
+ * - `available(): number | Promise<number>` (`available`);
+ * - `tryAcquire(cost)` resolving a permit (`PermitLike`) or `null` (`permits`);
+ * - `refill()` (`refill` by call); `epoch`, a number, and `nextRefillAt()` (`refill` by clock).
  *
  * @example
  * ```ts
@@ -92,9 +106,6 @@ export interface PermitLike {
 export interface GuardSubject {
   tryReserve(cost: number): Promise<boolean> | boolean;
   release(cost: number): Promise<unknown> | unknown;
-  tryAcquire?(cost: number): Promise<PermitLike | null> | PermitLike | null;
-  available?(): number | Promise<number>;
-  refill?(): unknown;
 }
 
 /**
@@ -164,7 +175,22 @@ function planSettle(world: W, h: Handle, how: SettleHow, used: number | undefine
     start: () => (used === undefined ? fn.call(h.object) : fn.call(h.object, used)),
     judge: (outcome): Judgement<S> => {
       if (!outcome.ok) {
-        return world.rejected(label, outcome.error, 'P1', (s) => (open(s) ? [s, settle(s)] : [s]));
+        const error = outcome.error;
+        // A second settle may be refused (the brief: "a no-op or an error"), never honoured.
+        if (BudgetError.isInstance(error) && error.code === 'ALREADY_SETTLED') {
+          return {
+            kind: 'step',
+            shown: 'ALREADY_SETTLED',
+            step: (s) =>
+              open(s)
+                ? {
+                    reason: `${label} was refused as already settled, but the permit was held`,
+                    blame: 'P1',
+                  }
+                : [s],
+          };
+        }
+        return world.rejected(label, error, (s) => (open(s) ? [s, settle(s)] : [s]));
       }
       if (how === 'dispose' || how === 'asyncDispose') {
         return { kind: 'step', shown: 'done', step: (s) => (open(s) ? [settle(s)] : [s]) };
@@ -255,16 +281,20 @@ export function guardOps(
 ): fc.Arbitrary<LedgerOp<W>> {
   const { focus, minCost, maxCost } = options;
   const cost = amountArbitrary(minCost, maxCost);
-  const index = fc.nat(3);
+  const index = handleIndex();
   const kinds = settleKinds(caps);
   const how = fc.constantFrom(...kinds);
   const permits = caps.permits ? 1 : 0;
-  const refill = caps.refill === undefined ? 0 : focus === 'refill' ? 4 : 1;
+  const refill = caps.refill === undefined ? 0 : focus === 'refill' ? 4 : focus === 'mixed' ? 2 : 1;
   const invalid = focus === 'invalid' ? 4 : focus === 'mixed' || focus === 'long' ? 1 : 0;
   const settleWeight = focus === 'permits' ? 5 : 3;
+  const misuseCount = focus === 'permits' || caps.countRelease === 'exact' ? 0 : 1;
   const list: [number, fc.Arbitrary<LedgerOp<W>>][] = [
     [3, cost.map((c) => reserveOp<W>('count', c, 'tryReserve'))],
     [2, index.map((i) => countReleaseOp<W>(i))],
+    // Releases the count API must not honour: twice, stale after a reset, never reserved.
+    [misuseCount, index.map((i) => countReleaseOp<W>(i, 'again'))],
+    [misuseCount, cost.map((c) => overReleaseOp<W>(Math.max(1, c)))],
     [3 * permits, cost.map((c) => reserveOp<W>('permit', c, 'tryAcquire'))],
     [settleWeight * permits, fc.tuple(index, how).map(([i, k]) => settleOp(i, k))],
     [
@@ -296,7 +326,12 @@ export function guardOps(
     ['tryReserve', (w, v) => w.subject.tryReserve(v as number)],
     ['release', (w, v) => w.subject.release(v as number)],
   ];
-  if (caps.permits) entries.push(['tryAcquire', (w, v) => w.subject.tryAcquire!(v as number)]);
+  if (caps.permits) {
+    entries.push([
+      'tryAcquire',
+      (w, v) => (w.subject as unknown as { tryAcquire(c: unknown): unknown }).tryAcquire(v),
+    ]);
+  }
   list.push([
     invalid,
     fc.tuple(fc.nat(entries.length - 1), invalidAmountArbitrary()).map(([e, v]) => {
@@ -305,6 +340,28 @@ export function guardOps(
     }),
   ]);
   if (caps.partialCommit) {
+    // commit(used) with an invalid amount (not `undefined`, which means "all of it"):
+    // rejected, the permit still held.
+    list.push([
+      invalid,
+      fc
+        .tuple(
+          index,
+          invalidAmountArbitrary().filter((v) => v !== undefined),
+        )
+        .map(([i, v]) => ({
+          text: `commit(permit #${i}, used ${formatAmount(v)})`,
+          applicable: (w: W) => w.pick(i, 'permit', openPermit) !== undefined,
+          plan(w: W) {
+            const h = w.pick(i, 'permit', openPermit);
+            if (h === undefined) return undefined;
+            return invalidOp<W>(
+              `commit(permit #${h.id}: ${h.amount}, used ${formatAmount(v)})`,
+              () => (h.object as PermitLike).commit(v as number),
+            ).plan(w);
+          },
+        })),
+    ]);
     // A commit of more than the permit holds is invalid too: rejected, the permit still held.
     list.push([
       invalid,
@@ -335,7 +392,10 @@ export function guardReads(caps: ResolvedCapabilities, options: ResolvedOptions)
 }
 
 const countProbe = (amount: number) => reserveOp<W>('count', amount, 'tryReserve', { probe: true });
-const countGiveBack = (world: W, h: Handle) => planCountRelease(world, h);
+const countGiveBack = (world: W, h: Handle) => {
+  h.released = true;
+  return planCountRelease(world, h.amount, `release(#${h.id}: ${h.amount})`);
+};
 
 /** @internal The label of a subject in messages. */
 export function subjectName(kind: string, name: string | undefined, probe: unknown): string {
@@ -355,7 +415,7 @@ export function subjectName(kind: string, name: string | undefined, probe: unkno
  *
  * @param factory - builds a fresh subject with `context.capacity` (and `context.policy`).
  * @param options - capabilities, runs, seed/path/replayPath, capacity, cost range, focus.
- * @returns nothing; resolves when every run passed.
+ * @returns a summary (runs made, whether `timeLimitMs` cut the check short, time taken).
  * @throws ConformanceError for the first invariant a run breaks; AdapterError when the
  * subject does not offer what its capabilities declare.
  *
@@ -373,19 +433,22 @@ export function subjectName(kind: string, name: string | undefined, probe: unkno
 export async function checkGuard<T extends GuardSubject>(
   factory: GuardFactory<T>,
   options: GuardCheckOptions = {},
-): Promise<void> {
+): Promise<CheckSummary> {
   const resolved = resolveOptions(options);
   const caps = resolveGuardCapabilities(options.capabilities);
   const policy = caps.refill?.policy ?? 'reset';
+  const seen = new WeakSet<object>();
   const build = async (hop: (label?: string) => Promise<void>, clock: FakeClock) => {
     const subject = await fromFactory(() =>
       factory({ capacity: resolved.capacity, hop, clock, policy }),
     );
     validateSubject(subject, caps, 'guard');
+    requireFresh(seen, subject);
     return subject as GuardSubject;
   };
   const first = await build(async () => {}, new FakeClock());
   const subject = subjectName('guard', options.name, first);
+  await tearDown(resolved.teardown, first);
   const config = { capacity: resolved.capacity, policy, maxDebt: Number.POSITIVE_INFINITY };
   const blames = { overAdmit: 'G2', falseDenial: 'G6', read: 'G3' } as const;
   const reads = guardReads(caps, resolved);
@@ -393,7 +456,7 @@ export async function checkGuard<T extends GuardSubject>(
     resolved.focus === 'probe' || !caps.available
       ? [{ weight: 2, arbitrary: fc.constant(probeCommand<W>(countProbe, countGiveBack)) }]
       : [];
-  await runCheck<S, W>({
+  return runCheck<S, W>({
     subject,
     check: resolved.focus,
     options: resolved,
@@ -409,5 +472,6 @@ export async function checkGuard<T extends GuardSubject>(
     },
     atRest: () => reads,
     finish: (world) => probe(world, countProbe, countGiveBack),
+    teardown: (world) => tearDown(resolved.teardown, world.subject),
   });
 }

@@ -4,7 +4,7 @@
  * of its own and name it in the test title:
  * - `mixed`: everything the capabilities allow (the default for direct calls);
  * - `overlap`: batches of reserves and releases started together, the races behind an `await`;
- * - `long`: histories three times longer, for drift that takes many operations to show;
+ * - `long`: histories four times longer, for drift that takes many operations to show;
  * - `invalid`: invalid amounts at every entry point, between valid calls;
  * - `permits`: permits settled, settled again and settled twice at once;
  * - `refill`: refills while calls are in flight;
@@ -37,7 +37,7 @@ export type CheckFocus =
  * ```
  */
 export interface CheckOptions {
-  /** Property runs (default 300; `long` runs a third as many, each three times longer). */
+  /** Property runs (default 500; `long` runs 150, each four times longer). */
   numRuns?: number;
   /** fast-check seed; with `path` and `replayPath`, replays one run exactly. */
   seed?: number;
@@ -45,7 +45,7 @@ export interface CheckOptions {
   path?: string;
   /** `fc.commands` replayPath of the run to replay. */
   replayPath?: string;
-  /** Capacity handed to the factory (default 10). Small capacities find bugs faster. */
+  /** Capacity handed to the factory (default 10; 0 is allowed). Small capacities find bugs faster. */
   capacity?: number;
   /** Range of generated costs, estimates and usage (default 0 … capacity + 2). */
   cost?: { readonly min: number; readonly max: number };
@@ -59,6 +59,17 @@ export interface CheckOptions {
   timeoutMs?: number;
   /** Time allowed for shrinking a failure, in milliseconds (default 10 000). */
   shrinkTimeMs?: number;
+  /**
+   * Stop starting new runs after this many milliseconds (default: none). The check still
+   * passes with the runs it made; its summary says `interrupted`. `suite()` sets it from its
+   * test timeout, so a slow backend gets as many runs as fit.
+   */
+  timeLimitMs?: number;
+  /**
+   * Closes what the factory built, after every run (connections, timers). Called with each
+   * subject the factory returned for the run (for token budgets, also the foreign one).
+   */
+  teardown?: (subject: never) => unknown;
   /** Read `BUDGETRY_REPLAY` from the environment (default `true`). */
   replayFromEnv?: boolean;
 }
@@ -76,6 +87,8 @@ export interface ResolvedOptions {
   focus: CheckFocus;
   timeoutMs: number;
   shrinkTimeMs: number;
+  timeLimitMs: number | undefined;
+  teardown: ((subject: unknown) => unknown) | undefined;
   replayFromEnv: boolean;
 }
 
@@ -107,12 +120,21 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   if (!focuses.includes(focus)) {
     throw new RangeError(`focus must be one of ${focuses.join(', ')}, got ${String(focus)}`);
   }
-  const capacity = positive(options.capacity, 'capacity', 10);
+  const capacity = positive(options.capacity, 'capacity', 10, 0);
   const long = focus === 'long';
-  const numRuns = positive(options.numRuns, 'numRuns', long ? 100 : 300);
-  const maxCommands = positive(options.maxCommands, 'maxCommands', 30) * (long ? 3 : 1);
+  const numRuns = positive(options.numRuns, 'numRuns', long ? 150 : 500);
+  const maxCommands = positive(options.maxCommands, 'maxCommands', 30) * (long ? 4 : 1);
   const minCost = positive(options.cost?.min, 'cost.min', 0, 0);
-  const maxCost = positive(options.cost?.max, 'cost.max', capacity + 2, 0);
+  // Above capacity by two (denials are interesting), but never past the safe-integer range.
+  const maxCost = positive(
+    options.cost?.max,
+    'cost.max',
+    Math.min(capacity + 2, Number.MAX_SAFE_INTEGER),
+    0,
+  );
+  if (options.teardown !== undefined && typeof options.teardown !== 'function') {
+    throw new TypeError('teardown must be a function');
+  }
   if (minCost > maxCost) throw new RangeError(`cost.min ${minCost} exceeds cost.max ${maxCost}`);
   return {
     numRuns,
@@ -126,6 +148,11 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     focus,
     timeoutMs: positive(options.timeoutMs, 'timeoutMs', 5000),
     shrinkTimeMs: positive(options.shrinkTimeMs, 'shrinkTimeMs', 10_000, 0),
+    timeLimitMs:
+      options.timeLimitMs === undefined
+        ? undefined
+        : positive(options.timeLimitMs, 'timeLimitMs', 0, 1),
+    teardown: options.teardown as ((subject: unknown) => unknown) | undefined,
     replayFromEnv: options.replayFromEnv ?? true,
   };
 }

@@ -11,7 +11,16 @@ import {
 import type { ConformanceContext } from './check-guard.js';
 import { subjectName } from './check-guard.js';
 import { type CheckOptions, type ResolvedOptions, resolveOptions } from './check-options.js';
-import { describeError, fromFactory, type Judgement, type Planned, runCheck } from './engine.js';
+import {
+  type CheckSummary,
+  describeError,
+  fromFactory,
+  type Judgement,
+  type Planned,
+  requireFresh,
+  runCheck,
+  tearDown,
+} from './engine.js';
 import { FakeClock } from './fake-clock.js';
 import {
   DISARMED,
@@ -27,9 +36,11 @@ import {
   describeValue,
   epochReadOp,
   type Handle,
+  handleIndex,
   invalidOp,
   type LedgerOp,
   LedgerWorld,
+  overReleaseOp,
   probe,
   probeCommand,
   readOp,
@@ -65,8 +76,10 @@ export interface ReservationLike {
 }
 
 /**
- * A token budget under test: the `TokenBudget` interface, and the members its capabilities
- * declare.
+ * A token budget under test, as the types see it: the `TokenBudget` interface. The members
+ * its capabilities declare (`available()`, `debt()`, `refill()`, the count API `tryReserve` /
+ * `release`, `epoch` and `nextRefillAt()` under refill by clock) are used too and checked when
+ * the check starts, but are not part of this type.
  *
  * @example
  * ```ts
@@ -76,15 +89,12 @@ export interface ReservationLike {
  * ```
  */
 export interface TokenBudgetSubject {
-  tryReserveTokens(estimate: number): Promise<ReservationLike | null> | ReservationLike | null;
+  tryReserveTokens(
+    estimate: number,
+  ): Promise<ReservationLike | null | undefined> | ReservationLike | null | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: a user's reservation type is theirs
   recordUsage(reservation: any, prompt: number, completion: number): Promise<unknown> | unknown;
   tokensConsumed(): Promise<number> | number;
-  available?(): number | Promise<number>;
-  debt?(): number | Promise<number>;
-  refill?(): unknown;
-  tryReserve?(cost: number): Promise<boolean> | boolean;
-  release?(cost: number): Promise<unknown> | unknown;
 }
 
 /**
@@ -276,10 +286,24 @@ function planDispose(world: W, h: Handle, how: DisposeHow): Planned<S> {
   return {
     label,
     start: () => fn.call(h.object),
-    judge: (outcome) =>
-      outcome.ok
-        ? { kind: 'step', shown: 'done', step: effect }
-        : world.rejected(label, outcome.error, 'T5', (s) => [s, ...effect(s)]),
+    judge: (outcome): Judgement<S> => {
+      if (outcome.ok) return { kind: 'step', shown: 'done', step: effect };
+      const error = outcome.error;
+      if (BudgetError.isInstance(error) && error.code === 'ALREADY_SETTLED') {
+        return {
+          kind: 'step',
+          shown: 'ALREADY_SETTLED',
+          step: (s) =>
+            statusOf(s, h.id) === HELD
+              ? mismatch(
+                  `${label} was refused as already settled, but the reservation was armed`,
+                  'T5',
+                )
+              : [s],
+        };
+      }
+      return world.rejected(label, error, (s) => [s, ...effect(s)]);
+    },
   };
 }
 
@@ -310,7 +334,7 @@ function disarmOp(index: number, which: 'open' | 'settled'): LedgerOp<W> {
         label,
         start: () => fn.call(h.object),
         judge: (outcome): Judgement<S> => {
-          if (!outcome.ok) return world.rejected(label, outcome.error, 'T5', (s) => [s]);
+          if (!outcome.ok) return world.rejected(label, outcome.error, (s) => [s]);
           const value = outcome.value;
           if (typeof value === 'function') {
             h.refund = value as (...args: unknown[]) => unknown;
@@ -372,13 +396,17 @@ function refundOp(index: number): LedgerOp<W> {
         judge: (outcome) =>
           outcome.ok
             ? { kind: 'step', shown: 'done', step: effect }
-            : world.rejected(label, outcome.error, 'T5', (s) => [s, ...effect(s)]),
+            : world.rejected(label, outcome.error, (s) => [s, ...effect(s)]),
       };
     },
   };
 }
 
 function noop(): void {}
+
+function countApi(world: W): { tryReserve(c: unknown): unknown; release(c: unknown): unknown } {
+  return world.subject as unknown as ReturnType<typeof countApi>;
+}
 
 function weighted<T>(list: readonly (readonly [number, fc.Arbitrary<T>])[]): fc.Arbitrary<T> {
   return fc.oneof(
@@ -409,11 +437,12 @@ export function tokenOps(
   const { focus, minCost, maxCost } = options;
   const amount = amountArbitrary(minCost, maxCost);
   const usage = fc.tuple(amountArbitrary(0, maxCost), amountArbitrary(0, Math.ceil(maxCost / 2)));
-  const index = fc.nat(3);
-  const refill = caps.refill === undefined ? 0 : focus === 'refill' ? 4 : 1;
+  const index = handleIndex();
+  const refill = caps.refill === undefined ? 0 : focus === 'refill' ? 4 : focus === 'mixed' ? 2 : 1;
   const misuse = focus === 'misuse' ? 3 : 1;
   const invalid = focus === 'invalid' ? 4 : focus === 'mixed' || focus === 'long' ? 1 : 0;
   const count = caps.countApi ? 1 : 0;
+  const misuseCount = caps.countRelease === 'exact' ? 0 : count;
   const list: [number, fc.Arbitrary<LedgerOp<W>>][] = [
     [
       4,
@@ -427,11 +456,14 @@ export function tokenOps(
     [2, index.map((i) => disposeOp(i, 'dispose', 'open'))],
     [misuse, index.map((i) => disposeOp(i, 'dispose', 'settled'))],
     [caps.asyncDispose ? 1 : 0, index.map((i) => disposeOp(i, 'asyncDispose', 'open'))],
+    [caps.asyncDispose ? misuse : 0, index.map((i) => disposeOp(i, 'asyncDispose', 'settled'))],
     [caps.disarm ? misuse : 0, index.map((i) => disarmOp(i, 'open'))],
     [caps.disarm ? 1 : 0, index.map((i) => disarmOp(i, 'settled'))],
     [caps.disarm ? misuse : 0, index.map((i) => refundOp(i))],
     [2 * count, amount.map((c) => reserveOp<W>('count', c, 'tryReserve'))],
     [2 * count, index.map((i) => countReleaseOp<W>(i))],
+    [misuseCount, index.map((i) => countReleaseOp<W>(i, 'again'))],
+    [misuseCount, amount.map((c) => overReleaseOp<W>(Math.max(1, c)))],
   ];
   if (caps.refill?.by === 'clock') {
     list.push(
@@ -473,10 +505,10 @@ export function tokenOps(
   if (caps.countApi) {
     invalidEntries.push(
       invalidAmountArbitrary().map((v) =>
-        invalidOp<W>(`tryReserve(${formatAmount(v)})`, (w) => w.subject.tryReserve!(v as number)),
+        invalidOp<W>(`tryReserve(${formatAmount(v)})`, (w) => countApi(w).tryReserve(v)),
       ),
       invalidAmountArbitrary().map((v) =>
-        invalidOp<W>(`release(${formatAmount(v)})`, (w) => w.subject.release!(v as number)),
+        invalidOp<W>(`release(${formatAmount(v)})`, (w) => countApi(w).release(v)),
       ),
     );
   }
@@ -508,7 +540,9 @@ async function checkForeign(world: W): Promise<void> {
   let available: unknown;
   try {
     consumed = await foreign.tokensConsumed();
-    if (world.caps.available) available = await foreign.available!();
+    if (world.caps.available) {
+      available = await (foreign as unknown as { available(): unknown }).available();
+    }
   } catch (error) {
     world.fail(mismatch(`reading the foreign budget failed: ${describeError(error)}`, 'T2'));
     return;
@@ -539,7 +573,7 @@ async function checkForeign(world: W): Promise<void> {
  * @param factory - builds a fresh budget with `context.capacity`; called twice per run (the
  * second is the foreign budget).
  * @param options - capabilities, runs, seed/path/replayPath, capacity, cost range, focus.
- * @returns nothing; resolves when every run passed.
+ * @returns a summary (runs made, whether `timeLimitMs` cut the check short, time taken).
  * @throws ConformanceError for the first invariant a run breaks; AdapterError when the
  * subject does not offer what its capabilities declare.
  *
@@ -557,19 +591,22 @@ async function checkForeign(world: W): Promise<void> {
 export async function checkTokenBudget<T extends TokenBudgetSubject>(
   factory: TokenBudgetFactory<T>,
   options: TokenBudgetCheckOptions = {},
-): Promise<void> {
+): Promise<CheckSummary> {
   const resolved = resolveOptions(options);
   const caps = resolveTokenCapabilities(options.capabilities);
+  const seen = new WeakSet<object>();
   const policy = caps.refill?.policy ?? 'reset';
   const build = async (hop: (label?: string) => Promise<void>, clock: FakeClock) => {
     const subject = await fromFactory(() =>
       factory({ capacity: resolved.capacity, hop, clock, policy }),
     );
     validateSubject(subject, caps, 'token budget');
+    requireFresh(seen, subject);
     return subject as TokenBudgetSubject;
   };
   const first = await build(async () => {}, new FakeClock());
   const subject = subjectName('token budget', options.name, first);
+  await tearDown(resolved.teardown, first);
   const config = { capacity: resolved.capacity, policy, maxDebt: caps.maxDebt };
   const blames = { overAdmit: 'T4', falseDenial: 'T4', read: 'T3' } as const;
   const reads = tokenReads(caps, resolved);
@@ -577,7 +614,7 @@ export async function checkTokenBudget<T extends TokenBudgetSubject>(
     resolved.focus === 'probe' || !caps.available
       ? [{ weight: 2, arbitrary: fc.constant(probeCommand<W>(tokenProbe, tokenGiveBack)) }]
       : [];
-  await runCheck<S, W>({
+  return runCheck<S, W>({
     subject,
     check: resolved.focus,
     options: resolved,
@@ -596,6 +633,10 @@ export async function checkTokenBudget<T extends TokenBudgetSubject>(
     finish: async (world) => {
       await probe(world, tokenProbe, tokenGiveBack);
       if (world.ok()) await checkForeign(world);
+    },
+    teardown: async (world) => {
+      await tearDown(resolved.teardown, world.subject);
+      await tearDown(resolved.teardown, world.foreign);
     },
   });
 }

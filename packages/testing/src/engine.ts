@@ -60,22 +60,45 @@ interface SegmentOp<S> {
   readonly judgement: Extract<Judgement<S>, { kind: 'step' }>;
 }
 
-/** @internal Start offsets: 0 now, 1–3 microtask turns later, MACRO after a macrotask. */
+/**
+ * @internal Start offsets: 0 now, 1–3 microtask turns later, MACRO after a macrotask
+ * (`setImmediate`), TIMER after one timer turn (`setTimeout(0)`), TIMER + 1 after two — so a
+ * call can land between the round trips of a budget whose boundary is a timer or a socket.
+ */
 export const MACRO = 4;
+/** @internal */
+export const TIMER = 5;
 
 /** @internal Most calls kept between two checkpoints (the search is exponential in overlap). */
 export const SEGMENT_BUDGET = 12;
 
+function timerTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 function later(offset: number): Promise<void> {
-  if (offset >= MACRO) {
+  if (offset === MACRO) {
     const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
     return new Promise((resolve) =>
       g.setImmediate !== undefined ? g.setImmediate(resolve) : setTimeout(resolve, 0),
     );
   }
+  if (offset === TIMER) return timerTurn();
+  if (offset > TIMER) return timerTurn().then(timerTurn);
   let p = Promise.resolve();
   for (let i = 1; i < offset; i++) p = p.then(() => undefined);
   return p;
+}
+
+function offsetText(offset: number): string {
+  if (offset === MACRO) return 'after a macrotask: ';
+  if (offset === TIMER) return 'after a timer turn: ';
+  if (offset > TIMER) return 'after two timer turns: ';
+  return `after ${offset} tick${offset === 1 ? '' : 's'}: `;
+}
+
+function noOp<S>(shown: string): Extract<Judgement<S>, { kind: 'step' }> {
+  return { kind: 'step', shown, step: (state) => [state] };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -103,6 +126,8 @@ export class World<S> {
   readonly log: LogEntry[] = [];
   /** Calls made so far. */
   calls = 0;
+  /** Calls made and not yet returned, by the logical time they were made. */
+  private readonly running = new Map<number, string>();
   /** Refills (by call or by clock) since the last successful checkpoint with a read in it. */
   refillsSinceRead = 0;
 
@@ -143,9 +168,7 @@ export class World<S> {
       this.launch(spec, entry, '');
       return;
     }
-    const task = later(offset).then(() =>
-      this.launch(spec, entry, offset >= MACRO ? 'after a macrotask: ' : `after ${offset} ticks: `),
-    );
+    const task = later(offset).then(() => this.launch(spec, entry, offsetText(offset)));
     this.track(task);
   }
 
@@ -163,7 +186,14 @@ export class World<S> {
     try {
       planned = spec.plan(this);
     } catch (error) {
-      this.crash(error);
+      // Reading the subject (a handle's method, say) threw before the call could be made.
+      this.crash(
+        AdapterError.isInstance(error)
+          ? error
+          : new AdapterError(`preparing ${spec.text} failed: ${describeError(error)}`, {
+              cause: error,
+            }),
+      );
       return;
     }
     if (planned === undefined) return;
@@ -177,8 +207,10 @@ export class World<S> {
     entry.calls.push(prefix + plan.label);
     this.calls++;
     const inv = ++this.time;
+    this.running.set(inv, plan.label);
     const finish = (outcome: Outcome): void => {
       const res = ++this.time;
+      this.running.delete(inv);
       let judgement: Judgement<S>;
       try {
         judgement = plan.judge(outcome);
@@ -189,8 +221,12 @@ export class World<S> {
       entry.calls[at] =
         `${prefix}${plan.label} → ${judgement.kind === 'fail' ? 'failed' : judgement.shown}`;
       if (judgement.kind === 'fail') this.fail(judgement.mismatch);
-      else if (judgement.kind === 'step')
-        this.segment.push({ label: plan.label, inv, res, judgement });
+      else {
+        // A call that changes nothing still overlapped others: it stays in the history, so
+        // whether a denial ran alone is judged with it.
+        const step = judgement.kind === 'step' ? judgement : noOp<S>(judgement.shown);
+        this.segment.push({ label: plan.label, inv, res, judgement: step });
+      }
     };
     let result: unknown;
     try {
@@ -274,6 +310,18 @@ export class World<S> {
     this.violation = new InvariantViolation(mismatch.blame, mismatch.reason);
   }
 
+  /** Records that the run did not finish within `ms`: the calls still out never settled. */
+  hang(ms: number): void {
+    if (!this.ok()) return;
+    const out = [...this.running.values()];
+    this.violation = new InvariantViolation(
+      'L1',
+      out.length > 0
+        ? `${out.length === 1 ? 'a call' : `${out.length} calls`} never settled within ${ms} ms: ${out.join(', ')}`
+        : `the run did not finish within ${ms} ms`,
+    );
+  }
+
   /** Records an error of the harness or the adapter. */
   crash(error: unknown): void {
     if (!this.ok()) return;
@@ -290,7 +338,7 @@ export class World<S> {
   }
 }
 
-/** @internal A command: one to four calls started together, then joined or left running. */
+/** @internal A command: one to six calls started together, then joined or left running. */
 export class BatchCommand<S, W extends World<S>> implements fc.AsyncCommand<W, W> {
   constructor(
     readonly ops: readonly OpSpec<S, W>[],
@@ -320,7 +368,7 @@ export class BatchCommand<S, W extends World<S>> implements fc.AsyncCommand<W, W
   toString(): string {
     const parts = this.ops.map((op, i) => {
       const offset = this.offsets[i] ?? 0;
-      return offset === 0 ? op.text : `${op.text}@${offset >= MACRO ? 'macro' : offset}`;
+      return offset === 0 ? op.text : `${op.text}@${offset}`;
     });
     return `[${parts.join(' ‖ ')}]${this.join ? '' : '…'}`;
   }
@@ -359,13 +407,15 @@ export interface CheckDefinition<S, W extends World<S>> {
   readonly steps?: readonly fc.WeightedArbitrary<fc.AsyncCommand<W, W>>[];
   /** Weight of batches against `steps` (default 8). */
   readonly batchWeight?: number;
-  /** How many calls a batch starts at most (default 4). */
+  /** How many calls a batch starts at most (default 6). */
   readonly maxBatch?: number;
   createWorld(scheduler: fc.Scheduler): Promise<W>;
   /** Calls made at rest after every joined command (white-box reads). */
   atRest(world: W): readonly OpSpec<S, W>[];
   /** Runs at the end, at rest: probes, the foreign budget's state. */
   finish(world: W): Promise<void>;
+  /** Closes what the run built (the user's `teardown` option). */
+  teardown?: (world: W) => Promise<void>;
 }
 
 /** @internal The arbitrary of batch commands over `ops`. */
@@ -373,11 +423,15 @@ export function batchArbitrary<S, W extends World<S>>(
   ops: fc.Arbitrary<OpSpec<S, W>>,
   atRest: (world: W) => readonly OpSpec<S, W>[],
   maxBatch: number,
+  timerWeight: number,
 ): fc.Arbitrary<fc.AsyncCommand<W, W>> {
+  // A timer turn costs about a millisecond of real time, so it is offered where races are
+  // sought (the overlap and mixed checks) and not in the long histories.
   const offset = fc.oneof(
-    { arbitrary: fc.constant(0), weight: 6 },
-    { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 2 },
-    { arbitrary: fc.constant(MACRO), weight: 1 },
+    { arbitrary: fc.constant(0), weight: 24 },
+    { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 8 },
+    { arbitrary: fc.constant(MACRO), weight: 4 },
+    { arbitrary: fc.integer({ min: TIMER, max: TIMER + 1 }), weight: timerWeight },
   );
   const join = fc.oneof(
     { arbitrary: fc.constant(true), weight: 4 },
@@ -396,12 +450,37 @@ export function batchArbitrary<S, W extends World<S>>(
 }
 
 /**
+ * What a check did: how many runs it made, and whether `timeLimitMs` cut it short.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type CheckSummary, checkGuard } from '@budgetry/testing';
+ * const summary: CheckSummary = await checkGuard(({ capacity }) => new AtomicBudget(capacity), {
+ *   numRuns: 50,
+ * });
+ * console.log(summary.runs, summary.interrupted, summary.ms);
+ * ```
+ */
+export interface CheckSummary {
+  /** Runs made (every one passed). */
+  readonly runs: number;
+  /** `timeLimitMs` ran out before `numRuns` runs. */
+  readonly interrupted: boolean;
+  /** Wall time of the check, in milliseconds. */
+  readonly ms: number;
+}
+
+/**
  * @internal Runs one check: fast-check generates command sequences, each run executes them on
  * a fresh world, and a failure is shrunk (within `shrinkTimeMs`) and thrown as a
  * {@link ConformanceError} with the commands that ran and one replay line.
  */
-export async function runCheck<S, W extends World<S>>(def: CheckDefinition<S, W>): Promise<void> {
+export async function runCheck<S, W extends World<S>>(
+  def: CheckDefinition<S, W>,
+): Promise<CheckSummary> {
   const { options } = def;
+  const started = Date.now();
   const env = options.replayFromEnv ? readReplayToken() : undefined;
   const token =
     env !== undefined &&
@@ -416,8 +495,8 @@ export async function runCheck<S, W extends World<S>>(def: CheckDefinition<S, W>
   let firstFailureAt: number | undefined;
   let hitShrinkLimit = false;
   let lastFailed: W | undefined;
-  let current: W | undefined;
-  const batches = batchArbitrary(def.ops, (w: W) => def.atRest(w), def.maxBatch ?? 4);
+  const timerWeight = options.focus === 'overlap' || options.focus === 'mixed' ? 1 : 0;
+  const batches = batchArbitrary(def.ops, (w: W) => def.atRest(w), def.maxBatch ?? 6, timerWeight);
   const commandArbs: fc.Arbitrary<fc.AsyncCommand<W, W>>[] =
     def.steps === undefined || def.steps.length === 0
       ? [batches]
@@ -435,13 +514,32 @@ export async function runCheck<S, W extends World<S>>(def: CheckDefinition<S, W>
         return;
       }
       const world = await fromFactory(() => def.createWorld(scheduler));
-      current = world;
-      try {
-        await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
-        if (world.ok()) await world.settle();
-        if (world.ok()) await def.finish(world);
-      } catch (error) {
-        world.crash(error);
+      const body = (async () => {
+        try {
+          await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
+          if (world.ok()) await world.settle();
+          if (world.ok()) await def.finish(world);
+        } catch (error) {
+          world.crash(error);
+        }
+      })();
+      // A call that never settles must fail the run, not hang it: the run races a timer,
+      // and the calls still out are named in the failure.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finished = await Promise.race([
+        body.then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), options.timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) world.hang(options.timeoutMs);
+      else if (def.teardown !== undefined) {
+        try {
+          await def.teardown(world);
+        } catch (error) {
+          world.crash(error);
+        }
       }
       if (!world.ok()) {
         lastFailed = world;
@@ -452,19 +550,24 @@ export async function runCheck<S, W extends World<S>>(def: CheckDefinition<S, W>
   );
   const details = await fc.check(property, {
     numRuns: options.numRuns,
-    timeout: options.timeoutMs,
+    // A backstop only: the property enforces timeoutMs itself and names the calls still out.
+    timeout: options.timeoutMs * 2 + 5_000,
+    ...(options.timeLimitMs === undefined
+      ? {}
+      : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
     ...(seed === undefined ? {} : { seed }),
     ...(path === undefined ? {} : { path }),
   });
-  if (!details.failed) return;
+  if (!details.failed) {
+    return { runs: details.numRuns, interrupted: details.interrupted, ms: Date.now() - started };
+  }
   const shrinkMs = firstFailureAt === undefined ? 0 : Date.now() - firstFailureAt;
 
   const error = details.errorInstance;
   const counterexample = details.counterexample;
   const commandsText = counterexample === null ? '' : String(counterexample[1]);
   const shrunkReplayPath = /\/\*replayPath="(.*)"\*\//.exec(commandsText)?.[1] ?? '';
-  const failedWorld = lastFailed ?? current;
-  const ran = (failedWorld?.log ?? []).filter((entry) => entry.calls.length > 0);
+  const ran = (lastFailed?.log ?? []).filter((entry) => entry.calls.length > 0);
   const replay = {
     subject: def.subject,
     check: def.check,
@@ -475,14 +578,12 @@ export async function runCheck<S, W extends World<S>>(def: CheckDefinition<S, W>
   if (AdapterError.isInstance(error)) {
     throw error.withCounterexample(formatCommands(ran), replay);
   }
-  const invariant: InvariantId = error instanceof InvariantViolation ? error.invariant : 'G3';
+  const invariant: InvariantId = error instanceof InvariantViolation ? error.invariant : 'L1';
   const detail =
     error instanceof InvariantViolation
       ? error.message.slice(error.invariant.length + 2)
-      : details.interrupted
-        ? 'the run was interrupted'
-        : `a run did not finish: ${error instanceof Error ? error.message : String(error)} (a call that never settles fails after timeoutMs = ${options.timeoutMs} ms)`;
-  const scheduled = failedWorld?.scheduler.report().length ?? 0;
+      : `a run did not finish: ${error instanceof Error ? error.message : String(error)}`;
+  const scheduled = lastFailed?.scheduler.report().length ?? 0;
   throw new ConformanceError({
     invariant,
     subject: def.subject,
@@ -490,7 +591,7 @@ export async function runCheck<S, W extends World<S>>(def: CheckDefinition<S, W>
     detail,
     commands: formatCommands(ran),
     commandCount: ran.length,
-    trace: scheduled > 0 ? String(failedWorld?.scheduler) : '',
+    trace: scheduled > 0 ? String(lastFailed?.scheduler) : '',
     shrinkMs,
     shrinkLimited: hitShrinkLimit,
     replay,
@@ -524,6 +625,36 @@ export async function fromFactory<T>(make: () => T | Promise<T>): Promise<T> {
   } catch (error) {
     if (AdapterError.isInstance(error)) throw error;
     throw new AdapterError(`the factory threw: ${describeError(error)}`, { cause: error });
+  }
+}
+
+/**
+ * @internal Throws an {@link AdapterError} when a factory hands back an object it returned
+ * before: runs would then see each other's state.
+ */
+export function requireFresh(seen: WeakSet<object>, subject: unknown): void {
+  if ((typeof subject !== 'object' && typeof subject !== 'function') || subject === null) return;
+  if (seen.has(subject)) {
+    throw new AdapterError(
+      "the factory returned an instance it had returned before; it must build a fresh budget on every call (every run, and a token check's foreign budget), or runs see each other's state",
+      { member: 'factory' },
+    );
+  }
+  seen.add(subject);
+}
+
+/** @internal Runs the user's teardown on a subject; what it throws becomes an AdapterError. */
+export async function tearDown(
+  teardown: ((subject: unknown) => unknown) | undefined,
+  subject: unknown,
+): Promise<void> {
+  if (teardown === undefined) return;
+  try {
+    await teardown(subject);
+  } catch (error) {
+    throw AdapterError.isInstance(error)
+      ? error
+      : new AdapterError(`teardown threw: ${describeError(error)}`, { cause: error });
   }
 }
 

@@ -39,6 +39,7 @@ export {
   type TokenBudgetSubject,
 } from './check-token-budget.js';
 export { ConformanceError, type ConformanceErrorOptions } from './conformance-error.js';
+export type { CheckSummary } from './engine.js';
 export { FakeClock } from './fake-clock.js';
 export { FaultyMember } from './faulty-member.js';
 export { type InvariantId, invariantSummaries } from './invariant-catalog.js';

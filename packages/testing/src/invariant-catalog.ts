@@ -35,7 +35,9 @@ export type InvariantId =
   | 'R2'
   | 'R3'
   | 'R4'
-  | 'R5';
+  | 'R5'
+  | 'E1'
+  | 'L1';
 
 /**
  * One line per invariant id, as shown in test names and reports.
@@ -73,4 +75,6 @@ export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.
   R3: 'refill: a stale refill (a late timer) changes nothing',
   R4: 'refill: the policy holds exactly (reset: full, older holds fenced; carry: held reservations move into the new epoch)',
   R5: 'refill: debt is paid first, and a held reservation carried into a new epoch is charged once, never also as old debt',
+  E1: 'a valid call resolves: it rejects only with a declared TIMEOUT, or as the contract allows (OVER_RELEASE when strict, ALREADY_SETTLED for a second settle)',
+  L1: 'every call settles: none is still out after timeoutMs',
 });

@@ -1,7 +1,7 @@
 // What guards and token budgets share: a world whose model is one ledger, the handles the
 // harness holds, refills by call or by clock, reads, invalid amounts and probes at rest.
 import { BudgetError } from '@budgetry/core';
-import type fc from 'fast-check';
+import fc from 'fast-check';
 import { AdapterError } from './adapter-error.js';
 import { formatAmount } from './amount-arbitraries.js';
 import type { ResolvedCapabilities } from './capabilities.js';
@@ -42,9 +42,9 @@ export interface Handle {
   readonly amount: number;
   /** The permit or reservation object (none for the count API). */
   readonly object: unknown;
-  /** Refills begun when the reserve was made. */
+  /** Refills begun when its reserve was made (for `countRelease: 'exact'`). */
   readonly stamp: number;
-  /** No refill overlapped the reserve: its epoch is known. */
+  /** No refill overlapped its reserve: the epoch it belongs to is known. */
   readonly sure: boolean;
   /** Settle calls launched on it (release, commit, record, dispose, …). */
   settles: number;
@@ -52,6 +52,15 @@ export interface Handle {
   released: boolean;
   /** Token reservations: the refund `disarm()` handed back. */
   refund: ((...args: unknown[]) => unknown) | undefined;
+}
+
+/** @internal Positions of handles to pick, counted from the newest: mostly the newest ones. */
+export function handleIndex(): fc.Arbitrary<number> {
+  return fc.oneof(
+    { arbitrary: fc.constant(0), weight: 4 },
+    { arbitrary: fc.constant(1), weight: 2 },
+    { arbitrary: fc.integer({ min: 2, max: 5 }), weight: 1 },
+  );
 }
 
 /** @internal Primary invariants of a world kind, used to blame mismatches. */
@@ -73,11 +82,16 @@ export function isTimeout(error: unknown): boolean {
 /** @internal A world whose model is one ledger. */
 export class LedgerWorld<Sub = unknown> extends World<S> {
   readonly handles: Handle[] = [];
-  /** Amount of every ledger handle id (count reservations included, unused by the ledger). */
-  readonly amounts: number[] = [];
+  /**
+   * Refills begun and in flight, and count releases in flight: a budget whose count API
+   * matches releases to reservations of exactly that cost (`countRelease: 'exact'`) is only
+   * sent releases of reservations it holds in the current epoch, never across a refill.
+   */
   refillsStarted = 0;
   refillsInFlight = 0;
   countReleasesInFlight = 0;
+  /** Amount of every ledger handle id (count reservations included, unused by the ledger). */
+  readonly amounts: number[] = [];
   /** Late refill timers delivered since the last read at rest. */
   deliveriesSinceRead = 0;
 
@@ -93,13 +107,7 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
   }
 
   /** A new handle id for a grant (or a timed-out reserve, which nobody can settle). */
-  newHandle(
-    kind: HandleKind,
-    amount: number,
-    object: unknown,
-    stamp: number,
-    sure: boolean,
-  ): Handle {
+  newHandle(kind: HandleKind, amount: number, object: unknown, stamp = -1, sure = false): Handle {
     const h: Handle = {
       id: this.handles.length,
       kind,
@@ -116,22 +124,36 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
     return h;
   }
 
-  /** Handles of `kind`, filtered, for `#index` picks. */
+  /**
+   * The `index`-th most recent handle of `kind` that passes `filter` (0: the newest), or
+   * `undefined` when there are not that many. Counting from the newest, and skipping rather
+   * than wrapping around, keeps a command pointing at the same handle when shrinking removes
+   * older ones, so counterexamples get small.
+   */
   pick(index: number, kind: HandleKind, filter: (h: Handle) => boolean): Handle | undefined {
-    const list = this.handles.filter((h) => h.kind === kind && h.object !== null && filter(h));
-    return list.length === 0 ? undefined : list[index % list.length];
+    let seen = 0;
+    for (let i = this.handles.length - 1; i >= 0; i--) {
+      const h = this.handles[i]!;
+      if (h.kind !== kind || h.object === null || !filter(h)) continue;
+      if (seen++ === index) return h;
+    }
+    return undefined;
   }
 
-  /** Count reservations that may be released now without crossing a `reset` refill. */
+  /** A count reservation the harness may release now. */
   releasable(h: Handle): boolean {
     if (h.kind !== 'count' || h.released) return false;
-    if (this.config.policy === 'carry') return true;
+    if (this.caps.countRelease === 'pool' || this.config.policy === 'carry') return true;
     return h.sure && h.stamp === this.refillsStarted && this.refillsInFlight === 0;
   }
 
-  /** Whether a refill may start now (never while a count release could cross a `reset`). */
+  /** Whether a refill may start now (under `countRelease: 'exact'`, not across a release). */
   mayRefill(): boolean {
-    return this.config.policy === 'carry' || this.countReleasesInFlight === 0;
+    return (
+      this.caps.countRelease === 'pool' ||
+      this.config.policy === 'carry' ||
+      this.countReleasesInFlight === 0
+    );
   }
 
   override async rest(specs: Parameters<World<S>['rest']>[0]): Promise<void> {
@@ -146,19 +168,20 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
     return ledgerAvailable(this.config, s);
   }
 
-  /** What an unexpected rejection means: indeterminate (timeout) or a failure. */
-  rejected(
-    label: string,
-    error: unknown,
-    blame: InvariantId,
-    effect: (s: S) => readonly S[] | Mismatch,
-  ): Judgement<S> {
+  /** What a rejection of a valid call means: indeterminate (a declared timeout) or a failure (E1). */
+  rejected(label: string, error: unknown, effect: (s: S) => readonly S[] | Mismatch): Judgement<S> {
     if (this.caps.timeouts && isTimeout(error)) {
       return { kind: 'step', shown: 'TIMEOUT', optional: true, step: (s) => effect(s) };
     }
+    const hint = isTimeout(error)
+      ? ' (declare the timeouts capability if calls may time out, having taken effect or not)'
+      : '';
     return {
       kind: 'fail',
-      mismatch: { reason: `${label} rejected unexpectedly: ${describeError(error)}`, blame },
+      mismatch: {
+        reason: `${label} rejected unexpectedly: ${describeError(error)}${hint}`,
+        blame: 'E1',
+      },
     };
   }
 }
@@ -186,9 +209,9 @@ export function reserveOp<W extends LedgerWorld>(
     text,
     applicable: () => true,
     plan(world): Planned<S> {
+      const { config } = world;
       const stamp = world.refillsStarted;
       const crossing = world.refillsInFlight > 0;
-      const { config } = world;
       const grant = (s: S, id: number | undefined): readonly S[] | Mismatch => {
         const next = ledgerReserve(config, s, amount, id);
         if (next !== undefined) return [next];
@@ -202,9 +225,8 @@ export function reserveOp<W extends LedgerWorld>(
       };
       const judge = (outcome: Outcome): Judgement<S> => {
         if (!outcome.ok) {
-          return world.rejected(text, outcome.error, world.blames.overAdmit, (s) => {
-            const id =
-              kind === 'count' ? undefined : world.newHandle(kind, amount, null, stamp, false).id;
+          return world.rejected(text, outcome.error, (s) => {
+            const id = kind === 'count' ? undefined : world.newHandle(kind, amount, null).id;
             const next = ledgerReserve(config, s, amount, id);
             return next === undefined ? [s] : [s, next];
           });
@@ -264,34 +286,85 @@ export function reserveOp<W extends LedgerWorld>(
   };
 }
 
-/** @internal Releases count reservation `h` (`release(#k: amount)`). */
-export function planCountRelease(world: LedgerWorld, h: Handle): Planned<S> {
-  h.released = true;
+/**
+ * @internal A count-API release of `amount`. The count API cannot tell which reservation it
+ * returns, so a correct budget accepts at most what it holds through the count API in the
+ * current epoch: beyond that (a second release, a release of a reservation a `reset` fenced,
+ * or of nothing at all) is over-release — clamped and counted, or, when the budget declares
+ * `overRelease: 'reject'`, refused with `OVER_RELEASE` and no effect.
+ */
+export function planCountRelease(world: LedgerWorld, amount: number, label: string): Planned<S> {
+  const strict = world.caps.overRelease === 'reject';
   world.countReleasesInFlight++;
-  const label = `release(#${h.id}: ${h.amount})`;
-  const effect = (s: S): readonly S[] => [ledgerCountRelease(s, h.amount)];
   return {
     label,
-    start: () => (world.subject as { release(c: number): unknown }).release(h.amount),
+    start: () => (world.subject as { release(c: number): unknown }).release(amount),
     judge: (outcome) => {
       world.countReleasesInFlight--;
-      if (!outcome.ok) {
-        return world.rejected(label, outcome.error, world.blames.read, (s) => [s, ...effect(s)]);
+      if (outcome.ok) {
+        return {
+          kind: 'step',
+          shown: 'done',
+          step: (s) =>
+            strict && amount > s.pool
+              ? mismatch(
+                  `${label} was accepted although the count API held only ${s.pool}; a strict budget refuses it with OVER_RELEASE`,
+                  'G3',
+                )
+              : [ledgerCountRelease(s, amount)],
+        };
       }
-      return { kind: 'step', shown: 'done', step: effect };
+      const error = outcome.error;
+      if (strict && BudgetError.isInstance(error) && error.code === 'OVER_RELEASE') {
+        return {
+          kind: 'step',
+          shown: 'OVER_RELEASE',
+          step: (s) =>
+            amount > s.pool
+              ? [s]
+              : mismatch(
+                  `${label} was refused as an over-release although the count API held ${s.pool}`,
+                  'E1',
+                ),
+        };
+      }
+      return world.rejected(label, error, (s) => [s, ledgerCountRelease(s, amount)]);
     },
   };
 }
 
-/** @internal Releases a count reservation the harness holds, picked by position. */
-export function countReleaseOp<W extends LedgerWorld>(index: number): LedgerOp<W> {
+/**
+ * @internal Releases a count reservation the harness holds (`release(#k: amount)`), or, for
+ * `again`, one it already released (a double release the budget must not honour twice).
+ */
+export function countReleaseOp<W extends LedgerWorld>(
+  index: number,
+  which: 'held' | 'again' = 'held',
+): LedgerOp<W> {
+  const filter = (world: W) => (h: Handle) => (which === 'held' ? world.releasable(h) : h.released);
   return {
-    text: `release(#${index})`,
-    applicable: (world) => world.pick(index, 'count', (h) => world.releasable(h)) !== undefined,
+    text: `release(${which === 'again' ? 'released ' : ''}#${index})`,
+    applicable: (world) => world.pick(index, 'count', filter(world)) !== undefined,
     plan(world) {
-      const h = world.pick(index, 'count', (x) => world.releasable(x));
-      return h === undefined ? undefined : planCountRelease(world, h);
+      const h = world.pick(index, 'count', filter(world));
+      if (h === undefined) return undefined;
+      h.released = true;
+      return planCountRelease(
+        world,
+        h.amount,
+        `release(#${h.id}: ${h.amount}${which === 'again' ? ', again' : ''})`,
+      );
     },
+  };
+}
+
+/** @internal A count-API release of units nobody reserved. */
+export function overReleaseOp<W extends LedgerWorld>(amount: number): LedgerOp<W> {
+  const label = `release(${amount}, never reserved)`;
+  return {
+    text: label,
+    applicable: () => true,
+    plan: (world) => planCountRelease(world, amount, label),
   };
 }
 
@@ -302,16 +375,16 @@ export function refillOp<W extends LedgerWorld>(): LedgerOp<W> {
     applicable: (world) => world.mayRefill(),
     plan(world) {
       if (!world.mayRefill()) return undefined;
+      world.refillsSinceRead++;
       world.refillsStarted++;
       world.refillsInFlight++;
-      world.refillsSinceRead++;
       const effect = (s: S): readonly S[] => [ledgerRefill(world.config, s, world.amounts)];
       return {
         label: 'refill()',
         start: () => (world.subject as { refill(): unknown }).refill(),
         judge: (outcome) => {
           world.refillsInFlight--;
-          if (!outcome.ok) return world.rejected('refill()', outcome.error, 'R4', effect);
+          if (!outcome.ok) return world.rejected('refill()', outcome.error, effect);
           return { kind: 'step', shown: 'done', step: effect };
         },
       };
@@ -353,8 +426,8 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
       const { clock } = world;
       const crosses = step === 'boundary' || step === 'late';
       if (crosses) {
-        world.refillsStarted++;
         world.refillsSinceRead++;
+        world.refillsStarted++;
       }
       return {
         label: text,
@@ -442,7 +515,7 @@ export function readOp<W extends LedgerWorld>(what: ReadKind, target = 'subject'
         start: () => (world.subject as Record<string, () => unknown>)[what]!(),
         judge: (outcome) => {
           if (!outcome.ok) {
-            return world.rejected(text, outcome.error, 'G1', (s) => [s]);
+            return world.rejected(text, outcome.error, (s) => [s]);
           }
           const value = outcome.value;
           if (typeof value !== 'number') {
@@ -569,16 +642,16 @@ export async function probe<W extends LedgerWorld>(
   await world.settle();
   if (!world.ok() || world.unjudgeable) return;
   const free = world.available(world.frontier[0]!);
-  const entry = world.beginCommand();
   const before = world.handles.length;
-  world.launch(reserve(free), entry, '');
+  world.launch(reserve(free), world.beginCommand(), '');
   await world.settle();
   if (!world.ok()) return;
   if (world.handles.length > before) {
-    world.launch(reserve(1), entry, '');
+    world.launch(reserve(1), world.beginCommand(), '');
     await world.settle();
   }
   if (!world.ok()) return;
+  const entry = world.beginCommand();
   for (const h of world.handles.slice(before)) {
     world.launch(
       { text: 'give back', applicable: () => true, plan: () => giveBack(world, h) },

@@ -4,8 +4,16 @@ import { describe, it, test } from 'vitest';
 import { suite } from '../src/index.js';
 import { controlChecks, controlSuites } from './controls.js';
 
-for (const spec of controlSuites) suite({ ...spec, test, describe } as Parameters<typeof suite>[0]);
+// Fewer runs than the default keep the kit's own suite quick; the measurement test runs every
+// control under default options on 30 random seeds.
+const options = { numRuns: 80 };
+
+for (const spec of controlSuites) {
+  suite({ ...spec, test, describe, options: { ...options, ...spec.options } } as Parameters<
+    typeof suite
+  >[0]);
+}
 
 describe('other correct subjects', () => {
-  for (const c of controlChecks) it(`${c.name} passes`, () => c.run({}), 120_000);
+  for (const c of controlChecks) it(`${c.name} passes`, () => c.run(options), 120_000);
 });

@@ -17,15 +17,25 @@ import { PlainTokenBudget } from './outside/plain-token-budget.js';
 import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
 import { ReferenceRefill } from './reference-refill.js';
 import { RemoteGuard } from './remote-guard.js';
+import { BugGuard } from './review/bug-guard.js';
+import { BugTokenBudget } from './review/bug-token-budget.js';
+import {
+  QueuedGuard,
+  SlowReplies,
+  syncGuard,
+  ThrowOnSecondSettle,
+  TryLockGuard,
+  undefinedDisarm,
+} from './review/correct-budgets.js';
 import { ToyGuard } from './toy-guard.js';
 import { ToyTokenBudget } from './toy-token-budget.js';
 
 type Policy = 'reset' | 'carry';
 const policies: readonly Policy[] = ['reset', 'carry'];
 
-/** Every boundary under `reset`; the timer-turn boundary (slow) only there. */
+/** Every boundary under `reset`; under `carry`, the microtask one (the others are slower and add little). */
 function boundariesFor(policy: Policy): readonly Boundary[] {
-  return policy === 'reset' ? boundaries : boundaries.filter((b) => b !== 'socket');
+  return policy === 'reset' ? boundaries : ['microtask'];
 }
 
 /** Suites for backends: core's budgets and the outside controls, under both policies. */
@@ -71,7 +81,10 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
   ]);
 
 /** Other correct subjects, each checked once. */
-export const controlChecks: readonly { name: string; run: (o: CheckOptions) => Promise<void> }[] = [
+export const controlChecks: readonly {
+  name: string;
+  run: (o: CheckOptions) => Promise<unknown>;
+}[] = [
   {
     name: 'AtomicBudget seen as a black box (count API only)',
     run: (o) =>
@@ -123,6 +136,81 @@ export const controlChecks: readonly { name: string; run: (o: CheckOptions) => P
         capabilities: { available: true, permits: true, refill: { policy, by: 'clock' as const } },
       }),
   })),
+  ...policies.map((policy) => ({
+    name: `review guard without a bug, partial commit (${policy})`,
+    run: (o: CheckOptions) =>
+      checkGuard(({ capacity }) => new BugGuard(capacity, { policy }), {
+        ...o,
+        capabilities: { available: true, permits: { partialCommit: true }, refill: { policy } },
+      }),
+  })),
+  ...policies.map((policy) => ({
+    name: `review token budget without a bug, count API and a debt cap (${policy})`,
+    run: (o: CheckOptions) =>
+      checkTokenBudget(({ capacity }) => new BugTokenBudget(capacity, policy, 'none', 3), {
+        ...o,
+        capabilities: {
+          available: true,
+          debt: true,
+          countApi: true,
+          maxDebt: 3,
+          refill: { policy },
+        },
+      }),
+  })),
+  {
+    name: 'permits whose second settle throws ALREADY_SETTLED',
+    run: (o) =>
+      checkGuard(({ capacity, policy }) => new ThrowOnSecondSettle(capacity, policy), {
+        ...o,
+        capabilities: { available: true, permits: true, refill: { policy: 'reset' } },
+      }),
+  },
+  {
+    name: 'a try-lock guard that denies when contended (linearizable: false)',
+    run: (o) =>
+      checkGuard(({ capacity }) => new TryLockGuard(capacity), {
+        ...o,
+        capabilities: { available: true, linearizable: false },
+      }),
+  },
+  {
+    name: 'a fully synchronous guard (plain values, sync dispose)',
+    run: (o) =>
+      checkGuard(({ capacity, policy }) => syncGuard(capacity, policy), {
+        ...o,
+        capabilities: {
+          available: true,
+          permits: { dispose: 'sync' },
+          refill: { policy: 'carry' },
+        },
+      }),
+  },
+  {
+    name: 'a guard serialised through one queue',
+    run: (o) =>
+      checkGuard(({ capacity, policy }) => new QueuedGuard(capacity, policy), {
+        ...o,
+        capabilities: { available: true, permits: true, refill: { policy: 'reset' } },
+      }),
+  },
+  {
+    name: 'replies that arrive 1 ms after the change',
+    run: (o) =>
+      checkGuard(({ capacity, policy }) => new SlowReplies(capacity, policy, 1), {
+        ...o,
+        numRuns: 10,
+        capabilities: { available: true, permits: true, refill: { policy: 'reset' } },
+      }),
+  },
+  {
+    name: 'a token budget whose disarm() answers undefined, and denies with undefined',
+    run: (o) =>
+      checkTokenBudget(({ capacity, policy }) => undefinedDisarm(capacity, policy), {
+        ...o,
+        capabilities: { available: true, debt: true, refill: { policy: 'reset' } },
+      }),
+  },
   {
     name: 'reference all-of over members that throw',
     run: (o) =>

@@ -17,6 +17,9 @@ import { PlainTokenBudget, type TokenBug as PlainTokenBug } from './outside/plai
 import { referenceAllOf, referenceAnyOf, referenceHierarchy } from './reference-combinators.js';
 import { ReferenceRefill, type RefillBug } from './reference-refill.js';
 import { type RemoteBug, RemoteGuard } from './remote-guard.js';
+import { BugGuard, type GuardBug as ReviewGuardBug } from './review/bug-guard.js';
+import { BugTokenBudget, type TokenBug as ReviewTokenBug } from './review/bug-token-budget.js';
+import { asyncDisposeAfterRecord, lanes, unvalidatedCommit } from './review/gap-subjects.js';
 import { type GuardBug, ToyGuard } from './toy-guard.js';
 import { type TokenBug, ToyTokenBudget } from './toy-token-budget.js';
 
@@ -25,9 +28,11 @@ export interface GalleryCase {
   /** What is broken, in a few words. */
   readonly name: string;
   /** Runs the kit against the broken implementation with `options` (all invariants). */
-  readonly run: (options: CheckOptions) => Promise<void>;
+  readonly run: (options: CheckOptions) => Promise<unknown>;
   /** On the pinned seeds, the shrunk counterexample must have at most this many commands. */
   readonly maxCommands: number;
+  /** Seeds the gallery test pins (default 1, 2, 3); slow cases (timer turns, long histories) pin one. */
+  readonly seeds?: readonly number[];
 }
 
 const toyGuardCaps = { available: true, permits: true, refill: { policy: 'reset' } } as const;
@@ -100,6 +105,50 @@ const plainTokens = (
     ),
 });
 
+const review = (
+  bug: ReviewGuardBug,
+  policy: 'reset' | 'carry' = 'reset',
+  boundary: 'microtask' | 'timer' = 'microtask',
+  maxCommands = 4,
+): GalleryCase => ({
+  name: `review guard (${boundary}, ${policy}): ${bug}`,
+  maxCommands,
+  run: (options) =>
+    checkGuard(({ capacity, policy: p }) => new BugGuard(capacity, { policy: p, boundary, bug }), {
+      ...options,
+      capabilities: {
+        available: true,
+        permits: { partialCommit: true },
+        refill: { policy },
+      },
+    }),
+});
+
+const reviewTokens = (
+  bug: ReviewTokenBug,
+  policy: 'reset' | 'carry' = 'reset',
+  maxDebt?: number,
+  maxCommands = 4,
+): GalleryCase => ({
+  name: `review token budget (${policy}${maxDebt === undefined ? '' : `, maxDebt ${maxDebt}`}): ${bug}`,
+  maxCommands,
+  run: (options) =>
+    checkTokenBudget(
+      ({ capacity, policy: p }) =>
+        new BugTokenBudget(capacity, p, bug, maxDebt ?? Number.POSITIVE_INFINITY),
+      {
+        ...options,
+        capabilities: {
+          available: true,
+          debt: true,
+          countApi: true,
+          refill: { policy },
+          ...(maxDebt === undefined ? {} : { maxDebt }),
+        },
+      },
+    ),
+});
+
 export const galleryCases: readonly GalleryCase[] = [
   // Races behind plain awaits, in budgets that never heard of the kit.
   plainGuard('check-then-act', 'microtask'),
@@ -110,10 +159,63 @@ export const galleryCases: readonly GalleryCase[] = [
   plainGuard('large-vs-small', 'microtask'),
   plainGuard('large-vs-small', 'socket'),
   // Needs sixteen reservations before it shows.
-  plainGuard('slow-drift', 'microtask', 20),
+  { ...plainGuard('slow-drift', 'microtask', 20), seeds: [1] },
   plainTokens('check-then-act', 'reset'),
   plainTokens('debt-paid-twice', 'reset'),
   plainTokens('carry-in-debt', 'carry'),
+  // Found in review: what a backend written from the brief alone gets wrong.
+  review('count-release-clamped-at-capacity'),
+  review('count-pool-survives-reset'),
+  review('partial-commit-rest-unfenced'),
+  review('partial-commit-zero-keeps-all'),
+  review('partial-commit-off-by-one'),
+  review('release-after-partial-commit-refunds'),
+  { ...review('epoch-stamped-late', 'reset', 'timer'), seeds: [2] },
+  review('cas-one-retry-then-blind'),
+  review('settle-check-then-act'),
+  review('carry-keeps-committed', 'carry'),
+  review('big-grant-drift', 'reset', 'microtask', 8),
+  // Disarm, refill, then the refund: four calls, and the shrinker often keeps a fifth.
+  reviewTokens('disarm-refund-unfenced', 'reset', undefined, 5),
+  reviewTokens('disarm-refund-after-record'),
+  reviewTokens('dispose-after-disarm-refunds', 'reset', undefined, 5),
+  reviewTokens('count-release-skips-debt'),
+  reviewTokens('count-release-unclamped'),
+  reviewTokens('maxdebt-off-by-one', 'reset', 3),
+  reviewTokens('carry-drops-disarmed', 'carry'),
+  reviewTokens('stale-record-charges-all'),
+  reviewTokens('record-refund-skips-debt'),
+  reviewTokens('consumed-counts-estimate'),
+  reviewTokens('record-epoch-read-early'),
+  reviewTokens('record-check-then-act'),
+  reviewTokens('reset-refill-caps-debt'),
+  {
+    name: 'a racy fallback once more than four calls are in flight',
+    maxCommands: 4,
+    run: (options) =>
+      checkGuard(({ capacity }) => lanes(capacity, 4), {
+        ...options,
+        capabilities: { available: true },
+      }),
+  },
+  {
+    name: 'partial commit of an invalid amount hands units back',
+    maxCommands: 4,
+    run: (options) =>
+      checkGuard(({ capacity }) => unvalidatedCommit(capacity), {
+        ...options,
+        capabilities: { available: true, permits: { partialCommit: true, dispose: 'none' } },
+      }),
+  },
+  {
+    name: 'asyncDispose after recordUsage refunds again',
+    maxCommands: 4,
+    run: (options) =>
+      checkTokenBudget(({ capacity }) => asyncDisposeAfterRecord(capacity), {
+        ...options,
+        capabilities: { available: true, debt: true, asyncDispose: true },
+      }),
+  },
   // In-repo toys whose boundaries go through the kit's hop.
   toy('racy-reserve'),
   toy('double-refund-on-dispose'),

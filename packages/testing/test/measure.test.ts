@@ -42,8 +42,8 @@ it.runIf(rounds > 0)(
       );
     }
     const alarms: string[] = [];
-    const controls: [string, (o: CheckOptions) => Promise<void>][] = [
-      ...controlSuites.map((s): [string, (o: CheckOptions) => Promise<void>] => [
+    const controls: [string, (o: CheckOptions) => Promise<unknown>][] = [
+      ...controlSuites.map((s): [string, (o: CheckOptions) => Promise<unknown>] => [
         s.name,
         (o) =>
           s.kind === 'guard'
@@ -58,7 +58,7 @@ it.runIf(rounds > 0)(
                 ...(s.capabilities ? { capabilities: s.capabilities } : {}),
               }),
       ]),
-      ...controlChecks.map((c): [string, (o: CheckOptions) => Promise<void>] => [c.name, c.run]),
+      ...controlChecks.map((c): [string, (o: CheckOptions) => Promise<unknown>] => [c.name, c.run]),
     ];
     let runs = 0;
     for (const [name, run] of controls) {

@@ -19,7 +19,10 @@ export type RefillBug =
 
 class EpochBudget {
   avail: number;
+  /** Units held by permits and the count API (carried under `carry`). */
   held = 0;
+  /** The part of `held` taken through the count API: a count release returns at most this. */
+  pool = 0;
   epoch = 0;
   constructor(
     readonly capacity: number,
@@ -30,7 +33,10 @@ class EpochBudget {
   }
   refill(): void {
     this.epoch++;
-    if (this.policy === 'reset') this.held = 0;
+    if (this.policy === 'reset') {
+      this.held = 0;
+      this.pool = 0;
+    }
     const carried = this.bug === 'carry-ignores-held' ? 0 : this.held;
     this.avail =
       this.bug === 'refill-above-capacity' ? this.avail + this.capacity : this.capacity - carried;
@@ -44,7 +50,9 @@ class EpochBudget {
   }
   give(cost: number, epoch: number | undefined): void {
     if (epoch !== undefined && this.policy === 'reset' && epoch !== this.epoch) return;
-    const back = Math.min(cost, this.held);
+    // A count release (no epoch) returns at most what the count API holds.
+    const back = epoch === undefined ? Math.min(cost, this.pool) : Math.min(cost, this.held);
+    if (epoch === undefined) this.pool -= back;
     this.held -= back;
     this.avail += back;
   }
@@ -111,7 +119,9 @@ export class ReferenceRefill implements GuardSubject {
   }
   async tryReserve(cost: number): Promise<boolean> {
     this.catchUp();
-    return this.budget.take(cost);
+    if (!this.budget.take(cost)) return false;
+    this.budget.pool += cost;
+    return true;
   }
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');

@@ -8,6 +8,8 @@ export type RemoteBug = 'none' | 'retry-without-idempotency-key' | 'read-then-wr
 /** The server side: one counter, applied atomically (or, with the bug, read-then-write). */
 class Server {
   avail: number;
+  /** Units held through the count API: a release returns at most these. */
+  pool = 0;
   constructor(readonly capacity: number) {
     this.avail = capacity;
   }
@@ -57,7 +59,9 @@ export class RemoteGuard {
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
     await this.hop('send');
-    this.server.avail = Math.min(this.server.capacity, this.server.avail + cost);
+    const accepted = Math.min(cost, this.server.pool);
+    this.server.pool -= accepted;
+    this.server.avail += accepted;
     await this.hop('reply');
   }
 
@@ -72,10 +76,12 @@ export class RemoteGuard {
       await this.hop('server read');
       if (cost > seen) return false;
       this.server.avail = seen - cost;
+      this.server.pool += cost;
       return true;
     }
     if (cost > this.server.avail) return false;
     this.server.avail -= cost;
+    this.server.pool += cost;
     return true;
   }
 }

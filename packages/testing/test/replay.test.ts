@@ -12,7 +12,7 @@ import { type GuardBug, ToyGuard } from './toy-guard.js';
 
 const caps = { available: true, permits: true, refill: { policy: 'reset' } } as const;
 
-const subjects: [string, (options: CheckOptions) => Promise<void>][] = [
+const subjects: [string, (options: CheckOptions) => Promise<unknown>][] = [
   [
     'a race behind a plain await (outside guard, check-then-act)',
     (o) =>
@@ -30,7 +30,7 @@ const subjects: [string, (options: CheckOptions) => Promise<void>][] = [
       ),
   ],
   ...(['double-refund-on-dispose', 'lost-refund'] as GuardBug[]).map(
-    (bug): [string, (options: CheckOptions) => Promise<void>] => [
+    (bug): [string, (options: CheckOptions) => Promise<unknown>] => [
       `toy guard through hop: ${bug}`,
       (o) =>
         checkGuard((ctx) => new ToyGuard(ctx.capacity, bug, ctx.hop), { ...o, capabilities: caps }),

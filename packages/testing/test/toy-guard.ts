@@ -17,6 +17,8 @@ export type GuardBug =
 export class ToyGuard {
   readonly refillPolicy = 'reset' as const;
   private avail: number;
+  /** Units held through the count API in this epoch: a release returns at most these. */
+  private pool = 0;
   private epoch = 0;
   constructor(
     readonly capacity: number,
@@ -53,20 +55,25 @@ export class ToyGuard {
       await this.hop('read');
       if (cost > seen) return false;
       this.avail = seen - cost;
+      this.pool += cost;
       return true;
     }
-    return this.take(cost);
+    if (!this.take(cost)) return false;
+    this.pool += cost;
+    return true;
   }
 
   async release(cost: number): Promise<void> {
     this.check(cost);
+    const accepted = Math.min(cost, this.pool);
+    this.pool -= accepted;
     if (this.bug === 'lost-refund') {
       const seen = this.avail;
       await this.hop('read');
-      this.avail = seen + cost;
+      this.avail = seen + accepted;
       return;
     }
-    this.avail += cost;
+    this.avail += accepted;
   }
 
   async tryAcquire(cost: number): Promise<BudgetPermit | null> {
@@ -77,6 +84,7 @@ export class ToyGuard {
 
   refill(): void {
     this.epoch++;
+    this.pool = 0;
     this.avail = this.bug === 'refill-above-capacity' ? this.avail + this.capacity : this.capacity;
   }
 
