@@ -402,3 +402,48 @@ describe('names that collide with Object.prototype', () => {
     expect(proto.available()).toBe(6); // left out of usage: settled at its estimate
   });
 });
+
+describe('run: what the function returns', () => {
+  const make = () => {
+    const tokens = new AtomicTokenBudget(1_000);
+    const rows = new AtomicBudget(10);
+    return { tokens, rows, c: coordinator({ tokens, rows }) };
+  };
+
+  it('rejects a non-function with INVALID_ARGUMENT before reserving anything', async () => {
+    const { c, tokens, rows } = make();
+    await expect(c.run({ tokens: 100 }, 42 as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect([tokens.available(), rows.available()]).toEqual([1_000, 10]);
+  });
+
+  it('settles a bare return value at the estimate and says the shape was wrong', async () => {
+    const { c, tokens } = make();
+    await expect(c.run({ tokens: 100 }, async () => 'answer' as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect([tokens.available(), tokens.tokensConsumedSync()]).toEqual([900, 100]);
+  });
+
+  for (const [what, usage, code] of [
+    ['a negative amount', { tokens: -1 }, 'INVALID_AMOUNT'],
+    ['an unknown dimension', { bogus: 5 }, 'INVALID_ARGUMENT'],
+    ['null usage', null, 'INVALID_ARGUMENT'],
+  ] as const) {
+    it(`settles at the estimate, never leaves the dispatch held, on ${what}`, async () => {
+      const { c, tokens, rows } = make();
+      let dispatch: Dispatch<'tokens' | 'rows'> | undefined;
+      await expect(
+        c.run({ tokens: 100, rows: 2 }, async (_signal, d) => {
+          dispatch = d;
+          return { value: 'x', usage: usage as never };
+        }),
+      ).rejects.toMatchObject({ code });
+      expect(dispatch?.state).toBe('settled');
+      expect([tokens.available(), tokens.tokensConsumedSync(), rows.available()]).toEqual([
+        900, 100, 8,
+      ]);
+    });
+  }
+});

@@ -584,6 +584,9 @@ export class Coordinator<D extends string> {
     | { readonly ok: true; readonly value: T; readonly report: SettleReport<D> }
     | { readonly ok: false; readonly deniedBy: D; readonly retryAfterMs?: number }
   > {
+    if (typeof fn !== 'function') {
+      throw invalid(`run expects a function, got ${describe(fn)}`, {});
+    }
     if (typeof options !== 'object' || options === null) {
       throw invalid(`run options must be an object, got ${describe(options)}`, {});
     }
@@ -620,11 +623,34 @@ export class Coordinator<D extends string> {
       await dispatch.cancel();
       throw error;
     }
+    const shaped = isRunResult(result);
     if (dispatch.state !== 'held') {
       // fn settled or cancelled the dispatch itself.
-      return { ok: true, value: result.value, report: { shortfall: {} } };
+      return { ok: true, value: shaped ? result.value : (result as T), report: { shortfall: {} } };
     }
-    const report = await dispatch.settle(result.usage ?? {});
+    // The work has run: whatever is wrong with what fn returned, the dispatch is settled (at
+    // its estimate, the bound it was admitted under) before the error goes out, never left held.
+    if (!shaped) {
+      await dispatch.settle({});
+      throw invalid(
+        `run's function must resolve { value, usage? }, got ${describe(result)}; the dispatch was settled at its estimate`,
+        {},
+      );
+    }
+    let report: SettleReport<D>;
+    try {
+      report = await dispatch.settle(result.usage as Usage<D>);
+    } catch (error) {
+      if (dispatch.state === 'held' && BudgetError.isInstance(error)) {
+        await dispatch.settle({});
+        throw new BudgetError({
+          code: error.code,
+          message: `${error.message}; the dispatch was settled at its estimate`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
     return { ok: true, value: result.value, report };
   }
 
@@ -649,6 +675,15 @@ export class Coordinator<D extends string> {
     plan.sort((a, b) => this.dims.indexOf(a[0]) - this.dims.indexOf(b[0]));
     return plan;
   }
+}
+
+/** Whether `fn` resolved the `{ value, usage? }` shape `run` expects. */
+function isRunResult<T, D extends string>(result: unknown): result is RunResult<T, D> {
+  if (typeof result !== 'object' || result === null || !Object.hasOwn(result, 'value')) {
+    return false;
+  }
+  const usage = (result as { usage?: unknown }).usage;
+  return usage === undefined || (typeof usage === 'object' && usage !== null);
 }
 
 function refundQuietly(parts: readonly Part[]): void {
