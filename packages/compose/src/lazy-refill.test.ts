@@ -6,9 +6,14 @@ import {
 } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { allOf } from './all-of.js';
+import { anyOf } from './any-of.js';
+import { hierarchy } from './hierarchy.js';
 import { intervalRefill } from './interval-refill.js';
 import { lazyRefill } from './lazy-refill.js';
 import { TestClock } from './test-clock.test-helper.js';
+import { tokenGuard } from './token-guard.js';
+import { waiting } from './waiter-queue.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -101,6 +106,31 @@ describe('lazyRefill', () => {
     };
     expect(outcome(false)).toEqual([0, 0]);
     expect(outcome(true)).toEqual([0, 0]);
+  });
+
+  it('refuses combinators and wrappers, which have no epochs of their own, instead of scheduling a fresh budget', () => {
+    const rows = new AtomicBudget(10);
+    const tokens = new AtomicTokenBudget(100);
+    for (const target of [
+      allOf([rows, tokens]),
+      anyOf([new AtomicBudget(5)]),
+      waiting(new AtomicBudget(5)),
+      tokenGuard(new AtomicTokenBudget(5)),
+    ]) {
+      expect(() => lazyRefill(target as never, { intervalMs: 1_000 })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+    expect(rows.available()).toBe(10); // nothing was built in its place
+  });
+
+  it('refuses a node below the root of a hierarchy at construction, not at its first tick', () => {
+    const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
+    expect(() => intervalRefill(root.child('x') as never, { intervalMs: 1_000 })).toThrow(
+      /root of a hierarchy/,
+    );
+    using scheduled = intervalRefill(root, { intervalMs: 1_000 });
+    expect(scheduled.epoch).toBe(0);
   });
 
   it('refuses to schedule a budget that already follows another schedule', () => {

@@ -9,6 +9,7 @@ import {
   systemClock,
   type TokenReservation,
 } from '@budgetry/core';
+import { HierarchyNode } from './hierarchy.js';
 import { describe, invalid } from './member-list.js';
 import type { RetryHint } from './retry-hint.js';
 import { isSyncTokenBudget } from './token-guard.js';
@@ -165,6 +166,15 @@ export function toTarget(
     target !== null &&
     typeof (target as Refillable).refill === 'function'
   ) {
+    // A node below the root of a hierarchy has refill() only to refuse it: its epochs are
+    // the root's. Refused here, not at the first tick, where the error would end the process.
+    const parent = (target as { parent?: unknown }).parent;
+    if (target instanceof HierarchyNode && parent !== null) {
+      throw invalid(
+        `${what} can refill only the root of a hierarchy: schedule the root, whose refill covers '${target.path.join('/')}'`,
+        { path: target.path },
+      );
+    }
     if (isSyncTokenBudget(target))
       return { kind: 'tokens', budget: target as RefillableTokenBudget };
     const g = target as Partial<SyncBudgetGuard>;
@@ -172,7 +182,12 @@ export function toTarget(
       return { kind: 'guard', budget: target as RefillableGuard };
     }
   }
-  if (typeof target === 'object' && target !== null && 'capacity' in target) {
+  // The `{ capacity, policy }` shorthand is a plain object; a budget without refill() (an
+  // all-of, a waiting line, a token guard) has a capacity too, and must be refused, not
+  // replaced by a fresh budget its members would never see.
+  const proto =
+    typeof target === 'object' && target !== null ? Object.getPrototypeOf(target) : undefined;
+  if ((proto === Object.prototype || proto === null) && 'capacity' in (target as object)) {
     const { capacity, policy } = target as RefillBudgetSpec;
     return {
       kind: 'guard',
@@ -180,7 +195,7 @@ export function toTarget(
     };
   }
   throw invalid(
-    `${what} expects an in-process budget with refill() or { capacity, policy }, got ${describe(target)}`,
+    `${what} expects an in-process budget with refill() (an AtomicBudget, an AtomicTokenBudget, a hierarchy root) or { capacity, policy }, got ${describe(target)}: a combinator or wrapper has no epochs of its own; schedule the budgets inside it`,
     {},
   );
 }
