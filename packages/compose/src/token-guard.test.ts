@@ -86,4 +86,41 @@ describe('tokenGuard', () => {
     expect(await guard.tryReserve(11)).toBe(false);
     expect(() => tokenGuard({} as never)).toThrow(BudgetError);
   });
+
+  it('settles an async permit once when commit and release are in flight together, as a sync one does', async () => {
+    const inner = new AtomicTokenBudget(10);
+    const later = () => new Promise((resolve) => setTimeout(resolve, 1));
+    const remote: TokenBudget = {
+      tryReserveTokens: (e) => inner.tryReserveTokens(e),
+      recordUsage: async (r, p, c) => {
+        await later(); // a round trip before the budget claims the reservation
+        inner.recordUsageSync(r, p, c);
+      },
+      tokensConsumed: () => inner.tokensConsumed(),
+    };
+    const guard = tokenGuard(remote) as AsyncTokenGuard;
+    const p = (await guard.tryAcquire(4))!;
+    const [committed, released] = await Promise.all([p.commit(), p.release()]);
+    expect([committed, released]).toEqual([true, false]);
+    expect(await p.commit()).toBe(false); // a second commit answers false, never rejects
+    expect([inner.available(), inner.tokensConsumedSync()]).toEqual([6, 4]);
+  });
+
+  it('leaves an async permit held when the budget fails to record it', async () => {
+    const inner = new AtomicTokenBudget(10);
+    let fail = true;
+    const remote: TokenBudget = {
+      tryReserveTokens: (e) => inner.tryReserveTokens(e),
+      recordUsage: async (r, p, c) => {
+        if (fail) throw new BudgetError({ code: 'BACKEND', message: 'store unreachable' });
+        inner.recordUsageSync(r, p, c);
+      },
+      tokensConsumed: () => inner.tokensConsumed(),
+    };
+    const p = (await (tokenGuard(remote) as AsyncTokenGuard).tryAcquire(4))!;
+    await expect(p.commit()).rejects.toMatchObject({ code: 'BACKEND' });
+    fail = false;
+    expect(await p.commit()).toBe(true);
+    expect(inner.tokensConsumedSync()).toBe(4);
+  });
 });

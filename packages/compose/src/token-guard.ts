@@ -80,6 +80,12 @@ class SyncTokenPermitImpl extends SyncBudgetPermitBase implements SyncTokenPermi
 }
 
 class AsyncTokenPermitImpl implements TokenPermit {
+  /**
+   * Set by the first settle call, before it awaits: a release or commit that starts while
+   * another is in flight answers `false` (as a sync permit does), instead of racing it to
+   * the budget, where one would refund and the other be refused as already settled.
+   */
+  private claimed = false;
   constructor(
     private readonly tokens: TokenBudget,
     readonly reservation: TokenReservation,
@@ -94,13 +100,21 @@ class AsyncTokenPermitImpl implements TokenPermit {
     return stateOf(this.reservation);
   }
   async release(): Promise<boolean> {
-    if (!this.reservation.armed) return false;
+    if (this.claimed || !this.reservation.armed) return false;
+    this.claimed = true;
     await this.reservation[Symbol.asyncDispose]();
     return true;
   }
   async commit(): Promise<boolean> {
-    if (!this.reservation.armed) return false;
-    await this.tokens.recordUsage(this.reservation, this.reservation.estimate, 0);
+    if (this.claimed || !this.reservation.armed) return false;
+    this.claimed = true;
+    try {
+      await this.tokens.recordUsage(this.reservation, this.reservation.estimate, 0);
+    } catch (error) {
+      // The budget did not take it (a backend failure): the permit is still held.
+      if (this.reservation.armed) this.claimed = false;
+      throw error;
+    }
     return true;
   }
   async [Symbol.asyncDispose](): Promise<void> {
