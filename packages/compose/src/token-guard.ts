@@ -12,6 +12,7 @@ import {
 } from '@budgetry/core';
 import { CountLedger } from './count-ledger.js';
 import { describe, invalid } from './member-list.js';
+import { retryAfterOf } from './retry-hint.js';
 
 /**
  * A permit that wraps a token reservation: what {@link tokenGuard} hands out.
@@ -150,6 +151,16 @@ export class SyncTokenGuard implements SyncBudgetGuard {
   available(): number {
     return this.tokens.available();
   }
+  /**
+   * The token budget's own retry hint (a scheduled one knows its next refill), so waiting
+   * lines wake and combinators' denials say when to retry.
+   *
+   * @param cost - the tokens wanted.
+   * @returns milliseconds, or `undefined` when the budget gives no hint.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    return retryAfterOf(this.tokens, cost);
+  }
   /** Units the count API was asked to release beyond what it held (ignored). */
   overReleased(): number {
     return this.counter?.overReleased() ?? this.ledger.overReleased;
@@ -218,6 +229,16 @@ export class AsyncTokenGuard implements PermitBudgetGuard {
 
   /** @param tokens - the token budget to wrap. */
   constructor(readonly tokens: TokenBudget) {}
+
+  /**
+   * The token budget's own retry hint, when it has one; see {@link SyncTokenGuard.retryAfterMs}.
+   *
+   * @param cost - the tokens wanted.
+   * @returns milliseconds, or `undefined` when the budget gives no hint.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    return retryAfterOf(this.tokens, cost);
+  }
 
   /** Units the count API was asked to release without a matching reservation (ignored). */
   overReleased(): number {

@@ -6,11 +6,14 @@ import {
 } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { allOf } from './all-of.js';
+import { anyOf } from './any-of.js';
 import { hierarchy } from './hierarchy.js';
 import { intervalRefill } from './interval-refill.js';
 import { lazyRefill } from './lazy-refill.js';
 import { TestClock } from './test-clock.test-helper.js';
 import { tokenBucket } from './token-bucket.js';
+import { tokenGuard } from './token-guard.js';
 import { waiting } from './waiter-queue.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -362,5 +365,29 @@ describe('waiting: subscriptions', () => {
     await expect(line.acquire(1, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(active).toBe(0); // given up: nobody waits
     timedOut.releaseSync();
+  });
+});
+
+describe('waiting over a scheduled token budget', () => {
+  it('wakes at the refill, and all-of and any-of denials from it say when to retry', async () => {
+    const clock = new TestClock(0);
+    const tpm = lazyRefill(new AtomicTokenBudget(10), { intervalMs: 1_000, clock });
+    const guard = tokenGuard(tpm);
+    const line = waiting(guard, { clock });
+    const all = guard.tryAcquireSync(10)!;
+    const wait = line.acquire(4);
+    expect(line.pending).toBe(1);
+    clock.advance(1_000); // a lazy schedule: only the line's own wake-up touches the budget
+    const permit = await wait;
+    expect(permit.cost).toBe(4);
+    expect(tpm.available()).toBe(6);
+    expect(all.state).toBe('held'); // fenced by the reset: releasing it now returns nothing
+
+    const rows = new AtomicBudget(100);
+    const gate = allOf({ rows, tokens: tokenGuard(tpm) });
+    const denied = gate.tryAcquireEachSync({ rows: 1, tokens: 7 });
+    expect(denied).toMatchObject({ ok: false, deniedBy: 'tokens', retryAfterMs: 1_000 });
+    const either = anyOf([tokenGuard(tpm)]);
+    expect(either.tryAcquireSync(7)).toBeNull();
   });
 });
