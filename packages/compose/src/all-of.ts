@@ -2,6 +2,7 @@ import {
   assertAmount,
   type BudgetError,
   type BudgetPermit,
+  checkUsed,
   type PermitBudgetGuard,
   type PermitState,
   type SyncBudgetGuard,
@@ -182,7 +183,12 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudget
   releaseSync(): boolean {
     return this.settle(RELEASED);
   }
-  commitSync(): boolean {
+  /**
+   * Keep every member's units spent. An all-of permit commits all or nothing: `used` other
+   * than the whole cost is refused (settle members one by one through a coordinator).
+   */
+  commitSync(used?: number): boolean {
+    this.wholeCommit(used);
     return this.settle(COMMITTED);
   }
 
@@ -659,7 +665,14 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
   release(): Promise<boolean> {
     return this.settle(RELEASED);
   }
-  commit(): Promise<boolean> {
+  /** See {@link SyncAllOfPermit.commitSync}: all or nothing. */
+  async commit(used?: number): Promise<boolean> {
+    if (used !== undefined && checkUsed(used, this.cost) !== this.cost) {
+      throw invalid(`an all-of permit commits all of its ${this.cost} units or none`, {
+        cost: this.cost,
+        used,
+      });
+    }
     return this.settle(COMMITTED);
   }
   async [Symbol.asyncDispose](): Promise<void> {

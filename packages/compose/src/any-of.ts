@@ -120,8 +120,8 @@ class SyncAnyOfPermitImpl<K extends MemberKey>
   releaseSync(): boolean {
     return this.inner.releaseSync();
   }
-  commitSync(): boolean {
-    return this.inner.commitSync();
+  commitSync(used?: number): boolean {
+    return this.inner.commitSync(used);
   }
 }
 
@@ -142,8 +142,8 @@ class AnyOfPermitImpl<K extends MemberKey> implements AnyOfPermit<K> {
   release(): Promise<boolean> {
     return this.inner.release();
   }
-  commit(): Promise<boolean> {
-    return this.inner.commit();
+  commit(used?: number): Promise<boolean> {
+    return this.inner.commit(used);
   }
   async [Symbol.asyncDispose](): Promise<void> {
     await this.inner.release();

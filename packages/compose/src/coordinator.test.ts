@@ -15,7 +15,9 @@ import { coordinator, type Dispatch } from './coordinator.js';
 import { hierarchy } from './hierarchy.js';
 import { lazyRefill } from './lazy-refill.js';
 import { remoteGuard } from './remote-guard.test-helper.js';
+import { slidingWindow } from './sliding-window.js';
 import { TestClock } from './test-clock.test-helper.js';
+import { tokenBucket } from './token-bucket.js';
 import { waiting } from './waiter-queue.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -446,4 +448,53 @@ describe('run: what the function returns', () => {
       ]);
     });
   }
+});
+
+describe('settling under the estimate: a partial commit, never release and re-acquire', () => {
+  it('over a waiting line, the used units stay charged and a waiter gets only what came back', async () => {
+    const rows = new AtomicBudget(10, { leakBackstop: false });
+    const line = waiting(rows);
+    const c = coordinator({ rows: line });
+    const d = c.tryReserveSync({ rows: 10 });
+    if (!d.ok) throw new Error('denied');
+    const waiter = line.acquire(8); // queues: nothing free
+    d.permit.settleSync({ rows: 4 }); // 4 used, 6 come back: not enough for the waiter
+    await Promise.resolve();
+    expect([rows.available(), line.pending]).toEqual([6, 1]);
+    line.close();
+    await expect(waiter).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('over a sliding window, the used units stay where they were taken, not moved to now', () => {
+    const clock = new TestClock(0);
+    const window = slidingWindow({ limit: 10, windowMs: 1_000, clock });
+    const c = coordinator({ requests: window });
+    const d = c.tryReserveSync({ requests: 10 });
+    if (!d.ok) throw new Error('denied');
+    clock.advance(600);
+    d.permit.settleSync({ requests: 4 });
+    expect(window.available()).toBe(6);
+    clock.advance(400); // the grant at 0 slides out: all 10 free again
+    expect(window.available()).toBe(10);
+  });
+
+  it('over a token bucket, the unused part goes back once, the used part is not charged again', () => {
+    const clock = new TestClock(0);
+    const bucket = tokenBucket({ burst: 10, rate: 1, clock });
+    const c = coordinator({ rpm: bucket });
+    const d = c.tryReserveSync({ rpm: 10 });
+    if (!d.ok) throw new Error('denied');
+    d.permit.settleSync({ rpm: 4 });
+    expect(bucket.available()).toBe(6);
+  });
+
+  it('under carry, an old-epoch permit returns its unused part to the current epoch', () => {
+    const rows = new AtomicBudget(10, { refillPolicy: 'carry', leakBackstop: false });
+    const c = coordinator({ rows });
+    const d = c.tryReserveSync({ rows: 8 });
+    if (!d.ok) throw new Error('denied');
+    rows.refill(); // carry: the 8 move into the new epoch, 2 free
+    d.permit.settleSync({ rows: 3 });
+    expect(rows.available()).toBe(7);
+  });
 });

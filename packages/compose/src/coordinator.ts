@@ -313,12 +313,6 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
   }
 }
 
-function policyOf(budget: unknown): string | undefined {
-  const b = budget as { refillPolicy?: unknown; budget?: { refillPolicy?: unknown } };
-  const policy = b.refillPolicy ?? b.budget?.refillPolicy;
-  return typeof policy === 'string' ? policy : undefined;
-}
-
 /** Settles one in-process part; returns the overage a guard could not take. */
 function settleSyncPart(p: Part, actual: number): number {
   const h = p.handle;
@@ -344,17 +338,21 @@ function settleSyncPart(p: Part, actual: number): number {
     extra.commitSync();
     return over - take;
   }
-  // Used less than reserved: give the units back and keep only what was used. Both steps
-  // happen in one synchronous turn, so nobody can take the freed units in between.
-  permit.releaseSync();
-  if (actual === 0) return 0;
-  const used = guard.tryAcquireSync(actual);
-  if (used === null) return 0; // only possible when a refill fenced the permit off
-  // Under `reset`, a permit from an older epoch gave nothing back to this one; charging its
-  // usage here would bill the new epoch for the old one.
-  if (used.epoch !== permit.epoch && policyOf(guard) !== 'carry') used.releaseSync();
-  else used.commitSync();
+  // Used less than reserved: keep what was used and return the rest in one step, to the
+  // epoch the permit was taken in (never by release and re-acquire, which another caller
+  // could interleave, and which would bill the current epoch for an older one's use).
+  try {
+    permit.commitSync(actual);
+  } catch (error) {
+    if (!wholeOnly(error)) throw error;
+    permit.commitSync(); // a permit that commits all or nothing: keep it all, never less
+  }
   return 0;
+}
+
+/** Whether a permit refused a partial commit because it commits all or nothing. */
+function wholeOnly(error: unknown): boolean {
+  return BudgetError.isInstance(error) && error.code === 'INVALID_ARGUMENT';
 }
 
 async function settlePart(p: Part, actual: number): Promise<number> {
@@ -373,15 +371,13 @@ async function settlePart(p: Part, actual: number): Promise<number> {
     await extra.commit();
     return 0;
   }
-  // Remote guard: acquire what was used before releasing the estimate, so no other client
-  // can take the units in between; if that fails, keep the whole estimate spent.
-  const used = actual === 0 ? null : await guard.tryAcquire(actual);
-  if (actual > 0 && used === null) {
+  // Used less than reserved: a partial commit, in one step at the guard.
+  try {
+    await h.commit(actual);
+  } catch (error) {
+    if (!wholeOnly(error)) throw error;
     await h.commit();
-    return 0;
   }
-  await used?.commit();
-  await h.release();
   return 0;
 }
 

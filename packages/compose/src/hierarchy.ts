@@ -1,5 +1,6 @@
 import {
   assertAmount,
+  checkUsed,
   type LeakWatch,
   type PermitState,
   type SyncBudgetGuard,
@@ -128,20 +129,25 @@ class HierarchyPermit extends SyncBudgetPermitBase {
     return permitStates[this.cell.state]!;
   }
   releaseSync(): boolean {
-    return this.settle(RELEASED);
+    return this.settle(RELEASED, 0);
   }
-  commitSync(): boolean {
-    return this.settle(COMMITTED);
+  commitSync(used?: number): boolean {
+    return this.settle(
+      COMMITTED,
+      used === undefined ? this.cell.cost : checkUsed(used, this.cell.cost),
+    );
   }
-  private settle(to: number): boolean {
+  private settle(to: number, spent: number): boolean {
     const cell = this.cell;
     if (cell.state !== HELD) return false;
     cell.state = to;
     const tree = cell.node.level.tree;
     unwatchLeak(cell);
-    // A commit keeps the units spent until the next refill of the root; a permit from before
-    // that refill gives nothing back (the new epoch started full).
-    if (to === RELEASED && cell.epoch === tree.epoch) cell.node.unhold(cell.cost);
+    // A commit keeps `spent` units until the next refill of the root and gives the rest back
+    // along the path; a permit from before that refill gives nothing back (the new epoch
+    // started full).
+    const back = cell.cost - spent;
+    if (back > 0 && cell.epoch === tree.epoch) cell.node.unhold(back);
     return true;
   }
 }

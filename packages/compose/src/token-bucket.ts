@@ -1,6 +1,7 @@
 import {
   assertAmount,
   type Clock,
+  checkUsed,
   type PermitState,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
@@ -67,9 +68,11 @@ export class RatePermit extends SyncBudgetPermitBase {
     this.owner.refund(this.cost);
     return true;
   }
-  commitSync(): boolean {
+  commitSync(used?: number): boolean {
+    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
     if (this.stateCode !== HELD) return false;
     this.stateCode = COMMITTED;
+    if (spent < this.cost) this.owner.refund(this.cost - spent);
     return true;
   }
 }

@@ -1,6 +1,7 @@
 import {
   assertAmount,
   type BudgetPermit,
+  checkUsed,
   type PermitBudgetGuard,
   type PermitState,
   type SyncBudgetGuard,
@@ -73,9 +74,10 @@ class SyncTokenPermitImpl extends SyncBudgetPermitBase implements SyncTokenPermi
     this.reservation[Symbol.dispose]();
     return true;
   }
-  commitSync(): boolean {
+  commitSync(used?: number): boolean {
+    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
     if (!this.reservation.armed) return false;
-    this.tokens.recordUsageSync(this.reservation, this.reservation.estimate, 0);
+    this.tokens.recordUsageSync(this.reservation, spent, 0);
     return true;
   }
 }
@@ -106,11 +108,12 @@ class AsyncTokenPermitImpl implements TokenPermit {
     await this.reservation[Symbol.asyncDispose]();
     return true;
   }
-  async commit(): Promise<boolean> {
+  async commit(used?: number): Promise<boolean> {
+    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
     if (this.claimed || !this.reservation.armed) return false;
     this.claimed = true;
     try {
-      await this.tokens.recordUsage(this.reservation, this.reservation.estimate, 0);
+      await this.tokens.recordUsage(this.reservation, spent, 0);
     } catch (error) {
       // The budget did not take it (a backend failure): the permit is still held.
       if (this.reservation.armed) this.claimed = false;

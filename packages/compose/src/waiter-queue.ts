@@ -91,8 +91,8 @@ class WaitingPermit extends SyncBudgetPermitBase {
     if (done) this.owner.notify();
     return done;
   }
-  commitSync(): boolean {
-    return this.inner.commitSync();
+  commitSync(used?: number): boolean {
+    return this.inner.commitSync(used);
   }
 }
 
@@ -471,6 +471,7 @@ function checkSignal(signal: unknown): void {
 function mayFreeUnits(event: unknown): boolean {
   if (typeof event !== 'object' || event === null) return true; // a refill epoch
   const type = (event as { type?: unknown }).type;
+  if (type === 'commit') return ((event as { refunded?: unknown }).refunded as number) > 0;
   return type === 'release' || type === 'refill' || type === 'record' || type === 'leak';
 }
 

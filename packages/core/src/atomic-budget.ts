@@ -6,7 +6,7 @@ import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
-import { SyncBudgetPermitBase } from './sync-permit-base.js';
+import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
 
 /**
  * Options for {@link AtomicBudget}.
@@ -84,8 +84,8 @@ class AtomicPermit extends SyncBudgetPermitBase implements LeakWatch {
     return this.budget[settle](this, RELEASED, false);
   }
 
-  commitSync(): boolean {
-    return this.budget[settle](this, COMMITTED, false);
+  commitSync(used?: number): boolean {
+    return this.budget[settle](this, COMMITTED, false, used);
   }
 
   isArmed(): boolean {
@@ -119,8 +119,8 @@ class WatchedPermit extends SyncBudgetPermitBase {
     return this.inner.releaseSync();
   }
 
-  commitSync(): boolean {
-    return this.inner.commitSync();
+  commitSync(used?: number): boolean {
+    return this.inner.commitSync(used);
   }
 }
 
@@ -413,20 +413,28 @@ export class AtomicBudget implements SyncBudgetGuard {
     this.observer!({ type, budget: this.name, cost, available: this.avail });
   }
 
-  /** Settles a permit once; returns whether this call settled it. */
-  [settle](cell: AtomicPermit, to: typeof RELEASED | typeof COMMITTED, leaked: boolean): boolean {
+  /**
+   * Settles a permit once; returns whether this call settled it. A commit keeps `used` units
+   * (default all) and returns the rest, in the same step, unless a reset fenced the permit.
+   */
+  [settle](
+    cell: AtomicPermit,
+    to: typeof RELEASED | typeof COMMITTED,
+    leaked: boolean,
+    used?: number,
+  ): boolean {
+    const spent = used === undefined ? cell.cost : checkUsed(used, cell.cost);
     if (cell.status !== HELD) return false;
     this.schedule?.();
     cell.status = to;
     unwatchLeak(cell);
     const live = this.refillPolicy === 'carry' || cell.epoch === this.epochValue;
+    const back = to === RELEASED ? cell.cost : cell.cost - spent;
     let refunded = 0;
     if (live) {
       this.permitHeld -= cell.cost;
-      if (to === RELEASED) {
-        this.avail += cell.cost;
-        refunded = cell.cost;
-      }
+      this.avail += back;
+      refunded = back;
     }
     if (leaked) this.leakCount++;
     const observer = this.observer;
@@ -440,7 +448,7 @@ export class AtomicBudget implements SyncBudgetGuard {
           available: this.avail,
         });
       } else {
-        observer({ type: 'commit', budget: this.name, cost: cell.cost });
+        observer({ type: 'commit', budget: this.name, cost: cell.cost, used: spent, refunded });
       }
       if (leaked) observer({ type: 'leak', budget: this.name, amount: cell.cost, refunded });
     }

@@ -83,11 +83,18 @@ export interface BudgetPermit extends AsyncDisposable {
    */
   release(): Promise<boolean>;
   /**
-   * Keep the units spent (they come back at the next refill).
+   * Keep the units spent (they come back at the next refill). With `used`, keep only that
+   * many spent and return the rest, in the same step, to the epoch the permit was taken in,
+   * under that epoch's policy (nothing comes back from an epoch a `reset` fenced off).
+   * Budgets that cannot commit part of a permit reject a `used` other than `cost` with
+   * `INVALID_ARGUMENT`, changing nothing.
    *
+   * @param used - units actually used, `0 ≤ used ≤ cost` (default: all of them).
    * @returns `true` if this call settled the permit, `false` if it was already settled.
+   * @throws BudgetError `INVALID_AMOUNT` for a `used` that is not an amount or exceeds `cost`,
+   * before anything changes.
    */
-  commit(): Promise<boolean>;
+  commit(used?: number): Promise<boolean>;
 }
 
 /**
@@ -108,7 +115,7 @@ export interface SyncBudgetPermit extends BudgetPermit, Disposable {
   /** Synchronous {@link BudgetPermit.release}. */
   releaseSync(): boolean;
   /** Synchronous {@link BudgetPermit.commit}. */
-  commitSync(): boolean;
+  commitSync(used?: number): boolean;
 }
 
 /**

@@ -420,3 +420,57 @@ describe('epochs from the clock: followSchedule', () => {
     b.followSchedule(() => {});
   });
 });
+
+describe('partial commit: keep what was used, return the rest in one step', () => {
+  it('returns the unused part to the epoch the permit was taken in', () => {
+    const b = new AtomicBudget(10, { leakBackstop: false });
+    const p = b.tryAcquireSync(8)!;
+    expect(p.commitSync(3)).toBe(true);
+    expect(b.snapshot()).toMatchObject({ available: 7, held: 0 });
+    expect(p.commitSync(3)).toBe(false); // settled once
+    expect(p.releaseSync()).toBe(false);
+    b.refill();
+    expect(b.available()).toBe(10); // the 3 used stayed spent until the refill
+  });
+
+  it('under carry, a permit carried into a new epoch returns its unused part there', () => {
+    const b = new AtomicBudget(10, { refillPolicy: 'carry', leakBackstop: false });
+    const p = b.tryAcquireSync(8)!;
+    b.refill();
+    expect(b.available()).toBe(2);
+    p.commitSync(3);
+    expect(b.available()).toBe(7);
+  });
+
+  it('under reset, a permit from an older epoch returns nothing', () => {
+    const b = new AtomicBudget(10, { leakBackstop: false });
+    const p = b.tryAcquireSync(8)!;
+    b.refill();
+    p.commitSync(3);
+    expect(b.available()).toBe(10);
+  });
+
+  it('refuses a used that is not an amount or exceeds the cost, before anything changes', () => {
+    const b = new AtomicBudget(10, { leakBackstop: false });
+    const p = b.tryAcquireSync(8)!;
+    for (const bad of [-1, 9, 1.5, Number.NaN, '3' as never, null as never]) {
+      expect(codeOf(() => p.commitSync(bad))).toBe('INVALID_AMOUNT');
+    }
+    expect([p.state, b.available()]).toEqual(['held', 2]);
+    expect(p.commitSync(undefined)).toBe(true); // absent: all of it
+    expect(b.available()).toBe(2);
+  });
+
+  it('reports what it kept and what it returned, and a waiting line sees the return', () => {
+    const events: BudgetEvent[] = [];
+    const b = new AtomicBudget(10, { leakBackstop: false, observer: (e) => events.push(e) });
+    b.tryAcquireSync(6)!.commitSync(2);
+    expect(events.at(-1)).toEqual({
+      type: 'commit',
+      budget: undefined,
+      cost: 6,
+      used: 2,
+      refunded: 4,
+    });
+  });
+});

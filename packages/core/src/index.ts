@@ -23,7 +23,7 @@ export { type CancelTimer, type Clock, systemClock } from './clock.js';
 export type { BudgetEvent, BudgetObserver } from './observer.js';
 export type { CommonBudgetOptions } from './options.js';
 export type { RefillPolicy } from './refill-policy.js';
-export { SyncBudgetPermitBase } from './sync-permit-base.js';
+export { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
 export type { SyncTokenBudget, TokenBudget } from './token-budget.js';
 export {
   type TokenRefund,

@@ -14,7 +14,8 @@ interface EventBase {
  * - `reserve` / `deny`: a reservation (count, permit or token estimate) was granted or denied.
  * - `release`: units came back; `refunded` is 0 when the units belonged to an older epoch
  *   under the `reset` policy.
- * - `commit`: a permit was committed: its units stay spent until a refill.
+ * - `commit`: a permit was committed: its units (or, for a partial commit, `used` of them) stay
+ *   spent until a refill; `refunded` says what came back.
  * - `record`: a token reservation was reconciled with actual usage.
  * - `debt`: usage exceeded what was left; `debt` is the outstanding total, `forgiven` what a
  *   debt cap wrote off.
@@ -49,7 +50,14 @@ export type BudgetEvent =
       readonly refunded: number;
       readonly available: number;
     })
-  | (EventBase & { readonly type: 'commit'; readonly cost: number })
+  | (EventBase & {
+      readonly type: 'commit';
+      readonly cost: number;
+      /** Units kept spent (the whole cost unless the commit was partial). */
+      readonly used: number;
+      /** Units the partial commit returned to the pool (0 when fenced off by a reset). */
+      readonly refunded: number;
+    })
   | (EventBase & {
       readonly type: 'record';
       readonly estimate: number;

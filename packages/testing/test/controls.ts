@@ -46,7 +46,11 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
       name: `AtomicBudget (${policy})`,
       factory: ({ capacity }: { capacity: number }) =>
         new AtomicBudget(capacity, { refillPolicy: policy, leakBackstop: false }),
-      capabilities: { available: true, permits: { dispose: 'both' as const }, refill: { policy } },
+      capabilities: {
+        available: true,
+        permits: { dispose: 'both' as const, partialCommit: true },
+        refill: { policy },
+      },
     },
     {
       kind: 'token-budget' as const,
