@@ -60,43 +60,29 @@ function remote(inner: SyncBudgetGuard, hop: (label?: string) => Promise<void>):
 }
 
 describe('conformance kit: composite checks', () => {
-  it(
-    'allOf, synchronous pair path, members that throw: AO1–AO3',
-    () =>
-      checkAllOf(
-        ({ members }) => {
-          const all = allOf(members);
-          return {
-            tryAcquire: (costs) => {
-              const d = all.tryAcquireEachSync(costs);
-              return d.ok ? d.permit : null;
-            },
-            available: () => members.map((m) => m.available()),
-          };
-        },
-        { numRuns, name: 'allOf pair', faultyMembers: true },
-      ),
-    timeout,
-  );
-
-  it(
-    'allOf, synchronous general path (three members), members that throw: AO1–AO3',
-    () =>
-      checkAllOf(
-        ({ members }) => {
-          const all = allOf(members);
-          return {
-            tryAcquire: (costs) => {
-              const d = all.tryAcquireEachSync(costs);
-              return d.ok ? d.permit : null;
-            },
-            available: () => members.map((m) => m.available()),
-          };
-        },
-        { numRuns, name: 'allOf general', capacities: [10, 6, 8], faultyMembers: true },
-      ),
-    timeout,
-  );
+  for (const [path, capacities] of [
+    ['pair path', [10, 6]],
+    ['general path (three members)', [10, 6, 8]],
+  ] as const) {
+    it(
+      `allOf, synchronous ${path}, members that throw: AO1–AO3`,
+      () =>
+        checkAllOf(
+          ({ members }) => {
+            const all = allOf(members);
+            return {
+              tryAcquire: (costs) => {
+                const d = all.tryAcquireEachSync(costs);
+                return d.ok ? d.permit : null;
+              },
+              available: () => members.map((m) => m.available()),
+            };
+          },
+          { numRuns, name: `allOf ${path}`, capacities, faultyMembers: true },
+        ),
+      timeout,
+    );
+  }
 
   it(
     'allOf, asynchronous members, interleaved, members that throw: AO1–AO3',

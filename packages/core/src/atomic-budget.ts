@@ -1,11 +1,11 @@
 import { assertAmount } from './amount.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
-import { BudgetError } from './budget-error.js';
 import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from './budget-guard.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
+import { checkSchedule } from './schedule.js';
 import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
 
 /**
@@ -240,14 +240,7 @@ export class AtomicBudget implements SyncBudgetGuard {
    * ```
    */
   followSchedule(catchUp: () => void): () => void {
-    if (typeof catchUp !== 'function') throw invalidOption('followSchedule', catchUp, 'a function');
-    if (this.schedule !== undefined) {
-      throw new BudgetError({
-        code: 'INVALID_ARGUMENT',
-        message: 'this budget already follows a refill schedule; detach it first',
-        details: { budget: this.name },
-      });
-    }
+    checkSchedule(catchUp, this.schedule !== undefined, this.name);
     this.schedule = catchUp;
     return () => {
       if (this.schedule === catchUp) this.schedule = undefined;

@@ -5,6 +5,7 @@ import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
+import { checkSchedule } from './schedule.js';
 import type { SyncTokenBudget } from './token-budget.js';
 import { TokenReservation } from './token-reservation.js';
 
@@ -170,43 +171,9 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
     return this.observerList.add(listener);
   }
 
-  /**
-   * Keep this budget's epochs in step with a refill schedule's clock: `catchUp` runs at the
-   * start of every operation — reads, reservations, releases, and settling a handle — so a
-   * permit or reservation settles against the epoch the clock says it is in, even when
-   * nothing else touched the budget since the boundary passed. Refill schedulers (for example
-   * `lazyRefill` in `@budgetry/compose`) attach themselves through it; a budget follows one
-   * schedule at a time.
-   *
-   * @param catchUp - applies the refills the schedule says are due; called before each operation.
-   * @returns a function that detaches the schedule (calling it twice is harmless).
-   * @throws BudgetError `INVALID_ARGUMENT` when `catchUp` is not a function or another schedule
-   * is attached.
-   *
-   * @example
-   * ```ts
-   * import { AtomicTokenBudget } from '@budgetry/core';
-   *
-   * const budget = new AtomicTokenBudget(10);
-   * let due = false;
-   * const detach = budget.followSchedule(() => {
-   *   if (due) {
-   *     due = false;
-   *     budget.refill();
-   *   }
-   * });
-   * detach();
-   * ```
-   */
+  /** {@inheritDoc AtomicBudget.followSchedule} */
   followSchedule(catchUp: () => void): () => void {
-    if (typeof catchUp !== 'function') throw invalidOption('followSchedule', catchUp, 'a function');
-    if (this.schedule !== undefined) {
-      throw new BudgetError({
-        code: 'INVALID_ARGUMENT',
-        message: 'this budget already follows a refill schedule; detach it first',
-        details: { budget: this.name },
-      });
-    }
+    checkSchedule(catchUp, this.schedule !== undefined, this.name);
     this.schedule = catchUp;
     return () => {
       if (this.schedule === catchUp) this.schedule = undefined;

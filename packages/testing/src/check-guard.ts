@@ -6,20 +6,11 @@ import {
   type GuardCapabilities,
   type ResolvedCapabilities,
   resolveGuardCapabilities,
-  validateSubject,
 } from './capabilities.js';
 import { type CheckOptions, type ResolvedOptions, resolveOptions } from './check-options.js';
-import {
-  type CheckSummary,
-  fromFactory,
-  type Judgement,
-  type Planned,
-  requireFresh,
-  runCheck,
-  tearDown,
-} from './engine.js';
-import { FakeClock } from './fake-clock.js';
+import type { CheckSummary, Judgement, Planned } from './engine.js';
 import { HELD, type LedgerState, ledgerSettle, statusOf } from './ledger.js';
+import { type ConformanceContext, runLedgerCheck } from './ledger-check.js';
 import {
   clockOp,
   countReleaseOp,
@@ -32,39 +23,10 @@ import {
   LedgerWorld,
   overReleaseOp,
   planCountRelease,
-  probe,
-  probeCommand,
   readOp,
   refillOp,
   reserveOp,
 } from './ledger-world.js';
-
-/**
- * What a factory receives: the capacity to build with and the harness's seams.
- *
- * @example
- * ```ts
- * import { AtomicBudget } from '@budgetry/core';
- * import type { ConformanceContext } from '@budgetry/testing';
- * const factory = ({ capacity, policy }: ConformanceContext) =>
- *   new AtomicBudget(capacity, { refillPolicy: policy });
- * ```
- */
-export interface ConformanceContext {
-  /** The capacity the subject must have. */
-  readonly capacity: number;
-  /**
-   * An optional accelerator: an await point whose resumption order the kit's scheduler
-   * picks. Budgets need not use it — the kit starts calls together and at staggered
-   * microtask and macrotask offsets, so races behind any `await` are reached anyway — but
-   * routing a backend's own round trips through it explores more interleavings per run.
-   */
-  hop(label?: string): Promise<void>;
-  /** A fake clock; it only moves when the kit moves it (refill by clock) or the subject does. */
-  readonly clock: FakeClock;
-  /** The refill policy the subject must use, from the declared `refill` capability (default `reset`). */
-  readonly policy: 'reset' | 'carry';
-}
 
 /**
  * A permit as the kit uses it: `release()` and `commit()` resolve whether this call settled
@@ -397,14 +359,6 @@ const countGiveBack = (world: W, h: Handle) => {
   return planCountRelease(world, h.amount, `release(#${h.id}: ${h.amount})`);
 };
 
-/** @internal The label of a subject in messages. */
-export function subjectName(kind: string, name: string | undefined, probe: unknown): string {
-  const fromClass = (probe as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  const label =
-    name ?? (typeof fromClass === 'string' && fromClass !== 'Object' ? fromClass : kind);
-  return `${kind} "${label}"`;
-}
-
 /**
  * Checks a guard against the guard invariants: G1–G6 (conservation, no over-admission, no
  * false denials, invalid amounts rejected without effect), P1 (permits settle once) and, when
@@ -436,42 +390,19 @@ export async function checkGuard<T extends GuardSubject>(
 ): Promise<CheckSummary> {
   const resolved = resolveOptions(options);
   const caps = resolveGuardCapabilities(options.capabilities);
-  const policy = caps.refill?.policy ?? 'reset';
-  const seen = new WeakSet<object>();
-  const build = async (hop: (label?: string) => Promise<void>, clock: FakeClock) => {
-    const subject = await fromFactory(() =>
-      factory({ capacity: resolved.capacity, hop, clock, policy }),
-    );
-    validateSubject(subject, caps, 'guard');
-    requireFresh(seen, subject);
-    return subject as GuardSubject;
-  };
-  const first = await build(async () => {}, new FakeClock());
-  const subject = subjectName('guard', options.name, first);
-  await tearDown(resolved.teardown, first);
-  const config = { capacity: resolved.capacity, policy, maxDebt: Number.POSITIVE_INFINITY };
   const blames = { overAdmit: 'G2', falseDenial: 'G6', read: 'G3' } as const;
-  const reads = guardReads(caps, resolved);
-  const probeSteps =
-    resolved.focus === 'probe' || !caps.available
-      ? [{ weight: 2, arbitrary: fc.constant(probeCommand<W>(countProbe, countGiveBack)) }]
-      : [];
-  return runCheck<S, W>({
-    subject,
-    check: resolved.focus,
-    options: resolved,
+  return runLedgerCheck<W>({
+    kind: 'guard',
+    factory,
+    name: options.name,
+    resolved,
+    caps,
+    blames,
     ops: guardOps(caps, resolved),
-    steps: probeSteps,
-    createWorld: async (scheduler) => {
-      const clock = new FakeClock();
-      let world: W | undefined;
-      const hop = (label?: string) => (world === undefined ? Promise.resolve() : world.hop(label));
-      const s = await build(hop, clock);
-      world = new GuardWorld(scheduler, s, config, caps, clock, blames);
-      return world;
-    },
-    atRest: () => reads,
-    finish: (world) => probe(world, countProbe, countGiveBack),
-    teardown: (world) => tearDown(resolved.teardown, world.subject),
+    reads: guardReads(caps, resolved),
+    reserve: countProbe,
+    giveBack: countGiveBack,
+    world: async ({ scheduler, subject, config, clock }) =>
+      new GuardWorld(scheduler, subject as GuardSubject, config, caps, clock, blames),
   });
 }

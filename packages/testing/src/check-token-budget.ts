@@ -6,22 +6,9 @@ import {
   type ResolvedCapabilities,
   resolveTokenCapabilities,
   type TokenBudgetCapabilities,
-  validateSubject,
 } from './capabilities.js';
-import type { ConformanceContext } from './check-guard.js';
-import { subjectName } from './check-guard.js';
 import { type CheckOptions, type ResolvedOptions, resolveOptions } from './check-options.js';
-import {
-  type CheckSummary,
-  describeError,
-  fromFactory,
-  type Judgement,
-  type Planned,
-  requireFresh,
-  runCheck,
-  tearDown,
-} from './engine.js';
-import { FakeClock } from './fake-clock.js';
+import { type CheckSummary, describeError, type Judgement, type Planned } from './engine.js';
 import {
   DISARMED,
   HELD,
@@ -30,6 +17,7 @@ import {
   ledgerSettle,
   statusOf,
 } from './ledger.js';
+import { type ConformanceContext, runLedgerCheck } from './ledger-check.js';
 import {
   clockOp,
   countReleaseOp,
@@ -41,8 +29,6 @@ import {
   type LedgerOp,
   LedgerWorld,
   overReleaseOp,
-  probe,
-  probeCommand,
   readOp,
   refillOp,
   reserveOp,
@@ -594,49 +580,31 @@ export async function checkTokenBudget<T extends TokenBudgetSubject>(
 ): Promise<CheckSummary> {
   const resolved = resolveOptions(options);
   const caps = resolveTokenCapabilities(options.capabilities);
-  const seen = new WeakSet<object>();
-  const policy = caps.refill?.policy ?? 'reset';
-  const build = async (hop: (label?: string) => Promise<void>, clock: FakeClock) => {
-    const subject = await fromFactory(() =>
-      factory({ capacity: resolved.capacity, hop, clock, policy }),
-    );
-    validateSubject(subject, caps, 'token budget');
-    requireFresh(seen, subject);
-    return subject as TokenBudgetSubject;
-  };
-  const first = await build(async () => {}, new FakeClock());
-  const subject = subjectName('token budget', options.name, first);
-  await tearDown(resolved.teardown, first);
-  const config = { capacity: resolved.capacity, policy, maxDebt: caps.maxDebt };
   const blames = { overAdmit: 'T4', falseDenial: 'T4', read: 'T3' } as const;
-  const reads = tokenReads(caps, resolved);
-  const probeSteps =
-    resolved.focus === 'probe' || !caps.available
-      ? [{ weight: 2, arbitrary: fc.constant(probeCommand<W>(tokenProbe, tokenGiveBack)) }]
-      : [];
-  return runCheck<S, W>({
-    subject,
-    check: resolved.focus,
-    options: resolved,
+  return runLedgerCheck<W>({
+    kind: 'token budget',
+    factory,
+    name: options.name,
+    resolved,
+    caps,
+    blames,
     ops: tokenOps(caps, resolved),
-    steps: probeSteps,
-    createWorld: async (scheduler) => {
-      const clock = new FakeClock();
-      let world: W | undefined;
-      const hop = (label?: string) => (world === undefined ? Promise.resolve() : world.hop(label));
-      const s = await build(hop, clock);
-      const foreign = await build(async () => {}, new FakeClock());
-      world = new TokenWorld(foreign, scheduler, s, config, caps, clock, blames);
-      return world;
+    reads: tokenReads(caps, resolved),
+    reserve: tokenProbe,
+    giveBack: tokenGiveBack,
+    world: async ({ scheduler, subject, build, config, clock }) => {
+      const foreign = (await build()) as TokenBudgetSubject;
+      return new TokenWorld(
+        foreign,
+        scheduler,
+        subject as TokenBudgetSubject,
+        config,
+        caps,
+        clock,
+        blames,
+      );
     },
-    atRest: () => reads,
-    finish: async (world) => {
-      await probe(world, tokenProbe, tokenGiveBack);
-      if (world.ok()) await checkForeign(world);
-    },
-    teardown: async (world) => {
-      await tearDown(resolved.teardown, world.subject);
-      await tearDown(resolved.teardown, world.foreign);
-    },
+    after: checkForeign,
+    others: (world) => [world.foreign],
   });
 }

@@ -23,7 +23,6 @@ export {
   type HierarchySubject,
 } from './check-composites.js';
 export {
-  type ConformanceContext,
   checkGuard,
   type GuardCheckOptions,
   type GuardFactory,
@@ -50,6 +49,7 @@ export {
   type LedgerConfig,
   type LedgerPolicy,
 } from './ledger.js';
+export type { ConformanceContext } from './ledger-check.js';
 export {
   formatReplayLine,
   parseReplayToken,
