@@ -488,6 +488,16 @@ describe('settling under the estimate: a partial commit, never release and re-ac
     expect(bucket.available()).toBe(6);
   });
 
+  it('behind a wrapper that hides the policy, under carry, the used units of an old-epoch permit stay charged', () => {
+    const rows = new AtomicBudget(10, { refillPolicy: 'carry', leakBackstop: false });
+    const c = coordinator({ rows: waiting(rows) });
+    const d = c.tryReserveSync({ rows: 8 });
+    if (!d.ok) throw new Error('denied');
+    rows.refill();
+    d.permit.settleSync({ rows: 3 });
+    expect(rows.available()).toBe(7);
+  });
+
   it('under carry, an old-epoch permit returns its unused part to the current epoch', () => {
     const rows = new AtomicBudget(10, { refillPolicy: 'carry', leakBackstop: false });
     const c = coordinator({ rows });
