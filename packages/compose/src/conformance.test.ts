@@ -7,6 +7,7 @@ import {
   AtomicBudget,
   AtomicTokenBudget,
   type BudgetPermit,
+  type Clock,
   type PermitBudgetGuard,
   type SyncBudgetGuard,
 } from '@budgetry/core';
@@ -21,6 +22,7 @@ import {
 import { describe, it } from 'vitest';
 import { allOf } from './all-of.js';
 import { anyOf } from './any-of.js';
+import { calendarRefill } from './calendar-refill.js';
 import { hierarchy } from './hierarchy.js';
 import { intervalRefill } from './interval-refill.js';
 import { lazyRefill } from './lazy-refill.js';
@@ -270,19 +272,22 @@ describe('conformance kit: compose guards', () => {
 
 describe('conformance kit: refill schedulers on a moving clock', () => {
   for (const policy of ['reset', 'carry'] as const) {
-    for (const [name, make] of [
-      ['lazyRefill', lazyRefill],
-      ['intervalRefill', intervalRefill],
-    ] as const) {
+    const schedules: [string, (budget: AtomicBudget, clock: Clock) => unknown][] = [
+      ['lazyRefill', (budget, clock) => lazyRefill(budget, { intervalMs: 1_000, clock })],
+      ['intervalRefill', (budget, clock) => intervalRefill(budget, { intervalMs: 1_000, clock })],
+      [
+        'calendarRefill (minutes, Europe/Paris, timer)',
+        (budget, clock) =>
+          calendarRefill(budget, { unit: 'minute', timeZone: 'Europe/Paris', timer: true, clock }),
+      ],
+    ];
+    for (const [name, make] of schedules) {
       it(
         `${name} (${policy}): one refill per boundary, stale timers ignored, the policy exact`,
         () =>
           checkGuard(
             ({ capacity, clock }) =>
-              make(new AtomicBudget(capacity, { refillPolicy: policy }), {
-                intervalMs: 1_000,
-                clock,
-              }),
+              make(new AtomicBudget(capacity, { refillPolicy: policy }), clock) as AtomicBudget,
             {
               numRuns,
               name: `${name} (${policy})`,
