@@ -6,7 +6,7 @@ import { controlChecks, controlSuites } from './controls.js';
 
 // Fewer runs than the default keep the kit's own suite quick; the measurement test runs every
 // control under default options on 30 random seeds.
-const options = { numRuns: 80 };
+const options = { numRuns: 50 };
 
 for (const spec of controlSuites) {
   suite({ ...spec, test, describe, options: { ...options, ...spec.options } } as Parameters<
