@@ -5,7 +5,7 @@ import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
-import { checkSchedule } from './schedule.js';
+import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
 import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
 
 /**
@@ -59,6 +59,17 @@ const COMMITTED = 2;
 const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
 /** Module-private key: lets permits settle through their budget without a public method. */
 const settle = Symbol('settle');
+
+/** Methods a schedule catches up before (see followSchedule), with how their arguments are checked first. */
+const SCHEDULED: readonly (readonly [string | symbol, ArgCheck])[] = [
+  ['tryReserveSync', 'amount'],
+  ['releaseSync', 'amount'],
+  ['tryAcquireSync', 'amount'],
+  ['available', 'none'],
+  ['held', 'none'],
+  ['snapshot', 'none'],
+  [settle, 'used-3'],
+];
 
 /**
  * A permit's state and its settle methods. Without the leak backstop it is the handle itself
@@ -242,26 +253,26 @@ export class AtomicBudget implements SyncBudgetGuard {
   followSchedule(catchUp: () => void): () => void {
     checkSchedule(catchUp, this.schedule !== undefined, this.name);
     this.schedule = catchUp;
+    const remove = interpose(this, SCHEDULED, ['epoch'], catchUp);
     return () => {
-      if (this.schedule === catchUp) this.schedule = undefined;
+      if (this.schedule !== catchUp) return;
+      this.schedule = undefined;
+      remove();
     };
   }
 
   /** Units that can be reserved right now. */
   available(): number {
-    this.schedule?.();
     return this.avail;
   }
 
   /** Units reserved and not yet released or committed in a live epoch. */
   held(): number {
-    this.schedule?.();
     return this.countHeld + this.permitHeld;
   }
 
   /** The current refill epoch, starting at 0 and incremented by every refill. */
   get epoch(): number {
-    this.schedule?.();
     return this.epochValue;
   }
 
@@ -286,7 +297,6 @@ export class AtomicBudget implements SyncBudgetGuard {
 
   /** All counters at once. */
   snapshot(): AtomicBudgetSnapshot {
-    this.schedule?.();
     return {
       capacity: this.capacity,
       available: this.avail,
@@ -328,7 +338,6 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    this.schedule?.();
     if (cost > this.avail) {
       if (this.observer !== undefined) this.report('deny', cost);
       return false;
@@ -348,7 +357,6 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    this.schedule?.();
     let accepted = cost;
     // The common case stays inline; only an over-release takes the shared slow path.
     if (cost > this.countHeld) {
@@ -370,7 +378,6 @@ export class AtomicBudget implements SyncBudgetGuard {
    */
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    this.schedule?.();
     if (cost > this.avail) {
       if (this.observer !== undefined) this.report('deny', cost);
       return null;
@@ -418,7 +425,6 @@ export class AtomicBudget implements SyncBudgetGuard {
   ): boolean {
     const spent = used === undefined ? cell.cost : checkUsed(used, cell.cost);
     if (cell.status !== HELD) return false;
-    this.schedule?.();
     cell.status = to;
     unwatchLeak(cell);
     const live = this.refillPolicy === 'carry' || cell.epoch === this.epochValue;

@@ -5,9 +5,22 @@ import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { type BudgetObserver, ObserverList } from './observer.js';
 import { type CommonBudgetOptions, checkCommonOptions, invalidOption } from './options.js';
 import { checkRefillPolicy, type RefillPolicy } from './refill-policy.js';
-import { checkSchedule } from './schedule.js';
+import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
 import type { SyncTokenBudget } from './token-budget.js';
 import { TokenReservation } from './token-reservation.js';
+
+/** Methods a schedule catches up before (see followSchedule), with how their arguments are checked first. */
+const SCHEDULED: readonly (readonly [string | symbol, ArgCheck])[] = [
+  ['tryReserveTokensSync', 'estimate'],
+  ['recordUsageSync', 'amounts-1-2'],
+  ['tryReserveSync', 'amount'],
+  ['releaseSync', 'amount'],
+  ['available', 'none'],
+  ['debt', 'none'],
+  ['reserved', 'none'],
+  ['snapshot', 'none'],
+  ['refundFrom', 'none'],
+];
 
 /**
  * Options for {@link AtomicTokenBudget}.
@@ -175,26 +188,26 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
   followSchedule(catchUp: () => void): () => void {
     checkSchedule(catchUp, this.schedule !== undefined, this.name);
     this.schedule = catchUp;
+    const remove = interpose(this, SCHEDULED, ['epoch'], catchUp);
     return () => {
-      if (this.schedule === catchUp) this.schedule = undefined;
+      if (this.schedule !== catchUp) return;
+      this.schedule = undefined;
+      remove();
     };
   }
 
   /** Tokens that can be reserved right now: 0 while in debt. */
   available(): number {
-    this.schedule?.();
     return Math.max(this.net, 0);
   }
 
   /** Tokens owed: recorded overage not yet paid by refunds or refills. */
   debt(): number {
-    this.schedule?.();
     return this.net < 0 ? -this.net : 0;
   }
 
   /** Sum of the estimates of armed reservations and count reservations in live epochs. */
   reserved(): number {
-    this.schedule?.();
     return this.reservedTotal;
   }
 
@@ -210,7 +223,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
 
   /** The current refill epoch, starting at 0. */
   get epoch(): number {
-    this.schedule?.();
     return this.epochValue;
   }
 
@@ -225,7 +237,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
 
   /** All counters at once. */
   snapshot(): AtomicTokenBudgetSnapshot {
-    this.schedule?.();
     return {
       capacity: this.capacity,
       available: Math.max(this.net, 0),
@@ -281,7 +292,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   tryReserveTokensSync(estimate: number): TokenReservation | null {
     assertAmount(estimate, 'estimate');
-    this.schedule?.();
     const available = Math.max(this.net, 0);
     if (estimate > available) {
       this.observer?.({ type: 'deny', budget: this.name, cost: estimate, available });
@@ -330,7 +340,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
         details: { budget: this.name },
       });
     }
-    this.schedule?.();
     reservation.claim(this);
     this.consumed += actual;
     const estimate = reservation.estimate;
@@ -369,7 +378,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    this.schedule?.();
     const available = Math.max(this.net, 0);
     if (cost > available) {
       this.observer?.({ type: 'deny', budget: this.name, cost, available });
@@ -392,7 +400,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    this.schedule?.();
     let accepted = cost;
     // The common case stays inline; only an over-release takes the shared slow path.
     if (cost > this.countHeld) {
@@ -446,7 +453,6 @@ export class AtomicTokenBudget implements SyncTokenBudget, BudgetGuard {
   }
 
   private refundFrom(amount: number, epoch: number): void {
-    this.schedule?.();
     const live = this.isLive(epoch);
     if (live) {
       this.reservedTotal -= amount;
