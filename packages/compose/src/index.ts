@@ -1,14 +1,25 @@
+// The public entry of @budgetry/compose. Each folder's index lists what it makes public;
+// the names are repeated here so the package's surface can be read in one place. Folders
+// import one another only through those indexes, and core only through its public entry.
+export {
+  type Decision,
+  type RetryHint,
+  retryAfterOf,
+  SlidingWindow,
+  type SlidingWindowOptions,
+  slidingWindow,
+  TokenBucket,
+  type TokenBucketOptions,
+  tokenBucket,
+} from '@budgetry/core';
 export {
   AllOf,
   type AllOfOptions,
   AllOfPermit,
-  type AnyMember,
   allOf,
-  type Decision,
   SyncAllOf,
   SyncAllOfPermit,
-  type SyncMember,
-} from './all-of.js';
+} from './all-of/index.js';
 export {
   AnyOf,
   type AnyOfDecision,
@@ -18,12 +29,7 @@ export {
   anyOf,
   SyncAnyOf,
   type SyncAnyOfPermit,
-} from './any-of.js';
-export {
-  type CalendarRefillOptions,
-  type CalendarUnit,
-  calendarRefill,
-} from './calendar-refill.js';
+} from './any-of/index.js';
 export {
   Coordinator,
   coordinator,
@@ -34,17 +40,22 @@ export {
   type RunResult,
   type SettleReport,
   type Usage,
-} from './coordinator.js';
+} from './coordinator/index.js';
 export {
   HierarchyNode,
   type HierarchyOptions,
+  type HierarchyRoot,
   type HierarchyTemplate,
   hierarchy,
-} from './hierarchy.js';
-export { intervalRefill } from './interval-refill.js';
-export { type IntervalOptions, lazyRefill } from './lazy-refill.js';
-export type { KeyOf, MemberKey, Members } from './member-list.js';
+} from './hierarchy/index.js';
+export type { AnyMember, KeyOf, MemberKey, Members, SyncMember } from './internal/member-list.js';
 export {
+  type CalendarRefillOptions,
+  type CalendarUnit,
+  calendarRefill,
+  type IntervalOptions,
+  intervalRefill,
+  lazyRefill,
   type Refillable,
   type RefillableGuard,
   type RefillableTokenBudget,
@@ -54,20 +65,17 @@ export {
   type RefillListener,
   type RefillSchedulerOptions,
   ScheduledBudget,
-} from './refill-engine.js';
-export { type RetryHint, retryAfterOf } from './retry-hint.js';
-export { SlidingWindow, type SlidingWindowOptions, slidingWindow } from './sliding-window.js';
-export { TokenBucket, type TokenBucketOptions, tokenBucket } from './token-bucket.js';
+} from './refill/index.js';
 export {
   AsyncTokenGuard,
   SyncTokenGuard,
   type SyncTokenPermit,
   type TokenPermit,
   tokenGuard,
-} from './token-guard.js';
+} from './token-guard/index.js';
 export {
   type AcquireOptions,
   WaitingGuard,
   type WaitingOptions,
   waiting,
-} from './waiter-queue.js';
+} from './waiting/index.js';

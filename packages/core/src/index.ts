@@ -1,16 +1,29 @@
-export { assertAmount, isAmount } from './amount.js';
+export { AtomicBudget } from './budgets/atomic-budget.js';
+export type {
+  AtomicBudgetOptions,
+  AtomicBudgetSnapshot,
+  AtomicTokenBudgetOptions,
+  AtomicTokenBudgetSnapshot,
+} from './budgets/atomic-options.js';
+export { AtomicTokenBudget } from './budgets/atomic-token-budget.js';
+export { type LeakWatch, unwatchLeak, watchLeak } from './budgets/backstop.js';
 export {
-  AtomicBudget,
-  type AtomicBudgetOptions,
-  type AtomicBudgetSnapshot,
-} from './atomic-budget.js';
+  SlidingWindow,
+  type SlidingWindowOptions,
+  slidingWindow,
+} from './budgets/sliding-window.js';
+export { checkUsed, SyncBudgetPermitBase } from './budgets/sync-permit-base.js';
+export { SyncGuardBase, SyncTokenBudgetBase } from './budgets/sync-twins.js';
+export { systemClock } from './budgets/system-clock.js';
+export { TokenBucket, type TokenBucketOptions, tokenBucket } from './budgets/token-bucket.js';
 export {
-  AtomicTokenBudget,
-  type AtomicTokenBudgetOptions,
-  type AtomicTokenBudgetSnapshot,
-} from './atomic-token-budget.js';
-export { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
-export { BudgetError, type BudgetErrorCode, type BudgetErrorOptions } from './budget-error.js';
+  type TokenRefund,
+  TokenReservation,
+  type TokenReservationInit,
+  type TokenReservationState,
+} from './budgets/token-reservation.js';
+export { assertAmount, isAmount } from './spec/amount.js';
+export { BudgetError, type BudgetErrorCode, type BudgetErrorOptions } from './spec/budget-error.js';
 export type {
   BudgetGuard,
   BudgetPermit,
@@ -18,16 +31,18 @@ export type {
   PermitState,
   SyncBudgetGuard,
   SyncBudgetPermit,
-} from './budget-guard.js';
-export { type CancelTimer, type Clock, systemClock } from './clock.js';
-export type { BudgetEvent, BudgetObserver } from './observer.js';
-export type { CommonBudgetOptions } from './options.js';
-export type { RefillPolicy } from './refill-policy.js';
-export { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
-export type { SyncTokenBudget, TokenBudget } from './token-budget.js';
+} from './spec/budget-guard.js';
 export {
-  type TokenRefund,
-  TokenReservation,
-  type TokenReservationInit,
-  type TokenReservationState,
-} from './token-reservation.js';
+  type BudgetCapabilities,
+  capabilitiesOf,
+  NO_CAPABILITIES,
+  type SchedulableCapabilities,
+} from './spec/capabilities.js';
+export type { CancelTimer, Clock } from './spec/clock.js';
+export type { Decision } from './spec/decision.js';
+export type { BudgetEvent, BudgetObserver } from './spec/events.js';
+export type { CommonBudgetOptions } from './spec/options.js';
+export { PermitCode, permitStateOf } from './spec/permit-state.js';
+export type { RefillPolicy } from './spec/refill-policy.js';
+export { type RetryHint, retryAfterOf } from './spec/retry-hint.js';
+export type { SyncTokenBudget, TokenBudget } from './spec/token-budget.js';

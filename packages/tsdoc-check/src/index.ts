@@ -28,6 +28,10 @@ function publicNames(entryFile: string): Set<string> {
     if (
       ts.isExportDeclaration(statement) &&
       statement.exportClause &&
+      // Names re-exported from another package are documented there.
+      statement.moduleSpecifier !== undefined &&
+      ts.isStringLiteral(statement.moduleSpecifier) &&
+      statement.moduleSpecifier.text.startsWith('.') &&
       ts.isNamedExports(statement.exportClause)
     ) {
       for (const element of statement.exportClause.elements) names.add(element.name.text);
@@ -83,8 +87,11 @@ export function checkTsdoc(packageDir: string): TsdocReport {
   const srcDir = join(packageDir, 'src');
   const wanted = publicNames(join(srcDir, 'index.ts'));
   const declarations = new Map<string, Declaration>();
-  for (const name of readdirSync(srcDir)) {
-    if (!name.endsWith('.ts') || name.includes('.test') || name === 'index.ts') continue;
+  // Sources may sit in folders (spec/, budgets/, all-of/ ...): every .ts file below src/.
+  const files = readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter(
+    (name) => name.endsWith('.ts') && !name.includes('.test') && name !== 'index.ts',
+  );
+  for (const name of files) {
     for (const d of declarationsIn(join(srcDir, name))) {
       // Overloads and merged declarations: keep the one that is documented.
       const seen = declarations.get(d.name);

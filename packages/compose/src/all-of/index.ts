@@ -1,0 +1,8 @@
+export {
+  AllOf,
+  type AllOfOptions,
+  AllOfPermit,
+  allOf,
+  SyncAllOf,
+  SyncAllOfPermit,
+} from './all-of.js';

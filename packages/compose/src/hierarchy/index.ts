@@ -1,0 +1,7 @@
+export {
+  HierarchyNode,
+  type HierarchyOptions,
+  type HierarchyRoot,
+  type HierarchyTemplate,
+  hierarchy,
+} from './hierarchy.js';

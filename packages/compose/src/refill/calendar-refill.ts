@@ -1,0 +1,208 @@
+import type { Clock } from '@budgetry/core';
+import { invalid } from '../internal/member-list.js';
+import {
+  type EpochBoundaries,
+  type RefillableGuard,
+  type RefillableTokenBudget,
+  type RefillBudgetSpec,
+  type RefillingGuard,
+  type RefillingTokenBudget,
+  schedule,
+} from './refill-engine.js';
+import { DAY, HOUR, MINUTE, ZonedTime } from './zoned-time.js';
+
+/**
+ * The calendar period one epoch lasts.
+ *
+ * @example
+ * ```ts
+ * import { type CalendarUnit, calendarRefill } from '@budgetry/compose';
+ *
+ * const unit: CalendarUnit = 'week';
+ * const weekly = calendarRefill({ capacity: 500 }, { unit, weekStartsOn: 0 }); // from Sunday
+ * console.log(new Date(weekly.nextRefillAt()).getUTCDay()); // 0
+ * ```
+ */
+export type CalendarUnit = 'minute' | 'hour' | 'day' | 'week' | 'month';
+
+/**
+ * Options for {@link calendarRefill}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type CalendarRefillOptions, calendarRefill } from '@budgetry/compose';
+ *
+ * // A daily allowance that resets at midnight in Tokyo, refilled on time by a timer.
+ * const options: CalendarRefillOptions = { unit: 'day', timeZone: 'Asia/Tokyo', timer: true };
+ * using daily = calendarRefill(new AtomicBudget(1_000), options); // close() stops the timer
+ * daily.tryReserveSync(10);
+ * ```
+ */
+export interface CalendarRefillOptions {
+  /** Epoch length: a calendar minute, hour, day, week or month. */
+  unit: CalendarUnit;
+  /** IANA time zone whose wall clock defines the boundaries (default `'UTC'`). */
+  timeZone?: string;
+  /** First day of a week, 0 = Sunday … 6 = Saturday (default 1, Monday). */
+  weekStartsOn?: number;
+  /** The source of time (default `systemClock`). */
+  clock?: Clock;
+  /** Also refill from a timer at each boundary (unref'd; stopped by `close()`). */
+  timer?: boolean;
+}
+
+const units: readonly CalendarUnit[] = ['minute', 'hour', 'day', 'week', 'month'];
+
+/** @internal Calendar boundaries in a zone. */
+export function calendarBoundaries(
+  unit: CalendarUnit,
+  zone: ZonedTime,
+  weekStartsOn: number,
+): EpochBoundaries {
+  // Days from 1970-01-01 (a Thursday) shifted so that weeks start on `weekStartsOn`.
+  const weekShift = (4 - weekStartsOn + 7) % 7;
+  const index = (t: number): number => {
+    const w = zone.wall(t);
+    switch (unit) {
+      case 'minute':
+        return Math.floor(w / MINUTE);
+      case 'hour':
+        return Math.floor(w / HOUR);
+      case 'day':
+        return Math.floor(w / DAY);
+      case 'week':
+        return Math.floor((Math.floor(w / DAY) + weekShift) / 7);
+      case 'month': {
+        const d = new Date(w);
+        return d.getUTCFullYear() * 12 + d.getUTCMonth();
+      }
+    }
+  };
+  const nextWall = (t: number): number => {
+    const f = zone.fields(t);
+    const m = f.month - 1;
+    switch (unit) {
+      case 'minute':
+        return Date.UTC(f.year, m, f.day, f.hour, f.minute + 1);
+      case 'hour':
+        return Date.UTC(f.year, m, f.day, f.hour + 1);
+      case 'day':
+        return Date.UTC(f.year, m, f.day + 1);
+      case 'week': {
+        const dow = new Date(Date.UTC(f.year, m, f.day)).getUTCDay();
+        return Date.UTC(f.year, m, f.day + ((weekStartsOn - dow + 7) % 7 || 7));
+      }
+      case 'month':
+        return Date.UTC(f.year, m + 1, 1);
+    }
+  };
+  if (unit === 'minute' || unit === 'hour') {
+    const period = unit === 'minute' ? MINUTE : HOUR;
+    return { index, next: (t) => nextMark(zone, period, t) };
+  }
+  return {
+    index,
+    next(t) {
+      let next = zone.instantOf(nextWall(t));
+      // A repeated local hour can map the next wall time back to or before `t`; step on.
+      while (next <= t) next = zone.instantOf(nextWall(next + 1));
+      return next;
+    },
+  };
+}
+
+const mod = (a: number, b: number): number => ((a % b) + b) % b;
+
+/**
+ * The first instant after `t` where the zone's wall clock shows a whole minute or hour.
+ * Minutes and hours are found on the wall clock itself rather than through a wall-time
+ * index: when DST ends, 01:00–02:00 is shown twice, and a per-minute (or per-hour) budget
+ * must keep refilling through the second pass instead of waiting for the wall clock to pass
+ * 02:00 again. A mark skipped by a forward jump begins its epoch at the jump, like a skipped
+ * midnight.
+ */
+function nextMark(zone: ZonedTime, period: number, t: number): number {
+  let from = t;
+  for (;;) {
+    const wall = zone.wall(from);
+    const ahead = period - mod(wall, period);
+    const candidate = from + ahead;
+    const offset = wall - from;
+    if (zone.wall(candidate) - candidate === offset) return candidate;
+    // The offset changes in (from, candidate]: find the first instant with the new one.
+    let lo = from;
+    let hi = candidate;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (zone.wall(mid) - mid === offset) lo = mid;
+      else hi = mid;
+    }
+    const after = zone.wall(hi);
+    if (mod(after, period) === 0 || after >= wall + ahead) return hi;
+    from = hi; // a jump that lands between marks (half-hour zones): go on from there
+  }
+}
+
+/**
+ * Refill a budget at calendar boundaries — every minute, hour, day, week or month — of the
+ * wall clock in an IANA time zone, computed from the clock on access (and, with `timer`,
+ * also from a timer). Boundaries follow local time through DST: a day may last 23 or 25
+ * hours, and a month begins at local midnight on the 1st. The budget's policy decides what
+ * a refill does (`reset` / `carry`); token budgets pay debt first.
+ *
+ * When to use: caps stated in calendar terms — a monthly dollar cap that resets at local
+ * midnight on the 1st, a daily token allowance per tenant in their zone. For fixed-length
+ * periods, {@link lazyRefill} is simpler and cheaper.
+ *
+ * @param budget - an in-process budget with `refill()`, or `{ capacity, policy }`.
+ * @param options - `unit`, `timeZone`, `weekStartsOn`, `clock`, `timer`.
+ * @returns the scheduled view of the budget.
+ * @throws BudgetError `INVALID_ARGUMENT` for an unknown unit or time zone, or a bad
+ * `weekStartsOn`; nothing is built.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { calendarRefill } from '@budgetry/compose';
+ *
+ * // $500 a month in micro-dollars, reset at midnight on the 1st in New York.
+ * const monthly = calendarRefill(new AtomicTokenBudget(500_000_000), {
+ *   unit: 'month',
+ *   timeZone: 'America/New_York',
+ * });
+ * console.log(new Date(monthly.nextRefillAt()).toISOString());
+ * ```
+ */
+export function calendarRefill<B extends RefillableTokenBudget>(
+  budget: B,
+  options: CalendarRefillOptions,
+): RefillingTokenBudget<B>;
+export function calendarRefill<B extends RefillableGuard>(
+  budget: B,
+  options: CalendarRefillOptions,
+): RefillingGuard<B>;
+export function calendarRefill(
+  budget: RefillBudgetSpec,
+  options: CalendarRefillOptions,
+): RefillingGuard;
+export function calendarRefill(
+  budget: unknown,
+  options: CalendarRefillOptions,
+): RefillingGuard | RefillingTokenBudget {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('calendarRefill expects options with a unit', {});
+  }
+  const { unit, timeZone = 'UTC', weekStartsOn = 1 } = options;
+  if (!units.includes(unit)) {
+    throw invalid(`unit must be one of ${units.join(', ')}, got ${String(unit)}`, { unit });
+  }
+  if (!Number.isInteger(weekStartsOn) || weekStartsOn < 0 || weekStartsOn > 6) {
+    throw invalid(`weekStartsOn must be an integer 0 … 6, got ${String(weekStartsOn)}`, {
+      weekStartsOn,
+    });
+  }
+  const zone = new ZonedTime(timeZone);
+  const boundaries = calendarBoundaries(unit, zone, weekStartsOn);
+  return schedule(budget, 'calendarRefill', options, () => boundaries, options.timer ?? false);
+}

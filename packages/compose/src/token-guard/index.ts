@@ -1,0 +1,7 @@
+export {
+  AsyncTokenGuard,
+  SyncTokenGuard,
+  type SyncTokenPermit,
+  type TokenPermit,
+  tokenGuard,
+} from './token-guard.js';

@@ -1,0 +1,300 @@
+import {
+  assertAmount,
+  type BudgetCapabilities,
+  type BudgetPermit,
+  capabilitiesOf,
+  checkUsed,
+  type PermitBudgetGuard,
+  type PermitState,
+  retryAfterOf,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  SyncBudgetPermitBase,
+  SyncGuardBase,
+  type SyncTokenBudget,
+  type TokenBudget,
+  type TokenReservation,
+} from '@budgetry/core';
+import { forwarded } from '../internal/capabilities.js';
+import { CountLedger } from '../internal/count-ledger.js';
+import { describe, invalid } from '../internal/member-list.js';
+import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
+
+/**
+ * A permit that wraps a token reservation: what {@link tokenGuard} hands out.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget, type TokenBudget } from '@budgetry/core';
+ * import { allOf, type TokenPermit } from '@budgetry/compose';
+ *
+ * const tokens: TokenBudget = new AtomicTokenBudget(10_000); // stands for a remote budget
+ * const permit = await allOf({ rows: new AtomicBudget(10), tokens }).tryAcquire(800);
+ * const part = permit?.part('tokens') as TokenPermit | undefined;
+ * if (part) await tokens.recordUsage(part.reservation, 500, 250); // 50 tokens refunded
+ * await permit?.release(); // returns the row; the recorded tokens part stays settled
+ * ```
+ */
+export interface TokenPermit extends BudgetPermit {
+  /** The reservation underneath, to reconcile with `recordUsage` on its budget. */
+  readonly reservation: TokenReservation;
+}
+
+/**
+ * A {@link TokenPermit} from a synchronous token budget.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { type SyncTokenPermit, tokenGuard } from '@budgetry/compose';
+ *
+ * const tokens = new AtomicTokenBudget(10_000);
+ * const permit: SyncTokenPermit | null = tokenGuard(tokens).tryAcquireSync(1_000);
+ * if (permit) tokens.recordUsageSync(permit.reservation, 600, 200); // 200 refunded
+ * ```
+ */
+export interface SyncTokenPermit extends TokenPermit, SyncBudgetPermit {}
+
+const stateOf = (r: TokenReservation): PermitState =>
+  r.state === 'recorded' ? 'committed' : r.state === 'refunded' ? 'released' : 'held';
+
+class SyncTokenPermitImpl extends SyncBudgetPermitBase implements SyncTokenPermit {
+  constructor(
+    private readonly tokens: SyncTokenBudget,
+    readonly reservation: TokenReservation,
+  ) {
+    super();
+  }
+  get cost(): number {
+    return this.reservation.estimate;
+  }
+  get epoch(): number {
+    return this.reservation.epoch;
+  }
+  get state(): PermitState {
+    return stateOf(this.reservation);
+  }
+  releaseSync(): boolean {
+    if (!this.reservation.armed) return false;
+    this.reservation[Symbol.dispose]();
+    return true;
+  }
+  commitSync(used?: number): boolean {
+    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
+    if (!this.reservation.armed) return false;
+    this.tokens.recordUsageSync(this.reservation, spent, 0);
+    return true;
+  }
+}
+
+class AsyncTokenPermitImpl implements TokenPermit {
+  /**
+   * Set by the first settle call, before it awaits: a release or commit that starts while
+   * another is in flight answers `false` (as a sync permit does), instead of racing it to
+   * the budget, where one would refund and the other be refused as already settled.
+   */
+  private claimed = false;
+  constructor(
+    private readonly tokens: TokenBudget,
+    readonly reservation: TokenReservation,
+  ) {}
+  get cost(): number {
+    return this.reservation.estimate;
+  }
+  get epoch(): number {
+    return this.reservation.epoch;
+  }
+  get state(): PermitState {
+    return stateOf(this.reservation);
+  }
+  async release(): Promise<boolean> {
+    if (this.claimed || !this.reservation.armed) return false;
+    this.claimed = true;
+    await this.reservation[Symbol.asyncDispose]();
+    return true;
+  }
+  async commit(used?: number): Promise<boolean> {
+    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
+    if (this.claimed || !this.reservation.armed) return false;
+    this.claimed = true;
+    try {
+      await this.tokens.recordUsage(this.reservation, spent, 0);
+    } catch (error) {
+      // The budget did not take it (a backend failure): the permit is still held.
+      if (this.reservation.armed) this.claimed = false;
+      throw error;
+    }
+    return true;
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+/**
+ * A synchronous token budget seen as a guard; see {@link tokenGuard}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { SyncTokenGuard } from '@budgetry/compose';
+ *
+ * const guard = new SyncTokenGuard(new AtomicTokenBudget(1_000));
+ * if (guard.tryReserveSync(300)) guard.releaseSync(300);
+ * ```
+ */
+export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements SyncBudgetGuard {
+  /**
+   * What the token budget declares, with partial commit (a permit records what was used);
+   * the count API pools releases only through the budget's own count API.
+   */
+  readonly capabilities: BudgetCapabilities;
+  private readonly ledger = new CountLedger<TokenReservation>();
+  /** The budget's own count API, when it has one (core's `AtomicTokenBudget` does). */
+  private readonly counter: CountApi | undefined;
+
+  /** @param tokens - the token budget to wrap. */
+  constructor(readonly tokens: SyncTokenBudget) {
+    super();
+    const caps = capabilitiesOf(tokens);
+    this.counter = caps.countRelease ? (tokens as unknown as CountApi) : undefined;
+    this.capabilities = forwarded(tokens, { sync: true, partialCommit: true });
+  }
+
+  get capacity(): number {
+    return this.tokens.capacity;
+  }
+  available(): number {
+    return this.tokens.available();
+  }
+  /**
+   * The token budget's own retry hint (a scheduled one knows its next refill), so waiting
+   * lines wake and combinators' denials say when to retry.
+   *
+   * @param cost - the tokens wanted.
+   * @returns milliseconds, or `undefined` when the budget gives no hint.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    return retryAfterOf(this.tokens, cost);
+  }
+  /** Units the count API was asked to release beyond what it held (ignored). */
+  overReleased(): number {
+    return this.counter?.overReleased() ?? this.ledger.overReleased;
+  }
+  tryAcquireSync(cost: number): SyncTokenPermit | null {
+    const r = this.tokens.tryReserveTokensSync(cost);
+    return r === null ? null : new SyncTokenPermitImpl(this.tokens, r);
+  }
+  tryReserveSync(cost: number): boolean {
+    // With a native count API no reservation object is needed per count reservation.
+    const counter = this.counter;
+    if (counter !== undefined) return counter.tryReserveSync(cost);
+    return this.ledger.keep(cost, this.tokens.tryReserveTokensSync(cost));
+  }
+  releaseSync(cost: number): void {
+    const counter = this.counter;
+    if (counter !== undefined) {
+      counter.releaseSync(cost);
+      return;
+    }
+    assertAmount(cost, 'cost');
+    this.ledger.take(cost)?.[Symbol.dispose]();
+  }
+}
+
+/** @internal A synchronous count API with over-release accounting, as `AtomicTokenBudget` has. */
+interface CountApi {
+  tryReserveSync(cost: number): boolean;
+  releaseSync(cost: number): void;
+  overReleased(): number;
+}
+
+/**
+ * An asynchronous token budget seen as a guard; see {@link tokenGuard}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget, type TokenBudget } from '@budgetry/core';
+ * import { AsyncTokenGuard } from '@budgetry/compose';
+ *
+ * const remote: TokenBudget = new AtomicTokenBudget(1_000); // stands for a remote budget
+ * const permit = await new AsyncTokenGuard(remote).tryAcquire(300);
+ * await permit?.release();
+ * ```
+ */
+export class AsyncTokenGuard implements PermitBudgetGuard {
+  /** What the token budget declares, asynchronous, with partial commit and no pool release. */
+  readonly capabilities: BudgetCapabilities;
+  private readonly ledger = new CountLedger<TokenReservation>();
+
+  /** @param tokens - the token budget to wrap. */
+  constructor(readonly tokens: TokenBudget) {
+    this.capabilities = forwarded(tokens, {
+      sync: false,
+      partialCommit: true,
+      countRelease: false,
+    });
+  }
+
+  /**
+   * The token budget's own retry hint, when it has one; see {@link SyncTokenGuard.retryAfterMs}.
+   *
+   * @param cost - the tokens wanted.
+   * @returns milliseconds, or `undefined` when the budget gives no hint.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    return retryAfterOf(this.tokens, cost);
+  }
+
+  /** Units the count API was asked to release without a matching reservation (ignored). */
+  overReleased(): number {
+    return this.ledger.overReleased;
+  }
+  async tryAcquire(cost: number): Promise<TokenPermit | null> {
+    const r = await this.tokens.tryReserveTokens(cost);
+    return r === null ? null : new AsyncTokenPermitImpl(this.tokens, r);
+  }
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.ledger.keep(cost, await this.tokens.tryReserveTokens(cost));
+  }
+  async release(cost: number): Promise<void> {
+    assertAmount(cost, 'cost');
+    await this.ledger.take(cost)?.[Symbol.asyncDispose]();
+  }
+}
+
+/**
+ * A token budget seen as a guard, so it can sit in an all-of, any-of or waiting queue next to
+ * row and request guards. A permit is a reservation of `cost` tokens: `release()` refunds the
+ * estimate, `commit()` records it as used; reconcile with real usage by passing
+ * `permit.reservation` to the token budget's `recordUsage`. Over a budget with its own count
+ * API (core's `AtomicTokenBudget`) the count API is that one: releases are clamped to what it
+ * holds. Over other token budgets it releases one reservation of exactly the released cost;
+ * either way a release beyond what is held is counted in `overReleased()` and changes
+ * nothing.
+ *
+ * When to use: you need "rows *and* tokens" as one reservation. {@link allOf} applies it
+ * for you when a member is a token budget; the {@link coordinator} is the general form, with
+ * reconciliation per dimension.
+ *
+ * @param tokens - a token budget; synchronous ones give a {@link SyncTokenGuard}.
+ * @returns the guard view.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { tokenGuard } from '@budgetry/compose';
+ *
+ * const tokens = new AtomicTokenBudget(10_000);
+ * const guard = tokenGuard(tokens);
+ * const permit = guard.tryAcquireSync(1_200);
+ * if (permit) tokens.recordUsageSync(permit.reservation, 700, 300); // refunds 200
+ * ```
+ */
+export function tokenGuard(tokens: SyncTokenBudget): SyncTokenGuard;
+export function tokenGuard(tokens: TokenBudget): AsyncTokenGuard;
+export function tokenGuard(tokens: TokenBudget): SyncTokenGuard | AsyncTokenGuard {
+  if (isSyncTokenBudget(tokens)) return new SyncTokenGuard(tokens);
+  if (isTokenBudget(tokens)) return new AsyncTokenGuard(tokens);
+  throw invalid(`tokenGuard expects a token budget, got ${describe(tokens)}`, { tokens });
+}

@@ -1,0 +1,6 @@
+export {
+  type AcquireOptions,
+  WaitingGuard,
+  type WaitingOptions,
+  waiting,
+} from './waiter-queue.js';

@@ -1,0 +1,419 @@
+import { assertAmount } from '../spec/amount.js';
+import { BudgetError } from '../spec/budget-error.js';
+import type { BudgetGuard } from '../spec/budget-guard.js';
+import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
+import type { BudgetObserver } from '../spec/events.js';
+import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
+import type { SyncTokenBudget } from '../spec/token-budget.js';
+import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
+import { acceptedRelease, reportCountRelease } from './count-release.js';
+import { ObserverList } from './observer-list.js';
+import { checkCommonOptions, invalidOption } from './options.js';
+import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
+import { SyncTokenBudgetBase } from './sync-twins.js';
+import { TokenReservation } from './token-reservation.js';
+
+const RESET_CAPABILITIES = schedulableCapabilities('reset', false);
+const CARRY_CAPABILITIES = schedulableCapabilities('carry', false);
+
+/** Methods a schedule catches up before (see followSchedule), with how their arguments are checked first. */
+const SCHEDULED: readonly (readonly [string | symbol, ArgCheck])[] = [
+  ['tryReserveTokensSync', 'estimate'],
+  ['recordUsageSync', 'amounts-1-2'],
+  ['tryReserveSync', 'amount'],
+  ['releaseSync', 'amount'],
+  ['available', 'none'],
+  ['debt', 'none'],
+  ['reserved', 'none'],
+  ['snapshot', 'none'],
+  ['refundFrom', 'none'],
+];
+
+/**
+ * In-process budget of LLM tokens (or any spend known only afterwards): the reference's
+ * `AtomicTokenBudget` with exact debt and epochs.
+ *
+ * `tryReserveTokens` deducts an estimate up front so concurrent calls cannot all
+ * over-commit; `recordUsage` reconciles one reservation with the provider's totals. Unused
+ * estimate is refunded; overage is owed in full: `available()` stays 0 while `debt()` is
+ * positive, and refunds and refills pay the debt before anything else.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ *
+ * const tokens = new AtomicTokenBudget(1_000);
+ * const reservation = tokens.tryReserveTokensSync(400);
+ * if (reservation) {
+ *   tokens.recordUsageSync(reservation, 120, 80);
+ * }
+ * console.log(tokens.available(), tokens.tokensConsumedSync()); // 800 200
+ * ```
+ */
+export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenBudget, BudgetGuard {
+  /** Total capacity, fixed at construction. */
+  readonly capacity: number;
+  /** What {@link AtomicTokenBudget.refill} does with armed reservations. */
+  readonly refillPolicy: RefillPolicy;
+  /** Largest debt carried before overage is written off. */
+  readonly maxDebt: number;
+  /** available − debt: negative while in debt. */
+  private net: number;
+  private reservedTotal = 0;
+  /** The part of `reservedTotal` held through the count API. */
+  private countHeld = 0;
+  private overReleasedUnits = 0;
+  private readonly strict: boolean;
+  private consumed = 0;
+  private epochValue = 0;
+  private forgiven = 0;
+  private leakCount = 0;
+  private readonly backstop: boolean;
+  private observer: BudgetObserver | undefined;
+  private observerList: ObserverList | undefined;
+  private readonly name: string | undefined;
+  /** The refill schedule this budget follows, if any (see {@link AtomicTokenBudget.followSchedule}). */
+  private schedule: (() => void) | undefined;
+
+  /** Synchronous, pool count release, its refill policy, schedulable; reservations are not permits. */
+  get capabilities(): SchedulableCapabilities {
+    return this.refillPolicy === 'carry' ? CARRY_CAPABILITIES : RESET_CAPABILITIES;
+  }
+  private readonly refundFn = (amount: number, epoch: number): void => {
+    this.refundFrom(amount, epoch);
+  };
+  private readonly leakFn = (amount: number, epoch: number): void => {
+    this.leakCount++;
+    this.observer?.({
+      type: 'leak',
+      budget: this.name,
+      amount,
+      refunded: this.isLive(epoch) ? amount : 0,
+    });
+  };
+
+  /**
+   * @param capacity - total tokens, a non-negative safe integer; the budget starts full.
+   * @param options - refill policy, debt cap, strict count API, observer, name, leak backstop.
+   */
+  constructor(capacity: number, options: AtomicTokenBudgetOptions = {}) {
+    super();
+    assertAmount(capacity, 'capacity');
+    checkCommonOptions(options);
+    const { maxDebt } = options;
+    if (maxDebt !== undefined && maxDebt !== Number.POSITIVE_INFINITY) {
+      if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');
+      assertAmount(maxDebt, 'maxDebt');
+    }
+    if (options.strict !== undefined && typeof options.strict !== 'boolean') {
+      throw invalidOption('strict', options.strict, 'a boolean');
+    }
+    this.refillPolicy = checkRefillPolicy(options.refillPolicy);
+    this.strict = options.strict ?? false;
+    this.capacity = capacity;
+    this.net = capacity;
+    this.maxDebt = maxDebt ?? Number.POSITIVE_INFINITY;
+    this.backstop = options.leakBackstop ?? true;
+    this.observer = options.observer;
+    this.name = options.name;
+  }
+
+  /**
+   * Add a listener for this budget's events, beside the `observer` given at construction;
+   * combinators use it to wake waiters on releases and refills made directly on the budget.
+   *
+   * @param listener - called with every {@link BudgetEvent} after the state change.
+   * @returns a function that removes the listener (calling it twice is harmless).
+   *
+   * @example
+   * ```ts
+   * import { AtomicBudget } from '@budgetry/core';
+   *
+   * const slots = new AtomicBudget(2);
+   * const stop = slots.subscribe((event) => {
+   *   if (event.type === 'release') console.log('a slot came back');
+   * });
+   * stop();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    this.observerList ??= new ObserverList(this.observer, (observer) => {
+      this.observer = observer;
+    });
+    return this.observerList.add(listener);
+  }
+
+  /** {@inheritDoc AtomicBudget.followSchedule} */
+  followSchedule(catchUp: () => void): () => void {
+    checkSchedule(catchUp, this.schedule !== undefined, this.name);
+    this.schedule = catchUp;
+    const remove = interpose(this, SCHEDULED, ['epoch'], catchUp);
+    return () => {
+      if (this.schedule !== catchUp) return;
+      this.schedule = undefined;
+      remove();
+    };
+  }
+
+  /** Tokens that can be reserved right now: 0 while in debt. */
+  available(): number {
+    return Math.max(this.net, 0);
+  }
+
+  /** Tokens owed: recorded overage not yet paid by refunds or refills. */
+  debt(): number {
+    return this.net < 0 ? -this.net : 0;
+  }
+
+  /** Sum of the estimates of armed reservations and count reservations in live epochs. */
+  reserved(): number {
+    return this.reservedTotal;
+  }
+
+  /** Debt written off because it exceeded `maxDebt`. */
+  forgivenDebt(): number {
+    return this.forgiven;
+  }
+
+  /** Reservations garbage-collected while armed, refunded by the backstop. */
+  leaks(): number {
+    return this.leakCount;
+  }
+
+  /** The current refill epoch, starting at 0. */
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /**
+   * Utilization in `[0, 1]`; 0 for a zero-capacity budget.
+   *
+   * @returns the fraction of capacity not available.
+   */
+  utilization(): number {
+    return this.capacity === 0 ? 0 : (this.capacity - this.available()) / this.capacity;
+  }
+
+  /** All counters at once. */
+  snapshot(): AtomicTokenBudgetSnapshot {
+    return {
+      capacity: this.capacity,
+      available: Math.max(this.net, 0),
+      debt: this.net < 0 ? -this.net : 0,
+      reserved: this.reservedTotal,
+      overReleased: this.overReleasedUnits,
+      consumed: this.consumed,
+      epoch: this.epochValue,
+      forgivenDebt: this.forgiven,
+      leaks: this.leakCount,
+    };
+  }
+
+  /** {@inheritDoc TokenBudget.tokensConsumed} */
+  tokensConsumedSync(): number {
+    return this.consumed;
+  }
+
+  /**
+   * Begin a new epoch. Debt is paid first: with `reset` the budget becomes capacity minus
+   * debt and older reservations are fenced off (disposing them refunds nothing); with
+   * `carry` the estimates still armed move into the new epoch, which becomes capacity minus
+   * those estimates minus the debt the old epoch owes without them — the estimates are
+   * charged once, to the new epoch, never also as old debt.
+   */
+  refill(): void {
+    this.epochValue++;
+    let debt: number;
+    if (this.refillPolicy === 'reset') {
+      debt = this.net < 0 ? -this.net : 0;
+      this.reservedTotal = 0;
+      this.countHeld = 0;
+    } else {
+      // What the old epoch would show once the carried reservations leave it.
+      const closing = this.net + this.reservedTotal;
+      debt = closing < 0 ? -closing : 0;
+    }
+    this.net = this.capacity - this.reservedTotal - debt;
+    this.observer?.({
+      type: 'refill',
+      budget: this.name,
+      epoch: this.epochValue,
+      policy: this.refillPolicy,
+      available: this.available(),
+    });
+  }
+
+  /**
+   * Reserve `estimate` tokens, synchronously.
+   *
+   * @param estimate - a non-negative safe integer; 0 is always granted.
+   * @returns the armed reservation, or `null` on soft denial (nothing changed).
+   */
+  tryReserveTokensSync(estimate: number): TokenReservation | null {
+    assertAmount(estimate, 'estimate');
+    const available = Math.max(this.net, 0);
+    if (estimate > available) {
+      this.observer?.({ type: 'deny', budget: this.name, cost: estimate, available });
+      return null;
+    }
+    this.net -= estimate;
+    this.reservedTotal += estimate;
+    const reservation = new TokenReservation({
+      estimate,
+      owner: this,
+      epoch: this.epochValue,
+      refund: this.refundFn,
+      backstop: this.backstop,
+      onLeak: this.leakFn,
+    });
+    this.observer?.({
+      type: 'reserve',
+      budget: this.name,
+      cost: estimate,
+      available: this.available(),
+    });
+    return reservation;
+  }
+
+  /**
+   * Reconcile `reservation` with actual usage, synchronously. The estimate is released and
+   * `prompt + completion` charged: under-use comes back, overage is owed as debt. For a
+   * reservation from an older epoch under `reset`, nothing is refunded and only the overage
+   * beyond its estimate is charged to the current epoch.
+   *
+   * @param reservation - a reservation this budget issued, armed or disarmed.
+   * @param prompt - prompt tokens, a non-negative safe integer.
+   * @param completion - completion tokens, a non-negative safe integer.
+   * @throws BudgetError `INVALID_AMOUNT`, `FOREIGN_HANDLE` or `ALREADY_SETTLED`, with nothing
+   * changed.
+   */
+  recordUsageSync(reservation: TokenReservation, prompt: number, completion: number): void {
+    assertAmount(prompt, 'prompt');
+    assertAmount(completion, 'completion');
+    const actual = prompt + completion;
+    assertAmount(actual, 'prompt + completion');
+    if (!(reservation instanceof TokenReservation)) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: 'recordUsage expects a TokenReservation from tryReserveTokens',
+        details: { budget: this.name },
+      });
+    }
+    reservation.claim(this);
+    this.consumed += actual;
+    const estimate = reservation.estimate;
+    if (this.isLive(reservation.epoch)) {
+      this.reservedTotal -= estimate;
+      this.net += estimate - actual;
+    } else if (actual > estimate) {
+      this.net -= actual - estimate;
+    }
+    const forgiven = this.capDebt();
+    const observer = this.observer;
+    if (observer !== undefined) {
+      const debt = this.debt();
+      observer({
+        type: 'record',
+        budget: this.name,
+        estimate,
+        actual,
+        available: this.available(),
+        debt,
+      });
+      if (actual > estimate && (debt > 0 || forgiven > 0)) {
+        observer({ type: 'debt', budget: this.name, debt, forgiven });
+      }
+    }
+  }
+
+  /**
+   * Reserve `cost` tokens without a handle: the count API of a {@link BudgetGuard}, for
+   * combinators that treat a token budget as one more guard. The tokens stay reserved until
+   * {@link AtomicTokenBudget.releaseSync} returns them or a `reset` refill fences them off;
+   * use a reservation from `tryReserveTokensSync` when usage is to be reconciled.
+   *
+   * @param cost - a non-negative safe integer; 0 is always granted.
+   * @returns `true` when reserved, `false` on soft denial (nothing changed).
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const available = Math.max(this.net, 0);
+    if (cost > available) {
+      this.observer?.({ type: 'deny', budget: this.name, cost, available });
+      return false;
+    }
+    this.net -= cost;
+    this.reservedTotal += cost;
+    this.countHeld += cost;
+    this.observer?.({ type: 'reserve', budget: this.name, cost, available: this.available() });
+    return true;
+  }
+
+  /**
+   * Return `cost` tokens reserved with {@link AtomicTokenBudget.tryReserveSync}; refunds pay
+   * debt first. Tokens beyond what the count API holds in the current epoch are ignored and
+   * counted as over-released (or, with `strict`, the call throws `OVER_RELEASE` and changes
+   * nothing).
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let accepted = cost;
+    // The common case stays inline; only an over-release takes the shared slow path.
+    if (cost > this.countHeld) {
+      accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+      this.overReleasedUnits += cost - accepted;
+    }
+    this.countHeld -= accepted;
+    this.reservedTotal -= accepted;
+    this.net += accepted;
+    if (this.observer !== undefined) {
+      reportCountRelease(this.observer, this.name, cost, accepted, this.available());
+    }
+  }
+
+  /** Tokens the count API was asked to release beyond what it held (and ignored). */
+  overReleased(): number {
+    return this.overReleasedUnits;
+  }
+
+  /** {@inheritDoc AtomicTokenBudget.tryReserveSync} */
+  async tryReserve(cost: number): Promise<boolean> {
+    return this.tryReserveSync(cost);
+  }
+
+  /** {@inheritDoc AtomicTokenBudget.releaseSync} */
+  async release(cost: number): Promise<void> {
+    this.releaseSync(cost);
+  }
+
+  private isLive(epoch: number): boolean {
+    return this.refillPolicy === 'carry' || epoch === this.epochValue;
+  }
+
+  private refundFrom(amount: number, epoch: number): void {
+    const live = this.isLive(epoch);
+    if (live) {
+      this.reservedTotal -= amount;
+      this.net += amount;
+    }
+    this.observer?.({
+      type: 'release',
+      budget: this.name,
+      cost: amount,
+      refunded: live ? amount : 0,
+      available: this.available(),
+    });
+  }
+
+  /** Applies `maxDebt`; returns what was written off. */
+  private capDebt(): number {
+    const floor = -this.maxDebt;
+    if (this.net >= floor) return 0;
+    const written = floor - this.net;
+    this.forgiven += written;
+    this.net = floor;
+    return written;
+  }
+}

@@ -1,0 +1,44 @@
+import type { BudgetObserver } from '../spec/events.js';
+import { invalidOption } from './options.js';
+
+/**
+ * @internal The listeners added by `subscribe()` on a budget, beside the observer given at
+ * construction. Created on the first `subscribe`, so a budget that never has one pays nothing.
+ * It installs a single fan-out function as the budget's observer; the list is copied on write,
+ * so a listener that unsubscribes while an event is delivered does not disturb the delivery.
+ */
+export class ObserverList {
+  private listeners: readonly BudgetObserver[] = [];
+
+  constructor(
+    private readonly own: BudgetObserver | undefined,
+    private readonly install: (observer: BudgetObserver | undefined) => void,
+  ) {}
+
+  add(listener: BudgetObserver): () => void {
+    if (typeof listener !== 'function') throw invalidOption('listener', listener, 'a function');
+    this.listeners = [...this.listeners, listener];
+    this.refresh();
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const at = this.listeners.indexOf(listener);
+      this.listeners = this.listeners.filter((_, i) => i !== at);
+      this.refresh();
+    };
+  }
+
+  private refresh(): void {
+    const own = this.own;
+    const list = this.listeners;
+    this.install(
+      list.length === 0
+        ? own
+        : (event) => {
+            own?.(event);
+            for (const listener of list) listener(event);
+          },
+    );
+  }
+}

@@ -1,0 +1,35 @@
+import { BudgetError } from '../spec/budget-error.js';
+
+/** @internal Validates the options every in-process budget shares. */
+export function checkCommonOptions(options: object): void {
+  const { observer, name, leakBackstop } = options as Record<string, unknown>;
+  if (observer !== undefined && typeof observer !== 'function') {
+    throw invalidOption('observer', observer, 'a function');
+  }
+  if (name !== undefined && typeof name !== 'string') {
+    throw invalidOption('name', name, 'a string');
+  }
+  if (leakBackstop !== undefined && typeof leakBackstop !== 'boolean') {
+    throw invalidOption('leakBackstop', leakBackstop, 'a boolean');
+  }
+}
+
+/** @internal */
+export function invalidOption(name: string, value: unknown, expected: string): BudgetError {
+  return invalid(`option ${name} must be ${expected}, got ${typeof value}`, { name, value });
+}
+
+/** @internal An `INVALID_ARGUMENT` error. */
+export function invalid(message: string, details: Record<string, unknown>): BudgetError {
+  return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
+}
+
+/** @internal A short description of a bad value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return `${String(value)} (${typeof value})`;
+  return typeof value;
+}

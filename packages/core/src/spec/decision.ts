@@ -1,0 +1,18 @@
+/**
+ * The outcome of a detailed reservation on a combinator: the permit, or which member denied
+ * and, when that member's refill schedule knows, how long until a retry could succeed.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, type Decision, type SyncBudgetPermit } from '@budgetry/core';
+ *
+ * const rows = new AtomicBudget(5);
+ * const permit = rows.tryAcquireSync(8);
+ * const decision: Decision<'rows', SyncBudgetPermit> =
+ *   permit === null ? { ok: false, deniedBy: 'rows' } : { ok: true, permit };
+ * if (!decision.ok) console.log(`denied by ${decision.deniedBy}`); // 'denied by rows'
+ * ```
+ */
+export type Decision<K, P> =
+  | { readonly ok: true; readonly permit: P }
+  | { readonly ok: false; readonly deniedBy: K; readonly retryAfterMs?: number };
