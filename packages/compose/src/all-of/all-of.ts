@@ -6,7 +6,9 @@ import {
   checkUsed,
   type Decision,
   type PermitBudgetGuard,
+  PermitCode,
   type PermitState,
+  permitStateOf,
   retryAfterOf,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
@@ -55,10 +57,7 @@ export interface AllOfOptions<K extends MemberKey> {
   charge?: Partial<Record<K, number>>;
 }
 
-const HELD = 0;
-const RELEASED = 1;
-const COMMITTED = 2;
-const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
 const noParts: never[] = [];
 
 /** @internal Fixed charges as an array: -1 means "the reserved cost". */
@@ -110,7 +109,7 @@ function settleError(errors: unknown[], keys: readonly MemberKey[], at: number[]
  * ```
  */
 export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudgetPermitBase {
-  private stateCode = HELD;
+  private stateCode: number = HELD;
 
   /** @internal */
   constructor(
@@ -126,7 +125,7 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudget
     return this.parts[0]?.epoch ?? 0;
   }
   get state(): PermitState {
-    return permitStates[this.stateCode]!;
+    return permitStateOf(this.stateCode);
   }
 
   /**
@@ -598,7 +597,7 @@ function denial<K>(
  * ```
  */
 export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermit {
-  private stateCode = HELD;
+  private stateCode: number = HELD;
 
   /** @internal */
   constructor(
@@ -612,7 +611,7 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
     return this.parts[0]?.epoch ?? 0;
   }
   get state(): PermitState {
-    return permitStates[this.stateCode]!;
+    return permitStateOf(this.stateCode);
   }
 
   /**

@@ -3,7 +3,9 @@ import {
   assertAmount,
   checkUsed,
   type LeakWatch,
+  PermitCode,
   type PermitState,
+  permitStateOf,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
   SyncBudgetPermitBase,
@@ -114,16 +116,13 @@ interface TreeState {
   epoch: number;
 }
 
-const HELD = 0;
-const RELEASED = 1;
-const COMMITTED = 2;
-const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
 /** A node whose `held` is this has been evicted; see {@link HierarchyNode}. */
 const EVICTED = -1;
 
 /** A permit's state; watched by core's leak backstop, so it must not reference the permit. */
 class PermitCell implements LeakWatch {
-  state = HELD;
+  state: number = HELD;
   registered = false;
   constructor(
     readonly node: HierarchyNode,
@@ -156,7 +155,7 @@ class HierarchyPermit extends SyncBudgetPermitBase {
     return this.cell.epoch;
   }
   get state(): PermitState {
-    return permitStates[this.cell.state]!;
+    return permitStateOf(this.cell.state);
   }
   releaseSync(): boolean {
     return this.settle(RELEASED, 0);

@@ -2,6 +2,7 @@ import { assertAmount } from '../spec/amount.js';
 import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, RATE_LIMITER_CAPABILITIES } from '../spec/capabilities.js';
 import type { Clock } from '../spec/clock.js';
+import { PermitCode, permitStateOf } from '../spec/permit-state.js';
 import type { RetryHint } from '../spec/retry-hint.js';
 import { describe, invalid } from './options.js';
 import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
@@ -34,10 +35,7 @@ export interface TokenBucketOptions {
   clock?: Clock;
 }
 
-const HELD = 0;
-const RELEASED = 1;
-const COMMITTED = 2;
-const permitStates: readonly PermitState[] = ['held', 'released', 'committed'];
+const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
 
 /** @internal Anything that takes units back, capped, when a permit is released. */
 interface Refundable {
@@ -46,7 +44,7 @@ interface Refundable {
 
 /** @internal A permit whose release gives its units back to a rate limiter. */
 export class RatePermit extends SyncBudgetPermitBase {
-  private stateCode = HELD;
+  private stateCode: number = HELD;
   constructor(
     private readonly owner: Refundable,
     readonly cost: number,
@@ -57,7 +55,7 @@ export class RatePermit extends SyncBudgetPermitBase {
     return 0;
   }
   get state(): PermitState {
-    return permitStates[this.stateCode]!;
+    return permitStateOf(this.stateCode);
   }
   releaseSync(): boolean {
     if (this.stateCode !== HELD) return false;
