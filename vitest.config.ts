@@ -7,6 +7,11 @@ import { defineConfig } from 'vitest/config';
 // condition, so no build is needed before `vitest run`.
 const sourceCondition = '@budgetry/source';
 
+// Type tests: a package with a `test-d` folder has its `test-d/**/*.test-d.ts` files checked by
+// tsc (vitest's typecheck mode, against the package's tsconfig.json, which includes `test-d`),
+// never run, and reported as tests next to the runtime ones.
+const typeTestDir = 'test-d';
+
 const projectDirs = ['packages', 'apps'].flatMap((group) =>
   existsSync(group)
     ? readdirSync(group, { withFileTypes: true })
@@ -28,6 +33,11 @@ export default defineConfig({
         root: dir,
         include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
         execArgv: ['--expose-gc'],
+        typecheck: {
+          enabled: existsSync(join(dir, typeTestDir)),
+          include: [`${typeTestDir}/**/*.test-d.ts`],
+          tsconfig: 'tsconfig.json',
+        },
       },
     })),
   },
