@@ -7,7 +7,7 @@ import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { AtomicBudgetOptions, AtomicBudgetSnapshot } from './atomic-options.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
-import { ObserverList } from './observer-list.js';
+import { guardObserver, ObserverList } from './observer-list.js';
 import { checkCommonOptions, invalidOption } from './options.js';
 import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
 import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
@@ -158,7 +158,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
     this.avail = capacity;
     this.strict = options.strict ?? false;
     this.backstop = options.leakBackstop ?? true;
-    this.observer = options.observer;
+    this.observer = guardObserver(options.observer);
     this.name = options.name;
   }
 
@@ -326,7 +326,10 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
     // The common case stays inline; only an over-release takes the shared slow path.
     if (cost > this.countHeld) {
       accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
-      this.overReleasedUnits += cost - accepted;
+      this.overReleasedUnits = Math.min(
+        this.overReleasedUnits + cost - accepted,
+        Number.MAX_SAFE_INTEGER,
+      );
     }
     this.countHeld -= accepted;
     this.avail += accepted;

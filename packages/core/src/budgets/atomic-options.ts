@@ -69,7 +69,8 @@ export interface AtomicTokenBudgetOptions extends CommonBudgetOptions {
   strict?: boolean;
   /**
    * The most debt the budget carries; overage beyond it is written off, counted in
-   * {@link AtomicTokenBudget.forgivenDebt} and reported. Default: unlimited (exact debt).
+   * {@link AtomicTokenBudget.forgivenDebt} and reported. Default: unlimited (exact debt up
+   * to 2^53 − 1, the most a number counts exactly; beyond that it is written off the same way).
    */
   maxDebt?: number;
 }

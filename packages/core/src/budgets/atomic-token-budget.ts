@@ -7,7 +7,7 @@ import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { SyncTokenBudget } from '../spec/token-budget.js';
 import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
-import { ObserverList } from './observer-list.js';
+import { guardObserver, ObserverList } from './observer-list.js';
 import { checkCommonOptions, invalidOption } from './options.js';
 import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
 import { SyncTokenBudgetBase } from './sync-twins.js';
@@ -79,9 +79,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   get capabilities(): SchedulableCapabilities {
     return this.refillPolicy === 'carry' ? CARRY_CAPABILITIES : RESET_CAPABILITIES;
   }
-  private readonly refundFn = (amount: number, epoch: number): void => {
-    this.refundFrom(amount, epoch);
-  };
+  private readonly refundFn = (amount: number, epoch: number) => this.refundFrom(amount, epoch);
   private readonly leakFn = (amount: number, epoch: number): void => {
     this.leakCount++;
     this.observer?.({
@@ -114,7 +112,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     this.net = capacity;
     this.maxDebt = maxDebt ?? Number.POSITIVE_INFINITY;
     this.backstop = options.leakBackstop ?? true;
-    this.observer = options.observer;
+    this.observer = guardObserver(options.observer);
     this.name = options.name;
   }
 
@@ -209,7 +207,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     };
   }
 
-  /** {@inheritDoc TokenBudget.tokensConsumed} */
+  /** Total tokens recorded since construction (never decreasing; saturates at 2^53 − 1). */
   tokensConsumedSync(): number {
     return this.consumed;
   }
@@ -300,15 +298,16 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       });
     }
     reservation.claim(this);
-    this.consumed += actual;
+    this.consumed = Math.min(this.consumed + actual, Number.MAX_SAFE_INTEGER);
     const estimate = reservation.estimate;
+    let change = 0;
     if (this.isLive(reservation.epoch)) {
       this.reservedTotal -= estimate;
-      this.net += estimate - actual;
+      change = estimate - actual;
     } else if (actual > estimate) {
-      this.net -= actual - estimate;
+      change = estimate - actual;
     }
-    const forgiven = this.capDebt();
+    const forgiven = this.addToNet(change);
     const observer = this.observer;
     if (observer !== undefined) {
       const debt = this.debt();
@@ -363,7 +362,10 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     // The common case stays inline; only an over-release takes the shared slow path.
     if (cost > this.countHeld) {
       accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
-      this.overReleasedUnits += cost - accepted;
+      this.overReleasedUnits = Math.min(
+        this.overReleasedUnits + cost - accepted,
+        Number.MAX_SAFE_INTEGER,
+      );
     }
     this.countHeld -= accepted;
     this.reservedTotal -= accepted;
@@ -407,13 +409,21 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     });
   }
 
-  /** Applies `maxDebt`; returns what was written off. */
-  private capDebt(): number {
-    const floor = -this.maxDebt;
-    if (this.net >= floor) return 0;
-    const written = floor - this.net;
-    this.forgiven += written;
+  /**
+   * Adds `change` to available − debt under `maxDebt` (at most 2^53 − 1 even when unlimited);
+   * returns what was written off. `room` may round above 2^53 − 1, but then it exceeds any
+   * change: the comparison holds and `room` is exact wherever it is used.
+   */
+  private addToNet(change: number): number {
+    const floor = -Math.min(this.maxDebt, Number.MAX_SAFE_INTEGER);
+    const room = this.net - floor;
+    if (change >= 0 || -change <= room) {
+      this.net += change;
+      return 0;
+    }
+    const written = -change - room;
     this.net = floor;
+    this.forgiven = Math.min(this.forgiven + written, Number.MAX_SAFE_INTEGER);
     return written;
   }
 }

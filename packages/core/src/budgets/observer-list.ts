@@ -37,8 +37,41 @@ export class ObserverList {
         ? own
         : (event) => {
             own?.(event);
-            for (const listener of list) listener(event);
+            // Every listener is told, whatever an earlier one does.
+            for (const listener of list) {
+              try {
+                listener(event);
+              } catch (error) {
+                reportObserverFailure(error);
+              }
+            }
           },
     );
+  }
+}
+
+/**
+ * @internal The observer a budget calls: `observer` with its exceptions caught and reported as
+ * a process warning. A budget's accounting never depends on an observer: an observer that
+ * throws cannot make a reservation that succeeded look like a failure to its caller (whose
+ * units would then be held with nobody to release them).
+ */
+export function guardObserver(observer: BudgetObserver | undefined): BudgetObserver | undefined {
+  if (observer === undefined) return undefined;
+  return (event) => {
+    try {
+      observer(event);
+    } catch (error) {
+      reportObserverFailure(error);
+    }
+  };
+}
+
+function reportObserverFailure(error: unknown): void {
+  const message = `budgetry: an observer threw: ${error instanceof Error ? error.message : String(error)}`;
+  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+    process.emitWarning(message, 'BudgetryObserverWarning');
+  } else {
+    console.warn(message);
   }
 }

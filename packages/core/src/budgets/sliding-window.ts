@@ -113,7 +113,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
       this.used -= take;
       left -= take;
     }
-    this.overReleasedUnits += left;
+    this.overReleasedUnits = Math.min(this.overReleasedUnits + left, Number.MAX_SAFE_INTEGER);
   }
 
   /** Units the count API was asked to release beyond what it holds in the window (ignored). */

@@ -164,7 +164,9 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
     this.accrue();
     if (cost > this.level) return false;
     this.level -= cost;
-    this.countHeld += cost;
+    // Outstanding count reservations beyond 2^53 − 1 units are taken as spent: a release of
+    // them is an over-release, never an inexact sum.
+    this.countHeld = Math.min(this.countHeld + cost, Number.MAX_SAFE_INTEGER);
     return true;
   }
 
@@ -177,7 +179,10 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const accepted = Math.min(cost, this.countHeld);
-    this.overReleasedUnits += cost - accepted;
+    this.overReleasedUnits = Math.min(
+      this.overReleasedUnits + cost - accepted,
+      Number.MAX_SAFE_INTEGER,
+    );
     this.countHeld -= accepted;
     this.refund(accepted);
   }

@@ -93,8 +93,17 @@ class ReservationCell implements LeakWatch {
 
   refundOnce(from: number): void | Promise<void> {
     if (this.state !== from) return;
+    // Marked first, so a refund that re-enters (an observer disposing again) cannot refund
+    // twice; put back if the refund throws, so the estimate is not stranded and the dispose
+    // can be retried. A refund that returns a rejected Promise stays refunded: a remote
+    // refund whose answer was lost may have been applied, and refunding twice is worse.
     this.state = REFUNDED;
-    return this.refund(this.estimate, this.epoch);
+    try {
+      return this.refund(this.estimate, this.epoch);
+    } catch (error) {
+      this.state = from;
+      throw error;
+    }
   }
 
   isArmed(): boolean {

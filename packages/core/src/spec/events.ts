@@ -82,8 +82,10 @@ export type BudgetEvent =
 /**
  * Receives every {@link BudgetEvent} of the budget it is attached to. Budgets build event
  * objects only when an observer is attached, so an absent observer costs one branch.
- * Exceptions thrown by an observer propagate to the caller of the operation, after the
- * operation's state change is complete.
+ * An observer's exceptions never reach the caller of the operation (which has already
+ * happened: a reservation that succeeded must not look like a failure whose units nobody
+ * releases) and never stop other listeners: they are reported as a process warning of type
+ * `BudgetryObserverWarning`.
  *
  * @example
  * ```ts
