@@ -1,3 +1,4 @@
+import { type BudgetCapabilities, capabilitiesOf } from '@budgetry/core';
 import { AdapterError } from './adapter-error.js';
 
 /**
@@ -351,4 +352,44 @@ export function validateSubject(
       );
     }
   }
+}
+
+/**
+ * The kit's capabilities for a guard, read from what it declares (`@budgetry/core`'s
+ * `capabilitiesOf`): permits with partial commit where declared, pool or exact count release,
+ * `available()` for synchronous guards, and refills by `refill()` under the declared policy
+ * for a budget that declares itself schedulable. Checking a budget with them checks that it
+ * does what it says. A budget refilled by a clock (a scheduled view) needs `refill` given
+ * explicitly: spread this and override it.
+ *
+ * @param subject - a guard, as the factory would return it.
+ * @returns capabilities for {@link checkGuard} or `suite()`.
+ * @throws AdapterError when the subject's declaration is malformed.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { checkGuard, declaredGuardCapabilities } from '@budgetry/testing';
+ *
+ * await checkGuard(({ capacity }) => new AtomicBudget(capacity), {
+ *   capabilities: declaredGuardCapabilities(new AtomicBudget(1)),
+ *   numRuns: 20,
+ * });
+ * ```
+ */
+export function declaredGuardCapabilities(subject: unknown): GuardCapabilities {
+  let caps: BudgetCapabilities;
+  try {
+    caps = capabilitiesOf(subject);
+  } catch (error) {
+    throw new AdapterError(`the subject's capabilities: ${(error as Error).message}`, {
+      member: 'capabilities',
+    });
+  }
+  return {
+    available: caps.sync,
+    permits: { partialCommit: caps.partialCommit },
+    countRelease: caps.countRelease ? 'pool' : 'exact',
+    refill: caps.schedulable && caps.refill !== undefined ? { policy: caps.refill } : false,
+  };
 }

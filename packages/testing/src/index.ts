@@ -5,11 +5,12 @@ export {
   invalidAmountArbitrary,
   invalidAmountSamples,
 } from './amount-arbitraries.js';
-export type {
-  GuardCapabilities,
-  PermitCapabilities,
-  RefillCapability,
-  TokenBudgetCapabilities,
+export {
+  declaredGuardCapabilities,
+  type GuardCapabilities,
+  type PermitCapabilities,
+  type RefillCapability,
+  type TokenBudgetCapabilities,
 } from './capabilities.js';
 export {
   type AllOfSubject,
