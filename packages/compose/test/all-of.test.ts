@@ -9,7 +9,10 @@ import {
 } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AllOf, allOf, SyncAllOf, type SyncAllOfPermit } from '../src/all-of/all-of.js';
+import { allOf } from '../src/all-of/all-of.js';
+import { AllOf } from '../src/all-of/async-all-of.js';
+import { SyncAllOf } from '../src/all-of/sync-all-of.js';
+import type { SyncAllOfPermit } from '../src/all-of/sync-permit.js';
 import { HintedBudget } from './helpers/hinted.js';
 import { remoteGuard } from './helpers/remote-guard.js';
 

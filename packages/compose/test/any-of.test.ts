@@ -6,7 +6,10 @@ import {
 } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AnyOf, anyOf, SyncAnyOf, type SyncAnyOfPermit } from '../src/any-of/any-of.js';
+import { anyOf } from '../src/any-of/any-of.js';
+import { AnyOf } from '../src/any-of/async-any-of.js';
+import type { SyncAnyOfPermit } from '../src/any-of/permits.js';
+import { SyncAnyOf } from '../src/any-of/sync-any-of.js';
 import { HintedBudget } from './helpers/hinted.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {

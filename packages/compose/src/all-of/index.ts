@@ -1,8 +1,4 @@
-export {
-  AllOf,
-  type AllOfOptions,
-  AllOfPermit,
-  allOf,
-  SyncAllOf,
-  SyncAllOfPermit,
-} from './all-of.js';
+export { type AllOfOptions, allOf } from './all-of.js';
+export { AllOf, AllOfPermit } from './async-all-of.js';
+export { SyncAllOf } from './sync-all-of.js';
+export { SyncAllOfPermit } from './sync-permit.js';

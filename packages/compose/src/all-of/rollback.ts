@@ -1,0 +1,84 @@
+import { AtomicBudget, AtomicTokenBudget, type SyncBudgetGuard, TokenBucket } from '@budgetry/core';
+import { chargedBy } from '../internal/count-ledger.js';
+import { type MemberKey, memberFailure } from '../internal/member-list.js';
+import { SyncTokenGuard } from '../token-guard/index.js';
+
+/**
+ * @internal Whether a member is one of budgetry's own budgets that throw only before they
+ * change anything (they check their arguments first and keep an observer's error from their
+ * caller), so that whether it charged before throwing needs no reading of its availability
+ * beforehand. One whose `tryReserveSync` was replaced on the instance is not taken at its word.
+ */
+export function failsClean(member: unknown): boolean {
+  if (!plain(member)) return false;
+  const proto = Object.getPrototypeOf(member);
+  if (proto === AtomicBudget.prototype || proto === TokenBucket.prototype) return true;
+  if (proto !== SyncTokenGuard.prototype) return false;
+  const tokens = (member as SyncTokenGuard).tokens;
+  return plain(tokens) && Object.getPrototypeOf(tokens) === AtomicTokenBudget.prototype;
+}
+
+function plain(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Object.hasOwn(value, 'tryReserveSync');
+}
+
+/**
+ * @internal Releases the charges of members `0 … upTo − 1` of an all-of, after a denial or a
+ * member's failure (`fixed[i] < 0`: member `i` was charged `cost`).
+ */
+export function unreserve(
+  members: readonly SyncBudgetGuard[],
+  fixed: readonly number[],
+  upTo: number,
+  cost: number,
+): void {
+  for (let j = 0; j < upTo; j++) {
+    const f = fixed[j]!;
+    try {
+      members[j]!.releaseSync(f < 0 ? cost : f);
+    } catch {
+      // The original denial or failure is what the caller needs; a member that also fails
+      // to roll back is already broken and will fail its next call too.
+    }
+  }
+}
+
+/**
+ * @internal Reserves `cost` on both members of an all-of pair of which one may throw after
+ * charging: each member's availability is read just before it is charged, so a member that
+ * throws is rolled back too when it fell by exactly `cost` (see `chargedBy`).
+ *
+ * @returns whether both reserved (on a denial nothing is held).
+ * @throws BudgetError naming the member that threw, after rolling back what was charged.
+ */
+export function reserveProbedPair(
+  members: readonly SyncBudgetGuard[],
+  keys: readonly MemberKey[],
+  cost: number,
+): boolean {
+  const a = members[0]!;
+  const b = members[1]!;
+  // step: 0 reading a, 1 charging a, 2 reading b, 3 charging b, 4 rolling a back.
+  let step = 0;
+  let before = 0;
+  try {
+    before = a.available();
+    step = 1;
+    if (!a.tryReserveSync(cost)) return false;
+    step = 2;
+    before = b.available();
+    step = 3;
+    if (!b.tryReserveSync(cost)) {
+      step = 4;
+      a.releaseSync(cost);
+      return false;
+    }
+    return true;
+  } catch (error) {
+    if (step === 4) throw memberFailure(error, keys[0]!);
+    const at = step < 2 ? 0 : 1;
+    const charged = (step === 1 || step === 3) && chargedBy(members[at]!, cost, before);
+    unreserve(members, [-1, -1], charged ? at + 1 : at, cost);
+    throw memberFailure(error, keys[at]!);
+  }
+}

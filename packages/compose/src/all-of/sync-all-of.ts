@@ -1,0 +1,401 @@
+import {
+  assertAmount,
+  type BudgetCapabilities,
+  type BudgetError,
+  type Decision,
+  retryAfterOf,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  SyncGuardBase,
+} from '@budgetry/core';
+import { combined } from '../internal/capabilities.js';
+import { chargedBy, saturatingAdd } from '../internal/count-ledger.js';
+import { type MemberKey, memberFailure } from '../internal/member-list.js';
+import { costVectorOf, FixedTally, totalOf } from './costs.js';
+import { denial, noParts, releaseAll } from './parts.js';
+import { failsClean, reserveProbedPair, unreserve } from './rollback.js';
+import { SyncAllOfPermit } from './sync-permit.js';
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * All-of over synchronous members: one reservation that charges every member or none. It is
+ * itself a {@link SyncBudgetGuard}, so it nests in other combinators. Build it with
+ * {@link allOf}.
+ *
+ * When a member throws while being charged through the count API, the members before it are
+ * rolled back, and so is that member if it had charged before throwing: if its availability,
+ * read just before the call, fell by exactly its charge. Otherwise it is taken as uncharged,
+ * so nothing is ever returned to a member that did not take it. Core's `AtomicBudget`,
+ * `AtomicTokenBudget` (behind its guard view) and `TokenBucket` throw only before changing
+ * anything, so theirs is not read: over them the count API costs what it did. A member that
+ * throws from
+ * `tryAcquireSync` after issuing its permit keeps that permit's units: nobody holds the handle
+ * (core budgets' leak backstop returns them when it is collected).
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { allOf } from '@budgetry/compose';
+ *
+ * const both = allOf([new AtomicBudget(10), new AtomicBudget(20)]);
+ * if (both.tryReserveSync(5)) both.releaseSync(5);
+ * ```
+ */
+export class SyncAllOf<K extends MemberKey = MemberKey>
+  extends SyncGuardBase<SyncAllOfPermit<K>>
+  implements SyncBudgetGuard
+{
+  /** What the members all declare, for uniform charges; synchronous, with a retry hint. */
+  readonly capabilities: BudgetCapabilities;
+  /** Member keys, in the order they are charged. */
+  readonly keys: readonly K[];
+  /** The members, in the order they are charged (token budgets behind a guard view). */
+  readonly members: readonly SyncBudgetGuard[];
+  private readonly fixed: number[];
+  /**
+   * The first two members when there are exactly two charged the cost, the headline shape,
+   * and both are known to throw only before changing anything.
+   */
+  private readonly first: SyncBudgetGuard | undefined;
+  private readonly second: SyncBudgetGuard | undefined;
+  /** The same shape when a member may throw after charging: its availability is read first. */
+  private readonly probedPair: boolean;
+  /** Per member: whether its availability is read before charging it (see the class notes). */
+  private readonly probes: readonly boolean[];
+  /** Uniform charges: units held through the count API, saturating at 2^53 − 1. */
+  private countHeld = 0;
+  private overReleasedUnits = 0;
+  /** How far a pair reservation got, for rollback if a member throws. */
+  private step = 0;
+  /** With fixed charges: count reservations per cost, so each release matches one. */
+  private readonly tally: FixedTally | undefined;
+
+  /** @internal Use {@link allOf}. */
+  constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[]) {
+    super();
+    this.capabilities = combined(members, { sync: true, uniform: fixed.every((f) => f < 0) });
+    this.keys = keys;
+    this.members = members;
+    this.fixed = fixed;
+    // Two plain members (rows + tokens) get a loop-free path: direct field calls inline well.
+    const pair = members.length === 2 && fixed[0]! < 0 && fixed[1]! < 0;
+    this.probes = members.map((m) => !failsClean(m));
+    const clean = !this.probes.some((p) => p);
+    this.first = pair && clean ? members[0] : undefined;
+    this.second = pair && clean ? members[1] : undefined;
+    this.probedPair = pair && !clean;
+    this.tally = fixed.some((f) => f >= 0) ? new FixedTally() : undefined;
+  }
+
+  /** The smallest capacity among members charged the reserved cost. */
+  get capacity(): number {
+    let c = MAX;
+    for (let i = 0; i < this.members.length; i++) {
+      if (this.fixed[i]! < 0) c = Math.min(c, this.members[i]!.capacity);
+    }
+    return c;
+  }
+
+  /** The largest cost every member could take right now. */
+  available(): number {
+    let a = MAX;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i]!;
+      const f = this.fixed[i]!;
+      if (f < 0) a = Math.min(a, m.available());
+      else if (m.available() < f) return 0;
+    }
+    return a;
+  }
+
+  /**
+   * Units held through the count API, at most 2^53 − 1. With fixed charges this is exact at
+   * any size (a cost no member is charged is bounded by no capacity) and reads 2^53 − 1 while
+   * the true total is larger. Without them, units past 2^53 − 1 outstanding (possible only
+   * through members that keep no bound on what a count reservation holds, such as rate
+   * limiters, or reservations a `reset` refill made members forget) are taken as spent, as
+   * core's token bucket does: a later release of them is an over-release.
+   */
+  held(): number {
+    return this.tally === undefined ? this.countHeld : this.tally.held;
+  }
+
+  /** Units the count API was asked to release beyond what it held (ignored), at most 2^53 − 1. */
+  overReleased(): number {
+    return this.overReleasedUnits;
+  }
+
+  /** @internal */
+  indexOf(key: K): number {
+    return this.keys.indexOf(key);
+  }
+
+  /**
+   * Reserve `cost` on every member, or on none.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns `true` when every member reserved; `false` when one denied (nothing held).
+   * @throws BudgetError when a member throws, after rolling back what was charged (see the
+   * class notes for a member that throws after charging).
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (cost === 0) return true;
+    const first = this.first;
+    if (first !== undefined) return this.reservePair(first, this.second!, cost);
+    if (this.probedPair) {
+      if (!reserveProbedPair(this.members, this.keys, cost)) return false;
+      this.countHeld = saturatingAdd(this.countHeld, cost);
+      return true;
+    }
+    const ms = this.members;
+    const fixed = this.fixed;
+    const probes = this.probes;
+    const n = ms.length;
+    let i = 0;
+    let before = Number.NaN;
+    try {
+      for (; i < n; i++) {
+        const f = fixed[i]!;
+        const m = ms[i]!;
+        before = Number.NaN;
+        if (probes[i]) before = m.available();
+        if (!m.tryReserveSync(f < 0 ? cost : f)) break;
+      }
+    } catch (error) {
+      // NaN (not read: a member that fails clean, or the read threw) counts as uncharged.
+      const charged = chargedBy(ms[i]!, this.chargeOf(i, cost), before);
+      unreserve(ms, fixed, charged ? i + 1 : i, cost);
+      throw memberFailure(error, this.keys[i]!);
+    }
+    if (i < n) {
+      unreserve(ms, fixed, i, cost);
+      return false;
+    }
+    if (this.tally !== undefined) this.tally.add(cost);
+    else this.countHeld = saturatingAdd(this.countHeld, cost);
+    return true;
+  }
+
+  /**
+   * Return `cost` units reserved with {@link SyncAllOf.tryReserveSync} to every member.
+   * Units beyond what the count API holds are ignored and counted in `overReleased()`.
+   *
+   * @param cost - a non-negative safe integer.
+   * @throws BudgetError `BACKEND` naming the first member that failed, after every other
+   * member was released. The release counts as done (the count API cannot tell a retry from
+   * the release of another reservation): the named member's share is as that member left it;
+   * release it on the member directly if it did not return it.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    let accepted = cost;
+    const tally = this.tally;
+    if (tally !== undefined) {
+      // A fixed charge was taken once per reservation, so only a release matching one
+      // reservation can return it; anything else would free a row that is still in use.
+      if (cost === 0 || !tally.remove(cost)) {
+        this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost);
+        return;
+      }
+    } else {
+      if (cost > this.countHeld) {
+        accepted = this.countHeld;
+        this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost - accepted);
+      }
+      this.countHeld -= accepted;
+    }
+    if (accepted === 0) return;
+    const first = this.first;
+    if (first !== undefined) {
+      this.releasePair(first, this.second!, accepted);
+      return;
+    }
+    const ms = this.members;
+    const fixed = this.fixed;
+    let i = 0;
+    try {
+      for (; i < ms.length; i++) {
+        const f = fixed[i]!;
+        ms[i]!.releaseSync(f < 0 ? accepted : f);
+      }
+    } catch (error) {
+      // Release the rest before reporting: a failing member must not strand the others.
+      for (let j = i + 1; j < ms.length; j++) {
+        const f = fixed[j]!;
+        try {
+          ms[j]!.releaseSync(f < 0 ? accepted : f);
+        } catch {
+          // The first failure is the one reported.
+        }
+      }
+      throw memberFailure(error, this.keys[i]!);
+    }
+  }
+
+  /**
+   * Reserve `cost` on every member as one permit.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or `null` when a member denied (nothing held).
+   * @throws BudgetError when a member throws, after rolling back what was charged.
+   */
+  tryAcquireSync(cost: number): SyncAllOfPermit<K> | null {
+    const r = this.acquire(cost);
+    return typeof r === 'number' ? null : r;
+  }
+
+  /**
+   * {@link SyncAllOf.tryAcquireSync}, saying which member denied.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or the denying member and, when it knows, `retryAfterMs`.
+   */
+  tryAcquireDetailedSync(cost: number): Decision<K, SyncAllOfPermit<K>> {
+    const r = this.acquire(cost);
+    if (typeof r !== 'number') return { ok: true, permit: r };
+    return denial(this.keys[r]!, this.members[r]!, this.chargeOf(r, cost));
+  }
+
+  /**
+   * Reserve a different amount on each member, all or nothing: the general form of
+   * {@link SyncAllOf.tryAcquireDetailedSync} (fixed charges do not apply).
+   *
+   * @param costs - per member: an array in member order, or a record by member key; a
+   * member left out of a record is charged 0.
+   * @returns the permit (its `cost` is the sum; `part(key).cost` is each member's), or the
+   * denying member and, when it knows, `retryAfterMs`.
+   * @throws BudgetError `INVALID_ARGUMENT` / `INVALID_AMOUNT` for bad costs, or costs that sum
+   * to more than 2^53 − 1, before anything is charged.
+   */
+  tryAcquireEachSync(
+    costs: readonly number[] | Partial<Record<K, number>>,
+  ): Decision<K, SyncAllOfPermit<K>> {
+    const charges = costVectorOf(this.keys, costs);
+    const r = this.acquireVector(charges, totalOf(charges));
+    if (typeof r !== 'number') return { ok: true, permit: r };
+    return denial(this.keys[r]!, this.members[r]!, charges[r]!);
+  }
+
+  /** {@inheritDoc SyncAllOf.tryAcquireEachSync} */
+  async tryAcquireEach(
+    costs: readonly number[] | Partial<Record<K, number>>,
+  ): Promise<Decision<K, SyncAllOfPermit<K>>> {
+    return this.tryAcquireEachSync(costs);
+  }
+
+  /**
+   * How long until `cost` could be reserved on every member, when their schedules know.
+   *
+   * @param cost - the units wanted.
+   * @returns 0 when it fits now, the longest member wait, or `undefined` when a member that
+   * cannot take it now gives no hint.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
+    let wait = 0;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i]!;
+      const c = this.chargeOf(i, cost);
+      if (m.available() >= c) continue;
+      const ms = retryAfterOf(m, c);
+      if (ms === undefined) return undefined;
+      wait = Math.max(wait, ms);
+    }
+    return wait;
+  }
+
+  /** {@inheritDoc SyncAllOf.tryAcquireDetailedSync} */
+  async tryAcquireDetailed(cost: number): Promise<Decision<K, SyncAllOfPermit<K>>> {
+    return this.tryAcquireDetailedSync(cost);
+  }
+
+  private reservePair(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): boolean {
+    try {
+      return this.reservePairUnguarded(a, b, cost);
+    } catch (error) {
+      throw this.pairFailure(error, this.step, cost);
+    }
+  }
+
+  private reservePairUnguarded(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): boolean {
+    this.step = 0;
+    if (!a.tryReserveSync(cost)) return false;
+    this.step = 1;
+    if (!b.tryReserveSync(cost)) {
+      this.step = 2;
+      a.releaseSync(cost);
+      return false;
+    }
+    this.countHeld = saturatingAdd(this.countHeld, cost);
+    return true;
+  }
+
+  /** Members that fail clean: the one that threw at `step` charged nothing. */
+  private pairFailure(error: unknown, step: number, cost: number): BudgetError {
+    if (step === 1) unreserve(this.members, this.fixed, 1, cost);
+    return memberFailure(error, this.keys[step === 1 ? 1 : 0]!);
+  }
+
+  private releasePair(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): void {
+    try {
+      this.releasePairUnguarded(a, b, cost);
+    } catch (error) {
+      const failed = this.step;
+      if (failed === 0) {
+        try {
+          b.releaseSync(cost);
+        } catch {
+          // The first failure is the one reported.
+        }
+      }
+      throw memberFailure(error, this.keys[failed]!);
+    }
+  }
+
+  private releasePairUnguarded(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): void {
+    this.step = 0;
+    a.releaseSync(cost);
+    this.step = 1;
+    b.releaseSync(cost);
+  }
+
+  private chargeOf(i: number, cost: number): number {
+    const f = this.fixed[i]!;
+    return f < 0 || cost === 0 ? cost : f;
+  }
+
+  /** Returns the permit, or the index of the member that denied. */
+  private acquire(cost: number): SyncAllOfPermit<K> | number {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (cost === 0) return new SyncAllOfPermit(this, noParts, 0);
+    return this.acquireVector(
+      this.fixed.map((f) => (f < 0 ? cost : f)),
+      cost,
+    );
+  }
+
+  /** Acquires `charges[i]` on member `i`; returns the permit or the denying index. */
+  private acquireVector(charges: readonly number[], cost: number): SyncAllOfPermit<K> | number {
+    const ms = this.members;
+    const n = ms.length;
+    const parts: SyncBudgetPermit[] = [];
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const p = ms[i]!.tryAcquireSync(charges[i]!);
+        if (p === null) break;
+        parts.push(p);
+      }
+    } catch (error) {
+      releaseAll(parts);
+      throw memberFailure(error, this.keys[i]!);
+    }
+    if (i < n) {
+      releaseAll(parts);
+      return i;
+    }
+    return new SyncAllOfPermit(this, parts, cost);
+  }
+}

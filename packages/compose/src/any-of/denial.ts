@@ -1,0 +1,39 @@
+import { type Decision, retryAfterOf } from '@budgetry/core';
+
+/**
+ * A denial from an any-of: every member denied; the soonest retry any of them knows.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget } from '@budgetry/core';
+ * import { type AnyOfDecision, anyOf, type SyncAnyOfPermit } from '@budgetry/compose';
+ *
+ * type Region = 'east' | 'west';
+ * const pool = anyOf({ east: new AtomicBudget(1), west: new AtomicBudget(1) });
+ * const d: AnyOfDecision<Region, SyncAnyOfPermit<Region>> = pool.tryAcquireDetailedSync(2);
+ * if (!d.ok) console.log(d.deniedBy); // ['east', 'west']
+ * ```
+ */
+export type AnyOfDecision<K, P> = Decision<readonly K[], P>;
+
+/** @internal The soonest retry hint any member gives for `cost`. */
+export function soonest(members: readonly unknown[], cost: number): number | undefined {
+  let best: number | undefined;
+  for (const m of members) {
+    const ms = retryAfterOf(m, cost);
+    if (ms !== undefined && (best === undefined || ms < best)) best = ms;
+  }
+  return best;
+}
+
+/** @internal A denial naming every member, with the soonest retry any of them knows. */
+export function anyDenial<K>(
+  keys: readonly K[],
+  members: readonly unknown[],
+  cost: number,
+): { ok: false; deniedBy: readonly K[]; retryAfterMs?: number } {
+  const retryAfterMs = soonest(members, cost);
+  return retryAfterMs === undefined
+    ? { ok: false, deniedBy: keys }
+    : { ok: false, deniedBy: keys, retryAfterMs };
+}
