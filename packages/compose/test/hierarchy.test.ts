@@ -2,7 +2,8 @@ import { BudgetError, type SyncBudgetPermit } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allOf } from '../src/all-of/all-of.js';
-import { type HierarchyNode, hierarchy } from '../src/hierarchy/hierarchy.js';
+import { hierarchy } from '../src/hierarchy/hierarchy.js';
+import type { HierarchyNode } from '../src/hierarchy/node.js';
 import { intervalRefill } from '../src/refill/interval-refill.js';
 import { TestClock } from './helpers/test-clock.js';
 
@@ -360,5 +361,21 @@ describe('hierarchy: over-release on the count API', () => {
     expect([a.held(), b.held(), root.held()]).toEqual([0, 3, 3]);
     expect(root.overReleased()).toBe(4);
     expect(b.overReleased()).toBe(4);
+  });
+});
+
+describe('hierarchy: sums at the edge of the safe-integer range', () => {
+  it('children oversubscribing a root at MAX_SAFE_INTEGER admit exactly what fits', () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    const root = hierarchy({ capacity: MAX, children: { capacity: MAX } });
+    const [a, b] = [root.child('a'), root.child('b')];
+    expect(a.tryReserveSync(MAX - 1)).toBe(true);
+    expect(b.tryReserveSync(2)).toBe(false); // MAX − 1 + 2 is not a safe integer: still refused
+    expect(b.tryAcquireSync(MAX)).toBeNull();
+    expect(b.tryReserveSync(1)).toBe(true);
+    expect([root.held(), root.available(), a.available(), b.available()]).toEqual([MAX, 0, 0, 0]);
+    expect(root.ownHeld()).toBe(0);
+    a.releaseSync(MAX - 1);
+    expect([root.held(), b.available(), b.held()]).toEqual([1, MAX - 1, 1]);
   });
 });

@@ -3,440 +3,16 @@ import {
   assertAmount,
   BudgetError,
   type BudgetPermit,
-  capabilitiesOf,
   type PermitBudgetGuard,
-  retryAfterOf,
   type SyncBudgetGuard,
-  type SyncBudgetPermit,
   type SyncTokenBudget,
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
-import { isSyncGuard } from '../internal/member-kind.js';
-import {
-  describe,
-  invalid,
-  memberFailure,
-  ownValue,
-  setOwn,
-  settleEach,
-} from '../internal/member-list.js';
-import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
-
-/**
- * A budget a coordinator gates one dimension on: a guard (requests, rows, slots: charged
- * and kept as reserved) or a token budget (tokens, dollars: reconciled with measured usage,
- * overage owed exactly as debt).
- *
- * @example
- * ```ts
- * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
- * import { coordinator, type Dimension } from '@budgetry/compose';
- *
- * const dimensions: Record<'requests' | 'tokens', Dimension> = {
- *   requests: new AtomicBudget(60), // a guard: charged as reserved
- *   tokens: new AtomicTokenBudget(90_000), // a token budget: reconciled with usage
- * };
- * const decision = await coordinator(dimensions).tryReserve({ requests: 1, tokens: 800 });
- * if (decision.ok) await decision.permit.cancel();
- * ```
- */
-export type Dimension = PermitBudgetGuard | TokenBudget;
-
-/**
- * Amounts per dimension: an estimate, or actual usage. Dimensions left out are not charged.
- *
- * @example
- * ```ts
- * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
- * import { coordinator, type Usage } from '@budgetry/compose';
- *
- * const llm = coordinator({ requests: new AtomicBudget(60), tokens: new AtomicTokenBudget(90_000) });
- * const estimate: Usage<'requests' | 'tokens'> = { requests: 1, tokens: 1_200 };
- * const d = llm.tryReserveSync(estimate);
- * if (d.ok) d.permit.settleSync({ tokens: 900 }); // requests settled at its estimate
- * ```
- */
-export type Usage<D extends string> = { readonly [K in D]?: number };
-
-/**
- * What settling a dispatch could not charge.
- *
- * @example
- * ```ts
- * import { AtomicBudget } from '@budgetry/core';
- * import { coordinator, type SettleReport } from '@budgetry/compose';
- *
- * const rows = coordinator({ rows: new AtomicBudget(100) });
- * const d = rows.tryReserveSync({ rows: 90 });
- * if (d.ok) {
- *   const report: SettleReport<'rows'> = d.permit.settleSync({ rows: 120 });
- *   console.log(report.shortfall.rows); // 20: room for only 10 of the 30 over the estimate
- * }
- * ```
- */
-export interface SettleReport<D extends string> {
-  /**
-   * Overage on guard dimensions that the guard had no room for. Guards cannot owe, so this
-   * is reported rather than charged; give a dimension whose usage can exceed its estimate a
-   * token budget, which owes the overage exactly.
-   */
-  readonly shortfall: Usage<D>;
-}
-
-/**
- * Where a {@link Dispatch} is in its life.
- *
- * @example
- * ```ts
- * import { AtomicBudget } from '@budgetry/core';
- * import { coordinator, type DispatchState } from '@budgetry/compose';
- *
- * const d = coordinator({ requests: new AtomicBudget(1) }).tryReserveSync({ requests: 1 });
- * if (d.ok) {
- *   d.permit.cancelSync();
- *   const state: DispatchState = d.permit.state;
- *   console.log(state); // 'cancelled'
- * }
- * ```
- */
-export type DispatchState = 'held' | 'settled' | 'cancelled';
-
-/**
- * Options for {@link Coordinator.run}.
- *
- * @example
- * ```ts
- * import { AtomicTokenBudget } from '@budgetry/core';
- * import { coordinator, type RunOptions } from '@budgetry/compose';
- *
- * const llm = coordinator({ tokens: new AtomicTokenBudget(10_000) });
- * const options: RunOptions = { signal: AbortSignal.timeout(30_000) };
- * const out = await llm.run(
- *   { tokens: 500 },
- *   async (signal) => {
- *     // const response = await callModel({ signal });
- *     return { value: signal?.aborted ? 'late' : 'ok', usage: { tokens: 420 } };
- *   },
- *   options,
- * );
- * ```
- */
-export interface RunOptions {
-  /** Aborts the run: before the reservation, nothing is charged; after, see `run`. */
-  signal?: AbortSignal;
-}
-
-/**
- * What the function given to {@link Coordinator.run} returns.
- *
- * @example
- * ```ts
- * import { AtomicTokenBudget } from '@budgetry/core';
- * import { coordinator, type RunResult } from '@budgetry/compose';
- *
- * const llm = coordinator({ tokens: new AtomicTokenBudget(10_000) });
- * async function call(): Promise<RunResult<string, 'tokens'>> {
- *   // const response = await callModel(...);
- *   return { value: 'answer', usage: { tokens: 640 } };
- * }
- * const out = await llm.run({ tokens: 800 }, call);
- * if (out.ok) console.log(out.value); // 'answer'; the 160 tokens not used are refunded
- * ```
- */
-export interface RunResult<T, D extends string> {
-  /** The result handed back to the caller. */
-  readonly value: T;
-  /** Actual usage per dimension (left-out dimensions are settled at their estimate). */
-  readonly usage?: Usage<D>;
-}
-
-/** @internal One dimension, classified once. */
-interface Dim {
-  readonly name: string;
-  readonly budget: Dimension;
-  readonly tokens: boolean;
-  readonly sync: boolean;
-  /** Settle under-use by a partial commit (declared by the guard; token budgets record it). */
-  readonly partial: boolean;
-}
-
-/** @internal What a dispatch holds on one dimension. */
-interface Part {
-  readonly dim: Dim;
-  readonly cost: number;
-  readonly handle: BudgetPermit | TokenReservation;
-}
-
-const isReservation = (h: BudgetPermit | TokenReservation): h is TokenReservation =>
-  typeof (h as TokenReservation).disarm === 'function';
-
-/**
- * One dispatch gated on several dimensions: settle it once with actual usage, or cancel it
- * to refund everything. Disposing a held dispatch cancels it.
- *
- * @example
- * ```ts
- * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
- * import { coordinator } from '@budgetry/compose';
- *
- * const c = coordinator({ requests: new AtomicBudget(10), tokens: new AtomicTokenBudget(5_000) });
- * const d = c.tryReserveSync({ requests: 1, tokens: 800 });
- * if (d.ok) {
- *   using dispatch = d.permit; // cancelled (refunded) if the call below throws
- *   dispatch.settleSync({ tokens: 650 });
- * }
- * ```
- */
-export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
-  private stateValue: DispatchState = 'held';
-
-  /** @internal */
-  constructor(
-    /** What was reserved, per dimension. */
-    readonly estimate: Usage<D>,
-    private readonly parts: readonly Part[],
-  ) {}
-
-  get state(): DispatchState {
-    return this.stateValue;
-  }
-
-  /**
-   * Reconcile every dimension with actual usage, synchronously (all charged dimensions must be
-   * in-process). Token dimensions refund under-use and owe overage as debt; guard
-   * dimensions keep what was used and return the rest.
-   *
-   * @param actual - usage per dimension; a dimension left out is settled at its estimate.
-   * @returns overage guards could not take.
-   * @throws BudgetError `ALREADY_SETTLED` when settled or cancelled before; `INVALID_AMOUNT` /
-   * `INVALID_ARGUMENT` for bad usage, with nothing changed.
-   */
-  settleSync(actual: Usage<D> = {}): SettleReport<D> {
-    const amounts = this.begin(actual);
-    for (const p of this.parts) {
-      if (!p.dim.sync) {
-        throw invalid(`dimension ${p.dim.name} is asynchronous: use settle()`, {
-          dimension: p.dim.name,
-        });
-      }
-    }
-    this.stateValue = 'settled';
-    const shortfall: Record<string, number> = {};
-    let failure: unknown;
-    this.parts.forEach((p, i) => {
-      try {
-        const short = settleSyncPart(p, amounts[i]!);
-        if (short > 0) setOwn(shortfall, p.dim.name, short);
-      } catch (error) {
-        failure ??= memberFailure(error, p.dim.name);
-      }
-    });
-    if (failure !== undefined) throw failure;
-    return { shortfall: shortfall as Usage<D> };
-  }
-
-  /**
-   * {@link Dispatch.settleSync} for any dimensions, awaiting remote ones.
-   *
-   * @param actual - usage per dimension; a dimension left out is settled at its estimate.
-   * @returns overage guards could not take.
-   */
-  async settle(actual: Usage<D> = {}): Promise<SettleReport<D>> {
-    const amounts = this.begin(actual);
-    this.stateValue = 'settled';
-    const shortfall: Record<string, number> = {};
-    const results = await Promise.allSettled(
-      this.parts.map(async (p, i) => {
-        const short = await settlePart(p, amounts[i]!);
-        if (short > 0) setOwn(shortfall, p.dim.name, short);
-      }),
-    );
-    const failed = results.findIndex((r) => r.status === 'rejected');
-    if (failed >= 0) {
-      throw memberFailure(
-        (results[failed] as PromiseRejectedResult).reason,
-        this.parts[failed]!.dim.name,
-      );
-    }
-    return { shortfall: shortfall as Usage<D> };
-  }
-
-  /**
-   * Refund every dimension (the dispatch did not happen).
-   *
-   * @returns `true` if this call cancelled it, `false` if it was already settled or cancelled.
-   */
-  cancelSync(): boolean {
-    if (this.stateValue !== 'held') return false;
-    this.stateValue = 'cancelled';
-    refundAllSync(this.parts);
-    return true;
-  }
-
-  /**
-   * {@link Dispatch.cancelSync}, awaiting remote refunds.
-   *
-   * @returns `true` if this call cancelled it.
-   */
-  async cancel(): Promise<boolean> {
-    if (this.stateValue !== 'held') return false;
-    this.stateValue = 'cancelled';
-    await refundAll(this.parts);
-    return true;
-  }
-
-  [Symbol.dispose](): void {
-    if (this.stateValue !== 'held') return;
-    this.stateValue = 'cancelled';
-    refundAllSync(this.parts);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.cancel();
-  }
-
-  /** Validates `actual` completely before anything changes; amounts per part. */
-  private begin(actual: Usage<D>): number[] {
-    if (this.stateValue !== 'held') {
-      throw new BudgetError({
-        code: 'ALREADY_SETTLED',
-        message: `this dispatch is already ${this.stateValue}`,
-        details: { state: this.stateValue },
-      });
-    }
-    if (typeof actual !== 'object' || actual === null) {
-      throw invalid(`usage must be a record of amounts, got ${describe(actual)}`, {});
-    }
-    const names = new Set(this.parts.map((p) => p.dim.name));
-    for (const [name, amount] of Object.entries(actual)) {
-      // As in an estimate, an undefined amount is the same as leaving the dimension out.
-      if (amount === undefined) continue;
-      if (!names.has(name)) {
-        throw invalid(`usage names ${JSON.stringify(name)}, which this dispatch did not reserve`, {
-          dimension: name,
-        });
-      }
-      assertAmount(amount, `usage.${name}`);
-    }
-    return this.parts.map((p) => (ownValue(actual, p.dim.name) as number | undefined) ?? p.cost);
-  }
-}
-
-/** Settles one in-process part; returns the overage a guard could not take. */
-function settleSyncPart(p: Part, actual: number): number {
-  const h = p.handle;
-  if (isReservation(h)) {
-    (p.dim.budget as SyncTokenBudget).recordUsageSync(h, actual, 0);
-    return 0;
-  }
-  const permit = h as SyncBudgetPermit;
-  const guard = p.dim.budget as SyncBudgetGuard;
-  if (actual === p.cost) {
-    permit.commitSync();
-    return 0;
-  }
-  if (actual > p.cost) {
-    permit.commitSync();
-    // Take as much of the overage as there is room for; report the rest.
-    const over = actual - p.cost;
-    const take = Math.min(over, guard.available());
-    // available() is a hint: a guard may still refuse (a waiting line with waiters in it
-    // does), and then none of the overage was charged.
-    const extra = take > 0 ? guard.tryAcquireSync(take) : null;
-    if (extra === null) return over;
-    extra.commitSync();
-    return over - take;
-  }
-  // Used less than reserved: keep what was used and return the rest in one step, to the
-  // epoch the permit was taken in (never by release and re-acquire, which another caller
-  // could interleave, and which would bill the current epoch for an older one's use). A
-  // guard that declares no partial commit keeps it all: over-charged, never lost.
-  if (p.dim.partial) permit.commitSync(actual);
-  else permit.commitSync();
-  return 0;
-}
-
-async function settlePart(p: Part, actual: number): Promise<number> {
-  if (p.dim.sync) return settleSyncPart(p, actual);
-  const h = p.handle;
-  if (isReservation(h)) {
-    await (p.dim.budget as TokenBudget).recordUsage(h, actual, 0);
-    return 0;
-  }
-  const guard = p.dim.budget as PermitBudgetGuard;
-  if (actual >= p.cost) {
-    await h.commit();
-    if (actual === p.cost) return 0;
-    const extra = await guard.tryAcquire(actual - p.cost);
-    if (extra === null) return actual - p.cost;
-    await extra.commit();
-    return 0;
-  }
-  // Used less than reserved: a partial commit, in one step at the guard, where declared.
-  if (p.dim.partial) await h.commit(actual);
-  else await h.commit();
-  return 0;
-}
-
-function refundAllSync(parts: readonly Part[]): void {
-  let failure: unknown;
-  for (const p of parts) {
-    try {
-      if (isReservation(p.handle)) p.handle[Symbol.dispose]();
-      else (p.handle as SyncBudgetPermit).releaseSync();
-    } catch (error) {
-      failure ??= memberFailure(error, p.dim.name);
-    }
-  }
-  if (failure !== undefined) throw failure;
-}
-
-async function refundAll(parts: readonly Part[]): Promise<void> {
-  const results = await settleEach(parts, (p) =>
-    isReservation(p.handle) ? p.handle[Symbol.asyncDispose]() : p.handle.release(),
-  );
-  const failed = results.findIndex((r) => r.status === 'rejected');
-  if (failed >= 0) {
-    throw memberFailure((results[failed] as PromiseRejectedResult).reason, parts[failed]!.dim.name);
-  }
-}
-
-function toDims(dimensions: unknown): Dim[] {
-  if (typeof dimensions !== 'object' || dimensions === null || Array.isArray(dimensions)) {
-    throw invalid(`coordinator expects a record of named budgets, got ${describe(dimensions)}`, {});
-  }
-  const dims: Dim[] = [];
-  const seen = new Map<unknown, string>();
-  for (const [name, budget] of Object.entries(dimensions)) {
-    const first = seen.get(budget);
-    if (first !== undefined) {
-      throw invalid(`dimension ${name} is the same budget as dimension ${first}`, {
-        dimension: name,
-        duplicateOf: first,
-      });
-    }
-    seen.set(budget, name);
-    if (isTokenBudget(budget)) {
-      dims.push({ name, budget, tokens: true, sync: isSyncTokenBudget(budget), partial: true });
-    } else if (typeof (budget as PermitBudgetGuard | null)?.tryAcquire === 'function') {
-      const guard = budget as PermitBudgetGuard;
-      // Under-use is returned by a partial commit where the guard declares one; a guard that
-      // does not is committed whole (its under-use stays charged until the next refill).
-      const partial = capabilitiesOf(guard).partialCommit;
-      dims.push({ name, budget: guard, tokens: false, sync: isSyncGuard(guard), partial });
-    } else {
-      throw invalid(
-        `dimension ${name} is not a budget guard or token budget: ${describe(budget)}`,
-        {
-          dimension: name,
-        },
-      );
-    }
-  }
-  if (dims.length === 0) throw invalid('coordinator needs at least one dimension', {});
-  return dims;
-}
+import { describe, invalid, memberFailure } from '../internal/member-list.js';
+import { Dispatch } from './dispatch.js';
+import { type Dim, denial, type Part, refundEach, refundEachSync, toDims } from './parts.js';
+import type { Dimension, RunOptions, RunResult, SettleReport, Usage } from './types.js';
 
 /**
  * Gates one dispatch on several named dimensions at once; build it with {@link coordinator}.
@@ -520,11 +96,13 @@ export class Coordinator<D extends string> {
           ? (dim.budget as SyncTokenBudget).tryReserveTokensSync(cost)
           : (dim.budget as SyncBudgetGuard).tryAcquireSync(cost);
       } catch (error) {
-        refundQuietly(parts);
+        // The failure that caused the rollback is what the caller needs to see; a part that
+        // cannot be refunded either is left to its budget's leak backstop, as in allOf.
+        refundEachSync(parts);
         throw memberFailure(error, dim.name);
       }
       if (handle === null) {
-        refundQuietly(parts);
+        refundEachSync(parts);
         return denial(dim, cost);
       }
       parts.push({ dim, cost, handle });
@@ -549,11 +127,11 @@ export class Coordinator<D extends string> {
           ? await (dim.budget as TokenBudget).tryReserveTokens(cost)
           : await (dim.budget as PermitBudgetGuard).tryAcquire(cost);
       } catch (error) {
-        await refundAll(parts).catch(() => undefined);
+        await refundEach(parts);
         throw memberFailure(error, dim.name);
       }
       if (handle === null) {
-        await refundAll(parts).catch(() => undefined);
+        await refundEach(parts);
         return denial(dim, cost);
       }
       parts.push({ dim, cost, handle });
@@ -565,13 +143,18 @@ export class Coordinator<D extends string> {
    * Reserve, run `fn`, and reconcile with the usage it reports; refund everything if it
    * throws. An already-aborted signal charges nothing. The signal is handed to `fn`, which
    * should stop on it: a run that then throws is refunded, and a run that still returns its
-   * usage is settled with it, because that usage really happened.
+   * usage is settled with it, because that usage really happened. A run never leaves its
+   * dispatch held: when settling fails (bad usage, or a dimension that throws), what is not
+   * settled yet is settled at its estimate, the bound it was admitted under, and what cannot
+   * be settled even so is released, before the error goes out saying which.
    *
    * @param estimate - amount per dimension.
    * @param fn - the work; gets the signal and the dispatch, returns `{ value, usage }`.
    * @param options - an `AbortSignal`.
    * @returns the value and the settle report, or the denial.
-   * @throws BudgetError `ABORTED` for an aborted signal; whatever `fn` threw, after the refund.
+   * @throws BudgetError `ABORTED` for an aborted signal; whatever `fn` threw, after the refund
+   * (or, if a dimension cannot be refunded even on a second try, that failure, with `fn`'s
+   * error as `cause`); a settle failure, after the fallback above.
    */
   async run<T>(
     estimate: Usage<D>,
@@ -606,19 +189,20 @@ export class Coordinator<D extends string> {
     if (!decision.ok) return decision;
     const dispatch = decision.permit;
     if (signal?.aborted) {
-      await dispatch.cancel();
-      throw new BudgetError({
-        code: 'ABORTED',
-        message: 'run aborted while reserving',
-        cause: signal.reason,
-      });
+      throw await refundAfter(
+        dispatch,
+        new BudgetError({
+          code: 'ABORTED',
+          message: 'run aborted while reserving',
+          cause: signal.reason,
+        }),
+      );
     }
     let result: RunResult<T, D>;
     try {
       result = await fn(signal, dispatch);
     } catch (error) {
-      await dispatch.cancel();
-      throw error;
+      throw await refundAfter(dispatch, error);
     }
     const shaped = isRunResult(result);
     if (dispatch.state !== 'held') {
@@ -628,25 +212,17 @@ export class Coordinator<D extends string> {
     // The work has run: whatever is wrong with what fn returned, the dispatch is settled (at
     // its estimate, the bound it was admitted under) before the error goes out, never left held.
     if (!shaped) {
-      await dispatch.settle({});
-      throw invalid(
-        `run's function must resolve { value, usage? }, got ${describe(result)}; the dispatch was settled at its estimate`,
+      const error = invalid(
+        `run's function must resolve { value, usage? }, got ${describe(result)}`,
         {},
       );
+      throw await settleAfter(dispatch, error);
     }
     let report: SettleReport<D>;
     try {
       report = await dispatch.settle(result.usage as Usage<D>);
     } catch (error) {
-      if (dispatch.state === 'held' && BudgetError.isInstance(error)) {
-        await dispatch.settle({});
-        throw new BudgetError({
-          code: error.code,
-          message: `${error.message}; the dispatch was settled at its estimate`,
-          cause: error,
-        });
-      }
-      throw error;
+      throw await settleAfter(dispatch, error);
     }
     return { ok: true, value: result.value, report };
   }
@@ -683,20 +259,63 @@ function isRunResult<T, D extends string>(result: unknown): result is RunResult<
   return usage === undefined || (typeof usage === 'object' && usage !== null);
 }
 
-function refundQuietly(parts: readonly Part[]): void {
+/**
+ * `run`'s way out after a settle failed: what is not settled yet is settled at its estimate,
+ * or, when a dimension fails that too, released, so the dispatch is never left held (short of
+ * a member that can neither settle nor refund). Returns the error to throw, saying which.
+ */
+async function settleAfter<D extends string>(
+  dispatch: Dispatch<D>,
+  error: unknown,
+): Promise<unknown> {
+  if (dispatch.state !== 'held') return error;
+  let done = 'what was not settled was settled at its estimate';
   try {
-    refundAllSync(parts);
+    await dispatch.settle({});
   } catch {
-    // The denial or failure that caused the rollback is what the caller needs to see.
+    try {
+      await dispatch.cancel();
+      done = 'what could not be settled was released';
+    } catch {
+      done = 'a dimension could neither settle nor release and is still held';
+    }
   }
+  if (!BudgetError.isInstance(error)) return error;
+  return new BudgetError({
+    code: error.code,
+    message: `${error.message}; ${done}`,
+    cause: error,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
 }
 
-function denial<D>(dim: Dim, cost: number): { ok: false; deniedBy: D; retryAfterMs?: number } {
-  const retryAfterMs = retryAfterOf(dim.budget, cost);
-  const deniedBy = dim.name as D;
-  return retryAfterMs === undefined
-    ? { ok: false, deniedBy }
-    : { ok: false, deniedBy, retryAfterMs };
+/**
+ * `run`'s way out when the work did not happen: refund everything, trying a dimension that
+ * fails once more. Returns `error`, or, if a refund still fails, that failure with `error` as
+ * its cause.
+ */
+async function refundAfter<D extends string>(
+  dispatch: Dispatch<D>,
+  error: unknown,
+): Promise<unknown> {
+  try {
+    await dispatch.cancel();
+    return error;
+  } catch {
+    // Only the dimensions that failed are held: one more try for them.
+  }
+  try {
+    await dispatch.cancel();
+    return error;
+  } catch (failure) {
+    const details = BudgetError.isInstance(failure) ? failure.details : undefined;
+    return new BudgetError({
+      code: BudgetError.isInstance(failure) ? failure.code : 'BACKEND',
+      message: `run's function failed, and its dispatch could not be refunded: ${failure instanceof Error ? failure.message : String(failure)}`,
+      cause: error,
+      ...(details === undefined ? {} : { details }),
+    });
+  }
 }
 
 /**

@@ -1,11 +1,10 @@
-export {
-  Coordinator,
-  coordinator,
-  type Dimension,
-  Dispatch,
-  type DispatchState,
-  type RunOptions,
-  type RunResult,
-  type SettleReport,
-  type Usage,
-} from './coordinator.js';
+export { Coordinator, coordinator } from './coordinator.js';
+export { Dispatch } from './dispatch.js';
+export type {
+  Dimension,
+  DispatchState,
+  RunOptions,
+  RunResult,
+  SettleReport,
+  Usage,
+} from './types.js';

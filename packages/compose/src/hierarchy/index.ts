@@ -1,7 +1,3 @@
-export {
-  HierarchyNode,
-  type HierarchyOptions,
-  type HierarchyRoot,
-  type HierarchyTemplate,
-  hierarchy,
-} from './hierarchy.js';
+export { hierarchy } from './hierarchy.js';
+export { HierarchyNode } from './node.js';
+export type { HierarchyOptions, HierarchyRoot, HierarchyTemplate } from './types.js';

@@ -1,0 +1,237 @@
+import {
+  BudgetError,
+  type BudgetPermit,
+  capabilitiesOf,
+  type PermitBudgetGuard,
+  retryAfterOf,
+  type SyncBudgetGuard,
+  type SyncBudgetPermit,
+  type SyncTokenBudget,
+  type TokenBudget,
+  type TokenReservation,
+} from '@budgetry/core';
+import { isSyncGuard } from '../internal/member-kind.js';
+import { describe, invalid, settleEach } from '../internal/member-list.js';
+import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
+import type { Dimension } from './types.js';
+
+/** @internal One dimension, classified once. */
+export interface Dim {
+  readonly name: string;
+  readonly budget: Dimension;
+  readonly tokens: boolean;
+  readonly sync: boolean;
+  /** Settle under-use by a partial commit (declared by the guard; token budgets record it). */
+  readonly partial: boolean;
+}
+
+/** @internal What a dispatch holds on one dimension. */
+export interface Part {
+  readonly dim: Dim;
+  readonly cost: number;
+  readonly handle: BudgetPermit | TokenReservation;
+}
+
+const isReservation = (h: BudgetPermit | TokenReservation): h is TokenReservation =>
+  typeof (h as TokenReservation).disarm === 'function';
+
+/**
+ * A reservation already recorded or refunded: an earlier attempt that threw got that far, so
+ * settling it again would charge twice.
+ */
+const isClosed = (r: TokenReservation): boolean => r.state === 'recorded' || r.state === 'refunded';
+
+/**
+ * @internal Settles one in-process part; returns the overage a guard could not take. Safe to
+ * run again on a part an earlier attempt failed on: a permit settles once (a second commit is
+ * `false` and changes nothing), a recorded reservation is not recorded again, and an overage
+ * permit that could not be committed is released before the error goes out.
+ */
+export function settleSyncPart(p: Part, actual: number): number {
+  const h = p.handle;
+  if (isReservation(h)) {
+    if (!isClosed(h)) (p.dim.budget as SyncTokenBudget).recordUsageSync(h, actual, 0);
+    return 0;
+  }
+  const permit = h as SyncBudgetPermit;
+  const guard = p.dim.budget as SyncBudgetGuard;
+  if (actual === p.cost) {
+    permit.commitSync();
+    return 0;
+  }
+  if (actual > p.cost) {
+    permit.commitSync();
+    // Take as much of the overage as there is room for; report the rest.
+    const over = actual - p.cost;
+    const take = Math.min(over, guard.available());
+    // available() is a hint: a guard may still refuse (a waiting line with waiters in it
+    // does), and then none of the overage was charged.
+    const extra = take > 0 ? guard.tryAcquireSync(take) : null;
+    if (extra === null) return over;
+    try {
+      extra.commitSync();
+    } catch (error) {
+      releaseQuietlySync(extra);
+      throw error;
+    }
+    return over - take;
+  }
+  // Used less than reserved: keep what was used and return the rest in one step, to the
+  // epoch the permit was taken in (never by release and re-acquire, which another caller
+  // could interleave, and which would bill the current epoch for an older one's use). A
+  // guard that declares no partial commit keeps it all: over-charged, never lost.
+  if (p.dim.partial) permit.commitSync(actual);
+  else permit.commitSync();
+  return 0;
+}
+
+/** @internal {@link settleSyncPart} for any part, awaiting remote ones. */
+export async function settlePart(p: Part, actual: number): Promise<number> {
+  if (p.dim.sync) return settleSyncPart(p, actual);
+  const h = p.handle;
+  if (isReservation(h)) {
+    if (!isClosed(h)) await (p.dim.budget as TokenBudget).recordUsage(h, actual, 0);
+    return 0;
+  }
+  const guard = p.dim.budget as PermitBudgetGuard;
+  if (actual >= p.cost) {
+    await h.commit();
+    if (actual === p.cost) return 0;
+    const extra = await guard.tryAcquire(actual - p.cost);
+    if (extra === null) return actual - p.cost;
+    try {
+      await extra.commit();
+    } catch (error) {
+      await settleEach([extra], (e) => e.release());
+      throw error;
+    }
+    return 0;
+  }
+  // Used less than reserved: a partial commit, in one step at the guard, where declared.
+  if (p.dim.partial) await h.commit(actual);
+  else await h.commit();
+  return 0;
+}
+
+function releaseQuietlySync(permit: SyncBudgetPermit): void {
+  try {
+    permit.releaseSync();
+  } catch {
+    // The commit's failure is the one to report; the guard's leak backstop has the rest.
+  }
+}
+
+/** @internal Parts an operation failed on, with the first failure. */
+export interface Failed {
+  readonly parts: Part[];
+  readonly error: unknown;
+}
+
+/** @internal Refunds every part, whatever happens to the others; returns those that failed. */
+export function refundEachSync(parts: readonly Part[]): Failed | undefined {
+  let failed: Part[] | undefined;
+  let first: unknown;
+  for (const p of parts) {
+    try {
+      if (isReservation(p.handle)) p.handle[Symbol.dispose]();
+      else (p.handle as SyncBudgetPermit).releaseSync();
+    } catch (error) {
+      if (failed === undefined) {
+        failed = [];
+        first = error;
+      }
+      failed.push(p);
+    }
+  }
+  return failed === undefined ? undefined : { parts: failed, error: first };
+}
+
+/** @internal {@link refundEachSync}, awaiting remote refunds. */
+export async function refundEach(parts: readonly Part[]): Promise<Failed | undefined> {
+  const results = await settleEach(parts, (p) =>
+    isReservation(p.handle) ? p.handle[Symbol.asyncDispose]() : p.handle.release(),
+  );
+  return failures(parts, results);
+}
+
+/** @internal The parts whose result is a rejection, with the first reason. */
+export function failures(
+  parts: readonly Part[],
+  results: readonly PromiseSettledResult<unknown>[],
+): Failed | undefined {
+  const failed = parts.filter((_, i) => results[i]!.status === 'rejected');
+  if (failed.length === 0) return undefined;
+  const first = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+  return { parts: failed, error: first.reason };
+}
+
+/**
+ * @internal The error a settle or cancel throws when a dimension failed: a `BudgetError`
+ * naming the dimension (the member's own code when it threw one, else `BACKEND`), with the
+ * member's error as `cause`; `then` says what the dispatch is left with.
+ */
+export function dimensionFailure(error: unknown, dimension: string, then: string): BudgetError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new BudgetError({
+    code: BudgetError.isInstance(error) ? error.code : 'BACKEND',
+    message: `dimension ${dimension} failed: ${why}; ${then}`,
+    cause: error,
+    details: { dimension },
+  });
+}
+
+/**
+ * @internal Whether an attempt that threw on `p` may still have something to do there. A
+ * reservation recorded or refunded is done, whatever was thrown after; a permit is kept (its
+ * second commit or release is `false` and harmless, and an overage may be left to take).
+ */
+export const unfinished = (p: Part): boolean => !(isReservation(p.handle) && isClosed(p.handle));
+
+/** @internal Classifies and validates a coordinator's dimensions. */
+export function toDims(dimensions: unknown): Dim[] {
+  if (typeof dimensions !== 'object' || dimensions === null || Array.isArray(dimensions)) {
+    throw invalid(`coordinator expects a record of named budgets, got ${describe(dimensions)}`, {});
+  }
+  const dims: Dim[] = [];
+  const seen = new Map<unknown, string>();
+  for (const [name, budget] of Object.entries(dimensions)) {
+    const first = seen.get(budget);
+    if (first !== undefined) {
+      throw invalid(`dimension ${name} is the same budget as dimension ${first}`, {
+        dimension: name,
+        duplicateOf: first,
+      });
+    }
+    seen.set(budget, name);
+    if (isTokenBudget(budget)) {
+      dims.push({ name, budget, tokens: true, sync: isSyncTokenBudget(budget), partial: true });
+    } else if (typeof (budget as PermitBudgetGuard | null)?.tryAcquire === 'function') {
+      const guard = budget as PermitBudgetGuard;
+      // Under-use is returned by a partial commit where the guard declares one; a guard that
+      // does not is committed whole (its under-use stays charged until the next refill).
+      const partial = capabilitiesOf(guard).partialCommit;
+      dims.push({ name, budget: guard, tokens: false, sync: isSyncGuard(guard), partial });
+    } else {
+      throw invalid(
+        `dimension ${name} is not a budget guard or token budget: ${describe(budget)}`,
+        {
+          dimension: name,
+        },
+      );
+    }
+  }
+  if (dims.length === 0) throw invalid('coordinator needs at least one dimension', {});
+  return dims;
+}
+
+/** @internal A denial naming the dimension, with its retry hint when it has one. */
+export function denial<D>(
+  dim: Dim,
+  cost: number,
+): { ok: false; deniedBy: D; retryAfterMs?: number } {
+  const retryAfterMs = retryAfterOf(dim.budget, cost);
+  const deniedBy = dim.name as D;
+  return retryAfterMs === undefined
+    ? { ok: false, deniedBy }
+    : { ok: false, deniedBy, retryAfterMs };
+}
