@@ -124,3 +124,30 @@ describe('tokenGuard', () => {
     expect(inner.tokensConsumedSync()).toBe(4);
   });
 });
+
+describe('tokenGuard count reservations across reset refills', () => {
+  it('forgets those a refill fenced off, so consume-and-refill use keeps only what can come back', async () => {
+    const tokens = new AtomicTokenBudget(1);
+    const guard = new AsyncTokenGuard(tokens); // the ledger path: a handle per count reservation
+    for (let i = 0; i < 1_000; i++) {
+      expect(await guard.tryReserve(1)).toBe(true);
+      tokens.refill();
+    }
+    expect(await guard.tryReserve(1)).toBe(true);
+    // Only the last reservation can still return a unit: the first release returns it, and
+    // every other is an over-release (before, 1 000 fenced reservations answered them).
+    for (let i = 0; i < 5; i++) await guard.release(1);
+    expect([tokens.available(), guard.overReleased()]).toEqual([1, 4]);
+  });
+
+  it('keeps them under carry, where a refill fences nothing', async () => {
+    const tokens = new AtomicTokenBudget(3, { refillPolicy: 'carry' });
+    const guard = new AsyncTokenGuard(tokens);
+    for (let i = 0; i < 3; i++) {
+      await guard.tryReserve(1);
+      tokens.refill();
+    }
+    for (let i = 0; i < 3; i++) await guard.release(1);
+    expect([tokens.available(), guard.overReleased()]).toEqual([3, 0]);
+  });
+});

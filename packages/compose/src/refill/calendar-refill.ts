@@ -1,14 +1,8 @@
 import type { Clock } from '@budgetry/core';
 import { invalid } from '../internal/member-list.js';
-import {
-  type EpochBoundaries,
-  type RefillableGuard,
-  type RefillableTokenBudget,
-  type RefillBudgetSpec,
-  type RefillingGuard,
-  type RefillingTokenBudget,
-  schedule,
-} from './refill-engine.js';
+import { type RefillingGuard, type RefillingTokenBudget, schedule } from './scheduled-budget.js';
+import type { EpochBoundaries } from './scheduler-options.js';
+import type { RefillableGuard, RefillableTokenBudget, RefillBudgetSpec } from './targets.js';
 import { DAY, HOUR, MINUTE, ZonedTime } from './zoned-time.js';
 
 /**
@@ -50,9 +44,21 @@ export interface CalendarRefillOptions {
   clock?: Clock;
   /** Also refill from a timer at each boundary (unref'd; stopped by `close()`). */
   timer?: boolean;
+  /**
+   * Told about errors with no caller to go to: a refill listener that threw, or a refill the
+   * timer could not apply; see {@link RefillSchedulerOptions.onError}. Default: a process
+   * warning of type `BudgetryRefillWarning`.
+   */
+  onError?: (error: unknown) => void;
 }
 
 const units: readonly CalendarUnit[] = ['minute', 'hour', 'day', 'week', 'month'];
+
+/**
+ * Past this instant the next boundary may lie beyond the last date a `Date` holds
+ * (8.64e15 ms): `next` answers `NaN`, which the scheduler reads as "no boundary ahead".
+ */
+const LAST = 8.64e15 - 40 * DAY;
 
 /** @internal Calendar boundaries in a zone. */
 export function calendarBoundaries(
@@ -99,11 +105,12 @@ export function calendarBoundaries(
   };
   if (unit === 'minute' || unit === 'hour') {
     const period = unit === 'minute' ? MINUTE : HOUR;
-    return { index, next: (t) => nextMark(zone, period, t) };
+    return { index, next: (t) => (t < LAST ? nextMark(zone, period, t) : Number.NaN) };
   }
   return {
     index,
     next(t) {
+      if (!(t < LAST)) return Number.NaN;
       let next = zone.instantOf(nextWall(t));
       // A repeated local hour can map the next wall time back to or before `t`; step on.
       while (next <= t) next = zone.instantOf(nextWall(next + 1));

@@ -6,13 +6,14 @@ export {
 export { intervalRefill } from './interval-refill.js';
 export { type IntervalOptions, lazyRefill } from './lazy-refill.js';
 export {
-  type Refillable,
-  type RefillableGuard,
-  type RefillableTokenBudget,
-  type RefillBudgetSpec,
   RefillingGuard,
   RefillingTokenBudget,
-  type RefillListener,
-  type RefillSchedulerOptions,
   ScheduledBudget,
-} from './refill-engine.js';
+} from './scheduled-budget.js';
+export type { RefillListener, RefillSchedulerOptions } from './scheduler-options.js';
+export type {
+  Refillable,
+  RefillableGuard,
+  RefillableTokenBudget,
+  RefillBudgetSpec,
+} from './targets.js';

@@ -1,12 +1,6 @@
 import { type IntervalOptions, intervalBoundaries } from './lazy-refill.js';
-import {
-  type RefillableGuard,
-  type RefillableTokenBudget,
-  type RefillBudgetSpec,
-  type RefillingGuard,
-  type RefillingTokenBudget,
-  schedule,
-} from './refill-engine.js';
+import { type RefillingGuard, type RefillingTokenBudget, schedule } from './scheduled-budget.js';
+import type { RefillableGuard, RefillableTokenBudget, RefillBudgetSpec } from './targets.js';
 
 /**
  * Refill a budget every `intervalMs` from a timer (unref'd, so it never keeps the process

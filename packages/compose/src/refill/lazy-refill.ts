@@ -1,15 +1,9 @@
 import type { Clock } from '@budgetry/core';
 import { assertAmount } from '@budgetry/core';
 import { invalid } from '../internal/member-list.js';
-import {
-  type EpochBoundaries,
-  type RefillableGuard,
-  type RefillableTokenBudget,
-  type RefillBudgetSpec,
-  type RefillingGuard,
-  type RefillingTokenBudget,
-  schedule,
-} from './refill-engine.js';
+import { type RefillingGuard, type RefillingTokenBudget, schedule } from './scheduled-budget.js';
+import type { EpochBoundaries } from './scheduler-options.js';
+import type { RefillableGuard, RefillableTokenBudget, RefillBudgetSpec } from './targets.js';
 
 /**
  * Options for {@link lazyRefill} and {@link intervalRefill}.
@@ -34,6 +28,12 @@ export interface IntervalOptions {
   clock?: Clock;
   /** When the first epoch began, in clock milliseconds (default: now). */
   startAt?: number;
+  /**
+   * Told about errors with no caller to go to: a refill listener that threw, or a refill the
+   * timer could not apply; see {@link RefillSchedulerOptions.onError}. Default: a process
+   * warning of type `BudgetryRefillWarning`.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** @internal Fixed-length epochs from `startAt`. */

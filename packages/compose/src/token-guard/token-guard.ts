@@ -16,7 +16,7 @@ import {
   type TokenReservation,
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
-import { CountLedger } from '../internal/count-ledger.js';
+import { CountLedger, ResetEpochs, stillLive } from '../internal/count-ledger.js';
 import { describe, invalid } from '../internal/member-list.js';
 import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
 
@@ -110,7 +110,13 @@ class AsyncTokenPermitImpl implements TokenPermit {
   async release(): Promise<boolean> {
     if (this.claimed || !this.reservation.armed) return false;
     this.claimed = true;
-    await this.reservation[Symbol.asyncDispose]();
+    try {
+      await this.reservation[Symbol.asyncDispose]();
+    } catch (error) {
+      // The refund did not happen (the reservation is still armed): the permit is still held.
+      if (this.reservation.armed) this.claimed = false;
+      throw error;
+    }
     return true;
   }
   async commit(used?: number): Promise<boolean> {
@@ -149,7 +155,7 @@ export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements Sy
    * the count API pools releases only through the budget's own count API.
    */
   readonly capabilities: BudgetCapabilities;
-  private readonly ledger = new CountLedger<TokenReservation>();
+  private readonly ledger: TokenLedger;
   /** The budget's own count API, when it has one (core's `AtomicTokenBudget` does). */
   private readonly counter: CountApi | undefined;
 
@@ -157,8 +163,13 @@ export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements Sy
   constructor(readonly tokens: SyncTokenBudget) {
     super();
     const caps = capabilitiesOf(tokens);
-    this.counter = caps.countRelease ? (tokens as unknown as CountApi) : undefined;
-    this.capabilities = forwarded(tokens, { sync: true, partialCommit: true });
+    this.counter = caps.countRelease && hasCountApi(tokens) ? tokens : undefined;
+    this.ledger = new TokenLedger(tokens);
+    this.capabilities = forwarded(tokens, {
+      sync: true,
+      partialCommit: true,
+      countRelease: this.counter !== undefined,
+    });
   }
 
   get capacity(): number {
@@ -198,7 +209,15 @@ export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements Sy
       return;
     }
     assertAmount(cost, 'cost');
-    this.ledger.take(cost)?.[Symbol.dispose]();
+    const entry = this.ledger.take(cost);
+    if (entry === undefined) return;
+    try {
+      entry.r[Symbol.dispose]();
+    } catch (error) {
+      // Not refunded: still held, and still releasable.
+      if (entry.r.armed) this.ledger.put(cost, entry);
+      throw error;
+    }
   }
 }
 
@@ -207,6 +226,16 @@ interface CountApi {
   tryReserveSync(cost: number): boolean;
   releaseSync(cost: number): void;
   overReleased(): number;
+}
+
+/** A budget declaring `countRelease` is taken at its word only if it has the methods. */
+function hasCountApi(tokens: object): tokens is CountApi {
+  const api = tokens as Partial<CountApi>;
+  return (
+    typeof api.tryReserveSync === 'function' &&
+    typeof api.releaseSync === 'function' &&
+    typeof api.overReleased === 'function'
+  );
 }
 
 /**
@@ -225,10 +254,11 @@ interface CountApi {
 export class AsyncTokenGuard implements PermitBudgetGuard {
   /** What the token budget declares, asynchronous, with partial commit and no pool release. */
   readonly capabilities: BudgetCapabilities;
-  private readonly ledger = new CountLedger<TokenReservation>();
+  private readonly ledger: TokenLedger;
 
   /** @param tokens - the token budget to wrap. */
   constructor(readonly tokens: TokenBudget) {
+    this.ledger = new TokenLedger(tokens);
     this.capabilities = forwarded(tokens, {
       sync: false,
       partialCommit: true,
@@ -259,7 +289,15 @@ export class AsyncTokenGuard implements PermitBudgetGuard {
   }
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
-    await this.ledger.take(cost)?.[Symbol.asyncDispose]();
+    const entry = this.ledger.take(cost);
+    if (entry === undefined) return;
+    try {
+      await entry.r[Symbol.asyncDispose]();
+    } catch (error) {
+      // Still armed: the refund did not happen, so the reservation stays releasable.
+      if (entry.r.armed) this.ledger.put(cost, entry);
+      throw error;
+    }
   }
 }
 
@@ -297,4 +335,59 @@ export function tokenGuard(tokens: TokenBudget): SyncTokenGuard | AsyncTokenGuar
   if (isSyncTokenBudget(tokens)) return new SyncTokenGuard(tokens);
   if (isTokenBudget(tokens)) return new AsyncTokenGuard(tokens);
   throw invalid(`tokenGuard expects a token budget, got ${describe(tokens)}`, { tokens });
+}
+
+/** A count reservation kept by a token guard, with the budget's epoch when it was taken. */
+interface TokenEntry {
+  readonly r: TokenReservation;
+  readonly stamp: number | undefined;
+}
+
+/**
+ * @internal A token guard's count reservations. Over a budget that declares `reset` refills
+ * and says its `epoch`, a reservation from an epoch the budget has left can return nothing,
+ * so it is dropped (and disposed, which refunds nothing, so no leak is reported for it):
+ * consume-and-refill use keeps only what can still come back.
+ */
+class TokenLedger {
+  private readonly epochs: ResetEpochs;
+  private readonly ledger: CountLedger<TokenEntry>;
+
+  constructor(tokens: object) {
+    const epochs = new ResetEpochs([tokens]);
+    this.epochs = epochs;
+    this.ledger = new CountLedger<TokenEntry>(
+      epochs.any
+        ? {
+            epochs: () => epochs.now(),
+            live: (e, now) => e.r.armed && stillLive(e.stamp, now, 0),
+            discard: (e) => {
+              try {
+                e.r[Symbol.dispose]();
+              } catch {
+                // A fenced reservation refunds nothing; a budget that fails here loses nothing.
+              }
+            },
+          }
+        : undefined,
+    );
+  }
+
+  get overReleased(): number {
+    return this.ledger.overReleased;
+  }
+
+  keep(cost: number, r: TokenReservation | null): boolean {
+    if (r === null) return false;
+    this.ledger.push(cost, { r, stamp: this.epochs.stamp(0) });
+    return true;
+  }
+
+  take(cost: number): TokenEntry | undefined {
+    return this.ledger.take(cost);
+  }
+
+  put(cost: number, entry: TokenEntry): void {
+    this.ledger.push(cost, entry);
+  }
 }

@@ -1,6 +1,3 @@
-export {
-  type AcquireOptions,
-  WaitingGuard,
-  type WaitingOptions,
-  waiting,
-} from './waiter-queue.js';
+export type { AcquireOptions } from './waiter.js';
+export { type WaitingOptions, waiting } from './waiter-queue.js';
+export { WaitingGuard } from './waiting-guard.js';
