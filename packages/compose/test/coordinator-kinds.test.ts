@@ -189,6 +189,18 @@ interface Open {
   readonly tokenHandle: number;
 }
 
+/** Releases, on each audited budget, the handle the dimension took there (if any). */
+function releaseRows(r: Rig, handles: readonly (number | undefined)[]): void {
+  for (const [i, h] of handles.entries()) if (h !== undefined) r.audited[i]!.audit.release(h);
+}
+
+/** Commits (`used` of) each handle the dimension took. */
+function commitRows(r: Rig, handles: readonly (number | undefined)[], used?: number): void {
+  for (const [i, h] of handles.entries()) {
+    if (h !== undefined) r.audited[i]!.audit.commit(h, used);
+  }
+}
+
 /** Grants `amount` the way the dimension charges: every audited budget, or the first. */
 function grantRows(r: Rig, amount: number): (number | undefined)[] | undefined {
   if (r.mode === 'first') {
@@ -202,7 +214,7 @@ function grantRows(r: Rig, amount: number): (number | undefined)[] | undefined {
   for (const a of r.audited) {
     const h = a.audit.grant(amount);
     if (h === undefined) {
-      handles.forEach((g, i) => g !== undefined && r.audited[i]!.audit.release(g));
+      releaseRows(r, handles);
       return undefined;
     }
     handles.push(h);
@@ -240,7 +252,7 @@ describe('coordinator over every member kind, checked by the independent auditor
                 const rowHandles = grantRows(r, s.rows);
                 const tokenHandle = rowHandles && tokensAudit.grant(s.tokens);
                 if (rowHandles !== undefined && tokenHandle === undefined) {
-                  rowHandles.forEach((h, i) => h !== undefined && r.audited[i]!.audit.release(h));
+                  releaseRows(r, rowHandles);
                 }
                 expect(d.ok).toBe(tokenHandle !== undefined);
                 if (d.ok) {
@@ -257,14 +269,11 @@ describe('coordinator over every member kind, checked by the independent auditor
                 const charged = r.audited.filter((_, i) => o.rowHandles[i] !== undefined);
                 if (s.op === 'cancel') {
                   o.dispatch.cancelSync();
-                  o.rowHandles.forEach((h, i) => h !== undefined && r.audited[i]!.audit.release(h));
+                  releaseRows(r, o.rowHandles);
                   tokensAudit.release(o.tokenHandle);
                 } else {
                   const report = o.dispatch.settleSync({ rows: s.rows, tokens: s.tokens });
-                  o.rowHandles.forEach(
-                    (h, i) =>
-                      h !== undefined && r.audited[i]!.audit.commit(h, Math.min(s.rows, o.rows)),
-                  );
+                  commitRows(r, o.rowHandles, Math.min(s.rows, o.rows));
                   // Over the estimate: as much of the overage as the dimension has room for
                   // is taken and kept (on every member of an all-of; an any-of takes it
                   // wherever it fits first), the rest reported.
@@ -277,8 +286,7 @@ describe('coordinator over every member kind, checked by the independent auditor
                         : Math.min(...r.audited.map((a) => a.expected()));
                     const take = Math.min(over, room);
                     if (take > 0) {
-                      const extra = grantRows(r, take)!;
-                      extra.forEach((h, i) => h !== undefined && r.audited[i]!.audit.commit(h));
+                      commitRows(r, grantRows(r, take)!);
                     }
                     short = over - take;
                   }
