@@ -59,7 +59,10 @@ describe('settle: a dimension that fails does not strand the others, nor itself'
     if (!d.ok) throw new Error('denied');
     expect(errorOf(() => d.permit.settleSync({ room: 9, t: 30 }))?.code).toBe('BACKEND');
     expect(room.available()).toBe(0); // 4 + 2 of the 5 over: 3 short
-    expect(d.permit.settleSync({ room: 100, t: 30 })).toEqual({ shortfall: { room: 3 } });
+    expect(d.permit.settleSync({ room: 100, t: 30 })).toEqual({
+      shortfall: { room: 3 },
+      overcharge: {},
+    });
     expect([room.available(), t.reserved(), t.tokensConsumedSync()]).toEqual([0, 0, 30]);
     expect(d.permit.state).toBe('settled');
   });
@@ -103,7 +106,7 @@ describe('settle: a dimension that fails does not strand the others, nor itself'
     if (!d.ok) throw new Error('denied');
     expect(errorOf(() => d.permit.settleSync({ g: 5 }))?.details).toEqual({ dimension: 'g' });
     expect(g.available()).toBe(8); // the estimate is spent; the overage permit was released
-    expect(d.permit.settleSync({ g: 5 })).toEqual({ shortfall: {} });
+    expect(d.permit.settleSync({ g: 5 })).toEqual({ shortfall: {}, overcharge: {} });
     expect(g.available()).toBe(5);
   });
 
@@ -216,5 +219,23 @@ describe('run: a dimension failing to settle leaves nothing held', () => {
     });
     await expect(run).rejects.toMatchObject({ code: 'BACKEND', cause: boom });
     expect(a.available()).toBe(6); // still held: the member's leak backstop is what is left
+  });
+});
+
+describe('coordinator: a guard that declares no partial commit', () => {
+  it('is committed whole under its estimate, and the report says by how much it is over-charged', async () => {
+    const inner = new AtomicBudget(10);
+    // The plain Promise interface, declaring nothing: its permits may commit all or nothing.
+    const outside: PermitBudgetGuard = {
+      tryReserve: (cost) => inner.tryReserve(cost),
+      release: (cost) => inner.release(cost),
+      tryAcquire: (cost) => inner.tryAcquire(cost),
+    };
+    const c = coordinator({ outside, rows: new AtomicBudget(10) });
+    const d = await c.tryReserve({ outside: 6, rows: 6 });
+    if (!d.ok) throw new Error('denied');
+    const report = await d.permit.settle({ outside: 2, rows: 2 });
+    expect(report).toEqual({ shortfall: {}, overcharge: { outside: 4 } });
+    expect(inner.available()).toBe(4); // kept whole: 6 spent for 2 used, never less
   });
 });

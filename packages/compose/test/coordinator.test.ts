@@ -45,7 +45,10 @@ describe('coordinator: behaviour', () => {
     expect(d.ok).toBe(true);
     expect([requests.available(), tokens.available(), usd.available()]).toEqual([9, 8_800, 47_000]);
     if (!d.ok) return;
-    expect(d.permit.settleSync({ tokens: 950, usd_micros: 2_100 })).toEqual({ shortfall: {} });
+    expect(d.permit.settleSync({ tokens: 950, usd_micros: 2_100 })).toEqual({
+      shortfall: {},
+      overcharge: {},
+    });
     expect([requests.available(), tokens.available(), usd.available()]).toEqual([9, 9_050, 47_900]);
     expect(tokens.tokensConsumedSync()).toBe(950);
 
@@ -98,7 +101,7 @@ describe('coordinator: behaviour', () => {
     expect(rows.available()).toBe(6);
     const e = c.tryReserveSync({ rows: 5 });
     if (!e.ok) throw new Error('expected a dispatch');
-    expect(e.permit.settleSync({ rows: 8 })).toEqual({ shortfall: { rows: 2 } });
+    expect(e.permit.settleSync({ rows: 8 })).toEqual({ shortfall: { rows: 2 }, overcharge: {} });
     expect(rows.available()).toBe(0);
   });
 
@@ -148,7 +151,7 @@ describe('coordinator: run', () => {
       value: 'answer',
       usage: { tokens: 600 },
     }));
-    expect(out).toEqual({ ok: true, value: 'answer', report: { shortfall: {} } });
+    expect(out).toEqual({ ok: true, value: 'answer', report: { shortfall: {}, overcharge: {} } });
     expect(tokens.available()).toBe(9_400);
   });
 

@@ -43,8 +43,8 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
   private stateValue: DispatchState = 'held';
   /** What is not settled or refunded yet: every part, until a settle or cancel fails on some. */
   private open: readonly Part[];
-  /** Shortfall of the parts an earlier, failed settle did settle, for the report. */
-  private carried: Record<string, number> | undefined = undefined;
+  /** The report of the parts an earlier, failed settle did settle. */
+  private carried: Report | undefined = undefined;
 
   /** @internal */
   constructor(
@@ -82,13 +82,13 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
       }
     }
     this.stateValue = 'settled';
-    const shortfall = this.carried ?? {};
+    const report = this.carried ?? newReport();
     let failed: Part[] | undefined;
     let first: unknown;
     for (const p of open) {
       try {
-        const short = settleSyncPart(p, amountFor(actual, p));
-        if (short > 0) setOwn(shortfall, p.dim.name, short);
+        const used = amountFor(actual, p);
+        note(report, p, used, settleSyncPart(p, used));
       } catch (error) {
         if (failed === undefined) {
           failed = [];
@@ -97,8 +97,8 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
         failed.push(p);
       }
     }
-    if (failed !== undefined) this.reopen({ parts: failed, error: first }, shortfall, SETTLE_AGAIN);
-    return { shortfall: shortfall as Usage<D> };
+    if (failed !== undefined) this.reopen({ parts: failed, error: first }, report, SETTLE_AGAIN);
+    return report as SettleReport<D>;
   }
 
   /**
@@ -111,14 +111,14 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
     this.begin(actual);
     const open = this.open;
     this.stateValue = 'settled';
-    const shortfall = this.carried ?? {};
+    const report = this.carried ?? newReport();
     const results = await settleEach(open, async (p) => {
-      const short = await settlePart(p, amountFor(actual, p));
-      if (short > 0) setOwn(shortfall, p.dim.name, short);
+      const used = amountFor(actual, p);
+      note(report, p, used, await settlePart(p, used));
     });
     const failed = failures(open, results);
-    if (failed !== undefined) this.reopen(failed, shortfall, SETTLE_AGAIN);
-    return { shortfall: shortfall as Usage<D> };
+    if (failed !== undefined) this.reopen(failed, report, SETTLE_AGAIN);
+    return report as SettleReport<D>;
   }
 
   /**
@@ -188,15 +188,11 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
    * may still hold something, keeping the shortfall so far for the next settle's report, and
    * the failure goes out naming the first dimension that failed.
    */
-  private reopen(
-    failed: Failed,
-    shortfall: Record<string, number> | undefined,
-    then: string,
-  ): never {
+  private reopen(failed: Failed, report: Report | undefined, then: string): never {
     const left = failed.parts.filter(unfinished);
     if (left.length > 0) {
       this.open = left;
-      this.carried = shortfall;
+      this.carried = report;
       this.stateValue = 'held';
     }
     throw dimensionFailure(
@@ -210,4 +206,24 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
 /** The amount to settle `p` at: its usage, or its estimate when left out. */
 function amountFor(actual: object, p: Part): number {
   return (ownValue(actual, p.dim.name) as number | undefined) ?? p.cost;
+}
+
+/** A settle report being filled in. */
+interface Report {
+  readonly shortfall: Record<string, number>;
+  readonly overcharge: Record<string, number>;
+}
+
+function newReport(): Report {
+  return { shortfall: {}, overcharge: {} };
+}
+
+/**
+ * Records what settling `p` at `used` could not charge exactly: overage with no room
+ * (`short`), or, under the estimate on a guard that declares no partial commit, the units it
+ * keeps spent beyond `used`.
+ */
+function note(report: Report, p: Part, used: number, short: number): void {
+  if (short > 0) setOwn(report.shortfall, p.dim.name, short);
+  else if (used < p.cost && !p.dim.partial) setOwn(report.overcharge, p.dim.name, p.cost - used);
 }

@@ -59,6 +59,12 @@ export interface SettleReport<D extends string> {
    * token budget, which owes the overage exactly.
    */
   readonly shortfall: Usage<D>;
+  /**
+   * Units kept spent beyond the usage on guard dimensions that declare no partial commit
+   * (their permits commit all or nothing): over-charged until the guard's next refill, never
+   * lost. Empty for budgetry's own guards.
+   */
+  readonly overcharge: Usage<D>;
 }
 
 /**
