@@ -34,6 +34,8 @@ export interface Waiter {
   cancelTimer: CancelTimer | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Where the line keeps it (set by the line). */
+  slot: number;
 }
 
 /** @internal The options of one `acquire`, checked; `priority` defaults to 0. */

@@ -10,6 +10,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
+import { WaiterLine } from './line.js';
 import { ceilingOf, mayFreeUnits, type Subscribable, subscribable } from './sources.js';
 import {
   type AcquireOptions,
@@ -45,7 +46,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   /** The guard being waited on. */
   readonly guard: SyncBudgetGuard;
   private readonly clock: Clock;
-  private line: Waiter[] = [];
+  private line = new WaiterLine();
   private seq = 0;
   private cancelWake: CancelTimer | undefined;
   /** What the line listens to for freed units, and the listener. */
@@ -84,7 +85,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   }
   /** Waiters in line. */
   get pending(): number {
-    return this.line.length;
+    return this.line.size;
   }
 
   /**
@@ -115,7 +116,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
       }
       if (signal?.aborted) throw abortError(signal);
       // Nobody in line: no need to queue.
-      if (this.line.length === 0) {
+      if (this.line.size === 0) {
         const p = this.guard.tryAcquireSync(cost);
         if (p !== null) {
           return new Promise<SyncBudgetPermit>((resolve, reject) =>
@@ -133,6 +134,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
           cancelTimer: undefined,
           signal,
           onAbort: undefined,
+          slot: 0,
         };
         try {
           this.listen();
@@ -153,7 +155,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
           reject(guardFailure(error));
           return;
         }
-        this.enqueue(waiter);
+        this.line.push(waiter);
         // Never throws: a guard failing while serving this waiter rejects it, out of line.
         this.notify();
       });
@@ -170,7 +172,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
    */
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     assertAmount(cost, 'cost');
-    if (this.line.length > 0) return null;
+    if (this.line.size > 0) return null;
     const p = this.guard.tryAcquireSync(cost);
     return p === null ? null : new WaitingPermit(this, p);
   }
@@ -183,7 +185,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
    */
   tryReserveSync(cost: number): boolean {
     assertAmount(cost, 'cost');
-    return this.line.length === 0 && this.guard.tryReserveSync(cost);
+    return this.line.size === 0 && this.guard.tryReserveSync(cost);
   }
 
   /**
@@ -208,8 +210,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     try {
       this.cancelWake?.();
       this.cancelWake = undefined;
-      while (this.line.length > 0) {
-        const head = this.line[0]!;
+      for (let head = this.line.peek(); head !== undefined; head = this.line.peek()) {
         // An abort listener registered before ours may free units (and so call notify)
         // before ours has run: the signal is aborted, and this waiter must not be served.
         if (head.signal?.aborted) {
@@ -227,13 +228,13 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
           this.leave(head, guardFailure(error));
           continue;
         }
-        if (this.line[0] !== head) {
+        if (this.line.peek() !== head) {
           // The waiter gave up while the guard granted it (an observer aborted it): the
           // units go back.
           this.giveBack(p);
           continue;
         }
-        this.line.shift();
+        this.line.remove(head);
         this.cleanUp(head);
         this.deliver(new WaitingPermit(this, p), head.signal, head.resolve, head.reject);
       }
@@ -248,8 +249,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     if (this.closed) return;
     this.closed = true;
     this.cancelWake?.();
-    const line = this.line;
-    this.line = [];
+    const line = this.line.drain();
     this.quiet();
     for (const w of line) {
       this.cleanUp(w);
@@ -307,22 +307,9 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     this.stops = stops;
   }
 
-  private enqueue(waiter: Waiter): void {
-    // Sorted by priority (high first), then arrival: binary search for the insertion point.
-    let lo = 0;
-    let hi = this.line.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.line[mid]!.priority >= waiter.priority) lo = mid + 1;
-      else hi = mid;
-    }
-    this.line.splice(lo, 0, waiter);
-  }
-
   /** Takes a waiter out of line (wherever it is) and rejects it. */
   private leave(waiter: Waiter, error: BudgetError): void {
-    const i = this.line.indexOf(waiter);
-    if (i >= 0) this.line.splice(i, 1);
+    this.line.remove(waiter);
     this.cleanUp(waiter);
     waiter.reject(error);
   }
@@ -337,19 +324,18 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   }
 
   private giveUp(waiter: Waiter, error: BudgetError): void {
-    const i = this.line.indexOf(waiter);
-    if (i < 0) return; // already served: the caller owns the permit
-    this.line.splice(i, 1);
+    const wasHead = this.line.peek() === waiter;
+    if (!this.line.remove(waiter)) return; // already served: the caller owns the permit
     this.cleanUp(waiter);
     waiter.reject(error);
     // The head leaving may unblock the next one.
-    if (i === 0) this.notify();
+    if (wasHead) this.notify();
     else this.quiet();
   }
 
   /** Stops listening once nobody waits. */
   private quiet(): void {
-    if (this.line.length > 0 || this.stops === undefined) return;
+    if (this.line.size > 0 || this.stops === undefined) return;
     const stops = this.stops;
     this.stops = undefined;
     for (const stop of stops) stop();
