@@ -1,4 +1,9 @@
-import { AtomicBudget, AtomicTokenBudget, BudgetError } from '@budgetry/core';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  BudgetError,
+  type SchedulableCapabilities,
+} from '@budgetry/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { calendarRefill, intervalRefill, lazyRefill } from '../src/index.js';
 import { TestClock } from './helpers/test-clock.js';
@@ -13,19 +18,31 @@ const codeOf = (fn: () => unknown): string => {
 };
 
 /** Makes `budget.refill()` throw on the calls listed (1-based); counts every call. */
-function failRefills<B extends { refill(): void }>(budget: B, failOn: number[]) {
+function failRefills<B extends { refill(times?: number): void }>(budget: B, failOn: number[]) {
   const real = budget.refill.bind(budget);
   const seen = { calls: 0 };
-  budget.refill = () => {
+  budget.refill = (times?: number) => {
     if (failOn.includes(++seen.calls)) throw new Error(`refill ${seen.calls} failed`);
-    real();
+    real(times);
   };
   return seen;
 }
 
+/**
+ * A token budget that does not declare `refill(times)`: a schedule applies each boundary's
+ * refill with its own call (the path budgets written elsewhere take).
+ */
+class OneAtATime extends AtomicTokenBudget {
+  override get capabilities(): SchedulableCapabilities {
+    return { ...super.capabilities, batchRefill: false };
+  }
+}
+
 /** A token budget in `debt` tokens of debt at clock 0, on a 100 ms schedule. */
-function indebted(capacity: number, debt: number, clock: TestClock) {
-  const tokens = new AtomicTokenBudget(capacity, { leakBackstop: false });
+function indebted(capacity: number, debt: number, clock: TestClock, batch = false) {
+  const tokens = batch
+    ? new AtomicTokenBudget(capacity, { leakBackstop: false })
+    : new OneAtATime(capacity, { leakBackstop: false });
   const scheduled = lazyRefill(tokens, { intervalMs: 100, clock });
   scheduled.recordUsageSync(scheduled.tryReserveTokensSync(0)!, capacity + debt, 0);
   expect(scheduled.debt()).toBe(debt);
@@ -119,7 +136,7 @@ describe('refill schedules: debt across many crossed boundaries', () => {
 
   it('pays a debt larger than 10 000 refills’ worth, with refills bounded by the debt', () => {
     const clock = new TestClock(0);
-    const tokens = new AtomicTokenBudget(1, { leakBackstop: false });
+    const tokens = new OneAtATime(1, { leakBackstop: false });
     const scheduled = lazyRefill(tokens, { intervalMs: 1, clock });
     scheduled.recordUsageSync(scheduled.tryReserveTokensSync(0)!, 30_001, 0);
     const seen = failRefills(tokens, []);
@@ -128,6 +145,34 @@ describe('refill schedules: debt across many crossed boundaries', () => {
     expect(scheduled.available()).toBe(1);
     expect(seen.calls).toBe(30_001); // 30 000 to pay, one to begin a full epoch
     expect(scheduled.epoch).toBe(1e12);
+  });
+
+  it('over a budget that declares refill(times), catches up in one call, however large the debt', () => {
+    const clock = new TestClock(0);
+    const tokens = new AtomicTokenBudget(1, { leakBackstop: false });
+    const scheduled = lazyRefill(tokens, { intervalMs: 1, clock });
+    // A debt no loop of refills could pay in time: 2^52 refills of one token each.
+    scheduled.recordUsageSync(scheduled.tryReserveTokensSync(0)!, 2 ** 52 + 1, 0);
+    const seen = failRefills(tokens, []);
+    clock.advance(1e12); // a lazy schedule catches up at the next use
+    expect(scheduled.debt()).toBe(2 ** 52 - 1e12);
+    expect(seen.calls).toBe(1);
+    clock.advance(2 ** 52); // enough boundaries to pay the rest, and one to begin afresh
+    expect([scheduled.debt(), scheduled.available()]).toEqual([0, 1]);
+    expect(seen.calls).toBe(2);
+    expect(scheduled.epoch).toBe(1e12 + 2 ** 52);
+  });
+
+  it('pays the same over a budget with refill(times) as one refill per boundary, at every length', () => {
+    for (const boundaries of [1, 2, 3, 4, 5, 7, 12]) {
+      const clocks = [new TestClock(0), new TestClock(0)];
+      const [batched, looped] = [
+        indebted(3, 10, clocks[0]!, true).scheduled,
+        indebted(3, 10, clocks[1]!, false).scheduled,
+      ];
+      for (const c of clocks) c.advance(boundaries * 100);
+      expect([batched.debt(), batched.available()]).toEqual([looped.debt(), looped.available()]);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Clock } from '@budgetry/core';
+import { type Clock, capabilitiesOf } from '@budgetry/core';
 import { invalid } from '../internal/member-list.js';
 import {
   type EpochBoundaries,
@@ -58,8 +58,12 @@ export class RefillEngine {
   ) {
     this.nextAt = this.boundaryAfter(clock.now());
     this.dueAt = this.nextAt;
+    this.batch = capabilitiesOf(target).batchRefill === true;
     if (timer) this.arm(false);
   }
+
+  /** The target declares `refill(times)`: a catch-up is one call, however long the idle. */
+  private readonly batch: boolean;
 
   /** Refill for every boundary the clock has passed since the last look. */
   catchUp(): void {
@@ -109,13 +113,20 @@ export class RefillEngine {
         const crossed = 1 + Math.max(0, b.index(now) - b.index(this.nextAt));
         const next = this.boundaryAfter(now);
         const t = this.target;
-        const before = crossed > 1 || this.owed > 0 ? debtOf(t) : 0;
-        t.refill(); // if it throws, nothing is recorded: the boundary stays due
+        if (this.batch) {
+          // Every boundary in one call, exactly as one call each: if it throws, nothing is
+          // recorded and the boundaries stay due.
+          t.refill(Math.min(crossed + this.owed, Number.MAX_SAFE_INTEGER));
+          this.owed = 0;
+        } else {
+          const before = crossed > 1 || this.owed > 0 ? debtOf(t) : 0;
+          t.refill(); // if it throws, nothing is recorded: the boundary stays due
+          this.short = before > 0;
+          this.owed = Math.min(this.owed + crossed - 1, Number.MAX_SAFE_INTEGER);
+        }
         this.refilled = true;
-        this.short = before > 0;
         this.nextAt = next;
         this.epoch += crossed;
-        this.owed = Math.min(this.owed + crossed - 1, Number.MAX_SAFE_INTEGER);
       }
       this.payDebt();
     } catch (error) {

@@ -24,8 +24,11 @@ import { isSyncTokenBudget } from '../internal/token-kind.js';
  * ```
  */
 export interface Refillable {
-  /** Begin a new epoch (paying debt first, for token budgets). */
-  refill(): void;
+  /**
+   * Begin a new epoch (paying debt first, for token budgets); `times` of them at once when the
+   * budget declares `batchRefill` (schedulers pass it only then).
+   */
+  refill(times?: number): void;
   /** The budget's refill policy, when it has one. */
   readonly refillPolicy?: RefillPolicy;
   /** Outstanding debt, for token budgets. */

@@ -8,7 +8,7 @@ import type { AtomicBudgetOptions, AtomicBudgetSnapshot } from './atomic-options
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { guardObserver, ObserverList } from './observer-list.js';
-import { checkCommonOptions, invalidOption } from './options.js';
+import { checkCommonOptions, checkTimes, invalidOption } from './options.js';
 import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
 import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
 import { SyncGuardBase } from './sync-twins.js';
@@ -276,9 +276,13 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
    * Begin a new epoch, typically at the start of each scheduling period. With `reset` the
    * budget becomes full and older reservations are fenced off; with `carry` it becomes
    * capacity minus what is still held.
+   *
+   * @param times - refills to apply at once (default 1), as that many calls would: the epoch
+   * advances by `times`. A positive safe integer.
    */
-  refill(): void {
-    this.epochValue++;
+  refill(times = 1): void {
+    if (times !== 1) checkTimes(times);
+    this.epochValue = Math.min(this.epochValue + times, Number.MAX_SAFE_INTEGER);
     if (this.refillPolicy === 'reset') {
       this.countHeld = 0;
       this.permitHeld = 0;

@@ -8,26 +8,15 @@ import type { SyncTokenBudget } from '../spec/token-budget.js';
 import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { guardObserver, ObserverList } from './observer-list.js';
-import { checkCommonOptions, invalidOption } from './options.js';
-import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
+import { debtAfter } from './debt.js';
+import { checkCommonOptions, checkTimes, invalidOption } from './options.js';
+import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from './schedule.js';
 import { SyncTokenBudgetBase } from './sync-twins.js';
 import { TokenReservation } from './token-reservation.js';
 
 const RESET_CAPABILITIES = schedulableCapabilities('reset', false);
 const CARRY_CAPABILITIES = schedulableCapabilities('carry', false);
 
-/** Methods a schedule catches up before (see followSchedule), with how their arguments are checked first. */
-const SCHEDULED: readonly (readonly [string | symbol, ArgCheck])[] = [
-  ['tryReserveTokensSync', 'estimate'],
-  ['recordUsageSync', 'amounts-1-2'],
-  ['tryReserveSync', 'amount'],
-  ['releaseSync', 'amount'],
-  ['available', 'none'],
-  ['debt', 'none'],
-  ['reserved', 'none'],
-  ['snapshot', 'none'],
-  ['refundFrom', 'none'],
-];
 
 /**
  * In-process budget of LLM tokens (or any spend known only afterwards): the reference's
@@ -145,7 +134,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   followSchedule(catchUp: () => void): () => void {
     checkSchedule(catchUp, this.schedule !== undefined, this.name);
     this.schedule = catchUp;
-    const remove = interpose(this, SCHEDULED, ['epoch'], catchUp);
+    const remove = interpose(this, TOKEN_BUDGET_SCHEDULED, ['epoch'], catchUp);
     return () => {
       if (this.schedule !== catchUp) return;
       this.schedule = undefined;
@@ -218,9 +207,14 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
    * `carry` the estimates still armed move into the new epoch, which becomes capacity minus
    * those estimates minus the debt the old epoch owes without them — the estimates are
    * charged once, to the new epoch, never also as old debt.
+   *
+   * @param times - refills to apply at once (default 1): the budget ends exactly as after that
+   * many calls, each paying up to a capacity of debt, in one step (a schedule catching up on
+   * a long idle period uses it). A positive safe integer.
    */
-  refill(): void {
-    this.epochValue++;
+  refill(times = 1): void {
+    if (times !== 1) checkTimes(times);
+    this.epochValue = Math.min(this.epochValue + times, Number.MAX_SAFE_INTEGER);
     let debt: number;
     if (this.refillPolicy === 'reset') {
       debt = this.net < 0 ? -this.net : 0;
@@ -231,7 +225,8 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       const closing = this.net + this.reservedTotal;
       debt = closing < 0 ? -closing : 0;
     }
-    this.net = this.capacity - this.reservedTotal - debt;
+    // Each refill after the first pays up to another capacity of what is still owed.
+    this.net = this.capacity - this.reservedTotal - debtAfter(debt, this.capacity, times - 1);
     this.observer?.({
       type: 'refill',
       budget: this.name,
@@ -427,3 +422,4 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return written;
   }
 }
+

@@ -33,3 +33,12 @@ export function describe(value: unknown): string {
     return `${String(value)} (${typeof value})`;
   return typeof value;
 }
+
+/** @internal Validates the `times` of a batched `refill(times)`. */
+export function checkTimes(times: unknown): void {
+  if (!Number.isSafeInteger(times) || (times as number) < 1) {
+    throw invalid(`refill times must be a positive safe integer, got ${describe(times)}`, {
+      times,
+    });
+  }
+}

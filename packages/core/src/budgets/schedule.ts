@@ -73,3 +73,16 @@ export function interpose(
     for (const name of getters) delete own[name];
   };
 }
+
+/** @internal The methods of `AtomicTokenBudget` a schedule catches up before (see followSchedule), with how their arguments are checked first. */
+export const TOKEN_BUDGET_SCHEDULED: readonly (readonly [string | symbol, ArgCheck])[] = [
+  ['tryReserveTokensSync', 'estimate'],
+  ['recordUsageSync', 'amounts-1-2'],
+  ['tryReserveSync', 'amount'],
+  ['releaseSync', 'amount'],
+  ['available', 'none'],
+  ['debt', 'none'],
+  ['reserved', 'none'],
+  ['snapshot', 'none'],
+  ['refundFrom', 'none'],
+];

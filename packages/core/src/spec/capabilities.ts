@@ -46,6 +46,12 @@ export interface BudgetCapabilities {
    * the root do not.
    */
   readonly schedulable: boolean;
+  /**
+   * `refill(times)` applies `times` refills in one step, exactly as that many calls would (a
+   * schedule catching up after a long idle period makes one call, however many boundaries
+   * passed). Optional: absent means no.
+   */
+  readonly batchRefill?: boolean;
 }
 
 /**
@@ -95,6 +101,9 @@ export function capabilitiesOf(budget: unknown): BudgetCapabilities {
   for (const flag of FLAGS) {
     if (typeof c[flag] !== 'boolean') throw badDeclaration(`${flag} as a boolean`, c[flag]);
   }
+  if (c.batchRefill !== undefined && typeof c.batchRefill !== 'boolean') {
+    throw badDeclaration('batchRefill as a boolean, if at all', c.batchRefill);
+  }
   if (c.refill !== undefined && c.refill !== 'reset' && c.refill !== 'carry') {
     throw badDeclaration("refill as 'reset', 'carry' or undefined", c.refill);
   }
@@ -139,6 +148,7 @@ export function schedulableCapabilities(
     retryHint: false,
     refill: policy,
     schedulable: true,
+    batchRefill: true,
   } as const);
 }
 

@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AtomicBudget, AtomicTokenBudget, BudgetError, capabilitiesOf } from '../src/index.js';
+
+type Step =
+  | { op: 'reserve'; n: number }
+  | { op: 'record'; used: number }
+  | { op: 'refill'; times: number };
+
+const steps = fc.array(
+  fc.oneof(
+    fc.record({ op: fc.constant('reserve' as const), n: fc.nat(12) }),
+    fc.record({ op: fc.constant('record' as const), used: fc.nat(40) }),
+    fc.record({ op: fc.constant('refill' as const), times: fc.integer({ min: 1, max: 9 }) }),
+  ),
+  { maxLength: 40 },
+);
+
+describe('refill(times)', () => {
+  for (const policy of ['reset', 'carry'] as const) {
+    it(`leaves a token budget exactly as that many refill() calls (${policy})`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 10 }), steps, (capacity, script) => {
+          const batched = new AtomicTokenBudget(capacity, {
+            refillPolicy: policy,
+            leakBackstop: false,
+          });
+          const looped = new AtomicTokenBudget(capacity, {
+            refillPolicy: policy,
+            leakBackstop: false,
+          });
+          const held: [
+            ReturnType<typeof batched.tryReserveTokensSync>,
+            ReturnType<typeof looped.tryReserveTokensSync>,
+          ][] = [];
+          for (const s of script) {
+            if (s.op === 'reserve') {
+              held.push([batched.tryReserveTokensSync(s.n), looped.tryReserveTokensSync(s.n)]);
+            } else if (s.op === 'record') {
+              const pair = held.shift();
+              if (pair?.[0] && pair[1]) {
+                batched.recordUsageSync(pair[0], s.used, 0);
+                looped.recordUsageSync(pair[1], s.used, 0);
+              }
+            } else {
+              batched.refill(s.times);
+              for (let i = 0; i < s.times; i++) looped.refill();
+            }
+            expect(batched.snapshot()).toEqual(looped.snapshot());
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('advances a guard by that many epochs, as that many calls', () => {
+    const batched = new AtomicBudget(5, { refillPolicy: 'carry' });
+    const looped = new AtomicBudget(5, { refillPolicy: 'carry' });
+    batched.tryReserveSync(2);
+    looped.tryReserveSync(2);
+    batched.refill(4);
+    for (let i = 0; i < 4; i++) looped.refill();
+    expect(batched.snapshot()).toEqual(looped.snapshot());
+    expect(batched.epoch).toBe(4);
+  });
+
+  it('pays a debt of 2^53 − 1 in one step, the epoch saturating rather than losing precision', () => {
+    const tokens = new AtomicTokenBudget(2);
+    tokens.recordUsageSync(tokens.tryReserveTokensSync(0)!, Number.MAX_SAFE_INTEGER, 0);
+    tokens.refill(2 ** 50);
+    // Each of the 2^50 refills pays a capacity of 2: the debt of 2^53 − 3 loses 2^51.
+    expect(tokens.debt()).toBe(Number.MAX_SAFE_INTEGER - 2 - 2 ** 51);
+    tokens.refill(Number.MAX_SAFE_INTEGER);
+    expect([tokens.debt(), tokens.available(), tokens.epoch]).toEqual([
+      0,
+      2,
+      Number.MAX_SAFE_INTEGER,
+    ]);
+  });
+
+  it('refuses a count that is not a positive safe integer, changing nothing', () => {
+    const tokens = new AtomicTokenBudget(5);
+    tokens.tryReserveTokensSync(3);
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 53, '2']) {
+      expect(() => tokens.refill(bad as number)).toThrow(BudgetError);
+      expect(() => new AtomicBudget(1).refill(bad as number)).toThrow(BudgetError);
+    }
+    expect([tokens.available(), tokens.epoch]).toEqual([2, 0]);
+  });
+
+  it('is declared', () => {
+    expect(capabilitiesOf(new AtomicTokenBudget(1)).batchRefill).toBe(true);
+    expect(capabilitiesOf(new AtomicBudget(1)).batchRefill).toBe(true);
+    expect(() =>
+      capabilitiesOf({ capabilities: { ...new AtomicBudget(1).capabilities, batchRefill: 'yes' } }),
+    ).toThrow(BudgetError);
+  });
+});
