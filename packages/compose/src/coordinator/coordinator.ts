@@ -207,7 +207,11 @@ export class Coordinator<D extends string> {
     const shaped = isRunResult(result);
     if (dispatch.state !== 'held') {
       // fn settled or cancelled the dispatch itself.
-      return { ok: true, value: shaped ? result.value : (result as T), report: { shortfall: {}, overcharge: {} } };
+      return {
+        ok: true,
+        value: shaped ? result.value : (result as T),
+        report: { shortfall: {}, overcharge: {} },
+      };
     }
     // The work has run: whatever is wrong with what fn returned, the dispatch is settled (at
     // its estimate, the bound it was admitted under) before the error goes out, never left held.

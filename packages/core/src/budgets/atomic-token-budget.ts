@@ -7,8 +7,8 @@ import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { SyncTokenBudget } from '../spec/token-budget.js';
 import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
-import { guardObserver, ObserverList } from './observer-list.js';
 import { debtAfter } from './debt.js';
+import { guardObserver, ObserverList } from './observer-list.js';
 import { checkCommonOptions, checkTimes, invalidOption } from './options.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from './schedule.js';
 import { SyncTokenBudgetBase } from './sync-twins.js';
@@ -16,7 +16,6 @@ import { TokenReservation } from './token-reservation.js';
 
 const RESET_CAPABILITIES = schedulableCapabilities('reset', false);
 const CARRY_CAPABILITIES = schedulableCapabilities('carry', false);
-
 
 /**
  * In-process budget of LLM tokens (or any spend known only afterwards): the reference's
@@ -422,4 +421,3 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return written;
   }
 }
-
