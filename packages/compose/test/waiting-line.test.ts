@@ -20,12 +20,6 @@ function waiter(priority: number, seq: number): Waiter {
   };
 }
 
-type Op =
-  | { op: 'join'; priority: number }
-  | { op: 'serve' }
-  | { op: 'leave'; pick: number }
-  | { op: 'drain' };
-
 const ops = fc.array(
   fc.oneof(
     {

@@ -2,11 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtomicBudget, AtomicTokenBudget, BudgetError, capabilitiesOf } from '../src/index.js';
 
-type Step =
-  | { op: 'reserve'; n: number }
-  | { op: 'record'; used: number }
-  | { op: 'refill'; times: number };
-
 const steps = fc.array(
   fc.oneof(
     fc.record({ op: fc.constant('reserve' as const), n: fc.nat(12) }),
