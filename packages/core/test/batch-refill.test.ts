@@ -92,3 +92,21 @@ describe('refill(times)', () => {
     ).toThrow(BudgetError);
   });
 });
+
+describe('capabilitiesOf', () => {
+  it('turns a declaration that throws when read into INVALID_ARGUMENT, with the cause', () => {
+    const budget = {
+      get capabilities(): never {
+        throw new Error('boom');
+      },
+    };
+    let caught: unknown;
+    try {
+      capabilitiesOf(budget);
+    } catch (error) {
+      caught = error;
+    }
+    expect(BudgetError.isInstance(caught) && caught.code).toBe('INVALID_ARGUMENT');
+    expect(((caught as Error).cause as Error).message).toBe('boom');
+  });
+});

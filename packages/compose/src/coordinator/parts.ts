@@ -23,6 +23,13 @@ export interface Dim {
   readonly sync: boolean;
   /** Settle under-use by a partial commit (declared by the guard; token budgets record it). */
   readonly partial: boolean;
+  /**
+   * Overage may be taken by a fresh reservation: the guard's units are one pool (it declares
+   * `countRelease`), so more of it is more of what the permit holds. An any-of (which could
+   * take it from another member) or an all-of with fixed charges (which would charge them
+   * again) is not: its overage is reported.
+   */
+  readonly pooled: boolean;
 }
 
 /** @internal What a dispatch holds on one dimension. */
@@ -63,6 +70,7 @@ export function settleSyncPart(p: Part, actual: number): number {
     permit.commitSync();
     // Take as much of the overage as there is room for; report the rest.
     const over = actual - p.cost;
+    if (!p.dim.pooled) return over;
     const take = Math.min(over, guard.available());
     // available() is a hint: a guard may still refuse (a waiting line with waiters in it
     // does), and then none of the overage was charged.
@@ -97,6 +105,7 @@ export async function settlePart(p: Part, actual: number): Promise<number> {
   if (actual >= p.cost) {
     await h.commit();
     if (actual === p.cost) return 0;
+    if (!p.dim.pooled) return actual - p.cost;
     const extra = await guard.tryAcquire(actual - p.cost);
     if (extra === null) return actual - p.cost;
     try {
@@ -204,13 +213,27 @@ export function toDims(dimensions: unknown): Dim[] {
     }
     seen.set(budget, name);
     if (isTokenBudget(budget)) {
-      dims.push({ name, budget, tokens: true, sync: isSyncTokenBudget(budget), partial: true });
+      dims.push({
+        name,
+        budget,
+        tokens: true,
+        sync: isSyncTokenBudget(budget),
+        partial: true,
+        pooled: true,
+      });
     } else if (typeof (budget as PermitBudgetGuard | null)?.tryAcquire === 'function') {
       const guard = budget as PermitBudgetGuard;
       // Under-use is returned by a partial commit where the guard declares one; a guard that
       // does not is committed whole (its under-use stays charged until the next refill).
-      const partial = capabilitiesOf(guard).partialCommit;
-      dims.push({ name, budget: guard, tokens: false, sync: isSyncGuard(guard), partial });
+      const caps = capabilitiesOf(guard);
+      dims.push({
+        name,
+        budget: guard,
+        tokens: false,
+        sync: isSyncGuard(guard),
+        partial: caps.partialCommit,
+        pooled: caps.countRelease,
+      });
     } else {
       throw invalid(
         `dimension ${name} is not a budget guard or token budget: ${describe(budget)}`,

@@ -17,6 +17,7 @@ import {
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
 import { CountLedger, ResetEpochs, stillLive } from '../internal/count-ledger.js';
+import { epochOf } from '../internal/epoch.js';
 import { describe, invalid } from '../internal/member-list.js';
 import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
 
@@ -175,6 +176,10 @@ export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements Sy
   get capacity(): number {
     return this.tokens.capacity;
   }
+  /** The token budget's epoch, when it says (a combinator's ledger fences reservations by it). */
+  get epoch(): number | undefined {
+    return epochOf(this.tokens);
+  }
   available(): number {
     return this.tokens.available();
   }
@@ -264,6 +269,11 @@ export class AsyncTokenGuard implements PermitBudgetGuard {
       partialCommit: true,
       countRelease: false,
     });
+  }
+
+  /** {@inheritDoc SyncTokenGuard.epoch} */
+  get epoch(): number | undefined {
+    return epochOf(this.tokens);
   }
 
   /**

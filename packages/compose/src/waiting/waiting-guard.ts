@@ -10,6 +10,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
+import { epochOf } from '../internal/epoch.js';
 import { WaiterLine } from './line.js';
 import { ceilingOf, mayFreeUnits, type Subscribable, subscribable } from './sources.js';
 import {
@@ -83,6 +84,11 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   available(): number {
     return this.guard.available();
   }
+  /** The guard's epoch, when it says (a combinator's ledger fences reservations by it). */
+  get epoch(): number | undefined {
+    return epochOf(this.guard);
+  }
+
   /** Waiters in line. */
   get pending(): number {
     return this.line.size;

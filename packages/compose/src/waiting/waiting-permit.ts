@@ -23,6 +23,9 @@ export class WaitingPermit extends SyncBudgetPermitBase {
     return done;
   }
   commitSync(used?: number): boolean {
-    return this.inner.commitSync(used);
+    const done = this.inner.commitSync(used);
+    // A partial commit returns the rest: it may be what the head of the line waits for.
+    if (done && used !== undefined && used < this.inner.cost) this.owner.notify();
+    return done;
   }
 }

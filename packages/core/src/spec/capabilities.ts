@@ -79,8 +79,8 @@ const FLAGS = ['sync', 'countRelease', 'partialCommit', 'retryHint', 'schedulabl
  *
  * @param budget - any value.
  * @returns the declaration.
- * @throws BudgetError `INVALID_ARGUMENT` for a `capabilities` property that is not a valid
- * declaration (a flag that is not a boolean, a refill policy other than `reset`, `carry` or
+ * @throws BudgetError `INVALID_ARGUMENT` for a `capabilities` property that throws when read or
+ * is not a valid declaration (a flag that is not a boolean, a refill policy other than `reset`, `carry` or
  * `undefined`).
  *
  * @example
@@ -94,7 +94,17 @@ const FLAGS = ['sync', 'countRelease', 'partialCommit', 'retryHint', 'schedulabl
  */
 export function capabilitiesOf(budget: unknown): BudgetCapabilities {
   if (typeof budget !== 'object' || budget === null) return NO_CAPABILITIES;
-  const caps = (budget as { capabilities?: unknown }).capabilities;
+  let caps: unknown;
+  try {
+    caps = (budget as { capabilities?: unknown }).capabilities;
+  } catch (error) {
+    throw new BudgetError({
+      code: 'INVALID_ARGUMENT',
+      message: `reading a budget's capabilities threw: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+      details: {},
+    });
+  }
   if (caps === undefined) return NO_CAPABILITIES;
   if (typeof caps !== 'object' || caps === null) throw badDeclaration('an object', caps);
   const c = caps as Record<string, unknown>;
