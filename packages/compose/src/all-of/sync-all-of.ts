@@ -97,6 +97,23 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     return c;
   }
 
+  /**
+   * @internal The largest cost this all-of could ever grant, given each member's (`of`):
+   * the smallest among members charged the cost; a member with a fixed charge bounds
+   * nothing, unless its charge is more than it could ever grant, and then no cost above 0
+   * (which charges nobody) is ever granted.
+   */
+  ceiling(of: (member: SyncBudgetGuard) => number): number {
+    let c = MAX;
+    for (let i = 0; i < this.members.length; i++) {
+      const f = this.fixed[i]!;
+      const most = of(this.members[i]!);
+      if (f < 0) c = Math.min(c, most);
+      else if (f > most) return 0;
+    }
+    return c;
+  }
+
   /** The largest cost every member could take right now. */
   available(): number {
     let a = MAX;

@@ -91,6 +91,16 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
     return Math.max(...this.members.map((m) => m.capacity));
   }
 
+  /**
+   * @internal The largest cost this any-of could ever grant, given each member's (`of`):
+   * the largest among its members, since a permit is one member's.
+   */
+  ceiling(of: (member: SyncBudgetGuard) => number): number {
+    let c = 0;
+    for (const m of this.members) c = Math.max(c, of(m));
+    return c;
+  }
+
   /** The largest cost some member could take right now. */
   available(): number {
     let a = 0;

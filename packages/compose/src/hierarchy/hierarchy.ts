@@ -25,7 +25,8 @@ function toLevel(template: unknown, depth: number, tree: TreeState, seen: Set<un
   const { capacity, children } = template as HierarchyTemplate;
   assertAmount(capacity, depth === 0 ? 'capacity' : `capacity at depth ${depth}`);
   const child = children === undefined ? undefined : toLevel(children, depth + 1, tree, seen);
-  return { capacity, child, depth, tree, evictOnIdle: tree.evictOnIdle, catchUp: undefined };
+  const evictOnIdle = tree.evictOnIdle;
+  return { capacity, child, depth, tree, evictOnIdle, catchUp: undefined, listeners: undefined };
 }
 
 /**
@@ -83,6 +84,7 @@ export function hierarchy(
     overReleased: 0,
     epoch: 0,
     schedule: undefined,
+    listeners: undefined,
   };
   const level = toLevel(template, 0, tree, new Set());
   return new HierarchyNode(null, '', level, level.capacity) as HierarchyRoot;

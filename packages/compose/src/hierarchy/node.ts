@@ -1,12 +1,14 @@
 import type {
   BudgetCapabilities,
+  BudgetObserver,
   Decision,
   SyncBudgetGuard,
   SyncBudgetPermit,
 } from '@budgetry/core';
 import { assertAmount } from '@budgetry/core';
 import { describe, invalid } from '../internal/member-list.js';
-import { markScheduled, PathNode } from './path-node.js';
+import { type Subscription, tell } from './listeners.js';
+import { markListened, markScheduled, PathNode } from './path-node.js';
 import { HierarchyPermit } from './permit.js';
 import { CHILD_CAPABILITIES, EVICTED, type Level, ROOT_CAPABILITIES } from './types.js';
 
@@ -80,6 +82,8 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    * follows the schedule (see {@link HierarchyNode.followSchedule}), so every node, used
    * directly or not, is in the epoch the clock is in.
    *
+   * Listeners added with {@link HierarchyNode.subscribe} hear of it after the fact.
+   *
    * @throws BudgetError `INVALID_ARGUMENT` on a node other than the root, which would break
    * its ancestors' sums.
    */
@@ -87,9 +91,74 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
     if (this.parent !== null) {
       throw invalid('refill() applies to the root of a hierarchy only', { path: this.path });
     }
-    this.level.tree.epoch++;
+    const tree = this.level.tree;
+    tree.epoch++;
     this.clearSubtree();
     if (this.level.evictOnIdle) this.sweep();
+    const list = tree.listeners;
+    if (list !== undefined) {
+      const epoch = tree.epoch;
+      tell(list, {
+        type: 'refill',
+        budget: undefined,
+        epoch,
+        policy: 'reset',
+        available: this.cap,
+      });
+    }
+  }
+
+  /**
+   * Be told when units come back anywhere in this node's tree: the tree's refills (`refill`,
+   * with the new epoch, whether a schedule or a direct call made it), and releases, partial
+   * commits and leaks on any node (`release`, `commit` with what it `refunded`, `leak`), each
+   * after the fact. The listener is the tree's, whichever node it was added on: a release on
+   * a sibling can free room on the path a tenant shares with it. Waiting lines use it, so a
+   * line over a tenant of a scheduled root wakes at the root's refill. Events carry no
+   * `budget` name; reservations and denials are not reported.
+   *
+   * Nobody listening costs nothing: until a tree in the process has a listener, releases
+   * check nothing for one, and after, a tree with none checks one field. A listener that
+   * throws stops neither the other listeners nor the operation, which already happened: its
+   * error is reported as a process warning of type `BudgetryObserverWarning`.
+   *
+   * @param listener - called with each event, synchronously.
+   * @returns a function that removes this subscription, and only it (calling it again does
+   * nothing), even when the same listener was added more than once.
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { hierarchy } from '@budgetry/compose';
+   *
+   * const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
+   * const acme = root.child('acme');
+   * const stop = acme.subscribe((event) => {
+   *   if (event.type === 'refill') console.log(`epoch ${event.epoch}: every tenant is empty`);
+   *   if (event.type === 'release') console.log(`${event.refunded} units came back`);
+   * });
+   * if (acme.tryReserveSync(5)) acme.releaseSync(5); // 5 units came back
+   * root.refill(); // epoch 1: every tenant is empty
+   * stop();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    if (typeof listener !== 'function') {
+      throw invalid(`a hierarchy listener must be a function, got ${describe(listener)}`, {});
+    }
+    let root: HierarchyNode = this;
+    while (root.parent !== null) root = root.parent;
+    const level = root.level;
+    const mine = { listener };
+    setListeners(level, [...(level.tree.listeners ?? []), mine]);
+    markListened();
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const rest = (level.tree.listeners ?? []).filter((s) => s !== mine);
+      setListeners(level, rest.length === 0 ? undefined : rest);
+    };
   }
 
   /**
@@ -314,6 +383,12 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
     if (kids.size === 0) this.kids = undefined;
     return evicted;
   }
+}
+
+/** Sets a tree's listeners, from its root's level, on the tree and on every level. */
+function setListeners(root: Level, list: readonly Subscription[] | undefined): void {
+  root.tree.listeners = list;
+  for (let l: Level | undefined = root; l !== undefined; l = l.child) l.listeners = list;
 }
 
 /** Sets the schedule on every level of a tree, so each node checks one field of its own. */

@@ -1,4 +1,5 @@
 import { assertAmount, SyncGuardBase, watchLeak } from '@budgetry/core';
+import { tell } from './listeners.js';
 import type { HierarchyNode } from './node.js';
 import { HierarchyPermit, PermitCell } from './permit.js';
 import { EVICTED, type Level } from './types.js';
@@ -33,6 +34,12 @@ export abstract class PathNode extends SyncGuardBase {
    * JIT folds away, so the operations of trees that follow none check nothing.
    */
   declare readonly anyScheduled: boolean;
+  /**
+   * @internal Whether any tree in the process has had a listener (`subscribe`): set once, on
+   * the prototype, like {@link PathNode.anyScheduled}, so that until then releases and
+   * settling permits check nothing for listeners.
+   */
+  declare readonly anyListened: boolean;
 
   /** @internal Use {@link hierarchy} and {@link HierarchyNode.child}. */
   constructor(parent: HierarchyNode | null, key: string, level: Level, capacity: number) {
@@ -139,12 +146,33 @@ export abstract class PathNode extends SyncGuardBase {
     }
     n.countHeld -= accepted;
     n.unhold(accepted);
+    if (this.anyListened && this.level.listeners !== undefined) {
+      this.settled(true, cost, 0, accepted, false);
+    }
   }
 
   /** @internal Returns `cost` units to this node's path; evicts it if idle and asked to. */
   unhold(cost: number): void {
     for (let a: PathNode | null = this; a !== null; a = a.parent) a.heldUnits -= cost;
     if (this.level.evictOnIdle && this.heldUnits === 0) this.evictSelf();
+  }
+
+  /**
+   * @internal Tells the tree's listeners, if there are any, that `cost` units reserved here
+   * were released (or committed, keeping `used`), `refunded` of them coming back; a leak is
+   * reported as its release, then as a leak, as core's budgets report theirs.
+   */
+  settled(release: boolean, cost: number, used: number, refunded: number, leak: boolean): void {
+    const list = this.level.tree.listeners;
+    if (list === undefined) return;
+    const budget = undefined;
+    if (release) {
+      const available = Math.max(this.pathMin(true), 0);
+      tell(list, { type: 'release', budget, cost, refunded, available });
+    } else {
+      tell(list, { type: 'commit', budget, cost, used, refunded });
+    }
+    if (leak) tell(list, { type: 'leak', budget, amount: cost, refunded });
   }
 
   /** Reserves `cost` as a permit; returns it, or the node on the path that had no room. */
@@ -268,8 +296,14 @@ export abstract class PathNode extends SyncGuardBase {
 }
 
 Object.defineProperty(PathNode.prototype, 'anyScheduled', { value: false, writable: true });
+Object.defineProperty(PathNode.prototype, 'anyListened', { value: false, writable: true });
 
 /** @internal Called by the first `followSchedule`; never undone (see `anyScheduled`). */
 export function markScheduled(): void {
   (PathNode.prototype as { anyScheduled: boolean }).anyScheduled = true;
+}
+
+/** @internal Called by the first `subscribe`; never undone (see `anyListened`). */
+export function markListened(): void {
+  (PathNode.prototype as { anyListened: boolean }).anyListened = true;
 }

@@ -34,7 +34,9 @@ export class PermitCell implements LeakWatch {
     const node = this.node;
     const tree = node.level.tree;
     tree.leaks++;
-    if (this.epoch === tree.epoch) node.unhold(this.cost);
+    const live = this.epoch === tree.epoch;
+    if (live) node.unhold(this.cost);
+    if (node.anyListened) node.settled(true, this.cost, 0, live ? this.cost : 0, true);
   }
 }
 
@@ -78,6 +80,10 @@ export class HierarchyPermit extends SyncBudgetPermitBase {
     // started full).
     const back = cell.cost - spent;
     if (back > 0 && cell.epoch === node.level.tree.epoch) node.unhold(back);
+    if (node.anyListened && node.level.listeners !== undefined) {
+      const refunded = cell.epoch === node.level.tree.epoch ? back : 0;
+      node.settled(to === RELEASED, cell.cost, spent, refunded, false);
+    }
     return true;
   }
 }

@@ -1,4 +1,5 @@
 import type { BudgetCapabilities, SchedulableCapabilities } from '@budgetry/core';
+import type { Subscription } from './listeners.js';
 import type { HierarchyNode } from './node.js';
 
 /** @internal What the root declares: the one node a refill scheduler may drive. */
@@ -97,6 +98,11 @@ export interface Level {
    * field before it runs (see `HierarchyNode.followSchedule`); `undefined` when none.
    */
   catchUp: (() => void) | undefined;
+  /**
+   * The tree's listeners, copied into every level for the same reason: a release checks one
+   * field of its own level (see `HierarchyNode.subscribe`); `undefined` when none.
+   */
+  listeners: readonly Subscription[] | undefined;
 }
 
 /** @internal State shared by a whole tree. */
@@ -113,6 +119,11 @@ export interface TreeState {
   epoch: number;
   /** The schedule the root follows, if any. */
   schedule: (() => void) | undefined;
+  /**
+   * What `subscribe` on any node of the tree added, copied on write (and into every level);
+   * `undefined` while nobody listens.
+   */
+  listeners: readonly Subscription[] | undefined;
 }
 
 /**
