@@ -13,6 +13,7 @@ import { memoryRows } from './memory.js';
 import { pLimitRow } from './p-limit.js';
 import { plainReferenceRows } from './plain-reference.js';
 import { rateLimiterFlexibleRow } from './rate-limiter-flexible.js';
+import { waitingDepthRows } from './waiting-depth.js';
 
 /**
  * Every row, in table order. To add rows, write a module under `src/rows/` that exports
@@ -32,6 +33,7 @@ export const allRows: readonly BenchRow[] = [
   bottleneckRow,
   ...effectSemaphoreRows,
   ...contentionRows,
+  ...waitingDepthRows,
   ...memoryRows,
   ...composeMemoryRows,
 ];
