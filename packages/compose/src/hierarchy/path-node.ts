@@ -108,13 +108,11 @@ export abstract class PathNode extends SyncGuardBase {
     if (this.anyScheduled) this.caughtUp();
     let n: PathNode = this;
     if (n.heldUnits === EVICTED) n = n.live();
-    for (let a: PathNode | null = n; a !== null; a = a.parent) {
-      if (a.heldUnits + cost > a.cap) {
-        if (n.heldUnits === 0) n.dropIfIdle(); // attached by this call: not kept for a denial
-        return false;
-      }
+    const full = n.chargePath(cost);
+    if (full !== null) {
+      if (n.heldUnits === 0) n.dropIfIdle(); // attached by this call: not kept for a denial
+      return false;
     }
-    for (let a: PathNode | null = n; a !== null; a = a.parent) a.heldUnits += cost;
     n.countHeld += cost;
     if (cost === 0) n.dropIfIdle();
     return true;
@@ -181,19 +179,34 @@ export abstract class PathNode extends SyncGuardBase {
     if (this.anyScheduled) this.caughtUp();
     let n: PathNode = this;
     if (n.heldUnits === EVICTED) n = n.live();
-    for (let a: PathNode | null = n; a !== null; a = a.parent) {
-      if (a.heldUnits + cost > a.cap) {
-        if (n.heldUnits === 0) n.dropIfIdle(); // attached by this call: not kept for a denial
-        return a as HierarchyNode;
-      }
+    const full = n.chargePath(cost);
+    if (full !== null) {
+      if (n.heldUnits === 0) n.dropIfIdle(); // attached by this call: not kept for a denial
+      return full as HierarchyNode;
     }
-    for (let a: PathNode | null = n; a !== null; a = a.parent) a.heldUnits += cost;
     const tree = n.level.tree;
     const cell = new PermitCell(n, cost, tree.epoch);
     const permit = new HierarchyPermit(cell);
     if (tree.backstop) watchLeak(permit, cell);
     if (cost === 0) n.dropIfIdle(); // holds nothing: not kept in memory for it
     return permit;
+  }
+
+  /**
+   * Adds `cost` to this node and every ancestor in one optimistic pass; at the first node
+   * without room, takes back what it added below it and returns that node (`null`: charged).
+   * A pure walk over numbers: nothing in it can throw halfway.
+   */
+  private chargePath(cost: number): PathNode | null {
+    let a: PathNode | null = this;
+    for (; a !== null; a = a.parent) {
+      const held = a.heldUnits + cost;
+      if (held > a.cap) break;
+      a.heldUnits = held;
+    }
+    if (a === null) return null;
+    for (let b: PathNode = this; b !== a; b = b.parent!) b.heldUnits -= cost;
+    return a;
   }
 
   /** Applies a due refill of a scheduled tree; see `HierarchyNode.followSchedule`. */
