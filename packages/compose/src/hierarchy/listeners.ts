@@ -1,4 +1,5 @@
 import type { BudgetEvent, BudgetObserver } from '@budgetry/core';
+import { warn } from '../internal/report.js';
 
 /**
  * @internal One `subscribe` call: its own object, so that unsubscribing removes exactly it,
@@ -19,16 +20,7 @@ export function tell(list: readonly Subscription[], event: BudgetEvent): void {
     try {
       s.listener(event);
     } catch (error) {
-      reportListenerFailure(error);
+      warn('BudgetryObserverWarning', 'a hierarchy listener threw', error);
     }
-  }
-}
-
-function reportListenerFailure(error: unknown): void {
-  const message = `budgetry: a hierarchy listener threw: ${error instanceof Error ? error.message : String(error)}`;
-  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-    process.emitWarning(message, 'BudgetryObserverWarning');
-  } else {
-    console.warn(message);
   }
 }

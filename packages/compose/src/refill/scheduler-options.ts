@@ -1,5 +1,6 @@
 import { BudgetError, type Clock, systemClock } from '@budgetry/core';
 import { describe, invalid } from '../internal/member-list.js';
+import { reporter } from '../internal/report.js';
 
 /**
  * Options every refill scheduler takes.
@@ -92,34 +93,10 @@ export function checkSchedulerOptions(options: RefillSchedulerOptions): Schedule
   if (onError !== undefined && typeof onError !== 'function') {
     throw invalid(`option onError must be a function, got ${describe(onError)}`, {});
   }
-  return { clock: clock ?? systemClock, report: reporter(onError) };
-}
-
-/**
- * @internal Errors with no caller go to `onError`; without one, or when it throws too, they
- * become a process warning (observable, never a crash).
- */
-function reporter(onError: ((error: unknown) => void) | undefined): ReportFailure {
-  return (error) => {
-    if (onError !== undefined) {
-      try {
-        onError(error);
-        return;
-      } catch (failure) {
-        warn(failure, 'onError threw');
-      }
-    }
-    warn(error, 'refill schedule');
+  return {
+    clock: clock ?? systemClock,
+    report: reporter(onError, 'refill schedule', 'BudgetryRefillWarning'),
   };
-}
-
-function warn(error: unknown, what: string): void {
-  const message = `budgetry: ${what}: ${error instanceof Error ? error.message : String(error)}`;
-  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-    process.emitWarning(message, 'BudgetryRefillWarning');
-  } else {
-    console.warn(message);
-  }
 }
 
 /**

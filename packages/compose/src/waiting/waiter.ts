@@ -101,30 +101,3 @@ export function guardFailure(error: unknown): BudgetError {
     cause: error,
   });
 }
-
-/**
- * @internal Errors no waiter can receive go to `onError`; without one, or when it throws too,
- * they become a process warning of type `BudgetryWaitingWarning` (observable, never a crash).
- */
-export function reporter(onError: ((error: unknown) => void) | undefined): (e: unknown) => void {
-  return (error) => {
-    if (onError !== undefined) {
-      try {
-        onError(error);
-        return;
-      } catch (failure) {
-        warn(failure, 'onError threw');
-      }
-    }
-    warn(error, 'waiting line');
-  };
-}
-
-function warn(error: unknown, what: string): void {
-  const message = `budgetry: ${what}: ${error instanceof Error ? error.message : String(error)}`;
-  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-    process.emitWarning(message, 'BudgetryWaitingWarning');
-  } else {
-    console.warn(message);
-  }
-}

@@ -11,6 +11,7 @@ import {
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
 import { epochOf } from '../internal/epoch.js';
+import { reporter } from '../internal/report.js';
 import { WaiterLine } from './line.js';
 import { ceilingOf, mayFreeUnits, type Subscribable, subscribable } from './sources.js';
 import {
@@ -19,7 +20,6 @@ import {
   checkAcquireOptions,
   closedError,
   guardFailure,
-  reporter,
   timeoutError,
   type Waiter,
 } from './waiter.js';
@@ -65,7 +65,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     this.capabilities = forwarded(guard, { retryHint: false });
     this.guard = guard;
     this.clock = clock;
-    this.report = reporter(onError);
+    this.report = reporter(onError, 'waiting line', 'BudgetryWaitingWarning');
     // Refill schedulers call listeners with an epoch; core budgets with a BudgetEvent, of
     // which only the ones that can return units are worth serving the line for. Listening on
     // the budgets underneath too (a scheduler's budget, a token guard's budget, a combinator's
