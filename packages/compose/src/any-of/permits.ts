@@ -1,5 +1,5 @@
 import type { BudgetPermit, PermitState, SyncBudgetPermit } from '@budgetry/core';
-import { SyncBudgetPermitBase } from '@budgetry/core';
+import { ForwardingPermit } from '../internal/forwarding-permit.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 
 /**
@@ -49,23 +49,14 @@ export interface SyncAnyOfPermit<K extends MemberKey = MemberKey>
 
 /** @internal */
 export class SyncAnyOfPermitImpl<K extends MemberKey>
-  extends SyncBudgetPermitBase
+  extends ForwardingPermit
   implements SyncAnyOfPermit<K>
 {
   constructor(
     readonly member: K,
-    readonly inner: SyncBudgetPermit,
+    override readonly inner: SyncBudgetPermit,
   ) {
-    super();
-  }
-  get cost(): number {
-    return this.inner.cost;
-  }
-  get epoch(): number {
-    return this.inner.epoch;
-  }
-  get state(): PermitState {
-    return this.inner.state;
+    super(inner);
   }
   releaseSync(): boolean {
     try {

@@ -1,21 +1,13 @@
-import { type PermitState, type SyncBudgetPermit, SyncBudgetPermitBase } from '@budgetry/core';
+import type { SyncBudgetPermit } from '@budgetry/core';
+import { ForwardingPermit } from '../internal/forwarding-permit.js';
 
 /** @internal A permit from a `WaitingGuard`: releasing it wakes the waiters behind it. */
-export class WaitingPermit extends SyncBudgetPermitBase {
+export class WaitingPermit extends ForwardingPermit {
   constructor(
     private readonly owner: { notify(): void },
-    private readonly inner: SyncBudgetPermit,
+    inner: SyncBudgetPermit,
   ) {
-    super();
-  }
-  get cost(): number {
-    return this.inner.cost;
-  }
-  get epoch(): number {
-    return this.inner.epoch;
-  }
-  get state(): PermitState {
-    return this.inner.state;
+    super(inner);
   }
   releaseSync(): boolean {
     const done = this.inner.releaseSync();
