@@ -12,6 +12,7 @@ import type { Dispatch } from '../src/coordinator/dispatch.js';
 import { hierarchy } from '../src/hierarchy/hierarchy.js';
 import { lazyRefill } from '../src/refill/lazy-refill.js';
 import { waiting } from '../src/waiting/waiter-queue.js';
+import { dispatchSteps } from './helpers/dispatch-steps.js';
 import { TestClock } from './helpers/test-clock.js';
 
 const ROWS = 10;
@@ -67,33 +68,7 @@ function rig(wrapper: Wrapper, policy: RefillPolicy): Rig {
   };
 }
 
-type Step =
-  | { op: 'reserve'; rows: number; tokens: number }
-  | { op: 'settle'; index: number; rows: number; tokens: number }
-  | { op: 'cancel'; index: number }
-  | { op: 'refill' };
-
-const step: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      op: fc.constant('reserve' as const),
-      rows: fc.nat(ROWS + 2),
-      tokens: fc.nat(40),
-    }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      op: fc.constant('settle' as const),
-      index: fc.nat(5),
-      rows: fc.nat(ROWS + 4),
-      tokens: fc.nat(60),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), index: fc.nat(5) }) },
-  { weight: 1, arbitrary: fc.constant({ op: 'refill' as const }) },
-);
+const step = dispatchSteps(ROWS);
 
 interface Open {
   readonly dispatch: Dispatch<'rows' | 'tokens'>;
