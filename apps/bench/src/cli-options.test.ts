@@ -7,6 +7,7 @@ describe('parseCliOptions', () => {
       quick: false,
       jsonPath: undefined,
       filters: [],
+      oneProcess: false,
       help: false,
     });
   });
@@ -33,6 +34,11 @@ describe('parseCliOptions', () => {
     expect(() => parseCliOptions(['--fast'])).toThrow(/unknown argument "--fast"/);
     expect(() => parseCliOptions(['out.json'])).toThrow(CliUsageError);
     expect(() => parseCliOptions(['--quick=yes'])).toThrow(/takes no value/);
+  });
+
+  it('turns process isolation off with --one-process, which takes no value', () => {
+    expect(parseCliOptions(['--quick', '--one-process']).oneProcess).toBe(true);
+    expect(() => parseCliOptions(['--one-process=1'])).toThrow(/takes no value/);
   });
 
   it('recognizes --help and -h', () => {

@@ -6,6 +6,8 @@ export interface CliOptions {
   readonly jsonPath: string | undefined;
   /** Run only rows whose id or name contains one of these (their references come along). */
   readonly filters: readonly string[];
+  /** Measure every row in this process instead of one child process per group (debugging). */
+  readonly oneProcess: boolean;
   readonly help: boolean;
 }
 
@@ -15,11 +17,13 @@ export class CliUsageError extends Error {
 }
 
 /** Printed by `--help` and after a usage error. */
-export const usage = `Usage: pnpm bench [--quick] [--json FILE] [--filter TEXT]...
+export const usage = `Usage: pnpm bench [--quick] [--json FILE] [--filter TEXT]... [--one-process]
 
-  --quick        fewer and shorter rounds (under a minute); the 1 M memory row runs once
+  --quick        fewer and shorter rounds; the 1 M memory row runs once
   --json FILE    also write the results as JSON (relative to the directory you ran from)
   --filter TEXT  only rows whose id or name contains TEXT (repeatable); references are kept
+  --one-process  measure every row in this process, not one child process per row group
+                 (for debugging: rows of different groups then share JIT feedback)
   --help         this text`;
 
 /**
@@ -37,6 +41,7 @@ export const usage = `Usage: pnpm bench [--quick] [--json FILE] [--filter TEXT].
  */
 export function parseCliOptions(argv: readonly string[]): CliOptions {
   let quick = false;
+  let oneProcess = false;
   let help = false;
   let jsonPath: string | undefined;
   const filters: string[] = [];
@@ -60,6 +65,10 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         if (eq !== -1) throw new CliUsageError('--quick takes no value');
         quick = true;
         break;
+      case '--one-process':
+        if (eq !== -1) throw new CliUsageError('--one-process takes no value');
+        oneProcess = true;
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -74,7 +83,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         throw new CliUsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
-  return { quick, jsonPath, filters, help };
+  return { quick, jsonPath, filters, oneProcess, help };
 }
 
 function requireValue(flag: string, value: string): string {

@@ -29,6 +29,7 @@ describe('formatTable', () => {
     id: 'plain-sync',
     name: 'plain pair',
     group: 'references',
+    process: 'references',
     unit: 'ops/s',
     summary: { median: 2e8, min: 1e8, max: 3e8 },
     rounds: 3,

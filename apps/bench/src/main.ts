@@ -1,17 +1,23 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { runChild } from './child-process.js';
 import { CliUsageError, parseCliOptions, usage } from './cli-options.js';
-import { formatTable } from './format-table.js';
 import { buildJsonReport } from './json-report.js';
-import { describeMachine, machineInfo } from './machine-info.js';
+import { machineInfo } from './machine-info.js';
+import { formatReport } from './report-text.js';
+import type { BenchRow } from './row.js';
 import { toRowResults } from './row-result.js';
 import { allRows } from './rows/index.js';
 import { hasGc } from './rows/memory.js';
-import { defaultSettings, quickSettings } from './run-settings.js';
-import { runRows } from './runner.js';
+import { type IsolatedRun, runIsolated } from './run-isolated.js';
+import { defaultSettings, quickSettings, type RunSettings } from './run-settings.js';
+import { type Progress, runRows } from './runner.js';
 import { selectRows, validateRegistry } from './select-rows.js';
 import { sinkTotal } from './sink.js';
+
+/** The process name `--one-process` records on every row. */
+const oneProcessName = 'main';
 
 async function main(): Promise<number> {
   let options: ReturnType<typeof parseCliOptions>;
@@ -42,37 +48,48 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const started = performance.now();
   console.error(
-    `bench: ${rows.length} rows, ${settings.mode} mode: ${settings.rounds} interleaved rounds of ~${settings.sliceMs} ms per row`,
+    `bench: ${rows.length} rows, ${settings.mode} mode: ${settings.rounds} interleaved rounds of ~${settings.sliceMs} ms per row, ` +
+      (options.oneProcess ? 'all in this process' : 'one child process per row group'),
   );
-  const measurements = await runRows(rows, settings, (message) =>
-    console.error(`bench: ${message}`),
-  );
-  const durationMs = performance.now() - started;
-  const results = toRowResults(measurements);
-
-  console.log(`\n${describeMachine(machine)}`);
-  console.log(
-    `${settings.mode} run: ${settings.rounds} rounds per throughput row (median, min, max of ops/s), ` +
-      `memory rows after them (rounds as listed; ${settings.mode === 'quick' ? '1 M: a single round' : '1 M: 3 rounds'}), ` +
-      `took ${(durationMs / 1000).toFixed(1)} s\n`,
-  );
-  console.log(formatTable(results));
-  const short = results.filter((result) => result.status === 'short').length;
-  const failed = results.filter((result) => result.error !== null).length;
-  console.log(
-    `\n${results.filter((r) => r.status === 'met').length} targets met, ${short} short${failed > 0 ? `, ${failed} rows failed` : ''}. ` +
-      `Ratios are per-round medians against rows measured in this run. (sink ${sinkTotal() % 1000})`,
-  );
+  const progress = (message: string): void => console.error(`bench: ${message}`);
+  const run = options.oneProcess
+    ? await runInThisProcess(rows, settings, progress)
+    : await runIsolated(rows, settings, runChild, progress);
+  const report = buildJsonReport({
+    machine,
+    settings,
+    durationMs: performance.now() - started,
+    isolation: options.oneProcess ? 'one-process' : 'per-process',
+    ...run,
+  });
+  console.log(`\n${formatReport(report)}`);
 
   if (options.jsonPath !== undefined) {
     // pnpm runs the script in apps/bench; INIT_CWD is where the user typed the command.
     const path = resolve(process.env['INIT_CWD'] ?? process.cwd(), options.jsonPath);
-    const report = buildJsonReport({ machine, settings, durationMs, sink: sinkTotal(), results });
     writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
     console.error(`bench: wrote ${path}`);
   }
+  const failed = run.results.filter((result) => result.error !== null).length;
   // Benchmarks never fail on numbers; only a row that could not run is an error.
   return failed > 0 ? 1 : 0;
+}
+
+/** `--one-process`: every row in this process, as one set of interleaved rounds. */
+async function runInThisProcess(
+  rows: readonly BenchRow[],
+  settings: RunSettings,
+  progress: Progress,
+): Promise<IsolatedRun> {
+  const started = performance.now();
+  const results = toRowResults(await runRows(rows, settings, progress), oneProcessName);
+  const ids = rows.map((row) => row.id);
+  const durationMs = performance.now() - started;
+  return {
+    results,
+    processes: [{ name: oneProcessName, owned: ids, measured: ids, durationMs, error: null }],
+    sink: sinkTotal(),
+  };
 }
 
 main().then(

@@ -22,11 +22,14 @@ describe('toRowResults', () => {
         { label: '3× peer', against: 'peer', atLeast: 3 },
       ],
     });
-    const [, , result] = toRowResults([
-      measured(reference, [100, 200, 300]),
-      measured(peer, [50, 50, 50]),
-      measured(row, [60, 120, 150]),
-    ]);
+    const [, , result] = toRowResults(
+      [
+        measured(reference, [100, 200, 300]),
+        measured(peer, [50, 50, 50]),
+        measured(row, [60, 120, 150]),
+      ],
+      'p',
+    );
     expect(result!.ratio).toBe(0.6);
     expect(result!.summary).toEqual({ median: 120, min: 60, max: 150 });
     expect(result!.targets.map((t) => [t.value, t.met])).toEqual([
@@ -36,9 +39,17 @@ describe('toRowResults', () => {
     expect(result!.status).toBe('short');
   });
 
+  it('records the process every result was measured in', () => {
+    const results = toRowResults(
+      [measured(throughput('a'), [1]), measured(throughput('b'), [2])],
+      'peers',
+    );
+    expect(results.map((r) => r.process)).toEqual(['peers', 'peers']);
+  });
+
   it('reports n/a, not a guess, when the row a target needs was not measured', () => {
     const row = throughput('row', { target: { label: 'x', against: 'absent', atLeast: 1 } });
-    const [result] = toRowResults([measured(row, [1, 2, 3])]);
+    const [result] = toRowResults([measured(row, [1, 2, 3])], 'p');
     expect(result!.targets[0]!.met).toBeNull();
     expect(result!.status).toBe('n/a');
   });
@@ -53,13 +64,13 @@ describe('toRowResults', () => {
       target: { label: '≤ 200 B', atMost: 200 },
       measure: () => 0,
     };
-    const [result] = toRowResults([measured(row, [150, 120, 300])]);
+    const [result] = toRowResults([measured(row, [150, 120, 300])], 'p');
     expect(result!.unit).toBe('bytes');
     expect(result!.targets[0]).toMatchObject({ value: 150, met: true });
   });
 
   it('keeps a failed row with its error and no summary', () => {
-    const [result] = toRowResults([measured(throughput('bad'), [], 'boom')]);
+    const [result] = toRowResults([measured(throughput('bad'), [], 'boom')], 'p');
     expect(result).toMatchObject({ summary: null, error: 'boom', rounds: 0, ratio: null });
   });
 });

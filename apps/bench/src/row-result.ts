@@ -8,6 +8,8 @@ export interface RowResult {
   readonly id: string;
   readonly name: string;
   readonly group: string;
+  /** The process the row was measured in (a process name, or `main` with `--one-process`). */
+  readonly process: string;
   readonly unit: 'ops/s' | 'bytes';
   /** `null` when the row failed before its first sample. */
   readonly summary: Summary | null;
@@ -25,10 +27,11 @@ export interface RowResult {
  * this run; a reference that was filtered out or failed makes the ratio `null` and the
  * target `n/a`, never a number from elsewhere.
  *
- * @param measurements - every measured row.
+ * @param measurements - every row measured in one process, in the same rounds.
+ * @param process - the name of that process, recorded on every result.
  * @returns one result per measurement, in the same order.
  */
-export function toRowResults(measurements: readonly Measurement[]): RowResult[] {
+export function toRowResults(measurements: readonly Measurement[], process: string): RowResult[] {
   const byId = new Map(measurements.map((m) => [m.row.id, m]));
   const ratioTo = (m: Measurement, id: string | undefined): number | null => {
     if (id === undefined) return null;
@@ -49,6 +52,7 @@ export function toRowResults(measurements: readonly Measurement[]): RowResult[] 
       id: row.id,
       name: row.name,
       group: row.group,
+      process,
       unit: row.kind === 'memory' ? 'bytes' : 'ops/s',
       summary,
       rounds: m.samples.length,

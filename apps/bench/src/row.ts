@@ -27,6 +27,13 @@ interface RowBase {
   readonly name: string;
   /** Rows of one group are printed together, in registry order. */
   readonly group: string;
+  /**
+   * The child process that measures this row in an isolated run (the default); absent means
+   * the row's `group`. Rows of one process share the JIT's type feedback, rows of different
+   * processes never do, so set it only to measure a row beside another group's rows on
+   * purpose.
+   */
+  readonly process?: string;
   /** Id of the row this one's ratio is taken against; absent for the references themselves. */
   readonly reference?: string;
   /** One target, several (the async tier has two), or none. */
@@ -64,6 +71,11 @@ export interface MemoryRow extends RowBase {
 
 /** Anything the runner can measure. */
 export type BenchRow = ThroughputRow | MemoryRow;
+
+/** The process a row is measured in by an isolated run: `row.process`, else its group. */
+export function processOf(row: BenchRow): string {
+  return row.process ?? row.group;
+}
 
 /** Normalizes `row.target` to a list. */
 export function targetsOf(row: BenchRow): readonly Target[] {

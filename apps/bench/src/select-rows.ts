@@ -52,7 +52,13 @@ export function selectRows(rows: readonly BenchRow[], filters: readonly string[]
   return rows.filter((row) => chosen.has(row.id));
 }
 
-function dependenciesOf(row: BenchRow): string[] {
+/**
+ * The ids a row is compared with: its `reference` first, then each target's `against`.
+ *
+ * @param row - any row.
+ * @returns ids in that order; empty for a reference row without targets.
+ */
+export function dependenciesOf(row: BenchRow): string[] {
   const ids = targetsOf(row).flatMap((target) =>
     target.against === undefined ? [] : [target.against],
   );
