@@ -1,7 +1,6 @@
 import {
   assertAmount,
   type BudgetCapabilities,
-  type BudgetError,
   type Decision,
   retryAfterOf,
   type SyncBudgetGuard,
@@ -9,11 +8,19 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
-import { chargedBy, saturatingAdd } from '../internal/count-ledger.js';
+import { saturatingAdd } from '../internal/count-ledger.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { costVectorOf, FixedTally, totalOf } from './costs.js';
+import {
+  type CountMembers,
+  pairFailure,
+  pairReleaseFailure,
+  releaseEvery,
+  reserveEach,
+  reserveProbed,
+} from './count-loops.js';
 import { denial, noParts, releaseAll } from './parts.js';
-import { failsClean, reserveProbedPair, unreserve } from './rollback.js';
+import { type CountApi, countApiOf, failsClean, reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -57,17 +64,17 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * The first two members when there are exactly two charged the cost, the headline shape,
    * and both are known to throw only before changing anything.
    */
-  private readonly first: SyncBudgetGuard | undefined;
-  private readonly second: SyncBudgetGuard | undefined;
+  private readonly first: CountApi | undefined;
+  private readonly second: CountApi | undefined;
   /** The same shape when a member may throw after charging: its availability is read first. */
   private readonly probedPair: boolean;
-  /** Per member: whether its availability is read before charging it (see the class notes). */
-  private readonly probes: readonly boolean[];
+  /** The members as the count loops see them (see `CountMembers`). */
+  private readonly loops: CountMembers;
+  /** Every member fails clean and is charged the cost: the tight loops, nothing read first. */
+  private readonly clean: boolean;
   /** Uniform charges: units held through the count API, saturating at 2^53 − 1. */
   private countHeld = 0;
   private overReleasedUnits = 0;
-  /** How far a pair reservation got, for rollback if a member throws. */
-  private step = 0;
   /** With fixed charges: count reservations per cost, so each release matches one. */
   private readonly tally: FixedTally | undefined;
 
@@ -80,10 +87,13 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     this.fixed = fixed;
     // Two plain members (rows + tokens) get a loop-free path: direct field calls inline well.
     const pair = members.length === 2 && fixed[0]! < 0 && fixed[1]! < 0;
-    this.probes = members.map((m) => !failsClean(m));
-    const clean = !this.probes.some((p) => p);
-    this.first = pair && clean ? members[0] : undefined;
-    this.second = pair && clean ? members[1] : undefined;
+    const probes = members.map((m) => !failsClean(m));
+    const calls = members.map((m, i) => (probes[i] ? m : countApiOf(m)));
+    const clean = !probes.some((p) => p);
+    this.loops = { keys, members, calls, fixed, probes };
+    this.clean = clean && fixed.every((f) => f < 0);
+    this.first = pair && clean ? calls[0] : undefined;
+    this.second = pair && clean ? calls[1] : undefined;
     this.probedPair = pair && !clean;
     this.tally = fixed.some((f) => f >= 0) ? new FixedTally() : undefined;
   }
@@ -157,39 +167,37 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * class notes for a member that throws after charging).
    */
   tryReserveSync(cost: number): boolean {
+    const a = this.first;
+    // The headline shape stays small enough for the JIT to inline it with both members.
+    if (a !== undefined && cost > 0 && Number.isSafeInteger(cost)) {
+      let step = 0;
+      try {
+        if (!a.tryReserveSync(cost)) return false;
+        step = 1;
+        if (!this.second!.tryReserveSync(cost)) {
+          step = 2;
+          a.releaseSync(cost);
+          return false;
+        }
+      } catch (error) {
+        throw pairFailure(this.loops, error, step, cost);
+      }
+      this.countHeld = saturatingAdd(this.countHeld, cost);
+      return true;
+    }
+    return this.reserveGeneral(cost);
+  }
+
+  private reserveGeneral(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (cost === 0) return true;
-    const first = this.first;
-    if (first !== undefined) return this.reservePair(first, this.second!, cost);
     if (this.probedPair) {
       if (!reserveProbedPair(this.members, this.keys, cost)) return false;
       this.countHeld = saturatingAdd(this.countHeld, cost);
       return true;
     }
-    const ms = this.members;
-    const fixed = this.fixed;
-    const probes = this.probes;
-    const n = ms.length;
-    let i = 0;
-    let before = Number.NaN;
-    try {
-      for (; i < n; i++) {
-        const f = fixed[i]!;
-        const m = ms[i]!;
-        before = Number.NaN;
-        if (probes[i]) before = m.available();
-        if (!m.tryReserveSync(f < 0 ? cost : f)) break;
-      }
-    } catch (error) {
-      // NaN (not read: a member that fails clean, or the read threw) counts as uncharged.
-      const charged = chargedBy(ms[i]!, this.chargeOf(i, cost), before);
-      unreserve(ms, fixed, charged ? i + 1 : i, cost);
-      throw memberFailure(error, this.keys[i]!);
-    }
-    if (i < n) {
-      unreserve(ms, fixed, i, cost);
+    if (!(this.clean ? reserveEach(this.loops, cost) : reserveProbed(this.loops, cost)))
       return false;
-    }
     if (this.tally !== undefined) this.tally.add(cost);
     else this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
@@ -206,6 +214,23 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * release it on the member directly if it did not return it.
    */
   releaseSync(cost: number): void {
+    const a = this.first;
+    if (a !== undefined && cost > 0 && cost <= this.countHeld && Number.isSafeInteger(cost)) {
+      this.countHeld -= cost;
+      let step = 0;
+      try {
+        a.releaseSync(cost);
+        step = 1;
+        this.second!.releaseSync(cost);
+      } catch (error) {
+        throw pairReleaseFailure(this.loops, error, step, cost);
+      }
+      return;
+    }
+    this.releaseGeneral(cost);
+  }
+
+  private releaseGeneral(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     let accepted = cost;
     const tally = this.tally;
@@ -223,32 +248,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       }
       this.countHeld -= accepted;
     }
-    if (accepted === 0) return;
-    const first = this.first;
-    if (first !== undefined) {
-      this.releasePair(first, this.second!, accepted);
-      return;
-    }
-    const ms = this.members;
-    const fixed = this.fixed;
-    let i = 0;
-    try {
-      for (; i < ms.length; i++) {
-        const f = fixed[i]!;
-        ms[i]!.releaseSync(f < 0 ? accepted : f);
-      }
-    } catch (error) {
-      // Release the rest before reporting: a failing member must not strand the others.
-      for (let j = i + 1; j < ms.length; j++) {
-        const f = fixed[j]!;
-        try {
-          ms[j]!.releaseSync(f < 0 ? accepted : f);
-        } catch {
-          // The first failure is the one reported.
-        }
-      }
-      throw memberFailure(error, this.keys[i]!);
-    }
+    if (accepted !== 0) releaseEvery(this.loops, accepted);
   }
 
   /**
@@ -326,56 +326,6 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   /** {@inheritDoc SyncAllOf.tryAcquireDetailedSync} */
   async tryAcquireDetailed(cost: number): Promise<Decision<K, SyncAllOfPermit<K>>> {
     return this.tryAcquireDetailedSync(cost);
-  }
-
-  private reservePair(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): boolean {
-    try {
-      return this.reservePairUnguarded(a, b, cost);
-    } catch (error) {
-      throw this.pairFailure(error, this.step, cost);
-    }
-  }
-
-  private reservePairUnguarded(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): boolean {
-    this.step = 0;
-    if (!a.tryReserveSync(cost)) return false;
-    this.step = 1;
-    if (!b.tryReserveSync(cost)) {
-      this.step = 2;
-      a.releaseSync(cost);
-      return false;
-    }
-    this.countHeld = saturatingAdd(this.countHeld, cost);
-    return true;
-  }
-
-  /** Members that fail clean: the one that threw at `step` charged nothing. */
-  private pairFailure(error: unknown, step: number, cost: number): BudgetError {
-    if (step === 1) unreserve(this.members, this.fixed, 1, cost);
-    return memberFailure(error, this.keys[step === 1 ? 1 : 0]!);
-  }
-
-  private releasePair(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): void {
-    try {
-      this.releasePairUnguarded(a, b, cost);
-    } catch (error) {
-      const failed = this.step;
-      if (failed === 0) {
-        try {
-          b.releaseSync(cost);
-        } catch {
-          // The first failure is the one reported.
-        }
-      }
-      throw memberFailure(error, this.keys[failed]!);
-    }
-  }
-
-  private releasePairUnguarded(a: SyncBudgetGuard, b: SyncBudgetGuard, cost: number): void {
-    this.step = 0;
-    a.releaseSync(cost);
-    this.step = 1;
-    b.releaseSync(cost);
   }
 
   private chargeOf(i: number, cost: number): number {

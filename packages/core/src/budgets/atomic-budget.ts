@@ -326,20 +326,25 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    let accepted = cost;
-    // The common case stays inline; only an over-release takes the shared slow path.
-    if (cost > this.countHeld) {
-      accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
-      this.overReleasedUnits = Math.min(
-        this.overReleasedUnits + cost - accepted,
-        Number.MAX_SAFE_INTEGER,
-      );
-    }
+    // The common case stays inline and small; an over-release takes the out-of-line path.
+    const accepted = cost > this.countHeld ? this.acceptOverRelease(cost) : cost;
     this.countHeld -= accepted;
     this.avail += accepted;
-    if (this.observer !== undefined) {
-      reportCountRelease(this.observer, this.name, cost, accepted, this.avail);
-    }
+    if (this.observer !== undefined) this.reportRelease(cost, accepted);
+  }
+
+  /** The part of an over-release that is accepted (what is held); counts the excess. */
+  private acceptOverRelease(cost: number): number {
+    const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+    this.overReleasedUnits = Math.min(
+      this.overReleasedUnits + cost - accepted,
+      Number.MAX_SAFE_INTEGER,
+    );
+    return accepted;
+  }
+
+  private reportRelease(cost: number, accepted: number): void {
+    reportCountRelease(this.observer!, this.name, cost, accepted, this.avail);
   }
 
   /**

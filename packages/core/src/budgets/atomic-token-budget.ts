@@ -16,6 +16,7 @@ import { TokenReservation } from './token-reservation.js';
 
 const RESET_CAPABILITIES = schedulableCapabilities('reset', false);
 const CARRY_CAPABILITIES = schedulableCapabilities('carry', false);
+const MAX_TOTAL = Number.MAX_SAFE_INTEGER;
 
 /**
  * In-process budget of LLM tokens (or any spend known only afterwards): the reference's
@@ -213,7 +214,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);
-    this.epochValue = Math.min(this.epochValue + times, Number.MAX_SAFE_INTEGER);
+    this.epochValue = Math.min(this.epochValue + times, MAX_TOTAL);
     let debt: number;
     if (this.refillPolicy === 'reset') {
       debt = this.net < 0 ? -this.net : 0;
@@ -292,7 +293,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       });
     }
     reservation.claim(this);
-    this.consumed = Math.min(this.consumed + actual, Number.MAX_SAFE_INTEGER);
+    this.consumed = Math.min(this.consumed + actual, MAX_TOTAL);
     const estimate = reservation.estimate;
     let change = 0;
     if (this.isLive(reservation.epoch)) {
@@ -330,16 +331,20 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
    */
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    const available = Math.max(this.net, 0);
-    if (cost > available) {
-      this.observer?.({ type: 'deny', budget: this.name, cost, available });
+    // `net` is negative while in debt: nothing is available then, and a cost of 0 still fits.
+    if (cost > this.net && cost > 0) {
+      if (this.observer !== undefined) this.reportCount('deny', cost);
       return false;
     }
     this.net -= cost;
     this.reservedTotal += cost;
     this.countHeld += cost;
-    this.observer?.({ type: 'reserve', budget: this.name, cost, available: this.available() });
+    if (this.observer !== undefined) this.reportCount('reserve', cost);
     return true;
+  }
+
+  private reportCount(type: 'reserve' | 'deny', cost: number): void {
+    this.observer!({ type, budget: this.name, cost, available: this.available() });
   }
 
   /**
@@ -352,21 +357,22 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    let accepted = cost;
-    // The common case stays inline; only an over-release takes the shared slow path.
-    if (cost > this.countHeld) {
-      accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
-      this.overReleasedUnits = Math.min(
-        this.overReleasedUnits + cost - accepted,
-        Number.MAX_SAFE_INTEGER,
-      );
-    }
+    const accepted = cost > this.countHeld ? this.acceptOverRelease(cost) : cost;
     this.countHeld -= accepted;
     this.reservedTotal -= accepted;
     this.net += accepted;
-    if (this.observer !== undefined) {
-      reportCountRelease(this.observer, this.name, cost, accepted, this.available());
-    }
+    if (this.observer !== undefined) this.reportRelease(cost, accepted);
+  }
+
+  /** The part of an over-release that is accepted (what is held); counts the excess. */
+  private acceptOverRelease(cost: number): number {
+    const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
+    this.overReleasedUnits = Math.min(this.overReleasedUnits + cost - accepted, MAX_TOTAL);
+    return accepted;
+  }
+
+  private reportRelease(cost: number, accepted: number): void {
+    reportCountRelease(this.observer!, this.name, cost, accepted, this.available());
   }
 
   /** Tokens the count API was asked to release beyond what it held (and ignored). */
