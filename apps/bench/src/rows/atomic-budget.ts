@@ -17,7 +17,8 @@ export const syncPairRow: ThroughputRow = {
   name: 'AtomicBudget tryReserveSync + releaseSync',
   group,
   reference: 'plain-sync',
-  target: { label: '≥ 0.5× plain-sync', against: 'plain-sync', atLeast: 0.5 },
+  // BRIEF.md asks ≥ 0.5×; issue #11 holds the composition work to no regression: ≥ 0.75×.
+  target: { label: '≥ 0.75× plain-sync', against: 'plain-sync', atLeast: 0.75 },
   setup() {
     cost = 1;
     countBudget = new AtomicBudget(capacity);
@@ -41,7 +42,7 @@ export const promisePairRow: ThroughputRow = {
   group,
   reference: 'plain-async',
   target: [
-    { label: '≥ 0.8× plain-async', against: 'plain-async', atLeast: 0.8 },
+    { label: '≥ 0.9× plain-async', against: 'plain-async', atLeast: 0.9 },
     { label: '≥ 3× rate-limiter-flexible', against: 'rlf-memory', atLeast: 3 },
   ],
   setup() {

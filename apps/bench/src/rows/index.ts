@@ -3,6 +3,7 @@ import { atomicBudgetRows } from './atomic-budget.js';
 import { atomicTokenBudgetRows } from './atomic-token-budget.js';
 import { bottleneckRow } from './bottleneck.js';
 import { composeAllOfRows } from './compose-all-of.js';
+import { composeAllOfShapeRows } from './compose-all-of-shapes.js';
 import { composeHierarchyRows } from './compose-hierarchy.js';
 import { composeMemoryRows } from './compose-memory.js';
 import { composeTenantRows } from './compose-tenants.js';
@@ -25,6 +26,7 @@ export const allRows: readonly BenchRow[] = [
   ...atomicBudgetRows,
   ...atomicTokenBudgetRows,
   ...composeAllOfRows,
+  ...composeAllOfShapeRows,
   ...composeHierarchyRows,
   ...composeTenantRows,
   rateLimiterFlexibleRow,
