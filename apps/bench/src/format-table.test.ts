@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatRatio, formatTable, formatValue } from './format-table.js';
 import type { RowResult } from './row-result.js';
+import { referenceResult } from './test-fixtures.js';
 
 describe('formatValue', () => {
   it('scales ops/s to k and M', () => {
@@ -25,20 +26,7 @@ describe('formatRatio', () => {
 });
 
 describe('formatTable', () => {
-  const base: RowResult = {
-    id: 'plain-sync',
-    name: 'plain pair',
-    group: 'references',
-    process: 'references',
-    unit: 'ops/s',
-    summary: { median: 2e8, min: 1e8, max: 3e8 },
-    rounds: 3,
-    reference: null,
-    ratio: null,
-    targets: [],
-    status: null,
-    error: null,
-  };
+  const base = referenceResult;
   const row: RowResult = {
     ...base,
     id: 'budgetry-sync',

@@ -5,20 +5,11 @@ import {
   parseJsonReport,
   rowResultsFromJson,
 } from './json-report.js';
-import type { MachineInfo } from './machine-info.js';
 import type { RowResult } from './row-result.js';
 import { quickSettings } from './run-settings.js';
+import { testMachine } from './test-fixtures.js';
 
-const machine: MachineInfo = {
-  node: 'v20.0.0',
-  v8: '11',
-  platform: 'linux',
-  arch: 'x64',
-  cpu: 'Test CPU',
-  cores: 2,
-  memoryGiB: 24,
-  date: '2026-01-01T00:00:00.000Z',
-};
+const machine = testMachine;
 
 const throughputResult: RowResult = {
   id: 'budgetry-sync',

@@ -14,6 +14,7 @@ import {
 import { formatReport } from './report-text.js';
 import type { RowResult } from './row-result.js';
 import { quickSettings } from './run-settings.js';
+import { referenceResult, testMachine } from './test-fixtures.js';
 
 describe('the README’s results section', () => {
   it('is what `pnpm bench:readme` generates from results/latest.json (never edit it by hand)', () => {
@@ -29,20 +30,7 @@ describe('the README’s results section', () => {
   });
 });
 
-const base: RowResult = {
-  id: 'plain-sync',
-  name: 'plain pair',
-  group: 'references',
-  process: 'references',
-  unit: 'ops/s',
-  summary: { median: 2e8, min: 1e8, max: 3e8 },
-  rounds: 3,
-  reference: null,
-  ratio: null,
-  targets: [],
-  status: null,
-  error: null,
-};
+const base = referenceResult;
 
 const results: RowResult[] = [
   base,
@@ -80,16 +68,8 @@ const results: RowResult[] = [
 ];
 
 const report: JsonReport = buildJsonReport({
-  machine: {
-    node: 'v20.0.0',
-    v8: '11',
-    platform: 'linux',
-    arch: 'x64',
-    cpu: 'Test CPU',
-    cores: 2,
-    memoryGiB: 24,
-    date: '2026-01-01T00:00:00.000Z',
-  },
+  machine: testMachine,
+
   settings: quickSettings,
   durationMs: 1000,
   isolation: 'per-process',

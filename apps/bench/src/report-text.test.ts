@@ -1,36 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { formatTable } from './format-table.js';
 import { buildJsonReport, type JsonReport } from './json-report.js';
-import type { MachineInfo } from './machine-info.js';
 import { describeRun, describeVerdicts, formatReport } from './report-text.js';
 import type { RowResult } from './row-result.js';
 import { defaultSettings, quickSettings } from './run-settings.js';
+import { referenceResult, testMachine } from './test-fixtures.js';
 
-const machine: MachineInfo = {
-  node: 'v20.0.0',
-  v8: '11',
-  platform: 'linux',
-  arch: 'x64',
-  cpu: 'Test CPU',
-  cores: 2,
-  memoryGiB: 24,
-  date: '2026-01-01T00:00:00.000Z',
-};
+const machine = testMachine;
 
-const reference: RowResult = {
-  id: 'plain-sync',
-  name: 'plain pair',
-  group: 'references',
-  process: 'references',
-  unit: 'ops/s',
-  summary: { median: 2e8, min: 1e8, max: 3e8 },
-  rounds: 3,
-  reference: null,
-  ratio: null,
-  targets: [],
-  status: null,
-  error: null,
-};
+const reference = referenceResult;
 
 const short: RowResult = {
   ...reference,
