@@ -1,5 +1,5 @@
 import type { SyncBudgetGuard } from '@budgetry/core';
-import { acceptMember, isSyncGuard } from '../internal/member-kind.js';
+import { acceptMember, isSyncGuard, memberIdentity } from '../internal/member-kind.js';
 import {
   type AnyMember,
   describe,
@@ -89,7 +89,7 @@ export function allOf(
   if (typeof options !== 'object' || options === null) {
     throw invalid(`allOf options must be an object, got ${describe(options)}`, {});
   }
-  const list = toMemberList(members, 'allOf', acceptMember);
+  const list = toMemberList(members, 'allOf', acceptMember, memberIdentity);
   const fixed = chargesOf(list.keys, options.charge);
   if (list.budgets.every(isSyncGuard)) {
     return new SyncAllOf(list.keys, list.budgets as SyncBudgetGuard[], fixed);

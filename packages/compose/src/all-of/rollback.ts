@@ -1,5 +1,6 @@
 import { AtomicBudget, AtomicTokenBudget, type SyncBudgetGuard, TokenBucket } from '@budgetry/core';
 import { chargedBy } from '../internal/count-ledger.js';
+import { isOwnView } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { SyncTokenGuard } from '../token-guard/index.js';
 
@@ -26,13 +27,19 @@ export interface CountApi {
 
 /**
  * @internal For a member that {@link failsClean}: the object whose count API its own count API
- * calls. A token guard over core's `AtomicTokenBudget` forwards both calls to the budget
- * unchanged, so calling the budget directly does the same thing with one call fewer.
+ * calls. A token guard view allOf made over core's `AtomicTokenBudget` forwards both calls to
+ * the budget unchanged, so calling the budget directly does the same thing with one call fewer;
+ * a view the caller made and holds is called as it is.
  */
 export function countApiOf(member: SyncBudgetGuard): CountApi {
-  if (Object.getPrototypeOf(member) !== SyncTokenGuard.prototype) return member;
-  // `failsClean` checked that the guard wraps a plain AtomicTokenBudget.
-  return (member as SyncTokenGuard).tokens as AtomicTokenBudget;
+  if (Object.getPrototypeOf(member) !== SyncTokenGuard.prototype || !isOwnView(member)) {
+    return member;
+  }
+  // A view the combinator made itself (nobody else holds it) whose count calls go to the
+  // budget: `failsClean` checked that the budget is a plain AtomicTokenBudget.
+  const view = member as SyncTokenGuard;
+  const tokens = view.tokens as AtomicTokenBudget;
+  return view.counter === tokens ? tokens : member;
 }
 
 function plain(value: unknown): value is object {

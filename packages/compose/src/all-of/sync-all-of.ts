@@ -57,7 +57,11 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   readonly capabilities: BudgetCapabilities;
   /** Member keys, in the order they are charged. */
   readonly keys: readonly K[];
-  /** The members, in the order they are charged (token budgets behind a guard view). */
+  /**
+   * The members, in the order they are charged (token budgets behind a guard view). A view
+   * allOf made for a core `AtomicTokenBudget` is not called by the count API, which goes to
+   * the budget itself: replacing methods on such a view changes nothing.
+   */
   readonly members: readonly SyncBudgetGuard[];
   private readonly fixed: number[];
   /**
@@ -169,7 +173,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   tryReserveSync(cost: number): boolean {
     const a = this.first;
     // The headline shape stays small enough for the JIT to inline it with both members.
-    if (a !== undefined && cost > 0 && Number.isSafeInteger(cost)) {
+    if (a !== undefined && Number.isSafeInteger(cost) && cost > 0) {
       let step = 0;
       try {
         if (!a.tryReserveSync(cost)) return false;
@@ -215,7 +219,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    */
   releaseSync(cost: number): void {
     const a = this.first;
-    if (a !== undefined && cost > 0 && cost <= this.countHeld && Number.isSafeInteger(cost)) {
+    if (a !== undefined && Number.isSafeInteger(cost) && cost > 0 && cost <= this.countHeld) {
       this.countHeld -= cost;
       let step = 0;
       try {

@@ -1,5 +1,5 @@
 import type { SyncBudgetGuard } from '@budgetry/core';
-import { acceptMember, isSyncGuard } from '../internal/member-kind.js';
+import { acceptMember, isSyncGuard, memberIdentity } from '../internal/member-kind.js';
 import {
   type AnyMember,
   describe,
@@ -95,7 +95,7 @@ export function anyOf(members: Members<AnyMember>, options: AnyOfOptions = {}): 
       },
     );
   }
-  const list = toMemberList(members, 'anyOf', acceptMember);
+  const list = toMemberList(members, 'anyOf', acceptMember, memberIdentity);
   if (list.budgets.every(isSyncGuard)) {
     return new SyncAnyOf(list.keys, list.budgets as SyncBudgetGuard[], strategy);
   }

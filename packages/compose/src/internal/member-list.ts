@@ -69,6 +69,7 @@ export function toMemberList<M>(
   members: unknown,
   what: string,
   accept: (value: unknown, key: MemberKey) => M,
+  identity: (value: unknown) => unknown = (value) => value,
 ): MemberList<M> {
   if (typeof members !== 'object' || members === null) {
     throw invalid(`${what} expects an array or a record of budgets, got ${describe(members)}`, {
@@ -83,7 +84,7 @@ export function toMemberList<M>(
   const budgets: M[] = [];
   const seen = new Map<unknown, MemberKey>();
   for (const [key, value] of entries) {
-    const first = seen.get(value);
+    const first = seen.get(identity(value));
     if (first !== undefined) {
       throw invalid(
         `${what}: member ${String(key)} is the same budget as member ${String(first)}`,
@@ -93,7 +94,7 @@ export function toMemberList<M>(
         },
       );
     }
-    seen.set(value, key);
+    seen.set(identity(value), key);
     keys.push(key);
     budgets.push(accept(value, key));
   }

@@ -157,8 +157,11 @@ export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements Sy
    */
   readonly capabilities: BudgetCapabilities;
   private readonly ledger: TokenLedger;
-  /** The budget's own count API, when it has one (core's `AtomicTokenBudget` does). */
-  private readonly counter: CountApi | undefined;
+  /**
+   * @internal The budget's own count API, when it has one (core's `AtomicTokenBudget` does)
+   * and declares it; the count calls go there.
+   */
+  readonly counter: CountApi | undefined;
 
   /** @param tokens - the token budget to wrap. */
   constructor(readonly tokens: SyncTokenBudget) {

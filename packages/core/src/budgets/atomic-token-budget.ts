@@ -333,18 +333,18 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     // `net` is negative while in debt: nothing is available then, and a cost of 0 still fits.
     if (cost > this.net && cost > 0) {
-      if (this.observer !== undefined) this.reportCount('deny', cost);
+      if (this.observer !== undefined) this.reportCount('deny', cost, Math.max(this.net, 0));
       return false;
     }
     this.net -= cost;
     this.reservedTotal += cost;
     this.countHeld += cost;
-    if (this.observer !== undefined) this.reportCount('reserve', cost);
+    if (this.observer !== undefined) this.reportCount('reserve', cost, this.available());
     return true;
   }
 
-  private reportCount(type: 'reserve' | 'deny', cost: number): void {
-    this.observer!({ type, budget: this.name, cost, available: this.available() });
+  private reportCount(type: 'reserve' | 'deny', cost: number, available: number): void {
+    this.observer!({ type, budget: this.name, cost, available });
   }
 
   /**
