@@ -35,7 +35,7 @@ function buildGeneral(kinds: readonly ('a' | 't')[], capacities: readonly number
 }
 
 const shapeArb = fc
-  .array(fc.constantFrom('a' as const, 't' as const), { minLength: 1, maxLength: 6 })
+  .array(fc.constantFrom('a' as const, 't' as const), { minLength: 1, maxLength: 10 })
   .chain((kinds) =>
     fc.record({
       kinds: fc.constant(kinds),
@@ -101,12 +101,15 @@ describe('allOf count API over core budgets', () => {
   });
 
   it('passes on the error of a member whose release fails and still releases every other one', () => {
-    for (const size of [2, 4]) {
+    const cases = [2, 4, 8, 9].flatMap((size) =>
+      [0, 1, size - 1].map((failing) => ({ size, failing })),
+    );
+    for (const { size, failing } of cases) {
       const members = Array.from({ length: size }, () => new AtomicBudget(10, { strict: true }));
       const gate = allOf(members);
       expect(gate.tryReserveSync(3)).toBe(true);
-      // Someone returned member 0's units behind the all-of's back: its release now fails.
-      members[0]!.releaseSync(3);
+      // Someone returned a member's units behind the all-of's back: its release now fails.
+      members[failing]!.releaseSync(3);
       let error: unknown;
       try {
         gate.releaseSync(3);

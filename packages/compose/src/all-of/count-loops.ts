@@ -29,7 +29,21 @@ export function reserveEach(all: CountMembers, cost: number): boolean {
   const n = each.length;
   let i = 0;
   try {
-    while (i < n && each[i]!.tryReserveSync(cost)) i++;
+    // Unrolled up to eight members: each position is a call site of its own, which learns only
+    // the member classes found at that position, so V8 inlines them; the loop's one call site
+    // learns every class of every position and inlines none once it has seen too many.
+    if (n <= 8) {
+      if (each[0]!.tryReserveSync(cost)) i = 1;
+      if (i === 1 && n > 1 && each[1]!.tryReserveSync(cost)) i = 2;
+      if (i === 2 && n > 2 && each[2]!.tryReserveSync(cost)) i = 3;
+      if (i === 3 && n > 3 && each[3]!.tryReserveSync(cost)) i = 4;
+      if (i === 4 && n > 4 && each[4]!.tryReserveSync(cost)) i = 5;
+      if (i === 5 && n > 5 && each[5]!.tryReserveSync(cost)) i = 6;
+      if (i === 6 && n > 6 && each[6]!.tryReserveSync(cost)) i = 7;
+      if (i === 7 && n > 7 && each[7]!.tryReserveSync(cost)) i = 8;
+    } else {
+      while (i < n && each[i]!.tryReserveSync(cost)) i++;
+    }
   } catch (error) {
     unreserve(all.members, all.fixed, i, cost);
     throw memberFailure(error, all.keys[i]!);
@@ -84,16 +98,48 @@ export function releaseEvery(all: CountMembers, cost: number): void {
       calls[i]!.releaseSync(f < 0 ? cost : f);
     }
   } catch (error) {
-    for (let j = i + 1; j < n; j++) {
-      const f = fixed[j]!;
-      try {
-        calls[j]!.releaseSync(f < 0 ? cost : f);
-      } catch {
-        // The first failure is the one reported.
-      }
-    }
-    throw memberFailure(error, all.keys[i]!);
+    throw releaseRest(all, i, cost, error);
   }
+}
+
+/**
+ * @internal {@link releaseEvery} for uniform charges over members that fail clean, unrolled
+ * like {@link reserveEach}.
+ */
+export function releaseEach(all: CountMembers, cost: number): void {
+  const each = all.calls;
+  const n = each.length;
+  if (n > 8) {
+    releaseEvery(all, cost);
+    return;
+  }
+  let i = 0;
+  try {
+    each[0]!.releaseSync(cost);
+    if (n > 1) each[(i = 1)]!.releaseSync(cost);
+    if (n > 2) each[(i = 2)]!.releaseSync(cost);
+    if (n > 3) each[(i = 3)]!.releaseSync(cost);
+    if (n > 4) each[(i = 4)]!.releaseSync(cost);
+    if (n > 5) each[(i = 5)]!.releaseSync(cost);
+    if (n > 6) each[(i = 6)]!.releaseSync(cost);
+    if (n > 7) each[(i = 7)]!.releaseSync(cost);
+  } catch (error) {
+    throw releaseRest(all, i, cost, error);
+  }
+}
+
+/** Releases members after `failed`, then returns the failure of member `failed`. */
+function releaseRest(all: CountMembers, failed: number, cost: number, error: unknown): BudgetError {
+  const { calls, fixed } = all;
+  for (let j = failed + 1; j < calls.length; j++) {
+    const f = fixed[j]!;
+    try {
+      calls[j]!.releaseSync(f < 0 ? cost : f);
+    } catch {
+      // The first failure is the one reported.
+    }
+  }
+  return memberFailure(error, all.keys[failed]!);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type CountMembers,
   pairFailure,
   pairReleaseFailure,
+  releaseEach,
   releaseEvery,
   reserveEach,
   reserveProbed,
@@ -252,7 +253,9 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       }
       this.countHeld -= accepted;
     }
-    if (accepted !== 0) releaseEvery(this.loops, accepted);
+    if (accepted === 0) return;
+    if (this.clean) releaseEach(this.loops, accepted);
+    else releaseEvery(this.loops, accepted);
   }
 
   /**
