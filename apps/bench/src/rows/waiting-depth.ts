@@ -1,28 +1,31 @@
 import { type WaitingGuard, waiting } from '@budgetry/compose';
 import { AtomicBudget, type SyncBudgetPermit } from '@budgetry/core';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { ThroughputRow } from '../row.js';
+import type { Target, ThroughputRow } from '../row.js';
+import { PlainSemaphore } from './contention.js';
 
 const group = 'waiting line: waiters served per second, at a queue depth';
-/** Waiters queued behind a capacity of one. */
+/** Waiters queued behind the caller holding the one slot. */
 const depths = [1, 1_000, 100_000] as const;
 
 /**
- * A standing population of `depth` callers, each looping "wait for the one slot, take it,
- * give it back": the line in front of the slot stays `depth − 1` long. `run(n)` lets exactly
- * `n` callers through; between runs the last one keeps the slot, so the line stands still.
- * What one op costs is what a queue of that depth costs to serve one waiter: join, wait,
- * be served, leave.
+ * A standing population of callers behind a capacity of one, each looping "wait for the
+ * slot, take it, give it back". With `depth + 1` callers, one holds the slot and `depth` wait
+ * behind it: when the holder gives the slot back, the head of the line is served and the
+ * holder joins the back, so the line stays `depth` long and every op goes through it — one
+ * op is one waiter served: join, wait, be served, leave. `run(n)` lets exactly `n` callers
+ * through; between runs the last one served keeps the slot, so the line stands still while
+ * the harness is not measuring.
  */
 interface Population {
-  /** Starts the callers; they queue behind a closed gate. */
-  start(depth: number): void;
+  /** Starts `callers` callers; they queue behind the slot, which starts taken. */
+  start(callers: number): void;
   /** Lets `n` callers through and resolves when they have been served. */
   serve(n: number): Promise<number>;
   stop(): void;
 }
 
-/** Coordinates "serve n, then hold the slot until the next run" for either queue. */
+/** Coordinates "serve n, then hold the slot until the next run" for every queue. */
 class Turns {
   served = 0;
   private goal = 0;
@@ -58,6 +61,7 @@ class Turns {
   }
 }
 
+/** `waiting(AtomicBudget(1))`: `await acquire(1)`, then `permit.releaseSync()`. */
 function budgetryPopulation(): Population {
   let line: WaitingGuard | undefined;
   let stopped = false;
@@ -76,10 +80,10 @@ function budgetryPopulation(): Population {
     }
   };
   return {
-    start(depth) {
+    start(callers) {
       line = waiting(new AtomicBudget(1, { leakBackstop: false }));
       gate = line.tryAcquireSync(1); // the slot starts taken: everyone queues
-      for (let i = 0; i < depth; i++) void caller();
+      for (let i = 0; i < callers; i++) void caller();
     },
     serve(n) {
       const finished = turns.next(n);
@@ -97,6 +101,7 @@ function budgetryPopulation(): Population {
   };
 }
 
+/** `pLimit(1)`: `await limit(task)`, the task holding the slot while it runs. */
 function pLimitPopulation(): Population {
   let limit: LimitFunction = pLimit(1);
   let stopped = false;
@@ -109,11 +114,11 @@ function pLimitPopulation(): Population {
     while (!stopped) await limit(task);
   };
   return {
-    start(depth) {
+    start(callers) {
       limit = pLimit(1);
       // The slot starts taken, like the budgetry population's.
       void limit(() => new Promise<void>((resolve) => (opened = resolve)));
-      for (let i = 0; i < depth; i++) void caller();
+      for (let i = 0; i < callers; i++) void caller();
     },
     serve(n) {
       const finished = turns.next(n);
@@ -130,37 +135,101 @@ function pLimitPopulation(): Population {
   };
 }
 
-function row(kind: 'budgetry' | 'p-limit', depth: number, make: () => Population): ThroughputRow {
-  let population = make();
-  const id = `${kind === 'budgetry' ? 'waiting' : 'p-limit'}-depth-${depth}`;
-  const targets =
-    kind === 'budgetry' && depth === 100_000
-      ? [
-          { label: '≥ 0.67× waiting-depth-1', against: 'waiting-depth-1', atLeast: 0.67 },
-          { label: `≥ 1× p-limit-depth-${depth}`, against: `p-limit-depth-${depth}`, atLeast: 1 },
-        ]
-      : kind === 'budgetry'
-        ? { label: `≥ 1× p-limit-depth-${depth}`, against: `p-limit-depth-${depth}`, atLeast: 1 }
-        : undefined;
+/** The minimal FIFO of Promise resolvers ({@link PlainSemaphore} of one): the sanity bound. */
+function fifoPopulation(): Population {
+  let fifo = new PlainSemaphore(1);
+  let stopped = false;
+  let gated = false;
+  const turns = new Turns();
+  const caller = async (): Promise<void> => {
+    while (!stopped) {
+      await fifo.acquire();
+      if (turns.arrived()) await turns.held();
+      fifo.release();
+    }
+  };
+  return {
+    start(callers) {
+      fifo = new PlainSemaphore(1);
+      void fifo.acquire(); // the slot starts taken
+      gated = true;
+      for (let i = 0; i < callers; i++) void caller();
+    },
+    serve(n) {
+      const finished = turns.next(n);
+      if (gated) {
+        gated = false;
+        fifo.release();
+      }
+      return finished;
+    },
+    stop() {
+      stopped = true;
+      fifo.clear(); // the waiters are dropped, never resumed
+    },
+  };
+}
+
+type Kind = 'waiting' | 'p-limit' | 'fifo';
+
+const makers: Record<Kind, () => Population> = {
+  waiting: budgetryPopulation,
+  'p-limit': pLimitPopulation,
+  fifo: fifoPopulation,
+};
+
+/** What each row's ratio column divides by, and its targets. */
+function comparisons(kind: Kind, depth: number): Pick<ThroughputRow, 'reference' | 'target'> {
+  if (kind === 'fifo') return depth === 1 ? {} : { reference: 'fifo-depth-1' };
+  if (kind === 'p-limit') return { reference: `waiting-depth-${depth}` };
+  const pLimitTarget: Target = {
+    label: `≥ 1× p-limit-depth-${depth}`,
+    against: `p-limit-depth-${depth}`,
+    atLeast: 1,
+  };
+  if (depth === 1) return { reference: 'fifo-depth-1', target: pLimitTarget };
+  if (depth !== 100_000) return { reference: 'waiting-depth-1', target: pLimitTarget };
+  return {
+    reference: 'waiting-depth-1',
+    target: [
+      { label: '≥ 0.67× waiting-depth-1', against: 'waiting-depth-1', atLeast: 0.67 },
+      pLimitTarget,
+    ],
+  };
+}
+
+const names: Record<Kind, string> = {
+  waiting: 'waiting(AtomicBudget(1)): serve a waiter',
+  'p-limit': 'p-limit(1): serve a caller',
+  fifo: 'hand-written FIFO of Promise resolvers: serve a waiter',
+};
+
+/**
+ * The child process a row is measured in: one per depth, the minimal FIFO apart from the
+ * line and p-limit above depth 1. A standing population of 100 000 callers fills the heap
+ * with objects that outlive the young generation, and the collector's work for it lands on
+ * whatever row runs when it is due; kept apart, the 1-queued rows print as measured without
+ * any large population beside them, and each deeper row is divided by a 1-queued row
+ * re-measured beside it, under the same collector load.
+ */
+function processOf(kind: Kind, depth: number): string {
+  const queued = `${depth.toLocaleString('en')} queued`;
+  if (depth === 1) return `waiting line: ${queued}`;
+  return kind === 'fifo' ? `waiting line: minimal FIFO, ${queued}` : `waiting line: ${queued}`;
+}
+
+function row(kind: Kind, depth: number): ThroughputRow {
+  let population = makers[kind]();
   return {
     kind: 'throughput',
-    id,
-    name:
-      kind === 'budgetry'
-        ? `waiting(AtomicBudget(1)): serve a waiter, ${depth.toLocaleString('en')} queued`
-        : `p-limit(1): serve a caller, ${depth.toLocaleString('en')} queued`,
+    id: `${kind}-depth-${depth}`,
+    name: `${names[kind]}, ${depth.toLocaleString('en')} queued`,
     group,
-    // The line is measured against itself with one caller; p-limit against the line at the
-    // same depth.
-    ...(kind === 'p-limit'
-      ? { reference: `waiting-depth-${depth}` }
-      : depth === 1
-        ? {}
-        : { reference: 'waiting-depth-1' }),
-    ...(targets === undefined ? {} : { target: targets }),
+    process: processOf(kind, depth),
+    ...comparisons(kind, depth),
     setup() {
-      population = make();
-      population.start(depth);
+      population = makers[kind]();
+      population.start(depth + 1); // one holds the slot, `depth` wait behind it
     },
     run: (iterations) => population.serve(iterations),
     teardown() {
@@ -169,8 +238,36 @@ function row(kind: 'budgetry' | 'p-limit', depth: number, make: () => Population
   };
 }
 
-/** The waiting line and p-limit, each with 1, 1 000 and 100 000 callers queued. */
-export const waitingDepthRows: readonly ThroughputRow[] = depths.flatMap((depth) => [
-  row('budgetry', depth, budgetryPopulation),
-  row('p-limit', depth, pLimitPopulation),
-]);
+/**
+ * One caller alone behind the slot: it never queues, every acquire takes the line's fast path
+ * (the guard grants at once and the Promise is already resolved). Informational: what a
+ * line costs when nobody waits, beside the 1-queued row.
+ */
+function unqueuedRow(): ThroughputRow {
+  let population = budgetryPopulation();
+  return {
+    kind: 'throughput',
+    id: 'waiting-unqueued',
+    name: 'waiting(AtomicBudget(1)): one caller alone, never queued (fast path)',
+    group,
+    process: processOf('waiting', 1),
+    reference: 'waiting-depth-1',
+    setup() {
+      population = budgetryPopulation();
+      population.start(1);
+    },
+    run: (iterations) => population.serve(iterations),
+    teardown() {
+      population.stop();
+    },
+  };
+}
+
+/**
+ * Per depth (1, 1 000 and 100 000 queued): the minimal FIFO, the waiting line and p-limit,
+ * each with the same population; then the line's unqueued fast path.
+ */
+export const waitingDepthRows: readonly ThroughputRow[] = [
+  ...depths.flatMap((depth) => [row('fifo', depth), row('waiting', depth), row('p-limit', depth)]),
+  unqueuedRow(),
+];

@@ -66,6 +66,28 @@ export function ceilingOf(guard: { readonly capacity: number }): number {
 }
 
 /**
+ * @internal A function that returns {@link ceilingOf} `guard`, decided once for the guard's
+ * kind: what a guard is (a hierarchy node, a combinator, a wrapper, a plain budget) does not
+ * change, while the capacities the ceiling is read from may (a hierarchy child's capacity can
+ * be overridden), so they are read on every call. A plain budget's ceiling is its capacity,
+ * read directly, without the checks `ceilingOf` makes to find that out.
+ */
+export function ceilingReader(guard: { readonly capacity: number }): () => number {
+  const path = (guard as { pathCapacity?: () => number }).pathCapacity;
+  if (typeof path === 'function') return () => path.call(guard);
+  if (
+    guard instanceof SyncAllOf ||
+    guard instanceof SyncAnyOf ||
+    guard instanceof SyncTokenGuard ||
+    guard instanceof ScheduledBudget ||
+    waitedOn(guard) !== undefined
+  ) {
+    return () => ceilingOf(guard);
+  }
+  return () => guard.capacity;
+}
+
+/**
  * The guard a waiting line waits on, when `value` is one (told by its shape: this module is
  * the waiting line's own, which cannot import it back).
  */

@@ -24,18 +24,41 @@ export interface AcquireOptions {
   priority?: number;
 }
 
-/** @internal One caller in line. */
+/**
+ * @internal What settles a waiter's Promise: the `resolve` of the Promise `acquire` returned.
+ * A waiter is failed through it too ({@link failWith}), so its `reject` need not be kept.
+ */
+export type Settle = (permit: SyncBudgetPermit | PromiseLike<SyncBudgetPermit>) => void;
+
+/**
+ * @internal A caller in line that may leave before its turn (it gave a signal or a timeout):
+ * it knows its slot, so it can take itself out, and what to cancel when it goes.
+ */
 export interface Waiter {
-  readonly cost: number;
   readonly priority: number;
-  readonly seq: number;
   readonly resolve: (permit: SyncBudgetPermit) => void;
   readonly reject: (error: BudgetError) => void;
+  readonly signal: AbortSignal | undefined;
   cancelTimer: CancelTimer | undefined;
-  signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  /** Where the line keeps it (set by the line). */
+  /** Where the line keeps it (returned by the line's `push`). */
   slot: number;
+}
+
+/**
+ * @internal What the line holds for one caller: the settle function alone for a caller that
+ * can only be served (or closed on), a {@link Waiter} record for one that may leave.
+ */
+export type Entry = Settle | Waiter;
+
+/** @internal Rejects the caller behind an entry with `error`. */
+export function failWith(entry: Entry, error: BudgetError): void {
+  if (typeof entry === 'function') {
+    // Resolving with a rejected Promise rejects with the same error (two microtasks later).
+    entry(Promise.reject(error));
+  } else {
+    entry.reject(error);
+  }
 }
 
 /** @internal The options of one `acquire`, checked; `priority` defaults to 0. */
@@ -99,5 +122,34 @@ export function guardFailure(error: unknown): BudgetError {
     code: 'BACKEND',
     message: `the guard failed: ${error instanceof Error ? error.message : String(error)}`,
     cause: error,
+  });
+}
+
+/**
+ * @internal Hands a granted permit to a waiter that gave a signal. A resolved Promise cannot
+ * be taken back, and the caller only sees the permit a microtask later; a signal aborted in
+ * between (the same turn as the grant) would leave the caller holding a permit it no longer
+ * wants. So the hand-over waits one microtask, and an abort by then releases the permit
+ * (waking the line) and rejects with `ABORTED` instead.
+ */
+export function deliver(
+  permit: SyncBudgetPermit,
+  signal: AbortSignal,
+  resolve: (permit: SyncBudgetPermit) => void,
+  reject: (error: BudgetError) => void,
+): void {
+  queueMicrotask(() => {
+    if (!signal.aborted) {
+      resolve(permit);
+      return;
+    }
+    try {
+      permit.releaseSync();
+    } catch (error) {
+      // Thrown from a microtask it would end the process: the caller hears of it instead.
+      reject(guardFailure(error));
+      return;
+    }
+    reject(abortError(signal));
   });
 }

@@ -1,9 +1,11 @@
 import type { BudgetCapabilities } from '@budgetry/core';
 import {
+  AtomicBudget,
   assertAmount,
   BudgetError,
   type CancelTimer,
   type Clock,
+  capabilitiesOf,
   retryAfterOf,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
@@ -13,17 +15,34 @@ import { forwarded } from '../internal/capabilities.js';
 import { epochOf } from '../internal/epoch.js';
 import { reporter } from '../internal/report.js';
 import { WaiterLine } from './line.js';
-import { ceilingOf, mayFreeUnits, type Subscribable, subscribable } from './sources.js';
+import { ceilingReader, mayFreeUnits, subscribable } from './sources.js';
+import { Subscriptions } from './subscriptions.js';
 import {
   type AcquireOptions,
   abortError,
   checkAcquireOptions,
   closedError,
+  deliver,
+  type Entry,
+  failWith,
   guardFailure,
+  type Settle,
   timeoutError,
   type Waiter,
 } from './waiter.js';
 import { WaitingPermit } from './waiting-permit.js';
+
+/**
+ * The resolving functions of the Promise being built, handed out of its executor without a
+ * closure per Promise: `new Promise(capture)` runs `capture` at once, and the caller takes
+ * them right after.
+ */
+let capturedResolve: Settle | undefined;
+let capturedReject: ((error: BudgetError) => void) | undefined;
+function capture(resolve: Settle, reject: (error: BudgetError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 /**
  * A guard with a fair waiting line in front; build it with {@link waiting}. Everything that
@@ -47,14 +66,21 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   /** The guard being waited on. */
   readonly guard: SyncBudgetGuard;
   private readonly clock: Clock;
+  /** The largest cost the guard could ever grant, read now (see `ceilingReader`). */
+  private readonly ceiling: () => number;
   private line = new WaiterLine();
-  private seq = 0;
   private cancelWake: CancelTimer | undefined;
-  /** What the line listens to for freed units, and the listener. */
-  private readonly sources: readonly Subscribable[];
-  private readonly listener: (event?: unknown) => void;
-  /** Stops the subscriptions while someone waits; `undefined` while the line is empty. */
-  private stops: (() => void)[] | undefined;
+  /** Whether the guard declares retry hints (read once, as `capabilities` is). */
+  private readonly hinted: boolean;
+  /**
+   * Whether permits of the guard can be handed out as they are: a core `AtomicBudget` (not a
+   * subclass) reports every release and partial commit to its subscribers once the units are
+   * back, and the line subscribes to it while anyone waits, so its own permits wake the line
+   * without a wrapper. Any other guard's permits are wrapped in a `WaitingPermit`.
+   */
+  private readonly bare: boolean;
+  /** What the line listens to for freed units, while someone waits. */
+  private readonly subscriptions: Subscriptions;
   private closed = false;
   private draining = false;
   private readonly report: (error: unknown) => void;
@@ -63,7 +89,10 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   constructor(guard: SyncBudgetGuard, clock: Clock, onError?: (error: unknown) => void) {
     super();
     this.capabilities = forwarded(guard, { retryHint: false });
+    this.hinted = capabilitiesOf(guard).retryHint;
     this.guard = guard;
+    this.ceiling = ceilingReader(guard);
+    this.bare = Object.getPrototypeOf(guard) === AtomicBudget.prototype;
     this.clock = clock;
     this.report = reporter(onError, 'waiting line', 'BudgetryWaitingWarning');
     // Refill schedulers call listeners with an epoch; core budgets with a BudgetEvent, of
@@ -72,10 +101,13 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     // members) means a release made directly on one of them wakes the line as well. The line
     // listens only while someone waits, so an idle line, or one dropped without close(),
     // leaves nothing subscribed on the budgets it was built over.
-    this.sources = subscribable(guard);
-    this.listener = (event?: unknown) => {
-      if (mayFreeUnits(event)) this.notify();
-    };
+    this.subscriptions = new Subscriptions(
+      subscribable(guard),
+      (event?: unknown) => {
+        if (mayFreeUnits(event)) this.notify();
+      },
+      () => this.line.size === 0,
+    );
   }
 
   get capacity(): number {
@@ -107,12 +139,15 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
    * this waiter, its `BudgetError` (anything else wrapped as `BACKEND`), and the waiter has
    * left the line holding nothing.
    */
-  acquire(cost: number, options: AcquireOptions = {}): Promise<SyncBudgetPermit> {
+  acquire(cost: number, options?: AcquireOptions): Promise<SyncBudgetPermit> {
+    let signal: AbortSignal | undefined;
+    let timeoutMs: number | undefined;
+    let priority = 0;
     try {
       assertAmount(cost, 'cost');
-      const { signal, timeoutMs, priority } = checkAcquireOptions(options);
+      if (options !== undefined) ({ signal, timeoutMs, priority } = checkAcquireOptions(options));
       if (this.closed) throw closedError();
-      const ceiling = ceilingOf(this.guard);
+      const ceiling = this.ceiling();
       if (cost > ceiling) {
         throw new BudgetError({
           code: 'EXCEEDS_CAPACITY',
@@ -125,49 +160,68 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
       if (this.line.size === 0) {
         const p = this.guard.tryAcquireSync(cost);
         if (p !== null) {
+          const permit = this.wrap(p);
+          if (signal === undefined) return Promise.resolve(permit);
+          const s = signal;
           return new Promise<SyncBudgetPermit>((resolve, reject) =>
-            this.deliver(new WaitingPermit(this, p), signal, resolve, reject),
+            deliver(permit, s, resolve, reject),
           );
         }
       }
-      return new Promise<SyncBudgetPermit>((resolve, reject) => {
-        const waiter: Waiter = {
-          cost,
-          priority,
-          seq: this.seq++,
-          resolve,
-          reject,
-          cancelTimer: undefined,
-          signal,
-          onAbort: undefined,
-          slot: 0,
-        };
-        try {
-          this.listen();
-          if (signal !== undefined) {
-            waiter.onAbort = () => this.giveUp(waiter, abortError(signal));
-            signal.addEventListener('abort', waiter.onAbort, { once: true });
-          }
-          if (timeoutMs !== undefined) {
-            waiter.cancelTimer = this.clock.setTimer(
-              () => this.giveUp(waiter, timeoutError(cost, timeoutMs)),
-              timeoutMs,
-            );
-          }
-        } catch (error) {
-          // Never in line: nothing of it may stay behind.
-          this.cleanUp(waiter);
-          this.quiet();
-          reject(guardFailure(error));
-          return;
-        }
-        this.line.push(waiter);
-        // Never throws: a guard failing while serving this waiter rejects it, out of line.
-        this.notify();
-      });
     } catch (error) {
       return Promise.reject(guardFailure(error));
     }
+    const promise = new Promise<SyncBudgetPermit>(capture);
+    const resolve = capturedResolve!;
+    const reject = capturedReject!;
+    capturedResolve = undefined;
+    capturedReject = undefined;
+    if (signal === undefined && timeoutMs === undefined) {
+      // Nothing can take it out of line but its turn or close(): the line keeps its resolve.
+      try {
+        this.subscriptions.take();
+      } catch (error) {
+        reject(guardFailure(error));
+        return promise;
+      }
+      this.line.push(resolve, cost, priority);
+      // Never throws: a guard failing while serving this waiter rejects it, out of line.
+      this.notify();
+      return promise;
+    }
+    const s = signal;
+    const waiter: Waiter = {
+      priority,
+      resolve,
+      reject,
+      signal,
+      cancelTimer: undefined,
+      onAbort: undefined,
+      slot: 0,
+    };
+    try {
+      this.subscriptions.take();
+      if (s !== undefined) {
+        waiter.onAbort = () => this.giveUp(waiter, abortError(s));
+        s.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (timeoutMs !== undefined) {
+        const ms = timeoutMs;
+        waiter.cancelTimer = this.clock.setTimer(
+          () => this.giveUp(waiter, timeoutError(cost, ms)),
+          ms,
+        );
+      }
+    } catch (error) {
+      // Never in line: nothing of it may stay behind.
+      this.cleanUp(waiter);
+      this.quiet();
+      reject(guardFailure(error));
+      return promise;
+    }
+    waiter.slot = this.line.push(waiter, cost, priority);
+    this.notify();
+    return promise;
   }
 
   /**
@@ -180,7 +234,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     assertAmount(cost, 'cost');
     if (this.line.size > 0) return null;
     const p = this.guard.tryAcquireSync(cost);
-    return p === null ? null : new WaitingPermit(this, p);
+    return p === null ? null : this.wrap(p);
   }
 
   /**
@@ -214,35 +268,48 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     if (this.draining) return; // a release from inside a resolve re-enters: the loop goes on
     this.draining = true;
     try {
-      this.cancelWake?.();
-      this.cancelWake = undefined;
-      for (let head = this.line.peek(); head !== undefined; head = this.line.peek()) {
+      if (this.cancelWake !== undefined) {
+        this.cancelWake();
+        this.cancelWake = undefined;
+      }
+      const line = this.line;
+      for (let head = line.peek(); head !== undefined; head = line.peek()) {
+        const waiter = typeof head === 'function' ? undefined : head;
         // An abort listener registered before ours may free units (and so call notify)
         // before ours has run: the signal is aborted, and this waiter must not be served.
-        if (head.signal?.aborted) {
-          this.leave(head, abortError(head.signal));
+        if (waiter?.signal?.aborted) {
+          this.leave(head, abortError(waiter.signal));
           continue;
         }
+        const cost = line.peekCost();
         let p: SyncBudgetPermit | null;
         try {
-          p = this.guard.tryAcquireSync(head.cost);
+          p = this.guard.tryAcquireSync(cost);
           if (p === null) {
-            this.armWake(head.cost);
+            this.armWake(cost);
             return;
           }
         } catch (error) {
           this.leave(head, guardFailure(error));
           continue;
         }
-        if (this.line.peek() !== head) {
+        if (line.peek() !== head) {
           // The waiter gave up while the guard granted it (an observer aborted it): the
           // units go back.
           this.giveBack(p);
           continue;
         }
-        this.line.remove(head);
-        this.cleanUp(head);
-        this.deliver(new WaitingPermit(this, p), head.signal, head.resolve, head.reject);
+        line.shift();
+        // Before the caller hears of it: it sees a line that no longer listens if it emptied.
+        this.quiet();
+        const permit = this.wrap(p);
+        if (waiter === undefined) {
+          (head as Settle)(permit);
+        } else {
+          this.cleanUp(waiter);
+          if (waiter.signal === undefined) waiter.resolve(permit);
+          else deliver(permit, waiter.signal, waiter.resolve, waiter.reject);
+        }
       }
       this.quiet();
     } finally {
@@ -255,11 +322,12 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     if (this.closed) return;
     this.closed = true;
     this.cancelWake?.();
+    this.cancelWake = undefined;
     const line = this.line.drain();
-    this.quiet();
-    for (const w of line) {
-      this.cleanUp(w);
-      w.reject(closedError());
+    this.subscriptions.drop();
+    for (const entry of line) {
+      if (typeof entry !== 'function') this.cleanUp(entry);
+      failWith(entry, closedError());
     }
   }
 
@@ -268,56 +336,16 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   }
 
   /**
-   * Hands a granted permit to its waiter. A resolved Promise cannot be taken back, and the
-   * caller only sees the permit a microtask later; a signal aborted in between (the same
-   * turn as the grant) would leave the caller holding a permit it no longer wants. So with a
-   * signal the hand-over waits one microtask, and an abort by then releases the permit
-   * (waking the line) and rejects with `ABORTED` instead.
+   * Takes the waiter that was at the head out of line, if it still is (an observer called
+   * from the guard may have made it leave already), and rejects it.
    */
-  private deliver(
-    permit: WaitingPermit,
-    signal: AbortSignal | undefined,
-    resolve: (permit: SyncBudgetPermit) => void,
-    reject: (error: BudgetError) => void,
-  ): void {
-    if (signal === undefined) {
-      resolve(permit);
-      return;
+  private leave(head: Entry, error: BudgetError): void {
+    if (this.line.peek() === head) {
+      this.line.shift();
+      this.quiet();
     }
-    queueMicrotask(() => {
-      if (!signal.aborted) {
-        resolve(permit);
-        return;
-      }
-      try {
-        permit.releaseSync();
-      } catch (error) {
-        // Thrown from a microtask it would end the process: the caller hears of it instead.
-        reject(guardFailure(error));
-        return;
-      }
-      reject(abortError(signal));
-    });
-  }
-
-  /** Listens for freed units, on every source or (if one refuses) none. */
-  private listen(): void {
-    if (this.stops !== undefined || this.sources.length === 0) return;
-    const stops: (() => void)[] = [];
-    try {
-      for (const source of this.sources) stops.push(source.subscribe(this.listener));
-    } catch (error) {
-      for (const stop of stops) stop();
-      throw error;
-    }
-    this.stops = stops;
-  }
-
-  /** Takes a waiter out of line (wherever it is) and rejects it. */
-  private leave(waiter: Waiter, error: BudgetError): void {
-    this.line.remove(waiter);
-    this.cleanUp(waiter);
-    waiter.reject(error);
+    if (typeof head !== 'function') this.cleanUp(head);
+    failWith(head, error);
   }
 
   /** Releases a permit nobody will receive; a failure has no caller, so it is reported. */
@@ -331,20 +359,23 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
 
   private giveUp(waiter: Waiter, error: BudgetError): void {
     const wasHead = this.line.peek() === waiter;
-    if (!this.line.remove(waiter)) return; // already served: the caller owns the permit
+    // Already served (or closed on): the caller owns the permit, or heard already.
+    if (!this.line.remove(waiter, waiter.slot, waiter.priority)) return;
     this.cleanUp(waiter);
+    this.quiet();
     waiter.reject(error);
     // The head leaving may unblock the next one.
     if (wasHead) this.notify();
-    else this.quiet();
   }
 
-  /** Stops listening once nobody waits. */
+  /** The permit a caller gets for `p`: one whose release or partial commit wakes the line. */
+  private wrap(p: SyncBudgetPermit): SyncBudgetPermit {
+    return this.bare ? p : new WaitingPermit(this, p);
+  }
+
+  /** Stops listening once nobody waits (see {@link Subscriptions.dropSoon}). */
   private quiet(): void {
-    if (this.line.size > 0 || this.stops === undefined) return;
-    const stops = this.stops;
-    this.stops = undefined;
-    for (const stop of stops) stop();
+    if (this.line.size === 0) this.subscriptions.dropSoon();
   }
 
   private cleanUp(waiter: Waiter): void {
@@ -355,8 +386,9 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   }
 
   private armWake(cost: number): void {
+    // No hint (none declared, or none for this cost): a release or refill will call notify().
+    if (!this.hinted) return;
     const ms = retryAfterOf(this.guard, cost);
-    // No hint: a release or refill through this guard will call notify().
     if (ms === undefined) return;
     this.cancelWake = this.clock.setTimer(
       () => {
