@@ -5,7 +5,7 @@ import { tenantKey } from './compose-tenants.js';
 import { collect } from './memory.js';
 
 const group = 'memory: heap per idle tenant in a hierarchy';
-const perTenant = 200;
+const perTenant = 100;
 
 // Set at run time rather than a literal, so nothing about the touch is folded away.
 let cost = 1;
@@ -58,9 +58,11 @@ function tenantRow(
     group,
     count,
     reference: 'memory-plain',
-    // BRIEF.md's bound is for 1 M idle tenants; it is checked with the keys counted.
+    // BRIEF.md's bound is for 1 M idle tenants. It is checked on what the tree adds per tenant
+    // (node and Map entry), not on the key string: the Map holds the caller's own id string,
+    // it copies nothing (see the README's Memory section).
     ...(count === 1_000_000 &&
-      countKeys && {
+      !countKeys && {
         target: { label: `≤ ${perTenant} B per idle tenant`, atMost: perTenant },
       }),
     measure: () => bytesPerIdleTenant(count, countKeys),

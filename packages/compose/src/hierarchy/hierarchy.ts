@@ -1,6 +1,8 @@
 import { assertAmount } from '@budgetry/core';
 import { describe, invalid } from '../internal/member-list.js';
+import { makeLevel } from './frame.js';
 import { HierarchyNode } from './node.js';
+import { markEvicting } from './resident-node.js';
 import type {
   HierarchyOptions,
   HierarchyRoot,
@@ -25,8 +27,7 @@ function toLevel(template: unknown, depth: number, tree: TreeState, seen: Set<un
   const { capacity, children } = template as HierarchyTemplate;
   assertAmount(capacity, depth === 0 ? 'capacity' : `capacity at depth ${depth}`);
   const child = children === undefined ? undefined : toLevel(children, depth + 1, tree, seen);
-  const evictOnIdle = tree.evictOnIdle;
-  return { capacity, child, depth, tree, evictOnIdle, catchUp: undefined, listeners: undefined };
+  return makeLevel(capacity, child, depth, tree);
 }
 
 /**
@@ -87,5 +88,6 @@ export function hierarchy(
     listeners: undefined,
   };
   const level = toLevel(template, 0, tree, new Set());
-  return new HierarchyNode(null, '', level, level.capacity) as HierarchyRoot;
+  if (tree.evictOnIdle) markEvicting();
+  return new HierarchyNode(null, '', level.frame) as HierarchyRoot;
 }

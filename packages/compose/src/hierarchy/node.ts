@@ -7,10 +7,12 @@ import type {
 } from '@budgetry/core';
 import { assertAmount } from '@budgetry/core';
 import { describe, invalid } from '../internal/member-list.js';
+import { Frame } from './frame.js';
 import { type Subscription, tell } from './listeners.js';
-import { markListened, markScheduled, PathNode } from './path-node.js';
+import { PathNode } from './path-node.js';
 import { HierarchyPermit } from './permit.js';
-import { CHILD_CAPABILITIES, EVICTED, type Level, ROOT_CAPABILITIES } from './types.js';
+import { markListened, markScheduled } from './resident-node.js';
+import { CHILD_CAPABILITIES, type Level, ROOT_CAPABILITIES } from './types.js';
 
 /**
  * One budget in a {@link hierarchy}: the root, an org, a team, a user, a key. A reservation
@@ -18,7 +20,7 @@ import { CHILD_CAPABILITIES, EVICTED, type Level, ROOT_CAPABILITIES } from './ty
  * rolls back all of it. `held()` counts the node's own reservations plus its subtree's, so
  * `Σ children held + own held = held ≤ capacity` at every node.
  *
- * Nodes are compact on purpose (seven fields and a map entry, no closures: about 110 bytes
+ * Nodes are compact on purpose (five fields and a map entry, no closures: about 95 bytes
  * per idle tenant plus its key, measured at a million), and can be evicted when idle. A
  * handle to an evicted node stays usable: it finds (or recreates) its live twin by key.
  * Under `evictOnIdle` only nodes that hold something stay in memory: `child(key)` hands out
@@ -52,7 +54,7 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
   /** Live children in memory. */
   get size(): number {
     this.caughtUp();
-    return this.twin()?.kids?.size ?? 0;
+    return this.twin()?.frame.kids?.size ?? 0;
   }
 
   /** The tree's refill epoch: 0, then one more per {@link HierarchyNode.refill}. */
@@ -103,7 +105,7 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
         budget: undefined,
         epoch,
         policy: 'reset',
-        available: this.cap,
+        available: this.frame.capacity,
       });
     }
   }
@@ -261,27 +263,28 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
     if (capacity !== undefined) this.caughtUp(); // what the child holds is checked below
     const lazy = this.level.evictOnIdle;
     const self = lazy ? (this.twin() ?? this) : this.live();
-    let node = self.kids?.get(key);
+    let node = self.frame.kids?.get(key);
     if (node === undefined) {
-      if (lazy && (capacity === undefined || capacity === level.capacity)) {
+      const template = capacity === undefined || capacity === level.capacity;
+      if (lazy && template) {
         // Idle at its template's capacity: nothing to keep in memory until it reserves.
-        node = new HierarchyNode(self, key, level, level.capacity);
-        node.heldUnits = EVICTED;
+        node = new HierarchyNode(self, key, level.frame);
+        node.markEvicted();
         return node;
       }
       const owner = self.live();
-      node = new HierarchyNode(owner, key, level, capacity ?? level.capacity);
-      owner.kids ??= new Map();
-      owner.kids.set(key, node);
+      node = new HierarchyNode(owner, key, template ? level.frame : new Frame(capacity, level));
+      owner.kidsToFill().set(key, node);
     } else if (capacity !== undefined) {
       // Lowering a capacity below what the child already holds would leave it over capacity.
-      if (capacity < node.heldUnits) {
+      const held = node.heldHere();
+      if (capacity < held) {
         throw invalid(
-          `capacity ${capacity} for '${key}' is below the ${node.heldUnits} units it holds; release them first`,
-          { path: self.path, key, capacity, held: node.heldUnits },
+          `capacity ${capacity} for '${key}' is below the ${held} units it holds; release them first`,
+          { path: self.path, key, capacity, held },
         );
       }
-      node.cap = capacity;
+      node.setCapacity(capacity);
       node.dropIfIdle(); // back at its template's capacity with nothing held
     }
     return node;
@@ -311,7 +314,7 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
       throw invalid(`a tenant key must be a string, got ${describe(key)}`, { key });
     }
     this.caughtUp();
-    return this.twin()?.kids?.has(key) ?? false;
+    return this.twin()?.frame.kids?.has(key) ?? false;
   }
 
   /**
@@ -321,7 +324,7 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    */
   children(): IterableIterator<HierarchyNode> {
     this.caughtUp();
-    return (this.twin()?.kids ?? new Map<string, HierarchyNode>()).values();
+    return (this.twin()?.frame.kids ?? new Map<string, HierarchyNode>()).values();
   }
 
   /**
@@ -364,23 +367,23 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
   }
 
   protected twinUnder(parent: HierarchyNode): HierarchyNode {
-    return new HierarchyNode(parent, this.key, this.level, this.level.capacity);
+    return new HierarchyNode(parent, this.key, this.frame.level.frame);
   }
 
   /** Evicts idle descendants, deepest first; returns how many. */
   private sweep(): number {
-    const kids = this.kids;
+    const kids = this.frame.kids;
     if (kids === undefined) return 0;
     let evicted = 0;
     for (const [key, kid] of kids) {
       evicted += kid.sweep();
       if (kid.isIdle()) {
         kids.delete(key);
-        kid.heldUnits = EVICTED;
+        kid.markEvicted();
         evicted++;
       }
     }
-    if (kids.size === 0) this.kids = undefined;
+    if (kids.size === 0) this.dropKids();
     return evicted;
   }
 }

@@ -1,59 +1,27 @@
-import { assertAmount, SyncGuardBase, watchLeak } from '@budgetry/core';
+import { assertAmount, watchLeak } from '@budgetry/core';
 import { tell } from './listeners.js';
 import type { HierarchyNode } from './node.js';
 import { HierarchyPermit, PermitCell } from './permit.js';
-import { EVICTED, type Level } from './types.js';
+import { ResidentNode } from './resident-node.js';
+import { EVICTED } from './types.js';
 
 /**
  * @internal What every node of a hierarchy does along its path to the root: charge units on
- * the whole path or none, give them back, read what is held and free, and stand in for its
- * live twin once it is not in memory. {@link HierarchyNode} adds the tree around it.
+ * the whole path or none, give them back, read what is held and free, standing in for its
+ * twin in memory when it is a handle not in memory ({@link ResidentNode}).
+ * {@link HierarchyNode} adds the tree around it.
  *
- * A handle not in memory has `heldUnits === EVICTED`: it was evicted, or `child()` handed it
- * out under `evictOnIdle` before it reserved anything. Reads resolve it to its twin in memory
- * without creating one ({@link PathNode.twin}); reservations attach it
- * ({@link PathNode.live}) and, when they leave it idle (a denial, a zero cost), drop it again.
- * A due refill of a scheduled tree is applied first, before the handle is resolved: the
- * refill may evict it.
+ * The hot path reads and writes only `room` per level, and `countHeld` on the node itself.
+ * A handle not in memory has both at `EVICTED`: no cost fits a room of `EVICTED`, and none is
+ * at most a holding of `EVICTED`, so such a handle always leaves the fast path at its first
+ * check. A due refill of a scheduled tree is applied first, before the handle is resolved:
+ * the refill may evict it.
  */
-export abstract class PathNode extends SyncGuardBase {
-  /** The parent, or `null` at the root. */
-  readonly parent: HierarchyNode | null;
-  /** The key under which the parent holds this node (`''` at the root). */
-  readonly key: string;
-  /** @internal */
-  readonly level: Level;
-  protected cap: number;
-  /** Units held by this node and its subtree, or {@link EVICTED}. */
-  protected heldUnits = 0;
-  protected countHeld = 0;
-  protected kids: Map<string, HierarchyNode> | undefined = undefined;
-  /**
-   * @internal Whether any tree in the process has followed a schedule. It lives on the
-   * prototype and is set once, by the first `followSchedule`: until then it is a constant the
-   * JIT folds away, so the operations of trees that follow none check nothing.
-   */
-  declare readonly anyScheduled: boolean;
-  /**
-   * @internal Whether any tree in the process has had a listener (`subscribe`): set once, on
-   * the prototype, like {@link PathNode.anyScheduled}, so that until then releases and
-   * settling permits check nothing for listeners.
-   */
-  declare readonly anyListened: boolean;
-
-  /** @internal Use {@link hierarchy} and {@link HierarchyNode.child}. */
-  constructor(parent: HierarchyNode | null, key: string, level: Level, capacity: number) {
-    super();
-    this.parent = parent;
-    this.key = key;
-    this.level = level;
-    this.cap = capacity;
-  }
-
+export abstract class PathNode extends ResidentNode {
   /** This node's capacity (its template's, unless overridden). */
   get capacity(): number {
     const n: PathNode = this.twin() ?? this;
-    return n.cap;
+    return n.frame.capacity;
   }
 
   /**
@@ -61,13 +29,13 @@ export abstract class PathNode extends SyncGuardBase {
    * `evictOnIdle`, it has not reserved anything yet. It still works, through its live twin.
    */
   get evicted(): boolean {
-    return this.heldUnits === EVICTED;
+    return this.room === EVICTED;
   }
 
   /** Units held by this node and its subtree. */
   held(): number {
     this.caughtUp();
-    return this.twin()?.heldUnits ?? 0;
+    return this.twin()?.heldHere() ?? 0;
   }
 
   /** Units held by this node itself (count API and permits), not by its children. */
@@ -75,8 +43,9 @@ export abstract class PathNode extends SyncGuardBase {
     this.caughtUp();
     const n = this.twin();
     if (n === undefined) return 0;
-    let own = n.heldUnits;
-    if (n.kids !== undefined) for (const k of n.kids.values()) own -= k.heldUnits;
+    let own = n.heldHere();
+    const kids = n.frame.kids;
+    if (kids !== undefined) for (const k of kids.values()) own -= k.heldHere();
     return own;
   }
 
@@ -106,15 +75,9 @@ export abstract class PathNode extends SyncGuardBase {
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (this.anyScheduled) this.caughtUp();
-    let n: PathNode = this;
-    if (n.heldUnits === EVICTED) n = n.live();
-    const full = n.chargePath(cost);
-    if (full !== null) {
-      if (n.heldUnits === 0) n.dropIfIdle(); // attached by this call: not kept for a denial
-      return false;
-    }
-    n.countHeld += cost;
-    if (cost === 0) n.dropIfIdle();
+    if (this.chargePath(cost) !== null) return this.reserveAttached(cost);
+    this.countHeld += cost;
+    if (cost === 0) this.dropIfIdle();
     return true;
   }
 
@@ -127,32 +90,27 @@ export abstract class PathNode extends SyncGuardBase {
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (this.anyScheduled) this.caughtUp();
-    let n: PathNode | undefined = this;
-    if (n.heldUnits === EVICTED) {
-      n = n.twin();
-      if (n === undefined) {
-        this.overRelease(cost); // nothing in memory holds anything
-        return;
-      }
+    const counted = this.countHeld;
+    if (cost > counted) {
+      this.releaseClamped(cost); // more than held, or not in memory
+      return;
     }
-    // Clamped so a double release can never free units that another holder reserved; the
-    // excess is counted, tree-wide, so it costs no memory per tenant.
-    let accepted = cost;
-    if (cost > n.countHeld) {
-      accepted = n.countHeld;
-      n.overRelease(cost - accepted);
-    }
-    n.countHeld -= accepted;
-    n.unhold(accepted);
-    if (this.anyListened && this.level.listeners !== undefined) {
-      this.settled(true, cost, 0, accepted, false);
+    this.countHeld = counted - cost;
+    this.unhold(cost);
+    if (this.anyListened && this.frame.level.listeners !== undefined) {
+      this.settled(true, cost, 0, cost, false);
     }
   }
 
   /** @internal Returns `cost` units to this node's path; evicts it if idle and asked to. */
   unhold(cost: number): void {
-    for (let a: PathNode | null = this; a !== null; a = a.parent) a.heldUnits -= cost;
-    if (this.level.evictOnIdle && this.heldUnits === 0) this.evictSelf();
+    this.room += cost;
+    const up = this.parent;
+    if (up !== null) {
+      up.room += cost;
+      for (let a = up.parent; a !== null; a = a.parent) a.room += cost;
+    }
+    if (this.anyEvicting && this.frame.level.evictOnIdle) this.evictSelf();
   }
 
   /**
@@ -178,13 +136,13 @@ export abstract class PathNode extends SyncGuardBase {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (this.anyScheduled) this.caughtUp();
     let n: PathNode = this;
-    if (n.heldUnits === EVICTED) n = n.live();
+    if (n.room === EVICTED) n = n.live();
     const full = n.chargePath(cost);
     if (full !== null) {
-      if (n.heldUnits === 0) n.dropIfIdle(); // attached by this call: not kept for a denial
-      return full as HierarchyNode;
+      n.dropIfIdle(); // attached by this call: not kept for a denial
+      return full.self();
     }
-    const tree = n.level.tree;
+    const tree = n.frame.level.tree;
     const cell = new PermitCell(n, cost, tree.epoch);
     const permit = new HierarchyPermit(cell);
     if (tree.backstop) watchLeak(permit, cell);
@@ -193,98 +151,77 @@ export abstract class PathNode extends SyncGuardBase {
   }
 
   /**
-   * Adds `cost` to this node and every ancestor in one optimistic pass; at the first node
-   * without room, takes back what it added below it and returns that node (`null`: charged).
-   * A pure walk over numbers: nothing in it can throw halfway.
+   * Takes `cost` from the room of this node and every ancestor, or from none, and returns the
+   * first node on the path without room (`null`: charged). This node and its parent are
+   * checked, the rest of the path charged ({@link PathNode.chargeAbove}), and only then are
+   * the two charged: a tenant under the root, the common case, is two checks and two writes.
+   * A pure walk over numbers: nothing in it can throw halfway. A handle not in memory is the
+   * first node without room (see {@link EVICTED}), with nothing taken.
    */
   private chargePath(cost: number): PathNode | null {
+    const room = this.room;
+    if (room < cost) return this;
+    const up = this.parent;
+    if (up !== null) {
+      const upRoom = up.room;
+      if (upRoom < cost) return up;
+      const top = up.parent;
+      if (top !== null) {
+        const full = top.chargeAbove(cost);
+        if (full !== null) return full;
+      }
+      up.room = upRoom - cost;
+    }
+    this.room = room - cost;
+    return null;
+  }
+
+  /**
+   * {@link PathNode.chargePath} for the path from this node up, in one optimistic pass: at the
+   * first node without room, gives back what it took below it and returns that node.
+   */
+  private chargeAbove(cost: number): PathNode | null {
     let a: PathNode | null = this;
     for (; a !== null; a = a.parent) {
-      const held = a.heldUnits + cost;
-      if (held > a.cap) break;
-      a.heldUnits = held;
+      const room = a.room;
+      if (room < cost) break;
+      a.room = room - cost;
     }
     if (a === null) return null;
-    for (let b: PathNode = this; b !== a; b = b.parent!) b.heldUnits -= cost;
+    for (let b: PathNode = this; b !== a; b = b.parent!) b.room += cost;
     return a;
   }
 
-  /** Applies a due refill of a scheduled tree; see `HierarchyNode.followSchedule`. */
-  protected caughtUp(): void {
-    if (!this.anyScheduled) return;
-    const catchUp = this.level.catchUp;
-    if (catchUp !== undefined) catchUp();
+  /**
+   * The count reservation after the fast pass was denied: on a handle not in memory, attach
+   * it (or find its twin) and try there; a node attached by this call is not kept for a
+   * denial or a zero cost.
+   */
+  private reserveAttached(cost: number): boolean {
+    if (this.room !== EVICTED) return false; // a node in memory: a real denial
+    const n = this.live();
+    const granted = n.chargePath(cost) === null;
+    if (granted) n.countHeld += cost;
+    if (!granted || cost === 0) n.dropIfIdle();
+    return granted;
   }
 
-  /** The node this handle stands for, in memory, or `undefined` if none is. Never creates one. */
-  protected twin(): HierarchyNode | undefined {
-    if (this.heldUnits !== EVICTED) return this.self();
-    // parent is non-null: the root is never evicted.
-    return this.parent!.twin()?.kids?.get(this.key);
-  }
-
-  /** The node this handle stands for, in memory: itself, its twin, or itself attached again. */
-  protected live(): HierarchyNode {
-    if (this.heldUnits !== EVICTED) return this.self();
-    const p = this.parent!.live();
-    let kids = p.kids;
-    if (kids === undefined) kids = p.kids = new Map();
-    let node = kids.get(this.key);
-    if (node === undefined) {
-      // Out of memory, a node is idle at its template's capacity with no children (or it
-      // would not have been dropped): under the same parent the handle itself can be the node
-      // again; under a parent that was itself dropped and replaced, a twin is made.
-      if (this.parent === p) {
-        this.heldUnits = 0;
-        node = this.self();
-      } else {
-        node = this.twinUnder(p);
-      }
-      kids.set(this.key, node);
+  /** The count release of more than this handle's count API holds, or of a handle not in memory. */
+  private releaseClamped(cost: number): void {
+    const n = this.room === EVICTED ? this.twin() : this.self();
+    if (n === undefined) {
+      this.overRelease(cost); // nothing in memory holds anything
+      return;
     }
-    return node;
-  }
-
-  /** This node as what it is: every node is a {@link HierarchyNode}. */
-  protected self(): HierarchyNode {
-    return this as unknown as HierarchyNode;
-  }
-
-  /** A fresh node for this handle's key under `parent`, at its template's capacity. */
-  protected abstract twinUnder(parent: HierarchyNode): HierarchyNode;
-
-  /** Idle: nothing held, its template's capacity, no children (the root is never dropped). */
-  protected isIdle(): boolean {
-    return this.heldUnits === 0 && this.kids === undefined && this.cap === this.level.capacity;
-  }
-
-  /** Under `evictOnIdle`, drops this node if an operation left it idle. */
-  protected dropIfIdle(): void {
-    if (this.level.evictOnIdle) this.evictSelf();
-  }
-
-  /** Removes an idle node, then any ancestor left idle, from their parents' maps. */
-  protected evictSelf(): void {
-    let n: PathNode = this;
-    while (n.parent !== null && n.isIdle()) {
-      const p: PathNode = n.parent;
-      p.kids?.delete(n.key);
-      if (p.kids?.size === 0) p.kids = undefined;
-      n.heldUnits = EVICTED;
-      n = p;
+    // Clamped so a double release can never free units that another holder reserved; the
+    // excess is counted, tree-wide, so it costs no memory per tenant.
+    const accepted = Math.min(cost, n.countHeld);
+    n.overRelease(cost - accepted);
+    n.countHeld -= accepted;
+    n.unhold(accepted);
+    if (this.anyListened && this.frame.level.listeners !== undefined) {
+      this.settled(true, cost, 0, accepted, false);
     }
-  }
-
-  protected clearSubtree(): void {
-    this.heldUnits = 0;
-    this.countHeld = 0;
-    if (this.kids !== undefined) for (const k of this.kids.values()) k.clearSubtree();
-  }
-
-  /** Counts units released beyond what was held: a running total that saturates. */
-  protected overRelease(units: number): void {
-    const tree = this.level.tree;
-    tree.overReleased = Math.min(tree.overReleased + units, Number.MAX_SAFE_INTEGER);
   }
 
   /**
@@ -294,29 +231,16 @@ export abstract class PathNode extends SyncGuardBase {
   private pathMin(room: boolean): number {
     let min = Number.MAX_SAFE_INTEGER;
     let a: PathNode | null = this;
-    while (a !== null && a.heldUnits === EVICTED) {
+    while (a !== null && a.room === EVICTED) {
       const twin = a.twin();
       if (twin !== undefined) {
         a = twin;
         break;
       }
-      min = Math.min(min, a.cap);
+      min = Math.min(min, a.frame.capacity);
       a = a.parent;
     }
-    for (; a !== null; a = a.parent) min = Math.min(min, room ? a.cap - a.heldUnits : a.cap);
+    for (; a !== null; a = a.parent) min = Math.min(min, room ? a.room : a.frame.capacity);
     return min;
   }
-}
-
-Object.defineProperty(PathNode.prototype, 'anyScheduled', { value: false, writable: true });
-Object.defineProperty(PathNode.prototype, 'anyListened', { value: false, writable: true });
-
-/** @internal Called by the first `followSchedule`; never undone (see `anyScheduled`). */
-export function markScheduled(): void {
-  (PathNode.prototype as { anyScheduled: boolean }).anyScheduled = true;
-}
-
-/** @internal Called by the first `subscribe`; never undone (see `anyListened`). */
-export function markListened(): void {
-  (PathNode.prototype as { anyListened: boolean }).anyListened = true;
 }

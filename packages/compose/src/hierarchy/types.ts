@@ -1,4 +1,5 @@
 import type { BudgetCapabilities, SchedulableCapabilities } from '@budgetry/core';
+import type { Frame } from './frame.js';
 import type { Subscription } from './listeners.js';
 import type { HierarchyNode } from './node.js';
 
@@ -91,7 +92,10 @@ export interface Level {
   readonly child: Level | undefined;
   readonly depth: number;
   readonly tree: TreeState;
-  /** The tree's option, copied here: every release reads it. */
+  /**
+   * The tree's option, copied here: releases read it once any tree in the process evicts on
+   * idle (see `ResidentNode.anyEvicting`).
+   */
   readonly evictOnIdle: boolean;
   /**
    * The tree's refill schedule, copied into every level so that an operation checks one
@@ -103,6 +107,11 @@ export interface Level {
    * field of its own level (see `HierarchyNode.subscribe`); `undefined` when none.
    */
   listeners: readonly Subscription[] | undefined;
+  /**
+   * The frame of every node of this level at its template's capacity with no children in
+   * memory: almost all of them (see {@link Frame}).
+   */
+  readonly frame: Frame;
 }
 
 /** @internal State shared by a whole tree. */
@@ -127,7 +136,7 @@ export interface TreeState {
 }
 
 /**
- * A node whose `held` is this is not in memory: evicted, or (under `evictOnIdle`) a handle
- * `child()` gave out that has not reserved yet. See `HierarchyNode`.
+ * A node whose room (and count-API holding) is this is not in memory: evicted, or (under
+ * `evictOnIdle`) a handle `child()` gave out that has not reserved yet. See `PathNode`.
  */
 export const EVICTED = -1;
