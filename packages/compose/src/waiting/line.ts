@@ -115,6 +115,7 @@ export class WaiterLine {
     this.count--;
     if (--bucket.live === 0) this.emptied(bucket);
     else if (i === bucket.head) this.advance(bucket);
+    else if (bucket.items.length - bucket.head >= 4 * COMPACT_AT) this.squeeze(bucket);
     return true;
   }
 
@@ -181,6 +182,29 @@ export class WaiterLine {
       this.buckets.delete(bucket.priority);
       if (this.recent === bucket) this.recent = undefined;
     }
+  }
+
+  /**
+   * Behind a head that is not served, waiters that give up leave holes the head never
+   * passes: once they are most of the bucket, the waiters still in line are moved together,
+   * in order, and the records among them told their new slots. Each squeeze follows at least
+   * as many departures as it moves waiters, so leaving stays O(1) amortized.
+   */
+  private squeeze(bucket: Bucket): void {
+    const items = bucket.items;
+    const waiting = (items.length - bucket.head) >> 1;
+    if (bucket.live * 2 > waiting) return;
+    const base = bucket.base + (items.length >> 1);
+    const kept: (Entry | number | undefined)[] = [];
+    for (let i = bucket.head; i < items.length; i += 2) {
+      const entry = items[i] as Entry | undefined;
+      if (entry === undefined) continue;
+      if (typeof entry !== 'function') entry.slot = base + (kept.length >> 1);
+      kept.push(entry, items[i + 1]);
+    }
+    bucket.items = kept;
+    bucket.base = base;
+    bucket.head = 0;
   }
 
   /** Passes the holes at the head; compacts a bucket whose array is mostly passed. */

@@ -83,6 +83,8 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   private readonly subscriptions: Subscriptions;
   private closed = false;
   private draining = false;
+  /** A `notify()` came while the line was being served (see `notify`). */
+  private renotified = false;
   private readonly report: (error: unknown) => void;
 
   /** @internal Use {@link waiting}. */
@@ -265,8 +267,15 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
    * the line rejected with the error, holding nothing, and the line goes on.
    */
   notify(): void {
-    if (this.draining) return; // a release from inside a resolve re-enters: the loop goes on
+    if (this.draining) {
+      // A release from inside a resolve or the guard re-enters: the loop goes on, and tries
+      // the head again if the guard had just denied it (see `renotified`).
+      this.renotified = true;
+      return;
+    }
     this.draining = true;
+    this.renotified = false;
+    let retried: Entry | undefined;
     try {
       if (this.cancelWake !== undefined) {
         this.cancelWake();
@@ -286,6 +295,13 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
         try {
           p = this.guard.tryAcquireSync(cost);
           if (p === null) {
+            // Units freed while the guard was denying (an observer shedding load on `deny`)
+            // would otherwise wake nobody; each head is tried again once at most.
+            if (this.renotified && retried !== head) {
+              this.renotified = false;
+              retried = head;
+              continue;
+            }
             this.armWake(cost);
             return;
           }
@@ -336,14 +352,15 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   }
 
   /**
-   * Takes the waiter that was at the head out of line, if it still is (an observer called
-   * from the guard may have made it leave already), and rejects it.
+   * Takes the waiter that was at the head out of line and rejects it, if it still is at the
+   * head (an observer called from the guard may have made it leave, or closed the line).
    */
   private leave(head: Entry, error: BudgetError): void {
-    if (this.line.peek() === head) {
-      this.line.shift();
-      this.quiet();
-    }
+    // Gone already (closed on, or it gave up): it has heard. No longer first (a waiter of a
+    // higher priority joined meanwhile): it keeps its place and is served in its turn.
+    if (this.line.peek() !== head) return;
+    this.line.shift();
+    this.quiet();
     if (typeof head !== 'function') this.cleanUp(head);
     failWith(head, error);
   }
