@@ -8,13 +8,87 @@ import {
   readmePaths,
   reflow,
   renderResultsSection,
+  renderTargetsSummary,
   replaceMarkedSection,
   startMarker,
+  summaryMarkers,
 } from './readme-section.js';
 import { formatReport } from './report-text.js';
 import type { RowResult } from './row-result.js';
 import { quickSettings } from './run-settings.js';
 import { referenceResult, testMachine } from './test-fixtures.js';
+
+describe('the repository README’s summary of the targets', () => {
+  it('is what `pnpm bench:readme` generates from results/latest.json (never edit it by hand)', () => {
+    const readme = readFileSync(readmePaths.rootReadme, 'utf8');
+    const expected = renderTargetsSummary(
+      parseJsonReport(readFileSync(readmePaths.results, 'utf8')),
+    );
+    expect(
+      markedSection(readme, summaryMarkers),
+      'README.md is stale or hand-edited: run `pnpm bench:readme` in apps/bench',
+    ).toBe(expected);
+  });
+
+  it('lists every target of the run with its figure and verdict, and counts the met ones', () => {
+    const report = buildJsonReport({
+      machine: testMachine,
+      settings: quickSettings,
+      durationMs: 1000,
+      isolation: 'per-process',
+      processes: [],
+      sink: 0,
+      results: [
+        referenceResult,
+        {
+          ...referenceResult,
+          id: 'fast',
+          name: 'a fast row',
+          reference: 'plain-sync',
+          ratio: 0.5,
+          summary: { median: 1e8, min: 1e8, max: 1e8 },
+          targets: [
+            {
+              label: '≥ 0.4× plain-sync',
+              against: 'plain-sync',
+              atLeast: 0.4,
+              value: 0.5,
+              met: true,
+            },
+          ],
+          status: 'met',
+        },
+        {
+          ...referenceResult,
+          id: 'slow',
+          name: 'a slow row',
+          reference: 'plain-sync',
+          ratio: 0.1,
+          summary: { median: 2e7, min: 2e7, max: 2e7 },
+          targets: [
+            {
+              label: '≥ 0.3× plain-sync',
+              against: 'plain-sync',
+              atLeast: 0.3,
+              value: 0.1,
+              met: false,
+            },
+          ],
+          status: 'short',
+        },
+      ],
+    });
+    const summary = renderTargetsSummary(report);
+    expect(summary).toMatch(
+      /\| a fast row +\| 100\.0 M\/s +\| 0\.50× +\| ≥ 0\.4× plain-sync +\| met +\|/,
+    );
+    expect(summary).toMatch(
+      /\| a slow row +\| 20\.0 M\/s +\| 0\.10× +\| ≥ 0\.3× plain-sync +\| short +\|/,
+    );
+    expect(summary).not.toContain('plain pair |');
+    expect(summary).toContain('1 of 2 targets met in this run.');
+  });
+});
 
 describe('the README’s results section', () => {
   it('is what `pnpm bench:readme` generates from results/latest.json (never edit it by hand)', () => {

@@ -51,6 +51,50 @@ function wideRow(members: number, atLeast: number): ThroughputRow {
   };
 }
 
+let handMembers: [AtomicBudget, AtomicTokenBudget, AtomicBudget, AtomicTokenBudget] | undefined;
+
+/**
+ * The four members of `compose-all-of-4` driven by hand, straight-line, with the count calls
+ * allOf makes: reserve each in turn, stop at a denial and release what was reserved, else
+ * release all four. What the members cost with no combinator at all.
+ */
+export const fourByHandRow: ThroughputRow = {
+  kind: 'throughput',
+  id: 'compose-members-by-hand-4',
+  name: '4 members (rows, tokens, rows, tokens) by hand, no allOf: count API, reserve + release',
+  group,
+  process: 'compose allOf: 4 members',
+  reference: 'plain-sync',
+  setup() {
+    cost = 1;
+    handMembers = [
+      new AtomicBudget(capacity),
+      new AtomicTokenBudget(capacity),
+      new AtomicBudget(capacity),
+      new AtomicTokenBudget(capacity),
+    ];
+  },
+  run(iterations) {
+    const [a, b, c, d] = handMembers!;
+    let granted = 0;
+    for (let i = 0; i < iterations; i++) {
+      if (!a.tryReserveSync(cost)) continue;
+      if (b.tryReserveSync(cost)) {
+        if (c.tryReserveSync(cost)) {
+          if (d.tryReserveSync(cost)) {
+            granted++;
+            d.releaseSync(cost);
+          }
+          c.releaseSync(cost);
+        }
+        b.releaseSync(cost);
+      }
+      a.releaseSync(cost);
+    }
+    return granted + a.available() + d.available();
+  },
+};
+
 /**
  * Every kind of member budgetry offers, as a program that uses them all would put them behind
  * allOf: core's three budgets, a sliding window, a hierarchy's tenant, an any-of and an all-of.
@@ -105,6 +149,7 @@ export const allOfMegamorphicRow: ThroughputRow = {
 /** Rows of this module, in table order. */
 export const composeAllOfShapeRows: ThroughputRow[] = [
   wideRow(4, 0.15),
+  fourByHandRow,
   wideRow(8, 0.08),
   allOfMegamorphicRow,
 ];
