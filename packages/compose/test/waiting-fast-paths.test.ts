@@ -8,50 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { hierarchy } from '../src/hierarchy/hierarchy.js';
 import { Subscriptions } from '../src/waiting/subscriptions.js';
 import { waiting } from '../src/waiting/waiter-queue.js';
+import { counted, outcome } from './helpers/waiting-outcome.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 const microtask = () => Promise.resolve();
-
-/** How a promise ended: the permit's cost, a BudgetError code, or 'pending'. */
-function outcome(p: Promise<SyncBudgetPermit>): {
-  now: () => string;
-  permit: () => SyncBudgetPermit;
-} {
-  let state = 'pending';
-  let got: SyncBudgetPermit | undefined;
-  p.then(
-    (permit) => {
-      got = permit;
-      state = `granted ${permit.cost}`;
-    },
-    (error) => {
-      state = BudgetError.isInstance(error) ? error.code : 'not a BudgetError';
-    },
-  );
-  return { now: () => state, permit: () => got! };
-}
-
-/** A budget whose subscriptions are counted. */
-function counted(capacity: number): {
-  budget: AtomicBudget;
-  active: () => number;
-  taken: () => number;
-} {
-  const budget = new AtomicBudget(capacity, { leakBackstop: false });
-  let active = 0;
-  let taken = 0;
-  const subscribe = budget.subscribe.bind(budget);
-  budget.subscribe = (listener) => {
-    active++;
-    taken++;
-    const stop = subscribe(listener);
-    return () => {
-      active--;
-      stop();
-    };
-  };
-  return { budget, active: () => active, taken: () => taken };
-}
 
 describe('subscriptions of a waiting line', () => {
   const source = () => {

@@ -13,46 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { calendarRefill, intervalRefill, lazyRefill } from '../src/refill/index.js';
 import { waiting } from '../src/waiting/waiter-queue.js';
 import { TestClock } from './helpers/test-clock.js';
+import { counted, outcome } from './helpers/waiting-outcome.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
-
-function outcome(p: Promise<SyncBudgetPermit>): {
-  now: () => string;
-  permit: () => SyncBudgetPermit;
-} {
-  let state = 'pending';
-  let got: SyncBudgetPermit | undefined;
-  p.then(
-    (permit) => {
-      got = permit;
-      state = `granted ${permit.cost}`;
-    },
-    (error) => {
-      state = BudgetError.isInstance(error) ? error.code : `not a BudgetError: ${String(error)}`;
-    },
-  );
-  return { now: () => state, permit: () => got! };
-}
-
-/** An exact AtomicBudget whose subscriptions are counted (instance-level, still bare). */
-function counted(capacity: number, options: ConstructorParameters<typeof AtomicBudget>[1] = {}) {
-  const budget = new AtomicBudget(capacity, { leakBackstop: false, ...options });
-  let active = 0;
-  let taken = 0;
-  const subscribe = budget.subscribe.bind(budget);
-  budget.subscribe = (listener) => {
-    active++;
-    taken++;
-    const stop = subscribe(listener);
-    let stopped = false;
-    return () => {
-      if (!stopped) active--;
-      stopped = true;
-      stop();
-    };
-  };
-  return { budget, active: () => active, taken: () => taken };
-}
 
 async function withUnhandled(body: () => Promise<void>): Promise<unknown[]> {
   const unhandled: unknown[] = [];

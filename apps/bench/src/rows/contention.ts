@@ -313,6 +313,10 @@ function pQueueContender(): Contender {
   };
 }
 
+/**
+ * The loop is the hand-written semaphore's, written out again on purpose: one shared loop
+ * would teach its `acquire` and `release` call sites both classes, and slow the reference.
+ */
 function asyncSemaContender(): Contender {
   let sema = new Sema(1);
   return {
