@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatRatio, formatTable, formatValue } from './format-table.js';
+import { formatCheckedRatio, formatRatio, formatTable, formatValue } from './format-table.js';
 import type { RowResult } from './row-result.js';
 import { referenceResult } from './test-fixtures.js';
 
@@ -13,6 +13,17 @@ describe('formatValue', () => {
   it('prints bytes as B', () => {
     expect(formatValue(120.4, 'bytes')).toBe('120 B');
     expect(formatValue(4.25, 'bytes')).toBe('4.3 B');
+  });
+});
+
+describe('formatCheckedRatio', () => {
+  it('adds a digit only when two would print the bound a figure missed or just met', () => {
+    expect(formatCheckedRatio(0.7482, 0.75)).toBe('0.748×');
+    expect(formatCheckedRatio(0.7501, 0.75)).toBe('0.750×');
+    expect(formatCheckedRatio(0.0799, 0.08)).toBe('0.0799×');
+    expect(formatCheckedRatio(0.75, 0.75)).toBe('0.75×');
+    expect(formatCheckedRatio(0.31, 0.3)).toBe('0.31×');
+    expect(formatCheckedRatio(0.7482, undefined)).toBe('0.75×');
   });
 });
 

@@ -25,6 +25,22 @@ export function formatRatio(ratio: number): string {
 }
 
 /**
+ * Formats the ratio a target was checked on: as {@link formatRatio}, with one more digit when
+ * that would print the bound itself, so a figure just short of its target never reads as the
+ * target (0.748 against ≥ 0.75 prints `0.748×`, not `0.75×`).
+ *
+ * @param ratio - the figure.
+ * @param bound - the target's `atLeast` or `atMost`, if any.
+ */
+export function formatCheckedRatio(ratio: number, bound: number | null | undefined): string {
+  const shown = formatRatio(ratio);
+  if (bound === null || bound === undefined || ratio === bound || shown !== formatRatio(bound)) {
+    return shown;
+  }
+  return `${ratio >= 0.1 ? ratio.toFixed(3) : ratio.toPrecision(3)}×`;
+}
+
+/**
  * Renders the results as one Markdown table, grouped, so the terminal output can be pasted
  * into the README unchanged.
  *
@@ -66,7 +82,7 @@ function cells(result: RowResult): string[] {
       : `${formatRatio(result.ratio)} ${result.reference}`;
   const target = result.targets
     .map((t) =>
-      t.value === null ? t.label : `${t.label} (${formatTargetValue(t.value, t.against, unit)})`,
+      t.value === null ? t.label : `${t.label} (${formatTargetValue(t.value, t, unit)})`,
     )
     .join('; ');
   return [result.name, median, figure('min'), figure('max'), ratio, target, result.status ?? ''];
@@ -74,8 +90,10 @@ function cells(result: RowResult): string[] {
 
 function formatTargetValue(
   value: number,
-  against: string | undefined,
+  target: RowResult['targets'][number],
   unit: RowResult['unit'],
 ): string {
-  return against === undefined ? formatValue(value, unit) : formatRatio(value);
+  return target.against === undefined
+    ? formatValue(value, unit)
+    : formatCheckedRatio(value, target.atLeast ?? target.atMost);
 }

@@ -1,4 +1,4 @@
-import { formatRatio, formatValue } from './format-table.js';
+import { formatCheckedRatio, formatRatio, formatValue } from './format-table.js';
 import type { JsonReport, JsonRow } from './json-report.js';
 import { formatReport } from './report-text.js';
 
@@ -72,7 +72,7 @@ export function renderTargetsSummary(report: JsonReport): string {
           ? 'n/a'
           : target.against === null
             ? formatValue(target.value, row.unit)
-            : formatRatio(target.value);
+            : formatCheckedRatio(target.value, target.atLeast ?? target.atMost);
       rows.push([
         row.name,
         summary === null ? '—' : formatValue(summary.median, row.unit),
@@ -216,7 +216,7 @@ function placeholder(kind: string, ids: readonly string[], rowById: (id: string)
       if (target.value === null) return 'n/a';
       return target.against === null
         ? formatValue(target.value, row.unit)
-        : formatRatio(target.value);
+        : formatCheckedRatio(target.value, target.atLeast ?? target.atMost);
     }
     case 'goal':
       return targetOf(row, ids[1]).label;
