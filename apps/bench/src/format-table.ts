@@ -57,13 +57,24 @@ export function formatTable(results: readonly RowResult[]): string {
     }
     lines.push(cells(result));
   }
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...lines.map((line) => line[column]!.length)),
+  return markdownTable(headers, lines);
+}
+
+/**
+ * A Markdown table with its columns padded to their widest cell.
+ *
+ * @param header - the column titles.
+ * @param lines - one array of cells per line, as many as there are titles.
+ * @returns the table, header and separator first.
+ */
+export function markdownTable(header: readonly string[], lines: readonly string[][]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...lines.map((line) => line[column]!.length)),
   );
   const render = (line: readonly string[]): string =>
     `| ${line.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   return [
-    render(headers),
+    render(header),
     render(widths.map((width) => '-'.repeat(width))),
     ...lines.map(render),
   ].join('\n');
@@ -82,18 +93,30 @@ function cells(result: RowResult): string[] {
       : `${formatRatio(result.ratio)} ${result.reference}`;
   const target = result.targets
     .map((t) =>
-      t.value === null ? t.label : `${t.label} (${formatTargetValue(t.value, t, unit)})`,
+      t.value === null ? t.label : `${t.label} (${formatTargetFigure(t.value, t, unit)})`,
     )
     .join('; ');
   return [result.name, median, figure('min'), figure('max'), ratio, target, result.status ?? ''];
 }
 
-function formatTargetValue(
+/**
+ * The figure a target was checked on: the row's own figure for an absolute bound, else the
+ * ratio (see {@link formatCheckedRatio}).
+ *
+ * @param value - the figure.
+ * @param target - the target: `against` (absent or `null` for an absolute bound) and its bound.
+ * @param unit - what the row counts.
+ */
+export function formatTargetFigure(
   value: number,
-  target: RowResult['targets'][number],
+  target: {
+    readonly against?: string | null;
+    readonly atLeast?: number | null;
+    readonly atMost?: number | null;
+  },
   unit: RowResult['unit'],
 ): string {
-  return target.against === undefined
+  return target.against === undefined || target.against === null
     ? formatValue(value, unit)
     : formatCheckedRatio(value, target.atLeast ?? target.atMost);
 }
