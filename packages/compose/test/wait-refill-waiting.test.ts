@@ -1,29 +1,8 @@
-import {
-  AtomicBudget,
-  BudgetError,
-  type SyncBudgetGuard,
-  type SyncBudgetPermit,
-  tokenBucket,
-} from '@budgetry/core';
+import { AtomicBudget, BudgetError, type SyncBudgetGuard, tokenBucket } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { waiting } from '../src/index.js';
 import { TestClock } from './helpers/test-clock.js';
-
-const flush = () => new Promise<void>((r) => setImmediate(r));
-
-/** How a promise ended: the permit's cost, a BudgetError code, or 'pending'. */
-function outcome(p: Promise<SyncBudgetPermit>): { now: () => string } {
-  let state = 'pending';
-  p.then(
-    (permit) => {
-      state = `granted ${permit.cost}`;
-    },
-    (error) => {
-      state = BudgetError.isInstance(error) ? error.code : 'not a BudgetError';
-    },
-  );
-  return { now: () => state };
-}
+import { flush, outcome } from './helpers/waiting-outcome.js';
 
 type Method = 'tryAcquireSync' | 'retryAfterMs' | 'subscribe';
 

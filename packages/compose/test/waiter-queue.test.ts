@@ -15,8 +15,7 @@ import { lazyRefill } from '../src/refill/lazy-refill.js';
 import { tokenGuard } from '../src/token-guard/token-guard.js';
 import { waiting } from '../src/waiting/waiter-queue.js';
 import { TestClock } from './helpers/test-clock.js';
-
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { flush } from './helpers/waiting-outcome.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {

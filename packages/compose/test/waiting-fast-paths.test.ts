@@ -8,9 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { hierarchy } from '../src/hierarchy/hierarchy.js';
 import { Subscriptions } from '../src/waiting/subscriptions.js';
 import { waiting } from '../src/waiting/waiter-queue.js';
-import { counted, outcome } from './helpers/waiting-outcome.js';
+import { counted, flush, outcome } from './helpers/waiting-outcome.js';
 
-const flush = () => new Promise<void>((r) => setImmediate(r));
 const microtask = () => Promise.resolve();
 
 describe('subscriptions of a waiting line', () => {

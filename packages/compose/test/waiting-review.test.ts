@@ -13,9 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { calendarRefill, intervalRefill, lazyRefill } from '../src/refill/index.js';
 import { waiting } from '../src/waiting/waiter-queue.js';
 import { TestClock } from './helpers/test-clock.js';
-import { counted, outcome } from './helpers/waiting-outcome.js';
-
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { counted, flush, outcome } from './helpers/waiting-outcome.js';
 
 async function withUnhandled(body: () => Promise<void>): Promise<unknown[]> {
   const unhandled: unknown[] = [];

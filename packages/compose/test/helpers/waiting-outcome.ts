@@ -1,5 +1,8 @@
 import { AtomicBudget, BudgetError, type SyncBudgetPermit } from '@budgetry/core';
 
+/** Lets every pending microtask and the current macrotask's callbacks run. */
+export const flush = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * How a waiting line's promise ended, read at any time: `granted <cost>`, a BudgetError's
  * code, `not a BudgetError: …`, or `pending`; and the permit once granted.
