@@ -22,6 +22,12 @@ export {
   type TokenReservationInit,
   type TokenReservationState,
 } from './budgets/token-reservation.js';
+export type { SharedBudgetDescriptor } from './shared/region.js';
+export { SharedBudget } from './shared/shared-budget.js';
+export type { ExitingThread } from './shared/shared-leases.js';
+export type { SharedBudgetOptions, SharedOpenOptions } from './shared/shared-options.js';
+export type { SharedBudgetSnapshot } from './shared/shared-snapshot.js';
+export type { SharedAcquireOptions } from './shared/shared-wait.js';
 export { assertAmount, isAmount } from './spec/amount.js';
 export { BudgetError, type BudgetErrorCode, type BudgetErrorOptions } from './spec/budget-error.js';
 export type {

@@ -13,6 +13,8 @@
  * - `ABORTED`: a wait was cancelled through its `AbortSignal`.
  * - `TIMEOUT`: a wait or a remote call ran out of time.
  * - `CLOSED`: the budget or scheduler was closed.
+ * - `LEASE_EXPIRED`: a handle's lease ran out (its thread stopped beating, or was reported
+ *   gone) and what it held was given back; the handle can no longer be used.
  * - `EXCEEDS_CAPACITY`: a request that can never succeed because it exceeds the capacity.
  *
  * @example
@@ -35,6 +37,7 @@ export type BudgetErrorCode =
   | 'ABORTED'
   | 'TIMEOUT'
   | 'CLOSED'
+  | 'LEASE_EXPIRED'
   | 'EXCEEDS_CAPACITY';
 
 /**

@@ -1,0 +1,135 @@
+/**
+ * @internal The memory layout shared by every budget that lives in a `SharedArrayBuffer`.
+ *
+ * One buffer holds one budget. It is read through two views of the same bytes: `Int32Array`
+ * for the words touched with `Atomics` (the lock, the wake-up sequence, lane ownership) and
+ * `Float64Array` for amounts, which are exact integers up to 2^53 − 1 (a 64-bit lane per
+ * amount; nothing is squeezed into 32 bits). Amounts are only read and written while the
+ * lock is held, so capacity, held, debt and epoch always move together: no reader can see
+ * half of an update.
+ *
+ * ```
+ * bytes 0–63     header (Int32): magic, layout version, kind, flags, lanes, creator pid,
+ *                closed, waiter slots
+ * bytes 64–127   hot words (Int32): lock, wake sequence, refill generation, waiters,
+ *                lock take-overs
+ * bytes 128–255  budget state (Float64 × 16)
+ * bytes 256–…    lanes, 64 bytes each: one per open handle (its holds and heartbeat)
+ * then           waiter slots, 32 bytes each (cross-thread waiting, FIFO within priority)
+ * ```
+ */
+
+/** 'BGSB' in ASCII: a buffer that does not start with it is not one of ours. */
+export const MAGIC = 0x42475342;
+/** Bumped whenever the layout below changes; a mismatched buffer is refused. */
+export const LAYOUT_VERSION = 1;
+
+export const KIND_GUARD = 1;
+export const KIND_TOKENS = 2;
+
+export const FLAG_CARRY = 1;
+export const FLAG_STRICT = 2;
+
+// Header words (Int32 indexes).
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_KIND = 2;
+export const H_FLAGS = 3;
+export const H_LANES = 4;
+export const H_PID = 5;
+export const H_CLOSED = 6;
+export const H_WAIT_SLOTS = 8;
+
+// Hot words (Int32 indexes), on their own cache line.
+export const W_LOCK = 16;
+/** Incremented (and notified) after anything that can let a waiter in: release, refill. */
+export const W_WAKE = 17;
+/** Incremented by every refill, read without the lock by striped handles. */
+export const W_REFILLS = 18;
+/** Waiters in line, across all threads. */
+export const W_WAITING = 19;
+/** Times a lock was taken over from a thread that stopped while holding it. */
+export const W_RECOVERED = 20;
+
+/** A lock word's owner is `lane + 1`; this bit says another thread sleeps on it. */
+export const LOCK_CONTENDED = 0x40000000;
+
+// Budget state (Float64 indexes).
+const S = 16;
+export const S_CAPACITY = S + 0;
+/** Guard: units available. Token budget: available − debt (negative in debt). */
+export const S_AVAIL = S + 1;
+/** Units held through the count API in live epochs. */
+export const S_COUNT = S + 2;
+/** Guard: units held by permits in live epochs. Token budget: all reserved estimates. */
+export const S_HELD = S + 3;
+export const S_EPOCH = S + 4;
+export const S_OVER_RELEASED = S + 5;
+export const S_LEAKS = S + 6;
+/** Units given back because the handle holding them expired or its thread exited. */
+export const S_RECLAIMED = S + 7;
+/** Handles whose holds were reclaimed. */
+export const S_RECLAIMED_LANES = S + 8;
+export const S_CONSUMED = S + 9;
+export const S_FORGIVEN = S + 10;
+export const S_MAX_DEBT = S + 11;
+export const S_LEASE_MS = S + 12;
+/** The next waiter ticket (first come, first served within a priority). */
+export const S_TICKETS = S + 13;
+/** Units striped handles took from the pool into their slices (free or held there). */
+export const S_SLICED = S + 14;
+
+// Lanes: 64 bytes each, from byte 256.
+export const LANE_BASE_BYTES = 256;
+export const LANE_BYTES = 64;
+/** Int32 offsets inside a lane. */
+export const L_STATE = 0; // FREE, OPEN or CLAIMING
+export const L_GEN = 1; // bumped every time the lane is opened or given back
+export const L_THREAD = 2; // worker_threads threadId of the holder
+export const L_GONE = 3; // 1 once the holder's thread was reported exited
+/** Float64 offsets inside a lane. */
+export const L_HEARTBEAT = 2; // clock reading of the holder's last sign of life
+export const L_EPOCH = 3; // the epoch the lane's holds below belong to (reset policy)
+export const L_COUNT = 4; // count-API units this handle reserved, net of its releases
+export const L_HELD = 5; // permit (or reservation) units this handle holds
+export const L_SLICE = 6; // units a striped handle took from the pool into its slice
+
+/** Lane states. A lane is taken with one compare-and-exchange from FREE to CLAIMING. */
+export const FREE = 0;
+export const OPEN = 1;
+export const CLAIMING = 2;
+
+// Waiter slots: 32 bytes each, after the lanes.
+export const SLOT_BYTES = 32;
+/** Int32 offsets inside a slot. */
+export const Q_STATE = 0; // 0 free, 1 waiting
+export const Q_LANE = 1;
+/** Float64 offsets inside a slot. */
+export const Q_PRIORITY = 1;
+export const Q_TICKET = 2;
+export const Q_COST = 3;
+
+/** Bytes for a budget with `lanes` lanes and `slots` waiter slots. */
+export function bufferBytes(lanes: number, slots: number): number {
+  return LANE_BASE_BYTES + lanes * LANE_BYTES + slots * SLOT_BYTES;
+}
+
+/** Float64 index of a lane's first word. */
+export function laneF64(lane: number): number {
+  return (LANE_BASE_BYTES + lane * LANE_BYTES) / 8;
+}
+
+/** Int32 index of a lane's first word. */
+export function laneI32(lane: number): number {
+  return (LANE_BASE_BYTES + lane * LANE_BYTES) / 4;
+}
+
+/** Float64 index of a waiter slot's first word. */
+export function slotF64(lanes: number, slot: number): number {
+  return (LANE_BASE_BYTES + lanes * LANE_BYTES + slot * SLOT_BYTES) / 8;
+}
+
+/** Int32 index of a waiter slot's first word. */
+export function slotI32(lanes: number, slot: number): number {
+  return (LANE_BASE_BYTES + lanes * LANE_BYTES + slot * SLOT_BYTES) / 4;
+}

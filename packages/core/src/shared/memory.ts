@@ -1,0 +1,262 @@
+import { BudgetError } from '../spec/budget-error.js';
+import type { Clock } from '../spec/clock.js';
+import {
+  FLAG_CARRY,
+  FLAG_STRICT,
+  H_CLOSED,
+  H_FLAGS,
+  H_LANES,
+  H_WAIT_SLOTS,
+  L_GONE,
+  L_HEARTBEAT,
+  L_STATE,
+  L_THREAD,
+  LOCK_CONTENDED,
+  laneF64,
+  laneI32,
+  S_LEASE_MS,
+  W_LOCK,
+  W_RECOVERED,
+  W_WAKE,
+} from './layout.js';
+
+/**
+ * What `postMessage` carries to a worker so it can reopen a shared budget there. It holds the
+ * budget's `SharedArrayBuffer`, which `postMessage` shares rather than copies; serialized
+ * (to JSON, or to another process) it cannot be reopened.
+ *
+ * @example
+ * ```ts
+ * import { SharedBudget, type SharedBudgetDescriptor } from '@budgetry/core';
+ *
+ * const rows = new SharedBudget(100);
+ * const descriptor: SharedBudgetDescriptor = rows.share();
+ * const again = SharedBudget.open(descriptor); // in a worker, after postMessage
+ * again.close();
+ * rows.close();
+ * ```
+ */
+export interface SharedBudgetDescriptor {
+  /** `'budgetry/shared-budget'`. */
+  readonly type: string;
+  /** `'guard'` for a `SharedBudget`, `'tokens'` for a `SharedTokenBudget`. */
+  readonly kind: 'guard' | 'tokens';
+  /** The layout version the budget was created with. */
+  readonly version: number;
+  /** The memory every thread reads and writes. */
+  readonly buffer: SharedArrayBuffer;
+  /** The budget's `name`, if it has one. */
+  readonly name: string | undefined;
+}
+
+export const DESCRIPTOR_TYPE = 'budgetry/shared-budget';
+
+/** @internal The threadId of the calling thread (0 on the main thread or outside Node). */
+export function currentThreadId(): number {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const threads = proc?.getBuiltinModule?.('node:worker_threads') as
+    | { threadId?: number }
+    | undefined;
+  return typeof threads?.threadId === 'number' ? threads.threadId : 0;
+}
+
+export function currentPid(): number {
+  const pid = (globalThis as { process?: { pid?: number } }).process?.pid;
+  return typeof pid === 'number' ? pid : 0;
+}
+
+export function backend(message: string, details: Record<string, unknown>): BudgetError {
+  return new BudgetError({ code: 'BACKEND', message, details });
+}
+
+export function invalidDescriptor(
+  message: string,
+  details: Record<string, unknown> = {},
+): BudgetError {
+  return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
+}
+
+/** @internal Whether this runtime can share memory between threads. */
+export function assertSharedMemory(what: string): void {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') {
+    throw new BudgetError({
+      code: 'BACKEND',
+      message:
+        `${what} needs SharedArrayBuffer and Atomics, which this runtime does not provide; ` +
+        'in a browser the page must be cross-origin isolated (served with ' +
+        'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)',
+      details: {},
+    });
+  }
+}
+
+/** Settings a region is created with. */
+export interface RegionInit {
+  readonly kind: number;
+  readonly capacity: number;
+  readonly carry: boolean;
+  readonly strict: boolean;
+  readonly lanes: number;
+  readonly waitSlots: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * @internal One thread's view of a shared budget's memory and its lock. The budget classes
+ * inline the lock's fast path (one compare-and-exchange) and call
+ * {@link RegionMemory.slowLock} only when it is taken.
+ */
+export class RegionMemory {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  /** The value this handle writes into the lock word: its lane + 1. */
+  owner = 0;
+  readonly lanes: number;
+  readonly waitSlots: number;
+  readonly carry: boolean;
+  readonly strict: boolean;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly clock: Clock,
+    readonly name: string | undefined,
+  ) {
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.lanes = this.i32[H_LANES]!;
+    this.waitSlots = this.i32[H_WAIT_SLOTS]!;
+    const flags = this.i32[H_FLAGS]!;
+    this.carry = (flags & FLAG_CARRY) !== 0;
+    this.strict = (flags & FLAG_STRICT) !== 0;
+  }
+
+  get leaseMs(): number {
+    return this.f64[S_LEASE_MS]!;
+  }
+
+  /**
+   * Takes the lock after the inline compare-and-exchange failed: spins briefly (critical
+   * sections are a few loads and stores), then sleeps on the lock word.
+   *
+   * A worker can be terminated while it holds the lock: V8 stops a thread at function entries
+   * and loop back-edges, and a critical section may call functions before it writes. So every
+   * critical section in budgetry reads and computes first and then writes in one straight
+   * tail of stores with no calls and no loops, which V8 cannot stop halfway: a thread stopped
+   * while holding the lock has written all of its update or none of it, and the lock can be
+   * taken over without tearing anything. It is taken over when the holder's thread is known
+   * to have exited (see `markThreadGone`), or when the holder has not beaten for twice the
+   * lease while the lock stayed taken for a whole lease.
+   */
+  slowLock(): void {
+    const i32 = this.i32;
+    const owner = this.owner;
+    for (let spin = 0; spin < 200; spin++) {
+      if (Atomics.load(i32, W_LOCK) === 0 && Atomics.compareExchange(i32, W_LOCK, 0, owner) === 0) {
+        return;
+      }
+    }
+    let waitedSince = Number.NaN;
+    for (;;) {
+      let current = Atomics.load(i32, W_LOCK);
+      if (current === 0) {
+        // Taken with the contended bit kept, so the unlock wakes whoever else sleeps.
+        if (Atomics.compareExchange(i32, W_LOCK, 0, owner | LOCK_CONTENDED) === 0) return;
+        continue;
+      }
+      if ((current & LOCK_CONTENDED) === 0) {
+        const seen = Atomics.compareExchange(i32, W_LOCK, current, current | LOCK_CONTENDED);
+        if (seen !== current) continue;
+        current |= LOCK_CONTENDED;
+      }
+      const now = Date.now();
+      if (Number.isNaN(waitedSince)) waitedSince = now;
+      if (this.holderGone(current, now - waitedSince)) {
+        if (Atomics.compareExchange(i32, W_LOCK, current, owner | LOCK_CONTENDED) === current) {
+          Atomics.add(i32, W_RECOVERED, 1);
+          return;
+        }
+        continue;
+      }
+      sleep(i32, W_LOCK, current, 20);
+    }
+  }
+
+  /**
+   * Whether the lock word's holder can no longer release it: its thread was reported gone, or
+   * the lock stayed taken for a whole lease while the holder missed two leases of heartbeats.
+   */
+  private holderGone(lockWord: number, waitedMs: number): boolean {
+    const holder = (lockWord & ~LOCK_CONTENDED) - 1;
+    if (holder < 0 || holder >= this.lanes) return false;
+    const li = laneI32(holder);
+    if (Atomics.load(this.i32, li + L_GONE) !== 0) return true;
+    if (waitedMs <= this.leaseMs) return false;
+    // Read without the lock (its holder is the one in question); a torn read only delays this.
+    const beat = this.f64[laneF64(holder) + L_HEARTBEAT]!;
+    return this.clock.now() - beat > this.leaseMs * 2;
+  }
+
+  /**
+   * Records that the thread `threadId` exited: the lanes it held may have their lock taken over
+   * at once, and are then reclaimed.
+   */
+  markThreadGone(threadId: number): void {
+    for (let i = 0; i < this.lanes; i++) {
+      const li = laneI32(i);
+      if (
+        Atomics.load(this.i32, li + L_STATE) !== 0 &&
+        Atomics.load(this.i32, li + L_THREAD) === threadId
+      ) {
+        Atomics.store(this.i32, li + L_GONE, 1);
+      }
+    }
+  }
+
+  /** Releases the lock (the inline unlock for paths that are not hot). */
+  unlock(): void {
+    if ((Atomics.exchange(this.i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) {
+      Atomics.notify(this.i32, W_LOCK, 1);
+    }
+  }
+
+  lock(): void {
+    if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.slowLock();
+  }
+
+  /** Wakes every thread waiting for units; called after the lock is released. */
+  wake(): void {
+    Atomics.add(this.i32, W_WAKE, 1);
+    Atomics.notify(this.i32, W_WAKE);
+  }
+
+  /** Marks the whole budget closed (the creator's `close()`); later opens fail too. */
+  markClosed(): void {
+    Atomics.store(this.i32, H_CLOSED, 1);
+  }
+
+  /** Units currently available (read under the lock). */
+  read(index: number): number {
+    this.lock();
+    const value = this.f64[index]!;
+    this.unlock();
+    return value;
+  }
+}
+
+/** Sleeps on `i32[index]` while it holds `value`; `false` where this thread may not block. */
+function sleep(i32: Int32Array, index: number, value: number, ms: number): boolean {
+  try {
+    Atomics.wait(i32, index, value, ms);
+    return true;
+  } catch {
+    return false; // a browser's main thread cannot block; it spins instead
+  }
+}
+
+export function closedError(name: string | undefined): BudgetError {
+  return new BudgetError({
+    code: 'CLOSED',
+    message: 'the shared budget was closed by the handle that created it',
+    details: { budget: name },
+  });
+}

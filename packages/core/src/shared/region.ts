@@ -1,0 +1,339 @@
+import { BudgetError } from '../spec/budget-error.js';
+import type { CancelTimer, Clock } from '../spec/clock.js';
+import {
+  bufferBytes,
+  CLAIMING,
+  FLAG_CARRY,
+  FLAG_STRICT,
+  FREE,
+  H_CLOSED,
+  H_FLAGS,
+  H_KIND,
+  H_LANES,
+  H_MAGIC,
+  H_PID,
+  H_VERSION,
+  H_WAIT_SLOTS,
+  KIND_GUARD,
+  L_COUNT,
+  L_EPOCH,
+  L_GEN,
+  L_GONE,
+  L_HEARTBEAT,
+  L_HELD,
+  L_SLICE,
+  L_STATE,
+  L_THREAD,
+  LAYOUT_VERSION,
+  laneF64,
+  laneI32,
+  MAGIC,
+  OPEN,
+  Q_LANE,
+  Q_STATE,
+  S_AVAIL,
+  S_CAPACITY,
+  S_COUNT,
+  S_EPOCH,
+  S_HELD,
+  S_LEASE_MS,
+  S_RECLAIMED,
+  S_RECLAIMED_LANES,
+  S_SLICED,
+  slotI32,
+  W_WAITING,
+} from './layout.js';
+import {
+  backend,
+  closedError,
+  currentPid,
+  currentThreadId,
+  DESCRIPTOR_TYPE,
+  invalidDescriptor,
+  type RegionInit,
+  RegionMemory,
+  type SharedBudgetDescriptor,
+} from './memory.js';
+
+export type { SharedBudgetDescriptor } from './memory.js';
+export { assertSharedMemory, closedError } from './memory.js';
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * @internal One thread's view of a shared budget's memory, with the lane this handle owns: its
+ * holds, its heartbeat, and the reclaiming of lanes whose threads are gone.
+ */
+export class SharedRegion extends RegionMemory {
+  /** The lane this handle owns, its first Float64 and Int32 index, and its generation. */
+  lane = -1;
+  laneF = 0;
+  laneI = 0;
+  gen = 0;
+  private heartbeat: CancelTimer | undefined;
+
+  /** A new, full budget's memory. */
+  static create(init: RegionInit, clock: Clock, name: string | undefined): SharedRegion {
+    const buffer = new SharedArrayBuffer(bufferBytes(init.lanes, init.waitSlots));
+    const i32 = new Int32Array(buffer);
+    const f64 = new Float64Array(buffer);
+    i32[H_MAGIC] = MAGIC;
+    i32[H_VERSION] = LAYOUT_VERSION;
+    i32[H_KIND] = init.kind;
+    i32[H_FLAGS] = (init.carry ? FLAG_CARRY : 0) | (init.strict ? FLAG_STRICT : 0);
+    i32[H_LANES] = init.lanes;
+    i32[H_WAIT_SLOTS] = init.waitSlots;
+    i32[H_PID] = currentPid();
+    f64[S_CAPACITY] = init.capacity;
+    f64[S_AVAIL] = init.capacity;
+    f64[S_LEASE_MS] = init.leaseMs;
+    return new SharedRegion(buffer, clock, name);
+  }
+
+  /** Checks a descriptor received from another thread and views its memory. */
+  static open(descriptor: unknown, kind: number, clock: Clock): SharedRegion {
+    if (typeof descriptor !== 'object' || descriptor === null) {
+      throw invalidDescriptor(
+        `open expects the descriptor a shared budget's share() returned, got ${descriptor === null ? 'null' : typeof descriptor}`,
+      );
+    }
+    const d = descriptor as Partial<SharedBudgetDescriptor>;
+    if (d.type !== DESCRIPTOR_TYPE) {
+      throw invalidDescriptor(`not a shared budget descriptor (type ${String(d.type)})`);
+    }
+    if (!(d.buffer instanceof SharedArrayBuffer)) {
+      throw invalidDescriptor(
+        "the descriptor's buffer is not a SharedArrayBuffer: a descriptor reaches worker threads " +
+          'of the same process through postMessage; serialized, or sent to another process, it ' +
+          'cannot be reopened',
+      );
+    }
+    if (d.buffer.byteLength < bufferBytes(0, 0)) {
+      throw invalidDescriptor('the descriptor’s buffer is too small to hold a shared budget');
+    }
+    const i32 = new Int32Array(d.buffer, 0, 16);
+    if (i32[H_MAGIC] !== MAGIC) {
+      throw invalidDescriptor("the descriptor's buffer does not hold a budgetry shared budget");
+    }
+    if (d.version !== LAYOUT_VERSION || i32[H_VERSION] !== LAYOUT_VERSION) {
+      throw invalidDescriptor(
+        `the shared budget has layout version ${String(d.version)}; this budgetry reads layout ${LAYOUT_VERSION}: open it with the same budgetry version that created it`,
+        { version: d.version, expected: LAYOUT_VERSION },
+      );
+    }
+    if (i32[H_KIND] !== kind) {
+      const made = i32[H_KIND] === KIND_GUARD ? 'SharedBudget' : 'SharedTokenBudget';
+      throw invalidDescriptor(`the descriptor is of a ${made}; open it with ${made}.open`);
+    }
+    if (i32[H_PID] !== currentPid()) {
+      throw invalidDescriptor(
+        `the descriptor comes from another process (pid ${i32[H_PID]}); shared budgets are shared between threads of one process`,
+      );
+    }
+    if (Atomics.load(i32, H_CLOSED) !== 0) {
+      throw closedError(d.name);
+    }
+    return new SharedRegion(d.buffer, clock, d.name);
+  }
+
+  /** The descriptor for `postMessage`. */
+  describe(kind: 'guard' | 'tokens'): SharedBudgetDescriptor {
+    return {
+      type: DESCRIPTOR_TYPE,
+      kind,
+      version: LAYOUT_VERSION,
+      buffer: this.buffer,
+      name: this.name,
+    };
+  }
+
+  /**
+   * Claims a free lane for this handle and starts its heartbeat. The lane is taken with one
+   * compare-and-exchange before the lock, so the lock always has an owner that names a lane.
+   */
+  claimLane(): void {
+    const i32 = this.i32;
+    let lane = -1;
+    for (let i = 0; i < this.lanes && lane < 0; i++) {
+      if (Atomics.compareExchange(i32, laneI32(i) + L_STATE, 0, CLAIMING) === 0) lane = i;
+    }
+    if (lane < 0) {
+      throw backend(
+        `all ${this.lanes} handles of this shared budget are open; close one, call reclaimExpired() on an open one, or create the budget with a larger maxHandles`,
+        { budget: this.name, maxHandles: this.lanes },
+      );
+    }
+    const li = laneI32(lane);
+    const lf = laneF64(lane);
+    Atomics.store(i32, li + L_THREAD, currentThreadId());
+    Atomics.store(i32, li + L_GONE, 0);
+    this.owner = lane + 1;
+    this.lock();
+    const gen = (i32[li + L_GEN]! + 1) | 0;
+    const now = this.clock.now();
+    const epoch = this.f64[S_EPOCH]!;
+    i32[li + L_GEN] = gen;
+    this.f64[lf + L_HEARTBEAT] = now;
+    this.f64[lf + L_EPOCH] = epoch;
+    this.f64[lf + L_COUNT] = 0;
+    this.f64[lf + L_HELD] = 0;
+    this.f64[lf + L_SLICE] = 0;
+    Atomics.store(i32, li + L_STATE, OPEN);
+    this.unlock();
+    this.lane = lane;
+    this.laneF = lf;
+    this.laneI = li;
+    this.gen = gen;
+    this.scheduleHeartbeat();
+  }
+
+  private scheduleHeartbeat(): void {
+    const period = Math.max(1, Math.floor(this.leaseMs / 4));
+    this.heartbeat = this.clock.setTimer(() => {
+      this.heartbeat = undefined;
+      if (!this.beat()) return;
+      this.scheduleHeartbeat();
+    }, period);
+  }
+
+  /** Writes this handle's heartbeat; `false` once the handle lost its lane. */
+  beat(): boolean {
+    const now = this.clock.now();
+    this.lock();
+    const ours = this.ownsLane();
+    if (ours) this.f64[this.laneF + L_HEARTBEAT] = now;
+    this.unlock();
+    return ours;
+  }
+
+  /** @internal For tests: stop beating, as a thread that hangs would. */
+  stopHeartbeat(): void {
+    this.heartbeat?.();
+    this.heartbeat = undefined;
+  }
+
+  /** With the lock held: whether this handle still owns its lane. */
+  ownsLane(): boolean {
+    return this.i32[this.laneI + L_GEN] === this.gen && this.i32[this.laneI + L_STATE] === OPEN;
+  }
+
+  /**
+   * With the lock held: whether lane `i` may be reclaimed as expired — open with a heartbeat
+   * older than the lease, or held by a thread reported gone. A lane caught between its
+   * compare-and-exchange and its first lock is left alone unless its thread is gone.
+   */
+  isExpired(i: number): boolean {
+    const state = this.i32[laneI32(i) + L_STATE];
+    if (this.i32[laneI32(i) + L_GONE] !== 0) return state !== FREE;
+    if (state !== OPEN) return false;
+    return this.clock.now() - this.f64[laneF64(i) + L_HEARTBEAT]! > this.leaseMs;
+  }
+
+  /**
+   * With the lock held: gives back what lane `i` holds in live epochs (count-API units up to
+   * what the pool holds, permit or reservation units, its slice), frees its waiter slots and
+   * the lane, and counts it. Exactly once: a freed lane is skipped by the next reclaimer, and
+   * the handle that owned it sees its generation change. The lane's and the budget's words
+   * are written in one tail of stores after everything is computed (see `slowLock`).
+   *
+   * @returns the units given back.
+   */
+  reclaimLane(i: number, counted: boolean): number {
+    const f = this.f64;
+    const i32 = this.i32;
+    const lf = laneF64(i);
+    const li = laneI32(i);
+    let count = 0;
+    let held = 0;
+    let slice = 0;
+    if (this.carry || f[lf + L_EPOCH] === f[S_EPOCH]) {
+      count = Math.min(f[lf + L_COUNT]!, f[S_COUNT]!);
+      held = f[lf + L_HELD]!;
+      slice = f[lf + L_SLICE]!;
+    }
+    this.freeSlotsOf(i);
+    const units = count + held + slice;
+    const poolCount = f[S_COUNT]! - count;
+    const poolHeld = f[S_HELD]! - count - held;
+    const sliced = f[S_SLICED]! - slice;
+    const available = f[S_AVAIL]! + units;
+    const reclaimed = counted ? Math.min(f[S_RECLAIMED]! + units, MAX) : f[S_RECLAIMED]!;
+    const reclaimedLanes = f[S_RECLAIMED_LANES]! + (counted ? 1 : 0);
+    const gen = (i32[li + L_GEN]! + 1) | 0;
+    // The tail: stores only.
+    f[S_COUNT] = poolCount;
+    f[S_HELD] = poolHeld;
+    f[S_SLICED] = sliced;
+    f[S_AVAIL] = available;
+    f[S_RECLAIMED] = reclaimed;
+    f[S_RECLAIMED_LANES] = reclaimedLanes;
+    f[lf + L_COUNT] = 0;
+    f[lf + L_HELD] = 0;
+    f[lf + L_SLICE] = 0;
+    i32[li + L_GEN] = gen;
+    i32[li + L_THREAD] = 0;
+    i32[li + L_GONE] = 0;
+    Atomics.store(i32, li + L_STATE, FREE);
+    return units;
+  }
+
+  /** With the lock held: frees the waiter slots lane `i` holds (each in one store). */
+  private freeSlotsOf(i: number): void {
+    for (let s = 0; s < this.waitSlots; s++) {
+      const q = slotI32(this.lanes, s);
+      if (this.i32[q + Q_STATE] === 1 && this.i32[q + Q_LANE] === i) {
+        this.i32[q + Q_STATE] = 0;
+        Atomics.sub(this.i32, W_WAITING, 1);
+      }
+    }
+  }
+
+  /**
+   * Reclaims every other lane `test` picks, under the lock (taken here unless `held`). Each
+   * lane is reclaimed whole; a thread stopped between two lanes leaves both consistent.
+   *
+   * @returns the lanes reclaimed and the units they gave back.
+   */
+  reclaimWhere(test: (lane: number) => boolean, held = false): { lanes: number; units: number } {
+    if (!held) this.lock();
+    let lanes = 0;
+    let units = 0;
+    for (let i = 0; i < this.lanes; i++) {
+      if (i === this.lane || this.i32[laneI32(i) + L_STATE] === FREE || !test(i)) continue;
+      units += this.reclaimLane(i, true);
+      lanes++;
+    }
+    if (!held) this.unlock();
+    if (lanes > 0 && !held) this.wake();
+    return { lanes, units };
+  }
+
+  /** Gives back this handle's own holds and lane; later calls on it fail with `CLOSED`. */
+  closeLane(): void {
+    this.stopHeartbeat();
+    if (this.lane < 0) return;
+    this.lock();
+    if (this.ownsLane()) this.reclaimLane(this.lane, false);
+    this.unlock();
+    this.wake();
+  }
+
+  /**
+   * With the lock held: the error a call from this handle must fail with — the budget is
+   * closed or this handle lost its lane — or `undefined` when it may go on.
+   */
+  refusal(): BudgetError | undefined {
+    if (this.i32[H_CLOSED] !== 0) return closedError(this.name);
+    if (!this.ownsLane()) {
+      return new BudgetError({
+        code: this.lane < 0 ? 'CLOSED' : 'LEASE_EXPIRED',
+        message:
+          this.lane < 0
+            ? 'this handle of the shared budget is closed'
+            : `this handle's lease expired (no heartbeat for ${this.leaseMs} ms, or its thread was reported gone) and its holds were given back; open the budget again`,
+        details: { budget: this.name },
+      });
+    }
+    return undefined;
+  }
+}

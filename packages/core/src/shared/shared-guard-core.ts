@@ -1,0 +1,338 @@
+import { unwatchLeak, watchLeak } from '../budgets/backstop.js';
+import { reportCountRelease } from '../budgets/count-release.js';
+import { guardObserver } from '../budgets/observer-list.js';
+import { checkTimes } from '../budgets/options.js';
+import { checkUsed } from '../budgets/sync-permit-base.js';
+import { SyncGuardBase } from '../budgets/sync-twins.js';
+import { assertAmount } from '../spec/amount.js';
+import { BudgetError } from '../spec/budget-error.js';
+import type { SyncBudgetPermit } from '../spec/budget-guard.js';
+import type { BudgetObserver } from '../spec/events.js';
+import type { RefillPolicy } from '../spec/refill-policy.js';
+import {
+  H_CLOSED,
+  L_COUNT,
+  L_EPOCH,
+  L_GEN,
+  L_HELD,
+  LOCK_CONTENDED,
+  S_AVAIL,
+  S_CAPACITY,
+  S_COUNT,
+  S_EPOCH,
+  S_HELD,
+  S_LEAKS,
+  S_OVER_RELEASED,
+  S_SLICED,
+  W_LOCK,
+  W_REFILLS,
+  W_WAITING,
+} from './layout.js';
+import type { SharedRegion } from './region.js';
+import type { SharedOpenOptions } from './shared-options.js';
+import {
+  HELD,
+  type PermitSettler,
+  RELEASED,
+  SharedPermit,
+  WatchedSharedPermit,
+} from './shared-permit.js';
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * @internal The state transitions of a {@link SharedBudget}: the count API, permits and
+ * refills over the shared memory, each one critical section. Every section reads and computes
+ * first and ends in one tail of stores with no calls, so a worker terminated while it holds
+ * the lock has written all of its update or none of it (see `RegionMemory.slowLock`).
+ */
+export abstract class SharedGuardCore extends SyncGuardBase implements PermitSettler {
+  /** Total capacity, fixed at construction. */
+  readonly capacity: number;
+  /** What `refill` does with held reservations. */
+  readonly refillPolicy: RefillPolicy;
+  protected readonly region: SharedRegion;
+  protected readonly i32: Int32Array;
+  protected readonly f64: Float64Array;
+  protected readonly laneF: number;
+  protected readonly genIndex: number;
+  protected readonly gen: number;
+  protected readonly owner: number;
+  protected readonly carry: boolean;
+  protected readonly backstop: boolean;
+  protected readonly name: string | undefined;
+  protected observer: BudgetObserver | undefined;
+
+  /** Takes a lane in `region` for this handle. */
+  constructor(region: SharedRegion, options: SharedOpenOptions) {
+    super();
+    region.claimLane();
+    this.region = region;
+    this.i32 = region.i32;
+    this.f64 = region.f64;
+    this.laneF = region.laneF;
+    this.genIndex = region.laneI + L_GEN;
+    this.gen = region.gen;
+    this.owner = region.owner;
+    this.carry = region.carry;
+    this.refillPolicy = region.carry ? 'carry' : 'reset';
+    this.capacity = this.f64[S_CAPACITY]!;
+    this.name = region.name;
+    this.backstop = options.leakBackstop ?? true;
+    this.observer = guardObserver(options.observer);
+  }
+
+  /**
+   * Begin a new epoch (see `AtomicBudget.refill`): with `reset` the budget becomes full and
+   * holds of older epochs are fenced off in every thread; with `carry` it becomes capacity
+   * minus what is still held.
+   *
+   * @param times - refills to apply at once (default 1); a positive safe integer.
+   */
+  refill(times = 1): void {
+    if (times !== 1) checkTimes(times);
+    const f = this.f64;
+    this.lock();
+    const refused = this.region.refusal();
+    if (refused !== undefined) this.fail(refused);
+    const epoch = Math.min(f[S_EPOCH]! + times, MAX);
+    const capacity = f[S_CAPACITY]!;
+    // Reset: the new epoch starts full, and holds and slices of older ones are fenced off.
+    // Carry: what is held, in permits, the count API or slices, stays held.
+    const count = this.carry ? f[S_COUNT]! : 0;
+    const held = this.carry ? f[S_HELD]! : 0;
+    const sliced = this.carry ? f[S_SLICED]! : 0;
+    const available = capacity - held - sliced;
+    // The tail: stores only.
+    f[S_EPOCH] = epoch;
+    f[S_COUNT] = count;
+    f[S_HELD] = held;
+    f[S_SLICED] = sliced;
+    f[S_AVAIL] = available;
+    Atomics.add(this.i32, W_REFILLS, 1);
+    this.unlock();
+    this.region.wake();
+    this.observer?.({
+      type: 'refill',
+      budget: this.name,
+      epoch,
+      policy: this.refillPolicy,
+      available,
+    });
+  }
+
+  /**
+   * Reserve `cost` units, synchronously.
+   *
+   * @param cost - a non-negative safe integer; 0 is always granted, more than capacity never.
+   * @returns `true` when reserved, `false` on soft denial (nothing changed).
+   * @throws BudgetError `CLOSED` or `LEASE_EXPIRED` when this handle can no longer be used.
+   */
+  tryReserveSync(cost: number): boolean {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const f = this.f64;
+    const i32 = this.i32;
+    if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
+    if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
+    const available = f[S_AVAIL]!;
+    if (cost > available) {
+      this.unlock();
+      if (this.observer !== undefined) this.report('deny', cost, available);
+      return false;
+    }
+    const lf = this.laneF;
+    const epoch = f[S_EPOCH]!;
+    // Holds of an epoch a reset fenced off no longer count for this lane.
+    const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
+    const laneCount = (fresh ? 0 : f[lf + L_COUNT]!) + cost;
+    const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
+    const count = f[S_COUNT]! + cost;
+    const held = f[S_HELD]! + cost;
+    // The tail: stores only, which a terminated thread finishes or never starts (see slowLock).
+    f[S_AVAIL] = available - cost;
+    f[S_COUNT] = count;
+    f[S_HELD] = held;
+    f[lf + L_EPOCH] = epoch;
+    f[lf + L_COUNT] = laneCount;
+    f[lf + L_HELD] = laneHeld;
+    if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
+    if (this.observer !== undefined) this.report('reserve', cost, available - cost);
+    return true;
+  }
+
+  /**
+   * Return `cost` units reserved with {@link SharedBudget.tryReserveSync} in any thread (the
+   * count API is one pool). Units beyond what the pool holds in the current epoch are ignored
+   * and counted as over-released (or, with `strict`, the call throws `OVER_RELEASE`).
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  releaseSync(cost: number): void {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const f = this.f64;
+    const i32 = this.i32;
+    if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
+    if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
+    const countHeld = f[S_COUNT]!;
+    let accepted = cost;
+    let overReleased = f[S_OVER_RELEASED]!;
+    if (cost > countHeld) {
+      if (this.region.strict) this.overReleaseError(cost, countHeld);
+      accepted = countHeld;
+      overReleased = Math.min(overReleased + cost - accepted, MAX);
+    }
+    const held = f[S_HELD]! - accepted;
+    const available = f[S_AVAIL]! + accepted;
+    const lf = this.laneF;
+    const epoch = f[S_EPOCH]!;
+    const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
+    const laneCount = Math.max((fresh ? 0 : f[lf + L_COUNT]!) - accepted, 0);
+    const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
+    // The tail: stores only.
+    f[S_OVER_RELEASED] = overReleased;
+    f[S_COUNT] = countHeld - accepted;
+    f[S_HELD] = held;
+    f[S_AVAIL] = available;
+    f[lf + L_EPOCH] = epoch;
+    f[lf + L_COUNT] = laneCount;
+    f[lf + L_HELD] = laneHeld;
+    if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
+    if (accepted > 0 && Atomics.load(i32, W_WAITING) > 0) this.region.wake();
+    if (this.observer !== undefined) {
+      reportCountRelease(this.observer, this.name, cost, accepted, available);
+    }
+  }
+
+  /**
+   * Reserve `cost` units as a permit, synchronously. The permit settles in this thread;
+   * its units are held in the shared memory until then.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns a held permit, or `null` on soft denial.
+   */
+  tryAcquireSync(cost: number): SyncBudgetPermit | null {
+    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const f = this.f64;
+    this.lock();
+    if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
+    const available = f[S_AVAIL]!;
+    if (cost > available) {
+      this.unlock();
+      if (this.observer !== undefined) this.report('deny', cost, available);
+      return null;
+    }
+    const epoch = this.take(cost);
+    this.unlock();
+    const handle = this.issue(cost, epoch);
+    if (this.observer !== undefined) this.report('reserve', cost, available - cost);
+    return handle;
+  }
+
+  /**
+   * With the lock held: takes `cost` permit units; returns the epoch they belong to. It
+   * writes in one tail of stores (see `slowLock`).
+   */
+  protected take(cost: number): number {
+    const f = this.f64;
+    const lf = this.laneF;
+    const epoch = f[S_EPOCH]!;
+    const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
+    const laneCount = fresh ? 0 : f[lf + L_COUNT]!;
+    const laneHeld = (fresh ? 0 : f[lf + L_HELD]!) + cost;
+    const available = f[S_AVAIL]! - cost;
+    const held = f[S_HELD]! + cost;
+    f[S_AVAIL] = available;
+    f[S_HELD] = held;
+    f[lf + L_EPOCH] = epoch;
+    f[lf + L_COUNT] = laneCount;
+    f[lf + L_HELD] = laneHeld;
+    return epoch;
+  }
+
+  /** The handle for `cost` units taken in `epoch`, watched by the backstop if enabled. */
+  protected issue(cost: number, epoch: number): SyncBudgetPermit {
+    const permit = new SharedPermit(this, cost, epoch, this.gen);
+    if (!this.backstop) return permit;
+    const handle = new WatchedSharedPermit(permit);
+    watchLeak(handle, permit);
+    return handle;
+  }
+
+  /**
+   * @internal Settles a permit once; returns whether this call settled it. A permit of a
+   * lane that was reclaimed (its thread was taken for dead) refunds nothing: its units
+   * already came back.
+   */
+  settlePermit(cell: SharedPermit, to: number, leaked: boolean, used?: number): boolean {
+    const spent = used === undefined ? cell.cost : checkUsed(used, cell.cost);
+    if (cell.status !== HELD) return false;
+    cell.status = to;
+    unwatchLeak(cell);
+    const f = this.f64;
+    const back = to === RELEASED ? cell.cost : cell.cost - spent;
+    let refunded = 0;
+    this.lock();
+    const live =
+      this.i32[this.genIndex] === cell.gen &&
+      (this.carry || cell.epoch === f[S_EPOCH]) &&
+      this.i32[H_CLOSED] === 0;
+    const lf = this.laneF;
+    const held = live ? f[S_HELD]! - cell.cost : f[S_HELD]!;
+    const laneHeld = live ? f[lf + L_HELD]! - cell.cost : f[lf + L_HELD]!;
+    const available = live ? f[S_AVAIL]! + back : f[S_AVAIL]!;
+    const leaks = leaked ? f[S_LEAKS]! + 1 : f[S_LEAKS]!;
+    if (live) refunded = back;
+    // The tail: stores only.
+    f[S_HELD] = held;
+    f[lf + L_HELD] = laneHeld;
+    f[S_AVAIL] = available;
+    f[S_LEAKS] = leaks;
+    this.unlock();
+    if (refunded > 0 && Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+    const observer = this.observer;
+    if (observer !== undefined) {
+      if (to === RELEASED) {
+        observer({ type: 'release', budget: this.name, cost: cell.cost, refunded, available });
+      } else {
+        observer({ type: 'commit', budget: this.name, cost: cell.cost, used: spent, refunded });
+      }
+      if (leaked) observer({ type: 'leak', budget: this.name, amount: cell.cost, refunded });
+    }
+    return true;
+  }
+
+  protected lock(): void {
+    if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
+  }
+
+  protected unlock(): void {
+    const i32 = this.i32;
+    if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
+  }
+
+  /** With the lock held: releases it and throws why this handle cannot be used. */
+  private refuse(): never {
+    const error = this.region.refusal();
+    this.unlock();
+    throw error ?? new BudgetError({ code: 'CLOSED', message: 'closed', details: {} });
+  }
+
+  private fail(error: BudgetError): never {
+    this.unlock();
+    throw error;
+  }
+
+  /** With the lock held: releases it and throws `OVER_RELEASE`. */
+  private overReleaseError(cost: number, held: number): never {
+    this.unlock();
+    throw new BudgetError({
+      code: 'OVER_RELEASE',
+      message: `release(${cost}) exceeds the ${held} units held through tryReserve`,
+      details: { budget: this.name, cost, held },
+    });
+  }
+
+  private report(type: 'reserve' | 'deny', cost: number, available: number): void {
+    this.observer!({ type, budget: this.name, cost, available });
+  }
+}

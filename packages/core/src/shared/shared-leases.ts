@@ -1,0 +1,98 @@
+import {
+  H_CLOSED,
+  L_STATE,
+  L_THREAD,
+  laneI32,
+  OPEN,
+  S_AVAIL,
+  S_CAPACITY,
+  S_EPOCH,
+  S_HELD,
+  S_LEAKS,
+  S_OVER_RELEASED,
+  S_RECLAIMED,
+  S_RECLAIMED_LANES,
+  W_RECOVERED,
+  W_WAITING,
+} from './layout.js';
+import type { SharedRegion } from './region.js';
+import type { SharedBudgetSnapshot } from './shared-snapshot.js';
+
+/**
+ * A `node:worker_threads` Worker, as far as a shared budget's `releaseOnExit` needs it.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from 'node:worker_threads';
+ * import { type ExitingThread, SharedBudget } from '@budgetry/core';
+ *
+ * const budget = new SharedBudget(10);
+ * const worker: ExitingThread = new Worker('setTimeout(() => {}, 10)', { eval: true });
+ * budget.releaseOnExit(worker);
+ * ```
+ */
+export interface ExitingThread {
+  readonly threadId: number;
+  once(event: 'exit', listener: () => void): unknown;
+}
+
+/**
+ * @internal The lease side of a shared budget handle: giving back what handles of dead or
+ * silent threads hold, and reading every counter in one step.
+ */
+export class SharedLeases {
+  constructor(private readonly region: SharedRegion) {}
+
+  /** Reclaims handles whose heartbeat is older than the lease. */
+  reclaimExpired(): { handles: number; units: number } {
+    const { lanes, units } = this.region.reclaimWhere((lane) => this.region.isExpired(lane));
+    return { handles: lanes, units };
+  }
+
+  /** Reclaims every handle opened in thread `threadId`, which must have exited. */
+  reclaimThread(threadId: number): { handles: number; units: number } {
+    const { i32 } = this.region;
+    const { lanes, units } = this.region.reclaimWhere(
+      (lane) => i32[laneI32(lane) + L_THREAD] === threadId,
+    );
+    return { handles: lanes, units };
+  }
+
+  /** Reclaims the handles of `worker`'s thread when it exits. */
+  releaseOnExit(worker: ExitingThread): void {
+    const threadId = worker.threadId;
+    if (!Number.isSafeInteger(threadId) || threadId <= 0) return;
+    worker.once('exit', () => {
+      if (Atomics.load(this.region.i32, H_CLOSED) !== 0) return;
+      // First say the thread is gone, so a lock it died holding can be taken over.
+      this.region.markThreadGone(threadId);
+      this.reclaimThread(threadId);
+    });
+  }
+
+  /** Every counter, read under the lock. */
+  snapshot(): SharedBudgetSnapshot {
+    const region = this.region;
+    const f = region.f64;
+    region.lock();
+    let handles = 0;
+    for (let i = 0; i < region.lanes; i++) {
+      if (region.i32[laneI32(i) + L_STATE] === OPEN) handles++;
+    }
+    const snapshot: SharedBudgetSnapshot = {
+      capacity: f[S_CAPACITY]!,
+      available: f[S_AVAIL]!,
+      held: f[S_HELD]!,
+      epoch: f[S_EPOCH]!,
+      overReleased: f[S_OVER_RELEASED]!,
+      leaks: f[S_LEAKS]!,
+      reclaimed: f[S_RECLAIMED]!,
+      reclaimedHandles: f[S_RECLAIMED_LANES]!,
+      handles,
+      waiting: region.i32[W_WAITING]!,
+      lockTakeovers: Atomics.load(region.i32, W_RECOVERED),
+    };
+    region.unlock();
+    return snapshot;
+  }
+}

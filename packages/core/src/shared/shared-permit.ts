@@ -1,0 +1,77 @@
+import type { LeakWatch } from '../budgets/backstop.js';
+import { SyncBudgetPermitBase } from '../budgets/sync-permit-base.js';
+import type { PermitState } from '../spec/budget-guard.js';
+import { PermitCode, permitStateOf } from '../spec/permit-state.js';
+
+const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
+
+/** @internal What a shared permit settles through: its budget's settle step. */
+export interface PermitSettler {
+  settlePermit(cell: SharedPermit, to: number, leaked: boolean, used?: number): boolean;
+}
+
+/**
+ * @internal A permit of a shared budget: the units, the epoch and the lane generation it was
+ * taken under. It lives in the thread that took it; its units live in the shared memory.
+ */
+export class SharedPermit extends SyncBudgetPermitBase implements LeakWatch {
+  status: number = HELD;
+  registered = false;
+  constructor(
+    readonly budget: PermitSettler,
+    readonly cost: number,
+    readonly epoch: number,
+    readonly gen: number,
+  ) {
+    super();
+  }
+
+  get state(): PermitState {
+    return permitStateOf(this.status);
+  }
+
+  releaseSync(): boolean {
+    return this.budget.settlePermit(this, RELEASED, false);
+  }
+
+  commitSync(used?: number): boolean {
+    return this.budget.settlePermit(this, COMMITTED, false, used);
+  }
+
+  isArmed(): boolean {
+    return this.status === HELD;
+  }
+
+  collected(): void {
+    this.budget.settlePermit(this, RELEASED, true);
+  }
+}
+
+/** @internal The handle given out when the leak backstop watches a shared permit. */
+export class WatchedSharedPermit extends SyncBudgetPermitBase {
+  constructor(private readonly inner: SharedPermit) {
+    super();
+  }
+
+  get cost(): number {
+    return this.inner.cost;
+  }
+
+  get epoch(): number {
+    return this.inner.epoch;
+  }
+
+  get state(): PermitState {
+    return this.inner.state;
+  }
+
+  releaseSync(): boolean {
+    return this.inner.releaseSync();
+  }
+
+  commitSync(used?: number): boolean {
+    return this.inner.commitSync(used);
+  }
+}
+
+export { COMMITTED, HELD, RELEASED };

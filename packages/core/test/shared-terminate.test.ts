@@ -1,0 +1,87 @@
+// Workers terminated mid-flight while hammering a SharedBudget: what they held comes back
+// exactly once — at once when the creator watches them exit, after the lease otherwise —
+// the lock is never left taken, and the budget stays usable.
+import { SharedBudget } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import type { HammerInput } from './shared/hammer-worker.js';
+import { exited, firstMessage, startWorker } from './shared/spawn.js';
+
+const CAPACITY = 500;
+const ROUNDS = Number(process.env.SHARED_TERMINATE_ROUNDS ?? 6);
+
+function churner(budget: SharedBudget, seed: number, gate: SharedArrayBuffer, workers: number) {
+  return startWorker('./hammer-worker.ts', {
+    descriptor: budget.share() as never,
+    seed,
+    ops: 0,
+    mode: 'churn',
+    refiller: false,
+    gate,
+    workers,
+  } satisfies HammerInput);
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('SharedBudget when workers are terminated holding units', () => {
+  it('gives their holds back on exit, every round, exactly once', async () => {
+    const budget = new SharedBudget(CAPACITY, { leaseMs: 2_000 });
+    let reclaimedHandles = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const gate = new SharedArrayBuffer(4);
+      const workers = [1, 2].map((i) => churner(budget, round * 7 + i, gate, 2));
+      for (const w of workers) budget.releaseOnExit(w);
+      await Promise.all(workers.map((w) => firstMessage(w)));
+      // The main thread takes part too while they run.
+      for (let i = 0; i < 2_000; i++) {
+        if (budget.tryReserveSync(3)) budget.releaseSync(3);
+      }
+      await pause(10 + round * 7);
+      const during = budget.snapshot();
+      expect(during.held).toBeGreaterThan(0);
+      await Promise.all(workers.map((w) => w.terminate()));
+      reclaimedHandles += 2;
+      expect(budget.snapshot()).toMatchObject({
+        available: CAPACITY,
+        held: 0,
+        handles: 1,
+        reclaimedHandles,
+        overReleased: 0,
+      });
+    }
+    const { reclaimed, lockTakeovers } = budget.snapshot();
+    expect(reclaimed).toBeGreaterThan(0);
+    console.info(
+      `terminated ${ROUNDS * 2} workers mid-flight: ${reclaimed} units reclaimed, ${lockTakeovers} locks taken over`,
+    );
+    expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
+    budget.close();
+  }, 60_000);
+
+  it('without an exit watch, gives them back once the lease runs out', async () => {
+    const budget = new SharedBudget(CAPACITY, { leaseMs: 300 });
+    const gate = new SharedArrayBuffer(4);
+    const worker = churner(budget, 99, gate, 1);
+    await firstMessage(worker);
+    await pause(30);
+    await worker.terminate();
+    const held = budget.held();
+    expect(held).toBeGreaterThan(0);
+    expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 }); // its lease still runs
+    await pause(450);
+    expect(budget.reclaimExpired()).toEqual({ handles: 1, units: held });
+    expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
+    expect(budget.snapshot()).toMatchObject({ available: CAPACITY, held: 0, reclaimed: held });
+    budget.close();
+  }, 30_000);
+
+  it('a worker that exits on its own with holds is cleaned up by the exit watch', async () => {
+    const budget = new SharedBudget(10);
+    const worker = startWorker('./echo-worker.ts', budget.share()); // reserves 3 and ends
+    budget.releaseOnExit(worker);
+    await firstMessage(worker);
+    await exited(worker);
+    expect(budget.snapshot()).toMatchObject({ available: 10, held: 0, reclaimed: 3 });
+    budget.close();
+  });
+});
