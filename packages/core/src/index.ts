@@ -28,6 +28,7 @@ export type { ExitingThread } from './shared/shared-leases.js';
 export type { SharedBudgetOptions, SharedOpenOptions } from './shared/shared-options.js';
 export type { SharedBudgetSnapshot } from './shared/shared-snapshot.js';
 export type { SharedAcquireOptions } from './shared/shared-wait.js';
+export { type StripedOpenOptions, StripedSharedBudget } from './shared/striped.js';
 export { assertAmount, isAmount } from './spec/amount.js';
 export { BudgetError, type BudgetErrorCode, type BudgetErrorOptions } from './spec/budget-error.js';
 export type {

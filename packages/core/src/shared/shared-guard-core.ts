@@ -311,7 +311,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   }
 
   /** With the lock held: releases it and throws why this handle cannot be used. */
-  private refuse(): never {
+  protected refuse(): never {
     const error = this.region.refusal();
     this.unlock();
     throw error ?? new BudgetError({ code: 'CLOSED', message: 'closed', details: {} });
@@ -323,7 +323,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   }
 
   /** With the lock held: releases it and throws `OVER_RELEASE`. */
-  private overReleaseError(cost: number, held: number): never {
+  protected overReleaseError(cost: number, held: number): never {
     this.unlock();
     throw new BudgetError({
       code: 'OVER_RELEASE',
@@ -332,7 +332,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     });
   }
 
-  private report(type: 'reserve' | 'deny', cost: number, available: number): void {
+  protected report(type: 'reserve' | 'deny', cost: number, available: number): void {
     this.observer!({ type, budget: this.name, cost, available });
   }
 }

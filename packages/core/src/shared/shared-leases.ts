@@ -12,6 +12,7 @@ import {
   S_OVER_RELEASED,
   S_RECLAIMED,
   S_RECLAIMED_LANES,
+  S_SLICED,
   W_RECOVERED,
   W_WAITING,
 } from './layout.js';
@@ -89,6 +90,7 @@ export class SharedLeases {
       reclaimed: f[S_RECLAIMED]!,
       reclaimedHandles: f[S_RECLAIMED_LANES]!,
       handles,
+      sliced: f[S_SLICED]!,
       waiting: region.i32[W_WAITING]!,
       lockTakeovers: Atomics.load(region.i32, W_RECOVERED),
     };

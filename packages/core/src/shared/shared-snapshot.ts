@@ -20,6 +20,11 @@ export interface SharedBudgetSnapshot extends AtomicBudgetSnapshot {
   readonly reclaimedHandles: number;
   /** Handles open now, across all threads. */
   readonly handles: number;
+  /**
+   * Units striped handles took from the pool into their slices, free or held there; neither
+   * `available` nor `held` counts them.
+   */
+  readonly sliced: number;
   /** Callers waiting in `acquire` now, across all threads. */
   readonly waiting: number;
   /** Times the lock was taken over from a thread that stopped while holding it. */

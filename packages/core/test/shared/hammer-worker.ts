@@ -2,7 +2,7 @@
 // it still holds and what it committed, per epoch, so the test can add up every thread's
 // log and compare with the budget's final state.
 import { parentPort, workerData } from 'node:worker_threads';
-import { SharedBudget, type SyncBudgetPermit } from '@budgetry/core';
+import { SharedBudget, StripedSharedBudget, type SyncBudgetPermit } from '@budgetry/core';
 
 export interface HammerInput {
   descriptor: never;
@@ -14,6 +14,8 @@ export interface HammerInput {
   /** A start line: every worker waits until all have opened the budget, so they overlap. */
   gate: SharedArrayBuffer;
   workers: number;
+  /** Open a striped handle with this slice instead of a plain one. */
+  slice?: number;
 }
 
 /**
@@ -34,7 +36,10 @@ export interface HammerReport {
 }
 
 const input = workerData.data as HammerInput;
-const budget = SharedBudget.open(input.descriptor, { leakBackstop: false });
+const budget =
+  input.slice === undefined
+    ? SharedBudget.open(input.descriptor, { leakBackstop: false })
+    : StripedSharedBudget.open(input.descriptor, { leakBackstop: false, slice: input.slice });
 const gate = new Int32Array(input.gate);
 Atomics.add(gate, 0, 1);
 Atomics.notify(gate, 0);
