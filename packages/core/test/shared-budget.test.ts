@@ -107,11 +107,12 @@ describe('SharedBudget answers as AtomicBudget does', () => {
                 handles: n,
                 waiting,
                 lockTakeovers,
+                sliced,
                 ...rest
               } = other.snapshot();
               expect(rest).toEqual(reference.snapshot());
-              expect([reclaimed, reclaimedHandles, n, waiting, lockTakeovers]).toEqual([
-                0, 0, 2, 0, 0,
+              expect([reclaimed, reclaimedHandles, n, waiting, lockTakeovers, sliced]).toEqual([
+                0, 0, 2, 0, 0, 0,
               ]);
             }
             expect(events[1]).toEqual(events[0]);
