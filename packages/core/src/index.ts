@@ -27,6 +27,11 @@ export { SharedBudget } from './shared/shared-budget.js';
 export type { ExitingThread } from './shared/shared-leases.js';
 export type { SharedBudgetOptions, SharedOpenOptions } from './shared/shared-options.js';
 export type { SharedBudgetSnapshot } from './shared/shared-snapshot.js';
+export { SharedTokenBudget } from './shared/shared-token-budget.js';
+export type {
+  SharedTokenBudgetOptions,
+  SharedTokenBudgetSnapshot,
+} from './shared/shared-token-options.js';
 export type { SharedAcquireOptions } from './shared/shared-wait.js';
 export { type StripedOpenOptions, StripedSharedBudget } from './shared/striped.js';
 export { assertAmount, isAmount } from './spec/amount.js';

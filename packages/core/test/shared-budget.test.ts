@@ -183,7 +183,7 @@ describe('SharedBudget input and misuse', () => {
     const permit = a.tryAcquireSync(2)!;
     a.close();
     expect(budget.snapshot()).toMatchObject({ available: 10, held: 0, handles: 2 });
-    expect(() => a.tryReserveSync(1)).toThrow(expect.objectContaining({ code: 'LEASE_EXPIRED' }));
+    expect(() => a.tryReserveSync(1)).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     expect(permit.releaseSync()).toBe(true);
     expect(budget.available()).toBe(10); // a's close already gave the permit's units back
     budget.close();
@@ -226,6 +226,23 @@ describe('SharedBudget leases', () => {
     );
     expect(permit.commitSync(3)).toBe(true); // settles, refunds nothing: it came back already
     expect(budget.snapshot()).toMatchObject({ available: 95, held: 5 });
+  });
+
+  it('does not give back count units another handle already released', () => {
+    const clock = new ManualClock();
+    const budget = shared(10, { leaseMs: 100, clock });
+    const victim = SharedBudget.open(budget.share(), { clock });
+    const other = SharedBudget.open(budget.share(), { clock });
+    expect(victim.tryReserveSync(5)).toBe(true);
+    budget.releaseSync(5); // the count API is one pool: this returns the victim's units
+    expect(other.tryReserveSync(5)).toBe(true);
+    (victim as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
+    clock.advance(120); // the other handles keep beating on their timers
+    expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 0 });
+    expect(budget.snapshot()).toMatchObject({ available: 5, held: 5 });
+    other.releaseSync(5);
+    expect(budget.snapshot()).toMatchObject({ available: 10, held: 0, overReleased: 0 });
+    other.close();
   });
 
   it('keeps a beating handle alive however long it holds', () => {

@@ -59,7 +59,7 @@ describe('SharedBudget when workers are terminated holding units', () => {
   }, 60_000);
 
   it('without an exit watch, gives them back once the lease runs out', async () => {
-    const budget = new SharedBudget(CAPACITY, { leaseMs: 300 });
+    const budget = new SharedBudget(CAPACITY, { leaseMs: 1_500 });
     const gate = new SharedArrayBuffer(4);
     const worker = churner(budget, 99, gate, 1);
     await firstMessage(worker);
@@ -67,11 +67,27 @@ describe('SharedBudget when workers are terminated holding units', () => {
     await worker.terminate();
     const held = budget.held();
     expect(held).toBeGreaterThan(0);
-    expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 }); // its lease still runs
-    await pause(450);
+    // Its lease still runs: the worker beat moments ago, by its calls (its loop never lets
+    // the heartbeat timer run). Terminating a busy worker can take a while on a loaded machine,
+    // hence a lease long enough to cover it.
+    expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
+    await pause(1_800);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: held });
     expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
     expect(budget.snapshot()).toMatchObject({ available: CAPACITY, held: 0, reclaimed: held });
+    budget.close();
+  }, 30_000);
+
+  it('a worker busy in a synchronous loop keeps its lease through its own calls', async () => {
+    const budget = new SharedBudget(CAPACITY, { leaseMs: 400 });
+    const worker = churner(budget, 7, new SharedArrayBuffer(4), 1);
+    await firstMessage(worker);
+    // Its heartbeat timer never runs (the loop never yields), yet it is not taken for dead.
+    for (let i = 0; i < 8; i++) {
+      await pause(100);
+      expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
+    }
+    await worker.terminate();
     budget.close();
   }, 30_000);
 

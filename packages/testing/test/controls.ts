@@ -1,6 +1,6 @@
 // Correct implementations, as data: every one must pass every check. The conformance test
 // registers them; the measurement test reruns them on random seeds to count false alarms.
-import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget, SharedBudget, SharedTokenBudget } from '@budgetry/core';
 import {
   type CheckOptions,
   checkAllOf,
@@ -57,6 +57,36 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
       name: `AtomicTokenBudget (${policy})`,
       factory: ({ capacity }: { capacity: number }) =>
         new AtomicTokenBudget(capacity, { refillPolicy: policy, leakBackstop: false }),
+      capabilities: {
+        available: true,
+        debt: true,
+        countApi: true,
+        asyncDispose: true,
+        refill: { policy },
+      },
+    },
+    {
+      kind: 'guard' as const,
+      name: `SharedBudget, a reopened handle (${policy})`,
+      factory: ({ capacity }: { capacity: number }) =>
+        SharedBudget.open(
+          new SharedBudget(capacity, { refillPolicy: policy, leakBackstop: false }).share(),
+          { leakBackstop: false },
+        ),
+      capabilities: {
+        available: true,
+        permits: { dispose: 'both' as const, partialCommit: true },
+        refill: { policy },
+      },
+    },
+    {
+      kind: 'token-budget' as const,
+      name: `SharedTokenBudget, a reopened handle (${policy})`,
+      factory: ({ capacity }: { capacity: number }) =>
+        SharedTokenBudget.open(
+          new SharedTokenBudget(capacity, { refillPolicy: policy, leakBackstop: false }).share(),
+          { leakBackstop: false },
+        ),
       capabilities: {
         available: true,
         debt: true,

@@ -26,6 +26,8 @@ export const LAYOUT_VERSION = 1;
 
 export const KIND_GUARD = 1;
 export const KIND_TOKENS = 2;
+/** A `SharedHierarchy`: the region is followed by the tree's own area (hierarchy-layout.ts). */
+export const KIND_HIERARCHY = 3;
 
 export const FLAG_CARRY = 1;
 export const FLAG_STRICT = 2;

@@ -39,8 +39,11 @@ import {
 export interface SharedBudgetDescriptor {
   /** `'budgetry/shared-budget'`. */
   readonly type: string;
-  /** `'guard'` for a `SharedBudget`, `'tokens'` for a `SharedTokenBudget`. */
-  readonly kind: 'guard' | 'tokens';
+  /**
+   * `'guard'` for a `SharedBudget`, `'tokens'` for a `SharedTokenBudget`, `'hierarchy'` for a
+   * `SharedHierarchy`.
+   */
+  readonly kind: 'guard' | 'tokens' | 'hierarchy';
   /** The layout version the budget was created with. */
   readonly version: number;
   /** The memory every thread reads and writes. */
@@ -99,6 +102,8 @@ export interface RegionInit {
   readonly lanes: number;
   readonly waitSlots: number;
   readonly leaseMs: number;
+  /** Bytes after the waiter slots for a kind's own area (the hierarchy's tree); default 0. */
+  readonly extraBytes?: number;
 }
 
 /**

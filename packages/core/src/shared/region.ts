@@ -15,6 +15,7 @@ import {
   H_VERSION,
   H_WAIT_SLOTS,
   KIND_GUARD,
+  KIND_HIERARCHY,
   L_COUNT,
   L_EPOCH,
   L_GEN,
@@ -71,10 +72,18 @@ export class SharedRegion extends RegionMemory {
   laneI = 0;
   gen = 0;
   private heartbeat: CancelTimer | undefined;
+  /**
+   * With the lock held, before a lane's own words are given back: gives back what a kind
+   * keeps for lane `i` in its own area (the hierarchy's per-handle holds) and returns those
+   * units. Set by the kinds that have such an area; `undefined` for the others.
+   */
+  laneHook: ((lane: number) => number) | undefined = undefined;
 
   /** A new, full budget's memory. */
   static create(init: RegionInit, clock: Clock, name: string | undefined): SharedRegion {
-    const buffer = new SharedArrayBuffer(bufferBytes(init.lanes, init.waitSlots));
+    const buffer = new SharedArrayBuffer(
+      bufferBytes(init.lanes, init.waitSlots) + (init.extraBytes ?? 0),
+    );
     const i32 = new Int32Array(buffer);
     const f64 = new Float64Array(buffer);
     i32[H_MAGIC] = MAGIC;
@@ -122,7 +131,12 @@ export class SharedRegion extends RegionMemory {
       );
     }
     if (i32[H_KIND] !== kind) {
-      const made = i32[H_KIND] === KIND_GUARD ? 'SharedBudget' : 'SharedTokenBudget';
+      const made =
+        i32[H_KIND] === KIND_GUARD
+          ? 'SharedBudget'
+          : i32[H_KIND] === KIND_HIERARCHY
+            ? 'SharedHierarchy'
+            : 'SharedTokenBudget';
       throw invalidDescriptor(`the descriptor is of a ${made}; open it with ${made}.open`);
     }
     if (i32[H_PID] !== currentPid()) {
@@ -137,7 +151,7 @@ export class SharedRegion extends RegionMemory {
   }
 
   /** The descriptor for `postMessage`. */
-  describe(kind: 'guard' | 'tokens'): SharedBudgetDescriptor {
+  describe(kind: 'guard' | 'tokens' | 'hierarchy'): SharedBudgetDescriptor {
     return {
       type: DESCRIPTOR_TYPE,
       kind,
@@ -218,15 +232,16 @@ export class SharedRegion extends RegionMemory {
   }
 
   /**
-   * With the lock held: whether lane `i` may be reclaimed as expired — open with a heartbeat
-   * older than the lease, or held by a thread reported gone. A lane caught between its
+   * With the lock held: whether lane `i` may be reclaimed as expired at clock reading `now`
+   * (read before the lock: a clock is user code) — open with a heartbeat older than the lease,
+   * or held by a thread reported gone. A lane caught between its
    * compare-and-exchange and its first lock is left alone unless its thread is gone.
    */
-  isExpired(i: number): boolean {
+  isExpired(i: number, now: number): boolean {
     const state = this.i32[laneI32(i) + L_STATE];
     if (this.i32[laneI32(i) + L_GONE] !== 0) return state !== FREE;
     if (state !== OPEN) return false;
-    return this.clock.now() - this.f64[laneF64(i) + L_HEARTBEAT]! > this.leaseMs;
+    return now - this.f64[laneF64(i) + L_HEARTBEAT]! > this.leaseMs;
   }
 
   /**
@@ -241,13 +256,17 @@ export class SharedRegion extends RegionMemory {
   reclaimLane(i: number, counted: boolean): number {
     const f = this.f64;
     const i32 = this.i32;
+    // The kind's own holds first, each given back in a tail of its own (see laneHook).
+    const extra = this.laneHook === undefined ? 0 : this.laneHook(i);
     const lf = laneF64(i);
     const li = laneI32(i);
     let count = 0;
     let held = 0;
     let slice = 0;
     if (this.carry || f[lf + L_EPOCH] === f[S_EPOCH]) {
-      count = Math.min(f[lf + L_COUNT]!, f[S_COUNT]!);
+      // The count API is one pool, so a lane's record can outlive units another handle
+      // released for it; give back no more than the pool holds beyond what other lanes record.
+      count = Math.max(0, Math.min(f[lf + L_COUNT]!, f[S_COUNT]! - this.countOfOthers(i)));
       held = f[lf + L_HELD]!;
       slice = f[lf + L_SLICE]!;
     }
@@ -257,7 +276,7 @@ export class SharedRegion extends RegionMemory {
     const poolHeld = f[S_HELD]! - count - held;
     const sliced = f[S_SLICED]! - slice;
     const available = f[S_AVAIL]! + units;
-    const reclaimed = counted ? Math.min(f[S_RECLAIMED]! + units, MAX) : f[S_RECLAIMED]!;
+    const reclaimed = counted ? Math.min(f[S_RECLAIMED]! + units + extra, MAX) : f[S_RECLAIMED]!;
     const reclaimedLanes = f[S_RECLAIMED_LANES]! + (counted ? 1 : 0);
     const gen = (i32[li + L_GEN]! + 1) | 0;
     // The tail: stores only.
@@ -274,7 +293,40 @@ export class SharedRegion extends RegionMemory {
     i32[li + L_THREAD] = 0;
     i32[li + L_GONE] = 0;
     Atomics.store(i32, li + L_STATE, FREE);
-    return units;
+    return units + extra;
+  }
+
+  /** With the lock held: the count-API units lane `i` records in the live epoch. */
+  private liveCount(i: number): number {
+    const lf = laneF64(i);
+    if (this.i32[laneI32(i) + L_STATE] === FREE) return 0;
+    return this.carry || this.f64[lf + L_EPOCH] === this.f64[S_EPOCH] ? this.f64[lf + L_COUNT]! : 0;
+  }
+
+  /** With the lock held: the count-API units every lane but `i` records. */
+  private countOfOthers(i: number): number {
+    let sum = 0;
+    for (let j = 0; j < this.lanes; j++) if (j !== i) sum += this.liveCount(j);
+    return sum;
+  }
+
+  /**
+   * With the lock held, after the caller's own tail: a count-API release of `amount` units
+   * beyond what this handle's lane records released units other handles reserved (the count
+   * API is one pool), so those lanes stop recording them. One store per lane; a thread stopped
+   * between two leaves lanes recording more than the pool holds, which `reclaimLane` clamps.
+   */
+  releaseCountOfOthers(amount: number): void {
+    const f = this.f64;
+    let left = amount;
+    for (let j = 0; j < this.lanes && left > 0; j++) {
+      if (j === this.lane) continue;
+      const recorded = this.liveCount(j);
+      if (recorded === 0) continue;
+      const take = Math.min(recorded, left);
+      left -= take;
+      f[laneF64(j) + L_COUNT] = recorded - take;
+    }
   }
 
   /** With the lock held: frees the waiter slots lane `i` holds (each in one store). */
@@ -315,6 +367,7 @@ export class SharedRegion extends RegionMemory {
     this.lock();
     if (this.ownsLane()) this.reclaimLane(this.lane, false);
     this.unlock();
+    this.lane = -1;
     this.wake();
   }
 

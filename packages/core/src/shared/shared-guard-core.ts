@@ -39,6 +39,8 @@ import {
 } from './shared-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
+/** A handle also beats every this many calls (see `callsToBeat`). */
+export const BEAT_EVERY = 4_096;
 
 /**
  * @internal The state transitions of a {@link SharedBudget}: the count API, permits and
@@ -62,6 +64,11 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   protected readonly backstop: boolean;
   protected readonly name: string | undefined;
   protected observer: BudgetObserver | undefined;
+  /**
+   * Calls left before this handle beats from its own calls: a worker that keeps the budget
+   * busy in a long synchronous loop never runs its heartbeat timer, yet must not look dead.
+   */
+  protected callsToBeat = BEAT_EVERY;
 
   /** Takes a lane in `region` for this handle. */
   constructor(region: SharedRegion, options: SharedOpenOptions) {
@@ -156,6 +163,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[lf + L_COUNT] = laneCount;
     f[lf + L_HELD] = laneHeld;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
+    if (--this.callsToBeat === 0) this.beatNow();
     if (this.observer !== undefined) this.report('reserve', cost, available - cost);
     return true;
   }
@@ -186,7 +194,10 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const lf = this.laneF;
     const epoch = f[S_EPOCH]!;
     const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
-    const laneCount = Math.max((fresh ? 0 : f[lf + L_COUNT]!) - accepted, 0);
+    // This handle's own reservations first; the rest were reserved through other handles.
+    const recorded = fresh ? 0 : f[lf + L_COUNT]!;
+    const own = Math.min(recorded, accepted);
+    const laneCount = recorded - own;
     const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
     // The tail: stores only.
     f[S_OVER_RELEASED] = overReleased;
@@ -196,7 +207,9 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[lf + L_EPOCH] = epoch;
     f[lf + L_COUNT] = laneCount;
     f[lf + L_HELD] = laneHeld;
+    if (own < accepted) this.region.releaseCountOfOthers(accepted - own);
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
+    if (--this.callsToBeat === 0) this.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WAITING) > 0) this.region.wake();
     if (this.observer !== undefined) {
       reportCountRelease(this.observer, this.name, cost, accepted, available);
@@ -301,6 +314,12 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     return true;
   }
 
+  /** Beats now and restarts the count (see `callsToBeat`). */
+  protected beatNow(): void {
+    this.callsToBeat = BEAT_EVERY;
+    this.region.beat();
+  }
+
   protected lock(): void {
     if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
   }
@@ -308,6 +327,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   protected unlock(): void {
     const i32 = this.i32;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
+    if (--this.callsToBeat === 0) this.beatNow();
   }
 
   /** With the lock held: releases it and throws why this handle cannot be used. */

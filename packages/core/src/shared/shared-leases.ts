@@ -1,3 +1,4 @@
+import { BudgetError } from '../spec/budget-error.js';
 import {
   H_CLOSED,
   L_STATE,
@@ -46,7 +47,10 @@ export class SharedLeases {
 
   /** Reclaims handles whose heartbeat is older than the lease. */
   reclaimExpired(): { handles: number; units: number } {
-    const { lanes, units } = this.region.reclaimWhere((lane) => this.region.isExpired(lane));
+    const refused = this.region.lane < 0 ? closedHandle() : undefined;
+    if (refused !== undefined) throw refused;
+    const now = this.region.clock.now();
+    const { lanes, units } = this.region.reclaimWhere((lane) => this.region.isExpired(lane, now));
     return { handles: lanes, units };
   }
 
@@ -97,4 +101,11 @@ export class SharedLeases {
     region.unlock();
     return snapshot;
   }
+}
+
+function closedHandle(): BudgetError {
+  return new BudgetError({
+    code: 'CLOSED',
+    message: 'this handle of the shared budget is closed; reclaim through an open one',
+  });
 }

@@ -128,6 +128,7 @@ export class StripedSharedBudget extends SharedBudget {
     if (cost > this.sliceFree || this.i32[this.genIndex] !== this.gen) return this.topUp(cost);
     this.sliceFree -= cost;
     this.sliceHeld += cost;
+    if (--this.callsToBeat === 0) this.beatNow();
     if (this.observer !== undefined) this.report('reserve', cost, this.sliceFree);
     return true;
   }
@@ -151,6 +152,7 @@ export class StripedSharedBudget extends SharedBudget {
     }
     this.sliceHeld -= cost;
     this.sliceFree += cost;
+    if (--this.callsToBeat === 0) this.beatNow();
     if (this.sliceFree > 2 * this.slice) this.giveBack(this.sliceFree - this.slice);
     if (this.observer !== undefined) {
       this.observer({
@@ -260,6 +262,7 @@ export class StripedSharedBudget extends SharedBudget {
     f[S_COUNT] = countHeld - accepted;
     f[S_HELD] = held;
     f[S_AVAIL] = available;
+    if (accepted > 0) this.region.releaseCountOfOthers(accepted);
     this.unlock();
     this.sliceHeld = 0;
     this.sliceFree += fromSlice;
