@@ -230,14 +230,14 @@ describe('SharedBudget leases', () => {
 
   it('does not give back count units another handle already released', () => {
     const clock = new ManualClock();
-    const budget = shared(10, { leaseMs: 100, clock });
+    const budget = shared(10, { leaseMs: 1_000, clock });
     const victim = SharedBudget.open(budget.share(), { clock });
     const other = SharedBudget.open(budget.share(), { clock });
     expect(victim.tryReserveSync(5)).toBe(true);
     budget.releaseSync(5); // the count API is one pool: this returns the victim's units
     expect(other.tryReserveSync(5)).toBe(true);
     (victim as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(120); // the other handles keep beating on their timers
+    clock.advance(1200); // the other handles keep beating on their timers
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 0 });
     expect(budget.snapshot()).toMatchObject({ available: 5, held: 5 });
     other.releaseSync(5);
@@ -258,26 +258,26 @@ describe('SharedBudget leases', () => {
 
   it('under reset, gives back only holds of the live epoch', () => {
     const clock = new ManualClock();
-    const budget = shared(10, { leaseMs: 100, clock });
+    const budget = shared(10, { leaseMs: 1_000, clock });
     const silent = SharedBudget.open(budget.share(), { clock });
     silent.tryReserveSync(6);
     budget.refill();
     silent.tryAcquireSync(2);
     (silent as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(500);
+    clock.advance(5000);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 2 });
     expect(budget.snapshot()).toMatchObject({ available: 10, held: 0 });
   });
 
   it('under reset, gives back nothing a refill already fenced off', () => {
     const clock = new ManualClock();
-    const budget = shared(10, { leaseMs: 100, clock });
+    const budget = shared(10, { leaseMs: 1_000, clock });
     const silent = SharedBudget.open(budget.share(), { clock });
     silent.tryAcquireSync(6);
     silent.tryReserveSync(3);
     budget.refill(); // the silent handle makes no call after it
     (silent as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(500);
+    clock.advance(5000);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 0 });
     expect(budget.snapshot()).toMatchObject({ available: 10, held: 0, reclaimedHandles: 1 });
   });

@@ -90,11 +90,11 @@ describe('StripedSharedBudget in one thread', () => {
 
   it("gives back a silent striped handle's slice when its lease runs out", () => {
     const clock = new ManualClock();
-    const pool = new SharedBudget(30, { clock, leaseMs: 100 });
+    const pool = new SharedBudget(30, { clock, leaseMs: 1_000 });
     const striped = StripedSharedBudget.open(pool.share(), { slice: 5, clock });
     striped.tryReserveSync(3);
     (striped as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(200);
+    clock.advance(2000);
     expect(pool.reclaimExpired()).toEqual({ handles: 1, units: 8 });
     expect(pool.snapshot()).toMatchObject({ available: 30, sliced: 0 });
     expect(() => striped.tryReserveSync(1)).toThrow(

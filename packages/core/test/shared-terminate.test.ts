@@ -67,10 +67,8 @@ describe('SharedBudget when workers are terminated holding units', () => {
     await worker.terminate();
     const held = budget.held();
     expect(held).toBeGreaterThan(0);
-    // Its lease still runs: the worker beat moments ago, by its calls (its loop never lets
-    // the heartbeat timer run). Terminating a busy worker can take a while on a loaded machine,
-    // hence a lease long enough to cover it.
-    expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
+    // (That the lease is respected before it runs out is checked on a manual clock in
+    // shared-budget.test.ts; here terminating a busy worker can itself take a lease's time.)
     await pause(1_800);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: held });
     expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
@@ -79,11 +77,11 @@ describe('SharedBudget when workers are terminated holding units', () => {
   }, 30_000);
 
   it('a worker busy in a synchronous loop keeps its lease through its own calls', async () => {
-    const budget = new SharedBudget(CAPACITY, { leaseMs: 400 });
+    const budget = new SharedBudget(CAPACITY, { leaseMs: 1_000 });
     const worker = churner(budget, 7, new SharedArrayBuffer(4), 1);
     await firstMessage(worker);
     // Its heartbeat timer never runs (the loop never yields), yet it is not taken for dead.
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 25; i++) {
       await pause(100);
       expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
     }

@@ -350,16 +350,16 @@ describe('SharedTokenBudget input and misuse', () => {
 describe('SharedTokenBudget leases', () => {
   it("gives back a silent handle's estimates once; its old reservation is charged in full", () => {
     const clock = new ManualClock();
-    const budget = shared(100, { leaseMs: 100, clock, refillPolicy: 'carry' });
+    const budget = shared(100, { leaseMs: 1_000, clock, refillPolicy: 'carry' });
     const silent = SharedTokenBudget.open(budget.share(), { clock, leakBackstop: false });
     const recorded = silent.tryReserveTokensSync(30)!;
     const disposed = silent.tryReserveTokensSync(10)!;
     expect(silent.tryReserveSync(5)).toBe(true);
     const mine = budget.tryReserveTokensSync(20)!;
     (silent as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    for (let t = 0; t < 4; t++) clock.advance(20); // 80 ms: within the lease
+    for (let t = 0; t < 4; t++) clock.advance(200); // 80 ms: within the lease
     expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
-    for (let t = 0; t < 3; t++) clock.advance(20);
+    for (let t = 0; t < 3; t++) clock.advance(200);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 45 });
     expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
     expect(budget.snapshot()).toMatchObject({
@@ -388,12 +388,12 @@ describe('SharedTokenBudget leases', () => {
 
   it('under reset, a reclaimed reservation of a fenced epoch is charged only its overage', () => {
     const clock = new ManualClock();
-    const budget = shared(50, { leaseMs: 100, clock });
+    const budget = shared(50, { leaseMs: 1_000, clock });
     const silent = SharedTokenBudget.open(budget.share(), { clock, leakBackstop: false });
     const old = silent.tryReserveTokensSync(10)!;
     budget.refill(); // fences `old`; the silent handle makes no call after it
     (silent as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(500);
+    clock.advance(5000);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 0 });
     silent.recordUsageSync(old, 12, 3);
     expect(budget.snapshot()).toMatchObject({ available: 45, reserved: 0, consumed: 15 });
@@ -401,7 +401,7 @@ describe('SharedTokenBudget leases', () => {
 
   it('under reset, gives back only the estimates of the live epoch', () => {
     const clock = new ManualClock();
-    const budget = shared(50, { leaseMs: 100, clock });
+    const budget = shared(50, { leaseMs: 1_000, clock });
     const silent = SharedTokenBudget.open(budget.share(), { clock, leakBackstop: false });
     const old = silent.tryReserveTokensSync(10)!;
     silent.tryReserveSync(4);
@@ -410,7 +410,7 @@ describe('SharedTokenBudget leases', () => {
     expect(silent.tryReserveSync(3)).toBe(true);
     const live = silent.tryReserveTokensSync(5)!;
     (silent as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(500);
+    clock.advance(5000);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 8 });
     expect(budget.snapshot()).toMatchObject({ available: 40, reserved: 10 });
     silent.recordUsageSync(live, 2, 0); // its estimate came back: charged in full
@@ -420,11 +420,11 @@ describe('SharedTokenBudget leases', () => {
 
   it('a reclaimed reservation charged beyond the debt cap is written off like any other', () => {
     const clock = new ManualClock();
-    const budget = shared(10, { leaseMs: 100, clock, maxDebt: 4 });
+    const budget = shared(10, { leaseMs: 1_000, clock, maxDebt: 4 });
     const silent = SharedTokenBudget.open(budget.share(), { clock, leakBackstop: false });
     const r = silent.tryReserveTokensSync(10)!;
     (silent as unknown as { region: { stopHeartbeat(): void } }).region.stopHeartbeat();
-    clock.advance(500);
+    clock.advance(5000);
     expect(budget.reclaimExpired()).toEqual({ handles: 1, units: 10 });
     silent.recordUsageSync(r, 20, 0);
     expect(budget.snapshot()).toMatchObject({ available: 0, debt: 4, forgivenDebt: 6 });

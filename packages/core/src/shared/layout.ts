@@ -11,11 +11,11 @@
  * ```
  * bytes 0–63     header (Int32): magic, layout version, kind, flags, lanes, creator pid,
  *                closed, waiter slots
- * bytes 64–127   hot words (Int32): lock, wake sequence, refill generation, waiters,
- *                lock take-overs
+ * bytes 64–127   hot words (Int32): lock, refill generation, waiters, lock take-overs,
+ *                first waiter
  * bytes 128–255  budget state (Float64 × 16)
  * bytes 256–…    lanes, 64 bytes each: one per open handle (its holds and heartbeat)
- * then           waiter slots, 32 bytes each (cross-thread waiting, FIFO within priority)
+ * then           waiter slots, 40 bytes each (cross-thread waiting, FIFO within priority)
  * ```
  */
 
@@ -44,14 +44,15 @@ export const H_WAIT_SLOTS = 8;
 
 // Hot words (Int32 indexes), on their own cache line.
 export const W_LOCK = 16;
-/** Incremented (and notified) after anything that can let a waiter in: release, refill. */
-export const W_WAKE = 17;
+// Word 17 is free (waiters sleep on their own slot's word, Q_WAKE).
 /** Incremented by every refill, read without the lock by striped handles. */
 export const W_REFILLS = 18;
 /** Waiters in line, across all threads. */
 export const W_WAITING = 19;
 /** Times a lock was taken over from a thread that stopped while holding it. */
 export const W_RECOVERED = 20;
+/** The waiter slot first in line (highest priority, then lowest ticket), or −1. */
+export const W_HEAD = 21;
 
 /** A lock word's owner is `lane + 1`; this bit says another thread sleeps on it. */
 export const LOCK_CONTENDED = 0x40000000;
@@ -101,11 +102,13 @@ export const FREE = 0;
 export const OPEN = 1;
 export const CLAIMING = 2;
 
-// Waiter slots: 32 bytes each, after the lanes.
-export const SLOT_BYTES = 32;
+// Waiter slots: 40 bytes each, after the lanes.
+export const SLOT_BYTES = 40;
 /** Int32 offsets inside a slot. */
 export const Q_STATE = 0; // 0 free, 1 waiting
 export const Q_LANE = 1;
+/** Bumped and notified to wake this slot's waiter; it sleeps on it with `Atomics.waitAsync`. */
+export const Q_WAKE = 8;
 /** Float64 offsets inside a slot. */
 export const Q_PRIORITY = 1;
 export const Q_TICKET = 2;

@@ -14,10 +14,17 @@ import {
   LOCK_CONTENDED,
   laneF64,
   laneI32,
+  Q_PRIORITY,
+  Q_STATE,
+  Q_TICKET,
+  Q_WAKE,
   S_LEASE_MS,
+  slotF64,
+  slotI32,
+  W_HEAD,
   W_LOCK,
   W_RECOVERED,
-  W_WAKE,
+  W_WAITING,
 } from './layout.js';
 
 /**
@@ -230,13 +237,60 @@ export class RegionMemory {
 
   /** Wakes every thread waiting for units; called after the lock is released. */
   wake(): void {
-    Atomics.add(this.i32, W_WAKE, 1);
-    Atomics.notify(this.i32, W_WAKE);
+    const head = Atomics.load(this.i32, W_HEAD);
+    if (head < 0) return;
+    // Only the first in line may take units; it wakes the next when it is served or leaves.
+    const word = slotI32(this.lanes, head) + Q_WAKE;
+    Atomics.add(this.i32, word, 1);
+    Atomics.notify(this.i32, word, 1);
+  }
+
+  /** Wakes every waiter (the budget closed: each must see it and leave). */
+  wakeAll(): void {
+    for (let s = 0; s < this.waitSlots; s++) {
+      const q = slotI32(this.lanes, s);
+      if (Atomics.load(this.i32, q + Q_STATE) === 0) continue;
+      Atomics.add(this.i32, q + Q_WAKE, 1);
+      Atomics.notify(this.i32, q + Q_WAKE);
+    }
+  }
+
+  /**
+   * With the lock held: recomputes the first in line after slot `freed` left, when it was the
+   * first. A scan of the slots, once per waiter served or leaving the head.
+   */
+  retireSlot(freed: number): void {
+    if (this.i32[W_HEAD] !== freed) return;
+    this.findHead();
+  }
+
+  /** With the lock held: the first in line, by a scan of the slots. */
+  findHead(): void {
+    const { i32, f64 } = this;
+    let head = -1;
+    let priority = 0;
+    let ticket = 0;
+    let left = i32[W_WAITING]!;
+    for (let s = 0; s < this.waitSlots && left > 0; s++) {
+      const q = slotI32(this.lanes, s);
+      if (i32[q + Q_STATE] !== 1) continue;
+      left--;
+      const qf = slotF64(this.lanes, s);
+      const p = f64[qf + Q_PRIORITY]!;
+      const t = f64[qf + Q_TICKET]!;
+      if (head < 0 || p > priority || (p === priority && t < ticket)) {
+        head = s;
+        priority = p;
+        ticket = t;
+      }
+    }
+    i32[W_HEAD] = head;
   }
 
   /** Marks the whole budget closed (the creator's `close()`); later opens fail too. */
   markClosed(): void {
     Atomics.store(this.i32, H_CLOSED, 1);
+    this.wakeAll();
   }
 
   /** Units currently available (read under the lock). */

@@ -42,6 +42,7 @@ import {
   S_RECLAIMED_LANES,
   S_SLICED,
   slotI32,
+  W_HEAD,
   W_WAITING,
 } from './layout.js';
 import {
@@ -60,6 +61,25 @@ export type { SharedBudgetDescriptor } from './memory.js';
 export { assertSharedMemory, closedError } from './memory.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Handles dropped without `close()`: their timer keeps beating through the region, so without
+ * this their lease would never run out. When a handle is garbage-collected, its lane's holds
+ * are given back and counted as reclaimed.
+ */
+const dropped = new FinalizationRegistry<SharedRegion>((region) => {
+  region.giveBackDropped();
+});
+
+/** @internal Watches `handle`: if it is collected while open, its lane is given back. */
+export function watchHandle(handle: object, region: SharedRegion): void {
+  dropped.register(handle, region, region);
+}
+
+/** @internal Stops watching the handle of `region` (it was closed). */
+export function unwatchHandle(region: SharedRegion): void {
+  dropped.unregister(region);
+}
 
 /**
  * @internal One thread's view of a shared budget's memory, with the lane this handle owns: its
@@ -95,6 +115,7 @@ export class SharedRegion extends RegionMemory {
     i32[H_PID] = currentPid();
     f64[S_CAPACITY] = init.capacity;
     f64[S_AVAIL] = init.capacity;
+    i32[W_HEAD] = -1;
     f64[S_LEASE_MS] = init.leaseMs;
     return new SharedRegion(buffer, clock, name);
   }
@@ -167,6 +188,7 @@ export class SharedRegion extends RegionMemory {
    */
   claimLane(): void {
     const i32 = this.i32;
+    const now = this.clock.now(); // user code: read before anything is taken
     let lane = -1;
     for (let i = 0; i < this.lanes && lane < 0; i++) {
       if (Atomics.compareExchange(i32, laneI32(i) + L_STATE, 0, CLAIMING) === 0) lane = i;
@@ -184,7 +206,6 @@ export class SharedRegion extends RegionMemory {
     this.owner = lane + 1;
     this.lock();
     const gen = (i32[li + L_GEN]! + 1) | 0;
-    const now = this.clock.now();
     const epoch = this.f64[S_EPOCH]!;
     i32[li + L_GEN] = gen;
     this.f64[lf + L_HEARTBEAT] = now;
@@ -336,6 +357,7 @@ export class SharedRegion extends RegionMemory {
       if (this.i32[q + Q_STATE] === 1 && this.i32[q + Q_LANE] === i) {
         this.i32[q + Q_STATE] = 0;
         Atomics.sub(this.i32, W_WAITING, 1);
+        this.retireSlot(s);
       }
     }
   }
@@ -358,6 +380,18 @@ export class SharedRegion extends RegionMemory {
     if (!held) this.unlock();
     if (lanes > 0 && !held) this.wake();
     return { lanes, units };
+  }
+
+  /** The handle was garbage-collected while open: gives its lane back as a reclaim. */
+  giveBackDropped(): void {
+    this.stopHeartbeat();
+    if (this.lane < 0) return;
+    this.lock();
+    if (this.ownsLane() && Atomics.load(this.i32, H_CLOSED) === 0)
+      this.reclaimLane(this.lane, true);
+    this.unlock();
+    this.lane = -1;
+    this.wake();
   }
 
   /** Gives back this handle's own holds and lane; later calls on it fail with `CLOSED`. */

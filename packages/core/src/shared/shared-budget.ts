@@ -6,7 +6,12 @@ import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/c
 import type { BudgetObserver } from '../spec/events.js';
 import { checkRefillPolicy } from '../spec/refill-policy.js';
 import { KIND_GUARD, S_AVAIL, S_EPOCH, S_HELD, S_LEAKS, S_OVER_RELEASED } from './layout.js';
-import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
+import {
+  assertSharedMemory,
+  type SharedBudgetDescriptor,
+  SharedRegion,
+  unwatchHandle,
+} from './region.js';
 import { SharedGuardCore } from './shared-guard-core.js';
 import { type ExitingThread, SharedLeases } from './shared-leases.js';
 import {
@@ -207,6 +212,7 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
    * `open`. Calling it twice is harmless.
    */
   close(): void {
+    unwatchHandle(this.region);
     if (this.creator) this.region.markClosed();
     this.region.closeLane();
   }

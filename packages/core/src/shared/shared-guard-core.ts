@@ -15,6 +15,7 @@ import {
   L_EPOCH,
   L_GEN,
   L_HELD,
+  L_SLICE,
   LOCK_CONTENDED,
   S_AVAIL,
   S_CAPACITY,
@@ -28,7 +29,7 @@ import {
   W_REFILLS,
   W_WAITING,
 } from './layout.js';
-import type { SharedRegion } from './region.js';
+import { type SharedRegion, watchHandle } from './region.js';
 import type { SharedOpenOptions } from './shared-options.js';
 import {
   HELD,
@@ -87,6 +88,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     this.name = region.name;
     this.backstop = options.leakBackstop ?? true;
     this.observer = guardObserver(options.observer);
+    watchHandle(this, region);
   }
 
   /**
@@ -153,6 +155,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
     const laneCount = (fresh ? 0 : f[lf + L_COUNT]!) + cost;
     const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
+    const laneSlice = fresh ? 0 : f[lf + L_SLICE]!;
     const count = f[S_COUNT]! + cost;
     const held = f[S_HELD]! + cost;
     // The tail: stores only, which a terminated thread finishes or never starts (see slowLock).
@@ -162,6 +165,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[lf + L_EPOCH] = epoch;
     f[lf + L_COUNT] = laneCount;
     f[lf + L_HELD] = laneHeld;
+    f[lf + L_SLICE] = laneSlice;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();
     if (this.observer !== undefined) this.report('reserve', cost, available - cost);
@@ -199,6 +203,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const own = Math.min(recorded, accepted);
     const laneCount = recorded - own;
     const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
+    const laneSlice = fresh ? 0 : f[lf + L_SLICE]!;
     // The tail: stores only.
     f[S_OVER_RELEASED] = overReleased;
     f[S_COUNT] = countHeld - accepted;
@@ -207,6 +212,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[lf + L_EPOCH] = epoch;
     f[lf + L_COUNT] = laneCount;
     f[lf + L_HELD] = laneHeld;
+    f[lf + L_SLICE] = laneSlice;
     if (own < accepted) this.region.releaseCountOfOthers(accepted - own);
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();
@@ -252,6 +258,8 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
     const laneCount = fresh ? 0 : f[lf + L_COUNT]!;
     const laneHeld = (fresh ? 0 : f[lf + L_HELD]!) + cost;
+    // A striped handle's slice of a fenced-off epoch is gone with it.
+    const laneSlice = fresh ? 0 : f[lf + L_SLICE]!;
     const available = f[S_AVAIL]! - cost;
     const held = f[S_HELD]! + cost;
     f[S_AVAIL] = available;
@@ -259,6 +267,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[lf + L_EPOCH] = epoch;
     f[lf + L_COUNT] = laneCount;
     f[lf + L_HELD] = laneHeld;
+    f[lf + L_SLICE] = laneSlice;
     return epoch;
   }
 

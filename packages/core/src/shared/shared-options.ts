@@ -31,8 +31,9 @@ export interface SharedBudgetOptions extends CommonBudgetOptions {
   maxWaiters?: number;
   /**
    * How long a handle may go without a heartbeat before another thread may give back what
-   * it holds (default 30 000 ms). Every open handle beats every `leaseMs / 4` on an unref'd
-   * timer, so only a thread that died or blocked its event loop that long misses it.
+   * it holds (default 30 000 ms, at least 1 000). Every open handle beats every `leaseMs / 4`
+   * on an unref'd timer and every 4 096 calls, so only a thread that died, or blocked without
+   * touching the budget that long, misses it.
    */
   leaseMs?: number;
   /** The clock heartbeats and leases are read from (default: the system clock). */
@@ -93,7 +94,7 @@ export function checkSharedOptions(
   return {
     maxHandles: checkCount('maxHandles', options.maxHandles, 64, 4096),
     maxWaiters: checkCount('maxWaiters', options.maxWaiters, 1024, 65_536),
-    leaseMs: checkCount('leaseMs', options.leaseMs, 30_000, 2 ** 31 - 1),
+    leaseMs: checkLease(options.leaseMs),
   };
 }
 
@@ -104,6 +105,27 @@ export function checkOpenOptions(options: SharedOpenOptions): void {
   }
   checkCommonOptions(options);
   checkClock(options.clock);
+}
+
+/**
+ * The shortest lease: a lock is taken over from a holder silent for two leases, so a lease
+ * must outlast any pause the OS or the garbage collector can impose on a live thread.
+ */
+export const MIN_LEASE_MS = 1_000;
+
+function checkLease(value: unknown): number {
+  if (value === undefined) return 30_000;
+  if (
+    !Number.isSafeInteger(value) ||
+    (value as number) < MIN_LEASE_MS ||
+    (value as number) > 2 ** 31 - 1
+  ) {
+    throw invalid(
+      `option leaseMs must be an integer from ${MIN_LEASE_MS} to ${2 ** 31 - 1} ms, got ${describe(value)}`,
+      { name: 'leaseMs', value },
+    );
+  }
+  return value as number;
 }
 
 function checkClock(clock: unknown): void {

@@ -20,7 +20,7 @@ import {
   W_LOCK,
 } from './layout.js';
 import { closedError } from './memory.js';
-import type { SharedRegion } from './region.js';
+import { type SharedRegion, unwatchHandle, watchHandle } from './region.js';
 import { BEAT_EVERY } from './shared-guard-core.js';
 import { type ExitingThread, SharedLeases } from './shared-leases.js';
 import { readTokenSnapshot, type SharedTokenBudgetSnapshot } from './shared-token-options.js';
@@ -178,6 +178,7 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
    */
   close(): void {
     this.closed = true;
+    unwatchHandle(this.region);
     if (this.creator) this.region.markClosed();
     this.region.closeLane();
   }

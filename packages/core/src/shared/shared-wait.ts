@@ -8,12 +8,13 @@ import {
   Q_PRIORITY,
   Q_STATE,
   Q_TICKET,
+  Q_WAKE,
   S_AVAIL,
   S_TICKETS,
   slotF64,
   slotI32,
+  W_HEAD,
   W_WAITING,
-  W_WAKE,
 } from './layout.js';
 import type { SharedRegion } from './region.js';
 
@@ -181,6 +182,11 @@ class Waiter {
       f64[S_TICKETS] = f64[S_TICKETS]! + 1;
       Atomics.add(i32, W_WAITING, 1);
       this.slot = s;
+      // A new waiter is first only if the line was empty or it outranks the first.
+      const head = i32[W_HEAD]!;
+      if (head < 0 || this.priority > f64[slotF64(region.lanes, head) + Q_PRIORITY]!) {
+        i32[W_HEAD] = s;
+      }
       return s;
     }
     return -1;
@@ -194,20 +200,16 @@ class Waiter {
 
   /** With the lock held: whether no waiter is ahead of ours. */
   private isHead(): boolean {
-    const { i32, f64, lanes, waitSlots } = this.region;
-    const mine = slotF64(lanes, this.slot);
-    const priority = f64[mine + Q_PRIORITY]!;
-    const ticket = f64[mine + Q_TICKET]!;
-    let left = Atomics.load(i32, W_WAITING);
-    for (let s = 0; s < waitSlots && left > 0; s++) {
-      if (i32[slotI32(lanes, s) + Q_STATE] !== 1) continue;
-      left--;
-      if (s === this.slot) continue;
-      const qf = slotF64(lanes, s);
-      const p = f64[qf + Q_PRIORITY]!;
-      if (p > priority || (p === priority && f64[qf + Q_TICKET]! < ticket)) return false;
+    const { i32, lanes } = this.region;
+    const head = i32[W_HEAD]!;
+    if (head === this.slot) return true;
+    // A head that is no longer waiting: a thread stopped between freeing it and choosing the
+    // next; choose again.
+    if (head < 0 || i32[slotI32(lanes, head) + Q_STATE] !== 1) {
+      this.region.findHead();
+      return i32[W_HEAD] === this.slot;
     }
-    return true;
+    return false;
   }
 
   /** With the lock held: gives the slot back. */
@@ -215,6 +217,7 @@ class Waiter {
     const q = slotI32(this.region.lanes, this.slot);
     this.region.i32[q + Q_STATE] = 0;
     Atomics.sub(this.region.i32, W_WAITING, 1);
+    this.region.retireSlot(this.slot);
   }
 
   private loop(resolve: (permit: SyncBudgetPermit) => void): void {
@@ -222,7 +225,8 @@ class Waiter {
     const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
     const step = (): void => {
       if (this.done) return;
-      const seen = Atomics.load(region.i32, W_WAKE);
+      const word = slotI32(region.lanes, this.slot) + Q_WAKE;
+      const seen = Atomics.load(region.i32, word);
       region.lock();
       const refused = region.refusal() ?? (this.holdsSlot() ? undefined : lostSlot(this.owner));
       if (refused !== undefined) {
@@ -241,7 +245,7 @@ class Waiter {
         return;
       }
       region.unlock();
-      const result = waitAsync(region.i32, W_WAKE, seen);
+      const result = waitAsync(region.i32, word, seen);
       if (result.async) (result.value as Promise<string>).then(step);
       else queueMicrotask(step);
     };

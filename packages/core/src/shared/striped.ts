@@ -125,7 +125,10 @@ export class StripedSharedBudget extends SharedBudget {
   override tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) return super.tryReserveSync(cost);
     if (Atomics.load(this.i32, W_REFILLS) !== this.refillsSeen) this.sync();
-    if (cost > this.sliceFree || this.i32[this.genIndex] !== this.gen) return this.topUp(cost);
+    const i32 = this.i32;
+    if (cost > this.sliceFree || i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) {
+      return this.topUp(cost);
+    }
     this.sliceFree -= cost;
     this.sliceHeld += cost;
     if (--this.callsToBeat === 0) this.beatNow();
@@ -146,7 +149,8 @@ export class StripedSharedBudget extends SharedBudget {
       return;
     }
     if (Atomics.load(this.i32, W_REFILLS) !== this.refillsSeen) this.sync();
-    if (cost > this.sliceHeld || this.i32[this.genIndex] !== this.gen) {
+    const i32 = this.i32;
+    if (cost > this.sliceHeld || i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) {
       this.releaseBeyondSlice(cost);
       return;
     }
@@ -191,7 +195,9 @@ export class StripedSharedBudget extends SharedBudget {
     if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
     const epoch = f[S_EPOCH]!;
     const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
-    // A refill the unlocked check missed: the slice belonged to the old epoch.
+    // A refill the unlocked check missed: the slice belonged to the old epoch. Refills only
+    // happen under the lock, so the count read here matches the epoch read here.
+    this.refillsSeen = Atomics.load(this.i32, W_REFILLS);
     const sliceFree = fresh ? 0 : this.sliceFree;
     const sliceHeld = fresh ? 0 : this.sliceHeld;
     const pool = f[S_AVAIL]!;
@@ -227,6 +233,7 @@ export class StripedSharedBudget extends SharedBudget {
     const lf = this.laneF;
     this.lock();
     if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
+    this.refillsSeen = Atomics.load(this.i32, W_REFILLS);
     const live = this.carry || f[lf + L_EPOCH] === f[S_EPOCH];
     if (live) {
       const available = f[S_AVAIL]! + excess;
@@ -237,8 +244,14 @@ export class StripedSharedBudget extends SharedBudget {
       f[lf + L_SLICE] = laneSlice;
     }
     this.unlock();
-    this.sliceFree -= excess;
-    if (live && Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+    if (live) {
+      this.sliceFree -= excess;
+      if (Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+    } else {
+      // A reset refill crossed: the whole slice went with the old epoch.
+      this.sliceFree = 0;
+      this.sliceHeld = 0;
+    }
   }
 
   /**
@@ -249,6 +262,12 @@ export class StripedSharedBudget extends SharedBudget {
     const f = this.f64;
     this.lock();
     if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
+    this.refillsSeen = Atomics.load(this.i32, W_REFILLS);
+    if (!this.carry && f[this.laneF + L_EPOCH] !== f[S_EPOCH]) {
+      // A reset refill crossed: the slice, and what it held, went with the old epoch.
+      this.sliceFree = 0;
+      this.sliceHeld = 0;
+    }
     const fromSlice = this.sliceHeld;
     const rest = cost - fromSlice;
     const countHeld = f[S_COUNT]!;
