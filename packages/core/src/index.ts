@@ -22,6 +22,14 @@ export {
   type TokenReservationInit,
   type TokenReservationState,
 } from './budgets/token-reservation.js';
+export { SharedHierarchy } from './shared/hierarchy.js';
+export { SharedHierarchyNode } from './shared/hierarchy-node.js';
+export type {
+  SharedHierarchyOpenOptions,
+  SharedHierarchyOptions,
+  SharedHierarchySnapshot,
+  SharedHierarchyTemplate,
+} from './shared/hierarchy-options.js';
 export type { SharedBudgetDescriptor } from './shared/region.js';
 export { SharedBudget } from './shared/shared-budget.js';
 export type { ExitingThread } from './shared/shared-leases.js';

@@ -10,9 +10,9 @@
  *
  * ```
  * bytes 0–63     header (Int32): magic, layout version, kind, flags, lanes, creator pid,
- *                closed, waiter slots
- * bytes 64–127   hot words (Int32): lock, refill generation, waiters, lock take-overs,
- *                first waiter
+ *                closed, waiter slots, refill count
+ * bytes 64–127   the lock's line: lock, waiters, lock take-overs, first waiter (Int32), then
+ *                available, count-API held, held, epoch (Float64)
  * bytes 128–255  budget state (Float64 × 16)
  * bytes 256–…    lanes, 64 bytes each: one per open handle (its holds and heartbeat)
  * then           waiter slots, 40 bytes each (cross-thread waiting, FIFO within priority)
@@ -45,8 +45,11 @@ export const H_WAIT_SLOTS = 8;
 // Hot words (Int32 indexes), on their own cache line.
 export const W_LOCK = 16;
 // Word 17 is free (waiters sleep on their own slot's word, Q_WAKE).
-/** Incremented by every refill, read without the lock by striped handles. */
-export const W_REFILLS = 18;
+/**
+ * Incremented by every refill, read without the lock by striped handles on every call: it
+ * sits in the header's cache line, which only refills write, not in the lock's.
+ */
+export const W_REFILLS = 9;
 /** Waiters in line, across all threads. */
 export const W_WAITING = 19;
 /** Times a lock was taken over from a thread that stopped while holding it. */
@@ -57,16 +60,17 @@ export const W_HEAD = 21;
 /** A lock word's owner is `lane + 1`; this bit says another thread sleeps on it. */
 export const LOCK_CONTENDED = 0x40000000;
 
-// Budget state (Float64 indexes).
+// Budget state (Float64 indexes). The four words every call reads and writes share the
+// lock's cache line (bytes 88–119), so a call moves one line between cores, not two.
 const S = 16;
 export const S_CAPACITY = S + 0;
 /** Guard: units available. Token budget: available − debt (negative in debt). */
-export const S_AVAIL = S + 1;
+export const S_AVAIL = 11;
 /** Units held through the count API in live epochs. */
-export const S_COUNT = S + 2;
+export const S_COUNT = 12;
 /** Guard: units held by permits in live epochs. Token budget: all reserved estimates. */
-export const S_HELD = S + 3;
-export const S_EPOCH = S + 4;
+export const S_HELD = 13;
+export const S_EPOCH = 14;
 export const S_OVER_RELEASED = S + 5;
 export const S_LEAKS = S + 6;
 /** Units given back because the handle holding them expired or its thread exited. */

@@ -113,7 +113,8 @@ export function checkOpenOptions(options: SharedOpenOptions): void {
  */
 export const MIN_LEASE_MS = 1_000;
 
-function checkLease(value: unknown): number {
+/** @internal Checks `leaseMs`: default 30 000, at least {@link MIN_LEASE_MS}. */
+export function checkLease(value: unknown): number {
   if (value === undefined) return 30_000;
   if (
     !Number.isSafeInteger(value) ||
