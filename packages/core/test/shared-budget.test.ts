@@ -11,18 +11,15 @@ import {
   type SyncBudgetPermit,
 } from '@budgetry/core';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from './shared/close-after-each.js';
 import { ManualClock } from './shared/manual-clock.js';
 
-const open: SharedBudget[] = [];
-function shared(capacity: number, options: ConstructorParameters<typeof SharedBudget>[1] = {}) {
-  const budget = new SharedBudget(capacity, { leakBackstop: false, ...options });
-  open.push(budget);
-  return budget;
-}
-afterEach(() => {
-  for (const budget of open.splice(0)) budget.close();
-});
+const track = closedAfterEach<SharedBudget>();
+const shared = (
+  capacity: number,
+  options: ConstructorParameters<typeof SharedBudget>[1] = {},
+): SharedBudget => track(new SharedBudget(capacity, { leakBackstop: false, ...options }));
 
 type Op =
   | { op: 'reserve' | 'acquire' | 'release'; cost: number; via: 0 | 1 }

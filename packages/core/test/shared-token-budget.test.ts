@@ -13,20 +13,15 @@ import {
   type TokenReservation,
 } from '@budgetry/core';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from './shared/close-after-each.js';
 import { ManualClock } from './shared/manual-clock.js';
 import { exited, firstMessage, startWorker } from './shared/spawn.js';
 import type { TokenWorkerInput, TokenWorkerReport } from './shared/token-worker.js';
 
-const open: SharedTokenBudget[] = [];
-function shared(capacity: number, options: SharedTokenBudgetOptions = {}): SharedTokenBudget {
-  const budget = new SharedTokenBudget(capacity, { leakBackstop: false, ...options });
-  open.push(budget);
-  return budget;
-}
-afterEach(() => {
-  for (const budget of open.splice(0)) budget.close();
-});
+const track = closedAfterEach<SharedTokenBudget>();
+const shared = (capacity: number, options: SharedTokenBudgetOptions = {}): SharedTokenBudget =>
+  track(new SharedTokenBudget(capacity, { leakBackstop: false, ...options }));
 
 type Op =
   | { op: 'reserve' | 'count' | 'release'; amount: number; via: 0 | 1 }

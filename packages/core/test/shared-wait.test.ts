@@ -1,19 +1,16 @@
 // Waiting on a SharedBudget: first come, first served within a priority, woken by releases
 // through any handle, with abort and timeout; and across worker threads.
 import { BudgetError, SharedBudget, type SyncBudgetPermit } from '@budgetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from './shared/close-after-each.js';
 import { ManualClock } from './shared/manual-clock.js';
 import { exited, firstMessage, startWorker } from './shared/spawn.js';
 
-const open: SharedBudget[] = [];
-function shared(capacity: number, options: ConstructorParameters<typeof SharedBudget>[1] = {}) {
-  const budget = new SharedBudget(capacity, options);
-  open.push(budget);
-  return budget;
-}
-afterEach(() => {
-  for (const budget of open.splice(0)) budget.close();
-});
+const track = closedAfterEach<SharedBudget>();
+const shared = (
+  capacity: number,
+  options: ConstructorParameters<typeof SharedBudget>[1] = {},
+): SharedBudget => track(new SharedBudget(capacity, options));
 
 /** Lets every pending wake-up run. */
 async function settle(): Promise<void> {

@@ -3,6 +3,7 @@
 // log and compare with the budget's final state.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedBudget, StripedSharedBudget, type SyncBudgetPermit } from '@budgetry/core';
+import { seededRandom, waitAtGate } from './worker-kit.js';
 
 export interface HammerInput {
   descriptor: never;
@@ -40,20 +41,9 @@ const budget =
   input.slice === undefined
     ? SharedBudget.open(input.descriptor, { leakBackstop: false })
     : StripedSharedBudget.open(input.descriptor, { leakBackstop: false, slice: input.slice });
-const gate = new Int32Array(input.gate);
-Atomics.add(gate, 0, 1);
-Atomics.notify(gate, 0);
-for (let seen = Atomics.load(gate, 0); seen < input.workers; seen = Atomics.load(gate, 0)) {
-  Atomics.wait(gate, 0, seen, 1_000);
-}
+waitAtGate(input.gate, input.workers);
 
-let state = input.seed >>> 0 || 1;
-function next(n: number): number {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) % n;
-}
+const next = seededRandom(input.seed);
 
 const reserved: number[] = [];
 const permits: SyncBudgetPermit[] = [];

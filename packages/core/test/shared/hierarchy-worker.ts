@@ -4,6 +4,7 @@
 // compare with the tree's final state, node by node.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedHierarchy, type SharedHierarchyNode, type SyncBudgetPermit } from '@budgetry/core';
+import { seededRandom, waitAtGate } from './worker-kit.js';
 
 export interface HierarchyHammerInput {
   descriptor: never;
@@ -35,20 +36,9 @@ export interface HierarchyHammerReport {
 
 const input = workerData.data as HierarchyHammerInput;
 const root = SharedHierarchy.open(input.descriptor, { leakBackstop: false });
-const gate = new Int32Array(input.gate);
-Atomics.add(gate, 0, 1);
-Atomics.notify(gate, 0);
-for (let seen = Atomics.load(gate, 0); seen < input.workers; seen = Atomics.load(gate, 0)) {
-  Atomics.wait(gate, 0, seen, 1_000);
-}
+waitAtGate(input.gate, input.workers);
 
-let state = input.seed >>> 0 || 1;
-function next(n: number): number {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) % n;
-}
+const next = seededRandom(input.seed);
 
 const keys = input.keys;
 function tenant(): { node: SharedHierarchyNode; id: string } {

@@ -3,6 +3,7 @@
 // (nothing, at the end), so the test can add up every thread's log.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedTokenBudget, type TokenReservation } from '@budgetry/core';
+import { seededRandom, waitAtGate } from './worker-kit.js';
 
 export interface TokenWorkerInput {
   descriptor: ReturnType<SharedTokenBudget['share']>;
@@ -23,20 +24,9 @@ export interface TokenWorkerReport {
 
 const input = workerData.data as TokenWorkerInput;
 const budget = SharedTokenBudget.open(input.descriptor, { leakBackstop: false });
-const gate = new Int32Array(input.gate);
-Atomics.add(gate, 0, 1);
-Atomics.notify(gate, 0);
-for (let seen = Atomics.load(gate, 0); seen < input.workers; seen = Atomics.load(gate, 0)) {
-  Atomics.wait(gate, 0, seen, 1_000);
-}
+waitAtGate(input.gate, input.workers);
 
-let state = input.seed >>> 0 || 1;
-function next(n: number): number {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) % n;
-}
+const next = seededRandom(input.seed);
 
 const report: TokenWorkerReport = { consumed: 0, granted: 0, denied: 0, recorded: 0 };
 const armed: TokenReservation[] = [];
