@@ -167,7 +167,8 @@ export class RegionMemory {
         return;
       }
     }
-    let waitedSince = Number.NaN;
+    let waitedSince = 0;
+    let lastHolder = -1;
     for (;;) {
       let current = Atomics.load(i32, W_LOCK);
       if (current === 0) {
@@ -181,7 +182,12 @@ export class RegionMemory {
         current |= LOCK_CONTENDED;
       }
       const now = Date.now();
-      if (Number.isNaN(waitedSince)) waitedSince = now;
+      // The wait is measured per holder: a lock that changed hands is not held too long.
+      const holder = current & ~LOCK_CONTENDED;
+      if (holder !== lastHolder) {
+        lastHolder = holder;
+        waitedSince = now;
+      }
       if (this.holderGone(current, now - waitedSince)) {
         if (Atomics.compareExchange(i32, W_LOCK, current, owner | LOCK_CONTENDED) === current) {
           Atomics.add(i32, W_RECOVERED, 1);

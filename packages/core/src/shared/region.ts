@@ -32,6 +32,7 @@ import {
   OPEN,
   Q_LANE,
   Q_STATE,
+  Q_WAKE,
   S_AVAIL,
   S_CAPACITY,
   S_COUNT,
@@ -352,12 +353,18 @@ export class SharedRegion extends RegionMemory {
 
   /** With the lock held: frees the waiter slots lane `i` holds (each in one store). */
   private freeSlotsOf(i: number): void {
-    for (let s = 0; s < this.waitSlots; s++) {
+    let left = this.i32[W_WAITING]!;
+    for (let s = 0; s < this.waitSlots && left > 0; s++) {
       const q = slotI32(this.lanes, s);
-      if (this.i32[q + Q_STATE] === 1 && this.i32[q + Q_LANE] === i) {
+      if (this.i32[q + Q_STATE] !== 1) continue;
+      left--;
+      if (this.i32[q + Q_LANE] === i) {
         this.i32[q + Q_STATE] = 0;
         Atomics.sub(this.i32, W_WAITING, 1);
         this.retireSlot(s);
+        // Its waiter, if its thread lives, must wake to learn it lost its place.
+        Atomics.add(this.i32, q + Q_WAKE, 1);
+        Atomics.notify(this.i32, q + Q_WAKE);
       }
     }
   }

@@ -66,7 +66,14 @@ export class SharedLeases {
   /** Reclaims the handles of `worker`'s thread when it exits. */
   releaseOnExit(worker: ExitingThread): void {
     const threadId = worker.threadId;
-    if (!Number.isSafeInteger(threadId) || threadId <= 0) return;
+    if (!Number.isSafeInteger(threadId) || threadId <= 0) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message:
+          'releaseOnExit needs a running worker (its threadId is gone once it exits); the holds of a worker that already exited come back with reclaimExpired() after the lease',
+        details: { threadId },
+      });
+    }
     worker.once('exit', () => {
       if (Atomics.load(this.region.i32, H_CLOSED) !== 0) return;
       // First say the thread is gone, so a lock it died holding can be taken over.

@@ -81,6 +81,11 @@ export class StripedSharedBudget extends SharedBudget {
 
   /** @internal Use {@link StripedSharedBudget.open}. */
   constructor(region: SharedRegion, options: StripedOpenOptions, slice: number) {
+    if (!Number.isSafeInteger(slice) || slice < 1) {
+      throw invalid(`option slice must be a positive safe integer, got ${describe(slice)}`, {
+        slice,
+      });
+    }
     super(0, options, region);
     this.slice = slice;
     this.refillsSeen = Atomics.load(this.i32, W_REFILLS);
@@ -100,14 +105,8 @@ export class StripedSharedBudget extends SharedBudget {
   ): StripedSharedBudget {
     assertSharedMemory('StripedSharedBudget.open');
     checkOpenOptions(options);
-    const slice = options.slice ?? 256;
-    if (!Number.isSafeInteger(slice) || slice < 1) {
-      throw invalid(`option slice must be a positive safe integer, got ${describe(slice)}`, {
-        slice,
-      });
-    }
     const region = SharedRegion.open(descriptor, KIND_GUARD, options.clock ?? systemClock);
-    return new StripedSharedBudget(region, options, slice);
+    return new StripedSharedBudget(region, options, options.slice ?? 256);
   }
 
   /** Units this handle could reserve now: the pool's plus its own free slice. */
