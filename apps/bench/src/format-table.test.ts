@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatCheckedRatio, formatRatio, formatTable, formatValue } from './format-table.js';
+import {
+  formatCheckedRatio,
+  formatRatio,
+  formatTable,
+  formatTimePerOp,
+  formatValue,
+} from './format-table.js';
 import type { RowResult } from './row-result.js';
 import { referenceResult } from './test-fixtures.js';
 
@@ -13,6 +19,15 @@ describe('formatValue', () => {
   it('prints bytes as B', () => {
     expect(formatValue(120.4, 'bytes')).toBe('120 B');
     expect(formatValue(4.25, 'bytes')).toBe('4.3 B');
+  });
+});
+
+describe('formatTimePerOp', () => {
+  it('prints 1 ÷ ops/s in ns, µs or ms', () => {
+    expect(formatTimePerOp(2e6)).toBe('500 ns');
+    expect(formatTimePerOp(81_300)).toBe('12.3 µs');
+    expect(formatTimePerOp(4_000)).toBe('250 µs');
+    expect(formatTimePerOp(800)).toBe('1.25 ms');
   });
 });
 

@@ -17,6 +17,20 @@ export function formatValue(value: number, unit: RowResult['unit']): string {
 }
 
 /**
+ * Formats an ops/s figure as the time one op takes, for rows whose op is one event (a
+ * cross-thread wake-up, a message round trip) and whose figure is 1 ÷ its time.
+ *
+ * @param opsPerSec - the figure, positive.
+ * @returns e.g. `850 ns`, `12.3 µs`, `1.25 ms`.
+ */
+export function formatTimePerOp(opsPerSec: number): string {
+  const seconds = 1 / opsPerSec;
+  if (seconds < 1e-6) return `${(seconds * 1e9).toFixed(0)} ns`;
+  if (seconds < 1e-3) return `${(seconds * 1e6).toFixed(seconds < 1e-4 ? 1 : 0)} µs`;
+  return `${(seconds * 1e3).toFixed(2)} ms`;
+}
+
+/**
  * Formats a ratio with two decimals, or two significant digits below 0.1 so that 0.0031×
  * stays readable.
  */

@@ -161,6 +161,12 @@ describe('fillTemplate', () => {
     );
   });
 
+  it('fills a throughput row’s median as the time of one op', () => {
+    expect(fill('{{latency async}}')).toBe('111 ns');
+    expect(fill('{{latency broken}}')).toBe('n/a');
+    expect(() => fill('{{latency memory-budget-1 M}}')).toThrow(/counts bytes, not ops\/s/);
+  });
+
   it('fills a target’s figure and label, picking the target by its `against`', () => {
     expect(fill('{{target async, peer}} ({{goal async, peer}})')).toBe('2.50× (≥ 3× peer)');
     expect(fill('{{target async,plain-sync}}')).toBe('1.04×');
@@ -237,6 +243,7 @@ describe('reflow', () => {
     expect(reflow('aa 19.0 M/s, 100 000 of 1 k at 136 B', 6)).toBe(
       'aa\n19.0 M/s,\n100 000\nof 1 k\nat\n136 B',
     );
+    expect(reflow('aa 17.4 µs, 850 ns or 1.25 ms', 6)).toBe('aa\n17.4 µs,\n850 ns\nor\n1.25 ms');
   });
 
   it('never starts a line with a word that would become markup', () => {

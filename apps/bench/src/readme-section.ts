@@ -1,4 +1,10 @@
-import { formatRatio, formatTargetFigure, formatValue, markdownTable } from './format-table.js';
+import {
+  formatRatio,
+  formatTargetFigure,
+  formatTimePerOp,
+  formatValue,
+  markdownTable,
+} from './format-table.js';
 import type { JsonReport, JsonRow } from './json-report.js';
 import { formatReport } from './report-text.js';
 
@@ -95,8 +101,8 @@ const glue = '\u0000';
  * Re-wraps filled-in commentary, whose lines changed length with the figures: each
  * paragraph and each `- ` list item becomes one run of words, wrapped at `width` columns
  * (list items indented by two spaces). Blank lines between blocks are kept. A number and
- * what follows it when that is a number or a unit (`19.0 M/s`, `100 000`, `1 k`, `136 B`)
- * stay on one line.
+ * what follows it when that is a number or a unit (`19.0 M/s`, `100 000`, `1 k`, `136 B`,
+ * `17.4 µs`) stay on one line.
  *
  * @param text - paragraphs and flat lists, no headings, tables or code blocks.
  * @param width - the column limit; a single longer word still gets a line of its own.
@@ -104,7 +110,7 @@ const glue = '\u0000';
  */
 export function reflow(text: string, width: number = proseWidth): string {
   return text
-    .replace(/(\d) (?=\d|[kMGB]\b)/g, `$1${glue}`)
+    .replace(/(\d) (?=\d|[kMGB]\b|[µnm]s\b)/g, `$1${glue}`)
     .split(/\n\s*\n/)
     .map((block) =>
       splitItems(block)
@@ -156,6 +162,8 @@ function wrapWords(text: string, width: number, first: string, rest: string): st
  *
  * - `{{ratio ID}}`: the row's ratio to its reference, e.g. `0.79×`;
  * - `{{median ID}}`: its median, e.g. `22.7 M/s` or `133 B`;
+ * - `{{latency ID}}`: a throughput row's median as the time of one op (1 ÷ ops/s), e.g.
+ *   `12.3 µs`, for rows whose op is one event such as a cross-thread wake-up;
  * - `{{target ID}}` or `{{target ID, AGAINST}}`: the figure a target was checked on (the
  *   one against `AGAINST` when the row has several);
  * - `{{goal ID}}` or `{{goal ID, AGAINST}}`: that target's label, e.g. `≥ 0.5× plain-sync`;
@@ -195,6 +203,10 @@ function placeholder(kind: string, ids: readonly string[], rowById: (id: string)
     case 'median': {
       const summary = row.unit === 'bytes' ? row.bytesPerObject : row.opsPerSec;
       return summary === null ? 'n/a' : formatValue(summary.median, row.unit);
+    }
+    case 'latency': {
+      if (row.unit !== 'ops/s') throw new Error(`row "${row.id}" counts ${row.unit}, not ops/s`);
+      return row.opsPerSec === null ? 'n/a' : formatTimePerOp(row.opsPerSec.median);
     }
     case 'target': {
       const target = targetOf(row, ids[1]);

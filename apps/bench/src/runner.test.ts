@@ -78,6 +78,35 @@ describe('runRows', () => {
     expect(finished).toBeGreaterThan(0);
   });
 
+  it('takes a self-timed row’s own time instead of the wall time of its run', async () => {
+    const row: ThroughputRow = {
+      kind: 'throughput',
+      id: 'self-timed',
+      name: 'self-timed',
+      group: 'g',
+      // Each op "took" 0.5 ms by the row's clock, however long the call really was.
+      run: (iterations) => ({ value: iterations, ms: iterations * 0.5 }),
+    };
+    const [m] = await runRows([row], tiny);
+    expect(m!.error).toBeUndefined();
+    expect(m!.samples).toEqual([2000, 2000, 2000]);
+    // Calibrated on the row's time too: about one 1 ms slice, i.e. 2 ops.
+    expect(m!.iterations).toBe(2);
+  });
+
+  it('fails a self-timed row that reports no positive time', async () => {
+    const async: ThroughputRow = {
+      kind: 'throughput',
+      id: 'zero',
+      name: 'zero',
+      group: 'g',
+      run: async (iterations) => ({ value: iterations, ms: 0 }),
+    };
+    const [m] = await runRows([async], tiny);
+    expect(m!.error).toBe('row zero timed its run as 0 ms; a positive time is needed');
+    expect(m!.samples).toEqual([]);
+  });
+
   it('records a failing row’s error and keeps measuring the others', async () => {
     const failing: ThroughputRow = {
       kind: 'throughput',

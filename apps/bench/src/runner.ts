@@ -112,8 +112,16 @@ async function timeRun(row: ThroughputRow, iterations: number): Promise<number> 
   const result = row.run(iterations);
   const value = typeof result === 'number' ? result : await result;
   const elapsed = performance.now() - start;
-  sink(value);
-  return elapsed;
+  if (typeof value === 'number') {
+    sink(value);
+    return elapsed;
+  }
+  // A self-timed row: its own clock, not the wall time of the call (see SelfTimed).
+  if (!(Number.isFinite(value.ms) && value.ms > 0)) {
+    throw new Error(`row ${row.id} timed its run as ${value.ms} ms; a positive time is needed`);
+  }
+  sink(value.value);
+  return value.ms;
 }
 
 async function guard(m: Measurement, step: () => Promise<unknown>): Promise<void> {
