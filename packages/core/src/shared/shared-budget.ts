@@ -5,13 +5,9 @@ import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js'
 import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { BudgetObserver } from '../spec/events.js';
 import { checkRefillPolicy } from '../spec/refill-policy.js';
+import { unwatchHandle } from './dropped-handles.js';
 import { KIND_GUARD, S_AVAIL, S_EPOCH, S_HELD, S_LEAKS, S_OVER_RELEASED } from './layout.js';
-import {
-  assertSharedMemory,
-  type SharedBudgetDescriptor,
-  SharedRegion,
-  unwatchHandle,
-} from './region.js';
+import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
 import { SharedGuardCore } from './shared-guard-core.js';
 import { type ExitingThread, SharedLeases } from './shared-leases.js';
 import {

@@ -9,6 +9,7 @@ import { BudgetError } from '../spec/budget-error.js';
 import type { SyncBudgetPermit } from '../spec/budget-guard.js';
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
+import { watchHandle } from './dropped-handles.js';
 import {
   H_CLOSED,
   L_COUNT,
@@ -29,7 +30,7 @@ import {
   W_REFILLS,
   W_WAITING,
 } from './layout.js';
-import { type SharedRegion, watchHandle } from './region.js';
+import type { SharedRegion } from './region.js';
 import type { SharedOpenOptions } from './shared-options.js';
 import {
   HELD,

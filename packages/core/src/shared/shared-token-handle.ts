@@ -4,6 +4,7 @@ import { BudgetError } from '../spec/budget-error.js';
 import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
+import { unwatchHandle, watchHandle } from './dropped-handles.js';
 import {
   H_CLOSED,
   L_GEN,
@@ -20,7 +21,7 @@ import {
   W_LOCK,
 } from './layout.js';
 import { closedError } from './memory.js';
-import { type SharedRegion, unwatchHandle, watchHandle } from './region.js';
+import type { SharedRegion } from './region.js';
 import { BEAT_EVERY } from './shared-guard-core.js';
 import { type ExitingThread, SharedLeases } from './shared-leases.js';
 import { readTokenSnapshot, type SharedTokenBudgetSnapshot } from './shared-token-options.js';

@@ -103,6 +103,8 @@ function letGo(): void {
 class Waiter {
   private slot = -1;
   private done = false;
+  /** An `Atomics.waitAsync` of this waiter is pending. */
+  private waitingAsync = false;
   private reject: (error: unknown) => void = () => {};
   private cleanup: (() => void)[] = [];
 
@@ -246,8 +248,13 @@ class Waiter {
       }
       region.unlock();
       const result = waitAsync(region.i32, word, seen);
-      if (result.async) (result.value as Promise<string>).then(step);
-      else queueMicrotask(step);
+      if (result.async) {
+        this.waitingAsync = true;
+        (result.value as Promise<string>).then(() => {
+          this.waitingAsync = false;
+          step();
+        });
+      } else queueMicrotask(step);
     };
     step();
   }
@@ -268,6 +275,13 @@ class Waiter {
     this.done = true;
     for (const stop of this.cleanup) stop();
     this.cleanup = [];
+    if (this.waitingAsync) {
+      // Settle this waiter's own pending Atomics.waitAsync: a worker whose thread ends with one
+      // still pending can hang in its teardown. A waiter now in the slot wakes once for nothing.
+      const word = slotI32(this.region.lanes, this.slot) + Q_WAKE;
+      Atomics.add(this.region.i32, word, 1);
+      Atomics.notify(this.region.i32, word);
+    }
   }
 }
 
