@@ -24,12 +24,12 @@ import {
   S_EPOCH,
   S_HELD,
   S_LEAKS,
-  S_OVER_RELEASED,
   S_SLICED,
   W_LOCK,
   W_REFILLS,
   W_WAITING,
 } from './layout.js';
+import { releaseCountLocked } from './locked-count-release.js';
 import type { SharedRegion } from './region.js';
 import type { SharedOpenOptions } from './shared-options.js';
 import {
@@ -186,35 +186,8 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
-    const countHeld = f[S_COUNT]!;
-    let accepted = cost;
-    let overReleased = f[S_OVER_RELEASED]!;
-    if (cost > countHeld) {
-      if (this.region.strict) this.overReleaseError(cost, countHeld);
-      accepted = countHeld;
-      overReleased = Math.min(overReleased + cost - accepted, MAX);
-    }
-    const held = f[S_HELD]! - accepted;
-    const available = f[S_AVAIL]! + accepted;
-    const lf = this.laneF;
-    const epoch = f[S_EPOCH]!;
-    const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
-    // This handle's own reservations first; the rest were reserved through other handles.
-    const recorded = fresh ? 0 : f[lf + L_COUNT]!;
-    const own = Math.min(recorded, accepted);
-    const laneCount = recorded - own;
-    const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
-    const laneSlice = fresh ? 0 : f[lf + L_SLICE]!;
-    // The tail: stores only.
-    f[S_OVER_RELEASED] = overReleased;
-    f[S_COUNT] = countHeld - accepted;
-    f[S_HELD] = held;
-    f[S_AVAIL] = available;
-    f[lf + L_EPOCH] = epoch;
-    f[lf + L_COUNT] = laneCount;
-    f[lf + L_HELD] = laneHeld;
-    f[lf + L_SLICE] = laneSlice;
-    if (own < accepted) this.region.releaseCountOfOthers(accepted - own);
+    const accepted = releaseCountLocked(this.region, cost);
+    const available = f[S_AVAIL]!;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WAITING) > 0) this.region.wake();

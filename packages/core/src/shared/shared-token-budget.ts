@@ -24,11 +24,11 @@ import {
   S_HELD,
   S_LEAKS,
   S_MAX_DEBT,
-  S_OVER_RELEASED,
   W_LOCK,
   W_REFILLS,
   W_WAITING,
 } from './layout.js';
+import { releaseCountLocked } from './locked-count-release.js';
 import { closedError } from './memory.js';
 import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
 import { checkOpenOptions, type SharedOpenOptions } from './shared-options.js';
@@ -352,33 +352,8 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
-    const countHeld = f[S_COUNT]!;
-    let accepted = cost;
-    let overReleased = f[S_OVER_RELEASED]!;
-    if (cost > countHeld) {
-      if (this.region.strict) this.overReleaseError(cost, countHeld);
-      accepted = countHeld;
-      overReleased = Math.min(overReleased + cost - accepted, MAX);
-    }
-    const held = f[S_HELD]! - accepted;
-    const net = f[S_AVAIL]! + accepted;
-    const lf = this.laneF;
-    const epoch = f[S_EPOCH]!;
-    const fresh = !this.carry && f[lf + L_EPOCH] !== epoch;
-    // This handle's own reservations first; the rest were reserved through other handles.
-    const recorded = fresh ? 0 : f[lf + L_COUNT]!;
-    const own = Math.min(recorded, accepted);
-    const laneCount = recorded - own;
-    const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
-    // The tail: stores only.
-    f[S_OVER_RELEASED] = overReleased;
-    f[S_COUNT] = countHeld - accepted;
-    f[S_HELD] = held;
-    f[S_AVAIL] = net;
-    f[lf + L_EPOCH] = epoch;
-    f[lf + L_COUNT] = laneCount;
-    f[lf + L_HELD] = laneHeld;
-    if (own < accepted) this.region.releaseCountOfOthers(accepted - own);
+    const accepted = releaseCountLocked(this.region, cost);
+    const net = f[S_AVAIL]!;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WAITING) > 0) this.region.wake();

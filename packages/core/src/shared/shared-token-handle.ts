@@ -4,7 +4,7 @@ import { BudgetError } from '../spec/budget-error.js';
 import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
-import { unwatchHandle, watchHandle } from './dropped-handles.js';
+import { unwatchHandle } from './dropped-handles.js';
 import {
   H_CLOSED,
   L_GEN,
@@ -246,16 +246,6 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
       });
     }
     throw refused ?? closedError(this.name);
-  }
-
-  /** With the lock held: releases it and throws `OVER_RELEASE`. */
-  protected overReleaseError(cost: number, held: number): never {
-    this.unlock();
-    throw new BudgetError({
-      code: 'OVER_RELEASE',
-      message: `release(${cost}) exceeds the ${held} units held through tryReserve`,
-      details: { budget: this.name, cost, held },
-    });
   }
 
   protected report(type: 'reserve' | 'deny', cost: number, available: number): void {
