@@ -276,8 +276,8 @@ class Waiter {
     for (const stop of this.cleanup) stop();
     this.cleanup = [];
     if (this.waitingAsync) {
-      // Settle this waiter's own pending Atomics.waitAsync: a worker whose thread ends with one
-      // still pending can hang in its teardown. A waiter now in the slot wakes once for nothing.
+      // Settle this waiter's own pending Atomics.waitAsync, so its callback does not linger
+      // until the slot's next wake-up. A waiter now in the slot wakes once for nothing.
       const word = slotI32(this.region.lanes, this.slot) + Q_WAKE;
       Atomics.add(this.region.i32, word, 1);
       Atomics.notify(this.region.i32, word);
