@@ -1,6 +1,12 @@
 // Correct implementations, as data: every one must pass every check. The conformance test
 // registers them; the measurement test reruns them on random seeds to count false alarms.
-import { AtomicBudget, AtomicTokenBudget, SharedBudget, SharedTokenBudget } from '@budgetry/core';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  SharedBudget,
+  SharedHierarchy,
+  SharedTokenBudget,
+} from '@budgetry/core';
 import {
   type CheckOptions,
   checkAllOf,
@@ -244,6 +250,27 @@ export const controlChecks: readonly {
         ...o,
         capabilities: { available: true, debt: true, refill: { policy: 'reset' } },
       }),
+  },
+  {
+    name: 'SharedHierarchy, a reopened handle: parent and children in one buffer',
+    run: (o) =>
+      checkHierarchy(({ capacities }) => {
+        const [parent, ...children] = capacities;
+        const created = new SharedHierarchy({
+          capacity: parent!,
+          children: { capacity: 0 },
+          leakBackstop: false,
+        });
+        const root = SharedHierarchy.open(created.share(), { leakBackstop: false });
+        // Children are made through the creator and found again by key through the reopened
+        // handle, so the check also covers a node another handle created.
+        for (const [i, c] of children.entries()) created.child(`child ${i}`, { capacity: c });
+        const nodes = children.map((_, i) => root.child(`child ${i}`));
+        return {
+          tryAcquire: (child, cost) => (child === null ? root : nodes[child]!).tryAcquireSync(cost),
+          available: () => [root, ...nodes].map((n) => n.capacity - n.held()),
+        };
+      }, o),
   },
   {
     name: 'reference all-of over members that throw',
