@@ -4,6 +4,7 @@ import { checkUsed } from '../budgets/sync-permit-base.js';
 import { assertAmount } from '../spec/amount.js';
 import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
+import type { Decision } from '../spec/decision.js';
 import { childKeys, hasChild } from './hierarchy-keys.js';
 import { E_COUNT, E_EPOCH, E_PERMITS, N_CAP, N_COUNT, N_HELD, N_OWN } from './hierarchy-layout.js';
 import { tooMany } from './hierarchy-limits.js';
@@ -117,6 +118,27 @@ export class SharedHierarchyNode
   }
 
   /**
+   * {@link SharedHierarchyNode.tryAcquireSync}, saying which node denied: the first on the
+   * path from this node up to the root without room for `cost`, as compose's hierarchy does.
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns the permit, or in `deniedBy` the path of the node that had no room (`[]` for the
+   * root).
+   */
+  tryAcquireDetailedSync(cost: number): Decision<readonly string[], SyncBudgetPermit> {
+    const permit = this.tryAcquireSync(cost);
+    if (permit !== null) return { ok: true, permit };
+    let node: SharedHierarchyNode = this;
+    for (let up = this.tree.deniedAt; up > 0 && node.parent !== null; up--) node = node.parent;
+    return { ok: false, deniedBy: node.path };
+  }
+
+  /** {@inheritDoc SharedHierarchyNode.tryAcquireDetailedSync} */
+  async tryAcquireDetailed(cost: number): Promise<Decision<readonly string[], SyncBudgetPermit>> {
+    return this.tryAcquireDetailedSync(cost);
+  }
+
+  /**
    * Takes `cost` on the whole path (count API or permit); returns the epoch, or −1 on denial.
    * One critical section: reads and checks first, then one tail of stores.
    */
@@ -143,6 +165,17 @@ export class SharedHierarchyNode
       cost > f[p3 + N_CAP]! - h3 ||
       cost > f[p4 + N_CAP]! - h4
     ) {
+      // Rare path: which node, from this one up, had no room (read before the lock goes).
+      t.deniedAt =
+        cost > f[p0 + N_CAP]! - h0
+          ? 0
+          : cost > f[p1 + N_CAP]! - h1
+            ? 1
+            : cost > f[p2 + N_CAP]! - h2
+              ? 2
+              : cost > f[p3 + N_CAP]! - h3
+                ? 3
+                : 4;
       this.unlock();
       return -1;
     }

@@ -66,6 +66,8 @@ export class HierarchyTree {
    * in a long synchronous loop never runs its heartbeat timer, yet must not look dead.
    */
   callsToBeat = BEAT_EVERY;
+  /** After a denial in this thread: how many levels above the node asked the full node was. */
+  deniedAt = 0;
   /** The refill schedule the root follows in this thread, if any. */
   catchUp: (() => void) | undefined = undefined;
 
