@@ -1,7 +1,8 @@
 // compose's hierarchy and core's SharedHierarchy are twins: for every sequence of detailed
 // reservations, settles, count releases and refills on a three-level tree, both give the same
-// decisions (including which node denied) and hold the same amounts at every node.
-import { SharedHierarchy, type SyncBudgetPermit } from '@budgetry/core';
+// decisions (including which node denied), hold the same amounts at every node, and tell
+// their listeners the same events.
+import { type BudgetEvent, SharedHierarchy, type SyncBudgetPermit } from '@budgetry/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hierarchy } from '../src/index.js';
@@ -65,12 +66,16 @@ afterEach(() => {
 });
 
 describe('SharedHierarchy and compose’s hierarchy', () => {
-  it('decide alike, say the same node denied, and hold the same at every node', () => {
+  it('decide alike, say the same node denied, hold the same at every node and tell the same events', () => {
     fc.assert(
       fc.property(fc.array(opArbitrary, { maxLength: 60 }), (ops) => {
         const plain = hierarchy(TEMPLATE, { leakBackstop: false });
         const shared = new SharedHierarchy(TEMPLATE, { leakBackstop: false });
         trees.push(shared);
+        const plainEvents: BudgetEvent[] = [];
+        const sharedEvents: BudgetEvent[] = [];
+        plain.at('a', 'x').subscribe((e) => plainEvents.push(e));
+        shared.at('a', 'x').subscribe((e) => sharedEvents.push(e));
         const plainAt = (i: number) => plain.at(...PATHS[i]!);
         const sharedAt = (i: number) => shared.at(...PATHS[i]!);
         const permits: [SyncBudgetPermit, SyncBudgetPermit][] = [];
@@ -110,6 +115,8 @@ describe('SharedHierarchy and compose’s hierarchy', () => {
           }
           expect(shared.overReleased()).toBe(plain.overReleased());
         }
+        // The listeners, added on a leaf, hear the whole tree's settles and refills alike.
+        expect(sharedEvents).toEqual(plainEvents);
       }),
       { numRuns: 150 },
     );

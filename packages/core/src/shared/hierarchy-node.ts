@@ -1,10 +1,12 @@
 import { unwatchLeak, watchLeak } from '../budgets/backstop.js';
+import { ObserverList } from '../budgets/observer-list.js';
 import { describe, invalid } from '../budgets/options.js';
 import { checkUsed } from '../budgets/sync-permit-base.js';
 import { assertAmount } from '../spec/amount.js';
 import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { Decision } from '../spec/decision.js';
+import type { BudgetObserver } from '../spec/events.js';
 import { childKeys, hasChild } from './hierarchy-keys.js';
 import { E_COUNT, E_EPOCH, E_PERMITS, N_CAP, N_COUNT, N_HELD, N_OWN } from './hierarchy-layout.js';
 import { tooMany } from './hierarchy-limits.js';
@@ -247,6 +249,7 @@ export class SharedHierarchyNode
     if (accepted > mine) t.releaseCountOfOthers(this.index, accepted - mine, epoch);
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
+    if (t.observer !== undefined) this.tell(true, cost, 0, accepted, false);
   }
 
   /**
@@ -288,7 +291,51 @@ export class SharedHierarchyNode
     f[e + E_PERMITS] = ep;
     f[S_LEAKS] = leaks;
     t.unlock();
+    if (t.observer !== undefined) this.tell(to === RELEASED, cell.cost, spent, back, leaked);
     return true;
+  }
+
+  /**
+   * Be told when units come back through this handle anywhere in its tree: refills made
+   * through it (`refill`, with the new epoch), and releases, partial commits and leaks on any
+   * of its nodes (`release`, `commit` with what it `refunded`, `leak`), each after the fact, as
+   * compose's hierarchy reports them. The listener is the handle's tree's, whichever node it
+   * was added on; other threads' calls are seen by their own handles' listeners. Events carry
+   * no `budget` name; reservations and denials are not reported. A listener that throws stops
+   * neither the others nor the operation: its error becomes a `BudgetryObserverWarning`.
+   *
+   * @param listener - called with each event, synchronously.
+   * @returns a function that removes this subscription (calling it again does nothing).
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { SharedHierarchy } from '@budgetry/core';
+   *
+   * const root = new SharedHierarchy({ capacity: 100, children: { capacity: 10 } });
+   * const stop = root.child('acme').subscribe((event) => {
+   *   if (event.type === 'release') console.log(`${event.refunded} units came back`);
+   * });
+   * if (root.child('acme').tryReserveSync(5)) root.child('acme').releaseSync(5); // 5 units came back
+   * stop();
+   * root.close();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    const t = this.tree;
+    t.listeners ??= new ObserverList(undefined, (observer) => {
+      t.observer = observer;
+    });
+    return t.listeners.add(listener);
+  }
+
+  /** @internal Tells this handle's listeners that units reserved here were settled. */
+  tell(release: boolean, cost: number, used: number, refunded: number, leak: boolean): void {
+    const observer = this.tree.observer!;
+    const budget = undefined;
+    if (release) observer({ type: 'release', budget, cost, refunded, available: this.available() });
+    else observer({ type: 'commit', budget, cost, used, refunded });
+    if (leak) observer({ type: 'leak', budget, amount: cost, refunded });
   }
 
   /**

@@ -1,5 +1,7 @@
+import type { ObserverList } from '../budgets/observer-list.js';
 import { invalid } from '../budgets/options.js';
 import { BudgetError } from '../spec/budget-error.js';
+import type { BudgetObserver } from '../spec/events.js';
 import { encodeKey, hashKey } from './hierarchy-keys.js';
 import {
   E_COUNT,
@@ -66,6 +68,9 @@ export class HierarchyTree {
    * in a long synchronous loop never runs its heartbeat timer, yet must not look dead.
    */
   callsToBeat = BEAT_EVERY;
+  /** What this handle's listeners are told, through one fan-out (see `subscribe`). */
+  observer: BudgetObserver | undefined = undefined;
+  listeners: ObserverList | undefined = undefined;
   /** After a denial in this thread: how many levels above the node asked the full node was. */
   deniedAt = 0;
   /** The refill schedule the root follows in this thread, if any. */

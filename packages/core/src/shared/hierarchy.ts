@@ -158,6 +158,13 @@ export class SharedHierarchy extends SharedHierarchyNode {
     Atomics.add(t.i32, W_REFILLS, 1);
     t.unlock();
     t.region.wake();
+    t.observer?.({
+      type: 'refill',
+      budget: undefined,
+      epoch,
+      policy: 'reset',
+      available: this.capacity,
+    });
   }
 
   /**
