@@ -39,7 +39,7 @@ function toLevel(template: unknown, depth: number, tree: TreeState, seen: Set<un
  *
  * When to use: per-tenant budgets inside a global budget, so no tenant can spend another's
  * budget or starve the others past its own cap. The tree is synchronous and in-process; every
- * node is a {@link SyncBudgetGuard}, so a tenant node can be a member of an all-of or a
+ * node is a `SyncBudgetGuard`, so a tenant node can be a member of an all-of or a
  * coordinator dimension. Idle tenants are cheap, and can be evicted ({@link
  * HierarchyNode.evictIdle} or `evictOnIdle`) without losing anything outstanding. For
  * per-period caps, refill the root on a schedule (`intervalRefill(root, …)`): every node

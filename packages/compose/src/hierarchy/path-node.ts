@@ -156,7 +156,7 @@ export abstract class PathNode extends ResidentNode {
    * checked, the rest of the path charged ({@link PathNode.chargeAbove}), and only then are
    * the two charged: a tenant under the root, the common case, is two checks and two writes.
    * A pure walk over numbers: nothing in it can throw halfway. A handle not in memory is the
-   * first node without room (see {@link EVICTED}), with nothing taken.
+   * first node without room (see `EVICTED`), with nothing taken.
    */
   private chargePath(cost: number): PathNode | null {
     const room = this.room;

@@ -28,9 +28,9 @@ export abstract class ResidentNode extends SyncGuardBase {
   readonly parent: HierarchyNode | null;
   /** The key under which the parent holds this node (`''` at the root). */
   readonly key: string;
-  /** Capacity minus the units held by this node and its subtree, or {@link EVICTED}. */
+  /** Capacity minus the units held by this node and its subtree, or `EVICTED`. */
   protected room = 0;
-  /** Units this node holds through the count API, or {@link EVICTED} with `room`. */
+  /** Units this node holds through the count API, or `EVICTED` with `room`. */
   protected countHeld = 0;
   /** @internal Capacity, children and level; see {@link Frame}. */
   frame: Frame;

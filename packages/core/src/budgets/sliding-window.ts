@@ -209,7 +209,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
  *
  * When to use: a provider or contract states "N per minute" and must never see more within
  * any minute. Use {@link tokenBucket} for a smooth rate with a burst allowance, and
- * {@link lazyRefill} when a calendar-aligned fixed window is what is wanted.
+ * compose's `lazyRefill` when a calendar-aligned fixed window is what is wanted.
  *
  * @param options - `limit`, `windowMs`, `clock`.
  * @returns the window, a synchronous guard.

@@ -73,12 +73,15 @@ export abstract class SyncBudgetPermitBase implements SyncBudgetPermit {
    */
   abstract commitSync(used?: number): boolean;
 
-  /** {@inheritDoc SyncBudgetPermitBase.releaseSync} */
+  /** Return the units (the asynchronous form of `releaseSync`); `false` if already settled. */
   async release(): Promise<boolean> {
     return this.releaseSync();
   }
 
-  /** {@inheritDoc SyncBudgetPermitBase.commitSync} */
+  /**
+   * Keep `used` units spent (default all) and return the rest (the asynchronous form of
+   * `commitSync`); `false` if already settled.
+   */
   async commit(used?: number): Promise<boolean> {
     return this.commitSync(used);
   }
