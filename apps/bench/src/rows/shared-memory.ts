@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import { BudgetError, SharedBudget, type SharedOpenOptions } from '@budgetry/core';
+import { SharedBudget } from '@budgetry/core';
 import type { SelfTimed, ThroughputRow } from '../row.js';
 import { WorkerClient, type WorkerRequest } from '../worker-thread.js';
 import { CONTROL_BYTES } from './shared-memory-control.js';
