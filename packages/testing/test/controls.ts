@@ -256,11 +256,10 @@ export const controlChecks: readonly {
     run: (o) =>
       checkHierarchy(({ capacities }) => {
         const [parent, ...children] = capacities;
-        const created = new SharedHierarchy({
-          capacity: parent!,
-          children: { capacity: 0 },
-          leakBackstop: false,
-        });
+        const created = new SharedHierarchy(
+          { capacity: parent!, children: { capacity: 0 } },
+          { leakBackstop: false },
+        );
         const root = SharedHierarchy.open(created.share(), { leakBackstop: false });
         // Children are made through the creator and found again by key through the reopened
         // handle, so the check also covers a node another handle created.
