@@ -1,17 +1,16 @@
-// The main job: two simulated workloads gated by budgetry on the in-memory budgets, then a
-// conformance self-check of the budgets they used. Each part checks conservation; a broken
-// invariant exits non-zero.
-import { runGateway } from './gateway.js';
-import { runScenario } from './scenario.js';
-import { runSelfCheck } from './self-check.js';
+// The main job: an LLM gateway shared by several tenants on simulated time, drawn live on a
+// terminal (a line per simulated minute otherwise), then a report and the conservation
+// verdict. `--help` lists the options; the exit status says whether conservation held.
+import { runCli } from './cli.js';
 
-const seed = Number(process.env.BUDGETRY_SEED ?? 42);
-const log = (line: string): void => console.log(line);
-const violations = [
-  ...(await runScenario({ seed, log })).violations,
-  ...runGateway({ seed, log }).violations,
-  ...(await runSelfCheck({ log })).violations,
-];
-for (const violation of violations) console.error(`invariant broken: ${violation}`);
-console.log(violations.length === 0 ? '\nall invariants held' : '\nINVARIANTS BROKEN');
-if (violations.length > 0) process.exitCode = 1;
+try {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+} catch (error) {
+  // A bug, not a usage error: still one line, and a status of its own.
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`budgetry playground: internal error: ${message}\n`);
+  process.exitCode = 70;
+}

@@ -1,0 +1,161 @@
+// The command as a user runs it: a child process, judged by its exit status, stdout and stderr.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type CliIO, runCli } from './cli.js';
+
+const playground = dirname(dirname(fileURLToPath(import.meta.url)));
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `src/main.ts` as `pnpm start` does, with stdout a pipe (not a terminal). */
+function spawnCli(args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [tsx, '--conditions=@budgetry/source', 'src/main.ts', ...args],
+      { cwd: playground, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** In-process output streams; `isTTY` decides between the live view and plain lines. */
+function memoryIO(isTTY: boolean): CliIO & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (t: string) => (out += t), isTTY, columns: 160 },
+    stderr: { write: (t: string) => (err += t) },
+    sleep: async () => {},
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('the command line, spawned', () => {
+  const refusals: [string[], string][] = [
+    [['--bogus'], 'budgetry playground: unknown option --bogus (see --help)\n'],
+    [
+      ['--seed', 'abc'],
+      'budgetry playground: --seed must be a whole number from 0 to 4294967295, got "abc"\n',
+    ],
+    [
+      ['--duration', '-5'],
+      'budgetry playground: --duration must be a whole number from 1 to 1440, got "-5"\n',
+    ],
+    [
+      ['--tenants', '0'],
+      'budgetry playground: --tenants must be a whole number from 1 to 50, got "0"\n',
+    ],
+    [
+      ['--backend', 'redis', '--redis-url', 'redis://127.0.0.1:6379'],
+      'budgetry playground: --backend redis is not available yet: the Redis backend (packages/redis) is still being built; use --backend memory or --backend shared\n',
+    ],
+    [
+      ['--backend', 'sqlite'],
+      'budgetry playground: --backend must be memory, shared or redis, got "sqlite"\n',
+    ],
+  ];
+
+  it('refuses bad usage and an unavailable backend with one line on stderr and status 2', async () => {
+    const outcomes = await Promise.all(refusals.map(([args]) => spawnCli(args)));
+    outcomes.forEach((outcome, i) => {
+      expect({ args: refusals[i]![0], ...outcome }).toEqual({
+        args: refusals[i]![0],
+        code: 2,
+        stdout: '',
+        stderr: refusals[i]![1],
+      });
+    });
+  }, 120_000);
+
+  it('prints the help with status 0', async () => {
+    const outcome = await spawnCli(['--help']);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stderr).toBe('');
+    expect(outcome.stdout).toMatch(/^budgetry playground: /);
+    expect(outcome.stdout).toContain('--backend <name>');
+  }, 60_000);
+
+  it('prints plain lines, one per simulated minute, when stdout is not a terminal', async () => {
+    const outcome = await spawnCli(['--duration', '3', '--tenants', '3']);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stderr).toBe('');
+    expect(outcome.stdout).not.toContain('\x1b[');
+    const minuteLines = outcome.stdout.split('\n').filter((l) => l.startsWith('minute '));
+    expect(minuteLines.map((l) => l.slice(0, 16))).toEqual([
+      'minute 1/3 23:55',
+      'minute 2/3 23:56',
+      'minute 3/3 23:57',
+    ]);
+    expect(outcome.stdout).toContain('Per tenant: averages per minute over 3 minutes');
+    expect(outcome.stdout.trimEnd().split('\n').at(-1)).toBe('all conservation invariants held');
+  }, 60_000);
+
+  it('replays a seed exactly: the same seed gives the same JSON, another seed another', async () => {
+    const [a, b, c] = await Promise.all([
+      spawnCli(['--json', '--seed', '11', '--duration', '2']),
+      spawnCli(['--json', '--seed', '11', '--duration', '2']),
+      spawnCli(['--json', '--seed', '12', '--duration', '2']),
+    ]);
+    expect([a!.code, b!.code, c!.code]).toEqual([0, 0, 0]);
+    const first = JSON.parse(a!.stdout);
+    expect(first.scenario.seed).toBe(11);
+    expect(first.held).toBe(true);
+    expect(b!.stdout).toBe(a!.stdout);
+    expect(c!.stdout).not.toBe(a!.stdout);
+  }, 120_000);
+});
+
+describe('runCli', () => {
+  it('draws the live view in place on a terminal, then the report', async () => {
+    const io = memoryIO(true);
+    const code = await runCli(['--duration', '1', '--tenants', '2'], io);
+    expect(code).toBe(0);
+    const out = io.out();
+    // Frames after the first move back up over the previous one (ESC [ n F).
+    expect(out).toMatch(new RegExp(`${'\x1b'}\\[\\d+F`));
+    expect(out).toContain('refills as they happen:');
+    expect(out).toContain('all conservation invariants held');
+    expect(out).not.toMatch(/^minute 1\/1/m);
+  });
+
+  it('prints plain lines on a terminal with --plain', async () => {
+    const io = memoryIO(true);
+    expect(await runCli(['--duration', '1', '--plain'], io)).toBe(0);
+    expect(io.out()).not.toContain('\x1b[');
+    expect(io.out()).toMatch(/^minute 1\/1 23:55 \| admitted\/offered acme /m);
+  });
+
+  it('exits 1 and says what broke when a budget forgives debt', async () => {
+    const io = memoryIO(false);
+    const code = await runCli(['--duration', '3'], io, { fault: 'forgive-debt' });
+    expect(code).toBe(1);
+    const out = io.out();
+    expect(out).toMatch(
+      /BROKEN tokens\/min: budget = auditor's ledger: end of minute \d: the budget shows available \d[\d ]*, debt 0,/,
+    );
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^INVARIANTS BROKEN: 1 of 8 checks failed/);
+  });
+
+  it('says the same in JSON: held is false and the broken check is named', async () => {
+    const io = memoryIO(false);
+    expect(await runCli(['--json', '--duration', '3'], io, { fault: 'forgive-debt' })).toBe(1);
+    const result = JSON.parse(io.out());
+    expect(result.held).toBe(false);
+    expect(
+      result.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name),
+    ).toEqual(["tokens/min: budget = auditor's ledger"]);
+  });
+});

@@ -1,0 +1,126 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BackendUnavailable } from './backend.js';
+import { plural } from './format.js';
+import type { Fault } from './gateway.js';
+import { clip, renderLive } from './live.js';
+import { type PlaygroundOptions, parseCommandLine } from './options.js';
+import { refillsIn, renderIntervalLine, renderReport } from './report.js';
+import { Simulation, STEP_MS } from './simulation.js';
+
+/** Where the command writes, and what it knows about its terminal. */
+export interface CliIO {
+  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean; columns?: number };
+  readonly stderr: { write(text: string): unknown };
+  /** Waits between frames of the live view (tests pass a function that does not wait). */
+  readonly sleep?: (ms: number) => Promise<unknown>;
+}
+
+/** Exit statuses. */
+export const EXIT = { held: 0, broken: 1, usage: 2 } as const;
+
+/** Wall time between frames of the live view. */
+const FRAME_MS = 200;
+/** Simulated steps per frame: one simulated minute takes about a second of wall time. */
+const STEPS_PER_FRAME = Math.round(((60_000 / STEP_MS) * FRAME_MS) / 1_000);
+
+/**
+ * Runs the playground as the command line asks.
+ *
+ * @param argv - the arguments after the script.
+ * @param io - output streams.
+ * @param inject - a fault to inject (tests only; no option reaches it).
+ * @returns the exit status: 0 when conservation held, 1 when it broke, 2 for bad usage.
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIO,
+  inject: { fault?: Fault } = {},
+): Promise<number> {
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === 'help') {
+    io.stdout.write(parsed.text);
+    return EXIT.held;
+  }
+  if (parsed.kind === 'error') return fail(io, parsed.message);
+  const options = parsed.options;
+  let sim: Simulation;
+  try {
+    sim = new Simulation({
+      tenants: options.tenants,
+      minutes: options.minutes,
+      seed: options.seed,
+      backend: options.backend,
+      ...inject,
+    });
+  } catch (error) {
+    if (error instanceof BackendUnavailable) return fail(io, error.message);
+    throw error;
+  }
+  if (options.json) {
+    const result = sim.finish();
+    io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return result.held ? EXIT.held : EXIT.broken;
+  }
+  const live = io.stdout.isTTY === true && !options.plain;
+  if (live) await runLive(sim, io);
+  else runPlain(sim, io, options);
+  const result = sim.finish();
+  io.stdout.write(`${renderReport(result, live).join('\n')}\n`);
+  return result.held ? EXIT.held : EXIT.broken;
+}
+
+function fail(io: CliIO, message: string): number {
+  io.stderr.write(`budgetry playground: ${message}\n`);
+  return EXIT.usage;
+}
+
+function runPlain(sim: Simulation, io: CliIO, options: PlaygroundOptions): void {
+  const tenants = sim.profiles.map((p) => `${p.name} (${p.kind})`).join(', ');
+  io.stdout.write(
+    `budgetry playground: seed ${options.seed}, ${plural(options.minutes, 'simulated minute')}, ${sim.backend.description}\ntenants: ${tenants}\n`,
+  );
+  while (!sim.done) {
+    const ended = sim.step();
+    if (ended !== undefined) {
+      const line = renderIntervalLine(ended, options.minutes, refillsIn(sim.refills, ended));
+      io.stdout.write(`${line}\n`);
+    }
+  }
+  io.stdout.write('\n');
+}
+
+/** Redraws the live view in place a few times a second of wall time. */
+async function runLive(sim: Simulation, io: CliIO): Promise<void> {
+  const wait = io.sleep ?? sleep;
+  let drawn = 0;
+  const draw = () => {
+    const width = Math.max(60, io.stdout.columns ?? 120);
+    const lines = renderLive(sim.snapshot(), { width, color: true }).map((l) => clip(l, width));
+    // Back to the top of the previous frame, then every line cleared as it is rewritten.
+    const up = drawn > 0 ? `\x1b[${drawn}F` : '';
+    io.stdout.write(`${up}${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J`);
+    drawn = lines.length;
+  };
+  io.stdout.write('\x1b[?25l'); // hide the cursor while redrawing
+  const restore = () => io.stdout.write('\x1b[?25h');
+  // Ctrl-C ends the process without 'exit' handlers: give the cursor back first.
+  const interrupt = () => {
+    restore();
+    process.exit(130);
+  };
+  process.once('exit', restore);
+  process.once('SIGINT', interrupt);
+  try {
+    draw();
+    while (!sim.done) {
+      for (let i = 0; i < STEPS_PER_FRAME && !sim.done; i++) sim.step();
+      await wait(FRAME_MS);
+      draw();
+    }
+  } finally {
+    restore();
+    process.removeListener('exit', restore);
+    process.removeListener('SIGINT', interrupt);
+  }
+  io.stdout.write('\n');
+}

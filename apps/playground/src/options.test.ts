@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, HELP, parseCommandLine } from './options.js';
+
+function errorOf(argv: string[]): string {
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind !== 'error') throw new Error(`expected an error, got ${parsed.kind}`);
+  return parsed.message;
+}
+
+describe('parseCommandLine', () => {
+  it('runs with the documented defaults when given nothing', () => {
+    expect(parseCommandLine([])).toEqual({
+      kind: 'run',
+      options: {
+        tenants: DEFAULTS.tenants,
+        minutes: DEFAULTS.minutes,
+        seed: DEFAULTS.seed,
+        backend: 'memory',
+        redisUrl: undefined,
+        json: false,
+        plain: false,
+      },
+    });
+  });
+
+  it('reads every option, in both --name value and --name=value forms', () => {
+    const parsed = parseCommandLine([
+      '--tenants',
+      '3',
+      '--duration=12',
+      '--seed',
+      '4294967295',
+      '--backend',
+      'shared',
+      '--plain',
+    ]);
+    expect(parsed).toEqual({
+      kind: 'run',
+      options: {
+        tenants: 3,
+        minutes: 12,
+        seed: 4_294_967_295,
+        backend: 'shared',
+        redisUrl: undefined,
+        json: false,
+        plain: true,
+      },
+    });
+    const json = parseCommandLine(['--json', '--backend', 'redis', '--redis-url', 'redis://h:1']);
+    expect(json).toMatchObject({
+      kind: 'run',
+      options: { json: true, backend: 'redis', redisUrl: 'redis://h:1' },
+    });
+  });
+
+  it('drops the leading -- that `pnpm start -- …` passes on', () => {
+    expect(parseCommandLine(['--', '--seed', '7'])).toMatchObject({
+      kind: 'run',
+      options: { seed: 7 },
+    });
+  });
+
+  it('answers --help and -h with the help text, which documents every option', () => {
+    expect(parseCommandLine(['--help'])).toEqual({ kind: 'help', text: HELP });
+    expect(parseCommandLine(['--seed', '3', '-h'])).toEqual({ kind: 'help', text: HELP });
+    for (const option of [
+      '--tenants',
+      '--duration',
+      '--seed',
+      '--backend',
+      '--redis-url',
+      '--json',
+      '--plain',
+      '--help',
+    ]) {
+      expect(HELP).toContain(option);
+    }
+  });
+
+  it('refuses unknown options and stray arguments', () => {
+    expect(errorOf(['--bogus'])).toBe('unknown option --bogus (see --help)');
+    expect(errorOf(['-x'])).toBe('unknown option -x (see --help)');
+    expect(errorOf(['seven'])).toBe('unexpected argument "seven" (see --help)');
+  });
+
+  it('refuses a missing value, and a value given to a flag', () => {
+    expect(errorOf(['--seed'])).toBe('--seed needs a value (see --help)');
+    expect(errorOf(['--seed', '--json'])).toBe('--seed needs a value (see --help)');
+    expect(errorOf(['--json=yes'])).toBe('--json takes no value (see --help)');
+  });
+
+  it.each([
+    [['--seed', 'abc'], '--seed must be a whole number from 0 to 4294967295, got "abc"'],
+    [['--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295, got "1.5"'],
+    [['--seed', '-1'], '--seed must be a whole number from 0 to 4294967295, got "-1"'],
+    [
+      ['--seed', '4294967296'],
+      '--seed must be a whole number from 0 to 4294967295, got "4294967296"',
+    ],
+    [['--seed', ''], '--seed must be a whole number from 0 to 4294967295, got ""'],
+    [['--duration', '-3'], '--duration must be a whole number from 1 to 1440, got "-3"'],
+    [['--duration', '0'], '--duration must be a whole number from 1 to 1440, got "0"'],
+    [['--duration', '1e3'], '--duration must be a whole number from 1 to 1440, got "1e3"'],
+    [['--duration', '1441'], '--duration must be a whole number from 1 to 1440, got "1441"'],
+    [['--tenants', '0'], '--tenants must be a whole number from 1 to 50, got "0"'],
+    [['--tenants', 'many'], '--tenants must be a whole number from 1 to 50, got "many"'],
+    [['--tenants', '51'], '--tenants must be a whole number from 1 to 50, got "51"'],
+  ])('refuses nonsense numbers: %j', (argv, message) => {
+    expect(errorOf(argv)).toBe(message);
+  });
+
+  it('refuses an unknown backend, and a Redis URL that is wrong or for another backend', () => {
+    expect(errorOf(['--backend', 'postgres'])).toBe(
+      '--backend must be memory, shared or redis, got "postgres"',
+    );
+    expect(errorOf(['--redis-url', 'redis://localhost:6379'])).toBe(
+      '--redis-url is only for --backend redis',
+    );
+    expect(errorOf(['--backend', 'redis', '--redis-url', 'http://x'])).toBe(
+      '--redis-url must look like redis://host:port, got "http://x"',
+    );
+  });
+
+  it('refuses --json with --plain rather than ignoring one of them', () => {
+    expect(errorOf(['--json', '--plain'])).toBe(
+      '--json and --plain cannot be combined: --json prints no lines',
+    );
+  });
+});

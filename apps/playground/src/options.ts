@@ -1,0 +1,198 @@
+import { parseArgs } from 'node:util';
+
+/** Where the scenario's shared budgets live. */
+export type BackendKind = 'memory' | 'shared' | 'redis';
+
+/** Everything the command line can set, validated. */
+export interface PlaygroundOptions {
+  /** Tenants sharing the gateway: the first is greedy, the second bursty, the rest quiet. */
+  readonly tenants: number;
+  /** Simulated minutes to run. */
+  readonly minutes: number;
+  /** Seed of the simulated traffic: the same seed gives the same run. */
+  readonly seed: number;
+  readonly backend: BackendKind;
+  readonly redisUrl: string | undefined;
+  /** One JSON document on stdout instead of the report. */
+  readonly json: boolean;
+  /** Line output even on a terminal. */
+  readonly plain: boolean;
+}
+
+/** What the command line asks for: a run, the help text, or a one-line complaint. */
+export type ParsedCommandLine =
+  | { readonly kind: 'run'; readonly options: PlaygroundOptions }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'error'; readonly message: string };
+
+export const DEFAULTS = { tenants: 5, minutes: 8, seed: 42 } as const;
+export const LIMITS = { tenants: 50, minutes: 24 * 60 } as const;
+
+export const HELP = `budgetry playground: an LLM gateway shared by several tenants, on simulated time
+
+Usage: pnpm start [options]     (in apps/playground: tsx --conditions=@budgetry/source src/main.ts [options])
+
+Options:
+  --tenants <n>       tenants sharing the gateway, 1-${LIMITS.tenants} (default ${DEFAULTS.tenants}): the first is
+                      greedy, the second bursty, the others quiet
+  --duration <min>    simulated minutes to run, a whole number 1-${LIMITS.minutes} (default ${DEFAULTS.minutes});
+                      one simulated minute takes about a second on a terminal, and
+                      a few milliseconds otherwise
+  --seed <n>          seed of the simulated traffic, an integer 0-4294967295
+                      (default ${DEFAULTS.seed}); the same seed gives the same run
+  --backend <name>    where the tokens-per-minute and daily-dollar budgets live:
+                        memory  AtomicTokenBudget, in this process (default)
+                        shared  SharedTokenBudget, on a SharedArrayBuffer
+                        redis   not available yet (packages/redis is being built)
+  --redis-url <url>   the Redis server for --backend redis (redis://host:port)
+  --json              print one JSON document (the whole run) instead of the report
+  --plain             print a line per simulated minute even on a terminal
+  -h, --help          print this help
+
+Exit status: 0 when every conservation invariant held, 1 when one broke (the
+report says which), 2 for a bad option or an unavailable backend.
+`;
+
+const SPEC = {
+  tenants: { type: 'string' },
+  duration: { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  'redis-url': { type: 'string' },
+  json: { type: 'boolean' },
+  plain: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+/**
+ * Parses the command line strictly: unknown options, missing values, stray arguments and
+ * numbers out of range are refused with one line that says what is wrong.
+ *
+ * @param argv - the arguments after the script name.
+ * @returns the options, the help text, or the complaint.
+ */
+export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
+  // `pnpm start -- --seed 7` hands the script a leading `--`; it separates nothing here.
+  const args = joinNegativeNumbers(argv[0] === '--' ? argv.slice(1) : [...argv]);
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(args).values;
+  } catch (error) {
+    return { kind: 'error', message: describeParseError(error) };
+  }
+  if (values.help) return { kind: 'help', text: HELP };
+  try {
+    return { kind: 'run', options: validate(values) };
+  } catch (error) {
+    if (error instanceof UsageError) return { kind: 'error', message: error.message };
+    throw error;
+  }
+}
+
+/**
+ * `--duration -3` is a negative number, not a missing value followed by an option `-3`: join
+ * such pairs (`--duration=-3`) so the complaint is about the number.
+ */
+function joinNegativeNumbers(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (
+      name !== undefined &&
+      SPEC[name as keyof typeof SPEC]?.type === 'string' &&
+      next !== undefined &&
+      /^-[\d.]/.test(next)
+    ) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+function parse(args: string[]) {
+  return parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
+}
+
+function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions {
+  const backend = values.backend ?? 'memory';
+  if (backend !== 'memory' && backend !== 'shared' && backend !== 'redis') {
+    throw new UsageError(
+      `--backend must be memory, shared or redis, got ${JSON.stringify(backend)}`,
+    );
+  }
+  const redisUrl = values['redis-url'];
+  if (redisUrl !== undefined) {
+    if (backend !== 'redis') throw new UsageError('--redis-url is only for --backend redis');
+    if (!isRedisUrl(redisUrl)) {
+      throw new UsageError(
+        `--redis-url must look like redis://host:port, got ${JSON.stringify(redisUrl)}`,
+      );
+    }
+  }
+  if (values.json && values.plain) {
+    throw new UsageError('--json and --plain cannot be combined: --json prints no lines');
+  }
+  return {
+    tenants: integer('--tenants', values.tenants, DEFAULTS.tenants, 1, LIMITS.tenants),
+    minutes: integer('--duration', values.duration, DEFAULTS.minutes, 1, LIMITS.minutes),
+    seed: integer('--seed', values.seed, DEFAULTS.seed, 0, 2 ** 32 - 1),
+    backend,
+    redisUrl,
+    json: values.json ?? false,
+    plain: values.plain ?? false,
+  };
+}
+
+function integer(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined) return fallback;
+  const value = /^[+-]?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(
+      `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+function isRedisUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** node:util's messages suggest `--` tricks that do not apply here; say it plainly instead. */
+function describeParseError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'([^']*)'/.exec(message)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${quoted ?? message} (see --help)`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${JSON.stringify(quoted ?? message)} (see --help)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const option = /--[a-z-]+/.exec(message)?.[0];
+      return option && /argument missing|ambiguous/.test(message)
+        ? `${option} needs a value (see --help)`
+        : `${option ?? 'an option'} takes no value (see --help)`;
+    }
+    default:
+      return message.split('\n')[0] ?? 'bad command line';
+  }
+}
