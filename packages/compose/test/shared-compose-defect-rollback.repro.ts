@@ -1,0 +1,99 @@
+// DEFECT: allOf / anyOf decide whether a member that threw had charged by reading its
+// availability before and after (compose's `chargedBy`: "fell by exactly the charge"). That is
+// exact for in-process budgets, but a shared budget's availability is moved by other threads:
+// when a SharedHierarchy node refuses with BACKEND (this handle already holds on
+// maxHoldsPerHandle nodes) — having charged nothing — while another thread reserves the same
+// amount on that node between the two reads, the combinator "rolls back" units it never took:
+// its releaseSync returns the other thread's count reservation to the pool. The other
+// thread's own release is then clamped and counted as over-released, and in between the node
+// and its ancestors admit more than their capacity.
+//
+// Expected (compose README, allOf: "rollback on a denial or a member's exception, once"; core:
+// shared budgets throw before changing anything): a member that threw without charging is not
+// released, so at quiescence nothing was over-released — every thread released exactly what it
+// reserved.
+import { SharedHierarchy } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { allOf, anyOf } from '../src/index.js';
+import { exited, firstMessage, startWorker, waitAtGate } from './shared-compose/spawn.js';
+
+async function run(
+  attempt: (tree: SharedHierarchy, node: ReturnType<SharedHierarchy['child']>) => void,
+): Promise<{
+  overReleased: number;
+  thrown: number;
+  worker: { reserved: number; released: number };
+}> {
+  const tree = new SharedHierarchy(
+    { capacity: 1_000, children: { capacity: 1_000 } },
+    { maxHoldsPerHandle: 1 },
+  );
+  const node = tree.child('t');
+  // This handle's one hold record goes to another node, so reserving on 't' is refused.
+  const parked = tree.child('u').tryAcquireSync(1);
+  expect(parked).not.toBeNull();
+  const gate = new SharedArrayBuffer(4);
+  const stop = new SharedArrayBuffer(4);
+  const worker = startWorker('./composite-worker.ts', {
+    mode: 'churn-node',
+    tree: tree.share(),
+    cost: 7,
+    gate,
+    workers: 2,
+    stop,
+  });
+  tree.releaseOnExit(worker);
+  const report = firstMessage<{ reserved: number; released: number }>(worker);
+  waitAtGate(gate, 2);
+  let thrown = 0;
+  const until = Date.now() + 400;
+  while (Date.now() < until) {
+    for (let i = 0; i < 200; i++) {
+      try {
+        attempt(tree, node);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('BACKEND');
+        thrown++;
+      }
+    }
+  }
+  Atomics.store(new Int32Array(stop), 0, 1);
+  const worker_ = await report;
+  await exited(worker);
+  const overReleased = tree.overReleased();
+  parked!.releaseSync();
+  expect(tree.held()).toBe(0);
+  tree.close();
+  return { overReleased, thrown, worker: worker_ };
+}
+
+describe('combinators over a SharedHierarchy node that refuses while another thread reserves', () => {
+  it('control: the node alone, refusing the same way, over-releases nothing', async () => {
+    const r = await run((_, node) => {
+      node.tryReserveSync(7);
+    });
+    expect(r.thrown).toBeGreaterThan(0);
+    expect(r.worker.reserved).toBe(r.worker.released);
+    expect(r.overReleased).toBe(0);
+  }, 20_000);
+
+  it('anyOf: a member that threw without charging is never released', async () => {
+    const r = await run((_, node) => {
+      anyOf({ t: node }).tryReserveSync(7);
+    });
+    expect(r.thrown).toBeGreaterThan(0);
+    expect(r.worker.reserved).toBe(r.worker.released);
+    // Observed: hundreds to thousands of units over-released (the worker's own releases,
+    // clamped after anyOf's "rollback" had returned its units).
+    expect(r.overReleased).toBe(0);
+  }, 20_000);
+
+  it('allOf: a member that threw without charging is never released', async () => {
+    const r = await run((tree, node) => {
+      allOf({ t: node, root: tree }).tryReserveSync(7);
+    });
+    expect(r.thrown).toBeGreaterThan(0);
+    expect(r.worker.reserved).toBe(r.worker.released);
+    expect(r.overReleased).toBe(0);
+  }, 20_000);
+});
