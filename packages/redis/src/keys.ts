@@ -1,0 +1,94 @@
+import { BudgetError } from '@budgetry/core';
+
+/**
+ * The Redis keys of one budget. They share one hash tag, `{<escaped name>}`, so they live in
+ * one hash slot (what a Lua script touching all of them needs on Redis Cluster).
+ *
+ * @example
+ * ```ts
+ * import { budgetKeys, type BudgetKeys } from '@budgetry/redis';
+ *
+ * const keys: BudgetKeys = budgetKeys('budgetry', 'tenant:{acme}');
+ * console.log(keys.state); // 'budgetry:{tenant%3A%7Bacme%7D}:state'
+ * ```
+ */
+export interface BudgetKeys {
+  /** A hash of counters: capacity and policy as configured, available, held, epoch, … */
+  readonly state: string;
+  /** A hash of lease records, live and recently settled, by lease id. */
+  readonly leases: string;
+  /** A sorted set of live lease ids, scored by the server time at which each expires. */
+  readonly deadlines: string;
+  /** A sorted set of settled records, scored by when they are forgotten. */
+  readonly graveyard: string;
+}
+
+/**
+ * Escapes a budget name (a tenant id, a user id: data, never key syntax) for use inside a
+ * hash tag. Every character outside `A–Z a–z 0–9 - . _ ! ~ * ' ( )` is percent-encoded as
+ * UTF-8, so the result never holds `{`, `}`, `:`, `%`-sequences of its own, spaces or
+ * newlines, and two different names never escape to the same text.
+ *
+ * @param name - any well-formed string.
+ * @returns the escaped text.
+ * @throws BudgetError `INVALID_ARGUMENT` for a string with a lone surrogate.
+ *
+ * @example
+ * ```ts
+ * import { escapeName } from '@budgetry/redis';
+ * console.log(escapeName('a}:{b c')); // 'a%7D%3A%7Bb%20c'
+ * ```
+ */
+export function escapeName(name: string): string {
+  // encodeURIComponent is injective on well-formed strings and leaves only the characters
+  // above; a string with a lone surrogate has no UTF-8 form and is refused.
+  try {
+    return encodeURIComponent(name);
+  } catch (error) {
+    throw new BudgetError({
+      code: 'INVALID_ARGUMENT',
+      message: 'a budget name must be well-formed Unicode (it has a lone surrogate)',
+      details: { name: 'name', value: name },
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The keys of the budget named `name` under `prefix`.
+ *
+ * @param prefix - the key prefix; it may not contain `{` or `}` (which would move the hash tag).
+ * @param name - the budget's name; any non-empty string, escaped as data.
+ * @returns the four keys, sharing the hash tag `{escapeName(name)}`.
+ * @throws BudgetError `INVALID_ARGUMENT` for a prefix with braces or an empty name.
+ *
+ * @example
+ * ```ts
+ * import { budgetKeys } from '@budgetry/redis';
+ * const { state, leases } = budgetKeys('app', 'org/42');
+ * console.log(state, leases); // 'app:{org%2F42}:state' 'app:{org%2F42}:leases'
+ * ```
+ */
+export function budgetKeys(prefix: string, name: string): BudgetKeys {
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw new BudgetError({
+      code: 'INVALID_ARGUMENT',
+      message: `keyPrefix must be a string without '{' or '}', got ${JSON.stringify(prefix)}`,
+      details: { name: 'keyPrefix', value: prefix },
+    });
+  }
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new BudgetError({
+      code: 'INVALID_ARGUMENT',
+      message: 'a Redis budget needs a non-empty string name: it names its keys',
+      details: { name: 'name', value: name },
+    });
+  }
+  const tag = `${prefix}:{${escapeName(name)}}`;
+  return {
+    state: `${tag}:state`,
+    leases: `${tag}:leases`,
+    deadlines: `${tag}:deadlines`,
+    graveyard: `${tag}:graveyard`,
+  };
+}

@@ -1,0 +1,192 @@
+import { BudgetError, type BudgetObserver, type RefillPolicy } from '@budgetry/core';
+import type { RedisScriptClient } from './script-runner.js';
+
+/**
+ * What a Redis budget does when Redis cannot answer a request for units (unreachable, timed
+ * out, out of memory):
+ * - `closed` (default): the request rejects with a `BudgetError` (`BACKEND` or `TIMEOUT`,
+ *   the client's error as `cause`). Nothing is admitted that the budget did not grant.
+ * - `open`: the request is granted locally, unbacked, and the failure is reported as an
+ *   `onFailOpen` call; the budget's limit does not hold for what is admitted that way.
+ *
+ * Settling (release, commit, recordUsage) always rejects on a failure, whichever the policy:
+ * it can be retried, and a lease nobody settles comes back when it expires.
+ *
+ * @example
+ * ```ts
+ * import type { FailurePolicy } from '@budgetry/redis';
+ * const policy: FailurePolicy = 'open'; // availability over exactness, for this budget
+ * ```
+ */
+export type FailurePolicy = 'closed' | 'open';
+
+/**
+ * Options of {@link RedisBudget}.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisBudgetOptions } from '@budgetry/redis';
+ *
+ * const options: RedisBudgetOptions = {
+ *   redis: new Redis({ lazyConnect: true }),
+ *   name: 'tenant:acme',
+ *   refillEveryMs: 60_000,
+ *   leaseMs: 30_000,
+ * };
+ * ```
+ */
+export interface RedisBudgetOptions {
+  /** The client (an ioredis `Redis` or `Cluster`); the budget never connects or quits it. */
+  redis: RedisScriptClient;
+  /** The budget's name: every process using the same name shares one budget. Data, escaped. */
+  name: string;
+  /** Prepended to every key (default `budgetry`); no `{` or `}`. */
+  keyPrefix?: string;
+  /** What a refill does with units still held (default `reset`). */
+  refillPolicy?: RefillPolicy;
+  /**
+   * Begin a new epoch every this many milliseconds of the Redis server's clock, counted from
+   * when the budget's state was created on the server (default: never; call `refill()`).
+   */
+  refillEveryMs?: number;
+  /**
+   * How long a permit or token reservation is held before Redis takes it back and refunds it
+   * (default 60 000). A process that dies holding one loses it for at most this long.
+   */
+  leaseMs?: number;
+  /** How long settled operations are remembered, so a retry is recognised (default 600 000). */
+  idempotencyWindowMs?: number;
+  /** What happens when Redis cannot answer a request for units (default `closed`). */
+  failure?: FailurePolicy;
+  /** Told every failure that `failure: 'open'` turned into a grant. */
+  onFailOpen?: (error: BudgetError) => void;
+  /** Longest wait for Redis per call, in milliseconds (default 2 000; `Infinity` for none). */
+  timeoutMs?: number;
+  /** Make a count-API release beyond what is held throw `OVER_RELEASE` (default `false`). */
+  strict?: boolean;
+  /** Receives the events of this process's calls, and `leak` for leases it saw expire. */
+  observer?: BudgetObserver;
+}
+
+/**
+ * Options of {@link RedisTokenBudget}: those of {@link RedisBudgetOptions} and a debt cap.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisTokenBudgetOptions } from '@budgetry/redis';
+ *
+ * const options: RedisTokenBudgetOptions = {
+ *   redis: new Redis({ lazyConnect: true }),
+ *   name: 'openai-tpm',
+ *   refillEveryMs: 60_000,
+ *   maxDebt: 20_000,
+ * };
+ * ```
+ */
+export interface RedisTokenBudgetOptions extends RedisBudgetOptions {
+  /** The most debt carried; overage beyond it is written off and counted (default: none). */
+  maxDebt?: number;
+  /** Refund reservations garbage-collected while armed, as core's budgets do (default `true`). */
+  leakBackstop?: boolean;
+}
+
+/** @internal Options with defaults applied. */
+export interface ResolvedOptions {
+  readonly redis: RedisScriptClient;
+  readonly name: string;
+  readonly keyPrefix: string;
+  readonly refillPolicy: RefillPolicy;
+  readonly refillEveryMs: number;
+  readonly leaseMs: number;
+  readonly idempotencyWindowMs: number;
+  readonly failure: FailurePolicy;
+  readonly onFailOpen: ((error: BudgetError) => void) | undefined;
+  readonly timeoutMs: number;
+  readonly strict: boolean;
+  readonly observer: BudgetObserver | undefined;
+  readonly maxDebt: number;
+  readonly leakBackstop: boolean;
+}
+
+function invalid(name: string, value: unknown, expected: string): BudgetError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new BudgetError({
+    code: 'INVALID_ARGUMENT',
+    message: `option ${name} must be ${expected}, got ${typeof value === 'object' ? typeof value : shown}`,
+    details: { name, value },
+  });
+}
+
+function positiveMs(value: unknown, name: string, fallback: number, infinite = false): number {
+  if (value === undefined) return fallback;
+  if (infinite && value === Number.POSITIVE_INFINITY) return value;
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw invalid(name, value, `a positive safe integer of milliseconds`);
+  }
+  return value as number;
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
+  if (value === undefined) return allowed[0]!;
+  if (!allowed.includes(value as T)) {
+    throw invalid(name, value, allowed.map((a) => `'${a}'`).join(' or '));
+  }
+  return value as T;
+}
+
+function optionalFunction<F>(value: unknown, name: string): F | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalid(name, value, 'a function');
+  return value as F | undefined;
+}
+
+/** @internal Validates options before anything is sent. */
+export function resolveOptions(options: unknown, token: boolean): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('options', options, 'an object with redis and name');
+  }
+  const o = options as Record<string, unknown>;
+  const redis = o['redis'] as RedisScriptClient | undefined;
+  if (
+    typeof redis !== 'object' ||
+    redis === null ||
+    typeof redis.evalsha !== 'function' ||
+    typeof redis.eval !== 'function'
+  ) {
+    throw invalid('redis', redis, 'a Redis client with evalsha() and eval() (ioredis)');
+  }
+  if (typeof o['name'] !== 'string' || o['name'].length === 0) {
+    throw invalid('name', o['name'], 'a non-empty string');
+  }
+  const keyPrefix = o['keyPrefix'] ?? 'budgetry';
+  if (typeof keyPrefix !== 'string') throw invalid('keyPrefix', keyPrefix, 'a string');
+  for (const flag of ['strict', 'leakBackstop']) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
+      throw invalid(flag, o[flag], 'a boolean');
+    }
+  }
+  let maxDebt = Number.POSITIVE_INFINITY;
+  if (token && o['maxDebt'] !== undefined && o['maxDebt'] !== Number.POSITIVE_INFINITY) {
+    if (!Number.isSafeInteger(o['maxDebt']) || (o['maxDebt'] as number) < 0) {
+      throw invalid('maxDebt', o['maxDebt'], 'a non-negative safe integer');
+    }
+    maxDebt = o['maxDebt'] as number;
+  }
+  return {
+    redis,
+    name: o['name'],
+    keyPrefix,
+    refillPolicy: oneOf(o['refillPolicy'], 'refillPolicy', ['reset', 'carry'] as const),
+    refillEveryMs: positiveMs(o['refillEveryMs'], 'refillEveryMs', 0),
+    leaseMs: positiveMs(o['leaseMs'], 'leaseMs', 60_000),
+    idempotencyWindowMs: positiveMs(o['idempotencyWindowMs'], 'idempotencyWindowMs', 600_000),
+    failure: oneOf(o['failure'], 'failure', ['closed', 'open'] as const),
+    onFailOpen: optionalFunction(o['onFailOpen'], 'onFailOpen'),
+    timeoutMs: positiveMs(o['timeoutMs'], 'timeoutMs', 2_000, true),
+    strict: (o['strict'] as boolean | undefined) ?? false,
+    observer: optionalFunction(o['observer'], 'observer'),
+    maxDebt,
+    leakBackstop: (o['leakBackstop'] as boolean | undefined) ?? true,
+  };
+}

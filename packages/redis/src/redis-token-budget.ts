@@ -1,0 +1,333 @@
+import {
+  assertAmount,
+  type BudgetCapabilities,
+  BudgetError,
+  type BudgetGuard,
+  type RefillPolicy,
+  type TokenBudget,
+  TokenReservation,
+} from '@budgetry/core';
+import { CountApi } from './count-api.js';
+import type { RedisTokenBudgetOptions } from './options.js';
+import type { AcquireOptions, RedisBudgetSnapshot } from './redis-budget.js';
+import { type ReclaimReport, RemoteCore } from './remote-core.js';
+
+/**
+ * A point-in-time view of a {@link RedisTokenBudget}, read in one script call.
+ *
+ * @example
+ * ```ts
+ * import type { RedisTokenBudgetSnapshot } from '@budgetry/redis';
+ * const owed = (s: RedisTokenBudgetSnapshot) => s.debt > 0;
+ * ```
+ */
+export interface RedisTokenBudgetSnapshot extends RedisBudgetSnapshot {
+  /** Tokens owed: overage not yet paid by refunds or refills. */
+  readonly debt: number;
+  /** Total tokens recorded since the budget was created, by every process. */
+  readonly consumed: number;
+  /** Debt written off because it exceeded `maxDebt`. */
+  readonly forgivenDebt: number;
+}
+
+/** A reservation's lease: its id in Redis, and the settle in flight, one at a time. */
+interface Lease {
+  readonly id: string;
+  /** `false` for a reservation granted locally under `failure: 'open'`. */
+  readonly backed: boolean;
+  pending: Promise<unknown> | undefined;
+}
+
+/**
+ * A token budget (LLM tokens, dollars: spend known only afterwards) shared by a fleet through
+ * Redis, with the semantics of core's `AtomicTokenBudget`: reserve an estimate, reconcile it
+ * with actual usage, under-use refunded, overage owed in full as debt (paid first by refunds
+ * and refills, capped by `maxDebt`), `reset` / `carry` epochs, and the count API.
+ *
+ * Reservations are leases in Redis, as {@link RedisBudget}'s permits: a process that dies
+ * holding one gets its estimate refunded once, when the lease expires. `recordUsage` carries
+ * the reservation's id, so retrying it after a `TIMEOUT` or `BACKEND` failure (the reservation
+ * stays unrecorded until an attempt succeeds) never charges twice: if the failed attempt did
+ * reach Redis, the retry rejects with `ALREADY_SETTLED` (`details.earlierAttempt` true) and
+ * charges nothing — the usage is recorded, once.
+ *
+ * A `recordUsage` that arrives after the lease expired is charged in full: the estimate came
+ * back at expiry, but the tokens were spent at the provider, and a budget trusted with money
+ * must not forget spend it is told about. The charge may put the budget in debt (up to
+ * `maxDebt`); it is counted once, whatever retries follow. Disposing a reservation whose lease
+ * expired refunds nothing more.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RedisTokenBudget } from '@budgetry/redis';
+ *
+ * const redis = new Redis();
+ * const tpm = new RedisTokenBudget(90_000, { redis, name: 'openai-tpm', refillEveryMs: 60_000 });
+ * const reservation = await tpm.tryReserveTokens(1_500);
+ * if (reservation) {
+ *   await using held = reservation; // refunds the estimate if the call throws
+ *   // const result = await callModel(...);
+ *   await tpm.recordUsage(held, 1_100, 350);
+ * }
+ * redis.disconnect();
+ * ```
+ */
+export class RedisTokenBudget implements TokenBudget, BudgetGuard {
+  /** Total capacity, fixed at creation: every process must give the same. */
+  readonly capacity: number;
+  /** The budget's name in Redis. */
+  readonly name: string;
+  /** What a refill does with armed reservations. */
+  readonly refillPolicy: RefillPolicy;
+  /** Largest debt carried before overage is written off. */
+  readonly maxDebt: number;
+  /** Asynchronous, pool count release, its refill policy; reservations are not permits. */
+  readonly capabilities: BudgetCapabilities;
+  private readonly core: RemoteCore;
+  private readonly count: CountApi;
+  private readonly leases = new WeakMap<TokenReservation, Lease>();
+
+  /**
+   * @param capacity - total tokens, a non-negative safe integer; created full on first use.
+   * @param options - client, name, debt cap and the settings of {@link RedisTokenBudgetOptions}.
+   */
+  constructor(capacity: number, options: RedisTokenBudgetOptions) {
+    this.core = new RemoteCore('token', capacity, options);
+    this.capacity = capacity;
+    this.name = this.core.o.name;
+    this.refillPolicy = this.core.o.refillPolicy;
+    this.maxDebt = this.core.o.maxDebt;
+    this.count = new CountApi(this.core);
+    this.capabilities = Object.freeze({
+      sync: false,
+      countRelease: true,
+      partialCommit: false,
+      retryHint: false,
+      refill: this.refillPolicy,
+      schedulable: false,
+    });
+  }
+
+  /**
+   * Reserve `estimate` tokens before a call, as a lease.
+   *
+   * @param estimate - a non-negative safe integer; 0 is always granted, even in debt.
+   * @param options - this reservation's lease length.
+   * @returns the armed reservation, or `null` on soft denial.
+   * @throws BudgetError `INVALID_AMOUNT` before anything is sent; `BACKEND` / `TIMEOUT` when
+   * Redis did not answer and the budget fails closed.
+   */
+  async tryReserveTokens(
+    estimate: number,
+    options?: AcquireOptions,
+  ): Promise<TokenReservation | null> {
+    assertAmount(estimate, 'estimate');
+    const leaseMs = this.core.leaseMs(options);
+    const id = this.core.nextId();
+    try {
+      const { v, net } = await this.core.call('acq', [id, String(estimate), String(leaseMs)]);
+      const [granted = 0, epoch = 0] = v;
+      if (!this.core.admitted(granted === 1, estimate, net)) return null;
+      return this.issue({ id, backed: true, pending: undefined }, estimate, epoch);
+    } catch (error) {
+      return await this.core.failed(error, id, () =>
+        this.issue({ id, backed: false, pending: undefined }, estimate, -1),
+      );
+    }
+  }
+
+  /**
+   * Reconcile `reservation` with what the call used: the estimate is released and
+   * `prompt + completion` charged, in one script. After its lease expired, the usage is
+   * charged in full (see the class notes).
+   *
+   * @param reservation - a reservation this budget issued, armed or disarmed.
+   * @param prompt - prompt tokens reported by the provider.
+   * @param completion - completion tokens reported by the provider.
+   * @throws BudgetError `INVALID_AMOUNT`, `INVALID_ARGUMENT`, `FOREIGN_HANDLE` or
+   * `ALREADY_SETTLED` with nothing changed (also for a retry whose earlier attempt was
+   * recorded: `details.earlierAttempt`); `BACKEND` / `TIMEOUT` when Redis did not answer: the
+   * reservation stays unrecorded and disarmed — call again (it is recorded once); given up,
+   * its estimate comes back when its lease expires, since disposing it no longer refunds.
+   */
+  async recordUsage(
+    reservation: TokenReservation,
+    prompt: number,
+    completion: number,
+  ): Promise<void> {
+    assertAmount(prompt, 'prompt');
+    assertAmount(completion, 'completion');
+    const actual = prompt + completion;
+    assertAmount(actual, 'prompt + completion');
+    if (!(reservation instanceof TokenReservation)) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: 'recordUsage expects a TokenReservation from tryReserveTokens',
+        details: { budget: this.name },
+      });
+    }
+    const lease = this.leases.get(reservation);
+    if (lease === undefined || !reservation.isIssuedBy(this)) {
+      throw new BudgetError({
+        code: 'FOREIGN_HANDLE',
+        message: `this token reservation was not issued by budget ${JSON.stringify(this.name)}`,
+        details: { budget: this.name, estimate: reservation.estimate },
+      });
+    }
+    while (lease.pending !== undefined) await lease.pending.catch(() => {});
+    const state = reservation.state;
+    if (state === 'recorded' || state === 'refunded') throw settled(this.name, reservation, false);
+    // Disarmed before the record is sent: Redis may apply it before it answers, and from then on
+    // neither a dispose nor disarm() may hand out a refund. If the call fails, the reservation
+    // stays disarmed and unrecorded: a retry records it once; given up, it expires.
+    if (state === 'armed') reservation.disarm();
+    const estimate = reservation.estimate;
+    const attempt = lease.backed
+      ? this.core.call('set', [lease.id, 'u', String(actual), String(estimate)])
+      : this.core.call('chg', [lease.id, String(actual)]);
+    lease.pending = attempt;
+    try {
+      const { v, net } = await attempt;
+      const [code = 0, , written = 0] = v;
+      if (code === 2) {
+        // An earlier attempt of this record reached Redis and was charged; its answer was lost.
+        if (reservation.state !== 'refunded') reservation.claim(this);
+        throw settled(this.name, reservation, true);
+      }
+      // Refunded (disposed, or through disarm()'s refund) and the refund reached Redis first.
+      if (code !== 1) throw settled(this.name, reservation, false);
+      if (reservation.state !== 'refunded') reservation.claim(this);
+      const name = this.name;
+      const debt = net < 0 ? -net : 0;
+      const available = Math.max(net, 0);
+      this.core.emit(() => ({ type: 'record', budget: name, estimate, actual, available, debt }));
+      if (actual > estimate && (debt > 0 || written > 0)) {
+        this.core.emit(() => ({ type: 'debt', budget: name, debt, forgiven: written }));
+      }
+    } finally {
+      lease.pending = undefined;
+    }
+  }
+
+  /** Total tokens recorded since the budget was created, by every process. */
+  async tokensConsumed(): Promise<number> {
+    return (await this.core.counters()).consumed;
+  }
+
+  /**
+   * Reserve `cost` tokens without a handle (the count API, for combinators).
+   *
+   * @param cost - a non-negative safe integer.
+   * @returns `true` when reserved, `false` on soft denial.
+   */
+  tryReserve(cost: number): Promise<boolean> {
+    return this.count.tryReserve(cost);
+  }
+
+  /**
+   * Return `cost` tokens reserved with {@link RedisTokenBudget.tryReserve}; refunds pay debt
+   * first. Beyond what the count API holds: clamped and counted, or `OVER_RELEASE` if strict.
+   *
+   * @param cost - a non-negative safe integer.
+   */
+  release(cost: number): Promise<void> {
+    return this.count.release(cost);
+  }
+
+  /** Tokens that can be reserved right now: 0 while in debt. */
+  async available(): Promise<number> {
+    return Math.max((await this.core.counters()).net, 0);
+  }
+
+  /** Tokens owed: overage not yet paid by refunds or refills. */
+  async debt(): Promise<number> {
+    const { net } = await this.core.counters();
+    return net < 0 ? -net : 0;
+  }
+
+  /** All counters at once, in one call. */
+  async snapshot(): Promise<RedisTokenBudgetSnapshot> {
+    const c = await this.core.counters();
+    return {
+      capacity: this.capacity,
+      available: Math.max(c.net, 0),
+      debt: c.net < 0 ? -c.net : 0,
+      held: c.reserved,
+      countHeld: c.countHeld,
+      leases: c.leases,
+      epoch: c.epoch,
+      consumed: c.consumed,
+      forgivenDebt: c.forgivenDebt,
+      overReleased: c.overReleased,
+      expiredLeases: c.expiredLeases,
+      expiredUnits: c.expiredUnits,
+      serverTime: c.serverTime,
+      nextRefillAt: c.nextRefillAt,
+      scriptReloads: c.scriptReloads,
+    };
+  }
+
+  /**
+   * Begin a new epoch now; debt is paid first (see core's `AtomicTokenBudget.refill`).
+   *
+   * @param times - refills to apply at once (default 1).
+   * @param ifEpoch - refill only if the budget is still in this epoch.
+   * @returns whether the refill was applied.
+   */
+  refill(times = 1, ifEpoch?: number): Promise<boolean> {
+    return this.core.refill(times, ifEpoch);
+  }
+
+  /** {@inheritDoc RedisBudget.reclaimExpired} */
+  reclaimExpired(): Promise<ReclaimReport> {
+    return this.core.reclaimExpired();
+  }
+
+  /** Delete the budget's keys from Redis. */
+  destroy(): Promise<void> {
+    return this.core.destroy();
+  }
+
+  private issue(lease: Lease, estimate: number, epoch: number): TokenReservation {
+    const reservation = new TokenReservation({
+      estimate,
+      owner: this,
+      epoch: Math.max(epoch, 0),
+      refund: () => this.refund(lease, estimate),
+      backstop: this.core.o.leakBackstop,
+      onLeak: (amount) =>
+        this.core.emit(() => ({ type: 'leak', budget: this.name, amount, refunded: amount })),
+    });
+    this.leases.set(reservation, lease);
+    return reservation;
+  }
+
+  /** Returns an estimate; sent before it returns, so later calls see it. */
+  private refund(lease: Lease, estimate: number): Promise<void> | undefined {
+    if (!lease.backed) return undefined;
+    const name = this.name;
+    const attempt = this.core.call('set', [lease.id, 'r', '0', String(estimate)]);
+    return attempt.then(({ v, net }) => {
+      const refunded = v[0] === 1 ? (v[1] ?? 0) : 0;
+      const available = Math.max(net, 0);
+      this.core.emit(() => ({
+        type: 'release',
+        budget: name,
+        cost: estimate,
+        refunded,
+        available,
+      }));
+    });
+  }
+}
+
+function settled(budget: string, reservation: TokenReservation, earlier: boolean): BudgetError {
+  return new BudgetError({
+    code: 'ALREADY_SETTLED',
+    message: earlier
+      ? 'this token reservation was already recorded, by an earlier attempt of this call whose answer was lost'
+      : `this token reservation is already ${reservation.state === 'recorded' ? 'recorded' : 'refunded'}`,
+    details: { budget, estimate: reservation.estimate, earlierAttempt: earlier },
+  });
+}

@@ -1,0 +1,279 @@
+import { randomBytes } from 'node:crypto';
+import { assertAmount, BudgetError, type BudgetEvent } from '@budgetry/core';
+import { type BudgetKeys, budgetKeys } from './keys.js';
+import { type ResolvedOptions, resolveOptions } from './options.js';
+import { ScriptRunner } from './script-runner.js';
+
+/**
+ * What one sweep of expired leases found, from {@link RedisBudget.reclaimExpired}.
+ *
+ * @example
+ * ```ts
+ * import type { ReclaimReport } from '@budgetry/redis';
+ * const report: ReclaimReport = { leases: 2, units: 30, refunded: 30, remaining: 0 };
+ * ```
+ */
+export interface ReclaimReport {
+  /** Leases found expired and settled by this call. */
+  readonly leases: number;
+  /** The units they held. */
+  readonly units: number;
+  /** The units that came back (less than `units` for leases fenced off by a `reset` refill). */
+  readonly refunded: number;
+  /** Leases still live after the sweep. */
+  readonly remaining: number;
+}
+
+/** @internal The counters the script reports for `get`. */
+export interface RemoteCounters {
+  readonly net: number;
+  readonly reserved: number;
+  readonly countHeld: number;
+  readonly epoch: number;
+  readonly consumed: number;
+  readonly overReleased: number;
+  readonly forgivenDebt: number;
+  readonly expiredLeases: number;
+  readonly expiredUnits: number;
+  readonly leases: number;
+  readonly serverTime: number;
+  readonly nextRefillAt: number | undefined;
+  readonly scriptReloads: number;
+}
+
+const SWEEP_BATCH = 500;
+
+/** @internal An operation's own values, and available − debt after it. */
+export interface Reply {
+  readonly v: readonly number[];
+  readonly net: number;
+  /** How many changes the budget's state has seen: each change adds one, in one order. */
+  readonly seq: number;
+}
+
+/**
+ * @internal What {@link RedisBudget} and {@link RedisTokenBudget} share: validated options,
+ * the keys, the script runner, lease ids, the failure policy and the observer.
+ */
+export class RemoteCore {
+  readonly o: ResolvedOptions;
+  readonly keys: BudgetKeys;
+  readonly runner: ScriptRunner;
+  readonly capacity: number;
+  private readonly clientId = randomBytes(9).toString('base64url');
+  private seq = 0;
+
+  constructor(kind: 'guard' | 'token', capacity: number, options: unknown) {
+    assertAmount(capacity, 'capacity');
+    this.o = resolveOptions(options, kind === 'token');
+    this.capacity = capacity;
+    this.keys = budgetKeys(this.o.keyPrefix, this.o.name);
+    const maxDebt = this.o.maxDebt === Number.POSITIVE_INFINITY ? -1 : this.o.maxDebt;
+    const config = [
+      kind,
+      String(capacity),
+      this.o.refillPolicy,
+      String(this.o.refillEveryMs),
+      String(maxDebt),
+      String(this.o.idempotencyWindowMs),
+    ];
+    this.runner = new ScriptRunner(this.o.redis, this.keys, config, this.o.timeoutMs, this.o.name);
+  }
+
+  /** A fresh operation id: unique across the fleet (random per budget object, then a counter). */
+  nextId(): string {
+    this.seq++;
+    return `${this.clientId}.${this.seq.toString(36)}`;
+  }
+
+  /**
+   * Runs `op`; reports the leases the call found expired; resolves the operation's own values.
+   * The command is sent before this returns (see {@link ScriptRunner.run}).
+   */
+  call(op: string, args: readonly string[]): Promise<Reply> {
+    return this.runner.run(op, args).then((reply) => {
+      const [swept = 0, units = 0, refunded = 0, net = 0, seq = 0] = reply;
+      if (swept > 0)
+        this.emit(() => ({ type: 'leak', budget: this.o.name, amount: units, refunded }));
+      return { v: reply.slice(5), net, seq };
+    });
+  }
+
+  /** Tells the observer, if there is one; an observer's exception never reaches the caller. */
+  emit(build: () => BudgetEvent): void {
+    const observer = this.o.observer;
+    if (observer === undefined) return;
+    try {
+      observer(build());
+    } catch (error) {
+      process.emitWarning(
+        `an observer of budget ${JSON.stringify(this.o.name)} threw: ${String(error)}`,
+        'BudgetryObserverWarning',
+      );
+    }
+  }
+
+  /**
+   * Whether `error`, from a request for units, is to be turned into a local grant: only
+   * under `failure: 'open'`, and only for infrastructure failures (never invalid input or a
+   * configuration mismatch).
+   */
+  failsOpen(error: unknown): boolean {
+    if (this.o.failure !== 'open' || !BudgetError.isInstance(error)) return false;
+    if (error.code !== 'BACKEND' && error.code !== 'TIMEOUT') return false;
+    try {
+      this.o.onFailOpen?.(error);
+    } catch {
+      // The grant stands; a throwing reporter must not turn it into a failure.
+    }
+    return true;
+  }
+
+  /** The lease length of one request: `leaseMs` when given (checked), else the budget's. */
+  leaseMs(options: { readonly leaseMs?: number } | undefined): number {
+    const ms = options?.leaseMs ?? this.o.leaseMs;
+    if (!Number.isSafeInteger(ms) || ms < 1) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: `leaseMs must be a positive safe integer, got ${String(ms)}`,
+        details: { name: 'leaseMs', value: ms },
+      });
+    }
+    return ms;
+  }
+
+  /** Reports a grant or a denial; returns `granted`. */
+  admitted(granted: boolean, cost: number, net: number): boolean {
+    const type = granted ? 'reserve' : 'deny';
+    this.emit(() => ({ type, budget: this.o.name, cost, available: Math.max(net, 0) }));
+    return granted;
+  }
+
+  /**
+   * A request for units (operation `id`) failed: undo it in case it landed, then grant it
+   * locally through `open` under `failure: 'open'`, or reject.
+   */
+  async failed<T>(error: unknown, id: string, open: () => T): Promise<T> {
+    let thrown = error;
+    if (BudgetError.isInstance(error) && (error.code === 'BACKEND' || error.code === 'TIMEOUT')) {
+      thrown = await this.abandon(id, error);
+    }
+    if (this.failsOpen(thrown)) return open();
+    throw thrown;
+  }
+
+  /**
+   * After a request for units failed without an answer: a lease it took is settled now
+   * (released) instead of at its expiry; a request still on its way is refused when it
+   * arrives. A count reservation that did arrive is left in the pool, where a count release
+   * can return it: taking it back here could return units a pool release already returned.
+   * Sent behind the request on the same connection and awaited, under the same time limit,
+   * so the failure is reported once its effect is known where it can be: `details.undone`
+   * says the request holds nothing.
+   */
+  private async abandon(id: string, error: BudgetError): Promise<BudgetError> {
+    let undone: boolean;
+    try {
+      const { v } = await this.call('abt', [id]);
+      undone = v[0] !== -1;
+    } catch {
+      return error;
+    }
+    return new BudgetError({
+      code: error.code,
+      message: `${error.message}${undone ? ' (undone: nothing is held)' : ' (it reached Redis: its units are held through the count API)'}`,
+      details: { ...error.details, undone },
+      cause: error.cause ?? error,
+    });
+  }
+
+  /** Counters, read in one call. */
+  async counters(): Promise<RemoteCounters> {
+    const r = (await this.call('get', [])).v;
+    const n = (i: number): number => r[i] ?? 0;
+    return {
+      net: n(0),
+      reserved: n(1),
+      countHeld: n(2),
+      epoch: n(3),
+      consumed: n(4),
+      overReleased: n(5),
+      forgivenDebt: n(6),
+      expiredLeases: n(7),
+      expiredUnits: n(8),
+      leases: n(9),
+      serverTime: n(10),
+      nextRefillAt: n(11) < 0 ? undefined : n(11),
+      scriptReloads: this.runner.stats.scriptReloads,
+    };
+  }
+
+  /** Begins `times` epochs, only if the epoch is still `ifEpoch` when given. */
+  async refill(times: unknown, ifEpoch: unknown): Promise<boolean> {
+    if (!Number.isSafeInteger(times) || (times as number) < 1) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: `refill times must be a positive safe integer, got ${String(times)}`,
+        details: { times },
+      });
+    }
+    if (ifEpoch !== undefined) assertAmount(ifEpoch, 'ifEpoch');
+    const { v, net } = await this.call('ref', [
+      String(times),
+      ifEpoch === undefined ? '-1' : String(ifEpoch),
+    ]);
+    const [applied = 0, epoch = 0] = v;
+    if (applied === 1) {
+      this.emit(() => ({
+        type: 'refill',
+        budget: this.o.name,
+        epoch,
+        policy: this.o.refillPolicy,
+        available: Math.max(net, 0),
+      }));
+    }
+    return applied === 1;
+  }
+
+  /** Sweeps every expired lease, in batches, reporting what came back. */
+  async reclaimExpired(): Promise<ReclaimReport> {
+    let leases = 0;
+    let units = 0;
+    let refunded = 0;
+    for (;;) {
+      const reply = await this.runner.run('swp', [String(SWEEP_BATCH)]);
+      const [swept = 0, u = 0, back = 0, , , remaining = 0] = reply;
+      leases += swept;
+      units += u;
+      refunded += back;
+      if (swept < SWEEP_BATCH) {
+        if (leases > 0) {
+          this.emit(() => ({ type: 'leak', budget: this.o.name, amount: units, refunded }));
+        }
+        return { leases, units, refunded, remaining };
+      }
+    }
+  }
+
+  /** Deletes every key of the budget. */
+  async destroy(): Promise<void> {
+    const k = this.keys;
+    try {
+      await this.o.redis.eval(
+        "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])",
+        4,
+        k.state,
+        k.leases,
+        k.deadlines,
+        k.graveyard,
+      );
+    } catch (error) {
+      throw new BudgetError({
+        code: 'BACKEND',
+        message: `Redis failed to delete budget ${JSON.stringify(this.o.name)}: ${String(error)}`,
+        details: { budget: this.o.name },
+        cause: error,
+      });
+    }
+  }
+}

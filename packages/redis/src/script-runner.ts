@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { BudgetError } from '@budgetry/core';
+import type { BudgetKeys } from './keys.js';
+import { SCRIPT } from './script.js';
+
+/**
+ * What a Redis budget needs of its client: `EVALSHA` and `EVAL`. An ioredis `Redis` (or
+ * `Cluster`) instance is one; the budget never connects, quits or configures it.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisScriptClient } from '@budgetry/redis';
+ *
+ * const client: RedisScriptClient = new Redis({ lazyConnect: true });
+ * ```
+ */
+export interface RedisScriptClient {
+  evalsha(sha: string, numkeys: number, ...args: string[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
+}
+
+const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
+/** @internal Counters of one runner, for tests and telemetry. */
+export interface RunnerStats {
+  /** Calls answered `NOSCRIPT` and sent again with the script's text. */
+  scriptReloads: number;
+}
+
+/**
+ * @internal Runs the budget script: by SHA, again with its text when the server answers
+ * `NOSCRIPT` (after `SCRIPT FLUSH` or a restart: the script did not run, so sending it again
+ * cannot apply anything twice), under a per-call time limit. Every failure becomes a
+ * `BudgetError`: `TIMEOUT` when the time limit passed first, `BACKEND` otherwise, with the
+ * client's error as `cause`.
+ */
+export class ScriptRunner {
+  readonly stats: RunnerStats = { scriptReloads: 0 };
+  private readonly head: readonly string[];
+
+  constructor(
+    private readonly client: RedisScriptClient,
+    keys: BudgetKeys,
+    config: readonly string[],
+    private readonly timeoutMs: number,
+    private readonly budget: string,
+  ) {
+    this.head = [keys.state, keys.leases, keys.deadlines, keys.graveyard];
+    this.config = config;
+  }
+
+  private readonly config: readonly string[];
+
+  /**
+   * Sends `op` with its arguments. The command is handed to the client before this returns,
+   * so a later call from the same budget reaches the server after it.
+   */
+  run(op: string, args: readonly string[]): Promise<number[]> {
+    const argv = [...this.head, op, ...this.config, ...args];
+    let sent: Promise<unknown>;
+    try {
+      sent = this.client.evalsha(SHA, 4, ...argv).catch((error: unknown) => {
+        if (!isNoScript(error)) throw error;
+        this.stats.scriptReloads++;
+        return this.client.eval(SCRIPT, 4, ...argv);
+      });
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return this.limit(sent, op).then(
+      (reply) => reply as number[],
+      (error: unknown) => {
+        throw toBudgetError(error, op, this.budget);
+      },
+    );
+  }
+
+  private limit(sent: Promise<unknown>, op: string): Promise<unknown> {
+    if (this.timeoutMs === Number.POSITIVE_INFINITY) return sent;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new BudgetError({
+            code: 'TIMEOUT',
+            message: `Redis did not answer ${op} on budget ${JSON.stringify(this.budget)} within ${this.timeoutMs} ms; it may or may not have been applied`,
+            details: { budget: this.budget, op, timeoutMs: this.timeoutMs },
+          }),
+        );
+      }, this.timeoutMs);
+      timer.unref?.();
+      sent.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isNoScript(error: unknown): boolean {
+  return messageOf(error).startsWith('NOSCRIPT');
+}
+
+/**
+ * @internal The backend's own name for a failure: the Redis error prefix (`OOM`, `READONLY`,
+ * `LOADING`, …) or the system error code (`ECONNREFUSED`, …), else the error's class name.
+ */
+export function backendCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.length > 0) return code;
+  const prefix = /^([A-Z][A-Z_]+)\b/.exec(messageOf(error))?.[1];
+  if (prefix !== undefined) return prefix;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** @internal Wraps a failure of a call as a `BudgetError`, leaving budgetry's own errors be. */
+export function toBudgetError(error: unknown, op: string, budget: string): BudgetError {
+  if (BudgetError.isInstance(error)) return error;
+  const message = messageOf(error);
+  if (message.startsWith('BUDGETRY_CONFIG')) {
+    return new BudgetError({
+      code: 'INVALID_ARGUMENT',
+      message: `budget ${JSON.stringify(budget)} exists in Redis with another configuration (kind|capacity|policy|period|maxDebt): ${message.slice(16)}; use another name, or destroy() it first`,
+      details: { budget, op },
+      cause: error,
+    });
+  }
+  return new BudgetError({
+    code: 'BACKEND',
+    message: `Redis failed ${op} on budget ${JSON.stringify(budget)}: ${message}`,
+    details: { budget, op, backendCode: backendCode(error) },
+    cause: error,
+  });
+}

@@ -1,0 +1,48 @@
+// Compose takes the Redis budgets as they are, from their declared capabilities: all-of with
+// an in-process member, partial commit through it, the coordinator over a Redis token budget.
+
+import { allOf, coordinator } from '@budgetry/compose';
+import { AtomicBudget } from '@budgetry/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisBudget, RedisTokenBudget } from '../src/index.js';
+import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+
+const redis = redisReady ? client(await sharedPort()) : undefined;
+afterAll(() => cleanUp(redis));
+
+describe.skipIf(!redisReady)('compose over Redis budgets', () => {
+  it('charges a Redis budget and a local one together, all or nothing', async () => {
+    const fleet = new RedisBudget(10, {
+      redis: redis!,
+      name: 'rows',
+      keyPrefix: uniquePrefix('compose'),
+    });
+    const local = new AtomicBudget(100);
+    const both = allOf({ fleet, local });
+    const permit = await both.tryAcquire(6);
+    expect(permit).not.toBeNull();
+    expect([await fleet.available(), local.available()]).toEqual([4, 94]);
+    expect(await permit!.commit(2)).toBe(true); // partial commit, through both members
+    expect([await fleet.available(), local.available()]).toEqual([8, 98]);
+    const denied = await both.tryAcquireDetailed(9);
+    expect(denied.ok).toBe(false);
+    expect(!denied.ok && denied.deniedBy).toBe('fleet');
+    expect([await fleet.available(), local.available()]).toEqual([8, 98]);
+  });
+
+  it('lets the coordinator gate a dispatch on fleet requests and fleet tokens', async () => {
+    const keyPrefix = uniquePrefix('compose');
+    const requests = new RedisBudget(2, { redis: redis!, name: 'rpm', keyPrefix });
+    const tokens = new RedisTokenBudget(1_000, { redis: redis!, name: 'tpm', keyPrefix });
+    const llm = coordinator({ requests, tokens });
+    const decision = await llm.tryReserve({ requests: 1, tokens: 400 });
+    expect(decision.ok).toBe(true);
+    if (!decision.ok) return;
+    await decision.permit.settle({ tokens: 550 });
+    expect(await tokens.snapshot()).toMatchObject({ available: 450, consumed: 550 });
+    expect(await requests.available()).toBe(1);
+    const second = await llm.tryReserve({ requests: 1, tokens: 500 });
+    expect(!second.ok && second.deniedBy).toBe('tokens');
+    expect(await requests.available()).toBe(1);
+  });
+});
