@@ -1,0 +1,162 @@
+import type { BudgetedCall, CallParams } from './call.js';
+import { describe, invalid } from './invalid.js';
+
+/**
+ * Tokens a call is expected to use, before it is sent: input (the prompt) and output.
+ *
+ * @example
+ * ```ts
+ * import type { TokenEstimate } from '@budgetry/ai-sdk';
+ *
+ * const estimate: TokenEstimate = { input: 1_200, output: 512 };
+ * ```
+ */
+export interface TokenEstimate {
+  readonly input: number;
+  readonly output: number;
+}
+
+/**
+ * Options of the built-in estimators.
+ *
+ * @example
+ * ```ts
+ * import type { EstimateOptions } from '@budgetry/ai-sdk';
+ *
+ * const options: EstimateOptions = { defaultMaxOutputTokens: 1_024, charsPerToken: 3 };
+ * ```
+ */
+export interface EstimateOptions {
+  /** Output tokens to assume when a call sets no `maxOutputTokens` (default 4 096). */
+  readonly defaultMaxOutputTokens?: number;
+  /** Characters per input token, for {@link estimateTokens} (default 4, typical of English). */
+  readonly charsPerToken?: number;
+  /** Tokens to assume per file or image in the prompt (default 1 000). */
+  readonly fileTokens?: number;
+}
+
+/** The prompt's text, tools and schema as one string, and how many files it carries. */
+function promptText(params: CallParams): { text: string; files: number } {
+  const pieces: string[] = [];
+  let files = 0;
+  for (const message of params.prompt) {
+    if (typeof message.content === 'string') {
+      pieces.push(message.content);
+      continue;
+    }
+    for (const part of message.content) {
+      switch (part.type) {
+        case 'text':
+        case 'reasoning':
+          pieces.push(part.text);
+          break;
+        case 'file':
+          files++;
+          break;
+        case 'tool-call':
+          pieces.push(part.toolName, JSON.stringify(part.input) ?? '');
+          break;
+        default:
+          pieces.push(JSON.stringify(part) ?? '');
+      }
+    }
+  }
+  if (params.tools !== undefined) pieces.push(JSON.stringify(params.tools));
+  if (params.responseFormat?.type === 'json' && params.responseFormat.schema !== undefined) {
+    pieces.push(JSON.stringify(params.responseFormat.schema));
+  }
+  return { text: pieces.join('\n'), files };
+}
+
+function optionsOf(options: EstimateOptions) {
+  const out = {
+    defaultMaxOutputTokens: options.defaultMaxOutputTokens ?? 4_096,
+    charsPerToken: options.charsPerToken ?? 4,
+    fileTokens: options.fileTokens ?? 1_000,
+  };
+  for (const [name, value] of Object.entries(out)) {
+    const ok =
+      name === 'charsPerToken'
+        ? value > 0 && Number.isFinite(value)
+        : Number.isSafeInteger(value) && value >= 0;
+    if (typeof value !== 'number' || !ok) {
+      throw invalid(
+        `option ${name} must be a ${name === 'charsPerToken' ? 'positive number' : 'non-negative safe integer'}, got ${describe(value)}`,
+        { name, value },
+      );
+    }
+  }
+  return out;
+}
+
+function outputOf(call: BudgetedCall, fallback: number): number {
+  const max = call.params.maxOutputTokens;
+  return Number.isSafeInteger(max) && (max as number) >= 0 ? (max as number) : fallback;
+}
+
+/**
+ * The default estimate: the prompt (text, tool definitions, JSON schema) at `charsPerToken`
+ * characters per token, rounded up, plus a fixed count per file, and `maxOutputTokens` (or
+ * `defaultMaxOutputTokens`) for the output. Typical, not a bound: a prompt in a script that
+ * tokenizes densely can use more input tokens than this says, and the difference becomes
+ * debt (see the README's overshoot bound). Use {@link upperBoundTokens} where that must not
+ * happen, or a tokenizer of your own.
+ *
+ * @param call - the model call.
+ * @param options - the defaults above.
+ * @returns input and output tokens.
+ *
+ * @example
+ * ```ts
+ * import { type BudgetedCall, estimateTokens } from '@budgetry/ai-sdk';
+ *
+ * const call: BudgetedCall = {
+ *   type: 'generate',
+ *   provider: 'openai',
+ *   modelId: 'gpt-4o-mini',
+ *   params: { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Hello there!' }] }], maxOutputTokens: 256 },
+ * };
+ * estimateTokens(call); // { input: 3, output: 256 }
+ * ```
+ */
+export function estimateTokens(call: BudgetedCall, options: EstimateOptions = {}): TokenEstimate {
+  const o = optionsOf(options);
+  const { text, files } = promptText(call.params);
+  return {
+    input: Math.ceil(text.length / o.charsPerToken) + files * o.fileTokens,
+    output: outputOf(call, o.defaultMaxOutputTokens),
+  };
+}
+
+/**
+ * An estimate that is a bound for byte-level BPE tokenizers (every token covers at least one
+ * byte): the prompt's UTF-8 length in bytes, plus a fixed count per file, and `maxOutputTokens`
+ * for the output. With it a budget is never exceeded, as long as files stay within
+ * `fileTokens` and calls set `maxOutputTokens`; the price is reserving about four times what a
+ * call typically uses, until it is reconciled.
+ *
+ * @param call - the model call.
+ * @param options - `defaultMaxOutputTokens` and `fileTokens` (`charsPerToken` is ignored).
+ * @returns input and output tokens.
+ *
+ * @example
+ * ```ts
+ * import { type BudgetedCall, upperBoundTokens } from '@budgetry/ai-sdk';
+ *
+ * const call: BudgetedCall = {
+ *   type: 'stream',
+ *   provider: 'anthropic',
+ *   modelId: 'claude-sonnet-4',
+ *   params: { prompt: [{ role: 'system', content: 'Réponds en français.' }], maxOutputTokens: 100 },
+ * };
+ * upperBoundTokens(call); // { input: 22, output: 100 }: "é" and "ç" are two bytes each
+ * ```
+ */
+export function upperBoundTokens(call: BudgetedCall, options: EstimateOptions = {}): TokenEstimate {
+  const o = optionsOf(options);
+  const { text, files } = promptText(call.params);
+  return {
+    input: new TextEncoder().encode(text).length + files * o.fileTokens,
+    output: outputOf(call, o.defaultMaxOutputTokens),
+  };
+}

@@ -1,0 +1,262 @@
+import {
+  BudgetError,
+  type Clock,
+  retryAfterOf,
+  type TokenBudget,
+  type TokenReservation,
+} from '@budgetry/core';
+import { BudgetDeniedError } from './denied-error.js';
+import type { TokenEstimate } from './estimate.js';
+import { invalid } from './invalid.js';
+import { type ModelPrice, microDollars, type TokenUsage } from './prices.js';
+
+/**
+ * A coordinator from `@budgetry/compose`, as the middleware uses it: `dimensions` and
+ * `tryReserve`, whose dispatch is then settled or cancelled.
+ *
+ * @example
+ * ```ts
+ * import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
+ * import { coordinator } from '@budgetry/compose';
+ * import type { CoordinatorTarget } from '@budgetry/ai-sdk';
+ *
+ * const llm: CoordinatorTarget = coordinator({ requests: new AtomicBudget(60), tokens: new AtomicTokenBudget(90_000) });
+ * ```
+ */
+export interface CoordinatorTarget {
+  readonly dimensions: readonly string[];
+  tryReserve(estimate: never): Promise<unknown>;
+}
+
+/**
+ * Where a call reserves: a token budget (tokens, or micro-dollars with `counts`), or a
+ * coordinator (one all-or-nothing decision over requests, tokens and dollars).
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import type { BudgetTarget } from '@budgetry/ai-sdk';
+ *
+ * const target: BudgetTarget = new AtomicTokenBudget(100_000);
+ * ```
+ */
+export type BudgetTarget = TokenBudget | CoordinatorTarget;
+
+/**
+ * Names of the coordinator dimensions the middleware charges. Each defaults to the dimension
+ * of that name (`tokens`, `requests`, `usd_micros`) when the coordinator has one.
+ *
+ * @example
+ * ```ts
+ * import type { DimensionNames } from '@budgetry/ai-sdk';
+ *
+ * const names: DimensionNames = { tokens: 'tpm', requests: 'rpm', usdMicros: 'dollars' };
+ * ```
+ */
+export interface DimensionNames {
+  readonly tokens?: string;
+  readonly requests?: string;
+  readonly usdMicros?: string;
+}
+
+/** @internal What a call holds while it runs: settled with its usage once, or cancelled. */
+export interface Held {
+  settle(usage: TokenUsage): Promise<void>;
+  cancel(): Promise<void>;
+}
+
+/** @internal A denial to throw or wait out. */
+interface Denial {
+  readonly deniedBy: string;
+  readonly retryAfterMs: number | undefined;
+}
+
+/** @internal How one call reserves on its target. */
+export interface Plan {
+  readonly amounts: Readonly<Record<string, number>>;
+  reserve(): Promise<Held | Denial>;
+}
+
+/** @internal Settings that shape every plan. */
+export interface PlanSettings {
+  readonly counts: 'tokens' | 'usd_micros';
+  readonly dimensions: DimensionNames;
+  readonly name: string;
+}
+
+const isHeld = (value: Held | Denial): value is Held => 'settle' in value;
+
+/** @internal Whether `target` is a token budget (otherwise, a coordinator). */
+function isTokenBudget(target: unknown): target is TokenBudget {
+  return typeof (target as TokenBudget | null)?.tryReserveTokens === 'function';
+}
+
+/** @internal Checks a target resolved for a call. */
+export function checkTarget(target: unknown): asserts target is BudgetTarget {
+  if (isTokenBudget(target)) return;
+  const c = target as Partial<CoordinatorTarget> | null;
+  if (typeof c?.tryReserve !== 'function' || !Array.isArray(c.dimensions)) {
+    throw invalid('budget must be a token budget or a coordinator (or a function returning one)');
+  }
+}
+
+/** @internal The plan for one call of `model` estimated at `estimate`. */
+export function planFor(
+  target: BudgetTarget,
+  estimate: TokenEstimate,
+  price: ModelPrice | undefined,
+  settings: PlanSettings,
+): Plan {
+  const estimated: TokenUsage = { input: estimate.input, output: estimate.output };
+  if (isTokenBudget(target)) {
+    const dollars = settings.counts === 'usd_micros';
+    if (dollars && price === undefined) throw noPrice();
+    const split = (u: TokenUsage): [number, number] => {
+      if (!dollars) return [u.input, u.output];
+      const total = microDollars(price!, u);
+      const input = microDollars(price!, { ...u, output: 0 });
+      return [input, total - input];
+    };
+    const [a, b] = split(estimated);
+    const amount = a + b;
+    return {
+      amounts: { [settings.name]: amount },
+      async reserve() {
+        const r: TokenReservation | null = await target.tryReserveTokens(amount);
+        if (r === null) {
+          return { deniedBy: settings.name, retryAfterMs: retryAfterOf(target, amount) };
+        }
+        return {
+          settle: (u) => target.recordUsage(r, ...split(u)),
+          cancel: () => r[Symbol.asyncDispose](),
+        };
+      },
+    };
+  }
+  const names = target.dimensions;
+  const pick = (key: keyof DimensionNames, fallback: string): string | undefined => {
+    const chosen = settings.dimensions[key];
+    if (chosen !== undefined && !names.includes(chosen)) {
+      throw invalid(`the coordinator has no dimension ${JSON.stringify(chosen)}`, {
+        dimension: chosen,
+      });
+    }
+    return chosen ?? (names.includes(fallback) ? fallback : undefined);
+  };
+  const tokens = pick('tokens', 'tokens');
+  const requests = pick('requests', 'requests');
+  const usd = pick('usdMicros', 'usd_micros');
+  if (tokens === undefined && requests === undefined && usd === undefined) {
+    throw invalid(
+      'the coordinator has none of the dimensions tokens, requests or usd_micros; name them in `dimensions`',
+    );
+  }
+  if (usd !== undefined && price === undefined) throw noPrice();
+  const measure = (u: TokenUsage): Record<string, number> => {
+    const out: Record<string, number> = {};
+    if (tokens !== undefined) out[tokens] = u.input + u.output;
+    if (usd !== undefined) out[usd] = microDollars(price!, u);
+    return out;
+  };
+  const amounts = { ...measure(estimated), ...(requests === undefined ? {} : { [requests]: 1 }) };
+  const coordinator = target as unknown as {
+    tryReserve(
+      estimate: object,
+    ): Promise<
+      | { ok: true; permit: { settle(u: object): Promise<unknown>; cancel(): Promise<boolean> } }
+      | { ok: false; deniedBy: string; retryAfterMs?: number }
+    >;
+  };
+  return {
+    amounts,
+    async reserve() {
+      const decision = await coordinator.tryReserve(amounts);
+      if (!decision.ok) return { deniedBy: decision.deniedBy, retryAfterMs: decision.retryAfterMs };
+      const dispatch = decision.permit;
+      return {
+        settle: async (u) => {
+          await dispatch.settle(measure(u));
+        },
+        cancel: async () => {
+          await dispatch.cancel();
+        },
+      };
+    },
+  };
+}
+
+function noPrice(): BudgetError {
+  return invalid(
+    'this call is charged in micro-dollars, and the price table has no price for its model',
+  );
+}
+
+/** @internal How admission treats a denial. */
+export interface AdmitSettings {
+  readonly onDenied: 'throw' | 'wait';
+  readonly maxWaitMs: number;
+  readonly pollMs: number;
+  readonly clock: Clock;
+}
+
+/**
+ * @internal Reserve for a call, throwing the denial or waiting it out (sleeping until the
+ * budget's retry hint, or `pollMs`, and trying again) until `maxWaitMs` or the call's abort.
+ */
+export async function admit(
+  plan: Plan,
+  settings: AdmitSettings,
+  signal: AbortSignal | undefined,
+): Promise<Held> {
+  checkNotAborted(signal);
+  const started = settings.clock.now();
+  for (;;) {
+    const got = await plan.reserve();
+    if (isHeld(got)) {
+      if (signal?.aborted) {
+        await got.cancel();
+        checkNotAborted(signal);
+      }
+      return got;
+    }
+    const waited = settings.clock.now() - started;
+    if (settings.onDenied === 'throw' || waited >= settings.maxWaitMs) {
+      throw new BudgetDeniedError({ ...got, estimate: plan.amounts });
+    }
+    const delay = Math.min(
+      Math.max(1, got.retryAfterMs ?? settings.pollMs),
+      settings.maxWaitMs - waited,
+    );
+    await sleep(settings.clock, delay, signal);
+  }
+}
+
+function checkNotAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new BudgetError({
+      code: 'ABORTED',
+      message: 'the model call was aborted before it was admitted',
+      cause: signal.reason,
+    });
+  }
+}
+
+function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(
+        new BudgetError({
+          code: 'ABORTED',
+          message: 'the model call was aborted while waiting for its budget',
+          cause: signal?.reason,
+        }),
+      );
+    };
+    const cancel = clock.setTimer(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,244 @@
+import { type Clock, systemClock } from '@budgetry/core';
+import type { LanguageModelMiddleware } from 'ai';
+import type { BudgetedCall } from './call.js';
+import { type EstimateOptions, estimateTokens, type TokenEstimate } from './estimate.js';
+import {
+  type AdmitSettings,
+  admit,
+  type BudgetTarget,
+  checkTarget,
+  type DimensionNames,
+  type PlanSettings,
+  planFor,
+} from './gate.js';
+import { describe, invalid } from './invalid.js';
+import { checkPrices, type PriceTable } from './prices.js';
+import { settleWhenDone } from './stream.js';
+import { measured } from './usage.js';
+
+/**
+ * Options for {@link budgetMiddleware}.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import type { BudgetMiddlewareOptions } from '@budgetry/ai-sdk';
+ *
+ * const options: BudgetMiddlewareOptions = {
+ *   budget: new AtomicTokenBudget(1_000_000),
+ *   onDenied: 'wait',
+ *   maxWaitMs: 30_000,
+ * };
+ * ```
+ */
+export interface BudgetMiddlewareOptions {
+  /**
+   * Where each call reserves: a token budget, a coordinator, or a function of the call that
+   * returns one (to pick the tenant's budget, e.g. from `params.providerOptions`).
+   */
+  readonly budget: BudgetTarget | ((call: BudgetedCall) => BudgetTarget);
+  /** The tokens a call is expected to use (default {@link estimateTokens} with `estimateOptions`). */
+  readonly estimate?: (call: BudgetedCall) => TokenEstimate;
+  /** Options of the default estimate, and the characters per token of a stream cut short. */
+  readonly estimateOptions?: EstimateOptions;
+  /** Prices per model id, for a dimension or budget counted in micro-dollars. */
+  readonly prices?: PriceTable;
+  /** What a token budget counts: `tokens` (default) or `usd_micros` (needs `prices`). */
+  readonly counts?: 'tokens' | 'usd_micros';
+  /** Coordinator dimension names, when they are not `tokens`, `requests` and `usd_micros`. */
+  readonly dimensions?: DimensionNames;
+  /** The name a token budget's denials carry (default `'tokens'`). */
+  readonly name?: string;
+  /** On a denial: throw a `BudgetDeniedError` (default) or wait, with the call's abort signal. */
+  readonly onDenied?: 'throw' | 'wait';
+  /** The longest a call waits before its denial is thrown (default 60 000 ms). */
+  readonly maxWaitMs?: number;
+  /** How long to wait before asking again when the budget gives no retry hint (default 250 ms). */
+  readonly pollMs?: number;
+  /** The clock waits are timed on (default the system clock). */
+  readonly clock?: Clock;
+}
+
+const warn = (error: unknown) => {
+  const message = `budgetry: settling a streamed model call failed: ${error instanceof Error ? error.message : String(error)}`;
+  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+    process.emitWarning(message, 'BudgetryObserverWarning');
+  } else {
+    console.warn(message);
+  }
+};
+
+/**
+ * A language-model middleware for the AI SDK's `wrapLanguageModel` that gates every generate
+ * and stream call on a budget: it estimates the call's tokens, reserves them (and a request,
+ * and their price in micro-dollars, on a coordinator with those dimensions), sends the call
+ * only once admitted, and reconciles with the usage the provider reports — for a stream, when
+ * it finishes. A call that throws is refunded; a stream that errors, is aborted or is
+ * abandoned midway is charged the estimated input and the output it streamed, and refunded
+ * the rest (everything, if nothing was streamed). A denial throws a {@link BudgetDeniedError}
+ * with `retryAfterMs`, or, with `onDenied: 'wait'`, waits until the budget admits the call,
+ * the call's `abortSignal` fires (a `BudgetError` `ABORTED`) or `maxWaitMs` passes.
+ *
+ * Overshoot: a budget is charged what calls report, so it is never exceeded when every
+ * estimate covers its call (see {@link upperBoundTokens}); otherwise it is exceeded by at most
+ * the sum of (actual − estimate) over the calls in flight together, and the excess is owed
+ * as debt, paid by later refunds and refills.
+ *
+ * When to use: every model call of an app or tenant that must stay under a provider's TPM and
+ * RPM, or a dollar cap per run, user or month.
+ *
+ * @param options - the budget and how to estimate, price and wait.
+ * @returns the middleware.
+ * @throws BudgetError `INVALID_ARGUMENT` for bad options, before any call.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { budgetMiddleware } from '@budgetry/ai-sdk';
+ * import { generateText, wrapLanguageModel, type LanguageModel } from 'ai';
+ *
+ * declare const baseModel: Exclude<LanguageModel, string>; // e.g. openai('gpt-4o-mini')
+ * const tokens = new AtomicTokenBudget(100_000);
+ * const model = wrapLanguageModel({ model: baseModel as never, middleware: budgetMiddleware({ budget: tokens }) });
+ * const { text } = await generateText({ model, prompt: 'Summarise this.', maxOutputTokens: 300 });
+ * ```
+ */
+export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageModelMiddleware {
+  const o = checkOptions(options);
+  const start = async (call: BudgetedCall) => {
+    const target = typeof o.budget === 'function' ? o.budget(call) : o.budget;
+    checkTarget(target);
+    const estimate = o.estimate(call);
+    if (
+      typeof estimate !== 'object' ||
+      estimate === null ||
+      !Number.isSafeInteger(estimate.input) ||
+      !Number.isSafeInteger(estimate.output) ||
+      estimate.input < 0 ||
+      estimate.output < 0
+    ) {
+      throw invalid(`estimate must return { input, output } in tokens, got ${describe(estimate)}`);
+    }
+    const plan = planFor(target, estimate, o.prices?.[call.modelId], o.plan);
+    const held = await admit(plan, o.admit, call.params.abortSignal);
+    return { estimate, held };
+  };
+  return {
+    specificationVersion: 'v3',
+    wrapGenerate: async ({ doGenerate, params, model }) => {
+      const call: BudgetedCall = {
+        type: 'generate',
+        params,
+        provider: model.provider,
+        modelId: model.modelId,
+      };
+      const { estimate, held } = await start(call);
+      let result: Awaited<ReturnType<typeof doGenerate>>;
+      try {
+        result = await doGenerate();
+      } catch (error) {
+        await held.cancel();
+        throw error;
+      }
+      await held.settle(measured(result.usage, estimate));
+      return result;
+    },
+    wrapStream: async ({ doStream, params, model }) => {
+      const call: BudgetedCall = {
+        type: 'stream',
+        params,
+        provider: model.provider,
+        modelId: model.modelId,
+      };
+      const { estimate, held } = await start(call);
+      let result: Awaited<ReturnType<typeof doStream>>;
+      try {
+        result = await doStream();
+      } catch (error) {
+        await held.cancel();
+        throw error;
+      }
+      return settleWhenDone(result, held, estimate, o.charsPerToken, warn);
+    },
+  };
+}
+
+interface Checked {
+  readonly budget: BudgetMiddlewareOptions['budget'];
+  readonly estimate: (call: BudgetedCall) => TokenEstimate;
+  readonly prices: PriceTable | undefined;
+  readonly plan: PlanSettings;
+  readonly admit: AdmitSettings;
+  readonly charsPerToken: number;
+}
+
+function checkOptions(options: BudgetMiddlewareOptions): Checked {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`budgetMiddleware options must be an object, got ${describe(options)}`);
+  }
+  const {
+    budget,
+    estimate,
+    estimateOptions = {},
+    prices,
+    counts = 'tokens',
+    dimensions = {},
+  } = options;
+  if (typeof budget !== 'function') checkTarget(budget);
+  if (estimate !== undefined && typeof estimate !== 'function') {
+    throw invalid(`option estimate must be a function, got ${describe(estimate)}`);
+  }
+  // Check the estimate options now, on a call with an empty prompt, rather than at the first call.
+  estimateTokens(
+    { type: 'generate', provider: '', modelId: '', params: { prompt: [] } },
+    estimateOptions,
+  );
+  if (prices !== undefined) checkPrices(prices);
+  if (counts !== 'tokens' && counts !== 'usd_micros') {
+    throw invalid(`option counts must be 'tokens' or 'usd_micros', got ${describe(counts)}`);
+  }
+  if (counts === 'usd_micros' && prices === undefined) {
+    throw invalid("option counts 'usd_micros' needs a price table (option prices)");
+  }
+  if (typeof dimensions !== 'object' || dimensions === null) {
+    throw invalid(`option dimensions must be an object, got ${describe(dimensions)}`);
+  }
+  for (const [key, value] of Object.entries(dimensions)) {
+    if (typeof value !== 'string' || !['tokens', 'requests', 'usdMicros'].includes(key)) {
+      throw invalid(`option dimensions.${key} is not a dimension name the middleware charges`, {
+        key,
+      });
+    }
+  }
+  const name = options.name ?? 'tokens';
+  const onDenied = options.onDenied ?? 'throw';
+  const maxWaitMs = options.maxWaitMs ?? 60_000;
+  const pollMs = options.pollMs ?? 250;
+  if (typeof name !== 'string' || name.length === 0)
+    throw invalid(`option name must be a non-empty string, got ${describe(name)}`);
+  if (onDenied !== 'throw' && onDenied !== 'wait') {
+    throw invalid(`option onDenied must be 'throw' or 'wait', got ${describe(onDenied)}`);
+  }
+  for (const [key, value] of [
+    ['maxWaitMs', maxWaitMs],
+    ['pollMs', pollMs],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < (key === 'pollMs' ? 1 : 0)) {
+      throw invalid(
+        `option ${key} must be a ${key === 'pollMs' ? 'positive' : 'non-negative'} safe integer, got ${describe(value)}`,
+      );
+    }
+  }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function' || typeof clock.setTimer !== 'function') {
+    throw invalid('option clock must have now() and setTimer()');
+  }
+  return {
+    budget,
+    estimate: estimate ?? ((call) => estimateTokens(call, estimateOptions)),
+    prices,
+    plan: { counts, dimensions, name },
+    admit: { onDenied, maxWaitMs, pollMs, clock },
+    charsPerToken: estimateOptions.charsPerToken ?? 4,
+  };
+}
