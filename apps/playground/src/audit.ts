@@ -22,6 +22,11 @@ export class TokenAudit {
   readonly auditor: Auditor;
   /** Σ usage the simulated provider reported for settled calls: the ground truth. */
   reported = 0;
+  /**
+   * What this budget started owing when it replaced an earlier generation of itself (a
+   * capacity change): charged as usage on a zero reservation, so the ledger sees it too.
+   */
+  carriedIn = 0;
   /** The first disagreement, kept so the report can say when it started. */
   private firstBreak: string | undefined;
   /** Told of each refill: the new epoch, and the debt it started by paying. */
@@ -80,6 +85,21 @@ export class TokenAudit {
   }
 
   /**
+   * What the budget was charged on taking over from an earlier generation: a zero reservation
+   * recorded with `amount` of usage, told to the ledger the same way. Not reported usage.
+   *
+   * @param amount - what the earlier generation owed this epoch.
+   * @param at - when, for the message.
+   */
+  carry(amount: number, at: string): void {
+    const handle = this.grant(0, at);
+    if (handle !== undefined && !this.auditor.record(handle, amount, 0)) {
+      this.broke(`${at}: the carried-in charge could not be recorded`);
+    }
+    this.carriedIn += amount;
+  }
+
+  /**
    * Compares the budget with the ledger now.
    *
    * @param budget - the budget the ledger mirrors.
@@ -114,11 +134,17 @@ export class TokenAudit {
           this.firstBreak ??
           `available ${formatCount(a.available)}, debt ${formatCount(a.debt)}, consumed ${formatCount(a.consumed)} over ${a.epoch + 1} epoch${a.epoch === 0 ? '' : 's'}, from ${formatCount(a.events.length)} events`,
       },
-      {
-        name: `${this.label}: consumed = Σ reported usage`,
-        ok: consumed === this.reported,
-        detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}`,
-      },
+      this.carriedIn === 0
+        ? {
+            name: `${this.label}: consumed = Σ reported usage`,
+            ok: consumed === this.reported,
+            detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}`,
+          }
+        : {
+            name: `${this.label}: consumed = Σ reported usage + carried in`,
+            ok: consumed === this.reported + this.carriedIn,
+            detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}, ${formatCount(this.carriedIn)} carried in from the generation it replaced`,
+          },
       {
         name: `${this.label}: nothing held or leaked at rest`,
         ok: budget.reserved() === 0 && budget.leaks() === 0,

@@ -3,8 +3,9 @@ import { BackendUnavailable } from './backend.js';
 import { plural } from './format.js';
 import type { Fault } from './gateway.js';
 import { clip, renderLive } from './live.js';
-import { type PlaygroundOptions, parseCommandLine } from './options.js';
+import { type PlaygroundOptions, parseCommandLine, type WebOptions } from './options.js';
 import { refillsIn, renderIntervalLine, renderReport } from './report.js';
+import { type PlaygroundServer, ServeError, startServer } from './server.js';
 import { Simulation, STEP_MS } from './simulation.js';
 
 /** Where the command writes, and what it knows about its terminal. */
@@ -43,6 +44,7 @@ export async function runCli(
   }
   if (parsed.kind === 'error') return fail(io, parsed.message);
   const options = parsed.options;
+  if (options.web !== undefined) return serve(options, options.web, io);
   let sim: Simulation;
   try {
     sim = new Simulation({
@@ -67,6 +69,35 @@ export async function runCli(
   const result = sim.finish();
   io.stdout.write(`${renderReport(result, live).join('\n')}\n`);
   return result.held ? EXIT.held : EXIT.broken;
+}
+
+/** Serves the live page until SIGINT or SIGTERM, then closes cleanly. */
+async function serve(options: PlaygroundOptions, web: WebOptions, io: CliIO): Promise<number> {
+  const { tenants, minutes, seed, backend } = options;
+  let server: PlaygroundServer;
+  try {
+    server = await startServer({ tenants, minutes, seed, backend, speed: web.speed }, web.port);
+  } catch (error) {
+    if (error instanceof ServeError || error instanceof BackendUnavailable) {
+      return fail(io, error.message);
+    }
+    throw error;
+  }
+  io.stdout.write(
+    `budgetry playground: the live page is at ${server.url} (seed ${seed}, ${plural(tenants, 'tenant')}, ${plural(minutes, 'simulated minute')} at ${web.speed}× speed); Ctrl-C stops it\n`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (name: NodeJS.Signals) => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      resolve(name);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  io.stdout.write(`budgetry playground: stopped (${signal})\n`);
+  return EXIT.held;
 }
 
 function fail(io: CliIO, message: string): number {

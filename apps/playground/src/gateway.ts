@@ -14,6 +14,8 @@ import {
 import type { FakeClock } from '@budgetry/testing';
 import { TokenAudit } from './audit.js';
 import type { Backend, CoreTokenBudget } from './backend.js';
+import type { BudgetView } from './result.js';
+import type { BudgetName } from './stats.js';
 
 /** The gateway's limits. */
 export const LIMITS = {
@@ -41,26 +43,41 @@ export type Dimension = 'requests' | 'tokens' | 'dollars' | 'tenant';
 /** Faults a test can inject to see the conservation check fail. */
 export type Fault = 'forgive-debt';
 
+/** The gateway's two token budgets, each on the backend with its own auditor. */
+export type MeterName = 'tokens' | 'dollars';
+
+/**
+ * One generation of a token budget (tokens per minute or dollars per day): the budget on the
+ * backend, its refill schedule and the auditor that mirrors it. A capacity change builds a new
+ * generation (see `Simulation.setCapacity`); the old one keeps settling its calls in flight.
+ */
+export interface Meter {
+  readonly name: MeterName;
+  readonly capacity: number;
+  readonly budget: CoreTokenBudget;
+  readonly refilling: RefillingTokenBudget<CoreTokenBudget>;
+  readonly audit: TokenAudit;
+}
+
 /** Everything the gateway is made of. */
 export interface Gateway {
   readonly requests: TokenBucket;
-  readonly tokens: CoreTokenBudget;
-  readonly dollars: CoreTokenBudget;
-  readonly tokensPerMinute: RefillingTokenBudget<CoreTokenBudget>;
-  readonly dollarsPerDay: RefillingTokenBudget<CoreTokenBudget>;
   readonly tenants: HierarchyRoot;
   readonly tenantsPerMinute: RefillingGuard<HierarchyRoot>;
-  readonly llm: Coordinator<Exclude<Dimension, 'tenant'>>;
-  readonly audits: { readonly tokens: TokenAudit; readonly dollars: TokenAudit };
+  /** The current generations of the two token budgets. */
+  tokens: Meter;
+  dollars: Meter;
+  /** Every generation, oldest first (the current one last). */
+  readonly generations: Meter[];
   close(): void;
 }
 
 /**
- * Builds the gateway: one coordinator over requests per minute (a token bucket), tokens per
- * minute (a token budget on the backend, refilled lazily each minute) and dollars per local
- * day (a token budget on the backend, refilled at midnight in {@link TIME_ZONE}); each
- * dispatch also charges the tenant's node of a hierarchy (a budget per tenant inside a
- * global one, refilled every minute by a timer on the simulated clock).
+ * Builds the gateway: requests per minute (a token bucket), tokens per minute (a token budget
+ * on the backend, refilled lazily each minute) and dollars per local day (a token budget on the
+ * backend, refilled at midnight in {@link TIME_ZONE}); each dispatch also charges the tenant's
+ * node of a hierarchy (a budget per tenant inside a global one, refilled every minute by a
+ * timer on the simulated clock). {@link llmCoordinator} puts them under one coordinator.
  *
  * @param backend - where the two token budgets live.
  * @param clock - the simulated clock.
@@ -68,49 +85,107 @@ export interface Gateway {
  * @returns the gateway.
  */
 export function buildGateway(backend: Backend, clock: FakeClock, fault?: Fault): Gateway {
-  const audits = {
-    tokens: new TokenAudit('tokens/min', LIMITS.tokensPerMinute),
-    dollars: new TokenAudit('dollars/day', LIMITS.usdMicrosPerDay),
-  };
-  const tokens = backend.tokenBudget(LIMITS.tokensPerMinute, {
-    name: 'tokens/min',
-    observer: audits.tokens.observe,
-    // The reference's bug: overage forgiven instead of owed. The auditor expects exact debt.
-    ...(fault === 'forgive-debt' ? { maxDebt: 0 } : {}),
-  });
-  const dollars = backend.tokenBudget(LIMITS.usdMicrosPerDay, {
-    name: 'dollars/day',
-    observer: audits.dollars.observe,
-  });
+  const tokens = buildMeter('tokens', LIMITS.tokensPerMinute, backend, clock, fault);
+  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend, clock);
   const requests = tokenBucket({
     burst: LIMITS.requestBurst,
     rate: LIMITS.requestsPerSecond,
     per: 1_000,
     clock,
   });
-  const tokensPerMinute = lazyRefill(tokens, { intervalMs: 60_000, clock });
-  const dollarsPerDay = calendarRefill(dollars, { unit: 'day', timeZone: TIME_ZONE, clock });
   const tenants = hierarchy({
     capacity: LIMITS.tenantsPerMinute,
     children: { capacity: LIMITS.tenantPerMinute },
   });
   const tenantsPerMinute = intervalRefill(tenants, { intervalMs: 60_000, clock });
-  const llm = coordinator({ requests, tokens: tokensPerMinute, dollars: dollarsPerDay });
+  const generations = [tokens, dollars];
   return {
     requests,
-    tokens,
-    dollars,
-    tokensPerMinute,
-    dollarsPerDay,
     tenants,
     tenantsPerMinute,
-    llm,
-    audits,
+    tokens,
+    dollars,
+    generations,
     close: () => {
       tenantsPerMinute.close();
-      tokensPerMinute.close();
-      dollarsPerDay.close();
+      for (const meter of generations) meter.refilling.close();
       backend.close();
     },
   };
+}
+
+/**
+ * A generation of one token budget, starting now: tokens per minute refill lazily a minute
+ * from now and every minute after (build it on a minute boundary), dollars per day at each
+ * local midnight.
+ *
+ * @param name - which budget.
+ * @param capacity - its capacity per epoch.
+ * @param backend - where it lives.
+ * @param clock - the simulated clock.
+ * @param fault - a fault to inject (tests only; tokens per minute only).
+ * @param label - its name in the report and the checks.
+ * @returns the meter.
+ */
+export function buildMeter(
+  name: MeterName,
+  capacity: number,
+  backend: Backend,
+  clock: FakeClock,
+  fault?: Fault,
+  label: string = METER_LABELS[name],
+): Meter {
+  const audit = new TokenAudit(label, capacity);
+  const budget = backend.tokenBudget(capacity, {
+    name: METER_LABELS[name],
+    observer: audit.observe,
+    // The reference's bug: overage forgiven instead of owed. The auditor expects exact debt.
+    ...(fault === 'forgive-debt' && name === 'tokens' ? { maxDebt: 0 } : {}),
+  });
+  const refilling =
+    name === 'tokens'
+      ? lazyRefill(budget, { intervalMs: 60_000, clock })
+      : calendarRefill(budget, { unit: 'day', timeZone: TIME_ZONE, clock });
+  return { name, capacity, budget, refilling, audit };
+}
+
+/** The two token budgets' names in the report. */
+export const METER_LABELS: Readonly<Record<MeterName, string>> = {
+  tokens: 'tokens/min',
+  dollars: 'dollars/day',
+};
+
+/**
+ * The coordinator over the gateway's current budgets: one all-or-nothing reservation of a
+ * request, tokens and dollars.
+ *
+ * @param g - the gateway.
+ * @returns the coordinator (each tenant's adds its node: `with({ tenant })`).
+ */
+export function llmCoordinator(g: Gateway): Coordinator<Exclude<Dimension, 'tenant'>> {
+  return coordinator({
+    requests: g.requests,
+    tokens: g.tokens.refilling,
+    dollars: g.dollars.refilling,
+  });
+}
+
+/**
+ * Each budget as the live views show it, the token budgets' current generations.
+ *
+ * @param g - the gateway.
+ * @returns requests, tokens, dollars and all tenants, in that order.
+ */
+export function budgetViews(g: Gateway): BudgetView[] {
+  return [
+    view('requests', g.requests.available(), LIMITS.requestBurst, 0),
+    view('tokens', g.tokens.refilling.available(), g.tokens.capacity, g.tokens.budget.debt()),
+    view('dollars', g.dollars.refilling.available(), g.dollars.capacity, g.dollars.budget.debt()),
+    view('global', LIMITS.tenantsPerMinute - g.tenants.held(), LIMITS.tenantsPerMinute, 0),
+  ];
+}
+
+function view(name: BudgetName, available: number, capacity: number, debt: number): BudgetView {
+  const utilization = debt > 0 ? 1 : 1 - Math.max(0, available) / capacity;
+  return { name, available, capacity, debt, utilization, refills: 0 };
 }

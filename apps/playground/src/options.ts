@@ -17,6 +17,16 @@ export interface PlaygroundOptions {
   readonly json: boolean;
   /** Line output even on a terminal. */
   readonly plain: boolean;
+  /** Serve the live page instead (`--web`); absent for a terminal run. */
+  readonly web?: WebOptions | undefined;
+}
+
+/** The page's server: where it listens and how fast simulated time runs. */
+export interface WebOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Simulated seconds per second of wall time. */
+  readonly speed: number;
 }
 
 /** What the command line asks for: a run, the help text, or a one-line complaint. */
@@ -25,8 +35,15 @@ export type ParsedCommandLine =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'error'; readonly message: string };
 
-export const DEFAULTS = { tenants: 5, minutes: 8, seed: 42 } as const;
-export const LIMITS = { tenants: 50, minutes: 24 * 60 } as const;
+export const DEFAULTS = {
+  tenants: 5,
+  minutes: 8,
+  seed: 42,
+  webMinutes: 15,
+  port: 8080,
+  speed: 20,
+} as const;
+export const LIMITS = { tenants: 50, minutes: 24 * 60, speed: 600 } as const;
 
 export const HELP = `budgetry playground: an LLM gateway shared by several tenants, on simulated time
 
@@ -47,6 +64,12 @@ Options:
   --redis-url <url>   the Redis server for --backend redis (redis://host:port)
   --json              print one JSON document (the whole run) instead of the report
   --plain             print a line per simulated minute even on a terminal
+  --web               serve the live page on http://127.0.0.1:<port>/ instead: charts,
+                      controls for demand and capacities, the verdict (default
+                      duration ${DEFAULTS.webMinutes} minutes); Ctrl-C stops it
+  --port <n>          the page's port, 0-65535 (default ${DEFAULTS.port}; 0 picks a free one)
+  --speed <x>         simulated seconds per second on the page, a whole number
+                      1-${LIMITS.speed} (default ${DEFAULTS.speed})
   -h, --help          print this help
 
 Exit status: 0 when every conservation invariant held, 1 when one broke (the
@@ -61,6 +84,9 @@ const SPEC = {
   'redis-url': { type: 'string' },
   json: { type: 'boolean' },
   plain: { type: 'boolean' },
+  web: { type: 'boolean' },
+  port: { type: 'string' },
+  speed: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -139,14 +165,28 @@ function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions
   if (values.json && values.plain) {
     throw new UsageError('--json and --plain cannot be combined: --json prints no lines');
   }
+  const web = values.web ?? false;
+  if (web && (values.json || values.plain)) {
+    throw new UsageError(`--web cannot be combined with --${values.json ? 'json' : 'plain'}`);
+  }
+  for (const name of ['port', 'speed'] as const) {
+    if (values[name] !== undefined && !web) throw new UsageError(`--${name} is only for --web`);
+  }
+  const minutes = web ? DEFAULTS.webMinutes : DEFAULTS.minutes;
   return {
     tenants: integer('--tenants', values.tenants, DEFAULTS.tenants, 1, LIMITS.tenants),
-    minutes: integer('--duration', values.duration, DEFAULTS.minutes, 1, LIMITS.minutes),
+    minutes: integer('--duration', values.duration, minutes, 1, LIMITS.minutes),
     seed: integer('--seed', values.seed, DEFAULTS.seed, 0, 2 ** 32 - 1),
     backend,
     redisUrl,
     json: values.json ?? false,
     plain: values.plain ?? false,
+    web: web
+      ? {
+          port: integer('--port', values.port, DEFAULTS.port, 0, 65_535),
+          speed: integer('--speed', values.speed, DEFAULTS.speed, 1, LIMITS.speed),
+        }
+      : undefined,
   };
 }
 

@@ -2,19 +2,26 @@ import type { Coordinator, Dispatch, HierarchyNode } from '@budgetry/compose';
 import { FakeClock } from '@budgetry/testing';
 import { type Check, dispatchCheck, hierarchyCheck } from './audit.js';
 import { type Backend, openBackend } from './backend.js';
+import { CapacityChanges } from './capacity.js';
+import type { ControlChange, ControlState } from './controls.js';
 import { formatClock } from './format.js';
 import {
+  budgetViews,
   buildGateway,
+  buildMeter,
   type Dimension,
   type Fault,
   type Gateway,
   LIMITS,
+  llmCoordinator,
+  METER_LABELS,
+  type Meter,
   PRICE,
   TIME_ZONE,
 } from './gateway.js';
 import type { BackendKind } from './options.js';
 import { between, seededRandom } from './random.js';
-import type { BudgetView, RunResult, Snapshot } from './result.js';
+import type { RunResult, Snapshot } from './result.js';
 import {
   type BudgetName,
   type DenialKind,
@@ -23,7 +30,14 @@ import {
   type Interval,
   type RefillEvent,
 } from './stats.js';
-import { Demand, type Request, type TenantProfile, tenantProfiles } from './tenants.js';
+import {
+  Demand,
+  demandFactors,
+  providerAnswer,
+  type Request,
+  type TenantProfile,
+  tenantProfiles,
+} from './tenants.js';
 
 /** How to run the scenario. */
 export interface SimulationConfig {
@@ -51,6 +65,8 @@ interface Call {
   readonly prompt: number;
   readonly completion: number;
   readonly audit: { readonly tokens: number | undefined; readonly dollars: number | undefined };
+  /** The generations of the token budgets it was reserved on: it settles there. */
+  readonly meters: { readonly tokens: Meter; readonly dollars: Meter };
 }
 
 interface Waiter {
@@ -74,7 +90,9 @@ export class Simulation {
   private readonly random: () => number;
   private readonly gateway: Gateway;
   private readonly nodes: HierarchyNode[];
-  private readonly coordinators: Coordinator<Dimension>[];
+  private coordinators: Coordinator<Dimension>[];
+  /** Capacity changes waiting for their boundary (see {@link Simulation.control}). */
+  private readonly changes: CapacityChanges;
   private inFlight: Call[] = [];
   private waiters: Waiter[] = [];
   private readonly demand: Demand;
@@ -93,16 +111,59 @@ export class Simulation {
     this.backend = openBackend(config.backend, this.clock);
     this.gateway = buildGateway(this.backend, this.clock, config.fault);
     this.nodes = this.profiles.map((p) => this.gateway.tenants.child(p.name));
-    this.coordinators = this.nodes.map((tenant) => this.gateway.llm.with({ tenant }));
+    this.coordinators = this.buildCoordinators();
+    this.changes = new CapacityChanges({
+      gateway: this.gateway,
+      nodes: this.nodes,
+      names: this.profiles.map((p) => p.name),
+      meter: (name, capacity) => {
+        const at = formatClock(this.clock.now(), TIME_ZONE, false);
+        const label = `${METER_LABELS[name]} from ${at}`;
+        const meter = buildMeter(name, capacity, this.backend, this.clock, config.fault, label);
+        meter.audit.onRefill = this.logRefill(name);
+        return meter;
+      },
+      time: () => this.time(),
+    });
     this.demand = new Demand(this.profiles, this.random);
     this.current = this.newInterval();
-    const log = (budget: BudgetName) => (epoch: number, debtPaid: number) => {
+    this.gateway.tokens.audit.onRefill = this.logRefill('tokens');
+    this.gateway.dollars.audit.onRefill = this.logRefill('dollars');
+    this.gateway.tenantsPerMinute.subscribe((epoch) => this.logRefill('global')(epoch, 0));
+  }
+
+  private logRefill(budget: BudgetName) {
+    return (epoch: number, debtPaid: number) => {
       this.refills.push({ at: this.time(), budget, epoch, debtPaid });
       this.current.budgets[budget].refills++;
     };
-    this.gateway.audits.tokens.onRefill = log('tokens');
-    this.gateway.audits.dollars.onRefill = log('dollars');
-    this.gateway.tenantsPerMinute.subscribe((epoch) => log('global')(epoch, 0));
+  }
+
+  private buildCoordinators(): Coordinator<Dimension>[] {
+    const llm = llmCoordinator(this.gateway);
+    return this.nodes.map((tenant) => llm.with({ tenant }));
+  }
+
+  /**
+   * Changes demand and capacities between steps: demand at once, capacities at their boundary
+   * (see {@link CapacityChanges}: the tenants' budgets through the hierarchy's own API, tokens
+   * per minute and dollars per day by a new generation of the budget at the next minute).
+   *
+   * @param change - what to change; validate it first with `parseControlChange`.
+   * @throws ControlError for a value out of range, or a tenant name not in the run.
+   */
+  control(change: ControlChange): void {
+    const factors = demandFactors(change, this.profiles);
+    this.changes.request(change);
+    for (const [i, factor] of factors) this.demand.scale[i] = factor;
+  }
+
+  /** @returns the settings in force and the capacity changes still pending. */
+  controls(): ControlState {
+    return {
+      demand: [...this.demand.scale],
+      ...this.changes.state(),
+    };
   }
 
   /** Whether every simulated minute has run. */
@@ -117,6 +178,9 @@ export class Simulation {
    */
   step(): Interval | undefined {
     if (this.done) return undefined;
+    if (this.changes.apply(this.steps % STEPS_PER_MINUTE === 0)) {
+      this.coordinators = this.buildCoordinators();
+    }
     const now = this.clock.now();
     const due = this.inFlight.filter((call) => call.doneAt <= now);
     this.inFlight = this.inFlight.filter((call) => call.doneAt > now);
@@ -154,8 +218,7 @@ export class Simulation {
     for (const waiter of this.waiters.splice(0)) this.countsOf(waiter.request, last).timedOut++;
     const g = this.gateway;
     const checks: Check[] = [
-      ...g.audits.tokens.finalChecks(g.tokens, at),
-      ...g.audits.dollars.finalChecks(g.dollars, at),
+      ...g.generations.flatMap((m) => m.audit.finalChecks(m.budget, at)),
       hierarchyCheck(g.tenants),
       dispatchCheck(
         this.dispatches.granted,
@@ -191,7 +254,7 @@ export class Simulation {
    * @returns a snapshot that shares nothing mutable with the simulation.
    */
   snapshot(): Snapshot {
-    const budgets = this.snapshotBudgets().map((b) => ({
+    const budgets = budgetViews(this.gateway).map((b) => ({
       ...b,
       refills: this.refills.filter((r) => r.budget === b.name).length,
     }));
@@ -283,27 +346,25 @@ export class Simulation {
     }
     this.dispatches.granted++;
     const at = `${this.time()}`;
+    const meters = { tokens: this.gateway.tokens, dollars: this.gateway.dollars };
     const audit = {
-      tokens: this.gateway.audits.tokens.grant(tokens, at),
-      dollars: this.gateway.audits.dollars.grant(usd, at),
+      tokens: meters.tokens.audit.grant(tokens, at),
+      dollars: meters.dollars.audit.grant(usd, at),
     };
     const counts = this.countsOf(request);
     counts.admitted++;
     this.current.budgets.requests.used++;
     // What the provider will do with it, drawn now so the run depends on the seed alone.
-    const roll = this.random();
-    const outcome = roll < 0.04 ? 'fail' : roll < 0.1 ? 'abort' : 'complete';
-    const prompt = Math.round(request.prompt * (0.9 + this.random() * 0.2));
-    const full = Math.round(request.completion * (0.3 + this.random() * 1.5));
-    const completion = outcome === 'abort' ? Math.round(full * (0.1 + this.random() * 0.6)) : full;
+    const { outcome, prompt, completion, steps } = providerAnswer(request, this.random);
     this.inFlight.push({
       request,
       dispatch: decision.permit,
-      doneAt: now + between(this.random, 2, 32) * STEP_MS,
+      doneAt: now + steps * STEP_MS,
       outcome,
       prompt,
       completion,
       audit,
+      meters,
     });
     return undefined;
   }
@@ -312,7 +373,7 @@ export class Simulation {
   private answer(call: Call, interval = this.current): void {
     const counts = this.countsOf(call.request, interval);
     const at = this.time();
-    const audits = this.gateway.audits;
+    const audits = { tokens: call.meters.tokens.audit, dollars: call.meters.dollars.audit };
     if (call.outcome === 'fail') {
       call.dispatch.cancelSync();
       this.dispatches.cancelled++;
@@ -346,26 +407,15 @@ export class Simulation {
 
   /** Peak utilization and debt of each budget, after every step. */
   private sample(): void {
-    for (const b of this.snapshotBudgets()) {
+    for (const b of budgetViews(this.gateway)) {
       const counts = this.current.budgets[b.name];
       counts.peakUtilization = Math.max(counts.peakUtilization, b.utilization);
       counts.peakDebt = Math.max(counts.peakDebt, b.debt);
     }
   }
 
-  private snapshotBudgets(): BudgetView[] {
-    const g = this.gateway;
-    return [
-      view('requests', g.requests.available(), LIMITS.requestBurst, 0),
-      view('tokens', g.tokensPerMinute.available(), LIMITS.tokensPerMinute, g.tokens.debt()),
-      view('dollars', g.dollarsPerDay.available(), LIMITS.usdMicrosPerDay, g.dollars.debt()),
-      view('global', LIMITS.tenantsPerMinute - g.tenants.held(), LIMITS.tenantsPerMinute, 0),
-    ];
-  }
-
   private checkLedgers(at: string): void {
-    this.gateway.audits.tokens.compare(this.gateway.tokens, at);
-    this.gateway.audits.dollars.compare(this.gateway.dollars, at);
+    for (const meter of this.gateway.generations) meter.audit.compare(meter.budget, at);
   }
 
   private countsOf(request: Request, interval = this.current) {
@@ -385,9 +435,4 @@ export class Simulation {
   private time(): string {
     return formatClock(this.clock.now(), TIME_ZONE);
   }
-}
-
-function view(name: BudgetName, available: number, capacity: number, debt: number): BudgetView {
-  const utilization = debt > 0 ? 1 : 1 - Math.max(0, available) / capacity;
-  return { name, available, capacity, debt, utilization, refills: 0 };
 }

@@ -1,3 +1,4 @@
+import { type ControlChange, ControlError, checkValue } from './controls.js';
 import { between } from './random.js';
 
 /** How a tenant sends traffic. */
@@ -72,6 +73,8 @@ export interface Request {
 /** The tenants' demand over simulated time: who calls, when, and with what estimate. */
 export class Demand {
   private readonly burstUntil: number[];
+  /** Each tenant's demand multiplier (1: its profile's own rate). */
+  readonly scale: number[];
 
   /**
    * @param profiles - the tenants.
@@ -82,6 +85,7 @@ export class Demand {
     private readonly random: () => number,
   ) {
     this.burstUntil = profiles.map(() => 0);
+    this.scale = profiles.map(() => 1);
   }
 
   /**
@@ -102,6 +106,7 @@ export class Demand {
         }
         if (now < this.burstUntil[i]!) rate = BURST_RATE;
       }
+      rate *= this.scale[i]!;
       for (let n = arrivals(rate, stepMs, this.random); n > 0; n--) order.push(i);
     });
     for (let i = order.length - 1; i > 0; i--) {
@@ -130,4 +135,57 @@ export function arrivals(rate: number, stepMs: number, random: () => number): nu
   const mean = (rate * stepMs) / 1_000;
   const whole = Math.floor(mean);
   return whole + (random() < mean - whole ? 1 : 0);
+}
+
+/**
+ * The demand multipliers a change asks for, by tenant index: `demand` for all, then
+ * `tenantDemand` by name.
+ *
+ * @param change - the change.
+ * @param profiles - the run's tenants.
+ * @returns multipliers to set; nothing is set by this function.
+ * @throws ControlError for a value out of range or an unknown tenant.
+ */
+export function demandFactors(
+  change: ControlChange,
+  profiles: readonly TenantProfile[],
+): Map<number, number> {
+  const factors = new Map<number, number>();
+  if (change.demand !== undefined) {
+    const all = checkValue('demand', 'demand', change.demand);
+    for (let i = 0; i < profiles.length; i++) factors.set(i, all);
+  }
+  for (const [name, factor] of Object.entries(change.tenantDemand ?? {})) {
+    const i = profiles.findIndex((p) => p.name === name);
+    if (i < 0) throw new ControlError(`no tenant named ${JSON.stringify(name)}`);
+    factors.set(i, checkValue(`tenantDemand.${name}`, 'demand', factor));
+  }
+  return factors;
+}
+
+/** What the simulated provider will do with an admitted call. */
+export interface ProviderAnswer {
+  readonly outcome: 'complete' | 'fail' | 'abort';
+  /** The usage it will report. */
+  readonly prompt: number;
+  readonly completion: number;
+  /** Simulated steps until it answers. */
+  readonly steps: number;
+}
+
+/**
+ * Draws the provider's answer to a call: about 4 % fail before using anything, about 6 % are
+ * aborted midway; usage lands above or below the estimate.
+ *
+ * @param request - the call.
+ * @param random - the run's generator.
+ * @returns the answer.
+ */
+export function providerAnswer(request: Request, random: () => number): ProviderAnswer {
+  const roll = random();
+  const outcome = roll < 0.04 ? 'fail' : roll < 0.1 ? 'abort' : 'complete';
+  const prompt = Math.round(request.prompt * (0.9 + random() * 0.2));
+  const full = Math.round(request.completion * (0.3 + random() * 1.5));
+  const completion = outcome === 'abort' ? Math.round(full * (0.1 + random() * 0.6)) : full;
+  return { outcome, prompt, completion, steps: between(random, 2, 32) };
 }
