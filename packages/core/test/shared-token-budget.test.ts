@@ -288,7 +288,7 @@ describe('SharedTokenBudget input and misuse', () => {
     };
     refuse(JSON.parse(JSON.stringify(descriptor)), /not a SharedArrayBuffer/);
     refuse(undefined, /descriptor/);
-    refuse({ ...descriptor, version: 2 }, /layout version 2/);
+    refuse({ ...descriptor, version: 1 }, /layout version 1/);
     const guard = new SharedBudget(10);
     refuse(guard.share(), /SharedBudget\.open/);
     expect(() => SharedBudget.open(descriptor)).toThrow(/SharedTokenBudget\.open/);

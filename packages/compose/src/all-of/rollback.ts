@@ -1,23 +1,8 @@
-import { AtomicBudget, AtomicTokenBudget, type SyncBudgetGuard, TokenBucket } from '@budgetry/core';
+import type { SyncBudgetGuard } from '@budgetry/core';
 import { chargedBy } from '../internal/count-ledger.js';
 import { isOwnView } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { SyncTokenGuard } from '../token-guard/index.js';
-
-/**
- * @internal Whether a member is one of budgetry's own budgets that throw only before they
- * change anything (they check their arguments first and keep an observer's error from their
- * caller), so that whether it charged before throwing needs no reading of its availability
- * beforehand. One whose `tryReserveSync` was replaced on the instance is not taken at its word.
- */
-export function failsClean(member: unknown): boolean {
-  if (!plain(member)) return false;
-  const proto = Object.getPrototypeOf(member);
-  if (proto === AtomicBudget.prototype || proto === TokenBucket.prototype) return true;
-  if (proto !== SyncTokenGuard.prototype) return false;
-  const tokens = (member as SyncTokenGuard).tokens;
-  return plain(tokens) && Object.getPrototypeOf(tokens) === AtomicTokenBudget.prototype;
-}
 
 /** @internal The count API a member's count reservations go through. */
 export interface CountApi {
@@ -26,7 +11,7 @@ export interface CountApi {
 }
 
 /**
- * @internal For a member that {@link failsClean}: the object whose count API its own count API
+ * @internal For a member that `failsClean`: the object whose count API its own count API
  * calls. A token guard view allOf made over core's `AtomicTokenBudget` forwards both calls to
  * the budget unchanged, so calling the budget directly does the same thing with one call fewer;
  * a view the caller made and holds is called as it is.
@@ -36,14 +21,10 @@ export function countApiOf(member: SyncBudgetGuard): CountApi {
     return member;
   }
   // A view the combinator made itself (nobody else holds it) whose count calls go to the
-  // budget: `failsClean` checked that the budget is a plain AtomicTokenBudget.
+  // budget: `failsClean` checked that the budget is one of core's plain token budgets.
   const view = member as SyncTokenGuard;
-  const tokens = view.tokens as AtomicTokenBudget;
-  return view.counter === tokens ? tokens : member;
-}
-
-function plain(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Object.hasOwn(value, 'tryReserveSync');
+  const counter = view.counter;
+  return counter !== undefined && (counter as object) === view.tokens ? counter : member;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
 import { saturatingAdd } from '../internal/count-ledger.js';
+import { failsClean } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { costVectorOf, FixedTally, totalOf } from './costs.js';
 import {
@@ -21,7 +22,7 @@ import {
   reserveProbed,
 } from './count-loops.js';
 import { denial, noParts, releaseAll } from './parts.js';
-import { type CountApi, countApiOf, failsClean, reserveProbedPair } from './rollback.js';
+import { type CountApi, countApiOf, reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;

@@ -13,6 +13,7 @@ import {
   returnedBy,
   stillLive,
 } from '../internal/count-ledger.js';
+import { failsClean } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import type { AnyOfStrategy } from './any-of.js';
 import { type AnyOfDecision, anyDenial, soonest } from './denial.js';
@@ -61,6 +62,8 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
   readonly strategy: AnyOfStrategy;
   private readonly epochs: ResetEpochs;
   private readonly ledger: CountLedger<CountEntry>;
+  /** Per member: it throws only before changing anything, so a failure needs no reading. */
+  private readonly clean: readonly boolean[];
 
   /** @internal Use {@link anyOf}. */
   constructor(keys: K[], members: SyncBudgetGuard[], strategy: AnyOfStrategy) {
@@ -71,6 +74,7 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
     });
     this.keys = keys;
     this.members = members;
+    this.clean = members.map(failsClean);
     this.strategy = strategy;
     const epochs = new ResetEpochs(members);
     this.epochs = epochs;
@@ -136,10 +140,10 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
       let before = Number.NaN;
       let ok: boolean;
       try {
-        before = m.available();
+        if (!this.clean[i]) before = m.available();
         ok = m.tryReserveSync(cost);
       } catch (error) {
-        if (chargedBy(m, cost, before)) rollBack(m, cost);
+        if (!this.clean[i] && chargedBy(m, cost, before)) rollBack(m, cost);
         throw memberFailure(error, this.keys[i]!);
       }
       if (ok) {
@@ -166,10 +170,10 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
     const m = this.members[entry.member]!;
     let before = Number.NaN;
     try {
-      before = m.available();
+      if (!this.clean[entry.member]) before = m.available();
       m.releaseSync(cost);
     } catch (error) {
-      if (!returnedBy(m, before)) this.ledger.push(cost, entry);
+      if (this.clean[entry.member] || !returnedBy(m, before)) this.ledger.push(cost, entry);
       throw memberFailure(error, this.keys[entry.member]!);
     }
   }

@@ -1,4 +1,16 @@
-import { capabilitiesOf, type PermitBudgetGuard, type SyncBudgetGuard } from '@budgetry/core';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  capabilitiesOf,
+  type PermitBudgetGuard,
+  SharedBudget,
+  SharedHierarchy,
+  SharedHierarchyNode,
+  SharedTokenBudget,
+  StripedSharedBudget,
+  type SyncBudgetGuard,
+  TokenBucket,
+} from '@budgetry/core';
 import { AsyncTokenGuard, SyncTokenGuard, tokenGuard } from '../token-guard/index.js';
 import { describe, invalid, type MemberKey } from './member-list.js';
 import { isTokenBudget } from './token-kind.js';
@@ -47,4 +59,42 @@ export function isSyncGuard(value: PermitBudgetGuard): value is SyncBudgetGuard 
     typeof v.releaseSync === 'function' &&
     typeof v.available === 'function'
   );
+}
+
+/** Core's guards that check everything before they change anything, in-process or shared. */
+const cleanGuards: ReadonlySet<object> = new Set([
+  AtomicBudget.prototype,
+  TokenBucket.prototype,
+  SharedBudget.prototype,
+  StripedSharedBudget.prototype,
+  SharedHierarchy.prototype,
+  SharedHierarchyNode.prototype,
+]);
+
+/** Core's token budgets of the same kind, behind a token guard view. */
+const cleanTokenBudgets: ReadonlySet<object> = new Set([
+  AtomicTokenBudget.prototype,
+  SharedTokenBudget.prototype,
+]);
+
+/**
+ * @internal Whether a member is one of budgetry's own budgets that throw only before they
+ * change anything (they check their arguments and their handle first and keep an observer's
+ * error from their caller), so that whether a call that threw had charged or released needs
+ * no reading of its availability. That matters for shared budgets most: other threads move
+ * their availability between two reads, so a reading would mistake their reservations for
+ * this call's. One whose `tryReserveSync` was replaced on the instance is not taken at its
+ * word.
+ */
+export function failsClean(member: unknown): boolean {
+  if (!plain(member)) return false;
+  const proto = Object.getPrototypeOf(member);
+  if (cleanGuards.has(proto)) return true;
+  if (proto !== SyncTokenGuard.prototype) return false;
+  const tokens = (member as SyncTokenGuard).tokens;
+  return plain(tokens) && cleanTokenBudgets.has(Object.getPrototypeOf(tokens));
+}
+
+function plain(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Object.hasOwn(value, 'tryReserveSync');
 }

@@ -8,6 +8,15 @@ import {
 } from './scheduler-options.js';
 import type { Refillable } from './targets.js';
 
+/**
+ * @internal A budget in shared memory (core's `SharedBudget`, `SharedTokenBudget`,
+ * `SharedHierarchy`): `times` refills for the boundaries from `first` on, minus the one at
+ * `first` if another thread applied it already, and `next` published as the boundary due.
+ */
+interface SharedTarget {
+  refillScheduled(times: number, first: number, next: number, now: number): void;
+}
+
 /** The longest a timer whose refill failed waits before trying again. */
 const RETRY_MS = 1_000;
 
@@ -56,11 +65,21 @@ export class RefillEngine {
     timer: boolean,
     private readonly report: ReportFailure,
   ) {
-    this.nextAt = this.boundaryAfter(clock.now());
+    const now = clock.now();
+    this.nextAt = this.boundaryAfter(now);
     this.dueAt = this.nextAt;
     this.batch = capabilitiesOf(target).batchRefill === true;
+    const shared = (target as unknown as Partial<SharedTarget>).refillScheduled;
+    this.shared =
+      this.batch && typeof shared === 'function' ? (target as unknown as SharedTarget) : undefined;
+    // Every thread's handle of a shared budget learns when the next boundary is due, and the
+    // first to find it passed applies it (see `SharedBudget`'s notes on schedules).
+    this.shared?.refillScheduled(0, Number.NaN, this.nextAt, now);
     if (timer) this.arm(false);
   }
+
+  /** A shared budget: its refills go through `refillScheduled`, which other threads see. */
+  private readonly shared: SharedTarget | undefined;
 
   /** The target declares `refill(times)`: a catch-up is one call, however long the idle. */
   private readonly batch: boolean;
@@ -116,7 +135,9 @@ export class RefillEngine {
         if (this.batch) {
           // Every boundary in one call, exactly as one call each: if it throws, nothing is
           // recorded and the boundaries stay due.
-          t.refill(Math.min(crossed + this.owed, Number.MAX_SAFE_INTEGER));
+          const times = Math.min(crossed + this.owed, Number.MAX_SAFE_INTEGER);
+          if (this.shared === undefined) t.refill(times);
+          else this.shared.refillScheduled(times, this.nextAt, next, now);
           this.owed = 0;
         } else {
           const before = crossed > 1 || this.owed > 0 ? debtOf(t) : 0;

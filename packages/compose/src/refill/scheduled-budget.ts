@@ -281,8 +281,14 @@ export function schedule(
     );
   }
   let engine: RefillEngine | undefined;
-  follow.call(t.budget, () => engine?.catchUp());
-  engine = new RefillEngine(clock, boundaries(clock), t.budget, timer, report);
+  const detach = follow.call(t.budget, () => engine?.catchUp());
+  try {
+    engine = new RefillEngine(clock, boundaries(clock), t.budget, timer, report);
+  } catch (error) {
+    // A shared budget whose clock disagrees with the schedule's: nothing stays attached.
+    if (typeof detach === 'function') detach();
+    throw error;
+  }
   return t.kind === 'tokens'
     ? new RefillingTokenBudget(t.budget, engine)
     : new RefillingGuard(t.budget, engine);

@@ -10,7 +10,8 @@ export type Subscribable = { subscribe(listener: (event?: unknown) => void): () 
 /**
  * @internal The guard and the budgets it is built on that report events: a refill
  * scheduler's budget, a token guard's budget, a combinator's members (each once, however
- * they nest).
+ * they nest). A shared budget is listened to through `watchFreed`, which hears releases,
+ * refills and closing through every handle in every thread.
  */
 export function subscribable(guard: object): Subscribable[] {
   const found: Subscribable[] = [];
@@ -22,8 +23,13 @@ export function subscribable(guard: object): Subscribable[] {
       budget?: unknown;
       tokens?: unknown;
       members?: unknown;
+      watchFreed?: (listener: () => void) => () => void;
     };
-    if (typeof v.subscribe === 'function') found.push(v as Subscribable);
+    // A shared budget's own events are only this handle's; its watch hears every thread.
+    if (typeof v.watchFreed === 'function') {
+      const watch = v.watchFreed.bind(v);
+      found.push({ subscribe: (listener) => watch(() => listener()) });
+    } else if (typeof v.subscribe === 'function') found.push(v as Subscribable);
     visit(v.budget, depth + 1);
     visit(v.tokens, depth + 1);
     if (Array.isArray(v.members)) for (const m of v.members) visit(m, depth + 1);

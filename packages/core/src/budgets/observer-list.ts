@@ -67,7 +67,8 @@ export function guardObserver(observer: BudgetObserver | undefined): BudgetObser
   };
 }
 
-function reportObserverFailure(error: unknown): void {
+/** @internal Reports an observer's or listener's exception as a process warning. */
+export function reportObserverFailure(error: unknown): void {
   const message = `budgetry: an observer threw: ${error instanceof Error ? error.message : String(error)}`;
   if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
     process.emitWarning(message, 'BudgetryObserverWarning');

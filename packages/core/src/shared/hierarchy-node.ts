@@ -1,18 +1,25 @@
 import { unwatchLeak, watchLeak } from '../budgets/backstop.js';
-import { ObserverList } from '../budgets/observer-list.js';
 import { describe, invalid } from '../budgets/options.js';
 import { checkUsed } from '../budgets/sync-permit-base.js';
 import { assertAmount } from '../spec/amount.js';
 import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { Decision } from '../spec/decision.js';
-import type { BudgetObserver } from '../spec/events.js';
 import { childKeys, hasChild } from './hierarchy-keys.js';
 import { E_COUNT, E_EPOCH, E_PERMITS, N_CAP, N_COUNT, N_HELD, N_OWN } from './hierarchy-layout.js';
 import { tooMany } from './hierarchy-limits.js';
 import { HierarchyNodeReads } from './hierarchy-reads.js';
 import type { HierarchyTree } from './hierarchy-tree.js';
-import { H_CLOSED, LOCK_CONTENDED, S_EPOCH, S_LEAKS, S_OVER_RELEASED, W_LOCK } from './layout.js';
+import {
+  H_CLOSED,
+  HF_DUE,
+  LOCK_CONTENDED,
+  S_EPOCH,
+  S_LEAKS,
+  S_OVER_RELEASED,
+  W_LOCK,
+  W_WATCHERS,
+} from './layout.js';
 import {
   HELD,
   type PermitSettler,
@@ -148,6 +155,7 @@ export class SharedHierarchyNode
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const t = this.tree;
     if (t.catchUp !== undefined) t.catchUp();
+    if (t.f64[HF_DUE] !== Number.POSITIVE_INFINITY) t.refills?.catchUpDue();
     const f = t.f64;
     const i32 = t.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, t.owner) !== 0) t.region.slowLock();
@@ -249,6 +257,7 @@ export class SharedHierarchyNode
     if (accepted > mine) t.releaseCountOfOthers(this.index, accepted - mine, epoch);
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
+    if (accepted > 0 && Atomics.load(i32, W_WATCHERS) > 0) t.region.bumpFreed();
     if (t.observer !== undefined) this.tell(true, cost, 0, accepted, false);
   }
 
@@ -291,51 +300,9 @@ export class SharedHierarchyNode
     f[e + E_PERMITS] = ep;
     f[S_LEAKS] = leaks;
     t.unlock();
+    if (back > 0 && Atomics.load(t.i32, W_WATCHERS) > 0) t.region.bumpFreed();
     if (t.observer !== undefined) this.tell(to === RELEASED, cell.cost, spent, back, leaked);
     return true;
-  }
-
-  /**
-   * Be told when units come back through this handle anywhere in its tree: refills made
-   * through it (`refill`, with the new epoch), and releases, partial commits and leaks on any
-   * of its nodes (`release`, `commit` with what it `refunded`, `leak`), each after the fact, as
-   * compose's hierarchy reports them. The listener is the handle's tree's, whichever node it
-   * was added on; other threads' calls are seen by their own handles' listeners. Events carry
-   * no `budget` name; reservations and denials are not reported. A listener that throws stops
-   * neither the others nor the operation: its error becomes a `BudgetryObserverWarning`.
-   *
-   * @param listener - called with each event, synchronously.
-   * @returns a function that removes this subscription (calling it again does nothing).
-   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
-   *
-   * @example
-   * ```ts
-   * import { SharedHierarchy } from '@budgetry/core';
-   *
-   * const root = new SharedHierarchy({ capacity: 100, children: { capacity: 10 } });
-   * const stop = root.child('acme').subscribe((event) => {
-   *   if (event.type === 'release') console.log(`${event.refunded} units came back`);
-   * });
-   * if (root.child('acme').tryReserveSync(5)) root.child('acme').releaseSync(5); // 5 units came back
-   * stop();
-   * root.close();
-   * ```
-   */
-  subscribe(listener: BudgetObserver): () => void {
-    const t = this.tree;
-    t.listeners ??= new ObserverList(undefined, (observer) => {
-      t.observer = observer;
-    });
-    return t.listeners.add(listener);
-  }
-
-  /** @internal Tells this handle's listeners that units reserved here were settled. */
-  tell(release: boolean, cost: number, used: number, refunded: number, leak: boolean): void {
-    const observer = this.tree.observer!;
-    const budget = undefined;
-    if (release) observer({ type: 'release', budget, cost, refunded, available: this.available() });
-    else observer({ type: 'commit', budget, cost, used, refunded });
-    if (leak) observer({ type: 'leak', budget, amount: cost, refunded });
   }
 
   /**

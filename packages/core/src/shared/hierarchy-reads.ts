@@ -1,14 +1,17 @@
+import { ObserverList } from '../budgets/observer-list.js';
 import { SyncGuardBase } from '../budgets/sync-twins.js';
+import type { BudgetObserver } from '../spec/events.js';
 import { E_NODE, N_CAP, N_EPOCH, N_HELD, N_KIDS, N_OWN } from './hierarchy-layout.js';
 import type { HierarchyTree } from './hierarchy-tree.js';
-import { S_EPOCH, S_LEAKS, S_OVER_RELEASED } from './layout.js';
+import { HF_DUE, S_EPOCH, S_LEAKS, S_OVER_RELEASED } from './layout.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
 /**
  * @internal What every node handle of a shared hierarchy knows of its place in the memory —
  * the Float64 index of each node on its path, its hold record — and the reads, each under the
- * lock. `SharedHierarchyNode` adds the critical sections that change the tree.
+ * lock, and the listeners. `SharedHierarchyNode` adds the critical sections that change the
+ * tree.
  */
 export abstract class HierarchyNodeReads extends SyncGuardBase {
   /** @internal The node's index in the shared node table. */
@@ -128,6 +131,7 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
   protected read<T>(get: () => T): T {
     const t = this.tree;
     if (t.catchUp !== undefined) t.catchUp();
+    if (t.f64[HF_DUE] !== Number.POSITIVE_INFINITY) t.refills?.catchUpDue();
     t.lock();
     const value = get();
     t.unlock();
@@ -136,5 +140,68 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
 
   protected unlock(): void {
     this.tree.unlock();
+  }
+
+  /**
+   * Be told when units come back through this handle anywhere in its tree: refills made
+   * through it (`refill`, with the new epoch), and releases, partial commits and leaks on any
+   * of its nodes (`release`, `commit` with what it `refunded`, `leak`), each after the fact, as
+   * compose's hierarchy reports them. The listener is the handle's tree's, whichever node it
+   * was added on; other threads' calls are seen by their own handles' listeners. Events carry
+   * no `budget` name; reservations and denials are not reported. A listener that throws stops
+   * neither the others nor the operation: its error becomes a `BudgetryObserverWarning`.
+   *
+   * @param listener - called with each event, synchronously.
+   * @returns a function that removes this subscription (calling it again does nothing).
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { SharedHierarchy } from '@budgetry/core';
+   *
+   * const root = new SharedHierarchy({ capacity: 100, children: { capacity: 10 } });
+   * const stop = root.child('acme').subscribe((event) => {
+   *   if (event.type === 'release') console.log(`${event.refunded} units came back`);
+   * });
+   * if (root.child('acme').tryReserveSync(5)) root.child('acme').releaseSync(5); // 5 units came back
+   * stop();
+   * root.close();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    const t = this.tree;
+    t.listeners ??= new ObserverList(undefined, (observer) => {
+      t.observer = observer;
+    });
+    return t.listeners.add(listener);
+  }
+
+  /**
+   * Be told when units may have come free anywhere in this tree, through any handle in any
+   * thread (releases, commits, refills, reclaims, closing); see `SharedBudget.watchFreed`.
+   *
+   * @param listener - called later, in this thread, with no argument.
+   * @returns a function that removes the listener.
+   * @example
+   * ```ts
+   * import { SharedHierarchy } from '@budgetry/core';
+   *
+   * const root = new SharedHierarchy({ capacity: 100, children: { capacity: 10 } });
+   * const stop = root.child('acme').watchFreed(() => console.log('acme may fit more'));
+   * stop();
+   * root.close();
+   * ```
+   */
+  watchFreed(listener: () => void): () => void {
+    return this.tree.region.watchFreed(listener);
+  }
+
+  /** @internal Tells this handle's listeners that units reserved here were settled. */
+  tell(release: boolean, cost: number, used: number, refunded: number, leak: boolean): void {
+    const observer = this.tree.observer!;
+    const budget = undefined;
+    if (release) observer({ type: 'release', budget, cost, refunded, available: this.available() });
+    else observer({ type: 'commit', budget, cost, used, refunded });
+    if (leak) observer({ type: 'leak', budget, amount: cost, refunded });
   }
 }

@@ -28,6 +28,7 @@ import {
   type TreeLayout,
 } from './hierarchy-layout.js';
 import { keysFull, nodesFull } from './hierarchy-limits.js';
+import type { TreeRefills } from './hierarchy-refill.js';
 import {
   FREE,
   H_CLOSED,
@@ -75,6 +76,8 @@ export class HierarchyTree {
   deniedAt = 0;
   /** The refill schedule the root follows in this thread, if any. */
   catchUp: (() => void) | undefined = undefined;
+  /** Refills through this handle (set by the root), also those a passed boundary makes due. */
+  refills: TreeRefills | undefined = undefined;
 
   constructor(
     readonly region: SharedRegion,

@@ -28,6 +28,7 @@ import {
   type SharedHierarchySnapshot,
   type SharedHierarchyTemplate,
 } from './hierarchy-options.js';
+import { TreeRefills } from './hierarchy-refill.js';
 import { HierarchyTree } from './hierarchy-tree.js';
 import {
   KIND_HIERARCHY,
@@ -40,13 +41,12 @@ import {
   S_RECLAIMED,
   S_RECLAIMED_LANES,
   W_RECOVERED,
-  W_REFILLS,
 } from './layout.js';
 import { invalidDescriptor } from './memory.js';
 import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
 import { type ExitingThread, SharedLeases } from './shared-leases.js';
 
-const MAX = Number.MAX_SAFE_INTEGER;
+const _MAX = Number.MAX_SAFE_INTEGER;
 
 /**
  * Budgets in a tree — global → org → team → user, up to four levels below the root — shared
@@ -84,6 +84,7 @@ const MAX = Number.MAX_SAFE_INTEGER;
 export class SharedHierarchy extends SharedHierarchyNode {
   private readonly creator: boolean;
   private readonly leases: SharedLeases;
+  private readonly refills: TreeRefills;
 
   /** Synchronous, pool count release, partial commit, `reset` refills, schedulable. */
   override get capabilities(): SchedulableCapabilities {
@@ -110,6 +111,8 @@ export class SharedHierarchy extends SharedHierarchyNode {
     super(new HierarchyTree(region, options.leakBackstop ?? true), null, '', 0);
     this.creator = opened === undefined;
     this.leases = new SharedLeases(region);
+    this.refills = new TreeRefills(this.tree, () => this.capacity);
+    this.tree.refills = this.refills;
   }
 
   /**
@@ -150,27 +153,20 @@ export class SharedHierarchy extends SharedHierarchyNode {
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);
-    const t = this.tree;
-    t.lock();
-    if (!t.usable()) t.refuse();
-    const epoch = Math.min(t.f64[S_EPOCH]! + times, MAX);
-    t.f64[S_EPOCH] = epoch;
-    Atomics.add(t.i32, W_REFILLS, 1);
-    t.unlock();
-    t.region.wake();
-    t.observer?.({
-      type: 'refill',
-      budget: undefined,
-      epoch,
-      policy: 'reset',
-      available: this.capacity,
-    });
+    this.refills.refill(times);
+  }
+
+  /** @internal The schedule's catch-up (see `refillScheduled`). */
+  refillScheduled(times: number, first: number, next: number, now: number): void {
+    this.refills.scheduled(times, first, next, now);
   }
 
   /**
    * Keep the tree's epochs in step with a refill schedule: `catchUp` runs before every
    * operation on any node of this handle (reservations, releases, reads, settling a permit).
-   * Attach it in one thread only; the refills it applies reach every thread.
+   * Attach it in one thread; the refills it applies reach every thread, and compose's
+   * schedulers publish the next boundary so that a handle in any thread that finds the clock
+   * past it applies that refill first (see `SharedBudget.followSchedule`).
    *
    * @param catchUp - applies the refills the schedule says are due.
    * @returns a function that detaches the schedule (calling it twice is harmless).

@@ -10,8 +10,10 @@
  *
  * ```
  * bytes 0–63     header (Int32): magic, layout version, kind, flags, lanes, creator pid,
- *                closed, waiter slots, refill count
- * bytes 64–127   the lock's line: lock, waiters, lock take-overs, first waiter (Int32), then
+ *                closed, freed-units sequence, waiter slots, refill count; then (Float64)
+ *                the schedule's next boundary and the last one applied
+ * bytes 64–127   the lock's line: lock, watchers, waiters, lock take-overs, first waiter
+ *                (Int32), then
  *                available, count-API held, held, epoch (Float64)
  * bytes 128–255  budget state (Float64 × 16)
  * bytes 256–…    lanes, 64 bytes each: one per open handle (its holds and heartbeat)
@@ -22,7 +24,7 @@
 /** 'BGSB' in ASCII: a buffer that does not start with it is not one of ours. */
 export const MAGIC = 0x42475342;
 /** Bumped whenever the layout below changes; a mismatched buffer is refused. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const KIND_GUARD = 1;
 export const KIND_TOKENS = 2;
@@ -41,10 +43,31 @@ export const H_LANES = 4;
 export const H_PID = 5;
 export const H_CLOSED = 6;
 export const H_WAIT_SLOTS = 8;
+/**
+ * A sequence bumped (and notified) when units may have come free while someone watches (see
+ * {@link W_WATCHERS}). In the header's line, which only refills and watched releases write.
+ */
+export const H_FREED = 7;
+/**
+ * Float64 index, in the header: the clock reading at which the refill schedule's next boundary
+ * is due (`Infinity` with no schedule). Any handle that finds it passed applies that refill
+ * itself, so no thread reserves in an epoch its schedule has ended. Read before every
+ * reservation; written only by refills.
+ */
+export const HF_DUE = 5;
+/** Float64 index, in the header: the boundary the last scheduled refill was applied for. */
+export const HF_DONE = 6;
 
 // Hot words (Int32 indexes), on their own cache line.
 export const W_LOCK = 16;
-// Word 17 is free (waiters sleep on their own slot's word, Q_WAKE).
+/**
+ * Handles that watch for freed units (compose's waiting lines over a shared budget), across all
+ * threads: while it is above zero, releases, commits, refills and reclaims bump `H_FREED`.
+ * Beside the waiter count, so a release reads both from the line it already holds. Changed
+ * only with the lock held, with the lane's `L_WATCHING`, so a reclaimed lane takes its count
+ * back with it.
+ */
+export const W_WATCHERS = 17;
 /**
  * Incremented by every refill, read without the lock by striped handles on every call: it
  * sits in the header's cache line, which only refills write, not in the lock's.
@@ -94,6 +117,7 @@ export const L_STATE = 0; // FREE, OPEN or CLAIMING
 export const L_GEN = 1; // bumped every time the lane is opened or given back
 export const L_THREAD = 2; // worker_threads threadId of the holder
 export const L_GONE = 3; // 1 once the holder's thread was reported exited
+export const L_WATCHING = 14; // 1 while the lane's handle counts in W_WATCHERS
 /** Float64 offsets inside a lane. */
 export const L_HEARTBEAT = 2; // clock reading of the holder's last sign of life
 export const L_EPOCH = 3; // the epoch the lane's holds below belong to (reset policy)

@@ -5,6 +5,7 @@ import {
   FLAG_STRICT,
   H_CLOSED,
   H_FLAGS,
+  H_FREED,
   H_LANES,
   H_WAIT_SLOTS,
   L_GONE,
@@ -25,6 +26,7 @@ import {
   W_LOCK,
   W_RECOVERED,
   W_WAITING,
+  W_WATCHERS,
 } from './layout.js';
 
 /**
@@ -241,8 +243,17 @@ export class RegionMemory {
     if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.slowLock();
   }
 
-  /** Wakes every thread waiting for units; called after the lock is released. */
+  /** After units came back (the lock released): wakes whoever waits or watches, if anyone. */
+  freed(): void {
+    if ((Atomics.load(this.i32, W_WAITING) | Atomics.load(this.i32, W_WATCHERS)) !== 0) this.wake();
+  }
+
+  /**
+   * Wakes every thread waiting for units: the watchers of every thread (see `FreedWatch`) and
+   * the first of the cross-thread line. Called after the lock is released.
+   */
   wake(): void {
+    if (Atomics.load(this.i32, W_WATCHERS) > 0) this.bumpFreed();
     const head = Atomics.load(this.i32, W_HEAD);
     if (head < 0) return;
     // Only the first in line may take units; it wakes the next when it is served or leaves.
@@ -251,8 +262,15 @@ export class RegionMemory {
     Atomics.notify(this.i32, word, 1);
   }
 
-  /** Wakes every waiter (the budget closed: each must see it and leave). */
+  /** Bumps and notifies the freed-units sequence the watchers of every thread sleep on. */
+  bumpFreed(): void {
+    Atomics.add(this.i32, H_FREED, 1);
+    Atomics.notify(this.i32, H_FREED);
+  }
+
+  /** Wakes every waiter and watcher (the budget closed: each must see it and leave). */
   wakeAll(): void {
+    this.bumpFreed();
     for (let s = 0; s < this.waitSlots; s++) {
       const q = slotI32(this.lanes, s);
       if (Atomics.load(this.i32, q + Q_STATE) === 0) continue;

@@ -1,5 +1,7 @@
 import { BudgetError } from '../spec/budget-error.js';
 import type { CancelTimer, Clock } from '../spec/clock.js';
+import { checkDescriptor } from './descriptor.js';
+import { FreedWatch } from './freed-watch.js';
 import {
   bufferBytes,
   CLAIMING,
@@ -14,8 +16,8 @@ import {
   H_PID,
   H_VERSION,
   H_WAIT_SLOTS,
-  KIND_GUARD,
-  KIND_HIERARCHY,
+  HF_DONE,
+  HF_DUE,
   L_COUNT,
   L_EPOCH,
   L_GEN,
@@ -25,6 +27,7 @@ import {
   L_SLICE,
   L_STATE,
   L_THREAD,
+  L_WATCHING,
   LAYOUT_VERSION,
   laneF64,
   laneI32,
@@ -45,6 +48,7 @@ import {
   slotI32,
   W_HEAD,
   W_WAITING,
+  W_WATCHERS,
 } from './layout.js';
 import {
   backend,
@@ -52,7 +56,6 @@ import {
   currentPid,
   currentThreadId,
   DESCRIPTOR_TYPE,
-  invalidDescriptor,
   type RegionInit,
   RegionMemory,
   type SharedBudgetDescriptor,
@@ -81,6 +84,23 @@ export class SharedRegion extends RegionMemory {
    */
   laneHook: ((lane: number) => number) | undefined = undefined;
 
+  /** This handle's listeners for freed units, made on the first `watchFreed`. */
+  private watch: FreedWatch | undefined;
+
+  /**
+   * Calls `listener` (later, in this thread) whenever units may have come free through any
+   * handle in any thread, or the budget closed. See `FreedWatch`.
+   */
+  watchFreed(listener: () => void): () => void {
+    this.watch ??= new FreedWatch(this);
+    return this.watch.add(listener);
+  }
+
+  /** This handle is closing: its watchers hear it once more and stop. */
+  stopWatching(): void {
+    this.watch?.closing();
+  }
+
   /** A new, full budget's memory. */
   static create(init: RegionInit, clock: Clock, name: string | undefined): SharedRegion {
     const buffer = new SharedArrayBuffer(
@@ -99,57 +119,14 @@ export class SharedRegion extends RegionMemory {
     f64[S_AVAIL] = init.capacity;
     i32[W_HEAD] = -1;
     f64[S_LEASE_MS] = init.leaseMs;
+    f64[HF_DUE] = Number.POSITIVE_INFINITY;
+    f64[HF_DONE] = Number.NEGATIVE_INFINITY;
     return new SharedRegion(buffer, clock, name);
   }
 
   /** Checks a descriptor received from another thread and views its memory. */
   static open(descriptor: unknown, kind: number, clock: Clock): SharedRegion {
-    if (typeof descriptor !== 'object' || descriptor === null) {
-      throw invalidDescriptor(
-        `open expects the descriptor a shared budget's share() returned, got ${descriptor === null ? 'null' : typeof descriptor}`,
-      );
-    }
-    const d = descriptor as Partial<SharedBudgetDescriptor>;
-    if (d.type !== DESCRIPTOR_TYPE) {
-      throw invalidDescriptor(`not a shared budget descriptor (type ${String(d.type)})`);
-    }
-    if (!(d.buffer instanceof SharedArrayBuffer)) {
-      throw invalidDescriptor(
-        "the descriptor's buffer is not a SharedArrayBuffer: a descriptor reaches worker threads " +
-          'of the same process through postMessage; serialized, or sent to another process, it ' +
-          'cannot be reopened',
-      );
-    }
-    if (d.buffer.byteLength < bufferBytes(0, 0)) {
-      throw invalidDescriptor('the descriptor’s buffer is too small to hold a shared budget');
-    }
-    const i32 = new Int32Array(d.buffer, 0, 16);
-    if (i32[H_MAGIC] !== MAGIC) {
-      throw invalidDescriptor("the descriptor's buffer does not hold a budgetry shared budget");
-    }
-    if (d.version !== LAYOUT_VERSION || i32[H_VERSION] !== LAYOUT_VERSION) {
-      throw invalidDescriptor(
-        `the shared budget has layout version ${String(d.version)}; this budgetry reads layout ${LAYOUT_VERSION}: open it with the same budgetry version that created it`,
-        { version: d.version, expected: LAYOUT_VERSION },
-      );
-    }
-    if (i32[H_KIND] !== kind) {
-      const made =
-        i32[H_KIND] === KIND_GUARD
-          ? 'SharedBudget'
-          : i32[H_KIND] === KIND_HIERARCHY
-            ? 'SharedHierarchy'
-            : 'SharedTokenBudget';
-      throw invalidDescriptor(`the descriptor is of a ${made}; open it with ${made}.open`);
-    }
-    if (i32[H_PID] !== currentPid()) {
-      throw invalidDescriptor(
-        `the descriptor comes from another process (pid ${i32[H_PID]}); shared budgets are shared between threads of one process`,
-      );
-    }
-    if (Atomics.load(i32, H_CLOSED) !== 0) {
-      throw closedError(d.name);
-    }
+    const d = checkDescriptor(descriptor, kind);
     return new SharedRegion(d.buffer, clock, d.name);
   }
 
@@ -282,6 +259,7 @@ export class SharedRegion extends RegionMemory {
     const reclaimed = counted ? Math.min(f[S_RECLAIMED]! + units + extra, MAX) : f[S_RECLAIMED]!;
     const reclaimedLanes = f[S_RECLAIMED_LANES]! + (counted ? 1 : 0);
     const gen = (i32[li + L_GEN]! + 1) | 0;
+    const watchers = i32[W_WATCHERS]! - i32[li + L_WATCHING]!;
     // The tail: stores only.
     f[S_COUNT] = poolCount;
     f[S_HELD] = poolHeld;
@@ -295,6 +273,8 @@ export class SharedRegion extends RegionMemory {
     i32[li + L_GEN] = gen;
     i32[li + L_THREAD] = 0;
     i32[li + L_GONE] = 0;
+    i32[li + L_WATCHING] = 0;
+    i32[W_WATCHERS] = watchers;
     Atomics.store(i32, li + L_STATE, FREE);
     return units + extra;
   }
@@ -384,6 +364,7 @@ export class SharedRegion extends RegionMemory {
 
   /** Gives back this handle's own holds and lane; later calls on it fail with `CLOSED`. */
   closeLane(): void {
+    this.stopWatching();
     this.stopHeartbeat();
     if (this.lane < 0) return;
     this.lock();

@@ -131,8 +131,39 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
   }
 
   /**
-   * Keep this budget's epochs in step with a refill schedule (see `AtomicBudget.followSchedule`);
-   * attach the schedule in one thread only.
+   * Be told when units may have come free through any handle of this budget, in any thread: a
+   * release, a commit that returns units, a refill, holds reclaimed from a handle that expired
+   * or whose thread exited, or the budget closing. What `subscribe` cannot give: it hears only
+   * this handle's own calls. Waiting lines listen here (compose's `waiting()` does). The
+   * listener is called later, in this thread, and may find that nothing fits yet (another
+   * thread was first); try again then. Nothing polls: this thread sleeps on a word of the
+   * shared memory with `Atomics.waitAsync`, and while it listens it keeps the event loop open.
+   * Closing this handle tells the listeners once more and removes them.
+   *
+   * @param listener - called with no argument.
+   * @returns a function that removes the listener.
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { SharedBudget } from '@budgetry/core';
+   *
+   * const budget = new SharedBudget(10);
+   * const stop = budget.watchFreed(() => console.log('units may be free:', budget.available()));
+   * stop();
+   * budget.close();
+   * ```
+   */
+  watchFreed(listener: () => void): () => void {
+    return this.region.watchFreed(listener);
+  }
+
+  /**
+   * Keep this budget's epochs in step with a refill schedule, in one thread (see
+   * `AtomicBudget.followSchedule`). compose's schedulers also publish the next boundary in the shared memory
+   * (`refillScheduled`): a handle in any thread that finds the clock past it applies that
+   * refill before reserving, so no thread reserves in an ended epoch; the scheduling thread
+   * applies only the boundaries nobody applied. Every handle's clock must read the same time.
    *
    * @param catchUp - applies the refills the schedule says are due.
    * @returns a function that detaches the schedule.
@@ -150,6 +181,7 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
 
   /** Units that can be reserved right now, across all threads. */
   available(): number {
+    this.catchUpDue();
     return this.region.read(S_AVAIL);
   }
 
@@ -198,6 +230,7 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
       capacity: this.capacity,
       take: (c) => this.take(c),
       issue: (c, epoch) => this.issue(c, epoch),
+      catchUpDue: () => this.catchUpDue(),
       name: this.name,
     });
   }

@@ -10,8 +10,11 @@ import type { SyncBudgetPermit } from '../spec/budget-guard.js';
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
 import { watchHandle } from './dropped-handles.js';
+import { catchUpDue, refillScheduled } from './due-refill.js';
 import {
   H_CLOSED,
+  HF_DONE,
+  HF_DUE,
   L_COUNT,
   L_EPOCH,
   L_GEN,
@@ -27,7 +30,6 @@ import {
   S_SLICED,
   W_LOCK,
   W_REFILLS,
-  W_WAITING,
 } from './layout.js';
 import { releaseCountLocked } from './locked-count-release.js';
 import type { SharedRegion } from './region.js';
@@ -101,10 +103,22 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);
-    const f = this.f64;
+    this.lockForRefill();
+    this.refillLocked(times, this.f64[HF_DUE]!, this.f64[HF_DONE]!);
+    this.unlock();
+    this.afterRefill();
+  }
+
+  /** @internal Takes the lock, or throws why this handle cannot be used. */
+  lockForRefill(): void {
     this.lock();
     const refused = this.region.refusal();
     if (refused !== undefined) this.fail(refused);
+  }
+
+  /** @internal With the lock held: `times` refills in one tail of stores (see `RefillSite`). */
+  refillLocked(times: number, due: number, done: number): void {
+    const f = this.f64;
     const epoch = Math.min(f[S_EPOCH]! + times, MAX);
     const capacity = f[S_CAPACITY]!;
     // Reset: the new epoch starts full, and holds and slices of older ones are fenced off.
@@ -113,22 +127,43 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const held = this.carry ? f[S_HELD]! : 0;
     const sliced = this.carry ? f[S_SLICED]! : 0;
     const available = capacity - held - sliced;
+    this.refilledTo = available;
+    this.refilledEpoch = epoch;
     // The tail: stores only.
     f[S_EPOCH] = epoch;
     f[S_COUNT] = count;
     f[S_HELD] = held;
     f[S_SLICED] = sliced;
     f[S_AVAIL] = available;
+    f[HF_DUE] = due;
+    f[HF_DONE] = done;
     Atomics.add(this.i32, W_REFILLS, 1);
-    this.unlock();
+  }
+
+  /** The epoch and the units available the last refill through this handle left. */
+  private refilledEpoch = 0;
+  private refilledTo = 0;
+
+  /** @internal After a refill, the lock released: wakes waiters, tells the observer. */
+  afterRefill(): void {
     this.region.wake();
     this.observer?.({
       type: 'refill',
       budget: this.name,
-      epoch,
+      epoch: this.refilledEpoch,
       policy: this.refillPolicy,
-      available,
+      available: this.refilledTo,
     });
+  }
+
+  /** @internal Applies the schedule's boundary when the clock has passed it (`catchUpDue`). */
+  catchUpDue(): void {
+    if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
+  }
+
+  /** @internal The schedule's catch-up (see `refillScheduled`). */
+  refillScheduled(times: number, first: number, next: number, now: number): void {
+    refillScheduled(this, this.region, times, first, next, now);
   }
 
   /**
@@ -141,6 +176,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const f = this.f64;
+    if (f[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
@@ -190,7 +226,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const available = f[S_AVAIL]!;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();
-    if (accepted > 0 && Atomics.load(i32, W_WAITING) > 0) this.region.wake();
+    if (accepted > 0) this.region.freed();
     if (this.observer !== undefined) {
       reportCountRelease(this.observer, this.name, cost, accepted, available);
     }
@@ -206,6 +242,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const f = this.f64;
+    if (f[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     this.lock();
     if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
     const available = f[S_AVAIL]!;
@@ -284,7 +321,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[S_AVAIL] = available;
     f[S_LEAKS] = leaks;
     this.unlock();
-    if (refunded > 0 && Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+    if (refunded > 0) this.region.freed();
     const observer = this.observer;
     if (observer !== undefined) {
       if (to === RELEASED) {
@@ -303,11 +340,13 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     this.region.beat();
   }
 
-  protected lock(): void {
+  /** @internal */
+  lock(): void {
     if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
   }
 
-  protected unlock(): void {
+  /** @internal */
+  unlock(): void {
     const i32 = this.i32;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();

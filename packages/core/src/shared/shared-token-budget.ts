@@ -1,6 +1,4 @@
 import { reportCountRelease } from '../budgets/count-release.js';
-import { debtAfter } from '../budgets/debt.js';
-import { checkTimes } from '../budgets/options.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from '../budgets/schedule.js';
 import { systemClock } from '../budgets/system-clock.js';
 import { TokenReservation } from '../budgets/token-reservation.js';
@@ -8,15 +6,16 @@ import { assertAmount } from '../spec/amount.js';
 import { BudgetError } from '../spec/budget-error.js';
 import type { BudgetGuard } from '../spec/budget-guard.js';
 import type { SyncTokenBudget } from '../spec/token-budget.js';
+import { catchUpDue } from './due-refill.js';
 import {
   H_CLOSED,
+  HF_DUE,
   KIND_TOKENS,
   L_COUNT,
   L_EPOCH,
   L_HELD,
   LOCK_CONTENDED,
   S_AVAIL,
-  S_CAPACITY,
   S_CONSUMED,
   S_COUNT,
   S_EPOCH,
@@ -25,8 +24,6 @@ import {
   S_LEAKS,
   S_MAX_DEBT,
   W_LOCK,
-  W_REFILLS,
-  W_WAITING,
 } from './layout.js';
 import { releaseCountLocked } from './locked-count-release.js';
 import { closedError } from './memory.js';
@@ -120,8 +117,11 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
   }
 
   /**
-   * Keep this budget's epochs in step with a refill schedule (see
-   * `AtomicTokenBudget.followSchedule`); attach the schedule in one thread only.
+   * Keep this budget's epochs in step with a refill schedule, in one thread (see
+   * `AtomicTokenBudget.followSchedule`). compose's schedulers also publish the next boundary in the shared memory
+   * (`refillScheduled`): a handle in any thread that finds the clock past it applies that
+   * refill before reserving, so no thread reserves in an ended epoch; the scheduling thread
+   * applies only the boundaries nobody applied. Every handle's clock must read the same time.
    *
    * @param catchUp - applies the refills the schedule says are due.
    * @returns a function that detaches the schedule.
@@ -143,42 +143,6 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
   }
 
   /**
-   * Begin a new epoch (see `AtomicTokenBudget.refill`): debt is paid first; with `reset` older
-   * reservations are fenced off in every thread; with `carry` the armed estimates move into the
-   * new epoch, charged once, to it.
-   *
-   * @param times - refills to apply at once (default 1); a positive safe integer.
-   * @throws BudgetError `CLOSED` or `LEASE_EXPIRED` when this handle can no longer be used.
-   */
-  refill(times = 1): void {
-    if (times !== 1) checkTimes(times);
-    const f = this.f64;
-    this.lock();
-    if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
-    const epoch = Math.min(f[S_EPOCH]! + times, MAX);
-    const net = f[S_AVAIL]!;
-    // Reset: holds of older epochs are fenced off. Carry: armed estimates stay reserved.
-    const count = this.carry ? f[S_COUNT]! : 0;
-    const held = this.carry ? f[S_HELD]! : 0;
-    // What the old epoch owes once the carried reservations leave it.
-    const closing = net + held;
-    const debt = closing < 0 ? -closing : 0;
-    const capacity = f[S_CAPACITY]!;
-    // Each refill after the first pays up to another capacity of what is still owed.
-    const after = capacity - held - debtAfter(debt, capacity, times - 1);
-    // The tail: stores only, which a terminated thread finishes or never starts.
-    f[S_EPOCH] = epoch;
-    f[S_COUNT] = count;
-    f[S_HELD] = held;
-    f[S_AVAIL] = after;
-    Atomics.add(this.i32, W_REFILLS, 1);
-    this.unlock();
-    this.region.wake();
-    const { name: budget, refillPolicy: policy } = this;
-    this.observer?.({ type: 'refill', budget, epoch, policy, available: Math.max(after, 0) });
-  }
-
-  /**
    * Reserve `estimate` tokens, synchronously.
    *
    * @param estimate - a non-negative safe integer; 0 is always granted.
@@ -188,6 +152,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
   tryReserveTokensSync(estimate: number): TokenReservation | null {
     assertAmount(estimate, 'estimate');
     const f = this.f64;
+    if (f[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
@@ -285,6 +250,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     f[S_AVAIL] = after;
     f[S_FORGIVEN] = forgivenTotal;
     this.unlock();
+    if (change > 0) this.region.freed();
     const observer = this.observer;
     if (observer !== undefined) {
       const debt = after < 0 ? -after : 0;
@@ -307,6 +273,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const f = this.f64;
+    if (f[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
@@ -356,7 +323,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     const net = f[S_AVAIL]!;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();
-    if (accepted > 0 && Atomics.load(i32, W_WAITING) > 0) this.region.wake();
+    if (accepted > 0) this.region.freed();
     if (this.observer !== undefined) {
       reportCountRelease(this.observer, this.name, cost, accepted, Math.max(net, 0));
     }
@@ -381,7 +348,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     f[S_AVAIL] = net;
     this.unlock();
     const available = Math.max(net, 0);
-    if (live && Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+    if (live) this.region.freed();
     const refunded = live ? amount : 0;
     this.observer?.({ type: 'release', budget: this.name, cost: amount, refunded, available });
   }

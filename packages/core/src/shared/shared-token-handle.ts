@@ -1,17 +1,23 @@
+import { debtAfter } from '../budgets/debt.js';
 import { guardObserver, ObserverList } from '../budgets/observer-list.js';
+import { checkTimes } from '../budgets/options.js';
 import { SyncTokenBudgetBase } from '../budgets/sync-twins.js';
 import { BudgetError } from '../spec/budget-error.js';
 import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
 import { unwatchHandle } from './dropped-handles.js';
+import { catchUpDue, refillScheduled } from './due-refill.js';
 import {
   H_CLOSED,
+  HF_DONE,
+  HF_DUE,
   L_GEN,
   LOCK_CONTENDED,
   S_AVAIL,
   S_CAPACITY,
   S_CONSUMED,
+  S_COUNT,
   S_EPOCH,
   S_FORGIVEN,
   S_HELD,
@@ -19,6 +25,7 @@ import {
   S_MAX_DEBT,
   S_OVER_RELEASED,
   W_LOCK,
+  W_REFILLS,
 } from './layout.js';
 import { closedError } from './memory.js';
 import type { SharedRegion } from './region.js';
@@ -34,6 +41,8 @@ export interface HandleSettings {
   readonly observer?: BudgetObserver | undefined;
   readonly leakBackstop?: boolean | undefined;
 }
+
+const MAX = Number.MAX_SAFE_INTEGER;
 
 /**
  * @internal One thread's handle on a shared token budget, without the calls that change the
@@ -113,8 +122,102 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     return this.observerList.add(listener);
   }
 
+  /**
+   * Be told when units may have come free through any handle of this budget, in any thread: a
+   * release, a commit or usage record that returns units, a refill, holds reclaimed from a handle that expired
+   * or whose thread exited, or the budget closing. What `subscribe` cannot give: it hears only
+   * this handle's own calls. Waiting lines listen here (compose's `waiting()` does). The
+   * listener is called later, in this thread, and may find that nothing fits yet (another
+   * thread was first); try again then. Nothing polls: this thread sleeps on a word of the
+   * shared memory with `Atomics.waitAsync`, and while it listens it keeps the event loop open.
+   * Closing this handle tells the listeners once more and removes them.
+   *
+   * @param listener - called with no argument.
+   * @returns a function that removes the listener.
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { SharedTokenBudget } from '@budgetry/core';
+   *
+   * const budget = new SharedTokenBudget(10);
+   * const stop = budget.watchFreed(() => console.log('units may be free:', budget.available()));
+   * stop();
+   * budget.close();
+   * ```
+   */
+  watchFreed(listener: () => void): () => void {
+    return this.region.watchFreed(listener);
+  }
+
+  /**
+   * Begin a new epoch (see `AtomicTokenBudget.refill`): debt is paid first; with `reset` older
+   * reservations are fenced off in every thread; with `carry` the armed estimates move into the
+   * new epoch, charged once, to it.
+   *
+   * @param times - refills to apply at once (default 1); a positive safe integer.
+   * @throws BudgetError `CLOSED` or `LEASE_EXPIRED` when this handle can no longer be used.
+   */
+  refill(times = 1): void {
+    if (times !== 1) checkTimes(times);
+    this.lockForRefill();
+    this.refillLocked(times, this.f64[HF_DUE]!, this.f64[HF_DONE]!);
+    this.unlock();
+    this.afterRefill();
+  }
+
+  /** @internal Takes the lock, or throws why this handle cannot be used. */
+  lockForRefill(): void {
+    this.lock();
+    if (this.i32[this.genIndex] !== this.gen || this.i32[H_CLOSED] !== 0) this.refuse();
+  }
+
+  /** @internal With the lock held: `times` refills in one tail of stores (see `RefillSite`). */
+  refillLocked(times: number, due: number, done: number): void {
+    const f = this.f64;
+    const epoch = Math.min(f[S_EPOCH]! + times, MAX);
+    const net = f[S_AVAIL]!;
+    // Reset: holds of older epochs are fenced off. Carry: armed estimates stay reserved.
+    const count = this.carry ? f[S_COUNT]! : 0;
+    const held = this.carry ? f[S_HELD]! : 0;
+    // What the old epoch owes once the carried reservations leave it.
+    const closing = net + held;
+    const debt = closing < 0 ? -closing : 0;
+    const capacity = f[S_CAPACITY]!;
+    // Each refill after the first pays up to another capacity of what is still owed.
+    const after = capacity - held - debtAfter(debt, capacity, times - 1);
+    this.refilledEpoch = epoch;
+    this.refilledTo = after;
+    // The tail: stores only, which a terminated thread finishes or never starts.
+    f[S_EPOCH] = epoch;
+    f[S_COUNT] = count;
+    f[S_HELD] = held;
+    f[S_AVAIL] = after;
+    f[HF_DUE] = due;
+    f[HF_DONE] = done;
+    Atomics.add(this.i32, W_REFILLS, 1);
+  }
+
+  /** The epoch and the net available the last refill through this handle left. */
+  private refilledEpoch = 0;
+  private refilledTo = 0;
+
+  /** @internal After a refill, the lock released: wakes waiters, tells the observer. */
+  afterRefill(): void {
+    this.region.wake();
+    const { name: budget, refillPolicy: policy } = this;
+    const available = Math.max(this.refilledTo, 0);
+    this.observer?.({ type: 'refill', budget, epoch: this.refilledEpoch, policy, available });
+  }
+
+  /** @internal The schedule's catch-up (see `refillScheduled`). */
+  refillScheduled(times: number, first: number, next: number, now: number): void {
+    refillScheduled(this, this.region, times, first, next, now);
+  }
+
   /** Tokens that can be reserved right now, across all threads: 0 while in debt. */
   available(): number {
+    if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     return Math.max(this.region.read(S_AVAIL), 0);
   }
 
@@ -216,11 +319,13 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     );
   }
 
-  protected lock(): void {
+  /** @internal */
+  lock(): void {
     if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
   }
 
-  protected unlock(): void {
+  /** @internal */
+  unlock(): void {
     const i32 = this.i32;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--this.callsToBeat === 0) this.beatNow();

@@ -45,6 +45,8 @@ export interface LineOwner {
   take(cost: number): number;
   /** Makes the permit handle (after the lock is released). */
   issue(cost: number, epoch: number): SyncBudgetPermit;
+  /** Before the lock: applies a refill schedule's boundary the clock has passed. */
+  catchUpDue(): void;
 }
 
 type WaitAsync = (
@@ -90,10 +92,12 @@ export function waitInLine(
  */
 let inLine = 0;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
-function holdOpen(): void {
+/** @internal Keeps this thread's event loop open until the matching {@link letGo}. */
+export function holdOpen(): void {
   if (inLine++ === 0) keepAlive = setInterval(() => {}, 2 ** 30);
 }
-function letGo(): void {
+/** @internal Ends one {@link holdOpen}. */
+export function letGo(): void {
   if (--inLine === 0 && keepAlive !== undefined) {
     clearInterval(keepAlive);
     keepAlive = undefined;
@@ -117,6 +121,7 @@ class Waiter {
 
   run(signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<SyncBudgetPermit> {
     const region = this.region;
+    this.owner.catchUpDue();
     region.lock();
     const refused = region.refusal();
     if (refused !== undefined) {
@@ -229,6 +234,7 @@ class Waiter {
       if (this.done) return;
       const word = slotI32(region.lanes, this.slot) + Q_WAKE;
       const seen = Atomics.load(region.i32, word);
+      this.owner.catchUpDue();
       region.lock();
       const refused = region.refusal() ?? (this.holdsSlot() ? undefined : lostSlot(this.owner));
       if (refused !== undefined) {

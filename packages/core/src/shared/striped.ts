@@ -2,6 +2,7 @@ import { describe, invalid } from '../budgets/options.js';
 import { systemClock } from '../budgets/system-clock.js';
 import {
   H_CLOSED,
+  HF_DUE,
   KIND_GUARD,
   L_COUNT,
   L_EPOCH,
@@ -14,7 +15,6 @@ import {
   S_OVER_RELEASED,
   S_SLICED,
   W_REFILLS,
-  W_WAITING,
 } from './layout.js';
 import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
 import { SharedBudget } from './shared-budget.js';
@@ -111,6 +111,7 @@ export class StripedSharedBudget extends SharedBudget {
 
   /** Units this handle could reserve now: the pool's plus its own free slice. */
   override available(): number {
+    this.catchUpDue();
     this.sync();
     return super.available() + this.sliceFree;
   }
@@ -123,6 +124,7 @@ export class StripedSharedBudget extends SharedBudget {
    */
   override tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) return super.tryReserveSync(cost);
+    if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) this.catchUpDue();
     if (Atomics.load(this.i32, W_REFILLS) !== this.refillsSeen) this.sync();
     const i32 = this.i32;
     if (cost > this.sliceFree || i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) {
@@ -245,7 +247,7 @@ export class StripedSharedBudget extends SharedBudget {
     this.unlock();
     if (live) {
       this.sliceFree -= excess;
-      if (Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+      this.region.freed();
     } else {
       // A reset refill crossed: the whole slice went with the old epoch.
       this.sliceFree = 0;
@@ -284,7 +286,7 @@ export class StripedSharedBudget extends SharedBudget {
     this.unlock();
     this.sliceHeld = 0;
     this.sliceFree += fromSlice;
-    if (accepted > 0 && Atomics.load(this.i32, W_WAITING) > 0) this.region.wake();
+    if (accepted > 0) this.region.freed();
     const observer = this.observer;
     if (observer === undefined) return;
     observer({

@@ -1,0 +1,83 @@
+import { invalid } from '../budgets/options.js';
+import { HF_DONE, HF_DUE } from './layout.js';
+import type { SharedRegion } from './region.js';
+
+/**
+ * @internal What a shared budget kind gives the refill schedule's catch-up, which may run in
+ * any thread (see `HF_DUE`).
+ */
+export interface RefillSite {
+  /** Takes the lock, or throws why this handle cannot be used (the lock released again). */
+  lockForRefill(): void;
+  unlock(): void;
+  /**
+   * With the lock held: applies `times` refills in one tail of stores, which also stores
+   * `due` and `done` into `HF_DUE` and `HF_DONE`.
+   */
+  refillLocked(times: number, due: number, done: number): void;
+  /** After the lock is released: wakes waiters and tells the observer of the last refill. */
+  afterRefill(): void;
+}
+
+/** How far the schedule's clock and a budget's may disagree when the schedule attaches. */
+const CLOCK_SKEW_MS = 1_000;
+
+/**
+ * @internal Before a reservation, in any thread, when a schedule is attached (`HF_DUE` is
+ * finite): when the clock has passed the boundary due, applies that one refill, unless
+ * another thread was first. The thread that runs the schedule catches up on the rest and
+ * publishes the next boundary; until then nothing more is due.
+ */
+export function catchUpDue(site: RefillSite, region: SharedRegion): void {
+  const f = region.f64;
+  const now = region.clock.now(); // user code: read before the lock
+  if (!(f[HF_DUE]! <= now)) return;
+  try {
+    site.lockForRefill();
+  } catch {
+    return; // an unusable handle: the operation itself fails, saying why
+  }
+  const due = f[HF_DUE]!;
+  if (!(due <= now)) {
+    site.unlock();
+    return;
+  }
+  site.refillLocked(1, Number.POSITIVE_INFINITY, due);
+  site.unlock();
+  site.afterRefill();
+}
+
+/**
+ * @internal The schedule's own catch-up: `times` refills for the boundaries from `first`
+ * on, less the one at `first` when another thread applied it already, and `next` published
+ * as the boundary due. With `times` 0 it only publishes `next` (`Infinity`: no schedule).
+ *
+ * @throws BudgetError `INVALID_ARGUMENT` when publishing, if the schedule's clock (`now`) and
+ * this budget's disagree by more than a second: every thread compares its own clock with the
+ * boundary, so they must read the same time.
+ */
+export function refillScheduled(
+  site: RefillSite,
+  region: SharedRegion,
+  times: number,
+  first: number,
+  next: number,
+  now: number,
+): void {
+  if (times === 0 && next !== Number.POSITIVE_INFINITY) {
+    const own = region.clock.now();
+    if (!(Math.abs(own - now) <= CLOCK_SKEW_MS)) {
+      throw invalid(
+        `the refill schedule's clock reads ${now} and the shared budget's clock ${own}: every thread compares its own clock with the schedule's boundaries, so give the budget (and every handle) a clock that reads the same time as the schedule's`,
+        { scheduleNow: now, budgetNow: own },
+      );
+    }
+  }
+  site.lockForRefill();
+  const f = region.f64;
+  const owed = f[HF_DONE] === first ? times - 1 : times;
+  if (owed > 0) site.refillLocked(owed, next, first);
+  else f[HF_DUE] = next;
+  site.unlock();
+  if (owed > 0) site.afterRefill();
+}

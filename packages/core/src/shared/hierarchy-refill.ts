@@ -1,0 +1,70 @@
+import { catchUpDue, type RefillSite, refillScheduled } from './due-refill.js';
+import type { HierarchyTree } from './hierarchy-tree.js';
+import { HF_DONE, HF_DUE, S_EPOCH, W_REFILLS } from './layout.js';
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * @internal A shared hierarchy's refills through one handle: the whole tree begins a new
+ * epoch in one store (every node starts empty; holds of older epochs are fenced off).
+ */
+export class TreeRefills implements RefillSite {
+  private epoch = 0;
+
+  constructor(
+    private readonly tree: HierarchyTree,
+    /** What the root could grant after a refill, for the observer. */
+    private readonly capacity: () => number,
+  ) {}
+
+  /** `times` refills, now. */
+  refill(times: number): void {
+    this.lockForRefill();
+    this.refillLocked(times, this.tree.f64[HF_DUE]!, this.tree.f64[HF_DONE]!);
+    this.unlock();
+    this.afterRefill();
+  }
+
+  /** Before an operation: the schedule's boundary, when the clock has passed it. */
+  catchUpDue(): void {
+    if (this.tree.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.tree.region);
+  }
+
+  /** The schedule's catch-up (see `refillScheduled`). */
+  scheduled(times: number, first: number, next: number, now: number): void {
+    refillScheduled(this, this.tree.region, times, first, next, now);
+  }
+
+  lockForRefill(): void {
+    const t = this.tree;
+    t.lock();
+    if (!t.usable()) t.refuse();
+  }
+
+  unlock(): void {
+    this.tree.unlock();
+  }
+
+  refillLocked(times: number, due: number, done: number): void {
+    const f = this.tree.f64;
+    const epoch = Math.min(f[S_EPOCH]! + times, MAX);
+    this.epoch = epoch;
+    // The tail: stores only.
+    f[S_EPOCH] = epoch;
+    f[HF_DUE] = due;
+    f[HF_DONE] = done;
+    Atomics.add(this.tree.i32, W_REFILLS, 1);
+  }
+
+  afterRefill(): void {
+    const t = this.tree;
+    t.region.wake();
+    t.observer?.({
+      type: 'refill',
+      budget: undefined,
+      epoch: this.epoch,
+      policy: 'reset',
+      available: this.capacity(),
+    });
+  }
+}
