@@ -104,6 +104,23 @@ describe('StripedSharedBudget in one thread', () => {
   });
 });
 
+describe("a striped handle's count API is its own", () => {
+  it('a release through another striped handle is over-released; the units come back with the holder', () => {
+    const pool = new SharedBudget(100);
+    const a = StripedSharedBudget.open(pool.share(), { slice: 4 });
+    const b = StripedSharedBudget.open(pool.share(), { slice: 4 });
+    expect(a.tryReserveSync(1)).toBe(true);
+    b.releaseSync(1); // nothing of it is held in the pool
+    expect(pool.overReleased()).toBe(1);
+    expect(pool.snapshot()).toMatchObject({ available: 95, sliced: 5 }); // still in a's slice
+    a.releaseSync(1); // the holder's own release returns it to its slice
+    a.close();
+    b.close();
+    expect(pool.snapshot()).toMatchObject({ available: 100, held: 0, sliced: 0 });
+    pool.close();
+  });
+});
+
 describe('StripedSharedBudget across worker threads', () => {
   it('2 striped workers: never over capacity, and everything comes back', async () => {
     const CAPACITY = 2_000;

@@ -51,7 +51,11 @@ export interface StripedOpenOptions extends SharedOpenOptions {
  * the handle's lane, so `close()`, `releaseOnExit` and an expired lease give all of it back.
  * The cost is availability, not safety: units free in one thread's slice are not available to
  * another, so another thread may be denied while up to `2 × slice` units per striped handle sit
- * unused; a `reset` refill discards every slice with the epoch.
+ * unused; a `reset` refill discards every slice with the epoch. For the same reason the count
+ * API of a striped handle is its own: release through the handle that reserved. Units one
+ * striped handle reserved sit in its slice, so a release of them through another handle finds
+ * nothing held in the pool and is counted as over-released; they come back when the handle
+ * that holds them releases them or closes.
  *
  * A handle whose lease is reclaimed while its thread is in fact still running (its event loop
  * was blocked for longer than the lease) may serve one more call from its slice before it
@@ -138,9 +142,10 @@ export class StripedSharedBudget extends SharedBudget {
   }
 
   /**
-   * Return `cost` units: to the slice when this handle holds them, the rest to the pool (the
-   * count API is one pool across threads; an excess is counted as over-released, or thrown
-   * with `strict`).
+   * Return `cost` units: to the slice when this handle holds them, the rest to the pool, whose
+   * count API is shared by the plain handles; an excess is counted as over-released, or thrown
+   * with `strict` (units in another striped handle's slice are not in the pool: see the class
+   * notes).
    *
    * @param cost - a non-negative safe integer.
    */
