@@ -3,9 +3,9 @@ import type { LanguageModelMiddleware } from 'ai';
 type WrapGenerate = NonNullable<LanguageModelMiddleware['wrapGenerate']>;
 
 /**
- * The options of one model call, as the AI SDK hands them to a middleware
- * (`LanguageModelV3CallOptions` in ai@6): the prompt, `maxOutputTokens`, `abortSignal`,
- * `providerOptions` and the rest.
+ * The options of one model call, as the installed AI SDK hands them to a middleware
+ * (`LanguageModelV3CallOptions` in ai@6, `LanguageModelV4CallOptions` in ai@7): the prompt,
+ * `maxOutputTokens`, `abortSignal`, `providerOptions` and the rest.
  *
  * @example
  * ```ts

@@ -31,33 +31,69 @@ export interface EstimateOptions {
   readonly defaultMaxOutputTokens?: number;
   /** Characters per input token, for {@link estimateTokens} (default 4, typical of English). */
   readonly charsPerToken?: number;
-  /** Tokens to assume per file or image in the prompt (default 1 000). */
+  /** Tokens to assume per file or image in the prompt (default 1 000); not for a text file. */
   readonly fileTokens?: number;
 }
 
-/** The prompt's text, tools and schema as one string, and how many files it carries. */
+/** The text of a text file (ai@7's file data `{ type: 'text', text }`), if it is one. */
+function fileText(data: unknown): string | undefined {
+  const d = data as { type?: unknown; text?: unknown } | null;
+  return typeof d === 'object' && d !== null && d.type === 'text' && typeof d.text === 'string'
+    ? d.text
+    : undefined;
+}
+
+/**
+ * The prompt's text, tools and schema as one string, and how many files it carries. A file is
+ * counted as a file, wherever it is (a tool result can hold one), but a text file by its text;
+ * binary data met in a part is a file too, never serialised byte by byte.
+ */
 function promptText(params: CallParams): { text: string; files: number } {
   const pieces: string[] = [];
   let files = 0;
+  const file = (data: unknown) => {
+    const text = fileText(data);
+    if (text === undefined) files++;
+    else pieces.push(text);
+  };
+  const serialise = (part: unknown) =>
+    JSON.stringify(part, function (this: Record<string, unknown>, key, value: unknown) {
+      const raw = this[key]; // before toJSON, which turns a Buffer into an array of numbers
+      if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer) {
+        files++;
+        return undefined;
+      }
+      const nested = value as { type?: unknown; mediaType?: unknown; data?: unknown } | null;
+      if (nested?.type === 'file' && typeof nested.mediaType === 'string' && key !== '') {
+        file(nested.data);
+        return undefined;
+      }
+      return value;
+    }) ?? '';
   for (const message of params.prompt) {
     if (typeof message.content === 'string') {
       pieces.push(message.content);
       continue;
     }
     for (const part of message.content) {
+      const type: string = part.type;
+      if (type === 'reasoning-file') {
+        files++; // ai@7: a file the model produced while reasoning, sent back
+        continue;
+      }
       switch (part.type) {
         case 'text':
         case 'reasoning':
           pieces.push(part.text);
           break;
         case 'file':
-          files++;
+          file(part.data);
           break;
         case 'tool-call':
           pieces.push(part.toolName, JSON.stringify(part.input) ?? '');
           break;
         default:
-          pieces.push(JSON.stringify(part) ?? '');
+          pieces.push(serialise(part));
       }
     }
   }
@@ -96,11 +132,11 @@ function outputOf(call: BudgetedCall, fallback: number): number {
 
 /**
  * The default estimate: the prompt (text, tool definitions, JSON schema) at `charsPerToken`
- * characters per token, rounded up, plus a fixed count per file, and `maxOutputTokens` (or
- * `defaultMaxOutputTokens`) for the output. Typical, not a bound: a prompt in a script that
- * tokenizes densely can use more input tokens than this says, and the difference becomes
- * debt (see the README's overshoot bound). Use {@link upperBoundTokens} where that must not
- * happen, or a tokenizer of your own.
+ * characters per token, rounded up, plus a fixed count per file (a text file, which ai@7 can
+ * send, by its text), and `maxOutputTokens` (or `defaultMaxOutputTokens`) for the output.
+ * Typical, not a bound: a prompt in a script that tokenizes densely can use more input tokens
+ * than this says, and the difference becomes debt (see the README's overshoot bound). Use
+ * {@link upperBoundTokens} where that must not happen, or a tokenizer of your own.
  *
  * @param call - the model call.
  * @param options - the defaults above.
@@ -130,10 +166,10 @@ export function estimateTokens(call: BudgetedCall, options: EstimateOptions = {}
 
 /**
  * An estimate that is a bound for byte-level BPE tokenizers (every token covers at least one
- * byte): the prompt's UTF-8 length in bytes, plus a fixed count per file, and `maxOutputTokens`
- * for the output. With it a budget is never exceeded, as long as files stay within
- * `fileTokens` and calls set `maxOutputTokens`; the price is reserving about four times what a
- * call typically uses, until it is reconciled.
+ * byte): the prompt's UTF-8 length in bytes (a text file's too), plus a fixed count per other
+ * file, and `maxOutputTokens` for the output. With it a budget is never exceeded, as long as
+ * files stay within `fileTokens` and calls set `maxOutputTokens`; the price is reserving about
+ * four times what a call typically uses, until it is reconciled.
  *
  * @param call - the model call.
  * @param options - `defaultMaxOutputTokens` and `fileTokens` (`charsPerToken` is ignored).

@@ -123,6 +123,9 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
     const held = await admit(plan, o.admit, call.params.abortSignal);
     return { estimate, held };
   };
+  // Types come from the `ai` the user installs; the code reads only what the V3 and V4
+  // specifications share. ai@6 requires 'v3' here; ai@7 takes any version and hands a
+  // middleware V4 calls, results and stream parts whatever it declares.
   return {
     specificationVersion: 'v3',
     wrapGenerate: async ({ doGenerate, params, model }) => {

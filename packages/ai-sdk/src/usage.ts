@@ -4,7 +4,10 @@ import type { TokenUsage } from './prices.js';
 
 type GenerateResult = Awaited<ReturnType<NonNullable<LanguageModelMiddleware['wrapGenerate']>>>;
 
-/** @internal The usage a provider reports (`LanguageModelV3Usage` in ai@6). */
+/**
+ * @internal The usage a provider reports (`LanguageModelV3Usage` in ai@6,
+ * `LanguageModelV4Usage` in ai@7, the same shape).
+ */
 export type ReportedUsage = GenerateResult['usage'];
 
 const count = (value: unknown): number | undefined =>

@@ -27,6 +27,16 @@ describe('ai-sdk layout', () => {
     expect(Object.keys(pkg.peerDependencies)).toEqual(['ai']);
   });
 
+  it('accepts as a peer each AI SDK major it is tested with (ai, and ai@7 as the alias ai7)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const tested = ['ai', 'ai7'].map((name) => /(\d+)\./.exec(pkg.devDependencies[name])?.[1]);
+    const peer = String(pkg.peerDependencies.ai)
+      .split('||')
+      .map((range) => range.trim());
+    expect(tested).toEqual(['6', '7']);
+    expect(peer).toEqual(tested.map((major) => `^${major}.0.0`));
+  });
+
   it('has no source file much over 400 lines', () => {
     const long = files
       .map((f) => ({ f, lines: readFileSync(join(src, f), 'utf8').split('\n').length }))

@@ -1,8 +1,11 @@
-// Models for the tests: the AI SDK's own MockLanguageModelV3, answering with given usage.
-import { simulateReadableStream } from 'ai';
-import { MockLanguageModelV3 } from 'ai/test';
+// Models for the tests: the SDK's own mock language model, answering with given usage.
+import type { Chunk, MockModel, Sdk, Usage, WrappedModel } from './sdk.js';
 
-export function usage(input: number | undefined, output: number | undefined, cacheRead?: number) {
+export function usage(
+  input: number | undefined,
+  output: number | undefined,
+  cacheRead?: number,
+): Usage {
   return {
     inputTokens: {
       total: input,
@@ -14,41 +17,11 @@ export function usage(input: number | undefined, output: number | undefined, cac
   };
 }
 
-export function generating(
-  input: number | undefined,
-  output: number | undefined,
-  cacheRead?: number,
-) {
-  return new MockLanguageModelV3({
-    modelId: 'mock-model',
-    doGenerate: async () => ({
-      content: [{ type: 'text', text: 'hello' }],
-      finishReason: { unified: 'stop', raw: undefined },
-      usage: usage(input, output, cacheRead),
-      warnings: [],
-    }),
-  });
-}
-
-export function failing(error: Error) {
-  return new MockLanguageModelV3({
-    modelId: 'mock-model',
-    doGenerate: async () => {
-      throw error;
-    },
-    doStream: async () => {
-      throw error;
-    },
-  });
-}
-
-type Chunk = Parameters<typeof simulateReadableStream>[0]['chunks'][number];
-
 export function textChunks(text: string[]): Chunk[] {
   return [
     { type: 'stream-start', warnings: [] },
     { type: 'text-start', id: 't' },
-    ...text.map((delta) => ({ type: 'text-delta', id: 't', delta })),
+    ...text.map((delta): Chunk => ({ type: 'text-delta', id: 't', delta })),
     { type: 'text-end', id: 't' },
   ];
 }
@@ -61,31 +34,56 @@ export function finish(input: number, output: number): Chunk {
   };
 }
 
-export function streaming(chunks: Chunk[], chunkDelayInMs: number | null = null) {
-  return new MockLanguageModelV3({
-    modelId: 'mock-model',
-    doStream: async () => ({ stream: simulateReadableStream({ chunks, chunkDelayInMs }) as never }),
-  });
-}
+/** Mock models of `sdk`. */
+export function mocks<M extends MockModel, W extends WrappedModel>(sdk: Sdk<M, W>) {
+  return {
+    generating(input: number | undefined, output: number | undefined, cacheRead?: number) {
+      return sdk.mock({
+        doGenerate: async () => ({
+          content: [{ type: 'text', text: 'hello' }],
+          finishReason: { unified: 'stop', raw: undefined },
+          usage: usage(input, output, cacheRead),
+          warnings: [],
+        }),
+      });
+    },
 
-/** A streaming model that, like a real provider, stops with an AbortError when the call aborts. */
-export function abortableStreaming(chunks: Chunk[], chunkDelayInMs: number) {
-  return new MockLanguageModelV3({
-    modelId: 'mock-model',
-    doStream: async ({ abortSignal }) => {
-      let i = 0;
-      const stream = new ReadableStream<Chunk>({
-        async pull(controller) {
-          await new Promise((r) => setTimeout(r, chunkDelayInMs));
-          if (abortSignal?.aborted) {
-            controller.error(new DOMException('The operation was aborted.', 'AbortError'));
-            return;
-          }
-          if (i < chunks.length) controller.enqueue(chunks[i++]!);
-          else controller.close();
+    failing(error: Error) {
+      return sdk.mock({
+        doGenerate: async () => {
+          throw error;
+        },
+        doStream: async () => {
+          throw error;
         },
       });
-      return { stream: stream as never };
     },
-  });
+
+    streaming(chunks: Chunk[], chunkDelayInMs: number | null = null) {
+      return sdk.mock({
+        doStream: async () => ({ stream: sdk.simulateReadableStream(chunks, chunkDelayInMs) }),
+      });
+    },
+
+    /** A streaming model that, like a real provider, stops with an AbortError on an abort. */
+    abortableStreaming(chunks: Chunk[], chunkDelayInMs: number) {
+      return sdk.mock({
+        doStream: async ({ abortSignal }) => {
+          let i = 0;
+          const stream = new ReadableStream<Chunk>({
+            async pull(controller) {
+              await new Promise((r) => setTimeout(r, chunkDelayInMs));
+              if (abortSignal?.aborted) {
+                controller.error(new DOMException('The operation was aborted.', 'AbortError'));
+                return;
+              }
+              if (i < chunks.length) controller.enqueue(chunks[i++]!);
+              else controller.close();
+            },
+          });
+          return { stream };
+        },
+      });
+    },
+  };
 }

@@ -4,6 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import ts from 'typescript';
 
+export { readmeExamples } from './readme-examples.js';
+
 /** What {@link checkTsdoc} found wrong; every list is empty for a well-documented package. */
 export interface TsdocReport {
   /** Public names with no TSDoc comment on their declaration. */
