@@ -2,25 +2,50 @@ import { assertAmount, BudgetError } from '@budgetry/core';
 import type { RemoteCore } from './remote-core.js';
 
 /**
- * @internal The count API (`tryReserve` / `release`) of both Redis budgets: pool release,
- * clamped or strict, as core's budgets. Each call carries a fresh operation id, so a command
- * the client re-sends after a reconnect is applied once.
+ * @internal Where units granted locally under `failure: 'open'` are counted: a release returns
+ * these first.
+ */
+export interface OpenUnits {
+  get(): number;
+  set(units: number): void;
+}
+
+/** @internal A plain counter of locally granted units. */
+export function openUnits(): OpenUnits {
+  let units = 0;
+  return {
+    get: () => units,
+    set: (n) => {
+      units = n;
+    },
+  };
+}
+
+/**
+ * @internal The count API (`tryReserve` / `release`) of the Redis budgets and of each node of
+ * a Redis hierarchy: pool release, clamped or strict, as core's budgets. Each call carries a
+ * fresh operation id, so a command the client re-sends after a reconnect is applied once.
  */
 export class CountApi {
-  /** Units granted locally under `failure: 'open'`; a release returns these first. */
-  private openHeld = 0;
-
-  constructor(private readonly core: RemoteCore) {}
+  /**
+   * @param tail - arguments after the operation's own (a hierarchy node's name).
+   * @param open - where local grants under `failure: 'open'` are counted.
+   */
+  constructor(
+    private readonly core: RemoteCore,
+    private readonly tail: readonly string[] = [],
+    private readonly open: OpenUnits = openUnits(),
+  ) {}
 
   async tryReserve(cost: number): Promise<boolean> {
     assertAmount(cost, 'cost');
     const id = this.core.nextId();
     try {
-      const { v, net } = await this.core.call('res', [id, String(cost)]);
+      const { v, net } = await this.core.call('res', [id, String(cost), ...this.tail]);
       return this.core.admitted(v[0] === 1, cost, net);
     } catch (error) {
       return await this.core.failed(error, id, () => {
-        this.openHeld += cost;
+        this.open.set(this.open.get() + cost);
         return true;
       });
     }
@@ -28,14 +53,15 @@ export class CountApi {
 
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
-    const local = Math.min(cost, this.openHeld);
+    const local = Math.min(cost, this.open.get());
     const rest = cost - local;
     if (local > 0 && rest === 0) {
-      this.openHeld -= local;
+      this.open.set(this.open.get() - local);
       return;
     }
     const strict = this.core.o.strict ? '1' : '0';
-    const reply = await this.core.call('rel', [this.core.nextId(), String(rest), strict]);
+    const id = this.core.nextId();
+    const reply = await this.core.call('rel', [id, String(rest), strict, ...this.tail]);
     const [code = 0, accepted = 0] = reply.v;
     const name = this.core.o.name;
     if (code === -1) {
@@ -45,7 +71,7 @@ export class CountApi {
         details: { budget: name, cost, held: accepted + local },
       });
     }
-    this.openHeld -= local;
+    if (local > 0) this.open.set(this.open.get() - local);
     const refunded = accepted + local;
     const available = Math.max(reply.net, 0);
     this.core.emit(() => ({ type: 'release', budget: name, cost, refunded, available }));

@@ -92,3 +92,39 @@ export function budgetKeys(prefix: string, name: string): BudgetKeys {
     graveyard: `${tag}:graveyard`,
   };
 }
+
+/**
+ * The keys of the hierarchy named `name` under `prefix`: a budget's four, plus `nodes`, all
+ * under one hash tag — so a whole tree, however many tenants it has, is one Cluster slot and
+ * one script can charge any path of it. A budget and a hierarchy of the same name share the
+ * `state` key, so the one opened second is refused (`INVALID_ARGUMENT`), never mixed in.
+ *
+ * @param prefix - the key prefix; it may not contain `{` or `}`.
+ * @param name - the tree's name; any non-empty string, escaped as data.
+ * @returns the five keys, sharing the hash tag `{escapeName(name)}`.
+ * @throws BudgetError `INVALID_ARGUMENT` for a prefix with braces or an empty name.
+ *
+ * @example
+ * ```ts
+ * import { hierarchyKeys } from '@budgetry/redis';
+ * console.log(hierarchyKeys('app', 'tenants').nodes); // 'app:{tenants}:nodes'
+ * ```
+ */
+export function hierarchyKeys(prefix: string, name: string): RedisHierarchyKeys {
+  const keys = budgetKeys(prefix, name);
+  return { ...keys, nodes: keys.state.replace(/:state$/, ':nodes') };
+}
+
+/**
+ * The Redis keys of one {@link RedisHierarchy}: those of a budget, and a hash of its nodes.
+ *
+ * @example
+ * ```ts
+ * import { hierarchyKeys, type RedisHierarchyKeys } from '@budgetry/redis';
+ * const { state, nodes }: RedisHierarchyKeys = hierarchyKeys('app', 'tenants');
+ * ```
+ */
+export interface RedisHierarchyKeys extends BudgetKeys {
+  /** A hash of node records by path: what each node holds, in which epoch, its capacity. */
+  readonly nodes: string;
+}

@@ -92,6 +92,44 @@ export interface RedisTokenBudgetOptions extends RedisBudgetOptions {
   leakBackstop?: boolean;
 }
 
+/**
+ * Options of {@link RedisHierarchy}: those of {@link RedisBudgetOptions}, for the whole tree.
+ * `name` names the tree (every process opening the same name shares it); `refillEveryMs`
+ * begins an epoch for the whole tree at once; refills are always `reset`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisHierarchyOptions } from '@budgetry/redis';
+ *
+ * const options: RedisHierarchyOptions = {
+ *   redis: new Redis({ lazyConnect: true }),
+ *   name: 'llm-tokens',
+ *   refillEveryMs: 60_000,
+ *   leaseMs: 30_000,
+ * };
+ * ```
+ */
+export interface RedisHierarchyOptions extends Omit<RedisBudgetOptions, 'refillPolicy'> {
+  /** Only `reset`: a new epoch starts every node empty and fences older reservations off. */
+  refillPolicy?: 'reset';
+}
+
+/**
+ * Options of one request for a lease: {@link RedisBudget.tryAcquire},
+ * {@link RedisTokenBudget.tryReserveTokens}, {@link RedisHierarchyNode.tryAcquire}.
+ *
+ * @example
+ * ```ts
+ * import type { AcquireOptions } from '@budgetry/redis';
+ * const longJob: AcquireOptions = { leaseMs: 10 * 60_000 };
+ * ```
+ */
+export interface AcquireOptions {
+  /** This lease's length (default: the budget's `leaseMs`). */
+  readonly leaseMs?: number;
+}
+
 /** @internal Options with defaults applied. */
 export interface ResolvedOptions {
   readonly redis: RedisScriptClient;

@@ -4,7 +4,8 @@ import type { RemoteCore } from './remote-core.js';
 type How = 'r' | 'c';
 
 /**
- * A permit on a {@link RedisBudget}: a lease held in Redis, settled exactly once.
+ * A permit on a {@link RedisBudget} or a {@link RedisHierarchyNode}: a lease held in Redis,
+ * settled exactly once (on a hierarchy, to the whole path it was charged to).
  *
  * - `release()` returns the units; `commit(used?)` keeps `used` (default all) spent and
  *   returns the rest in the same script, to the epoch the permit was taken in.

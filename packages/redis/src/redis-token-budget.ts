@@ -1,16 +1,12 @@
 import {
   assertAmount,
-  type BudgetCapabilities,
   BudgetError,
   type BudgetGuard,
-  type RefillPolicy,
   type TokenBudget,
   TokenReservation,
 } from '@budgetry/core';
-import { CountApi } from './count-api.js';
-import type { RedisTokenBudgetOptions } from './options.js';
-import type { AcquireOptions, RedisBudgetSnapshot } from './redis-budget.js';
-import { type ReclaimReport, RemoteCore } from './remote-core.js';
+import type { AcquireOptions, RedisTokenBudgetOptions } from './options.js';
+import { type RedisBudgetSnapshot, RemoteBudget } from './remote-budget.js';
 
 /**
  * A point-in-time view of a {@link RedisTokenBudget}, read in one script call.
@@ -73,19 +69,9 @@ interface Lease {
  * redis.disconnect();
  * ```
  */
-export class RedisTokenBudget implements TokenBudget, BudgetGuard {
-  /** Total capacity, fixed at creation: every process must give the same. */
-  readonly capacity: number;
-  /** The budget's name in Redis. */
-  readonly name: string;
-  /** What a refill does with armed reservations. */
-  readonly refillPolicy: RefillPolicy;
+export class RedisTokenBudget extends RemoteBudget implements TokenBudget, BudgetGuard {
   /** Largest debt carried before overage is written off. */
   readonly maxDebt: number;
-  /** Asynchronous, pool count release, its refill policy; reservations are not permits. */
-  readonly capabilities: BudgetCapabilities;
-  private readonly core: RemoteCore;
-  private readonly count: CountApi;
   private readonly leases = new WeakMap<TokenReservation, Lease>();
 
   /**
@@ -93,20 +79,8 @@ export class RedisTokenBudget implements TokenBudget, BudgetGuard {
    * @param options - client, name, debt cap and the settings of {@link RedisTokenBudgetOptions}.
    */
   constructor(capacity: number, options: RedisTokenBudgetOptions) {
-    this.core = new RemoteCore('token', capacity, options);
-    this.capacity = capacity;
-    this.name = this.core.o.name;
-    this.refillPolicy = this.core.o.refillPolicy;
+    super('token', capacity, options);
     this.maxDebt = this.core.o.maxDebt;
-    this.count = new CountApi(this.core);
-    this.capabilities = Object.freeze({
-      sync: false,
-      countRelease: true,
-      partialCommit: false,
-      retryHint: false,
-      refill: this.refillPolicy,
-      schedulable: false,
-    });
   }
 
   /**
@@ -123,18 +97,10 @@ export class RedisTokenBudget implements TokenBudget, BudgetGuard {
     options?: AcquireOptions,
   ): Promise<TokenReservation | null> {
     assertAmount(estimate, 'estimate');
-    const leaseMs = this.core.leaseMs(options);
-    const id = this.core.nextId();
-    try {
-      const { v, net } = await this.core.call('acq', [id, String(estimate), String(leaseMs)]);
-      const [granted = 0, epoch = 0] = v;
-      if (!this.core.admitted(granted === 1, estimate, net)) return null;
-      return this.issue({ id, backed: true, pending: undefined }, estimate, epoch);
-    } catch (error) {
-      return await this.core.failed(error, id, () =>
-        this.issue({ id, backed: false, pending: undefined }, estimate, -1),
-      );
-    }
+    const { handle } = await this.core.lease(estimate, options, [], (id, epoch, _, backed) =>
+      this.issue({ id, backed, pending: undefined }, estimate, epoch),
+    );
+    return handle;
   }
 
   /**
@@ -212,81 +178,24 @@ export class RedisTokenBudget implements TokenBudget, BudgetGuard {
 
   /** Total tokens recorded since the budget was created, by every process. */
   async tokensConsumed(): Promise<number> {
-    return (await this.core.counters()).consumed;
-  }
-
-  /**
-   * Reserve `cost` tokens without a handle (the count API, for combinators).
-   *
-   * @param cost - a non-negative safe integer.
-   * @returns `true` when reserved, `false` on soft denial.
-   */
-  tryReserve(cost: number): Promise<boolean> {
-    return this.count.tryReserve(cost);
-  }
-
-  /**
-   * Return `cost` tokens reserved with {@link RedisTokenBudget.tryReserve}; refunds pay debt
-   * first. Beyond what the count API holds: clamped and counted, or `OVER_RELEASE` if strict.
-   *
-   * @param cost - a non-negative safe integer.
-   */
-  release(cost: number): Promise<void> {
-    return this.count.release(cost);
-  }
-
-  /** Tokens that can be reserved right now: 0 while in debt. */
-  async available(): Promise<number> {
-    return Math.max((await this.core.counters()).net, 0);
+    return (await this.counters()).consumed;
   }
 
   /** Tokens owed: overage not yet paid by refunds or refills. */
   async debt(): Promise<number> {
-    const { net } = await this.core.counters();
+    const { net } = await this.counters();
     return net < 0 ? -net : 0;
   }
 
   /** All counters at once, in one call. */
   async snapshot(): Promise<RedisTokenBudgetSnapshot> {
-    const c = await this.core.counters();
+    const c = await this.counters();
     return {
-      capacity: this.capacity,
-      available: Math.max(c.net, 0),
+      ...this.snapshotOf(c),
       debt: c.net < 0 ? -c.net : 0,
-      held: c.reserved,
-      countHeld: c.countHeld,
-      leases: c.leases,
-      epoch: c.epoch,
       consumed: c.consumed,
       forgivenDebt: c.forgivenDebt,
-      overReleased: c.overReleased,
-      expiredLeases: c.expiredLeases,
-      expiredUnits: c.expiredUnits,
-      serverTime: c.serverTime,
-      nextRefillAt: c.nextRefillAt,
-      scriptReloads: c.scriptReloads,
     };
-  }
-
-  /**
-   * Begin a new epoch now; debt is paid first (see core's `AtomicTokenBudget.refill`).
-   *
-   * @param times - refills to apply at once (default 1).
-   * @param ifEpoch - refill only if the budget is still in this epoch.
-   * @returns whether the refill was applied.
-   */
-  refill(times = 1, ifEpoch?: number): Promise<boolean> {
-    return this.core.refill(times, ifEpoch);
-  }
-
-  /** {@inheritDoc RedisBudget.reclaimExpired} */
-  reclaimExpired(): Promise<ReclaimReport> {
-    return this.core.reclaimExpired();
-  }
-
-  /** Delete the budget's keys from Redis. */
-  destroy(): Promise<void> {
-    return this.core.destroy();
   }
 
   private issue(lease: Lease, estimate: number, epoch: number): TokenReservation {

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { assertAmount, BudgetError, type BudgetEvent } from '@budgetry/core';
-import { type BudgetKeys, budgetKeys } from './keys.js';
-import { type ResolvedOptions, resolveOptions } from './options.js';
-import { ScriptRunner } from './script-runner.js';
+import type { AcquireOptions, ResolvedOptions } from './options.js';
+import type { ScriptRunner } from './script-runner.js';
 
 /**
  * What one sweep of expired leases found, from {@link RedisBudget.reclaimExpired}.
@@ -24,24 +23,35 @@ export interface ReclaimReport {
   readonly remaining: number;
 }
 
-/** @internal The counters the script reports for `get`. */
-export interface RemoteCounters {
-  readonly net: number;
-  readonly reserved: number;
-  readonly countHeld: number;
+const SWEEP_BATCH = 500;
+
+/**
+ * What every Redis budget and hierarchy reports of itself in a snapshot, beside its units.
+ *
+ * @example
+ * ```ts
+ * import type { RedisCounters } from '@budgetry/redis';
+ * const stale = (c: RedisCounters) => c.expiredLeases > 0 || c.scriptReloads > 0;
+ * ```
+ */
+export interface RedisCounters {
+  /** The refill epoch: 0, then one more per refill. */
   readonly epoch: number;
-  readonly consumed: number;
-  readonly overReleased: number;
-  readonly forgivenDebt: number;
-  readonly expiredLeases: number;
-  readonly expiredUnits: number;
+  /** Leases live in Redis, in the budget or anywhere in the tree (any epoch). */
   readonly leases: number;
+  /** Units the count API was asked to release beyond what it held, and ignored. */
+  readonly overReleased: number;
+  /** Leases that expired before they were settled, since the budget or tree was created. */
+  readonly expiredLeases: number;
+  /** The units those leases held. */
+  readonly expiredUnits: number;
+  /** The Redis server's clock when the snapshot was taken (ms since the Unix epoch). */
   readonly serverTime: number;
+  /** When the next epoch begins, in server time, under `refillEveryMs`. */
   readonly nextRefillAt: number | undefined;
+  /** Calls this process re-sent with the script's text after a `NOSCRIPT` answer. */
   readonly scriptReloads: number;
 }
-
-const SWEEP_BATCH = 500;
 
 /** @internal An operation's own values, and available − debt after it. */
 export interface Reply {
@@ -52,33 +62,19 @@ export interface Reply {
 }
 
 /**
- * @internal What {@link RedisBudget} and {@link RedisTokenBudget} share: validated options,
- * the keys, the script runner, lease ids, the failure policy and the observer.
+ * @internal What every Redis budget shares — {@link RedisBudget}, {@link RedisTokenBudget},
+ * {@link RedisHierarchy}: validated options, the script runner (its script and keys), lease
+ * ids, the failure policy, the observer, and the operations every script implements alike
+ * (`acq`, `abt`, `ref`, `swp`; its reply header).
  */
 export class RemoteCore {
-  readonly o: ResolvedOptions;
-  readonly keys: BudgetKeys;
-  readonly runner: ScriptRunner;
-  readonly capacity: number;
   private readonly clientId = randomBytes(9).toString('base64url');
   private seq = 0;
 
-  constructor(kind: 'guard' | 'token', capacity: number, options: unknown) {
-    assertAmount(capacity, 'capacity');
-    this.o = resolveOptions(options, kind === 'token');
-    this.capacity = capacity;
-    this.keys = budgetKeys(this.o.keyPrefix, this.o.name);
-    const maxDebt = this.o.maxDebt === Number.POSITIVE_INFINITY ? -1 : this.o.maxDebt;
-    const config = [
-      kind,
-      String(capacity),
-      this.o.refillPolicy,
-      String(this.o.refillEveryMs),
-      String(maxDebt),
-      String(this.o.idempotencyWindowMs),
-    ];
-    this.runner = new ScriptRunner(this.o.redis, this.keys, config, this.o.timeoutMs, this.o.name);
-  }
+  constructor(
+    readonly o: ResolvedOptions,
+    readonly runner: ScriptRunner,
+  ) {}
 
   /** A fresh operation id: unique across the fleet (random per budget object, then a counter). */
   nextId(): string {
@@ -142,6 +138,32 @@ export class RemoteCore {
     return ms;
   }
 
+  /**
+   * Takes `cost` (already checked) as a lease: `acq` with `extra` arguments after the id, the
+   * cost and the lease length. `make` turns the grant into a handle (`backed` false for a
+   * local grant under `failure: 'open'`, with epoch −1).
+   *
+   * @returns the handle, or `null` on denial, and the operation's own values.
+   */
+  async lease<T>(
+    cost: number,
+    options: AcquireOptions | undefined,
+    extra: readonly string[],
+    make: (id: string, epoch: number, deadline: number | undefined, backed: boolean) => T,
+  ): Promise<{ readonly handle: T | null; readonly v: readonly number[] }> {
+    const leaseMs = this.leaseMs(options);
+    const id = this.nextId();
+    try {
+      const { v, net } = await this.call('acq', [id, String(cost), String(leaseMs), ...extra]);
+      const [granted = 0, epoch = 0, deadline = 0] = v;
+      if (!this.admitted(granted === 1, cost, net)) return { handle: null, v };
+      return { handle: make(id, epoch, deadline > 0 ? deadline : undefined, true), v };
+    } catch (error) {
+      const handle = await this.failed(error, id, () => make(id, -1, undefined, false));
+      return { handle, v: [] };
+    }
+  }
+
   /** Reports a grant or a denial; returns `granted`. */
   admitted(granted: boolean, cost: number, net: number): boolean {
     const type = granted ? 'reserve' : 'deny';
@@ -185,27 +207,6 @@ export class RemoteCore {
       details: { ...error.details, undone },
       cause: error.cause ?? error,
     });
-  }
-
-  /** Counters, read in one call. */
-  async counters(): Promise<RemoteCounters> {
-    const r = (await this.call('get', [])).v;
-    const n = (i: number): number => r[i] ?? 0;
-    return {
-      net: n(0),
-      reserved: n(1),
-      countHeld: n(2),
-      epoch: n(3),
-      consumed: n(4),
-      overReleased: n(5),
-      forgivenDebt: n(6),
-      expiredLeases: n(7),
-      expiredUnits: n(8),
-      leases: n(9),
-      serverTime: n(10),
-      nextRefillAt: n(11) < 0 ? undefined : n(11),
-      scriptReloads: this.runner.stats.scriptReloads,
-    };
   }
 
   /** Begins `times` epochs, only if the epoch is still `ifEpoch` when given. */
@@ -257,16 +258,9 @@ export class RemoteCore {
 
   /** Deletes every key of the budget. */
   async destroy(): Promise<void> {
-    const k = this.keys;
+    const keys = this.runner.keys;
     try {
-      await this.o.redis.eval(
-        "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])",
-        4,
-        k.state,
-        k.leases,
-        k.deadlines,
-        k.graveyard,
-      );
+      await this.o.redis.eval("return redis.call('DEL', unpack(KEYS))", keys.length, ...keys);
     } catch (error) {
       throw new BudgetError({
         code: 'BACKEND',

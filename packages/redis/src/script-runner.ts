@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { BudgetError } from '@budgetry/core';
-import type { BudgetKeys } from './keys.js';
-import { SCRIPT } from './script.js';
 
 /**
  * What a Redis budget needs of its client: `EVALSHA` and `EVAL`. An ioredis `Redis` (or
@@ -20,7 +18,18 @@ export interface RedisScriptClient {
   eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
 }
 
-const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+/** @internal A Lua script and its SHA-1, the name `EVALSHA` knows it by. */
+export interface LuaScript {
+  readonly text: string;
+  readonly sha: string;
+  /** What the configuration arguments are, for the message of a mismatch. */
+  readonly configShape: string;
+}
+
+/** @internal Names `text` by its SHA-1. */
+export function luaScript(text: string, configShape: string): LuaScript {
+  return { text, sha: createHash('sha1').update(text).digest('hex'), configShape };
+}
 
 /** @internal Counters of one runner, for tests and telemetry. */
 export interface RunnerStats {
@@ -29,7 +38,7 @@ export interface RunnerStats {
 }
 
 /**
- * @internal Runs the budget script: by SHA, again with its text when the server answers
+ * @internal Runs one Lua script over a fixed set of keys (all in one hash slot): by SHA, again with its text when the server answers
  * `NOSCRIPT` (after `SCRIPT FLUSH` or a restart: the script did not run, so sending it again
  * cannot apply anything twice), under a per-call time limit. Every failure becomes a
  * `BudgetError`: `TIMEOUT` when the time limit passed first, `BACKEND` otherwise, with the
@@ -37,33 +46,31 @@ export interface RunnerStats {
  */
 export class ScriptRunner {
   readonly stats: RunnerStats = { scriptReloads: 0 };
-  private readonly head: readonly string[];
 
   constructor(
     private readonly client: RedisScriptClient,
-    keys: BudgetKeys,
-    config: readonly string[],
+    private readonly script: LuaScript,
+    /** The keys every call passes, in the order the script reads them. */
+    readonly keys: readonly string[],
+    private readonly config: readonly string[],
     private readonly timeoutMs: number,
     private readonly budget: string,
-  ) {
-    this.head = [keys.state, keys.leases, keys.deadlines, keys.graveyard];
-    this.config = config;
-  }
-
-  private readonly config: readonly string[];
+  ) {}
 
   /**
    * Sends `op` with its arguments. The command is handed to the client before this returns,
    * so a later call from the same budget reaches the server after it.
    */
   run(op: string, args: readonly string[]): Promise<number[]> {
-    const argv = [...this.head, op, ...this.config, ...args];
+    const argv = [...this.keys, op, ...this.config, ...args];
+    const n = this.keys.length;
+    const { sha, text } = this.script;
     let sent: Promise<unknown>;
     try {
-      sent = this.client.evalsha(SHA, 4, ...argv).catch((error: unknown) => {
+      sent = this.client.evalsha(sha, n, ...argv).catch((error: unknown) => {
         if (!isNoScript(error)) throw error;
         this.stats.scriptReloads++;
-        return this.client.eval(SCRIPT, 4, ...argv);
+        return this.client.eval(text, n, ...argv);
       });
     } catch (error) {
       sent = Promise.reject(error);
@@ -71,7 +78,7 @@ export class ScriptRunner {
     return this.limit(sent, op).then(
       (reply) => reply as number[],
       (error: unknown) => {
-        throw toBudgetError(error, op, this.budget);
+        throw toBudgetError(error, op, this.budget, this.script.configShape);
       },
     );
   }
@@ -124,13 +131,18 @@ export function backendCode(error: unknown): string {
 }
 
 /** @internal Wraps a failure of a call as a `BudgetError`, leaving budgetry's own errors be. */
-export function toBudgetError(error: unknown, op: string, budget: string): BudgetError {
+export function toBudgetError(
+  error: unknown,
+  op: string,
+  budget: string,
+  configShape: string,
+): BudgetError {
   if (BudgetError.isInstance(error)) return error;
   const message = messageOf(error);
   if (message.startsWith('BUDGETRY_CONFIG')) {
     return new BudgetError({
       code: 'INVALID_ARGUMENT',
-      message: `budget ${JSON.stringify(budget)} exists in Redis with another configuration (kind|capacity|policy|period|maxDebt): ${message.slice(16)}; use another name, or destroy() it first`,
+      message: `budget ${JSON.stringify(budget)} exists in Redis with another configuration (${configShape}): ${message.slice(16)}; use another name, or destroy() it first`,
       details: { budget, op },
       cause: error,
     });

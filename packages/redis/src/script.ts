@@ -15,21 +15,19 @@
 // u recorded, U recorded after expiry, x expired (extra: units refunded at expiry), C a count
 // reservation, R a count release (cost: units accepted), A abandoned before it arrived, K a
 // usage charge.
-// Numbers are written with %.0f: Lua 5.1's tostring keeps only 14 significant digits.
-export const SCRIPT = `
+// The lines both scripts share are in lua-common.ts.
+import * as lua from './lua-common.js';
+import { luaScript } from './script-runner.js';
+
+const SCRIPT = `
 local S, L, D, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local op = ARGV[1]
-local MAX = 9007199254740991
-local SWEEP = 16
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${lua.prelude(8)}
 local cfg = ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5] .. '|' .. ARGV[6]
 local cap = tonumber(ARGV[3])
 local carry = ARGV[4] == 'carry'
 local period = tonumber(ARGV[5])
 local maxDebt = tonumber(ARGV[6])
 local graveMs = tonumber(ARGV[7])
-local function fmt(x) return string.format('%.0f', x) end
 
 local f = redis.call('HMGET', S, 'cfg', 'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu', 'sq')
 local net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq
@@ -51,11 +49,7 @@ local function split(rec)
   return p[1], tonumber(p[2] or '0'), tonumber(p[3] or '0'), tonumber(p[4] or '0')
 end
 local function live(epoch) return carry or epoch == ep end
-local function bury(id, rec)
-  redis.call('HSET', L, id, rec)
-  redis.call('ZADD', G, now + graveMs, id)
-end
-
+${lua.BURY}
 -- Each refill after the first pays up to another capacity of what is still owed.
 local function debtAfter(debt, k)
   if debt == 0 or k == 0 or cap == 0 then return debt end
@@ -90,49 +84,19 @@ local function addToNet(change)
   return written
 end
 
-if period > 0 then
-  local idx = math.floor((now - org) / period)
-  if idx > pidx then
-    refill(idx - pidx)
-    pidx = idx
+${lua.EPOCHS}
+-- An expired lease's units come back, fenced to its epoch like any release.
+local function lapse(id, cost, lep)
+  local back = 0
+  if live(lep) then
+    rs = rs - cost
+    net = net + cost
+    back = cost
   end
+  bury(id, 'x|' .. fmt(cost) .. '|' .. fmt(lep) .. '|' .. fmt(back))
+  return back
 end
-
-local swept, sweptUnits, sweptBack = 0, 0, 0
-local function expire(limit)
-  local ids = redis.call('ZRANGEBYSCORE', D, '-inf', now, 'LIMIT', 0, limit)
-  if #ids == 0 then return end
-  for _, id in ipairs(ids) do
-    local rec = redis.call('HGET', L, id)
-    if rec then
-      local state, cost, lep = split(rec)
-      if state == 'h' then
-        local back = 0
-        if live(lep) then
-          rs = rs - cost
-          net = net + cost
-          back = cost
-        end
-        bury(id, 'x|' .. fmt(cost) .. '|' .. fmt(lep) .. '|' .. fmt(back))
-        xl = math.min(xl + 1, MAX)
-        xu = math.min(xu + cost, MAX)
-        swept = swept + 1
-        sweptUnits = sweptUnits + cost
-        sweptBack = sweptBack + back
-      end
-    end
-  end
-  redis.call('ZREM', D, unpack(ids))
-  dirty = true
-end
-expire(SWEEP)
-
-local dead = redis.call('ZRANGEBYSCORE', G, '-inf', now, 'LIMIT', 0, SWEEP)
-if #dead > 0 then
-  redis.call('HDEL', L, unpack(dead))
-  redis.call('ZREM', G, unpack(dead))
-end
-
+${lua.SWEEP}
 local function settleHeld(id, how, cost, lep, amount)
   local ok = live(lep)
   if ok then rs = rs - cost end
@@ -237,46 +201,7 @@ elseif op == 'set' then
 elseif op == 'chg' then
   local id, amount = ARGV[8], tonumber(ARGV[9])
   if redis.call('HGET', L, id) then out = {1, 0, 0, 0} else out = charge(id, 0, amount, 0, 'K') end
-elseif op == 'abt' then
-  local id = ARGV[8]
-  local rec = redis.call('HGET', L, id)
-  if not rec then
-    bury(id, 'A')
-    out = {0, 0}
-  else
-    local state, cost, lep = split(rec)
-    if state == 'h' then
-      out = settleHeld(id, 'r', cost, lep, 0)
-      bury(id, 'A')
-    elseif state == 'C' then
-      -- A count reservation that arrived stays: its units are the pool's now, and a release
-      -- of the pool may already have returned them, so taking them back could return twice.
-      out = {-1, 0}
-    else
-      out = {0, 0}
-    end
-  end
-elseif op == 'ren' then
-  local id = ARGV[8]
-  local rec = redis.call('HGET', L, id)
-  if rec and string.sub(rec, 1, 1) == 'h' then
-    local deadline = now + tonumber(ARGV[9])
-    redis.call('ZADD', D, deadline, id)
-    out = {1, deadline}
-  else
-    out = {0, 0}
-  end
-elseif op == 'ref' then
-  local times, ifEpoch = tonumber(ARGV[8]), tonumber(ARGV[9])
-  if ifEpoch >= 0 and ifEpoch ~= ep then
-    out = {0, ep}
-  else
-    refill(times)
-    out = {1, ep}
-  end
-elseif op == 'swp' then
-  expire(tonumber(ARGV[8]))
-  out = {redis.call('ZCARD', D)}
+${lua.COMMON_OPS}
 elseif op == 'get' then
   local nextAt = -1
   if period > 0 then nextAt = org + (pidx + 1) * period end
@@ -291,7 +216,7 @@ if dirty then
     'org', fmt(org), 'pidx', fmt(pidx), 'con', fmt(con), 'od', fmt(od), 'fg', fmt(fg),
     'xl', fmt(xl), 'xu', fmt(xu))
 end
-local reply = {swept, sweptUnits, sweptBack, net, sq}
-for i = 1, #out do reply[#reply + 1] = out[i] end
-return reply
-`;
+${lua.reply('net')}`;
+
+/** @internal The budget script, named by its SHA-1. */
+export const BUDGET_SCRIPT = luaScript(SCRIPT, 'kind|capacity|policy|period|maxDebt');

@@ -3,12 +3,12 @@
 
 import { allOf, coordinator } from '@budgetry/compose';
 import { AtomicBudget } from '@budgetry/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBudget, RedisTokenBudget } from '../src/index.js';
-import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+import { fileRedis } from './helpers/budgets.js';
+import { redisReady, uniquePrefix } from './helpers/redis.js';
 
-const redis = redisReady ? client(await sharedPort()) : undefined;
-afterAll(() => cleanUp(redis));
+const redis = await fileRedis();
 
 describe.skipIf(!redisReady)('compose over Redis budgets', () => {
   it('charges a Redis budget and a local one together, all or nothing', async () => {

@@ -3,91 +3,91 @@
 // token reservations, and the black-box probe. Each run gets a budget of its own (a fresh
 // name under this file's prefix); its keys are deleted after the run.
 import { suite } from '@budgetry/testing';
-import { afterAll, describe, test } from 'vitest';
-import { RedisBudget, RedisTokenBudget } from '../src/index.js';
+import { describe, test } from 'vitest';
+import type { RedisBudget } from '../src/index.js';
+import { fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
 import { LossyClient } from './helpers/lossy-client.js';
-import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+import { redisReady } from './helpers/redis.js';
 
-const redis = redisReady ? client(await sharedPort()) : undefined;
-const keyPrefix = uniquePrefix('kit');
-let runs = 0;
-afterAll(() => cleanUp(redis));
+const redis = await fileRedis();
+const guard = guards(redis, 'kit-guard');
+const tokens = tokenBudgets(redis, 'kit-tokens');
+const hierarchies = trees(redis, 'kit-tree');
+
+/**
+ * A user node of a fresh three-level tree, as a guard of `capacity`: the limit is the user's
+ * own, or the root's (every reservation then goes through all three levels to be decided at
+ * the top). The tree's refill is the guard's.
+ */
+function treeGuard(capacity: number, limit: 'user' | 'root') {
+  const roomy = 2 * capacity + 1;
+  const [root, user] = limit === 'root' ? [capacity, roomy] : [roomy, capacity];
+  const tree = hierarchies({
+    capacity: root,
+    children: { capacity: roomy, children: { capacity: user } },
+  });
+  const node = tree.at('tenant {1}', 'user: 2');
+  return {
+    capabilities: node.capabilities,
+    tryReserve: (cost: number) => node.tryReserve(cost),
+    release: (cost: number) => node.release(cost),
+    tryAcquire: (cost: number) => node.tryAcquire(cost),
+    available: () => node.available(),
+    refill: () => tree.refill(),
+    destroy: () => tree.destroy(),
+  };
+}
 
 const options = {
   numRuns: 100,
   teardown: (subject: never) => (subject as RedisBudget).destroy(),
 };
+const common = { test, timeoutMs: 60_000, options };
+const permits = { dispose: 'async', partialCommit: true } as const;
+const tokenCaps = { available: true, debt: true, countApi: true } as const;
 
 for (const policy of ['reset', 'carry'] as const) {
   describe.skipIf(!redisReady)(`kit (${policy})`, () => {
     suite({
-      test,
+      ...common,
       describe,
       kind: 'guard',
       name: `RedisBudget (${policy})`,
-      timeoutMs: 60_000,
-      options,
-      factory: ({ capacity }) =>
-        new RedisBudget(capacity, {
-          redis: redis!,
-          keyPrefix,
-          name: `guard-${policy}-${++runs}`,
-          refillPolicy: policy,
-        }),
-      capabilities: {
-        available: true,
-        permits: { dispose: 'async', partialCommit: true },
-        refill: { policy },
-      },
+      factory: ({ capacity }) => guard(capacity, { refillPolicy: policy }),
+      capabilities: { available: true, permits, refill: { policy } },
     });
     suite({
-      test,
+      ...common,
       describe,
       kind: 'token-budget',
       name: `RedisTokenBudget (${policy})`,
-      timeoutMs: 60_000,
-      options,
-      factory: ({ capacity }) =>
-        new RedisTokenBudget(capacity, {
-          redis: redis!,
-          keyPrefix,
-          name: `tokens-${policy}-${++runs}`,
-          refillPolicy: policy,
-          leakBackstop: false,
-        }),
-      capabilities: {
-        available: true,
-        debt: true,
-        countApi: true,
-        asyncDispose: true,
-        refill: { policy },
-      },
+      factory: ({ capacity }) => tokens(capacity, { refillPolicy: policy }),
+      capabilities: { ...tokenCaps, asyncDispose: true, refill: { policy } },
     });
   });
 }
 
+describe.skipIf(!redisReady)('kit, a node of a hierarchy', () => {
+  for (const limit of ['user', 'root'] as const) {
+    suite({
+      ...common,
+      describe,
+      kind: 'guard',
+      name: `RedisHierarchy user node, limited at the ${limit}`,
+      options: { ...options, numRuns: 60 },
+      factory: ({ capacity }) => treeGuard(capacity, limit),
+      capabilities: { available: true, permits, refill: { policy: 'reset' } },
+    });
+  }
+});
+
 describe.skipIf(!redisReady)('kit, debt cap', () => {
   suite({
-    test,
+    ...common,
     kind: 'token-budget',
     name: 'RedisTokenBudget with maxDebt 3',
-    timeoutMs: 60_000,
-    options,
-    factory: ({ capacity }) =>
-      new RedisTokenBudget(capacity, {
-        redis: redis!,
-        keyPrefix,
-        name: `capped-${++runs}`,
-        maxDebt: 3,
-        leakBackstop: false,
-      }),
-    capabilities: {
-      available: true,
-      debt: true,
-      countApi: true,
-      maxDebt: 3,
-      refill: { policy: 'reset' },
-    },
+    factory: ({ capacity }) => tokens(capacity, { maxDebt: 3 }),
+    capabilities: { ...tokenCaps, maxDebt: 3, refill: { policy: 'reset' } },
   });
 });
 
@@ -106,49 +106,27 @@ function lossy(...spared: string[]): LossyClient {
 }
 
 describe.skipIf(!redisReady)('kit, replies lost', () => {
+  const lossyCommon = {
+    ...common,
+    options: { ...options, numRuns: 40, maxCommands: 10, timeoutMs: 30_000 },
+  };
+  const indeterminate = {
+    refill: { policy: 'reset' },
+    timeouts: true,
+    linearizable: false,
+  } as const;
   suite({
-    test,
+    ...lossyCommon,
     kind: 'guard',
     name: 'RedisBudget whose replies get lost',
-    timeoutMs: 60_000,
-    options: { ...options, numRuns: 40, maxCommands: 10, timeoutMs: 30_000 },
-    factory: ({ capacity }) =>
-      new RedisBudget(capacity, {
-        redis: lossy(),
-        keyPrefix,
-        name: `lossy-${++runs}`,
-        timeoutMs: 15,
-      }),
-    capabilities: {
-      available: true,
-      permits: { dispose: 'async', partialCommit: true },
-      refill: { policy: 'reset' },
-      timeouts: true,
-      linearizable: false,
-    },
+    factory: ({ capacity }) => guard(capacity, { redis: lossy(), timeoutMs: 15 }),
+    capabilities: { available: true, permits, ...indeterminate },
   });
   suite({
-    test,
+    ...lossyCommon,
     kind: 'token-budget',
     name: 'RedisTokenBudget whose replies get lost',
-    timeoutMs: 60_000,
-    options: { ...options, numRuns: 40, maxCommands: 10, timeoutMs: 30_000 },
-    factory: ({ capacity }) =>
-      new RedisTokenBudget(capacity, {
-        redis: lossy('acq', 'set'),
-        keyPrefix,
-        name: `lossy-tokens-${++runs}`,
-        timeoutMs: 15,
-        leakBackstop: false,
-      }),
-    capabilities: {
-      available: true,
-      debt: true,
-      countApi: true,
-      asyncDispose: true,
-      refill: { policy: 'reset' },
-      timeouts: true,
-      linearizable: false,
-    },
+    factory: ({ capacity }) => tokens(capacity, { redis: lossy('acq', 'set'), timeoutMs: 15 }),
+    capabilities: { ...tokenCaps, asyncDispose: true, ...indeterminate },
   });
 });

@@ -4,10 +4,11 @@
 // no denial of what was free, every settle honoured once, available exactly as the ledger
 // says after every change, and at the end.
 import { Auditor } from '@budgetry/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBudget } from '../src/index.js';
+import { fileRedis } from './helpers/budgets.js';
 import { firstLine, output, spawnTs } from './helpers/child.js';
-import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+import { redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
 
 interface Call {
   op: string;
@@ -15,8 +16,7 @@ interface Call {
   reply: number[];
 }
 
-const redis = redisReady ? client(await sharedPort()) : undefined;
-afterAll(() => cleanUp(redis));
+const redis = await fileRedis();
 
 describe.skipIf(!redisReady)('a fleet of processes on one budget', () => {
   it('never admits past capacity, checked by replaying every process log', async () => {

@@ -2,21 +2,8 @@ import { BudgetError } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { budgetKeys, escapeName, RedisBudget } from '../src/index.js';
+import { hostile, slotOf } from './helpers/keyspace.js';
 import { client, keysUnder, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
-
-/** Redis Cluster's slot of a key: CRC16 (XMODEM) of its hash tag, modulo 16384. */
-function slotOf(key: string): number {
-  const open = key.indexOf('{');
-  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
-  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
-  let crc = 0;
-  for (const byte of Buffer.from(hashed, 'utf8')) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++)
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
 
 function wellFormed(s: string): boolean {
   try {
@@ -26,23 +13,6 @@ function wellFormed(s: string): boolean {
     return false;
   }
 }
-
-const hostile = [
-  'acme',
-  'a}',
-  '{a}',
-  'a:state',
-  'acme}:leases',
-  'a b',
-  'a\nb',
-  '%7D',
-  'a%7D',
-  '}{',
-  'tenant:{acme}:state',
-  'ünïcødé 🎉',
-  '*',
-  '\u0000',
-];
 
 describe('budget keys', () => {
   it('passes the slot computation its own check value', () => {

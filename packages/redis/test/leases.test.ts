@@ -1,42 +1,15 @@
 import { BudgetError, type BudgetEvent } from '@budgetry/core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { budgetKeys, RedisBudget, RedisTokenBudget } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { budgetKeys } from '../src/index.js';
+import { codeOf, fileRedis, guards, tokenBudgets } from './helpers/budgets.js';
 import { LossyClient } from './helpers/lossy-client.js';
-import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+import { redisReady, uniquePrefix } from './helpers/redis.js';
 
-const redis = redisReady ? client(await sharedPort()) : undefined;
-afterAll(() => cleanUp(redis));
+const redis = await fileRedis();
+const guard = guards(redis, 'leases');
+const tokens = tokenBudgets(redis, 'tokens');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (BudgetError.isInstance(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
-
-function guard(capacity: number, extra: object = {}) {
-  return new RedisBudget(capacity, {
-    redis: redis!,
-    name: 'leases',
-    keyPrefix: uniquePrefix('leases'),
-    ...extra,
-  });
-}
-
-function tokens(capacity: number, extra: object = {}) {
-  return new RedisTokenBudget(capacity, {
-    redis: redis!,
-    name: 'tokens',
-    keyPrefix: uniquePrefix('leases'),
-    leakBackstop: false,
-    ...extra,
-  });
-}
 
 describe.skipIf(!redisReady)('leases', () => {
   it('refunds an expired lease exactly once and reports it', async () => {
@@ -134,16 +107,14 @@ describe.skipIf(!redisReady)('leases', () => {
 });
 
 describe.skipIf(!redisReady)('idempotency', () => {
-  async function lossy<T>(make: (client: LossyClient) => T) {
+  /** A budget made by `make` on a client whose faults the test orders. */
+  function lossy<T>(make: (client: LossyClient) => T) {
     const lossyClient = new LossyClient(redis!);
-    const subject = make(lossyClient);
-    return { lossyClient, subject };
+    return { lossyClient, subject: make(lossyClient) };
   }
 
   it('applies a release once when its reply was lost and the permit retried it', async () => {
-    const { lossyClient, subject: b } = await lossy(
-      (c) => new RedisBudget(10, { redis: c, name: 'b', keyPrefix: uniquePrefix('idem') }),
-    );
+    const { lossyClient, subject: b } = lossy((c) => guard(10, { redis: c }));
     await b.tryReserve(3); // held by the count API: a doubled refund would show 11 available
     const p = (await b.tryAcquire(4))!;
     lossyClient.loseReply.set('set', 1);
@@ -159,9 +130,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('applies a partial commit once when its reply was lost and it was retried', async () => {
-    const { lossyClient, subject: b } = await lossy(
-      (c) => new RedisBudget(10, { redis: c, name: 'b', keyPrefix: uniquePrefix('idem') }),
-    );
+    const { lossyClient, subject: b } = lossy((c) => guard(10, { redis: c }));
     const p = (await b.tryAcquire(6))!;
     lossyClient.loseReply.set('set', 1);
     expect(await codeOf(p.commit(2))).toBe('BACKEND');
@@ -171,15 +140,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('records token usage once when its reply was lost and it was retried', async () => {
-    const { lossyClient, subject: t } = await lossy(
-      (c) =>
-        new RedisTokenBudget(100, {
-          redis: c,
-          name: 't',
-          keyPrefix: uniquePrefix('idem'),
-          leakBackstop: false,
-        }),
-    );
+    const { lossyClient, subject: t } = lossy((c) => tokens(100, { redis: c }));
     const r = (await t.tryReserveTokens(50))!;
     lossyClient.loseReply.set('set', 1);
     expect(await codeOf(t.recordUsage(r, 60, 10))).toBe('BACKEND');
@@ -192,15 +153,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('refunds nothing on dispose after a record whose reply was lost', async () => {
-    const { lossyClient, subject: t } = await lossy(
-      (c) =>
-        new RedisTokenBudget(100, {
-          redis: c,
-          name: 't',
-          keyPrefix: uniquePrefix('idem'),
-          leakBackstop: false,
-        }),
-    );
+    const { lossyClient, subject: t } = lossy((c) => tokens(100, { redis: c }));
     const r = (await t.tryReserveTokens(50))!;
     lossyClient.loseReply.set('set', 1);
     expect(await codeOf(t.recordUsage(r, 60, 10))).toBe('BACKEND');
@@ -209,16 +162,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('gives back the estimate at lease expiry when a record never reached Redis', async () => {
-    const { lossyClient, subject: t } = await lossy(
-      (c) =>
-        new RedisTokenBudget(100, {
-          redis: c,
-          name: 't',
-          keyPrefix: uniquePrefix('idem'),
-          leakBackstop: false,
-          timeoutMs: 30,
-        }),
-    );
+    const { lossyClient, subject: t } = lossy((c) => tokens(100, { redis: c, timeoutMs: 30 }));
     const r = (await t.tryReserveTokens(50, { leaseMs: 150 }))!;
     lossyClient.hangBefore.set('set', 1);
     expect(await codeOf(t.recordUsage(r, 60, 10))).toBe('TIMEOUT');
@@ -230,15 +174,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('undoes a reservation whose reply never came, once its time limit passed', async () => {
-    const { lossyClient, subject: b } = await lossy(
-      (c) =>
-        new RedisBudget(10, {
-          redis: c,
-          name: 'b',
-          keyPrefix: uniquePrefix('idem'),
-          timeoutMs: 30,
-        }),
-    );
+    const { lossyClient, subject: b } = lossy((c) => guard(10, { redis: c, timeoutMs: 30 }));
     lossyClient.hangAfter.set('acq', 1);
     lossyClient.hangBefore.set('res', 1);
     expect(await codeOf(b.tryAcquire(4))).toBe('TIMEOUT');
@@ -249,9 +185,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('undoes a reservation whose reply was lost, so it holds nothing', async () => {
-    const { lossyClient, subject: b } = await lossy(
-      (c) => new RedisBudget(10, { redis: c, name: 'b', keyPrefix: uniquePrefix('idem') }),
-    );
+    const { lossyClient, subject: b } = lossy((c) => guard(10, { redis: c }));
     lossyClient.loseReply.set('acq', 1);
     lossyClient.loseReply.set('res', 1);
     const acquire = await b.tryAcquire(4).catch((e: unknown) => e);
@@ -267,15 +201,7 @@ describe.skipIf(!redisReady)('idempotency', () => {
   });
 
   it('applies a command delivered twice once, for every kind of change', async () => {
-    const { lossyClient, subject: t } = await lossy(
-      (c) =>
-        new RedisTokenBudget(100, {
-          redis: c,
-          name: 't',
-          keyPrefix: uniquePrefix('idem'),
-          leakBackstop: false,
-        }),
-    );
+    const { lossyClient, subject: t } = lossy((c) => tokens(100, { redis: c }));
     for (const op of ['acq', 'res', 'rel', 'set']) lossyClient.duplicate.set(op, 10);
     const r = (await t.tryReserveTokens(30))!;
     expect(await t.tryReserve(20)).toBe(true);

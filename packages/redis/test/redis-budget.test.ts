@@ -1,29 +1,11 @@
 import { AtomicBudget, BudgetError, type BudgetEvent, capabilitiesOf } from '@budgetry/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBudget, type RedisBudgetOptions } from '../src/index.js';
-import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+import { codeOf, fileRedis, guards } from './helpers/budgets.js';
+import { redisReady, uniquePrefix } from './helpers/redis.js';
 
-const redis = redisReady ? client(await sharedPort()) : undefined;
-afterAll(() => cleanUp(redis));
-
-function budget(capacity: number, options: Partial<RedisBudgetOptions> = {}): RedisBudget {
-  return new RedisBudget(capacity, {
-    redis: redis!,
-    name: 'budget',
-    keyPrefix: uniquePrefix('budget'),
-    ...options,
-  });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (BudgetError.isInstance(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
+const redis = await fileRedis();
+const budget = guards(redis, 'budget');
 
 describe.skipIf(!redisReady)('RedisBudget, count API', () => {
   it('grants cost 0, denies more than is available, and releases into the pool', async () => {

@@ -1,31 +1,16 @@
-import { AtomicTokenBudget, BudgetError, capabilitiesOf, TokenReservation } from '@budgetry/core';
+import {
+  AtomicTokenBudget,
+  type BudgetError,
+  capabilitiesOf,
+  TokenReservation,
+} from '@budgetry/core';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
-import { RedisTokenBudget, type RedisTokenBudgetOptions } from '../src/index.js';
-import { cleanUp, client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { codeOf, fileRedis, tokenBudgets } from './helpers/budgets.js';
+import { redisReady } from './helpers/redis.js';
 
-const redis = redisReady ? client(await sharedPort()) : undefined;
-afterAll(() => cleanUp(redis));
-
-function tokens(capacity: number, options: Partial<RedisTokenBudgetOptions> = {}) {
-  return new RedisTokenBudget(capacity, {
-    redis: redis!,
-    name: 'tokens',
-    keyPrefix: uniquePrefix('tokens'),
-    leakBackstop: false,
-    ...options,
-  });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (BudgetError.isInstance(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
+const redis = await fileRedis();
+const tokens = tokenBudgets(redis, 'tokens');
 
 describe.skipIf(!redisReady)('RedisTokenBudget', () => {
   it('owes overage in full: the reference case that forgave it', async () => {

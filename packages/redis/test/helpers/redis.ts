@@ -56,15 +56,17 @@ export class PrivateRedis {
   private constructor(
     readonly port: number,
     private readonly persistDir: string | undefined,
+    private readonly extra: readonly string[],
   ) {}
 
   /**
    * @param persistDir - keep an append-only file there, fsynced before every reply, so a
    * restart after `kill()` comes back with every acknowledged change; without it the server
    * keeps nothing and comes back empty.
+   * @param extra - more arguments for redis-server (cluster mode, …).
    */
-  static async start(persistDir?: string): Promise<PrivateRedis> {
-    const server = new PrivateRedis(await freePort(), persistDir);
+  static async start(persistDir?: string, extra: readonly string[] = []): Promise<PrivateRedis> {
+    const server = new PrivateRedis(await freePort(), persistDir, extra);
     await server.restart();
     return server;
   }
@@ -77,7 +79,16 @@ export class PrivateRedis {
         : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.persistDir];
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        ...persistence,
+        ...this.extra,
+      ],
       { stdio: 'ignore' },
     );
     const child = this.child;

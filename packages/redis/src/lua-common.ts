@@ -1,0 +1,146 @@
+// Lua that the budget script and the hierarchy script share, pasted into each: how a call
+// begins (the server's clock), how settled records are kept and forgotten, the operations
+// both implement alike (abandon, renew, refill, sweep), and how a reply is laid out.
+//
+// What a script must define for them: KEYS S (state), L (lease records), D (deadlines),
+// G (graveyard) as locals; `graveMs`; `ep`, `xl`, `xu`, `sq` and `dirty`; `split(rec)`
+// returning the record's state, cost and epoch, then its fourth field; `lapse(id, cost, epoch,
+// fourth)`, which gives an expired lease's units back (if its epoch is live), keeps its record
+// and returns the units given back; `settleHeld(id, how, cost, epoch, used, fourth)`;
+// `refill(times)`; `period`, `org` and `pidx` (see EPOCHS); and `out`, the operation's own
+// values.
+
+/**
+ * @internal The first lines: the operation, `A` (the ARGV index of its first own argument),
+ * limits, the server's clock in milliseconds, and `fmt` — numbers written with %.0f, since
+ * Lua 5.1's tostring keeps only 14 significant digits.
+ */
+export function prelude(first: number): string {
+  return `
+local op, A = ARGV[1], ${first}
+local MAX = 9007199254740991
+local SWEEP = 16
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function fmt(x) return string.format('%.0f', x) end
+`;
+}
+
+/**
+ * @internal Begins, all at once, the epochs whose boundaries passed since the last call:
+ * one every `period` ms of server time counted from `org`, `pidx` the last one begun.
+ */
+export const EPOCHS = `
+if period > 0 then
+  local idx = math.floor((now - org) / period)
+  if idx > pidx then
+    refill(idx - pidx)
+    pidx = idx
+  end
+end
+`;
+
+/** @internal Keeps a settled record (so a retry is recognised) until the graveyard lets go. */
+export const BURY = `
+local function bury(id, rec)
+  redis.call('HSET', L, id, rec)
+  redis.call('ZADD', G, now + graveMs, id)
+end
+`;
+
+/**
+ * @internal Defines `expire(limit)`, which settles up to `limit` leases whose deadline passed,
+ * each once, through the script's `lapse`, counting them in `swept`, `sweptUnits`,
+ * `sweptBack`; runs it for a few; then forgets, a few, the settled records whose time ran out.
+ */
+export const SWEEP = `
+local swept, sweptUnits, sweptBack = 0, 0, 0
+local function expire(limit)
+  local ids = redis.call('ZRANGEBYSCORE', D, '-inf', now, 'LIMIT', 0, limit)
+  if #ids == 0 then return end
+  for _, id in ipairs(ids) do
+    local rec = redis.call('HGET', L, id)
+    if rec then
+      local state, cost, lep, fourth = split(rec)
+      if state == 'h' then
+        local back = lapse(id, cost, lep, fourth)
+        xl = math.min(xl + 1, MAX)
+        xu = math.min(xu + cost, MAX)
+        swept = swept + 1
+        sweptUnits = sweptUnits + cost
+        sweptBack = sweptBack + back
+      end
+    end
+  end
+  redis.call('ZREM', D, unpack(ids))
+  dirty = true
+end
+expire(SWEEP)
+
+local dead = redis.call('ZRANGEBYSCORE', G, '-inf', now, 'LIMIT', 0, SWEEP)
+if #dead > 0 then
+  redis.call('HDEL', L, unpack(dead))
+  redis.call('ZREM', G, unpack(dead))
+end
+`;
+
+/**
+ * @internal `elseif` branches for the operations both scripts implement alike: `abt` (abandon
+ * a request whose answer was lost), `ren` (renew a lease), `ref` (refill, once per epoch when
+ * `ifEpoch` is given), `swp` (sweep expired leases).
+ */
+export const COMMON_OPS = `
+elseif op == 'abt' then
+  local id = ARGV[A]
+  local rec = redis.call('HGET', L, id)
+  if not rec then
+    bury(id, 'A')
+    out = {0, 0}
+  else
+    local state, cost, lep, fourth = split(rec)
+    if state == 'h' then
+      out = settleHeld(id, 'r', cost, lep, 0, fourth)
+      bury(id, 'A')
+    elseif state == 'C' then
+      -- A count reservation that arrived stays: its units are the pool's now, and a release
+      -- of the pool may already have returned them, so taking them back could return twice.
+      out = {-1, 0}
+    else
+      out = {0, 0}
+    end
+  end
+elseif op == 'ren' then
+  local id = ARGV[A]
+  local rec = redis.call('HGET', L, id)
+  if rec and string.sub(rec, 1, 1) == 'h' then
+    local deadline = now + tonumber(ARGV[A + 1])
+    redis.call('ZADD', D, deadline, id)
+    out = {1, deadline}
+  else
+    out = {0, 0}
+  end
+elseif op == 'ref' then
+  local times, ifEpoch = tonumber(ARGV[A]), tonumber(ARGV[A + 1])
+  if ifEpoch >= 0 and ifEpoch ~= ep then
+    out = {0, ep}
+  else
+    refill(times)
+    out = {1, ep}
+  end
+elseif op == 'swp' then
+  expire(tonumber(ARGV[A]))
+  out = {redis.call('ZCARD', D)}
+`;
+
+/**
+ * @internal The last lines: the reply header — leases this call expired, their units, what
+ * they refunded, `net` (a Lua expression: what is free after the call), the number of
+ * changes so far — then the operation's own values.
+ */
+export function reply(net: string): string {
+  return `
+local reply = {swept, sweptUnits, sweptBack, ${net}, sq}
+for i = 1, #out do reply[#reply + 1] = out[i] end
+return reply
+`;
+}
