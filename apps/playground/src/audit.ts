@@ -1,7 +1,7 @@
 import type { HierarchyNode } from '@budgetry/compose';
 import type { BudgetEvent } from '@budgetry/core';
 import { Auditor } from '@budgetry/testing';
-import type { CoreTokenBudget } from './backend.js';
+import type { BudgetReading } from './backend.js';
 import { formatCount } from './format.js';
 
 /** One conservation check and how it came out. */
@@ -102,13 +102,13 @@ export class TokenAudit {
   /**
    * Compares the budget with the ledger now.
    *
-   * @param budget - the budget the ledger mirrors.
+   * @param budget - the figures of the budget the ledger mirrors, read through its own API.
    * @param at - when, for the message.
    * @returns whether they agree; the first disagreement is kept.
    */
-  compare(budget: CoreTokenBudget, at: string): boolean {
+  compare(budget: BudgetReading, at: string): boolean {
     const a = this.auditor;
-    const seen = `available ${formatCount(budget.available())}, debt ${formatCount(budget.debt())}, consumed ${formatCount(budget.tokensConsumedSync())}, epoch ${budget.epoch}`;
+    const seen = `available ${formatCount(budget.available)}, debt ${formatCount(budget.debt)}, consumed ${formatCount(budget.consumed)}, epoch ${budget.epoch}`;
     const ledger = `available ${formatCount(a.available)}, debt ${formatCount(a.debt)}, consumed ${formatCount(a.consumed)}, epoch ${a.epoch}`;
     if (seen === ledger) return true;
     this.broke(`${at}: the budget shows ${seen}; the auditor's ledger says ${ledger}`);
@@ -118,14 +118,14 @@ export class TokenAudit {
   /**
    * The final checks of this budget, at rest.
    *
-   * @param budget - the budget the ledger mirrors.
+   * @param budget - the figures of the budget the ledger mirrors, read at rest.
    * @param at - when, for the messages.
    * @returns one check per invariant.
    */
-  finalChecks(budget: CoreTokenBudget, at: string): Check[] {
+  finalChecks(budget: BudgetReading, at: string): Check[] {
     const agrees = this.compare(budget, at);
     const a = this.auditor;
-    const consumed = budget.tokensConsumedSync();
+    const consumed = budget.consumed;
     return [
       {
         name: `${this.label}: budget = auditor's ledger`,
@@ -147,8 +147,8 @@ export class TokenAudit {
           },
       {
         name: `${this.label}: nothing held or leaked at rest`,
-        ok: budget.reserved() === 0 && budget.leaks() === 0,
-        detail: `${formatCount(budget.reserved())} still reserved, ${budget.leaks()} leaked handles`,
+        ok: budget.reserved === 0 && budget.leaks === 0,
+        detail: `${formatCount(budget.reserved)} still reserved, ${budget.leaks} leaked handles`,
       },
     ];
   }

@@ -21,15 +21,16 @@ export interface CapacityHost {
  * - Each tenant's own tokens per minute: through the hierarchy's own API,
  *   `root.child(key, { capacity })`, as soon as the tenant holds no more than the new capacity
  *   (the hierarchy refuses a capacity below what a node holds).
- * - Tokens per minute and dollars per day: `AtomicTokenBudget` and `SharedTokenBudget` have a
- *   fixed capacity, so the change is a documented rebuild at the next minute boundary (the
- *   tokens budget's epoch boundary): a new generation of the budget, with its own auditor,
- *   starts by owing what the old one owes at that instant — capacity − available + debt, read
- *   through the old budget's own API, so the day's spend and any debt carry over — charged as
- *   usage on a zero reservation (`tryReserveTokensSync(0)`, `recordUsageSync`) and told to its
- *   auditor the same way. The old generation takes no new reservations; the calls in flight on
- *   it settle there. At the end every generation is held to its own ledger, and the new one's
- *   consumption must equal the usage reported on it plus what it carried in.
+ * - Tokens per minute and dollars per day: `AtomicTokenBudget`, `SharedTokenBudget` and
+ *   `RedisTokenBudget` have a fixed capacity, so the change is a documented rebuild at the next
+ *   minute boundary (the tokens budget's epoch boundary): a new generation of the budget, with
+ *   its own auditor, starts by owing what the old one owes at that instant — capacity −
+ *   available + debt, read through the old budget's own API, so the day's spend and any debt
+ *   carry over — charged as usage on a zero reservation (`tryReserveTokens(0)`, then
+ *   `recordUsage`) and told to its auditor the same way. The old generation takes no new
+ *   reservations; the calls in flight on it settle there. At the end every generation is held
+ *   to its own ledger, and the new one's consumption must equal the usage reported on it plus
+ *   what it carried in.
  */
 export class CapacityChanges {
   private pending: { -readonly [K in keyof Capacities]?: Capacities[K] } = {};
@@ -66,18 +67,19 @@ export class CapacityChanges {
   }
 
   /**
-   * Applies the pending changes whose boundary has come; call before each step.
+   * Applies the pending changes whose boundary has come; call before each step, once the
+   * budgets have begun the epochs due.
    *
    * @param minuteBoundary - whether the step starts a simulated minute.
    * @returns whether a budget or node was replaced (the coordinators must be rebuilt).
    */
-  apply(minuteBoundary: boolean): boolean {
+  async apply(minuteBoundary: boolean): Promise<boolean> {
     const { tokensPerMinute, usdMicrosPerDay, tenantPerMinute } = this.pending;
     let replaced = false;
     if (minuteBoundary) {
-      if (tokensPerMinute !== undefined) replaced = this.replace('tokens', tokensPerMinute);
+      if (tokensPerMinute !== undefined) replaced = await this.replace('tokens', tokensPerMinute);
       if (usdMicrosPerDay !== undefined) {
-        replaced = this.replace('dollars', usdMicrosPerDay) || replaced;
+        replaced = (await this.replace('dollars', usdMicrosPerDay)) || replaced;
       }
       delete this.pending.tokensPerMinute;
       delete this.pending.usdMicrosPerDay;
@@ -103,19 +105,20 @@ export class CapacityChanges {
     return replaced;
   }
 
-  private replace(name: MeterName, capacity: number): boolean {
+  private async replace(name: MeterName, capacity: number): Promise<boolean> {
     const g = this.host.gateway;
     const old = g[name];
     if (old.capacity === capacity) return false;
-    const owed = old.capacity - old.refilling.available() + old.budget.debt();
+    await old.budget.refresh();
+    const { available, debt } = old.budget.reading();
+    const owed = old.capacity - available + debt;
     const meter = this.host.meter(name, capacity);
     if (owed > 0) {
-      const reservation = meter.budget.tryReserveTokensSync(0)!;
       meter.audit.carry(owed, this.host.time());
-      meter.budget.recordUsageSync(reservation, owed, 0);
+      await meter.budget.charge(owed);
     }
     old.audit.onRefill = undefined;
-    old.refilling.close();
+    old.budget.retire();
     g[name] = meter;
     g.generations.push(meter);
     return true;

@@ -59,8 +59,12 @@ describe('the command line, spawned', () => {
       'budgetry playground: --tenants must be a whole number from 1 to 50, got "0"\n',
     ],
     [
-      ['--backend', 'redis', '--redis-url', 'redis://127.0.0.1:6379'],
-      'budgetry playground: --backend redis is not available yet: the Redis backend (packages/redis) is still being built; use --backend memory or --backend shared\n',
+      ['--backend', 'redis', '--redis-url', 'redis://127.0.0.1:1'],
+      'budgetry playground: cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1 (start one with `redis-server --daemonize yes`, or give another --redis-url)\n',
+    ],
+    [
+      ['--web', '--port', '0', '--backend', 'redis', '--redis-url', 'redis://127.0.0.1:1'],
+      'budgetry playground: cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1 (start one with `redis-server --daemonize yes`, or give another --redis-url)\n',
     ],
     [
       ['--backend', 'sqlite'],

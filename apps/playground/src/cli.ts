@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BudgetError } from '@budgetry/core';
 import { BackendUnavailable } from './backend.js';
 import { plural } from './format.js';
 import type { Fault } from './gateway.js';
@@ -17,7 +18,7 @@ export interface CliIO {
 }
 
 /** Exit statuses. */
-export const EXIT = { held: 0, broken: 1, usage: 2 } as const;
+export const EXIT = { held: 0, broken: 1, usage: 2, interrupted: 130 } as const;
 
 /** Wall time between frames of the live view. */
 const FRAME_MS = 200;
@@ -45,38 +46,57 @@ export async function runCli(
   if (parsed.kind === 'error') return fail(io, parsed.message);
   const options = parsed.options;
   if (options.web !== undefined) return serve(options, options.web, io);
+  const { tenants, minutes, seed, backend, redisUrl } = options;
   let sim: Simulation;
   try {
-    sim = new Simulation({
-      tenants: options.tenants,
-      minutes: options.minutes,
-      seed: options.seed,
-      backend: options.backend,
-      ...inject,
-    });
+    sim = await Simulation.open({ tenants, minutes, seed, backend, redisUrl, ...inject });
   } catch (error) {
     if (error instanceof BackendUnavailable) return fail(io, error.message);
     throw error;
   }
-  if (options.json) {
-    const result = sim.finish();
-    io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  // Ctrl-C: the backend is closed first (a Redis run deletes its keys), then the process ends.
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    sim.close().finally(() => process.exit(EXIT.interrupted));
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    if (options.json) {
+      const result = await sim.finish();
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return result.held ? EXIT.held : EXIT.broken;
+    }
+    const live = io.stdout.isTTY === true && !options.plain;
+    if (live) await runLive(sim, io);
+    else await runPlain(sim, io, options);
+    const result = await sim.finish();
+    io.stdout.write(`${renderReport(result, live).join('\n')}\n`);
     return result.held ? EXIT.held : EXIT.broken;
+  } catch (error) {
+    // The backend closed under the run after Ctrl-C: nothing failed.
+    if (interrupted) return EXIT.interrupted;
+    // Redis stopped answering mid-run: say so in one line, as for an unreachable one.
+    if (BudgetError.isInstance(error) && (error.code === 'BACKEND' || error.code === 'TIMEOUT')) {
+      return fail(io, `the ${backend} backend failed during the run: ${error.message}`);
+    }
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    // Already closed by `finish`, or after a failure: then that failure is the one to report.
+    await sim.close().catch(() => {});
   }
-  const live = io.stdout.isTTY === true && !options.plain;
-  if (live) await runLive(sim, io);
-  else runPlain(sim, io, options);
-  const result = sim.finish();
-  io.stdout.write(`${renderReport(result, live).join('\n')}\n`);
-  return result.held ? EXIT.held : EXIT.broken;
 }
 
 /** Serves the live page until SIGINT or SIGTERM, then closes cleanly. */
 async function serve(options: PlaygroundOptions, web: WebOptions, io: CliIO): Promise<number> {
-  const { tenants, minutes, seed, backend } = options;
+  const { tenants, minutes, seed, backend, redisUrl } = options;
   let server: PlaygroundServer;
   try {
-    server = await startServer({ tenants, minutes, seed, backend, speed: web.speed }, web.port);
+    server = await startServer(
+      { tenants, minutes, seed, backend, redisUrl, speed: web.speed },
+      web.port,
+    );
   } catch (error) {
     if (error instanceof ServeError || error instanceof BackendUnavailable) {
       return fail(io, error.message);
@@ -105,13 +125,13 @@ function fail(io: CliIO, message: string): number {
   return EXIT.usage;
 }
 
-function runPlain(sim: Simulation, io: CliIO, options: PlaygroundOptions): void {
+async function runPlain(sim: Simulation, io: CliIO, options: PlaygroundOptions): Promise<void> {
   const tenants = sim.profiles.map((p) => `${p.name} (${p.kind})`).join(', ');
   io.stdout.write(
     `budgetry playground: seed ${options.seed}, ${plural(options.minutes, 'simulated minute')}, ${sim.backend.description}\ntenants: ${tenants}\n`,
   );
   while (!sim.done) {
-    const ended = sim.step();
+    const ended = await sim.step();
     if (ended !== undefined) {
       const line = renderIntervalLine(ended, options.minutes, refillsIn(sim.refills, ended));
       io.stdout.write(`${line}\n`);
@@ -134,24 +154,18 @@ async function runLive(sim: Simulation, io: CliIO): Promise<void> {
   };
   io.stdout.write('\x1b[?25l'); // hide the cursor while redrawing
   const restore = () => io.stdout.write('\x1b[?25h');
-  // Ctrl-C ends the process without 'exit' handlers: give the cursor back first.
-  const interrupt = () => {
-    restore();
-    process.exit(130);
-  };
+  // Ctrl-C ends the process through process.exit (see runCli), which runs this.
   process.once('exit', restore);
-  process.once('SIGINT', interrupt);
   try {
     draw();
     while (!sim.done) {
-      for (let i = 0; i < STEPS_PER_FRAME && !sim.done; i++) sim.step();
+      for (let i = 0; i < STEPS_PER_FRAME && !sim.done; i++) await sim.step();
       await wait(FRAME_MS);
       draw();
     }
   } finally {
     restore();
     process.removeListener('exit', restore);
-    process.removeListener('SIGINT', interrupt);
   }
   io.stdout.write('\n');
 }

@@ -7,24 +7,28 @@ const base: SimulationConfig = { tenants: 5, minutes: 6, seed: 42, backend: 'mem
 const STEPS_PER_MINUTE = 240;
 
 /** Runs `minutes` whole minutes, then applies `change`, then runs to the end. */
-function runWith(change: Parameters<Simulation['control']>[0] | undefined, at = 2, config = base) {
-  const sim = new Simulation(config);
-  for (let i = 0; i < at * STEPS_PER_MINUTE; i++) sim.step();
+async function runWith(
+  change: Parameters<Simulation['control']>[0] | undefined,
+  at = 2,
+  config = base,
+) {
+  const sim = await Simulation.open(config);
+  for (let i = 0; i < at * STEPS_PER_MINUTE; i++) await sim.step();
   if (change !== undefined) sim.control(change);
-  const result = sim.finish();
+  const result = await sim.finish();
   const after = result.intervals.slice(at);
   return { sim, result, after };
 }
 
-function admittedAndDenied(intervals: ReturnType<typeof runWith>['after']) {
+function admittedAndDenied(intervals: Awaited<ReturnType<typeof runWith>>['after']) {
   const sum = sumTenantCounts(intervals.flatMap((i) => Object.values(i.tenants)));
   return { offered: sum.offered, admitted: sum.admitted, denied: totalDenied(sum) };
 }
 
 describe('changing the run while it goes on', () => {
-  it('raises demand at once: more calls offered, more denied', () => {
-    const plain = admittedAndDenied(runWith(undefined).after);
-    const busy = runWith({ demand: 3 });
+  it('raises demand at once: more calls offered, more denied', async () => {
+    const plain = admittedAndDenied((await runWith(undefined)).after);
+    const busy = await runWith({ demand: 3 });
     const more = admittedAndDenied(busy.after);
     expect(more.offered).toBeGreaterThan(plain.offered * 2);
     expect(more.denied).toBeGreaterThan(plain.denied);
@@ -32,15 +36,15 @@ describe('changing the run while it goes on', () => {
     expect(busy.sim.controls().demand).toEqual([3, 3, 3, 3, 3]);
   });
 
-  it('changes one tenant’s demand by name', () => {
-    const { sim, after } = runWith({ tenantDemand: { hooli: 0 } });
+  it('changes one tenant’s demand by name', async () => {
+    const { sim, after } = await runWith({ tenantDemand: { hooli: 0 } });
     expect(sim.controls().demand).toEqual([1, 1, 1, 1, 0]);
     expect(after.every((i) => i.tenants.hooli!.offered === 0)).toBe(true);
   });
 
   for (const backend of ['memory', 'shared'] as const) {
-    it(`lowers tokens per minute by a new generation that the auditor holds too (${backend})`, () => {
-      const { sim, result, after } = runWith(
+    it(`lowers tokens per minute by a new generation that the auditor holds too (${backend})`, async () => {
+      const { sim, result, after } = await runWith(
         { tokensPerMinute: 20_000, usdMicrosPerDay: 900_000 },
         2,
         { ...base, backend },
@@ -66,31 +70,34 @@ describe('changing the run while it goes on', () => {
     });
   }
 
-  it('carries the day’s spend into a lower daily cap: dollars deny at once', () => {
-    const { after, result } = runWith({ usdMicrosPerDay: 100_000 }, 3);
+  it('carries the day’s spend into a lower daily cap: dollars deny at once', async () => {
+    const { after, result } = await runWith({ usdMicrosPerDay: 100_000 }, 3);
     // $0.10 a day is less than was already spent today: nothing more until midnight.
     expect(after[0]!.budgets.dollars.denials).toBeGreaterThan(0);
     expect(after[0]!.budgets.dollars.used).toBeLessThan(100_000);
     expect(result.held).toBe(true);
   });
 
-  it('changes each tenant’s own budget through the hierarchy', () => {
-    const plain = runWith(undefined);
-    const { sim, after, result } = runWith({ tenantPerMinute: 2_000 });
+  it('changes each tenant’s own budget through the hierarchy', async () => {
+    const plain = await runWith(undefined);
+    const { sim, after, result } = await runWith({ tenantPerMinute: 2_000 });
     expect(sim.controls().capacities.tenantPerMinute).toBe(2_000);
     const acme = (r: typeof after) => r.reduce((sum, i) => sum + i.tenants.acme!.tokens, 0);
     expect(acme(after)).toBeLessThan(acme(plain.after) / 3);
     expect(result.held).toBe(true);
   });
 
-  it('still catches a broken budget in a later generation', () => {
-    const { result } = runWith({ tokensPerMinute: 30_000 }, 2, { ...base, fault: 'forgive-debt' });
+  it('still catches a broken budget in a later generation', async () => {
+    const { result } = await runWith({ tokensPerMinute: 30_000 }, 2, {
+      ...base,
+      fault: 'forgive-debt',
+    });
     const broken = result.checks.filter((c) => !c.ok).map((c) => c.name);
     expect(broken).toContain("tokens/min from 23:57: budget = auditor's ledger");
   });
 
-  it('refuses bad values and changes nothing', () => {
-    const sim = new Simulation(base);
+  it('refuses bad values and changes nothing', async () => {
+    const sim = await Simulation.open(base);
     const before = sim.controls();
     for (const bad of [
       { demand: -1 },

@@ -1,19 +1,16 @@
 import {
   type Coordinator,
-  calendarRefill,
   coordinator,
   type HierarchyRoot,
   hierarchy,
   intervalRefill,
-  lazyRefill,
   type RefillingGuard,
-  type RefillingTokenBudget,
   type TokenBucket,
   tokenBucket,
 } from '@budgetry/compose';
 import type { FakeClock } from '@budgetry/testing';
 import { TokenAudit } from './audit.js';
-import type { Backend, CoreTokenBudget } from './backend.js';
+import type { Backend, BackendBudget } from './backend.js';
 import type { BudgetView } from './result.js';
 import type { BudgetName } from './stats.js';
 
@@ -48,14 +45,13 @@ export type MeterName = 'tokens' | 'dollars';
 
 /**
  * One generation of a token budget (tokens per minute or dollars per day): the budget on the
- * backend, its refill schedule and the auditor that mirrors it. A capacity change builds a new
- * generation (see `Simulation.setCapacity`); the old one keeps settling its calls in flight.
+ * backend, on its refill schedule, and the auditor that mirrors it. A capacity change builds a
+ * new generation (see `CapacityChanges`); the old one keeps settling its calls in flight.
  */
 export interface Meter {
   readonly name: MeterName;
   readonly capacity: number;
-  readonly budget: CoreTokenBudget;
-  readonly refilling: RefillingTokenBudget<CoreTokenBudget>;
+  readonly budget: BackendBudget;
   readonly audit: TokenAudit;
 }
 
@@ -69,7 +65,8 @@ export interface Gateway {
   dollars: Meter;
   /** Every generation, oldest first (the current one last). */
   readonly generations: Meter[];
-  close(): void;
+  /** Stops the schedules and closes the backend. */
+  close(): Promise<void>;
 }
 
 /**
@@ -85,8 +82,8 @@ export interface Gateway {
  * @returns the gateway.
  */
 export function buildGateway(backend: Backend, clock: FakeClock, fault?: Fault): Gateway {
-  const tokens = buildMeter('tokens', LIMITS.tokensPerMinute, backend, clock, fault);
-  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend, clock);
+  const tokens = buildMeter('tokens', LIMITS.tokensPerMinute, backend, fault);
+  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend);
   const requests = tokenBucket({
     burst: LIMITS.requestBurst,
     rate: LIMITS.requestsPerSecond,
@@ -106,10 +103,10 @@ export function buildGateway(backend: Backend, clock: FakeClock, fault?: Fault):
     tokens,
     dollars,
     generations,
-    close: () => {
+    close: async () => {
       tenantsPerMinute.close();
-      for (const meter of generations) meter.refilling.close();
-      backend.close();
+      for (const meter of generations) meter.budget.retire();
+      await backend.close();
     },
   };
 }
@@ -121,8 +118,7 @@ export function buildGateway(backend: Backend, clock: FakeClock, fault?: Fault):
  *
  * @param name - which budget.
  * @param capacity - its capacity per epoch.
- * @param backend - where it lives.
- * @param clock - the simulated clock.
+ * @param backend - where it lives (on the simulated clock).
  * @param fault - a fault to inject (tests only; tokens per minute only).
  * @param label - its name in the report and the checks.
  * @returns the meter.
@@ -131,7 +127,6 @@ export function buildMeter(
   name: MeterName,
   capacity: number,
   backend: Backend,
-  clock: FakeClock,
   fault?: Fault,
   label: string = METER_LABELS[name],
 ): Meter {
@@ -139,14 +134,11 @@ export function buildMeter(
   const budget = backend.tokenBudget(capacity, {
     name: METER_LABELS[name],
     observer: audit.observe,
+    schedule: name === 'tokens' ? { every: 'minute' } : { every: 'day', timeZone: TIME_ZONE },
     // The reference's bug: overage forgiven instead of owed. The auditor expects exact debt.
     ...(fault === 'forgive-debt' && name === 'tokens' ? { maxDebt: 0 } : {}),
   });
-  const refilling =
-    name === 'tokens'
-      ? lazyRefill(budget, { intervalMs: 60_000, clock })
-      : calendarRefill(budget, { unit: 'day', timeZone: TIME_ZONE, clock });
-  return { name, capacity, budget, refilling, audit };
+  return { name, capacity, budget, audit };
 }
 
 /** The two token budgets' names in the report. */
@@ -165,22 +157,25 @@ export const METER_LABELS: Readonly<Record<MeterName, string>> = {
 export function llmCoordinator(g: Gateway): Coordinator<Exclude<Dimension, 'tenant'>> {
   return coordinator({
     requests: g.requests,
-    tokens: g.tokens.refilling,
-    dollars: g.dollars.refilling,
+    tokens: g.tokens.budget.dimension,
+    dollars: g.dollars.budget.dimension,
   });
 }
 
 /**
- * Each budget as the live views show it, the token budgets' current generations.
+ * Each budget as the live views show it, the token budgets' current generations as last read
+ * from their backend.
  *
  * @param g - the gateway.
  * @returns requests, tokens, dollars and all tenants, in that order.
  */
 export function budgetViews(g: Gateway): BudgetView[] {
+  const tokens = g.tokens.budget.reading();
+  const dollars = g.dollars.budget.reading();
   return [
     view('requests', g.requests.available(), LIMITS.requestBurst, 0),
-    view('tokens', g.tokens.refilling.available(), g.tokens.capacity, g.tokens.budget.debt()),
-    view('dollars', g.dollars.refilling.available(), g.dollars.capacity, g.dollars.budget.debt()),
+    view('tokens', tokens.available, g.tokens.capacity, tokens.debt),
+    view('dollars', dollars.available, g.dollars.capacity, dollars.debt),
     view('global', LIMITS.tenantsPerMinute - g.tenants.held(), LIMITS.tenantsPerMinute, 0),
   ];
 }

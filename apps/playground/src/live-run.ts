@@ -13,6 +13,8 @@ export interface LiveRunConfig {
   readonly minutes: number;
   readonly seed: number;
   readonly backend: BackendKind;
+  /** The Redis server of the `redis` backend. */
+  readonly redisUrl?: string | undefined;
   /** Simulated seconds per second of wall time. */
   readonly speed: number;
 }
@@ -80,7 +82,6 @@ export type LiveEvent =
  * The run then stays on screen until {@link LiveRun.restart}.
  */
 export class LiveRun {
-  private sim!: Simulation;
   private runs = 0;
   private closedTotals: TenantCounts[] = [];
   private history: LivePoint[] = [];
@@ -88,25 +89,55 @@ export class LiveRun {
   /** The controls as the pages last heard of them. */
   private sentControls = '';
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** The tick under way: steps are asynchronous, and a tick never overlaps the next. */
+  private ticking: Promise<void> | undefined;
   private readonly listeners = new Set<(event: LiveEvent) => void>();
   private readonly stepsPerTick: number;
 
-  /** @param config - the run's settings (the seed can change on restart). */
-  constructor(private config: LiveRunConfig) {
+  /**
+   * Opens the run's backend and starts the run (the timer waits for {@link LiveRun.start}).
+   *
+   * @param config - the run's settings (the seed can change on restart).
+   * @returns the run.
+   * @throws BackendUnavailable when the backend cannot be used.
+   */
+  static async open(config: LiveRunConfig): Promise<LiveRun> {
+    return new LiveRun(config, await LiveRun.simulate(config));
+  }
+
+  private sim!: Simulation;
+
+  private constructor(
+    private config: LiveRunConfig,
+    sim: Simulation,
+  ) {
     this.stepsPerTick = Math.max(1, Math.round((config.speed * TICK_MS) / STEP_MS));
-    this.reset();
+    this.reset(sim);
+  }
+
+  private static simulate(config: LiveRunConfig): Promise<Simulation> {
+    const { tenants, minutes, seed, backend, redisUrl } = config;
+    return Simulation.open({ tenants, minutes, seed, backend, redisUrl });
   }
 
   /** Starts the timer. */
   start(): void {
-    this.timer ??= setInterval(() => this.tick(), TICK_MS);
+    this.timer ??= setInterval(() => {
+      this.ticking ??= this.tick()
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => {
+          this.ticking = undefined;
+        });
+    }, TICK_MS);
   }
 
-  /** Stops the timer and forgets the listeners. */
-  stop(): void {
+  /** Stops the timer, forgets the listeners and closes the run's backend. */
+  async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
+    await this.ticking;
+    await this.sim.close();
   }
 
   /**
@@ -159,19 +190,26 @@ export class LiveRun {
 
   /**
    * Starts a new run, with another seed if given; every page is told with a new `hello`.
+   * The old run's backend is closed once the new one's is open.
    *
    * @param seed - the new seed (validated by the caller).
+   * @throws BackendUnavailable when the backend cannot be opened again (the old run goes on).
    */
-  restart(seed = this.config.seed): void {
-    this.config = { ...this.config, seed };
-    this.reset();
+  async restart(seed = this.config.seed): Promise<void> {
+    const config = { ...this.config, seed };
+    const sim = await LiveRun.simulate(config);
+    // The old run's tick ends before the new one starts, so no tick mixes the two.
+    await this.ticking;
+    const old = this.sim;
+    this.config = config;
+    this.reset(sim);
+    await old.close();
     const hello = this.hello();
     for (const listener of this.listeners) listener({ type: 'hello', data: hello });
   }
 
-  private reset(): void {
-    const { tenants, minutes, seed, backend } = this.config;
-    this.sim = new Simulation({ tenants, minutes, seed, backend });
+  private reset(sim: Simulation): void {
+    this.sim = sim;
     this.runs++;
     this.closedTotals = this.sim.profiles.map(() => emptyTenantCounts());
     this.verdict = undefined;
@@ -179,21 +217,21 @@ export class LiveRun {
     this.history = [this.point(this.sim.snapshot())];
   }
 
-  private tick(): void {
+  private async tick(): Promise<void> {
     const sim = this.sim;
     if (this.verdict !== undefined) return;
     for (let i = 0; i < this.stepsPerTick && !sim.done; i++) {
-      const ended = sim.step();
+      const ended = await sim.step();
       if (ended === undefined) continue;
       this.closedTotals = sim.profiles.map((p, t) =>
         sumTenantCounts([this.closedTotals[t]!, ended.tenants[p.name]!]),
       );
     }
-    // Read before `finish`, which closes the budgets' backend.
+    // Read before `finish`, which settles what is still out.
     const snapshot = sim.snapshot();
     if (sim.done) {
       // The calls still out settle and the waits still open end: the last minute's totals move.
-      const result = sim.finish();
+      const result = await sim.finish();
       this.closedTotals = sim.profiles.map((p) =>
         sumTenantCounts(result.intervals.map((i) => i.tenants[p.name]!)),
       );
@@ -210,6 +248,18 @@ export class LiveRun {
       this.emit({ type: 'controls', data: controls });
     }
     if (this.verdict !== undefined) this.emit({ type: 'verdict', data: this.verdict });
+  }
+
+  /**
+   * The backend failed under the run (Redis went away): the run ends there, and the page is
+   * told why in place of the checks that could not be made.
+   */
+  private fail(error: unknown): void {
+    const why = error instanceof Error ? error.message : String(error);
+    const detail = `the ${this.config.backend} backend failed during the run: ${why}`;
+    this.verdict = { held: false, checks: [{ name: 'backend', ok: false, detail }] };
+    this.emit({ type: 'verdict', data: this.verdict });
+    void this.sim.close().catch(() => {});
   }
 
   private point(s: Snapshot): LivePoint {

@@ -53,6 +53,15 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('gives --backend redis the local Redis unless --redis-url names another', () => {
+    expect(parseCommandLine(['--backend', 'redis'])).toMatchObject({
+      kind: 'run',
+      options: { backend: 'redis', redisUrl: 'redis://127.0.0.1:6379' },
+    });
+    expect(DEFAULTS.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(HELP).toContain(DEFAULTS.redisUrl);
+  });
+
   it('drops the leading -- that `pnpm start -- …` passes on', () => {
     expect(parseCommandLine(['--', '--seed', '7'])).toMatchObject({
       kind: 'run',

@@ -12,6 +12,7 @@ export interface PlaygroundOptions {
   /** Seed of the simulated traffic: the same seed gives the same run. */
   readonly seed: number;
   readonly backend: BackendKind;
+  /** The Redis server of `--backend redis` (with a default then); `undefined` otherwise. */
   readonly redisUrl: string | undefined;
   /** One JSON document on stdout instead of the report. */
   readonly json: boolean;
@@ -42,6 +43,7 @@ export const DEFAULTS = {
   webMinutes: 15,
   port: 8080,
   speed: 20,
+  redisUrl: 'redis://127.0.0.1:6379',
 } as const;
 export const LIMITS = { tenants: 50, minutes: 24 * 60, speed: 600 } as const;
 
@@ -60,8 +62,11 @@ Options:
   --backend <name>    where the tokens-per-minute and daily-dollar budgets live:
                         memory  AtomicTokenBudget, in this process (default)
                         shared  SharedTokenBudget, on a SharedArrayBuffer
-                        redis   not available yet (packages/redis is being built)
-  --redis-url <url>   the Redis server for --backend redis (redis://host:port)
+                        redis   RedisTokenBudget, on the server of --redis-url; each
+                                epoch begins by refill() at its simulated boundary
+  --redis-url <url>   the Redis server for --backend redis, redis://host:port (default
+                      ${DEFAULTS.redisUrl}); the run's keys have a prefix of
+                      their own and are deleted at the end
   --json              print one JSON document (the whole run) instead of the report
   --plain             print a line per simulated minute even on a terminal
   --web               serve the live page on http://127.0.0.1:<port>/ instead: charts,
@@ -73,7 +78,7 @@ Options:
   -h, --help          print this help
 
 Exit status: 0 when every conservation invariant held, 1 when one broke (the
-report says which), 2 for a bad option or an unavailable backend.
+report says which), 2 for a bad option or a backend that is unavailable or fails.
 `;
 
 const SPEC = {
@@ -178,7 +183,7 @@ function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions
     minutes: integer('--duration', values.duration, minutes, 1, LIMITS.minutes),
     seed: integer('--seed', values.seed, DEFAULTS.seed, 0, 2 ** 32 - 1),
     backend,
-    redisUrl,
+    redisUrl: backend === 'redis' ? (redisUrl ?? DEFAULTS.redisUrl) : undefined,
     json: values.json ?? false,
     plain: values.plain ?? false,
     web: web

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BackendUnavailable } from './backend.js';
 import { ControlError } from './controls.js';
 import { type LiveEvent, LiveRun, type LiveRunConfig } from './live-run.js';
 
@@ -50,14 +51,15 @@ export interface PlaygroundServer {
  * @param port - the port (0 picks a free one).
  * @param host - the interface (default `127.0.0.1`: this machine only).
  * @returns the server, listening, with the run started.
- * @throws ServeError when the port is in use or cannot be opened.
+ * @throws ServeError when the port is in use or cannot be opened; BackendUnavailable when the
+ * run's backend cannot be used.
  */
 export async function startServer(
   config: LiveRunConfig,
   port: number,
   host = '127.0.0.1',
 ): Promise<PlaygroundServer> {
-  const run = new LiveRun(config);
+  const run = await LiveRun.open(config);
   const streams = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     handle(req, res, run, streams).catch((error: unknown) => {
@@ -66,7 +68,12 @@ export async function startServer(
       else res.end();
     });
   });
-  await listen(server, port, host);
+  try {
+    await listen(server, port, host);
+  } catch (error) {
+    await run.stop();
+    throw error;
+  }
   run.start();
   const keepalive = setInterval(() => {
     for (const res of streams) res.write(': keepalive\n\n');
@@ -81,10 +88,11 @@ export async function startServer(
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(keepalive);
-        run.stop();
+        // The timer and the listeners stop at once; the backend closes once the tick ends.
+        const stopped = run.stop();
         for (const res of streams) res.end();
         streams.clear();
-        server.close(() => resolve());
+        server.close(() => resolve(stopped));
         server.closeAllConnections();
       });
       return closing;
@@ -155,7 +163,12 @@ async function handle(
       if (body === undefined) return;
       const seed = restartSeed(body);
       if (typeof seed === 'string') return send(res, 400, { error: seed });
-      run.restart(seed);
+      try {
+        await run.restart(seed);
+      } catch (error) {
+        if (error instanceof BackendUnavailable) return send(res, 503, { error: error.message });
+        throw error;
+      }
       return send(res, 200, { seed: run.hello().seed, run: run.hello().run });
     }
     case '/favicon.ico':

@@ -1,7 +1,8 @@
-import type { Coordinator, Dispatch, HierarchyNode } from '@budgetry/compose';
+import type { Coordinator, HierarchyNode } from '@budgetry/compose';
 import { FakeClock } from '@budgetry/testing';
-import { type Check, dispatchCheck, hierarchyCheck } from './audit.js';
+import { type Check, hierarchyCheck } from './audit.js';
 import { type Backend, openBackend } from './backend.js';
+import { Calls } from './calls.js';
 import { CapacityChanges } from './capacity.js';
 import type { ControlChange, ControlState } from './controls.js';
 import { formatClock } from './format.js';
@@ -15,8 +16,6 @@ import {
   LIMITS,
   llmCoordinator,
   METER_LABELS,
-  type Meter,
-  PRICE,
   TIME_ZONE,
 } from './gateway.js';
 import type { BackendKind } from './options.js';
@@ -24,7 +23,6 @@ import { between, seededRandom } from './random.js';
 import type { RunResult, Snapshot } from './result.js';
 import {
   type BudgetName,
-  type DenialKind,
   emptyBudgetCounts,
   emptyTenantCounts,
   type Interval,
@@ -33,11 +31,11 @@ import {
 import {
   Demand,
   demandFactors,
-  providerAnswer,
   type Request,
   type TenantProfile,
   tenantProfiles,
 } from './tenants.js';
+import { type WaitEnd, WaitingLine } from './waiting-line.js';
 
 /** How to run the scenario. */
 export interface SimulationConfig {
@@ -46,8 +44,12 @@ export interface SimulationConfig {
   readonly minutes: number;
   readonly seed: number;
   readonly backend: BackendKind;
+  /** The Redis server of the `redis` backend (default `redis://127.0.0.1:6379`). */
+  readonly redisUrl?: string | undefined;
   /** A fault to inject, so a test can see the conservation check fail. */
   readonly fault?: Fault;
+  /** Told how each caller's wait ended, as it ends (tests hold waits to their deadlines). */
+  readonly onWaitEnd?: (end: WaitEnd) => void;
 }
 
 /** One simulated step. */
@@ -56,59 +58,51 @@ export const STEP_MS = 250;
 export const START_MS = Date.parse('2026-03-14T03:55:00Z');
 const STEPS_PER_MINUTE = 60_000 / STEP_MS;
 
-interface Call {
-  readonly request: Request;
-  readonly dispatch: Dispatch<Dimension>;
-  readonly doneAt: number;
-  readonly outcome: 'complete' | 'fail' | 'abort';
-  /** What the provider will report. */
-  readonly prompt: number;
-  readonly completion: number;
-  readonly audit: { readonly tokens: number | undefined; readonly dollars: number | undefined };
-  /** The generations of the token budgets it was reserved on: it settles there. */
-  readonly meters: { readonly tokens: Meter; readonly dollars: Meter };
-}
-
-interface Waiter {
-  readonly request: Request;
-  readonly deadline: number;
-  nextTry: number;
-}
-
 /**
  * The scenario, one simulated step at a time: tenants call an LLM through one coordinator on
  * a simulated clock; the provider reports usage above and below the estimates; some calls
  * fail or are aborted midway; some callers wait (retrying when the denial says) until a
- * deadline. Deterministic: everything comes from the seed and the simulated clock.
+ * deadline. Deterministic: everything comes from the seed and the simulated clock. Steps are
+ * asynchronous because the token budgets may live in Redis; in process they are reserved and
+ * settled synchronously all the same.
  */
 export class Simulation {
   readonly profiles: readonly TenantProfile[];
   readonly intervals: Interval[] = [];
   readonly refills: RefillEvent[] = [];
-  readonly backend: Backend;
-  private readonly clock = new FakeClock(START_MS);
   private readonly random: () => number;
   private readonly gateway: Gateway;
   private readonly nodes: HierarchyNode[];
   private coordinators: Coordinator<Dimension>[];
   /** Capacity changes waiting for their boundary (see {@link Simulation.control}). */
   private readonly changes: CapacityChanges;
-  private inFlight: Call[] = [];
-  private waiters: Waiter[] = [];
+  private readonly calls: Calls;
+  private readonly line: WaitingLine;
   private readonly demand: Demand;
   private current: Interval;
   private steps = 0;
-  private readonly dispatches = { granted: 0, settled: 0, cancelled: 0, held: 0 };
-  private result: RunResult | undefined;
+  private result: Promise<RunResult> | undefined;
+  private closed: Promise<void> | undefined;
 
   /**
+   * Opens the backend (connects to Redis for `redis`) and builds the run.
+   *
    * @param config - size, seed, backend and an optional fault.
+   * @returns the run, at its first step.
    * @throws BackendUnavailable when the backend cannot be used.
    */
-  constructor(readonly config: SimulationConfig) {
+  static async open(config: SimulationConfig): Promise<Simulation> {
+    const clock = new FakeClock(START_MS);
+    return new Simulation(config, clock, await openBackend(config.backend, clock, config.redisUrl));
+  }
+
+  private constructor(
+    readonly config: SimulationConfig,
+    private readonly clock: FakeClock,
+    readonly backend: Backend,
+  ) {
     this.random = seededRandom(config.seed);
     this.profiles = tenantProfiles(config.tenants, this.random);
-    this.backend = openBackend(config.backend, this.clock);
     this.gateway = buildGateway(this.backend, this.clock, config.fault);
     this.nodes = this.profiles.map((p) => this.gateway.tenants.child(p.name));
     this.coordinators = this.buildCoordinators();
@@ -119,13 +113,30 @@ export class Simulation {
       meter: (name, capacity) => {
         const at = formatClock(this.clock.now(), TIME_ZONE, false);
         const label = `${METER_LABELS[name]} from ${at}`;
-        const meter = buildMeter(name, capacity, this.backend, this.clock, config.fault, label);
+        const meter = buildMeter(name, capacity, this.backend, config.fault, label);
         meter.audit.onRefill = this.logRefill(name);
         return meter;
       },
       time: () => this.time(),
     });
     this.demand = new Demand(this.profiles, this.random);
+    this.calls = new Calls({
+      gateway: this.gateway,
+      nodes: this.nodes,
+      sync: this.backend.sync,
+      stepMs: STEP_MS,
+      random: this.random,
+      coordinator: (tenant) => this.coordinators[tenant]!,
+      interval: () => this.current,
+      counts: (request) => this.countsOf(request),
+      time: () => this.time(),
+    });
+    this.line = new WaitingLine(STEP_MS, (end) => {
+      const counts = this.countsOf(end.request);
+      if (end.admitted) counts.afterWait++;
+      else counts.timedOut++;
+      config.onWaitEnd?.(end);
+    });
     this.current = this.newInterval();
     this.gateway.tokens.audit.onRefill = this.logRefill('tokens');
     this.gateway.dollars.audit.onRefill = this.logRefill('dollars');
@@ -172,25 +183,26 @@ export class Simulation {
   }
 
   /**
-   * Runs one simulated step.
+   * Runs one simulated step. Steps run one at a time: await each before the next.
    *
    * @returns the minute that ended with this step, if one did.
    */
-  step(): Interval | undefined {
+  async step(): Promise<Interval | undefined> {
     if (this.done) return undefined;
-    if (this.changes.apply(this.steps % STEPS_PER_MINUTE === 0)) {
+    for (const meter of this.gateway.generations) await meter.budget.catchUp();
+    if (await this.changes.apply(this.steps % STEPS_PER_MINUTE === 0)) {
       this.coordinators = this.buildCoordinators();
     }
     const now = this.clock.now();
-    const due = this.inFlight.filter((call) => call.doneAt <= now);
-    this.inFlight = this.inFlight.filter((call) => call.doneAt > now);
-    for (const call of due) this.answer(call);
-    this.serveWaiters(now);
-    for (const request of this.demand.next(now, STEP_MS)) this.offer(request, now);
-    this.sample();
+    await this.calls.answerDue(now);
+    await this.line.serve(now, (request) => this.calls.dispatch(request, now));
+    for (const request of this.demand.next(now, STEP_MS)) await this.offer(request, now);
     this.steps++;
+    const minuteEnds = this.steps % STEPS_PER_MINUTE === 0;
+    await this.refresh(minuteEnds);
+    this.sample();
     let ended: Interval | undefined;
-    if (this.steps % STEPS_PER_MINUTE === 0) {
+    if (minuteEnds) {
       ended = this.current;
       this.intervals.push(ended);
       this.checkLedgers(`end of minute ${ended.minute}`);
@@ -203,32 +215,55 @@ export class Simulation {
   }
 
   /**
-   * Runs the remaining steps, settles the calls still out, gives up the waits still open and
-   * checks conservation on the final state.
+   * Runs the remaining steps, settles the calls still out, gives up the waits still open,
+   * checks conservation on the final state and closes the backend (see
+   * {@link Simulation.close}).
    *
    * @returns the whole run.
    */
-  finish(): RunResult {
-    if (this.result !== undefined) return this.result;
-    while (!this.done) this.step();
+  finish(): Promise<RunResult> {
+    this.result ??= this.run();
+    return this.result;
+  }
+
+  /**
+   * Frees the backend without finishing, for a run given up midway (`finish` does it too):
+   * stops the schedules, deletes the run's keys from Redis and disconnects.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.gateway.close();
+    return this.closed;
+  }
+
+  private async run(): Promise<RunResult> {
+    let result: RunResult;
+    try {
+      while (!this.done) await this.step();
+      result = await this.settle();
+    } catch (error) {
+      // That failure is the one to report: closing after it may well fail for the same reason.
+      await this.close().catch(() => {});
+      throw error;
+    }
+    await this.close();
+    return result;
+  }
+
+  private async settle(): Promise<RunResult> {
+    // The run ends in its last minute: calls still out complete now, and waits still open end.
     const last = this.intervals.at(-1) ?? this.current;
+    this.current = last;
     const at = `after minute ${last.minute}`;
-    // The run ends: calls still out complete now, and callers still waiting give up.
-    for (const call of this.inFlight.splice(0)) this.answer(call, last);
-    for (const waiter of this.waiters.splice(0)) this.countsOf(waiter.request, last).timedOut++;
+    await this.calls.answerAll();
+    this.line.giveUpAll(this.clock.now());
+    await this.refresh(true);
     const g = this.gateway;
     const checks: Check[] = [
-      ...g.generations.flatMap((m) => m.audit.finalChecks(m.budget, at)),
+      ...g.generations.flatMap((m) => m.audit.finalChecks(m.budget.reading(), at)),
       hierarchyCheck(g.tenants),
-      dispatchCheck(
-        this.dispatches.granted,
-        this.dispatches.settled,
-        this.dispatches.cancelled,
-        this.dispatches.held,
-      ),
+      this.calls.check(),
     ];
-    g.close();
-    this.result = {
+    return {
       scenario: {
         seed: this.config.seed,
         minutes: this.config.minutes,
@@ -245,7 +280,6 @@ export class Simulation {
       checks,
       held: checks.every((c) => c.ok),
     };
-    return this.result;
   }
 
   /**
@@ -273,8 +307,8 @@ export class Simulation {
         name: p.name,
         kind: p.kind,
         counts: structuredClone(shown.tenants[p.name]!),
-        waiting: this.waiters.filter((w) => w.request.tenant === i).length,
-        inFlight: this.inFlight.filter((c) => c.request.tenant === i).length,
+        waiting: this.line.waitingFor(i),
+        inFlight: this.calls.outFor(i),
         budgetHeld: this.nodes[i]!.held(),
         budgetCapacity: this.nodes[i]!.capacity,
       })),
@@ -283,126 +317,18 @@ export class Simulation {
     };
   }
 
-  private offer(request: Request, now: number): void {
+  private async offer(request: Request, now: number): Promise<void> {
     const counts = this.countsOf(request);
     counts.offered++;
-    const denial = this.tryDispatch(request, now);
+    const denial = await this.calls.dispatch(request, now);
     if (denial === undefined) return;
     counts.denied[denial.kind]++;
     if (denial.kind !== 'tenant') this.current.budgets[denial.kind].denials++;
     if (this.random() < this.profiles[request.tenant]!.patience) {
       counts.queued++;
-      this.waiters.push({
-        request,
-        deadline: now + between(this.random, 3, 20) * 1_000,
-        nextTry: now + Math.max(STEP_MS, denial.retryAfterMs ?? STEP_MS),
-      });
+      const deadline = now + between(this.random, 3, 20) * 1_000;
+      this.line.join(request, now, deadline, denial.retryAfterMs);
     }
-  }
-
-  private serveWaiters(now: number): void {
-    const still: Waiter[] = [];
-    for (const waiter of this.waiters) {
-      if (waiter.nextTry > now) {
-        still.push(waiter);
-        continue;
-      }
-      const denial = this.tryDispatch(waiter.request, now);
-      if (denial === undefined) {
-        this.countsOf(waiter.request).afterWait++;
-        continue;
-      }
-      const next = now + Math.max(STEP_MS, denial.retryAfterMs ?? STEP_MS);
-      if (next > waiter.deadline) {
-        this.countsOf(waiter.request).timedOut++;
-        continue;
-      }
-      waiter.nextTry = next;
-      still.push(waiter);
-    }
-    this.waiters = still;
-  }
-
-  /** Reserves a call on every dimension, or returns what denied it. */
-  private tryDispatch(
-    request: Request,
-    now: number,
-  ): { kind: DenialKind; retryAfterMs: number | undefined } | undefined {
-    const tokens = request.prompt + request.completion;
-    const usd = request.prompt * PRICE.prompt + request.completion * PRICE.completion;
-    const decision = this.coordinators[request.tenant]!.tryReserveSync({
-      requests: 1,
-      tokens,
-      dollars: usd,
-      tenant: tokens,
-    });
-    if (!decision.ok) {
-      let kind: DenialKind = decision.deniedBy;
-      if (kind === 'tenant') {
-        const node = this.nodes[request.tenant]!;
-        kind = node.capacity - node.held() >= tokens ? 'global' : 'tenant';
-      }
-      return { kind, retryAfterMs: decision.retryAfterMs };
-    }
-    this.dispatches.granted++;
-    const at = `${this.time()}`;
-    const meters = { tokens: this.gateway.tokens, dollars: this.gateway.dollars };
-    const audit = {
-      tokens: meters.tokens.audit.grant(tokens, at),
-      dollars: meters.dollars.audit.grant(usd, at),
-    };
-    const counts = this.countsOf(request);
-    counts.admitted++;
-    this.current.budgets.requests.used++;
-    // What the provider will do with it, drawn now so the run depends on the seed alone.
-    const { outcome, prompt, completion, steps } = providerAnswer(request, this.random);
-    this.inFlight.push({
-      request,
-      dispatch: decision.permit,
-      doneAt: now + steps * STEP_MS,
-      outcome,
-      prompt,
-      completion,
-      audit,
-      meters,
-    });
-    return undefined;
-  }
-
-  /** The provider answered (or failed): reconcile the dispatch. */
-  private answer(call: Call, interval = this.current): void {
-    const counts = this.countsOf(call.request, interval);
-    const at = this.time();
-    const audits = { tokens: call.meters.tokens.audit, dollars: call.meters.dollars.audit };
-    if (call.outcome === 'fail') {
-      call.dispatch.cancelSync();
-      this.dispatches.cancelled++;
-      if (call.dispatch.state !== 'cancelled') this.dispatches.held++;
-      counts.failed++;
-      audits.tokens.release(call.audit.tokens, at);
-      audits.dollars.release(call.audit.dollars, at);
-      return;
-    }
-    const tokens = call.prompt + call.completion;
-    const usd = call.prompt * PRICE.prompt + call.completion * PRICE.completion;
-    call.dispatch.settleSync({ requests: 1, tokens, dollars: usd, tenant: tokens });
-    this.dispatches.settled++;
-    if (call.dispatch.state !== 'settled') this.dispatches.held++;
-    audits.tokens.record(call.audit.tokens, call.prompt, call.completion, at);
-    audits.dollars.record(
-      call.audit.dollars,
-      call.prompt * PRICE.prompt,
-      call.completion * PRICE.completion,
-      at,
-    );
-    if (call.outcome === 'abort') counts.aborted++;
-    else counts.completed++;
-    counts.tokens += tokens;
-    counts.usdMicros += usd;
-    counts.overage += Math.max(0, tokens - call.request.prompt - call.request.completion);
-    interval.budgets.tokens.used += tokens;
-    interval.budgets.dollars.used += usd;
-    interval.budgets.global.used += tokens;
   }
 
   /** Peak utilization and debt of each budget, after every step. */
@@ -414,12 +340,21 @@ export class Simulation {
     }
   }
 
-  private checkLedgers(at: string): void {
-    for (const meter of this.gateway.generations) meter.audit.compare(meter.budget, at);
+  /** Reads the token budgets where they live: the current generations, or every one. */
+  private async refresh(all: boolean): Promise<void> {
+    const g = this.gateway;
+    const meters = all ? g.generations : [g.tokens, g.dollars];
+    await Promise.all(meters.map((meter) => meter.budget.refresh()));
   }
 
-  private countsOf(request: Request, interval = this.current) {
-    return interval.tenants[this.profiles[request.tenant]!.name]!;
+  private checkLedgers(at: string): void {
+    for (const meter of this.gateway.generations) {
+      meter.audit.compare(meter.budget.reading(), at);
+    }
+  }
+
+  private countsOf(request: Request) {
+    return this.current.tenants[this.profiles[request.tenant]!.name]!;
   }
 
   private newInterval(): Interval {
