@@ -19,6 +19,14 @@ export interface RefillSite {
   afterRefill(): void;
 }
 
+/** @internal `times` refills now (a budget's `refill`), leaving the schedule's words as they are. */
+export function refillNow(site: RefillSite, f64: Float64Array, times: number): void {
+  site.lockForRefill();
+  site.refillLocked(times, f64[HF_DUE]!, f64[HF_DONE]!);
+  site.unlock();
+  site.afterRefill();
+}
+
 /** How far the schedule's clock and a budget's may disagree when the schedule attaches. */
 const CLOCK_SKEW_MS = 1_000;
 

@@ -1,4 +1,4 @@
-import { catchUpDue, type RefillSite, refillScheduled } from './due-refill.js';
+import { catchUpDue, type RefillSite, refillNow, refillScheduled } from './due-refill.js';
 import type { HierarchyTree } from './hierarchy-tree.js';
 import { HF_DONE, HF_DUE, S_EPOCH, W_REFILLS } from './layout.js';
 
@@ -19,10 +19,7 @@ export class TreeRefills implements RefillSite {
 
   /** `times` refills, now. */
   refill(times: number): void {
-    this.lockForRefill();
-    this.refillLocked(times, this.tree.f64[HF_DUE]!, this.tree.f64[HF_DONE]!);
-    this.unlock();
-    this.afterRefill();
+    refillNow(this, this.tree.f64, times);
   }
 
   /** Before an operation: the schedule's boundary, when the clock has passed it. */

@@ -10,7 +10,7 @@ import type { SyncBudgetPermit } from '../spec/budget-guard.js';
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
 import { watchHandle } from './dropped-handles.js';
-import { catchUpDue, refillScheduled } from './due-refill.js';
+import { catchUpDue, refillNow, refillScheduled } from './due-refill.js';
 import {
   H_CLOSED,
   HF_DONE,
@@ -103,10 +103,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);
-    this.lockForRefill();
-    this.refillLocked(times, this.f64[HF_DUE]!, this.f64[HF_DONE]!);
-    this.unlock();
-    this.afterRefill();
+    refillNow(this, this.f64, times);
   }
 
   /** @internal Takes the lock, or throws why this handle cannot be used. */

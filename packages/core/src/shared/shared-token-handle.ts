@@ -7,7 +7,7 @@ import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/c
 import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
 import { unwatchHandle } from './dropped-handles.js';
-import { catchUpDue, refillScheduled } from './due-refill.js';
+import { catchUpDue, refillNow, refillScheduled } from './due-refill.js';
 import {
   H_CLOSED,
   HF_DONE,
@@ -160,10 +160,7 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);
-    this.lockForRefill();
-    this.refillLocked(times, this.f64[HF_DUE]!, this.f64[HF_DONE]!);
-    this.unlock();
-    this.afterRefill();
+    refillNow(this, this.f64, times);
   }
 
   /** @internal Takes the lock, or throws why this handle cannot be used. */
