@@ -22,6 +22,8 @@ export class TokenAudit {
   readonly auditor: Auditor;
   /** Σ usage the simulated provider reported for settled calls: the ground truth. */
   reported = 0;
+  /** Usage of calls a shadow of this budget let through: never charged to it. */
+  letThrough = 0;
   /**
    * What this budget started owing when it replaced an earlier generation of itself (a
    * capacity change): charged as usage on a zero reservation, so the ledger sees it too.
@@ -77,6 +79,14 @@ export class TokenAudit {
     }
   }
 
+  /**
+   * Usage of a call this budget's shadow let through (`--otel-shadow`): the budget was not
+   * charged for it, so neither is the ledger; it is kept apart from the reported usage.
+   */
+  pass(prompt: number, completion: number): void {
+    this.letThrough += prompt + completion;
+  }
+
   /** A reservation refunded whole (the call failed before using anything). */
   release(handle: number | undefined, at: string): void {
     if (handle !== undefined && !this.auditor.release(handle)) {
@@ -126,6 +136,10 @@ export class TokenAudit {
     const agrees = this.compare(budget, at);
     const a = this.auditor;
     const consumed = budget.consumed;
+    const passed =
+      this.letThrough > 0
+        ? `; ${formatCount(this.letThrough)} more on calls its shadow let through, not charged`
+        : '';
     return [
       {
         name: `${this.label}: budget = auditor's ledger`,
@@ -138,12 +152,12 @@ export class TokenAudit {
         ? {
             name: `${this.label}: consumed = Σ reported usage`,
             ok: consumed === this.reported,
-            detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}`,
+            detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}${passed}`,
           }
         : {
             name: `${this.label}: consumed = Σ reported usage + carried in`,
             ok: consumed === this.reported + this.carriedIn,
-            detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}, ${formatCount(this.carriedIn)} carried in from the generation it replaced`,
+            detail: `consumed ${formatCount(consumed)}, the provider reported ${formatCount(this.reported)}, ${formatCount(this.carriedIn)} carried in from the generation it replaced${passed}`,
           },
       {
         name: `${this.label}: nothing held or leaked at rest`,

@@ -32,6 +32,11 @@ export interface TokenBudgetSettings {
   readonly schedule: RefillSchedule;
   /** A debt cap; absent means exact debt (the scenario's policy). */
   readonly maxDebt?: number;
+  /**
+   * Wraps an in-process budget before its schedule (`--otel-shadow` puts a shadow there);
+   * the auditor still reads the budget itself.
+   */
+  readonly wrap?: ((budget: CoreTokenBudget) => CoreTokenBudget) | undefined;
 }
 
 /** A token budget's own figures, read through its own API: what the auditor holds it to. */
@@ -70,6 +75,8 @@ export interface BackendBudget {
   charge(amount: number): Promise<void>;
   /** A newer generation replaced it: stop its schedule's timers (its calls still settle on it). */
   retire(): void;
+  /** In process: the budget its schedule drives (wrapped, if asked), for `@budgetry/otel` to watch. */
+  readonly watchable?: CoreTokenBudget;
 }
 
 /** Where the scenario's token budgets (tokens per minute, dollars per day) live. */
@@ -111,8 +118,8 @@ export async function openBackend(
         kind,
         sync: true,
         description: 'memory (AtomicTokenBudget, in this process)',
-        tokenBudget: (capacity, { schedule, ...options }) =>
-          inProcess(new AtomicTokenBudget(capacity, options), schedule, clock),
+        tokenBudget: (capacity, { schedule, wrap, ...options }) =>
+          inProcess(new AtomicTokenBudget(capacity, options), schedule, clock, wrap),
         close: async () => {},
       };
     case 'shared':
@@ -161,10 +168,13 @@ function inProcess(
   budget: CoreTokenBudget,
   schedule: RefillSchedule,
   clock: FakeClock,
+  wrap: TokenBudgetSettings['wrap'],
 ): BackendBudget {
-  const refilling = scheduled(budget, schedule, clock);
+  const watchable = wrap?.(budget) ?? budget;
+  const refilling = scheduled(watchable, schedule, clock);
   return {
     dimension: refilling,
+    watchable,
     catchUp: async () => {},
     refresh: async () => {},
     reading: () => ({
@@ -194,7 +204,7 @@ function sharedBackend(clock: FakeClock): Backend {
     kind: 'shared',
     sync: true,
     description: 'shared (SharedTokenBudget, on a SharedArrayBuffer)',
-    tokenBudget: (capacity, { schedule, ...options }) => {
+    tokenBudget: (capacity, { schedule, wrap, ...options }) => {
       let budget: SharedTokenBudget;
       try {
         budget = new SharedTokenBudget(capacity, { ...options, clock, maxHandles: 4 });
@@ -203,7 +213,7 @@ function sharedBackend(clock: FakeClock): Backend {
         throw new BackendUnavailable(`--backend shared is unavailable: ${reason}`);
       }
       opened.push(budget);
-      return inProcess(budget, schedule, clock);
+      return inProcess(budget, schedule, clock, wrap);
     },
     close: async () => {
       for (const budget of opened.splice(0)) budget.close();

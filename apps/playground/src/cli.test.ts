@@ -70,6 +70,14 @@ describe('the command line, spawned', () => {
       ['--backend', 'sqlite'],
       'budgetry playground: --backend must be memory, shared or redis, got "sqlite"\n',
     ],
+    [
+      ['--otel', '--backend', 'redis'],
+      "budgetry playground: --otel watches budgets in this process, and a Redis budget's figures are a round trip away: use --backend memory or shared\n",
+    ],
+    [
+      ['--otel-shadow', 'requests'],
+      'budgetry playground: --otel-shadow must be tokens, dollars or tenant (the requests bucket reports no events to watch), got "requests"\n',
+    ],
   ];
 
   it('refuses bad usage and an unavailable backend with one line on stderr and status 2', async () => {
@@ -105,6 +113,36 @@ describe('the command line, spawned', () => {
     ]);
     expect(outcome.stdout).toContain('Per tenant: averages per minute over 3 minutes');
     expect(outcome.stdout.trimEnd().split('\n').at(-1)).toBe('all conservation invariants held');
+  }, 60_000);
+
+  it('with --otel --ai-sdk, says the calls went through the middleware and ends with what was exported', async () => {
+    const outcome = await spawnCli(['--otel', '--ai-sdk', '--duration', '2']);
+    expect(outcome.stderr).toBe('');
+    expect(outcome.code).toBe(0);
+    const lines = outcome.stdout.trimEnd().split('\n');
+    expect(lines).toContain(
+      "calls: through @budgetry/ai-sdk's budgetMiddleware and the AI SDK's mock model",
+    );
+    const header = lines.findIndex((l) => l.startsWith('budgetry playground — seed 42'));
+    expect(lines[header + 1]).toMatch(
+      /^calls: through @budgetry\/ai-sdk's budgetMiddleware around/,
+    );
+    expect(lines).toContain('all conservation invariants held');
+    expect(lines).toContain(
+      'OpenTelemetry: what @budgetry/otel exported, read back from the SDK at the end',
+    );
+    expect(lines.find((l) => l.startsWith('tokens/min       enforce'))).toBeDefined();
+    expect(lines.at(-1)).toBe('what was exported matches the run');
+  }, 60_000);
+
+  it('with --json --otel-shadow, puts what was exported and what the shadow let through in the JSON', async () => {
+    const outcome = await spawnCli(['--json', '--otel-shadow', 'tenant', '--duration', '2']);
+    expect(outcome.code).toBe(0);
+    const result = JSON.parse(outcome.stdout);
+    expect(result.held).toBe(true);
+    expect(result.otel.shadow).toMatchObject({ budget: 'tenant', passes: expect.any(Number) });
+    expect(result.otel.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(result.scenario.calls).toBeUndefined();
   }, 60_000);
 
   it('replays a seed exactly: the same seed gives the same JSON, another seed another', async () => {

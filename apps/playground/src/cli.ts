@@ -6,6 +6,7 @@ import type { Fault } from './gateway.js';
 import { clip, renderLive } from './live.js';
 import { type PlaygroundOptions, parseCommandLine, type WebOptions } from './options.js';
 import { refillsIn, renderIntervalLine, renderReport } from './report.js';
+import type { RunResult } from './result.js';
 import { type PlaygroundServer, ServeError, startServer } from './server.js';
 import { Simulation, STEP_MS } from './simulation.js';
 
@@ -46,10 +47,13 @@ export async function runCli(
   if (parsed.kind === 'error') return fail(io, parsed.message);
   const options = parsed.options;
   if (options.web !== undefined) return serve(options, options.web, io);
-  const { tenants, minutes, seed, backend, redisUrl } = options;
+  const { tenants, minutes, seed, backend, redisUrl, otel, aiSdk } = options;
   let sim: Simulation;
   try {
-    sim = await Simulation.open({ tenants, minutes, seed, backend, redisUrl, ...inject });
+    sim = await Simulation.open({
+      ...{ tenants, minutes, seed, backend, redisUrl, otel, aiSdk },
+      ...inject,
+    });
   } catch (error) {
     if (error instanceof BackendUnavailable) return fail(io, error.message);
     throw error;
@@ -65,14 +69,14 @@ export async function runCli(
     if (options.json) {
       const result = await sim.finish();
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return result.held ? EXIT.held : EXIT.broken;
+      return statusOf(result);
     }
     const live = io.stdout.isTTY === true && !options.plain;
     if (live) await runLive(sim, io);
     else await runPlain(sim, io, options);
     const result = await sim.finish();
     io.stdout.write(`${renderReport(result, live).join('\n')}\n`);
-    return result.held ? EXIT.held : EXIT.broken;
+    return statusOf(result);
   } catch (error) {
     // The backend closed under the run after Ctrl-C: nothing failed.
     if (interrupted) return EXIT.interrupted;
@@ -120,6 +124,12 @@ async function serve(options: PlaygroundOptions, web: WebOptions, io: CliIO): Pr
   return EXIT.held;
 }
 
+/** 0 when conservation held and, with `--otel`, what was exported matched the run. */
+function statusOf(result: RunResult): number {
+  const exported = result.otel?.checks.every((c) => c.ok) ?? true;
+  return result.held && exported ? EXIT.held : EXIT.broken;
+}
+
 function fail(io: CliIO, message: string): number {
   io.stderr.write(`budgetry playground: ${message}\n`);
   return EXIT.usage;
@@ -128,7 +138,7 @@ function fail(io: CliIO, message: string): number {
 async function runPlain(sim: Simulation, io: CliIO, options: PlaygroundOptions): Promise<void> {
   const tenants = sim.profiles.map((p) => `${p.name} (${p.kind})`).join(', ');
   io.stdout.write(
-    `budgetry playground: seed ${options.seed}, ${plural(options.minutes, 'simulated minute')}, ${sim.backend.description}\ntenants: ${tenants}\n`,
+    `budgetry playground: seed ${options.seed}, ${plural(options.minutes, 'simulated minute')}, ${sim.backend.description}\ntenants: ${tenants}\n${attachedLines(options)}`,
   );
   while (!sim.done) {
     const ended = await sim.step();
@@ -138,6 +148,21 @@ async function runPlain(sim: Simulation, io: CliIO, options: PlaygroundOptions):
     }
   }
   io.stdout.write('\n');
+}
+
+/** What the run has attached, a line each: the AI SDK's middleware, OpenTelemetry. */
+function attachedLines(options: PlaygroundOptions): string {
+  const lines: string[] = [];
+  if (options.aiSdk) {
+    lines.push("calls: through @budgetry/ai-sdk's budgetMiddleware and the AI SDK's mock model");
+  }
+  if (options.otel !== undefined) {
+    const { shadow } = options.otel;
+    lines.push(
+      `exported: through @budgetry/otel to the OpenTelemetry SDK's in-memory exporters${shadow === undefined ? '' : `, the ${shadow} budget in shadow mode`}`,
+    );
+  }
+  return lines.map((line) => `${line}\n`).join('');
 }
 
 /** Redraws the live view in place a few times a second of wall time. */

@@ -9,8 +9,9 @@ import {
   tokenBucket,
 } from '@budgetry/compose';
 import type { FakeClock } from '@budgetry/testing';
+import type { Attachments } from './attachments.js';
 import { TokenAudit } from './audit.js';
-import type { Backend, BackendBudget } from './backend.js';
+import type { Backend, BackendBudget, CoreTokenBudget } from './backend.js';
 import type { BudgetView } from './result.js';
 import type { BudgetName } from './stats.js';
 
@@ -79,11 +80,22 @@ export interface Gateway {
  * @param backend - where the two token budgets live.
  * @param clock - the simulated clock.
  * @param fault - a fault to inject (tests only).
+ * @param attached - what `--otel` wraps the token budgets in, if anything.
  * @returns the gateway.
  */
-export function buildGateway(backend: Backend, clock: FakeClock, fault?: Fault): Gateway {
-  const tokens = buildMeter('tokens', LIMITS.tokensPerMinute, backend, fault);
-  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend);
+export function buildGateway(
+  backend: Backend,
+  clock: FakeClock,
+  fault?: Fault,
+  attached?: Attachments,
+): Gateway {
+  const wrap = (name: MeterName) =>
+    attached && ((budget: CoreTokenBudget) => attached.tokenBudget(name, budget));
+  const tokens = buildMeter('tokens', LIMITS.tokensPerMinute, backend, {
+    fault,
+    wrap: wrap('tokens'),
+  });
+  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend, { wrap: wrap('dollars') });
   const requests = tokenBucket({
     burst: LIMITS.requestBurst,
     rate: LIMITS.requestsPerSecond,
@@ -119,22 +131,28 @@ export function buildGateway(backend: Backend, clock: FakeClock, fault?: Fault):
  * @param name - which budget.
  * @param capacity - its capacity per epoch.
  * @param backend - where it lives (on the simulated clock).
- * @param fault - a fault to inject (tests only; tokens per minute only).
- * @param label - its name in the report and the checks.
+ * @param options - a fault to inject (`fault`, tests only; tokens per minute only), its name in
+ * the report and the checks (`label`), and what wraps the budget before its schedule (`wrap`,
+ * `--otel-shadow`).
  * @returns the meter.
  */
 export function buildMeter(
   name: MeterName,
   capacity: number,
   backend: Backend,
-  fault?: Fault,
-  label: string = METER_LABELS[name],
+  options: {
+    readonly fault?: Fault | undefined;
+    readonly label?: string;
+    readonly wrap?: ((budget: CoreTokenBudget) => CoreTokenBudget) | undefined;
+  } = {},
 ): Meter {
+  const { fault, label = METER_LABELS[name], wrap } = options;
   const audit = new TokenAudit(label, capacity);
   const budget = backend.tokenBudget(capacity, {
     name: METER_LABELS[name],
     observer: audit.observe,
     schedule: name === 'tokens' ? { every: 'minute' } : { every: 'day', timeZone: TIME_ZONE },
+    wrap,
     // The reference's bug: overage forgiven instead of owed. The auditor expects exact debt.
     ...(fault === 'forgive-debt' && name === 'tokens' ? { maxDebt: 0 } : {}),
   });
@@ -152,11 +170,15 @@ export const METER_LABELS: Readonly<Record<MeterName, string>> = {
  * request, tokens and dollars.
  *
  * @param g - the gateway.
+ * @param requests - the requests dimension (the gateway's bucket, or a traced view of it).
  * @returns the coordinator (each tenant's adds its node: `with({ tenant })`).
  */
-export function llmCoordinator(g: Gateway): Coordinator<Exclude<Dimension, 'tenant'>> {
+export function llmCoordinator(
+  g: Gateway,
+  requests: TokenBucket = g.requests,
+): Coordinator<Exclude<Dimension, 'tenant'>> {
   return coordinator({
-    requests: g.requests,
+    requests,
     tokens: g.tokens.budget.dimension,
     dollars: g.dollars.budget.dimension,
   });

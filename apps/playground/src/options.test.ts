@@ -19,6 +19,8 @@ describe('parseCommandLine', () => {
         redisUrl: undefined,
         json: false,
         plain: false,
+        otel: undefined,
+        aiSdk: false,
       },
     });
   });
@@ -44,6 +46,8 @@ describe('parseCommandLine', () => {
         redisUrl: undefined,
         json: false,
         plain: true,
+        otel: undefined,
+        aiSdk: false,
       },
     });
     const json = parseCommandLine(['--json', '--backend', 'redis', '--redis-url', 'redis://h:1']);
@@ -80,6 +84,12 @@ describe('parseCommandLine', () => {
       '--redis-url',
       '--json',
       '--plain',
+      '--otel',
+      '--otel-shadow <budget>',
+      '--ai-sdk',
+      '--web',
+      '--port',
+      '--speed',
       '--help',
     ]) {
       expect(HELP).toContain(option);
@@ -127,6 +137,58 @@ describe('parseCommandLine', () => {
     );
     expect(errorOf(['--backend', 'redis', '--redis-url', 'http://x'])).toBe(
       '--redis-url must look like redis://host:port, got "http://x"',
+    );
+  });
+
+  it('reads --otel, --otel-shadow (which implies --otel) and --ai-sdk', () => {
+    expect(parseCommandLine(['--otel'])).toMatchObject({
+      kind: 'run',
+      options: { otel: { shadow: undefined }, aiSdk: false },
+    });
+    for (const budget of ['tokens', 'dollars', 'tenant']) {
+      expect(parseCommandLine(['--otel-shadow', budget])).toMatchObject({
+        kind: 'run',
+        options: { otel: { shadow: budget } },
+      });
+      expect(parseCommandLine(['--otel', `--otel-shadow=${budget}`, '--json'])).toMatchObject({
+        kind: 'run',
+        options: { otel: { shadow: budget }, json: true },
+      });
+    }
+    expect(parseCommandLine(['--ai-sdk', '--backend', 'redis'])).toMatchObject({
+      kind: 'run',
+      options: { aiSdk: true, otel: undefined, backend: 'redis' },
+    });
+    expect(parseCommandLine(['--ai-sdk', '--otel', '--backend', 'shared'])).toMatchObject({
+      kind: 'run',
+      options: { aiSdk: true, otel: { shadow: undefined }, backend: 'shared' },
+    });
+  });
+
+  it('refuses a budget --otel-shadow cannot shadow, a missing one, and values given to the flags', () => {
+    const shadowable =
+      '--otel-shadow must be tokens, dollars or tenant (the requests bucket reports no events to watch)';
+    expect(errorOf(['--otel-shadow', 'requests'])).toBe(`${shadowable}, got "requests"`);
+    expect(errorOf(['--otel-shadow', 'Tokens'])).toBe(`${shadowable}, got "Tokens"`);
+    expect(errorOf(['--otel-shadow', ''])).toBe(`${shadowable}, got ""`);
+    expect(errorOf(['--otel-shadow'])).toBe('--otel-shadow needs a value (see --help)');
+    expect(errorOf(['--otel=yes'])).toBe('--otel takes no value (see --help)');
+    expect(errorOf(['--ai-sdk=1'])).toBe('--ai-sdk takes no value (see --help)');
+  });
+
+  it('refuses --otel on Redis, and --otel and --ai-sdk on the page, saying why', () => {
+    const redis =
+      "watches budgets in this process, and a Redis budget's figures are a round trip away: use --backend memory or shared";
+    expect(errorOf(['--otel', '--backend', 'redis'])).toBe(`--otel ${redis}`);
+    expect(errorOf(['--backend', 'redis', '--otel-shadow', 'tokens'])).toBe(
+      `--otel-shadow ${redis}`,
+    );
+    expect(errorOf(['--web', '--otel'])).toBe('--otel is for a run in the terminal, not for --web');
+    expect(errorOf(['--web', '--otel-shadow', 'tenant'])).toBe(
+      '--otel-shadow is for a run in the terminal, not for --web',
+    );
+    expect(errorOf(['--ai-sdk', '--web'])).toBe(
+      '--ai-sdk is for a run in the terminal, not for --web',
     );
   });
 

@@ -3,6 +3,17 @@ import { parseArgs } from 'node:util';
 /** Where the scenario's shared budgets live. */
 export type BackendKind = 'memory' | 'shared' | 'redis';
 
+/** The budgets `--otel-shadow` can run in shadow mode: those `@budgetry/otel` can watch. */
+export const SHADOWABLE = ['tokens', 'dollars', 'tenant'] as const;
+/** One of {@link SHADOWABLE}. */
+export type ShadowChoice = (typeof SHADOWABLE)[number];
+
+/** `--otel`: export the run through `@budgetry/otel`, with one budget in shadow mode if asked. */
+export interface OtelOptions {
+  /** The budget that decides without enforcing (`--otel-shadow`), if any. */
+  readonly shadow: ShadowChoice | undefined;
+}
+
 /** Everything the command line can set, validated. */
 export interface PlaygroundOptions {
   /** Tenants sharing the gateway: the first is greedy, the second bursty, the rest quiet. */
@@ -20,6 +31,10 @@ export interface PlaygroundOptions {
   readonly plain: boolean;
   /** Serve the live page instead (`--web`); absent for a terminal run. */
   readonly web?: WebOptions | undefined;
+  /** Export through OpenTelemetry (`--otel`, `--otel-shadow`); absent otherwise. */
+  readonly otel?: OtelOptions | undefined;
+  /** Send the calls through `@budgetry/ai-sdk`'s middleware (`--ai-sdk`). */
+  readonly aiSdk?: boolean;
 }
 
 /** The page's server: where it listens and how fast simulated time runs. */
@@ -67,6 +82,20 @@ Options:
   --redis-url <url>   the Redis server for --backend redis, redis://host:port (default
                       ${DEFAULTS.redisUrl}); the run's keys have a prefix of
                       their own and are deleted at the end
+  --otel              attach @budgetry/otel to the budgets and the coordinator,
+                      exporting to the OpenTelemetry SDK's in-memory metric reader
+                      and span exporter; the report ends with what was exported
+                      (each budget's metrics, spans by outcome, threshold events,
+                      each level once per epoch), checked against the run's figures;
+                      memory and shared backends only
+  --otel-shadow <budget>
+                      --otel with one budget in shadow mode: it decides and is
+                      exported but denies nothing, and the report says what it
+                      would have denied; ${SHADOWABLE.join(', ')} (each tenant's budget)
+  --ai-sdk            send every call through @budgetry/ai-sdk's budgetMiddleware
+                      around the AI SDK's mock language model (streamText), which
+                      estimates, reserves, reconciles and refunds; the report's
+                      header says what is simulated
   --json              print one JSON document (the whole run) instead of the report
   --plain             print a line per simulated minute even on a terminal
   --web               serve the live page on http://127.0.0.1:<port>/ instead: charts,
@@ -77,8 +106,9 @@ Options:
                       1-${LIMITS.speed} (default ${DEFAULTS.speed})
   -h, --help          print this help
 
-Exit status: 0 when every conservation invariant held, 1 when one broke (the
-report says which), 2 for a bad option or a backend that is unavailable or fails.
+Exit status: 0 when every conservation invariant held, 1 when one broke or, with
+--otel, what was exported does not match the run (the report says which), 2 for
+a bad option or a backend that is unavailable or fails.
 `;
 
 const SPEC = {
@@ -89,6 +119,9 @@ const SPEC = {
   'redis-url': { type: 'string' },
   json: { type: 'boolean' },
   plain: { type: 'boolean' },
+  otel: { type: 'boolean' },
+  'otel-shadow': { type: 'string' },
+  'ai-sdk': { type: 'boolean' },
   web: { type: 'boolean' },
   port: { type: 'string' },
   speed: { type: 'string' },
@@ -177,6 +210,7 @@ function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions
   for (const name of ['port', 'speed'] as const) {
     if (values[name] !== undefined && !web) throw new UsageError(`--${name} is only for --web`);
   }
+  const otel = otelOptions(values, backend, web);
   const minutes = web ? DEFAULTS.webMinutes : DEFAULTS.minutes;
   return {
     tenants: integer('--tenants', values.tenants, DEFAULTS.tenants, 1, LIMITS.tenants),
@@ -186,6 +220,8 @@ function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions
     redisUrl: backend === 'redis' ? (redisUrl ?? DEFAULTS.redisUrl) : undefined,
     json: values.json ?? false,
     plain: values.plain ?? false,
+    otel,
+    aiSdk: values['ai-sdk'] ?? false,
     web: web
       ? {
           port: integer('--port', values.port, DEFAULTS.port, 0, 65_535),
@@ -193,6 +229,33 @@ function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions
         }
       : undefined,
   };
+}
+
+function otelOptions(
+  values: ReturnType<typeof parse>['values'],
+  backend: BackendKind,
+  web: boolean,
+): OtelOptions | undefined {
+  const shadow = values['otel-shadow'];
+  if (web) {
+    const flag = ['otel', 'otel-shadow', 'ai-sdk'].find((f) => values[f as 'otel'] !== undefined);
+    if (flag !== undefined) {
+      throw new UsageError(`--${flag} is for a run in the terminal, not for --web`);
+    }
+  }
+  if (shadow !== undefined && !(SHADOWABLE as readonly string[]).includes(shadow)) {
+    throw new UsageError(
+      `--otel-shadow must be ${SHADOWABLE.slice(0, -1).join(', ')} or ${SHADOWABLE.at(-1)} (the requests bucket reports no events to watch), got ${JSON.stringify(shadow)}`,
+    );
+  }
+  if (!values.otel && shadow === undefined) return undefined;
+  if (backend === 'redis') {
+    // Watching reads a budget's figures synchronously, at every event and every collection.
+    throw new UsageError(
+      `--${shadow === undefined ? 'otel' : 'otel-shadow'} watches budgets in this process, and a Redis budget's figures are a round trip away: use --backend memory or shared`,
+    );
+  }
+  return { shadow: shadow as ShadowChoice | undefined };
 }
 
 function integer(

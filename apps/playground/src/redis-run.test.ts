@@ -116,6 +116,16 @@ describe.skipIf(!up && !inCI)('the scenario on Redis', { timeout: 60_000 }, () =
     expect(sameRun(onRedis)).toEqual(sameRun(inMemory));
   });
 
+  it('with --ai-sdk, the middleware reserves and settles on Redis: the run memory gives', async () => {
+    // One after the other: a run in memory never waits for I/O, and would hold up the
+    // connection to Redis for as long as it runs.
+    const inMemory = await run({ backend: 'memory', aiSdk: true, minutes: 3 });
+    const onRedis = await run({ backend: 'redis', aiSdk: true, minutes: 3 });
+    expect(onRedis.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(onRedis.scenario.calls).toMatch(/budgetMiddleware/);
+    expect(sameRun(onRedis)).toEqual(sameRun(inMemory));
+  });
+
   it('changes capacities by new generations on Redis, each audited, as in memory', async () => {
     const change = { tokensPerMinute: 20_000, usdMicrosPerDay: 900_000 };
     const [onRedis, inMemory] = await Promise.all([

@@ -3,6 +3,7 @@
 import { formatCount, formatDollars, formatPercent, formatShort, plural } from './format.js';
 import { LIMITS, PRICE } from './gateway.js';
 import { BUDGET_LABELS, describeRefill, paint } from './live.js';
+import { renderOtel } from './otel-report.js';
 import type { RunResult } from './result.js';
 import {
   BUDGETS,
@@ -102,6 +103,7 @@ export function renderReport(r: RunResult, color = false): string[] {
       'bold',
       color,
     ),
+    ...(s.calls === undefined ? [] : wrap(`calls: ${s.calls}`, 120)),
     `limits: ${LIMITS.requestsPerSecond} requests/s (burst ${LIMITS.requestBurst}) · ${formatCount(LIMITS.tokensPerMinute)} tokens/min · ${formatDollars(LIMITS.usdMicrosPerDay, 2)} per local day · ${formatCount(LIMITS.tenantPerMinute)} tokens/min per tenant inside ${formatCount(LIMITS.tenantsPerMinute)} for all; $${PRICE.prompt}/$${PRICE.completion} per million prompt/completion tokens`,
     '',
     ...perMinuteTable(r),
@@ -111,7 +113,24 @@ export function renderReport(r: RunResult, color = false): string[] {
     ...perBudgetTable(r),
     '',
     ...verdict(r, color),
+    ...(r.otel === undefined ? [] : ['', ...renderOtel(r.otel, color)]),
   ];
+  return lines;
+}
+
+/** Words as lines of at most `width` characters, the later ones indented. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
   return lines;
 }
 

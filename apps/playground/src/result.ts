@@ -1,4 +1,5 @@
 import type { Check } from './audit.js';
+import type { OtelSummary } from './otel-summary.js';
 import type { BudgetName, Interval, RefillEvent, TenantCounts, TenantInfo } from './stats.js';
 import type { TenantKind } from './tenants.js';
 
@@ -61,6 +62,8 @@ export interface RunResult {
     readonly stepMs: number;
     readonly limits: Readonly<Record<string, number>>;
     readonly tenants: readonly TenantInfo[];
+    /** How the calls were made, when not by the scenario's own code (`--ai-sdk`). */
+    readonly calls?: string;
   };
   /** Figures per simulated minute (not running totals). */
   readonly intervals: readonly Interval[];
@@ -69,4 +72,6 @@ export interface RunResult {
   readonly checks: readonly Check[];
   /** Whether every check held. */
   readonly held: boolean;
+  /** What `--otel` exported, checked against the run's own figures. */
+  readonly otel?: OtelSummary;
 }

@@ -1,8 +1,9 @@
 import type { Coordinator, HierarchyNode } from '@budgetry/compose';
 import { FakeClock } from '@budgetry/testing';
+import type { Attachments } from './attachments.js';
 import { type Check, hierarchyCheck } from './audit.js';
 import { type Backend, openBackend } from './backend.js';
-import { Calls } from './calls.js';
+import { type CallPath, Calls, type CallsHost } from './calls.js';
 import { CapacityChanges } from './capacity.js';
 import type { ControlChange, ControlState } from './controls.js';
 import { formatClock } from './format.js';
@@ -13,14 +14,15 @@ import {
   type Dimension,
   type Fault,
   type Gateway,
-  LIMITS,
   llmCoordinator,
   METER_LABELS,
   TIME_ZONE,
 } from './gateway.js';
-import type { BackendKind } from './options.js';
+import type { BackendKind, OtelOptions } from './options.js';
+import type { OtelRun } from './otel.js';
 import { between, seededRandom } from './random.js';
 import type { RunResult, Snapshot } from './result.js';
+import { describeScenario, START_MS, STEP_MS } from './scenario.js';
 import {
   type BudgetName,
   emptyBudgetCounts,
@@ -50,12 +52,21 @@ export interface SimulationConfig {
   readonly fault?: Fault;
   /** Told how each caller's wait ended, as it ends (tests hold waits to their deadlines). */
   readonly onWaitEnd?: (end: WaitEnd) => void;
+  /** Export the run through `@budgetry/otel` (`--otel`, `--otel-shadow`). */
+  readonly otel?: OtelOptions | undefined;
+  /** Send the calls through `@budgetry/ai-sdk`'s middleware (`--ai-sdk`). */
+  readonly aiSdk?: boolean | undefined;
 }
 
-/** One simulated step. */
-export const STEP_MS = 250;
-/** 23:55 on 13 March 2026 in New York: the daily dollar cap refills five minutes in. */
-export const START_MS = Date.parse('2026-03-14T03:55:00Z');
+/** What `open` loads only when asked: the OpenTelemetry run, and the AI SDK call path. */
+interface Extras {
+  readonly otel?: OtelRun | undefined;
+  readonly calls?: ((host: CallsHost) => CallPath) | undefined;
+}
+
+// The simulated clock's start and step, where the rest of the playground reads them.
+export { START_MS, STEP_MS };
+
 const STEPS_PER_MINUTE = 60_000 / STEP_MS;
 
 /**
@@ -76,7 +87,7 @@ export class Simulation {
   private coordinators: Coordinator<Dimension>[];
   /** Capacity changes waiting for their boundary (see {@link Simulation.control}). */
   private readonly changes: CapacityChanges;
-  private readonly calls: Calls;
+  private readonly calls: CallPath;
   private readonly line: WaitingLine;
   private readonly demand: Demand;
   private current: Interval;
@@ -93,18 +104,26 @@ export class Simulation {
    */
   static async open(config: SimulationConfig): Promise<Simulation> {
     const clock = new FakeClock(START_MS);
-    return new Simulation(config, clock, await openBackend(config.backend, clock, config.redisUrl));
+    // Loaded only when asked for: a plain run never loads OpenTelemetry or the AI SDK.
+    const Otel = config.otel && (await import('./otel.js')).OtelRun;
+    const Ai = config.aiSdk ? (await import('./ai-calls.js')).AiSdkCalls : undefined;
+    const backend = await openBackend(config.backend, clock, config.redisUrl);
+    const otel = Otel && config.otel && new Otel(config.otel, clock);
+    return new Simulation(config, clock, backend, { otel, calls: Ai && ((h) => new Ai(h)) });
   }
 
   private constructor(
     readonly config: SimulationConfig,
     private readonly clock: FakeClock,
     readonly backend: Backend,
+    private readonly extras: Extras = {},
   ) {
     this.random = seededRandom(config.seed);
     this.profiles = tenantProfiles(config.tenants, this.random);
-    this.gateway = buildGateway(this.backend, this.clock, config.fault);
+    this.gateway = buildGateway(this.backend, this.clock, config.fault, extras.otel);
     this.nodes = this.profiles.map((p) => this.gateway.tenants.child(p.name));
+    const tenants = this.profiles.map((p, i) => ({ name: p.name, node: this.nodes[i]! }));
+    extras.otel?.attach(this.gateway, tenants, () => this.time());
     this.coordinators = this.buildCoordinators();
     this.changes = new CapacityChanges({
       gateway: this.gateway,
@@ -113,14 +132,14 @@ export class Simulation {
       meter: (name, capacity) => {
         const at = formatClock(this.clock.now(), TIME_ZONE, false);
         const label = `${METER_LABELS[name]} from ${at}`;
-        const meter = buildMeter(name, capacity, this.backend, config.fault, label);
+        const meter = buildMeter(name, capacity, this.backend, { fault: config.fault, label });
         meter.audit.onRefill = this.logRefill(name);
         return meter;
       },
       time: () => this.time(),
     });
     this.demand = new Demand(this.profiles, this.random);
-    this.calls = new Calls({
+    const host: CallsHost = {
       gateway: this.gateway,
       nodes: this.nodes,
       sync: this.backend.sync,
@@ -130,7 +149,9 @@ export class Simulation {
       interval: () => this.current,
       counts: (request) => this.countsOf(request),
       time: () => this.time(),
-    });
+      ...(extras.otel && { shadows: extras.otel }),
+    };
+    this.calls = extras.calls?.(host) ?? new Calls(host);
     this.line = new WaitingLine(STEP_MS, (end) => {
       const counts = this.countsOf(end.request);
       if (end.admitted) counts.afterWait++;
@@ -151,8 +172,12 @@ export class Simulation {
   }
 
   private buildCoordinators(): Coordinator<Dimension>[] {
-    const llm = llmCoordinator(this.gateway);
-    return this.nodes.map((tenant) => llm.with({ tenant }));
+    const a: Attachments | undefined = this.extras.otel;
+    const g = this.gateway;
+    const llm = a ? a.coordinator(llmCoordinator(g, a.requests(g.requests))) : llmCoordinator(g);
+    return this.nodes.map((node, i) =>
+      llm.with({ tenant: a ? a.tenant(node, this.profiles[i]!.name) : node }),
+    );
   }
 
   /**
@@ -206,6 +231,7 @@ export class Simulation {
       ended = this.current;
       this.intervals.push(ended);
       this.checkLedgers(`end of minute ${ended.minute}`);
+      this.extras.otel?.minuteEnded();
       // Refills at the boundary (the tenants' timer fires as the clock moves) open the next.
       this.current = this.newInterval();
     }
@@ -231,7 +257,7 @@ export class Simulation {
    * stops the schedules, deletes the run's keys from Redis and disconnects.
    */
   close(): Promise<void> {
-    this.closed ??= this.gateway.close();
+    this.closed ??= this.gateway.close().finally(() => this.extras.otel?.shutdown());
     return this.closed;
   }
 
@@ -261,24 +287,22 @@ export class Simulation {
     const checks: Check[] = [
       ...g.generations.flatMap((m) => m.audit.finalChecks(m.budget.reading(), at)),
       hierarchyCheck(g.tenants),
-      this.calls.check(),
+      ...this.calls.checks(),
     ];
+    const otel = await this.extras.otel?.collect(g, this.intervals, this.calls);
+    const scenario = describeScenario({
+      ...this.config,
+      backend: this.backend.description,
+      profiles: this.profiles,
+      calls: this.calls.description,
+    });
     return {
-      scenario: {
-        seed: this.config.seed,
-        minutes: this.config.minutes,
-        backend: this.backend.description,
-        timeZone: TIME_ZONE,
-        start: new Date(START_MS).toISOString(),
-        startLocal: formatClock(START_MS, TIME_ZONE, false),
-        stepMs: STEP_MS,
-        limits: LIMITS,
-        tenants: this.profiles.map(({ name, kind }) => ({ name, kind })),
-      },
+      scenario,
       intervals: this.intervals,
       refills: this.refills,
       checks,
       held: checks.every((c) => c.ok),
+      ...(otel && { otel }),
     };
   }
 

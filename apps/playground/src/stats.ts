@@ -80,6 +80,15 @@ export interface TenantInfo {
 }
 
 /**
+ * No denials yet.
+ *
+ * @returns a fresh record, 0 for every kind.
+ */
+export function emptyDenials(): Record<DenialKind, number> {
+  return { requests: 0, tokens: 0, dollars: 0, tenant: 0, global: 0 };
+}
+
+/**
  * Empty counters.
  *
  * @returns a fresh record.
@@ -89,7 +98,7 @@ export function emptyTenantCounts(): TenantCounts {
     offered: 0,
     admitted: 0,
     afterWait: 0,
-    denied: { requests: 0, tokens: 0, dollars: 0, tenant: 0, global: 0 },
+    denied: emptyDenials(),
     queued: 0,
     timedOut: 0,
     completed: 0,

@@ -14,6 +14,7 @@ import { memoryRows } from './memory.js';
 import { pLimitRow } from './p-limit.js';
 import { plainReferenceRows } from './plain-reference.js';
 import { rateLimiterFlexibleRow } from './rate-limiter-flexible.js';
+import { redisRows } from './redis.js';
 import { sharedMemoryRows } from './shared-memory.js';
 import { waitingDepthRows } from './waiting-depth.js';
 
@@ -38,6 +39,7 @@ export const allRows: readonly BenchRow[] = [
   ...contentionRows,
   ...waitingDepthRows,
   ...sharedMemoryRows,
+  ...redisRows,
   ...memoryRows,
   ...composeMemoryRows,
 ];
