@@ -12,6 +12,7 @@ import {
   TokenBucket,
 } from '@budgetry/core';
 import { AsyncTokenGuard, SyncTokenGuard, tokenGuard } from '../token-guard/index.js';
+import { wrappedBy } from './clean-wrappers.js';
 import { describe, invalid, type MemberKey } from './member-list.js';
 import { isTokenBudget } from './token-kind.js';
 
@@ -83,16 +84,25 @@ const cleanTokenBudgets: ReadonlySet<object> = new Set([
  * error from their caller), so that whether a call that threw had charged or released needs
  * no reading of its availability. That matters for shared budgets most: other threads move
  * their availability between two reads, so a reading would mistake their reservations for
- * this call's. One whose `tryReserveSync` was replaced on the instance is not taken at its
- * word.
+ * this call's. A refill scheduler or a waiting line over such a budget fails clean too. One
+ * whose `tryReserveSync` was replaced on the instance is not taken at its word.
  */
-export function failsClean(member: unknown): boolean {
-  if (!plain(member)) return false;
+export function failsClean(member: unknown, depth = 0): boolean {
+  if (!plain(member) || depth > 8) return false;
   const proto = Object.getPrototypeOf(member);
   if (cleanGuards.has(proto)) return true;
+  const wrapper = wrappedBy(member);
+  if (wrapper !== undefined) return failsClean(wrapper.inner, depth + 1);
   if (proto !== SyncTokenGuard.prototype) return false;
-  const tokens = (member as SyncTokenGuard).tokens;
-  return plain(tokens) && cleanTokenBudgets.has(Object.getPrototypeOf(tokens));
+  return cleanTokens((member as SyncTokenGuard).tokens, depth + 1);
+}
+
+/** A core token budget of the clean kinds, or a registered wrapper of one. */
+function cleanTokens(tokens: unknown, depth: number): boolean {
+  if (!plain(tokens) || depth > 8) return false;
+  if (cleanTokenBudgets.has(Object.getPrototypeOf(tokens))) return true;
+  const wrapper = wrappedBy(tokens);
+  return wrapper !== undefined && cleanTokens(wrapper.inner, depth + 1);
 }
 
 function plain(value: unknown): value is object {

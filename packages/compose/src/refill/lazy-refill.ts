@@ -51,6 +51,7 @@ export function intervalBoundaries(options: IntervalOptions): (clock: Clock) => 
     return {
       next: (t) => origin + (index(t) + 1) * intervalMs,
       index,
+      periodMs: intervalMs,
     };
   };
 }

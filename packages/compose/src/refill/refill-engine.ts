@@ -11,10 +11,11 @@ import type { Refillable } from './targets.js';
 /**
  * @internal A budget in shared memory (core's `SharedBudget`, `SharedTokenBudget`,
  * `SharedHierarchy`): `times` refills for the boundaries from `first` on, minus the one at
- * `first` if another thread applied it already, and `next` published as the boundary due.
+ * `first` that other threads applied already, and `next` published as the boundary due, with
+ * the period when every period is as long (`NaN` otherwise).
  */
 interface SharedTarget {
-  refillScheduled(times: number, first: number, next: number, now: number): void;
+  refillScheduled(times: number, first: number, next: number, now: number, periodMs: number): void;
 }
 
 /** The longest a timer whose refill failed waits before trying again. */
@@ -74,8 +75,13 @@ export class RefillEngine {
       this.batch && typeof shared === 'function' ? (target as unknown as SharedTarget) : undefined;
     // Every thread's handle of a shared budget learns when the next boundary is due, and the
     // first to find it passed applies it (see `SharedBudget`'s notes on schedules).
-    this.shared?.refillScheduled(0, Number.NaN, this.nextAt, now);
+    this.shared?.refillScheduled(0, Number.NaN, this.nextAt, now, this.period);
     if (timer) this.arm(false);
+  }
+
+  /** Every period's length, when they are equal (published for a shared budget's handles). */
+  private get period(): number {
+    return this.boundaries.periodMs ?? Number.NaN;
   }
 
   /** A shared budget: its refills go through `refillScheduled`, which other threads see. */
@@ -137,7 +143,7 @@ export class RefillEngine {
           // recorded and the boundaries stay due.
           const times = Math.min(crossed + this.owed, Number.MAX_SAFE_INTEGER);
           if (this.shared === undefined) t.refill(times);
-          else this.shared.refillScheduled(times, this.nextAt, next, now);
+          else this.shared.refillScheduled(times, this.nextAt, next, now, this.period);
           this.owed = 0;
         } else {
           const before = crossed > 1 || this.owed > 0 ? debtOf(t) : 0;

@@ -10,6 +10,7 @@ import {
   type SyncTokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
+import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { invalid } from '../internal/member-list.js';
 import { RefillEngine } from './refill-engine.js';
 import {
@@ -293,3 +294,6 @@ export function schedule(
     ? new RefillingTokenBudget(t.budget, engine)
     : new RefillingGuard(t.budget, engine);
 }
+
+registerCleanWrapper(RefillingGuard.prototype, (g) => g.budget);
+registerCleanWrapper(RefillingTokenBudget.prototype, (t) => t.budget);

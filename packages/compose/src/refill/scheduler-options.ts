@@ -64,6 +64,11 @@ export interface EpochBoundaries {
    * boundaries crossed between two instants are the difference of their indices.
    */
   index(t: number): number;
+  /**
+   * The length of every period, when they are all equal (an interval schedule); absent for
+   * calendars. A shared budget's handles in other threads use it to go on alone.
+   */
+  readonly periodMs?: number;
 }
 
 /** @internal Where a scheduler reports what it cannot throw to a caller. */

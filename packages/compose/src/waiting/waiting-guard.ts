@@ -12,6 +12,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
+import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { epochOf } from '../internal/epoch.js';
 import { reporter } from '../internal/report.js';
 import { WaiterLine } from './line.js';
@@ -416,3 +417,5 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     );
   }
 }
+
+registerCleanWrapper(WaitingGuard.prototype, (w) => w.guard);

@@ -1,5 +1,5 @@
 import { invalid } from '../budgets/options.js';
-import { HF_DONE, HF_DUE } from './layout.js';
+import { HF_DONE, HF_DUE, HF_PERIOD } from './layout.js';
 import type { SharedRegion } from './region.js';
 
 /**
@@ -27,14 +27,20 @@ export function refillNow(site: RefillSite, f64: Float64Array, times: number): v
   site.afterRefill();
 }
 
+/** @internal Whether a schedule attached through some handle publishes its boundaries. */
+export function scheduledElsewhere(f64: Float64Array): boolean {
+  return f64[HF_DUE] !== Number.POSITIVE_INFINITY;
+}
+
 /** How far the schedule's clock and a budget's may disagree when the schedule attaches. */
 const CLOCK_SKEW_MS = 1_000;
 
 /**
- * @internal Before a reservation, in any thread, when a schedule is attached (`HF_DUE` is
- * finite): when the clock has passed the boundary due, applies that one refill, unless
- * another thread was first. The thread that runs the schedule catches up on the rest and
- * publishes the next boundary; until then nothing more is due.
+ * @internal Before an operation, in any thread, when a schedule is attached (`HF_DUE` is
+ * finite): when the clock has passed the boundary due, applies its refill, unless another
+ * thread was first. With equal periods (`HF_PERIOD`) it applies every boundary passed and
+ * publishes the next itself; otherwise the thread that runs the schedule publishes the next
+ * when it catches up, and until then nothing more is due.
  */
 export function catchUpDue(site: RefillSite, region: SharedRegion): void {
   const f = region.f64;
@@ -50,7 +56,13 @@ export function catchUpDue(site: RefillSite, region: SharedRegion): void {
     site.unlock();
     return;
   }
-  site.refillLocked(1, Number.POSITIVE_INFINITY, due);
+  // With equal periods every boundary passed is known: apply them all and publish the next.
+  // Otherwise apply this one; the scheduling thread publishes the next when it catches up.
+  const period = f[HF_PERIOD]!;
+  const passed = period > 0 ? Math.floor((now - due) / period) + 1 : 1;
+  const last = period > 0 ? due + (passed - 1) * period : due;
+  const next = period > 0 ? last + period : Number.POSITIVE_INFINITY;
+  site.refillLocked(passed, next, last);
   site.unlock();
   site.afterRefill();
 }
@@ -71,6 +83,7 @@ export function refillScheduled(
   first: number,
   next: number,
   now: number,
+  periodMs: number,
 ): void {
   if (times === 0 && next !== Number.POSITIVE_INFINITY) {
     const own = region.clock.now();
@@ -83,9 +96,16 @@ export function refillScheduled(
   }
   site.lockForRefill();
   const f = region.f64;
-  const owed = f[HF_DONE] === first ? times - 1 : times;
-  if (owed > 0) site.refillLocked(owed, next, first);
-  else f[HF_DUE] = next;
+  // Boundaries from `first` on that other handles applied: up to the last one they did.
+  const done = f[HF_DONE]!;
+  let applied = 0;
+  if (done >= first) applied = periodMs > 0 ? Math.floor((done - first) / periodMs) + 1 : 1;
+  const owed = times - Math.min(applied, times);
+  const period = periodMs > 0 ? periodMs : Number.NaN;
+  const lastCrossed = periodMs > 0 ? first + (times - 1) * periodMs : first;
+  if (owed > 0) site.refillLocked(owed, next, Math.max(lastCrossed, done));
+  else f[HF_DUE] = Math.max(next, f[HF_DUE] === Number.POSITIVE_INFINITY ? next : f[HF_DUE]!);
+  f[HF_PERIOD] = period;
   site.unlock();
   if (owed > 0) site.afterRefill();
 }

@@ -28,8 +28,8 @@ export class TreeRefills implements RefillSite {
   }
 
   /** The schedule's catch-up (see `refillScheduled`). */
-  scheduled(times: number, first: number, next: number, now: number): void {
-    refillScheduled(this, this.tree.region, times, first, next, now);
+  scheduled(times: number, first: number, next: number, now: number, period: number): void {
+    refillScheduled(this, this.tree.region, times, first, next, now, period);
   }
 
   lockForRefill(): void {

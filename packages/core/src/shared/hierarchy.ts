@@ -2,6 +2,7 @@ import { checkTimes } from '../budgets/options.js';
 import { checkSchedule } from '../budgets/schedule.js';
 import { systemClock } from '../budgets/system-clock.js';
 import type { SchedulableCapabilities } from '../spec/capabilities.js';
+import { scheduledElsewhere } from './due-refill.js';
 import {
   N_CAP,
   N_DEPTH,
@@ -157,8 +158,8 @@ export class SharedHierarchy extends SharedHierarchyNode {
   }
 
   /** @internal The schedule's catch-up (see `refillScheduled`). */
-  refillScheduled(times: number, first: number, next: number, now: number): void {
-    this.refills.scheduled(times, first, next, now);
+  refillScheduled(times: number, first: number, next: number, now: number, period: number): void {
+    this.refills.scheduled(times, first, next, now, period);
   }
 
   /**
@@ -175,7 +176,7 @@ export class SharedHierarchy extends SharedHierarchyNode {
    */
   followSchedule(catchUp: () => void): () => void {
     const t = this.tree;
-    checkSchedule(catchUp, t.catchUp !== undefined, t.name);
+    checkSchedule(catchUp, t.catchUp !== undefined || scheduledElsewhere(t.f64), t.name);
     t.catchUp = catchUp;
     return () => {
       if (t.catchUp === catchUp) t.catchUp = undefined;

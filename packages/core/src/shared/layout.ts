@@ -57,6 +57,11 @@ export const H_FREED = 7;
 export const HF_DUE = 5;
 /** Float64 index, in the header: the boundary the last scheduled refill was applied for. */
 export const HF_DONE = 6;
+/**
+ * Float64 index, in the header: the length of every period of the schedule when they are all
+ * equal (interval schedules), else `NaN`: a handle that applies a boundary publishes the next.
+ */
+export const HF_PERIOD = 7;
 
 // Hot words (Int32 indexes), on their own cache line.
 export const W_LOCK = 16;

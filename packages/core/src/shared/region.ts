@@ -18,6 +18,7 @@ import {
   H_WAIT_SLOTS,
   HF_DONE,
   HF_DUE,
+  HF_PERIOD,
   L_COUNT,
   L_EPOCH,
   L_GEN,
@@ -92,6 +93,10 @@ export class SharedRegion extends RegionMemory {
    * handle in any thread, or the budget closed. See `FreedWatch`.
    */
   watchFreed(listener: () => void): () => void {
+    this.lock();
+    const refused = this.refusal();
+    this.unlock();
+    if (refused !== undefined) throw refused;
     this.watch ??= new FreedWatch(this);
     return this.watch.add(listener);
   }
@@ -121,6 +126,7 @@ export class SharedRegion extends RegionMemory {
     f64[S_LEASE_MS] = init.leaseMs;
     f64[HF_DUE] = Number.POSITIVE_INFINITY;
     f64[HF_DONE] = Number.NEGATIVE_INFINITY;
+    f64[HF_PERIOD] = Number.NaN;
     return new SharedRegion(buffer, clock, name);
   }
 
@@ -345,6 +351,8 @@ export class SharedRegion extends RegionMemory {
       units += this.reclaimLane(i, true);
       lanes++;
     }
+    // A reclaimed handle's own watchers, if its thread lives, must learn it lost its lane.
+    if (lanes > 0) this.bumpFreed();
     if (!held) this.unlock();
     if (lanes > 0 && !held) this.wake();
     return { lanes, units };

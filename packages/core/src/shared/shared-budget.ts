@@ -6,6 +6,7 @@ import { type SchedulableCapabilities, schedulableCapabilities } from '../spec/c
 import type { BudgetObserver } from '../spec/events.js';
 import { checkRefillPolicy } from '../spec/refill-policy.js';
 import { unwatchHandle } from './dropped-handles.js';
+import { scheduledElsewhere } from './due-refill.js';
 import { KIND_GUARD, S_AVAIL, S_EPOCH, S_HELD, S_LEAKS, S_OVER_RELEASED } from './layout.js';
 import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
 import { SharedGuardCore } from './shared-guard-core.js';
@@ -169,7 +170,7 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
    * @returns a function that detaches the schedule.
    */
   followSchedule(catchUp: () => void): () => void {
-    checkSchedule(catchUp, this.schedule !== undefined, this.name);
+    checkSchedule(catchUp, this.schedule !== undefined || scheduledElsewhere(this.f64), this.name);
     this.schedule = catchUp;
     const remove = interpose(this, SCHEDULED, ['epoch'], catchUp);
     return () => {
@@ -187,11 +188,13 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
 
   /** Units reserved and not yet released or committed in a live epoch, across all threads. */
   held(): number {
+    this.catchUpDue();
     return this.region.read(S_HELD);
   }
 
   /** The current refill epoch. */
   get epoch(): number {
+    this.catchUpDue();
     return this.region.read(S_EPOCH);
   }
 
@@ -212,6 +215,7 @@ export class SharedBudget extends SharedGuardCore implements SyncBudgetGuard {
 
   /** All counters at once, read in one step. */
   snapshot(): SharedBudgetSnapshot {
+    this.catchUpDue();
     return this.leases.snapshot();
   }
 

@@ -159,8 +159,8 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   }
 
   /** @internal The schedule's catch-up (see `refillScheduled`). */
-  refillScheduled(times: number, first: number, next: number, now: number): void {
-    refillScheduled(this, this.region, times, first, next, now);
+  refillScheduled(times: number, first: number, next: number, now: number, period: number): void {
+    refillScheduled(this, this.region, times, first, next, now, period);
   }
 
   /**
@@ -215,6 +215,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     const f = this.f64;
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();

@@ -6,7 +6,7 @@ import { assertAmount } from '../spec/amount.js';
 import { BudgetError } from '../spec/budget-error.js';
 import type { BudgetGuard } from '../spec/budget-guard.js';
 import type { SyncTokenBudget } from '../spec/token-budget.js';
-import { catchUpDue } from './due-refill.js';
+import { catchUpDue, scheduledElsewhere } from './due-refill.js';
 import {
   H_CLOSED,
   HF_DUE,
@@ -127,7 +127,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
    * @returns a function that detaches the schedule.
    */
   followSchedule(catchUp: () => void): () => void {
-    checkSchedule(catchUp, this.schedule !== undefined, this.name);
+    checkSchedule(catchUp, this.schedule !== undefined || scheduledElsewhere(this.f64), this.name);
     this.schedule = catchUp;
     const remove = interpose(this, TOKEN_BUDGET_SCHEDULED, ['epoch'], catchUp);
     return () => {
@@ -139,6 +139,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
 
   /** The current refill epoch, starting at 0. */
   get epoch(): number {
+    this.catchUpDue();
     return this.region.read(S_EPOCH);
   }
 
@@ -216,6 +217,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
         details: { budget: this.name },
       });
     }
+    this.catchUpDue();
     if (Atomics.load(this.i32, H_CLOSED) !== 0) throw closedError(this.name);
     reservation.claim(this);
     const estimate = reservation.estimate;
@@ -315,6 +317,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    this.catchUpDue();
     const f = this.f64;
     const i32 = this.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();

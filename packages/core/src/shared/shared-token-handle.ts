@@ -207,25 +207,32 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     this.observer?.({ type: 'refill', budget, epoch: this.refilledEpoch, policy, available });
   }
 
+  /** @internal Applies the schedule's boundary when the clock has passed it (`catchUpDue`). */
+  catchUpDue(): void {
+    if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
+  }
+
   /** @internal The schedule's catch-up (see `refillScheduled`). */
-  refillScheduled(times: number, first: number, next: number, now: number): void {
-    refillScheduled(this, this.region, times, first, next, now);
+  refillScheduled(times: number, first: number, next: number, now: number, period: number): void {
+    refillScheduled(this, this.region, times, first, next, now, period);
   }
 
   /** Tokens that can be reserved right now, across all threads: 0 while in debt. */
   available(): number {
-    if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
+    this.catchUpDue();
     return Math.max(this.region.read(S_AVAIL), 0);
   }
 
   /** Tokens owed: recorded overage not yet paid by refunds or refills. */
   debt(): number {
+    this.catchUpDue();
     const net = this.region.read(S_AVAIL);
     return net < 0 ? -net : 0;
   }
 
   /** Sum of the estimates of armed reservations and count reservations in live epochs. */
   reserved(): number {
+    this.catchUpDue();
     return this.region.read(S_HELD);
   }
 
@@ -251,6 +258,7 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
 
   /** All counters at once, read in one step. */
   snapshot(): SharedTokenBudgetSnapshot {
+    this.catchUpDue();
     return readTokenSnapshot(this.region);
   }
 
