@@ -31,34 +31,45 @@ function join(line: WaiterLine, id: number, priority: number, record: boolean): 
     reject: () => {},
     signal: undefined,
     cancelTimer: undefined,
-    onAbort: undefined,
+    group: undefined,
+    before: undefined,
+    after: undefined,
     slot: 0,
   };
   waiter.slot = line.push(waiter, cost, priority);
   return { entry: waiter, id, cost, priority, record: waiter };
 }
 
-const ops = fc.array(
-  fc.oneof(
-    {
-      weight: 5,
-      arbitrary: fc.record({
-        op: fc.constant('join' as const),
-        priority: fc.integer({ min: -2, max: 2 }),
-        record: fc.boolean(),
-      }),
-    },
-    { weight: 3, arbitrary: fc.constant({ op: 'serve' as const }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('leave' as const), pick: fc.nat() }) },
-    { weight: 1, arbitrary: fc.constant({ op: 'drain' as const }) },
-  ),
-  { maxLength: 300 },
-);
+const opsWith = (priority: fc.Arbitrary<number>) =>
+  fc.array(
+    fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          op: fc.constant('join' as const),
+          priority,
+          record: fc.boolean(),
+        }),
+      },
+      { weight: 3, arbitrary: fc.constant({ op: 'serve' as const }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('leave' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.constant({ op: 'drain' as const }) },
+    ),
+    { maxLength: 300 },
+  );
+
+/** A few priorities: long buckets. */
+const ops = opsWith(fc.integer({ min: -2, max: 2 }));
+/** Many priorities: most buckets hold one waiter or two, and empty anywhere in the heap. */
+const spreadOps = opsWith(fc.integer({ min: -60, max: 60 }));
 
 describe('the waiting line', () => {
-  it('serves in the order of a sorted array, whatever joins and leaves', () => {
+  it.each([
+    ['a few priorities', ops],
+    ['many priorities', spreadOps],
+  ])('serves in the order of a sorted array, whatever joins and leaves (%s)', (_, history) => {
     fc.assert(
-      fc.property(ops, (steps) => {
+      fc.property(history, (steps) => {
         const line = new WaiterLine();
         let model: Caller[] = [];
         const records: Caller[] = [];
@@ -159,6 +170,21 @@ describe('the waiting line', () => {
       }
       expect(served).toEqual([high.entry, same.entry, low.entry]);
     }
+  });
+
+  it('keeps priority order when a priority in the middle of many empties', () => {
+    // Joined in this order, the priorities sit so that when 10 empties, 85 must move up past
+    // 50 to its place; left below 50, it would be served after 80.
+    const line = new WaiterLine();
+    const joined = [100, 50, 90, 10, 20, 80, 85].map((p, i) => join(line, i, p, p === 10));
+    const ten = joined.find((c) => c.priority === 10)!;
+    expect(line.remove(ten.entry, ten.record!.slot, 10)).toBe(true);
+    const served: number[] = [];
+    for (let head = line.peek(); head !== undefined; head = line.peek()) {
+      served.push(joined.find((c) => c.entry === head)!.priority);
+      line.shift();
+    }
+    expect(served).toEqual([100, 90, 85, 80, 50, 20]);
   });
 
   it('refuses a record of a priority it has never seen, or one already served', () => {

@@ -78,8 +78,9 @@ export class PlainSemaphore {
 /**
  * Splits `iterations` ops over `callers` concurrent loops and awaits them all. In one
  * JavaScript thread nothing races on the counter itself; what N callers add is the
- * interleaving of their awaits, i.e. the microtask queue, which is what these rows measure.
- * The capacity equals N, so no caller is ever denied and every op does the same work.
+ * interleaving of their awaits, i.e. the microtask queue. In the first group the capacity
+ * equals N, so no caller is ever denied and every op does the same work; the contended group
+ * gives a capacity ≪ N, so most callers are waiting in a queue at any moment.
  */
 async function concurrently(
   iterations: number,

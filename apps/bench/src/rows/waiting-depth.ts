@@ -6,7 +6,7 @@ import { PlainSemaphore } from './contention.js';
 
 const group = 'waiting line: waiters served per second, at a queue depth';
 /** Waiters queued behind the caller holding the one slot. */
-const depths = [1, 1_000, 100_000] as const;
+const depths = [1, 1_000, 10_000, 100_000] as const;
 
 /**
  * A standing population of callers behind a capacity of one, each looping "wait for the
@@ -178,7 +178,12 @@ const makers: Record<Kind, () => Population> = {
   fifo: fifoPopulation,
 };
 
-/** What each row's ratio column divides by, and its targets. */
+/**
+ * What each row's ratio column divides by, and its targets (BRIEF.md section 5: the line is
+ * linear — 100 000 queued within 1.5× of 1 queued, i.e. at least 1 ÷ 1.5 of its waiters per
+ * second — and at least p-limit's rate at every depth). The depths between show their ratio
+ * to 1 queued without a target of their own.
+ */
 function comparisons(kind: Kind, depth: number): Pick<ThroughputRow, 'reference' | 'target'> {
   if (kind === 'fifo') return depth === 1 ? {} : { reference: 'fifo-depth-1' };
   if (kind === 'p-limit') return { reference: `waiting-depth-${depth}` };
@@ -264,8 +269,8 @@ function unqueuedRow(): ThroughputRow {
 }
 
 /**
- * Per depth (1, 1 000 and 100 000 queued): the minimal FIFO, the waiting line and p-limit,
- * each with the same population; then the line's unqueued fast path.
+ * Per depth (1, 1 000, 10 000 and 100 000 queued): the minimal FIFO, the waiting line and
+ * p-limit, each with the same population; then the line's unqueued fast path.
  */
 export const waitingDepthRows: readonly ThroughputRow[] = [
   ...depths.flatMap((depth) => [row('fifo', depth), row('waiting', depth), row('p-limit', depth)]),

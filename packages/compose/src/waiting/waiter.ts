@@ -1,5 +1,6 @@
 import { BudgetError, type CancelTimer, type SyncBudgetPermit } from '@budgetry/core';
 import { describe, invalid } from '../internal/member-list.js';
+import type { SignalMember } from './signal-groups.js';
 
 /**
  * Options for one {@link WaitingGuard.acquire}.
@@ -32,15 +33,17 @@ export type Settle = (permit: SyncBudgetPermit | PromiseLike<SyncBudgetPermit>) 
 
 /**
  * @internal A caller in line that may leave before its turn (it gave a signal or a timeout):
- * it knows its slot, so it can take itself out, and what to cancel when it goes.
+ * it knows its slot, so it can take itself out, and what to cancel when it goes. With a
+ * signal, it is listed among the line's waiters on that signal (see `SignalGroups`).
  */
-export interface Waiter {
+export interface Waiter extends SignalMember {
   readonly priority: number;
   readonly resolve: (permit: SyncBudgetPermit) => void;
   readonly reject: (error: BudgetError) => void;
   readonly signal: AbortSignal | undefined;
   cancelTimer: CancelTimer | undefined;
-  onAbort: (() => void) | undefined;
+  before: Waiter | undefined;
+  after: Waiter | undefined;
   /** Where the line keeps it (returned by the line's `push`). */
   slot: number;
 }
@@ -50,6 +53,57 @@ export interface Waiter {
  * can only be served (or closed on), a {@link Waiter} record for one that may leave.
  */
 export type Entry = Settle | Waiter;
+
+/** @internal A record for a caller that may leave, not yet in line. */
+export function newWaiter(
+  priority: number,
+  resolve: (permit: SyncBudgetPermit) => void,
+  reject: (error: BudgetError) => void,
+  signal: AbortSignal | undefined,
+): Waiter {
+  return {
+    priority,
+    resolve,
+    reject,
+    signal,
+    cancelTimer: undefined,
+    group: undefined,
+    before: undefined,
+    after: undefined,
+    slot: 0,
+  };
+}
+
+/**
+ * The resolving functions of the Promise being built, handed out of its executor without a
+ * closure per Promise: `new Promise(capture)` runs `capture` at once, and the caller takes
+ * them right after ({@link takeResolve}, {@link takeReject}).
+ */
+let capturedResolve: Settle | undefined;
+let capturedReject: ((error: BudgetError) => void) | undefined;
+function capture(resolve: Settle, reject: (error: BudgetError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** @internal The Promise an `acquire` returns; take its resolving functions next. */
+export function pendingPermit(): Promise<SyncBudgetPermit> {
+  return new Promise<SyncBudgetPermit>(capture);
+}
+
+/** @internal The resolve of the Promise {@link pendingPermit} built last (taken once). */
+export function takeResolve(): Settle {
+  const resolve = capturedResolve!;
+  capturedResolve = undefined;
+  return resolve;
+}
+
+/** @internal The reject of the Promise {@link pendingPermit} built last (taken once). */
+export function takeReject(): (error: BudgetError) => void {
+  const reject = capturedReject!;
+  capturedReject = undefined;
+  return reject;
+}
 
 /** @internal Rejects the caller behind an entry with `error`. */
 export function failWith(entry: Entry, error: BudgetError): void {

@@ -16,6 +16,7 @@ import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { epochOf } from '../internal/epoch.js';
 import { reporter } from '../internal/report.js';
 import { WaiterLine } from './line.js';
+import { SignalGroups } from './signal-groups.js';
 import { ceilingReader, mayFreeUnits, subscribable } from './sources.js';
 import { Subscriptions } from './subscriptions.js';
 import {
@@ -27,23 +28,15 @@ import {
   type Entry,
   failWith,
   guardFailure,
+  newWaiter,
+  pendingPermit,
   type Settle,
+  takeReject,
+  takeResolve,
   timeoutError,
   type Waiter,
 } from './waiter.js';
 import { WaitingPermit } from './waiting-permit.js';
-
-/**
- * The resolving functions of the Promise being built, handed out of its executor without a
- * closure per Promise: `new Promise(capture)` runs `capture` at once, and the caller takes
- * them right after.
- */
-let capturedResolve: Settle | undefined;
-let capturedReject: ((error: BudgetError) => void) | undefined;
-function capture(resolve: Settle, reject: (error: BudgetError) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
 
 /**
  * A guard with a fair waiting line in front; build it with {@link waiting}. Everything that
@@ -82,6 +75,10 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   private readonly bare: boolean;
   /** What the line listens to for freed units, while someone waits. */
   private readonly subscriptions: Subscriptions;
+  /** The line's abort listeners, one per signal its waiters gave. */
+  private readonly signals = new SignalGroups<Waiter>((waiter, signal) =>
+    this.giveUp(waiter, abortError(signal)),
+  );
   private closed = false;
   private draining = false;
   /** A `notify()` came while the line was being served (see `notify`). */
@@ -174,11 +171,9 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     } catch (error) {
       return Promise.reject(guardFailure(error));
     }
-    const promise = new Promise<SyncBudgetPermit>(capture);
-    const resolve = capturedResolve!;
-    const reject = capturedReject!;
-    capturedResolve = undefined;
-    capturedReject = undefined;
+    const promise = pendingPermit();
+    const resolve = takeResolve();
+    const reject = takeReject();
     if (signal === undefined && timeoutMs === undefined) {
       // Nothing can take it out of line but its turn or close(): the line keeps its resolve.
       try {
@@ -192,22 +187,10 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
       this.notify();
       return promise;
     }
-    const s = signal;
-    const waiter: Waiter = {
-      priority,
-      resolve,
-      reject,
-      signal,
-      cancelTimer: undefined,
-      onAbort: undefined,
-      slot: 0,
-    };
+    const waiter = newWaiter(priority, resolve, reject, signal);
     try {
       this.subscriptions.take();
-      if (s !== undefined) {
-        waiter.onAbort = () => this.giveUp(waiter, abortError(s));
-        s.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.signals.add(waiter, signal);
       if (timeoutMs !== undefined) {
         const ms = timeoutMs;
         waiter.cancelTimer = this.clock.setTimer(
@@ -399,8 +382,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   private cleanUp(waiter: Waiter): void {
     waiter.cancelTimer?.();
     waiter.cancelTimer = undefined;
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    waiter.onAbort = undefined;
+    this.signals.delete(waiter);
   }
 
   private armWake(cost: number): void {
