@@ -6,19 +6,13 @@
 // boundary and the scheduler's late `reset` wiped those reservations: a "10 per period"
 // budget admitted 15 in one period.
 import { AtomicBudget, SharedBudget, SharedHierarchy, SharedTokenBudget } from '@budgetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lazyRefill } from '../src/index.js';
+import { closesAfterEach } from './helpers/closing.js';
 import { TestClock } from './helpers/test-clock.js';
 import { exited, firstMessage, startWorker } from './shared-compose/spawn.js';
 
-const open: { close(): void }[] = [];
-afterEach(() => {
-  for (const b of open.splice(0)) b.close();
-});
-function track<B extends { close(): void }>(budget: B): B {
-  open.push(budget);
-  return budget;
-}
+const track = closesAfterEach();
 
 /** Units admitted in period 1 (after the first boundary) by `other` then `scheduled`. */
 function admittedInPeriodOne(

@@ -1,7 +1,7 @@
 // Hostile review: refill schedules (lazyRefill / intervalRefill / calendarRefill) over shared
 // budgets, with the next boundary published in the shared memory (HF_DUE) for every handle.
 //
-// FIXED (was a defect) 1 — a second schedule attached to the same shared budget through another handle (in
+// Regression 1 (a defect the review found; fixed) — a second schedule attached to the same shared budget through another handle (in
 // this thread or another) is accepted. The budget then follows both: every boundary of either
 // schedule refills it. Expected: refused with INVALID_ARGUMENT, as a second schedule on the
 // same handle is ("this budget already follows a refill schedule"). Observed: accepted; with
@@ -13,7 +13,7 @@
 // HF_DUE being finite already says, in the shared memory, that a schedule is attached; each
 // engine's `refillScheduled(0, NaN, next, now)` then overwrites the other's boundary.
 //
-// FIXED (was a defect) 2 — SharedTokenBudget.recordUsageSync through a handle that does not run the schedule
+// Regression 2 (a defect the review found; fixed) — SharedTokenBudget.recordUsageSync through a handle that does not run the schedule
 // (any worker's), after the clock passed a boundary nobody has applied yet, records in the
 // ended epoch: its leftover absorbs the usage, and the refill then starts the new epoch full.
 // The in-process twin (lazyRefill(AtomicTokenBudget)) applies the refill first, so the usage of
@@ -23,14 +23,14 @@
 // Cause: shared-token-budget.ts `recordUsageSync` (and `releaseSync`, the settles) never call
 // catchUpDue; only reservations and `available()` do.
 //
-// FIXED (was a defect) 3 — reads through another handle after a boundary report the ended epoch, next to an
+// Regression 3 (a defect the review found; fixed) — reads through another handle after a boundary report the ended epoch, next to an
 // `available()` that reports the new one: `held()` 10 and `snapshot()` { held 10, available 0 }
 // on a budget of 10 whose `available()` says 10 (held + available = 20 > capacity). Expected:
 // the reads agree, as on the scheduling handle (its reads are interposed). Cause: only
 // `available()` calls catchUpDue (shared-budget.ts `held`, `snapshot`, `epoch`; the token
 // budget's `debt`, `reserved`, `snapshot`).
 //
-// FIXED (was a defect) 4 (design) — the boundary after the one another handle applied is published only when
+// Regression 4 (a design gap the review found; fixed) — the boundary after the one another handle applied is published only when
 // the scheduling thread runs its catch-up. Until then (a lazyRefill whose thread serves no
 // traffic, an intervalRefill whose thread's event loop is busy through a boundary) every other
 // handle keeps reserving in the ended epoch, and the scheduler's late refill then starts a full
@@ -48,20 +48,34 @@ import {
   SharedTokenBudget,
   StripedSharedBudget,
 } from '@budgetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { calendarRefill, intervalRefill, lazyRefill } from '../src/index.js';
+import { closesAfterEach, sleep } from './helpers/closing.js';
 import { TestClock } from './helpers/test-clock.js';
 import { exited, firstMessage, startWorker } from './shared-compose/spawn.js';
 
-const open: { close(): void }[] = [];
-afterEach(() => {
-  for (const b of open.splice(0).reverse()) b.close();
-});
-function track<B extends { close(): void }>(budget: B): B {
-  open.push(budget);
-  return budget;
+const track = closesAfterEach();
+
+/**
+ * A 10-per-300 ms SharedBudget under an intervalRefill in this thread, and a worker holding
+ * another handle that reserves when told (`reserve-at`); `k` is the first boundary at least
+ * 100 ms ahead, `boundary(i)` the time of boundary i.
+ */
+async function scheduleWithWorker() {
+  const intervalMs = 300;
+  const budget = track(new SharedBudget(10, { leaseMs: 60_000 }));
+  const startAt = Date.now();
+  const scheduled = track(intervalRefill(budget, { intervalMs, startAt }));
+  const worker = startWorker('./hostile-worker.ts', {
+    mode: 'reserve-at',
+    descriptor: budget.share(),
+  });
+  budget.releaseOnExit(worker);
+  expect(await firstMessage(worker)).toEqual({ ready: true });
+  const k = Math.floor((Date.now() + 100 - startAt) / intervalMs) + 1;
+  const boundary = (i: number) => startAt + i * intervalMs;
+  return { budget, scheduled, worker, k, boundary };
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('fixed: a second schedule through another handle of the same shared budget', () => {
   it('control: a second schedule on the same handle is refused', () => {
@@ -168,7 +182,7 @@ describe('fixed: reads through another handle after a boundary', () => {
 });
 
 describe('fixed design gap: a boundary the scheduling thread has not reached yet', () => {
-  it('lazyRefill: another handle reserves in the ended epoch, then the late refill admits a full one (20 in a period of 10)', () => {
+  it('lazyRefill with an idle scheduler: another handle applies the boundaries; at most 10 in a period (was 20)', () => {
     const clock = new TestClock(0);
     const budget = track(new SharedBudget(10, { clock, leaseMs: 60_000 }));
     const other = track(SharedBudget.open(budget.share(), { clock }));
@@ -182,20 +196,8 @@ describe('fixed design gap: a boundary the scheduling thread has not reached yet
     expect(admitted).toBeLessThanOrEqual(10); // observed: 20
   });
 
-  it('intervalRefill whose thread is busy through a boundary: a worker admits 20 in one period', async () => {
-    const intervalMs = 300;
-    const budget = track(new SharedBudget(10, { leaseMs: 60_000 }));
-    const startAt = Date.now();
-    const scheduled = track(intervalRefill(budget, { intervalMs, startAt }));
-    const worker = startWorker('./hostile-worker.ts', {
-      mode: 'reserve-at',
-      descriptor: budget.share(),
-    });
-    budget.releaseOnExit(worker);
-    expect(await firstMessage(worker)).toEqual({ ready: true });
-    // The next boundary at least 100 ms ahead.
-    const k = Math.floor((Date.now() + 100 - startAt) / intervalMs) + 1;
-    const boundary = (i: number) => startAt + i * intervalMs;
+  it('intervalRefill whose thread is busy through a boundary: at most 10 admitted in one period, worker and scheduler together', async () => {
+    const { scheduled, worker, k, boundary } = await scheduleWithWorker();
     await sleep(boundary(k) - 40 - Date.now());
     const reply = firstMessage<{ at: number; admitted: number; epoch: number }>(worker);
     // The worker applies boundary k itself, then reserves just after boundary k + 1 ...
@@ -217,18 +219,7 @@ describe('fixed design gap: a boundary the scheduling thread has not reached yet
 
 describe('schedules over shared budgets: regressions worth keeping', () => {
   it('a worker reserving just after a boundary the scheduler published lands in the new epoch, once', async () => {
-    const intervalMs = 300;
-    const budget = track(new SharedBudget(10, { leaseMs: 60_000 }));
-    const startAt = Date.now();
-    const scheduled = track(intervalRefill(budget, { intervalMs, startAt }));
-    const worker = startWorker('./hostile-worker.ts', {
-      mode: 'reserve-at',
-      descriptor: budget.share(),
-    });
-    budget.releaseOnExit(worker);
-    expect(await firstMessage(worker)).toEqual({ ready: true });
-    const k = Math.floor((Date.now() + 100 - startAt) / intervalMs) + 1;
-    const boundary = (i: number) => startAt + i * intervalMs;
+    const { budget, scheduled, worker, k, boundary } = await scheduleWithWorker();
     const reply = firstMessage<{ at: number; admitted: number; epoch: number }>(worker);
     // This thread stays idle: its timer publishes each boundary as the previous one passes.
     worker.postMessage({ touchAt: boundary(k) + 10, reserveAt: boundary(k + 1) + 5 });

@@ -4,7 +4,7 @@
 // handles, abort and timeout while a wake-up is pending, a line whose handle closes, the
 // watcher count after churn and terminate(), and threads that must be able to exit.
 //
-// FIXED (was a defect) — a waiting line over a handle whose lease was reclaimed (its thread's event loop was
+// Regression (a defect the review found; fixed) — a waiting line over a handle whose lease was reclaimed (its thread's event loop was
 // blocked for longer than `leaseMs`, and another handle called reclaimExpired()) hangs for
 // good: its waiter is never served nor rejected, though the reclaim gave the units back and
 // later releases free more. Expected: rejected with LEASE_EXPIRED, as core's
@@ -13,22 +13,15 @@
 // H_FREED when that handle was the only watcher, and the handle is never counted again (see
 // packages/core/test/shared-watch.hostile.test.ts).
 import { SharedBudget, type SyncBudgetPermit } from '@budgetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waiting } from '../src/index.js';
+import { closesAfterEach, sleep } from './helpers/closing.js';
 import { TestClock } from './helpers/test-clock.js';
 import { exited, firstMessage, startWorker } from './shared-compose/spawn.js';
 
 const W_WATCHERS = 17; // core's layout.ts: handles watching for freed units, across threads
 
-const open: { close(): void }[] = [];
-afterEach(() => {
-  for (const b of open.splice(0).reverse()) b.close();
-});
-function track<B extends { close(): void }>(budget: B): B {
-  open.push(budget);
-  return budget;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const track = closesAfterEach();
 const watchers = (b: SharedBudget) => Atomics.load(new Int32Array(b.share().buffer), W_WATCHERS);
 
 type Outcome = { state: 'pending' | 'served' | 'failed'; code?: string };

@@ -2,7 +2,7 @@
 // come free through any handle — including a reclaim — and a watcher count in the shared
 // memory that must come back to zero.
 //
-// FIXED (was a defect) 1 — a watching handle whose own lane is reclaimed (its lease expired: its thread's
+// Regression 1 (a defect the review found; fixed) — a watching handle whose own lane is reclaimed (its lease expired: its thread's
 // event loop was blocked for longer than `leaseMs`, then another handle called
 // reclaimExpired()) is never told, though the reclaim gave units back, and it never hears
 // anything again. Expected: its listeners are called at the reclaim (core's own `acquire` wakes
@@ -12,7 +12,7 @@
 // W_WATCHERS in its tail, and reclaimWhere's wake() then reads W_WATCHERS === 0 and skips
 // bumpFreed(); the handle's FreedWatch keeps `counted = true`, so it is never counted again.
 //
-// FIXED (was a defect) 2 — watchFreed on a closed handle is accepted: the listener is never called (the
+// Regression 2 (a defect the review found; fixed) — watchFreed on a closed handle is accepted: the listener is never called (the
 // handle counts nowhere), yet FreedWatch.add() calls holdOpen(), which keeps the thread's event
 // loop alive until the forgotten stop() is called. Expected, as for every other call on a
 // closed handle: BudgetError CLOSED, nothing changed.
