@@ -181,6 +181,12 @@ class Reference {
   readonly aborted = new Set<AbortSignal>();
   /** Callers whose expected outcome changed since it was last emptied. */
   touched: Caller[] = [];
+  /**
+   * Callers with a signal granted since the last {@link Reference.deliver}, in order: the
+   * line hands such a caller its permit in a microtask, and gives the permit back then if the
+   * signal aborted in between.
+   */
+  delivering: Caller[] = [];
 
   join(c: Caller): void {
     if (this.queue.length === 0 && c.cost <= this.available) {
@@ -227,11 +233,28 @@ class Reference {
     this.serve();
   }
 
+  /**
+   * The microtasks that hand permits over, in the order they were granted: a caller whose
+   * signal aborted first is rejected with ABORTED and its units come back, which serves the
+   * line again (and those grants are handed over after these).
+   */
+  deliver(): void {
+    for (let i = 0; i < this.delivering.length; i++) {
+      const c = this.delivering[i]!;
+      if (!this.aborted.has(c.signal!)) continue;
+      c.expected = 'ABORTED';
+      this.touched.push(c);
+      this.release(c);
+    }
+    this.delivering = [];
+  }
+
   private grant(c: Caller): void {
     this.available -= c.cost;
     c.expected = 'granted';
     this.held.push(c);
     this.touched.push(c);
+    if (c.signal !== undefined) this.delivering.push(c);
   }
 }
 
@@ -310,6 +333,7 @@ async function runHistory(
 
   // Thousands of first callers, drawn from the run's seed (a counterexample stays short).
   for (const x of fc.sample(first(mix), { seed, numRuns: prefix })) join(x);
+  model.deliver();
   await flush();
   check(`after ${prefix} joins`, true);
   expect(line.pending).toBeGreaterThan(prefix / 2);
@@ -353,6 +377,9 @@ async function runHistory(
         .sort((a, b) => a.deadline! - b.deadline! || a.id - b.id);
       for (const c of due) model.leave(c, 'TIMEOUT');
     }
+    // Within a step, a caller may be served and then see its signal abort (an abort step
+    // serves the line as each waiter leaves, then aborts the next caller's signal).
+    model.deliver();
     await flush();
     check(`step ${n} (${s.op})`, n % 8 === 7);
   }
@@ -367,6 +394,7 @@ async function runHistory(
         c.got.permit().releaseSync();
         model.release(c);
       }
+      model.deliver();
       await flush();
       const wrong = model.touched.filter((c) => shown(c) !== c.expected);
       expect(wrong.map((c) => `#${c.id}: ${shown(c)}, expected ${c.expected}`)).toEqual([]);
