@@ -519,15 +519,31 @@ const tokenProbe = (estimate: number) =>
   });
 const tokenGiveBack = (world: W, h: Handle) => planDispose(world, h, 'dispose');
 
+/**
+ * A read at rest, made again (up to four times) when a budget that declares lost replies
+ * (`timeouts`) says TIMEOUT: a read changes nothing, so asking again is always safe.
+ */
+async function readAgain(world: W, read: () => unknown): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      const lost = BudgetError.isInstance(error) && error.code === 'TIMEOUT';
+      if (!lost || !world.caps.timeouts || attempt === 4) throw error;
+    }
+  }
+}
+
 /** The foreign budget must be untouched: nothing consumed, everything available. */
 async function checkForeign(world: W): Promise<void> {
   const { foreign, config } = world;
   let consumed: unknown;
   let available: unknown;
   try {
-    consumed = await foreign.tokensConsumed();
+    consumed = await readAgain(world, () => foreign.tokensConsumed());
     if (world.caps.available) {
-      available = await (foreign as unknown as { available(): unknown }).available();
+      const reader = foreign as unknown as { available(): unknown };
+      available = await readAgain(world, () => reader.available());
     }
   } catch (error) {
     world.fail(mismatch(`reading the foreign budget failed: ${describeError(error)}`, 'T2'));

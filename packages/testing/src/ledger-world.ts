@@ -653,6 +653,9 @@ export async function probe<W extends LedgerWorld>(
   if (!world.ok()) return;
   const entry = world.beginCommand();
   for (const h of world.handles.slice(before)) {
+    // A reserve whose reply was lost left no object to give back through; the ledger keeps
+    // both the branch where it was applied and the one where it was not.
+    if (h.object === null) continue;
     world.launch(
       { text: 'give back', applicable: () => true, plan: () => giveBack(world, h) },
       entry,
