@@ -6,6 +6,9 @@ export {
   hierarchyKeys,
   type RedisHierarchyKeys,
 } from './keys.js';
+export type { LeaseShareAlgorithm } from './lease-share.js';
+export type { RedisLeasedBudgetOptions } from './leased-options.js';
+export type { RedisLeasedBudgetSnapshot, RedisLeasePoolSnapshot } from './leased-snapshots.js';
 export type {
   AcquireOptions,
   FailurePolicy,
@@ -15,6 +18,7 @@ export type {
 } from './options.js';
 export { RedisBudget } from './redis-budget.js';
 export { RedisHierarchy, type RedisHierarchyTemplate } from './redis-hierarchy.js';
+export { RedisLeasedBudget } from './redis-leased-budget.js';
 export { RedisPermit } from './redis-permit.js';
 export { RedisTokenBudget, type RedisTokenBudgetSnapshot } from './redis-token-budget.js';
 export type { RedisBudgetSnapshot } from './remote-budget.js';

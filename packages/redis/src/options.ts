@@ -148,7 +148,8 @@ export interface ResolvedOptions {
   readonly leakBackstop: boolean;
 }
 
-function invalid(name: string, value: unknown, expected: string): BudgetError {
+/** @internal An `INVALID_ARGUMENT` error for option `name`: what it must be, what it was. */
+export function invalid(name: string, value: unknown, expected: string): BudgetError {
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return new BudgetError({
     code: 'INVALID_ARGUMENT',

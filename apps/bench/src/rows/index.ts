@@ -15,6 +15,7 @@ import { pLimitRow } from './p-limit.js';
 import { plainReferenceRows } from './plain-reference.js';
 import { rateLimiterFlexibleRow } from './rate-limiter-flexible.js';
 import { redisRows } from './redis.js';
+import { redisLeasedRows } from './redis-leased.js';
 import { sharedMemoryRows } from './shared-memory.js';
 import { waitingDepthRows } from './waiting-depth.js';
 
@@ -40,6 +41,7 @@ export const allRows: readonly BenchRow[] = [
   ...waitingDepthRows,
   ...sharedMemoryRows,
   ...redisRows,
+  ...redisLeasedRows,
   ...memoryRows,
   ...composeMemoryRows,
 ];
