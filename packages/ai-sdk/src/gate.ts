@@ -219,6 +219,8 @@ export async function admit(
       }
       return got;
     }
+    // The signal may have fired while a (remote) budget answered: no sleep would hear it.
+    checkNotAborted(signal);
     const waited = settings.clock.now() - started;
     if (settings.onDenied === 'throw' || waited >= settings.maxWaitMs) {
       throw new BudgetDeniedError({ ...got, estimate: plan.amounts });

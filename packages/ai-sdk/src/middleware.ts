@@ -13,7 +13,7 @@ import {
 } from './gate.js';
 import { describe, invalid } from './invalid.js';
 import { checkPrices, type PriceTable } from './prices.js';
-import { settleWhenDone } from './stream.js';
+import { settleOrFallBack, settleWhenDone } from './stream.js';
 import { measured } from './usage.js';
 
 /**
@@ -119,7 +119,13 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
     ) {
       throw invalid(`estimate must return { input, output } in tokens, got ${describe(estimate)}`);
     }
-    const plan = planFor(target, estimate, o.prices?.[call.modelId], o.plan);
+    // Own entries only: a model id such as 'constructor' must not find Object.prototype's.
+    const { prices } = o;
+    const price =
+      prices !== undefined && Object.hasOwn(prices, call.modelId)
+        ? prices[call.modelId]
+        : undefined;
+    const plan = planFor(target, estimate, price, o.plan);
     const held = await admit(plan, o.admit, call.params.abortSignal);
     return { estimate, held };
   };
@@ -143,7 +149,7 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
         await held.cancel();
         throw error;
       }
-      await held.settle(measured(result.usage, estimate));
+      await settleOrFallBack(held, measured(result.usage, estimate), estimate);
       return result;
     },
     wrapStream: async ({ doStream, params, model }) => {

@@ -1,10 +1,38 @@
 import type { LanguageModelMiddleware } from 'ai';
 import type { TokenEstimate } from './estimate.js';
 import type { Held } from './gate.js';
+import type { TokenUsage } from './prices.js';
 import { measured, type ReportedUsage } from './usage.js';
 
 type StreamResult = Awaited<ReturnType<NonNullable<LanguageModelMiddleware['wrapStream']>>>;
 type Part = StreamResult['stream'] extends ReadableStream<infer P> ? P : never;
+
+/**
+ * @internal Settles `held` with `usage`; when the budget refuses that usage (more than it can
+ * count, a price past 2^53 − 1 micro-dollars), settles it at the estimate the call was
+ * admitted under instead, so nothing stays held, and throws the first error. A budget that
+ * fails both times (a backend down) is left to its own expiry or leak backstop.
+ */
+export async function settleOrFallBack(
+  held: Held,
+  usage: TokenUsage,
+  estimate: TokenEstimate,
+): Promise<void> {
+  try {
+    await held.settle(usage);
+  } catch (error) {
+    await held.settle({ input: estimate.input, output: estimate.output }).catch(() => {});
+    throw error;
+  }
+}
+
+/** The characters a stream part carries as output, 0 for a part that carries none. */
+function outputChars(part: unknown): number {
+  if (typeof part !== 'object' || part === null) return 0;
+  const { type, delta } = part as { type?: unknown; delta?: unknown };
+  if (type !== 'text-delta' && type !== 'reasoning-delta' && type !== 'tool-input-delta') return 0;
+  return typeof delta === 'string' ? delta.length : 0;
+}
 
 /**
  * @internal The provider's stream, passed through unchanged, settling the call exactly once:
@@ -28,12 +56,10 @@ export function settleWhenDone(
     if (settled) return;
     settled = true;
     if (usage !== undefined || finished) {
-      await held.settle(measured(usage, estimate));
+      await settleOrFallBack(held, measured(usage, estimate), estimate);
     } else if (streamedChars > 0) {
-      await held.settle({
-        input: estimate.input,
-        output: Math.ceil(streamedChars / charsPerToken),
-      });
+      const output = Math.ceil(streamedChars / charsPerToken);
+      await settleOrFallBack(held, { input: estimate.input, output }, estimate);
     } else {
       await held.cancel();
     }
@@ -59,18 +85,10 @@ export function settleWhenDone(
         return;
       }
       const part = next.value;
-      switch (part.type) {
-        case 'finish':
-          usage = part.usage;
-          break;
-        case 'text-delta':
-        case 'reasoning-delta':
-        case 'tool-input-delta':
-          streamedChars += part.delta.length;
-          break;
-        default:
-          break;
-      }
+      // Parts are read defensively: a provider's malformed part must not end the stream with
+      // its call still holding its reservation.
+      if (part?.type === 'finish') usage = part.usage;
+      else streamedChars += outputChars(part);
       controller.enqueue(part);
     },
     async cancel(reason) {

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type BudgetedCall, estimateTokens, upperBoundTokens } from '../src/index.js';
+import { hostileSuite } from './hostile-suite.js';
 import { middlewareSuite } from './middleware-suite.js';
 import { overshootSuite } from './overshoot-suite.js';
 
@@ -26,6 +27,7 @@ const nodeMeetsAi7 = i === -1 || have[i]! > need[i]!;
 if (nodeMeetsAi7) {
   const { ai7 } = await import('./sdk-ai7.js');
   middlewareSuite(ai7);
+  hostileSuite(ai7);
   overshootSuite(ai7);
 } else {
   const reason =

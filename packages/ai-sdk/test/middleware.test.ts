@@ -3,10 +3,12 @@
 import { AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { budgetMiddleware } from '../src/index.js';
+import { hostileSuite } from './hostile-suite.js';
 import { middlewareSuite } from './middleware-suite.js';
 import { ai6 } from './sdk-ai6.js';
 
 middlewareSuite(ai6);
+hostileSuite(ai6);
 
 describe('budgetMiddleware options', () => {
   it.each([

@@ -117,62 +117,62 @@ function audited(tokens: AtomicTokenBudget, capacity: number) {
   return { audit, violations, overrun: () => overrun };
 }
 
+/** Checks `property` on a random capacity and a batch of up to 12 concurrent calls, 60 times. */
+function forRandomCalls(
+  property: (capacity: number, plans: readonly Plan[]) => Promise<void>,
+): Promise<void> {
+  return fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 100, max: 2_000 }),
+      fc.array(planArb, { minLength: 1, maxLength: 12 }),
+      property,
+    ),
+    { numRuns: 60 },
+  );
+}
+
 export function overshootSuite<M extends MockModel, W extends WrappedModel>(sdk: Sdk<M, W>): void {
   describe(`${sdk.name}: overshoot bound`, () => {
     it('never exceeds a budget when every estimate covers its call (input + maxOutputTokens)', async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.integer({ min: 100, max: 2_000 }),
-          fc.array(planArb, { minLength: 1, maxLength: 12 }),
-          async (capacity, plans) => {
-            const tokens = new AtomicTokenBudget(capacity);
-            const debts: number[] = [];
-            tokens.subscribe(() => {
-              debts.push(tokens.debt());
-              const { consumed, reserved } = tokens.snapshot();
-              if (consumed + reserved > capacity) debts.push(Number.NaN);
-            });
-            const { audit, violations } = audited(tokens, capacity);
-            await runAll(sdk, tokens, plans, true);
-            expect(violations).toEqual([]);
-            expect(debts.every((d) => d === 0)).toBe(true);
-            expect(tokens.snapshot()).toMatchObject({
-              reserved: 0,
-              debt: 0,
-              available: audit.available,
-              consumed: audit.consumed,
-            });
-          },
-        ),
-        { numRuns: 60 },
-      );
+      await forRandomCalls(async (capacity, plans) => {
+        const tokens = new AtomicTokenBudget(capacity);
+        const debts: number[] = [];
+        tokens.subscribe(() => {
+          debts.push(tokens.debt());
+          const { consumed, reserved } = tokens.snapshot();
+          if (consumed + reserved > capacity) debts.push(Number.NaN);
+        });
+        const { audit, violations } = audited(tokens, capacity);
+        await runAll(sdk, tokens, plans, true);
+        expect(violations).toEqual([]);
+        expect(debts.every((d) => d === 0)).toBe(true);
+        expect(tokens.snapshot()).toMatchObject({
+          reserved: 0,
+          debt: 0,
+          available: audit.available,
+          consumed: audit.consumed,
+        });
+      });
     });
 
     it('with smaller estimates, owes at most the summed overrun as debt, exactly as audited', async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.integer({ min: 100, max: 2_000 }),
-          fc.array(planArb, { minLength: 1, maxLength: 12 }),
-          async (capacity, plans) => {
-            const tokens = new AtomicTokenBudget(capacity);
-            const { audit, violations, overrun } = audited(tokens, capacity);
-            const outcomes = await runAll(sdk, tokens, plans, false);
-            expect(violations).toEqual([]);
-            expect(tokens.snapshot()).toMatchObject({
-              reserved: 0,
-              available: audit.available,
-              debt: audit.debt,
-              consumed: audit.consumed,
-            });
-            expect(tokens.debt()).toBeLessThanOrEqual(overrun());
-            const sent = plans.filter((_, i) => outcomes[i] === 'sent');
-            expect(tokens.tokensConsumedSync()).toBe(
-              sent.reduce((sum, p) => sum + p.input + p.output, 0),
-            );
-          },
-        ),
-        { numRuns: 60 },
-      );
+      await forRandomCalls(async (capacity, plans) => {
+        const tokens = new AtomicTokenBudget(capacity);
+        const { audit, violations, overrun } = audited(tokens, capacity);
+        const outcomes = await runAll(sdk, tokens, plans, false);
+        expect(violations).toEqual([]);
+        expect(tokens.snapshot()).toMatchObject({
+          reserved: 0,
+          available: audit.available,
+          debt: audit.debt,
+          consumed: audit.consumed,
+        });
+        expect(tokens.debt()).toBeLessThanOrEqual(overrun());
+        const sent = plans.filter((_, i) => outcomes[i] === 'sent');
+        expect(tokens.tokensConsumedSync()).toBe(
+          sent.reduce((sum, p) => sum + p.input + p.output, 0),
+        );
+      });
     });
 
     it('reaches the bound: two calls admitted together that each overrun by 30 leave 60 of debt', async () => {

@@ -4,17 +4,15 @@
 import { createRequire } from 'node:module';
 import { generateText, simulateReadableStream, streamText, wrapLanguageModel } from 'ai7';
 import { MockLanguageModelV4 } from 'ai7/test';
-import { budgetMiddleware } from '../src/index.js';
-import type { Sdk } from './sdk.js';
+import { type Sdk, sdkOf } from './sdk.js';
 
 const { version } = createRequire(import.meta.url)('ai7/package.json') as { version: string };
 
-export const ai7: Sdk<MockLanguageModelV4, ReturnType<typeof wrapLanguageModel>> = {
-  name: `ai@${version}`,
-  mock: (behaviour) => new MockLanguageModelV4({ modelId: 'mock-model', ...behaviour }),
-  wrap: (model, options) => wrapLanguageModel({ model, middleware: budgetMiddleware(options) }),
-  generateText: (options) => generateText(options),
-  streamText: (options) => streamText(options),
-  simulateReadableStream: (chunks, chunkDelayInMs) =>
-    simulateReadableStream({ chunks, chunkDelayInMs }),
-};
+export const ai7: Sdk<MockLanguageModelV4, ReturnType<typeof wrapLanguageModel>> = sdkOf({
+  version,
+  Mock: MockLanguageModelV4,
+  wrapLanguageModel,
+  generateText,
+  streamText,
+  simulateReadableStream,
+});

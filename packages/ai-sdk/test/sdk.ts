@@ -3,7 +3,8 @@
 // MockLanguageModelV4 (test/sdk-ai7.ts). The shapes below are the parts of the V3 and V4
 // specifications the suites need, which the two share; each adapter hands them to its own SDK,
 // so the compiler checks them against both (ai@7's with `tsconfig.ai7.json`).
-import type { BudgetMiddlewareOptions } from '../src/index.js';
+import type { LanguageModelMiddleware } from 'ai';
+import { type BudgetMiddlewareOptions, budgetMiddleware } from '../src/index.js';
 
 type Count = number | undefined;
 
@@ -83,4 +84,37 @@ export interface Sdk<M extends MockModel = MockModel, W extends WrappedModel = W
   };
   /** The SDK's `simulateReadableStream`. */
   simulateReadableStream(chunks: Chunk[], chunkDelayInMs: number | null): ReadableStream<Chunk>;
+}
+
+/** What an adapter hands {@link sdkOf}: one major's own functions, checked against the shapes above. */
+export interface SdkExports<M extends MockModel, W extends WrappedModel> {
+  /** The installed version, read from its package.json. */
+  readonly version: string;
+  /** The SDK's mock language model class. */
+  readonly Mock: new (
+    settings: MockBehaviour & { modelId: string },
+  ) => M;
+  readonly wrapLanguageModel: (options: { model: M; middleware: LanguageModelMiddleware }) => W;
+  readonly generateText: Sdk<M, W>['generateText'];
+  readonly streamText: Sdk<M, W>['streamText'];
+  readonly simulateReadableStream: (options: {
+    chunks: Chunk[];
+    chunkDelayInMs: number | null;
+  }) => ReadableStream<Chunk>;
+}
+
+/** The suites' view of one major of the SDK, from its own functions. */
+export function sdkOf<M extends MockModel, W extends WrappedModel>(
+  ai: SdkExports<M, W>,
+): Sdk<M, W> {
+  return {
+    name: `ai@${ai.version}`,
+    mock: (behaviour) => new ai.Mock({ modelId: 'mock-model', ...behaviour }),
+    wrap: (model, options) =>
+      ai.wrapLanguageModel({ model, middleware: budgetMiddleware(options) }),
+    generateText: (options) => ai.generateText(options),
+    streamText: (options) => ai.streamText(options),
+    simulateReadableStream: (chunks, chunkDelayInMs) =>
+      ai.simulateReadableStream({ chunks, chunkDelayInMs }),
+  };
 }

@@ -12,4 +12,4 @@ export {
   type WatchOptions,
 } from './telemetry.js';
 export { type ThresholdCrossing, type ThresholdOptions, watchThresholds } from './thresholds.js';
-export type { WatchableBudget } from './watchable.js';
+export type { ScheduledWatchable, WatchableBudget } from './watchable.js';

@@ -11,9 +11,14 @@ import {
 import { checkLabel, checkOptions, describe, invalid } from './invalid.js';
 import { hasMethod } from './proxy.js';
 import { type ShadowEvent, shadowStateOf } from './shadow-state.js';
-import { watchThresholds } from './thresholds.js';
+import { thresholdSource, watchThresholds } from './thresholds.js';
 import { type TraceSink, traceDispatches, traceReservations } from './tracing.js';
-import { checkWatchable, utilizationOf, type WatchableBudget } from './watchable.js';
+import {
+  type ScheduledWatchable,
+  utilizationOf,
+  type WatchableBudget,
+  watchTarget,
+} from './watchable.js';
 
 /**
  * Options for {@link budgetTelemetry}. Both default to the global OpenTelemetry providers,
@@ -75,7 +80,8 @@ export interface WatchOptions extends TelemetryLabels {
 }
 
 interface Watched {
-  readonly budget: WatchableBudget;
+  readonly budget: object;
+  readonly gauges: WatchableBudget;
   readonly attributes: Attributes;
   readonly stops: (() => void)[];
   readonly key: string;
@@ -99,7 +105,7 @@ export class BudgetTelemetry {
   private readonly meter: Meter;
   private readonly instruments: Instruments;
   private readonly sink: TraceSink;
-  private readonly watched = new Map<WatchableBudget, Watched>();
+  private readonly watched = new Map<object, Watched>();
   private readonly stopGauges: () => void;
   private readonly shadowStops: (() => void)[] = [];
   private closed = false;
@@ -119,20 +125,27 @@ export class BudgetTelemetry {
   /**
    * Export a budget's metrics: utilization, available and debt as gauges read at each
    * collection; reservations, denials, over-released and leaked units as counters from its
-   * events; threshold crossings when asked. A budget made by {@link shadow} is labelled
+   * events; threshold crossings when asked. A budget that reports no events (a token bucket,
+   * a sliding window, a composite) exports its gauges only, and a hierarchy node no
+   * reservations or denials (see {@link WatchableBudget}); a refill scheduler's view is read
+   * through itself and heard through the budget it drives. A budget made by {@link shadow} is labelled
    * `budgetry.mode: shadow`, and what it lets through is counted too. The budget pays for
    * this only while watched: one listener call per event.
    *
-   * @param budget - a {@link WatchableBudget}.
+   * @param budget - a {@link WatchableBudget}, or a refill scheduler's view
+   * ({@link ScheduledWatchable}).
    * @param options - its name, an opt-in tenant label and threshold levels.
    * @returns a function that stops watching (once).
    * @throws BudgetError `INVALID_ARGUMENT` for a budget that cannot be watched or is watched
-   * already, a name and tenant another watched budget has, bad labels or levels, or a closed
-   * telemetry; nothing is watched then.
+   * already, a name and tenant another watched budget has, bad labels or levels, thresholds
+   * on a budget that cannot report its crossings, or a closed telemetry; nothing is watched
+   * then.
    */
-  watch(budget: WatchableBudget, options: WatchOptions): () => void {
+  watch(budget: WatchableBudget | ScheduledWatchable, options: WatchOptions): () => void {
     this.checkOpen();
-    checkWatchable(budget);
+    const target = watchTarget(budget);
+    // Thresholds are checked before anything is subscribed.
+    if (options?.thresholds !== undefined) thresholdSource(budget);
     const attributes = labelsOf(options, ATTR.budget, shadowStateOf(budget) !== undefined);
     if (this.watched.has(budget)) {
       throw invalid(`budget ${options.name} is watched already`, { name: options.name });
@@ -157,10 +170,11 @@ export class BudgetTelemetry {
         }),
       );
     }
-    stops.push(budget.subscribe(this.listenerFor(attributes)));
+    if (target.events !== undefined)
+      stops.push(target.events.subscribe(this.listenerFor(attributes)));
     const state = shadowStateOf(budget);
     if (state !== undefined) stops.push(state.listen(this.shadowListener(attributes)));
-    const entry: Watched = { budget, attributes, stops, key };
+    const entry: Watched = { budget, gauges: target.gauges, attributes, stops, key };
     this.watched.set(budget, entry);
     let on = true;
     return () => {
@@ -241,14 +255,15 @@ export class BudgetTelemetry {
   }
 
   private *readings(): Iterable<GaugeReading> {
-    for (const { budget, attributes } of this.watched.values()) {
+    for (const { gauges, attributes } of this.watched.values()) {
       let reading: GaugeReading;
       try {
+        const available = gauges.available();
         reading = {
           attributes,
-          utilization: utilizationOf(budget),
-          available: budget.available(),
-          debt: budget.debt?.() ?? 0,
+          utilization: utilizationOf(gauges),
+          available,
+          debt: gauges.debt?.() ?? 0,
         };
       } catch {
         continue; // a closed or unreachable budget has no reading this time

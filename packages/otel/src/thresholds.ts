@@ -1,6 +1,11 @@
 import { type BudgetEvent, capabilitiesOf } from '@budgetry/core';
 import { checkOptions, describe, invalid } from './invalid.js';
-import { checkWatchable, utilizationOf, type WatchableBudget } from './watchable.js';
+import {
+  type ScheduledWatchable,
+  utilizationOf,
+  type WatchableBudget,
+  watchTarget,
+} from './watchable.js';
 
 /**
  * One crossing of a threshold, as {@link watchThresholds} reports it.
@@ -63,12 +68,17 @@ const DEFAULT_LEVELS: readonly number[] = [0.5, 0.8, 1];
  * When to use: alerts ("the tenant's monthly budget is 80 % spent") that must fire once, not on
  * every request after the line is passed.
  *
- * @param budget - the budget to watch (see {@link WatchableBudget}).
+ * @param budget - the budget to watch (see {@link WatchableBudget}), or a refill scheduler's
+ * view ({@link ScheduledWatchable}).
  * @param options - the levels and the function told of each crossing.
  * @returns a function that stops watching (once; calling it again does nothing).
- * @throws BudgetError `INVALID_ARGUMENT` for a budget that cannot be watched, a level that is
- * not a positive finite number or is given twice, or an `onCross` that is not a function;
- * nothing is subscribed then.
+ * Each call keeps its own record: stopped and called again, it reports a level already
+ * reached in this epoch once more, at the budget's next event.
+ *
+ * @throws BudgetError `INVALID_ARGUMENT` for a budget that cannot be watched or cannot report
+ * its crossings (one that reports no events, such as a token bucket, or a hierarchy node,
+ * whose events leave out reservations), a level that is not a positive finite number or is
+ * given twice, or an `onCross` that is not a function; nothing is subscribed then.
  *
  * @example
  * ```ts
@@ -85,8 +95,11 @@ const DEFAULT_LEVELS: readonly number[] = [0.5, 0.8, 1];
  * stop();
  * ```
  */
-export function watchThresholds(budget: WatchableBudget, options: ThresholdOptions): () => void {
-  checkWatchable(budget);
+export function watchThresholds(
+  budget: WatchableBudget | ScheduledWatchable,
+  options: ThresholdOptions,
+): () => void {
+  const source = thresholdSource(budget);
   checkOptions(options, 'watchThresholds');
   const levels = checkLevels(options.levels ?? DEFAULT_LEVELS);
   const onCross = options.onCross;
@@ -94,20 +107,20 @@ export function watchThresholds(budget: WatchableBudget, options: ThresholdOptio
     throw invalid(`option onCross must be a function, got ${describe(onCross)}`, {});
   }
   // Budgets without epochs refill continuously: a level is armed again once usage drops below.
-  const continuous = capabilitiesOf(budget).refill === undefined;
-  const readEpoch = (budget as { readonly epoch?: unknown }).epoch;
+  const continuous = capabilitiesOf(source).refill === undefined;
+  const readEpoch = (source as { readonly epoch?: unknown }).epoch;
   let epoch = typeof readEpoch === 'number' ? readEpoch : 0;
   // fired[i]: level i was reported in this epoch (or, for continuous budgets, since it was
   // last below it).
   const fired = levels.map(() => false);
   let stopped = false;
-  const stop = budget.subscribe((event) => {
+  const stop = source.subscribe((event) => {
     if (stopped) return;
     if (event.type === 'refill') {
       epoch = event.epoch;
       fired.fill(false);
     }
-    const utilization = utilizationOf(budget);
+    const utilization = utilizationOf(source);
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (utilization < level) {
@@ -124,6 +137,27 @@ export function watchThresholds(budget: WatchableBudget, options: ThresholdOptio
     stopped = true;
     stop();
   };
+}
+
+/**
+ * @internal The budget whose events show every crossing of `budget`, or `INVALID_ARGUMENT`
+ * saying why there is none.
+ */
+export function thresholdSource(budget: WatchableBudget | ScheduledWatchable) {
+  const { events, reportsReservations } = watchTarget(budget);
+  if (events === undefined) {
+    throw invalid(
+      'thresholds need a budget that reports its events (subscribe); this one reports none (a token bucket, a sliding window, an allOf or anyOf): watch it for gauges only, or put thresholds on its members',
+      {},
+    );
+  }
+  if (!reportsReservations) {
+    throw invalid(
+      'thresholds need a budget that reports its reservations; a hierarchy node reports only its tree’s refunds and refills, so a crossing would be seen late: watch it for gauges only',
+      {},
+    );
+  }
+  return events;
 }
 
 function checkLevels(levels: unknown): number[] {

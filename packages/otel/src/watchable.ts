@@ -2,20 +2,29 @@ import type { BudgetObserver } from '@budgetry/core';
 import { describe, invalid } from './invalid.js';
 
 /**
- * A budget that can be watched: it reports its events to listeners added with `subscribe`,
- * and says how full it is. `AtomicBudget`, `AtomicTokenBudget`, `TokenBucket`,
- * `SlidingWindow`, the shared-memory budgets and `@budgetry/compose` hierarchy nodes are
- * watchable; so is any budget of your own with these members. A refill scheduler from
- * `@budgetry/compose` is not (its `subscribe` hears epochs only): watch the budget it drives,
- * `scheduled.budget`, whose events include the refills.
+ * A budget that can be watched: it says how full it is (`capacity`, `available()` and, if it
+ * can owe, `debt()`) and, if it reports events, lets listeners `subscribe` to them. What a
+ * watch exports depends on what the budget reports:
+ *
+ * - `AtomicBudget`, `AtomicTokenBudget` and the shared-memory budgets report every event:
+ *   gauges, every counter and threshold crossings.
+ * - A refill scheduler's view from `@budgetry/compose` (`lazyRefill(…)`, `intervalRefill(…)`,
+ *   `calendarRefill(…)`) is watched through the budget it drives, `scheduled.budget`, for
+ *   events, and through itself for gauges, so a lazy refill that is due shows at collection.
+ * - `@budgetry/compose` hierarchy nodes report the refunds and refills of their whole tree,
+ *   not reservations or denials: gauges and the over-release and leak counters only, and no
+ *   threshold crossings (a crossing would be seen late, at the tree's next refund).
+ * - `TokenBucket`, `SlidingWindow`, `allOf` and `anyOf` report no events: gauges only, no
+ *   thresholds. Trace them (`traceBudget`) for their reservations and denials.
  *
  * @example
  * ```ts
- * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { AtomicTokenBudget, tokenBucket } from '@budgetry/core';
  * import type { WatchableBudget } from '@budgetry/otel';
  *
  * const tokens: WatchableBudget = new AtomicTokenBudget(90_000);
- * console.log(tokens.capacity - tokens.available()); // 0 used so far
+ * const rpm: WatchableBudget = tokenBucket({ burst: 60, rate: 1 }); // gauges only
+ * console.log(tokens.capacity - tokens.available(), rpm.available()); // 0 60
  * ```
  */
 export interface WatchableBudget {
@@ -25,8 +34,86 @@ export interface WatchableBudget {
   available(): number;
   /** Units owed beyond capacity (token budgets); absent means the budget cannot owe. */
   debt?(): number;
-  /** Adds a listener for the budget's events. */
-  subscribe(listener: BudgetObserver): () => void;
+  /** Adds a listener for the budget's events; absent for a budget that reports none. */
+  subscribe?(listener: BudgetObserver): () => void;
+}
+
+/**
+ * A refill scheduler's view from `@budgetry/compose` (what `lazyRefill`, `intervalRefill` and
+ * `calendarRefill` return), which `watch` and `watchThresholds` take as it is: they hear the
+ * events of the budget it drives and read its gauges through the view, caught up with the
+ * schedule.
+ *
+ * @example
+ * ```ts
+ * import { AtomicTokenBudget } from '@budgetry/core';
+ * import { lazyRefill } from '@budgetry/compose';
+ * import { budgetTelemetry, type ScheduledWatchable } from '@budgetry/otel';
+ *
+ * const tpm: ScheduledWatchable = lazyRefill(new AtomicTokenBudget(90_000), { intervalMs: 60_000 });
+ * budgetTelemetry().watch(tpm, { name: 'tpm', thresholds: [0.8, 1] });
+ * ```
+ */
+export interface ScheduledWatchable {
+  /** The budget the schedule refills, whose events are heard. */
+  readonly budget: WatchableBudget;
+  /** Total units. */
+  readonly capacity: number;
+  /** Units that can be reserved right now, after any refill that is due. */
+  available(): number;
+  /** When the next refill is due, in clock milliseconds. */
+  nextRefillAt(): number;
+}
+
+/** @internal How a watched budget is read: its gauges, and where its events come from. */
+export interface WatchTarget {
+  /** Read at each collection; for a scheduler's view, caught up with its schedule first. */
+  readonly gauges: WatchableBudget;
+  /** The budget whose events are heard, and whose utilization thresholds read; if any. */
+  readonly events: (WatchableBudget & Required<Pick<WatchableBudget, 'subscribe'>>) | undefined;
+  /** Whether those events report reservations (a hierarchy's report only refunds). */
+  readonly reportsReservations: boolean;
+}
+
+/**
+ * @internal Throws `INVALID_ARGUMENT` unless `budget` is a {@link WatchableBudget}, and says
+ * how to read it.
+ */
+export function watchTarget(budget: unknown): WatchTarget {
+  checkWatchable(budget);
+  // A refill scheduler's view: its own `subscribe` hears epoch numbers, not events; the
+  // budget it drives reports the events, the refills among them.
+  const inner = (budget as { readonly budget?: unknown }).budget;
+  const scheduled =
+    typeof (budget as { nextRefillAt?: unknown }).nextRefillAt === 'function' &&
+    typeof inner === 'object' &&
+    inner !== null;
+  if (scheduled) {
+    checkWatchable(inner);
+    const view = budget;
+    const gauges: WatchableBudget = {
+      get capacity() {
+        return view.capacity;
+      },
+      available: () => view.available(),
+      ...(typeof inner.debt === 'function' ? { debt: inner.debt.bind(inner) } : {}),
+    };
+    return { ...eventsOf(inner), gauges };
+  }
+  return { ...eventsOf(budget), gauges: budget };
+}
+
+function eventsOf(budget: WatchableBudget): Omit<WatchTarget, 'gauges'> {
+  if (typeof budget.subscribe !== 'function') {
+    return { events: undefined, reportsReservations: false };
+  }
+  // A hierarchy node (told by the path capacity compose's waiting lines read too) hears its
+  // tree's refunds and refills only.
+  const hierarchy = typeof (budget as { pathCapacity?: unknown }).pathCapacity === 'function';
+  return {
+    events: budget as WatchTarget['events'] & object,
+    reportsReservations: !hierarchy,
+  };
 }
 
 /** @internal Throws `INVALID_ARGUMENT` unless `budget` is a {@link WatchableBudget}. */
@@ -35,14 +122,19 @@ export function checkWatchable(budget: unknown): asserts budget is WatchableBudg
   if (typeof budget !== 'object' || b === null) {
     throw invalid(`expected a budget to watch, got ${describe(budget)}`);
   }
-  if (typeof b.subscribe !== 'function' || typeof b.available !== 'function') {
-    throw invalid('a watched budget needs subscribe(listener) and available()', {});
+  if (typeof b.available !== 'function') {
+    throw invalid(
+      'a watched budget needs capacity and available(); watch the budget a waiting line or wrapper is built on',
+      {},
+    );
   }
   if (!Number.isSafeInteger(b.capacity) || (b.capacity as number) < 0) {
     throw invalid(`a watched budget needs a capacity, got ${describe(b.capacity)}`, {});
   }
-  if (b.debt !== undefined && typeof b.debt !== 'function') {
-    throw invalid('a watched budget’s debt must be a method', {});
+  for (const method of ['debt', 'subscribe'] as const) {
+    if (b[method] !== undefined && typeof b[method] !== 'function') {
+      throw invalid(`a watched budget’s ${method} must be a method`, {});
+    }
   }
 }
 

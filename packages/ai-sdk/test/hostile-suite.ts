@@ -1,0 +1,140 @@
+// Hostile input through an AI SDK: aborts that land while a remote budget answers, providers
+// that send malformed stream parts or usage no budget can count, model ids that are keys of
+// Object.prototype. Each leaves nothing held. Run against each supported major of the SDK
+// (middleware.test.ts: ai@6; ai7.test.ts: ai@7).
+import { AtomicTokenBudget, BudgetError, type TokenBudget } from '@budgetry/core';
+import { FakeClock } from '@budgetry/testing';
+import { describe, expect, it } from 'vitest';
+import { finish, mocks, textChunks } from './mock.js';
+import type { Chunk, MockModel, Sdk, WrappedModel } from './sdk.js';
+
+const fixed = (input: number, output: number) => () => ({ input, output });
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: Sdk<M, W>): void {
+  const { generating, streaming } = mocks(sdk);
+  const { wrap } = sdk;
+
+  describe(`${sdk.name}: budgetMiddleware: hostile input`, () => {
+    it('stops waiting at once when the call is aborted while a denying budget answers', async () => {
+      const clock = new FakeClock();
+      const tokens = new AtomicTokenBudget(10);
+      const controller = new AbortController();
+      const remote: TokenBudget = {
+        tryReserveTokens: async (estimate) => {
+          controller.abort(); // the caller gives up while the budget is asked: it denies
+          return tokens.tryReserveTokens(estimate);
+        },
+        recordUsage: (r, p, c) => tokens.recordUsage(r, p, c),
+        tokensConsumed: () => tokens.tokensConsumed(),
+      };
+      const inner = generating(1, 1);
+      const model = wrap(inner, {
+        budget: remote,
+        estimate: fixed(20, 0),
+        onDenied: 'wait',
+        maxWaitMs: 60_000,
+        clock,
+      });
+      let outcome: unknown = 'pending';
+      void sdk
+        .generateText({ model, prompt: 'hi', abortSignal: controller.signal, maxRetries: 0 })
+        .then(
+          () => (outcome = 'sent'),
+          (error: unknown) => (outcome = error),
+        );
+      for (let i = 0; i < 5; i++) await turn(); // no time passes on the clock
+      expect(BudgetError.isInstance(outcome) && outcome.code).toBe('ABORTED');
+      expect(clock.pendingTimers()).toBe(0);
+      expect(inner.doGenerateCalls).toHaveLength(0);
+      expect(tokens.snapshot()).toMatchObject({ available: 10, reserved: 0 });
+    });
+
+    it('settles a stream whose provider sends a malformed part, and passes the part on', async () => {
+      const tokens = new AtomicTokenBudget(1_000);
+      const malformed = { type: 'text-delta', id: 't' } as unknown as Chunk; // no delta
+      const model = wrap(
+        streaming([...textChunks(['abcd']), malformed, null as unknown as Chunk, finish(7, 3)]),
+        { budget: tokens, estimate: fixed(100, 100) },
+      );
+      const { stream } = await model.doStream({ prompt: [] });
+      const parts: unknown[] = [];
+      const reader = stream.getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        parts.push(next.value);
+      }
+      expect(parts).toContainEqual(malformed);
+      expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 10 });
+    });
+
+    it('settles a stream cut short after a malformed part with what it streamed', async () => {
+      const tokens = new AtomicTokenBudget(1_000);
+      const malformed = { type: 'reasoning-delta', id: 'r', delta: 42 } as unknown as Chunk;
+      const model = wrap(streaming([...textChunks(['abcdefgh']), malformed]), {
+        budget: tokens,
+        estimate: fixed(100, 100),
+      });
+      const { stream } = await model.doStream({ prompt: [] });
+      const reader = stream.getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {}
+      // No finish part: the input estimate and 8 characters (2 tokens); the bad part adds none.
+      expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 102 });
+    });
+
+    it.each([
+      ['generate', 'tokens'],
+      ['stream', 'tokens'],
+      ['generate', 'usd_micros'],
+    ] as const)(
+      'holds nothing when a %s call reports usage the budget cannot count (%s)',
+      async (type, counts) => {
+        const huge = Number.MAX_SAFE_INTEGER;
+        const tokens = new AtomicTokenBudget(1_000_000);
+        const options = {
+          budget: tokens,
+          estimate: fixed(100, 100),
+          ...(counts === 'usd_micros'
+            ? { counts, prices: { 'mock-model': { input: 1, output: 1 } } }
+            : {}),
+        };
+        let failure: unknown;
+        if (type === 'generate') {
+          const model = wrap(generating(huge, huge), options);
+          failure = await sdk.generateText({ model, prompt: 'hi', maxRetries: 0 }).catch((e) => e);
+        } else {
+          const model = wrap(streaming([...textChunks(['x']), finish(huge, huge)]), options);
+          const { stream } = await model.doStream({ prompt: [] });
+          const reader = stream.getReader();
+          try {
+            for (let next = await reader.read(); !next.done; next = await reader.read()) {}
+          } catch (error) {
+            failure = error;
+          }
+        }
+        expect(BudgetError.isInstance(failure) && failure.code).toBe('INVALID_AMOUNT');
+        // Charged the estimate it was admitted under, in place of what it could not count.
+        // 200 tokens, or 200 µ$ at $1 per million tokens.
+        expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 200 });
+      },
+    );
+
+    it.each(['constructor', '__proto__', 'toString'])(
+      'refuses a model id %s the price table does not list as having no price',
+      async (modelId) => {
+        const usd = new AtomicTokenBudget(1_000_000);
+        const inner = generating(1, 1);
+        (inner as unknown as { modelId: string }).modelId = modelId;
+        const model = wrap(inner, {
+          budget: usd,
+          counts: 'usd_micros',
+          prices: { other: { input: 1, output: 1 } },
+        });
+        const error = await sdk.generateText({ model, prompt: 'hi' }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect((error as Error).message).toMatch(/no price for its model/);
+        expect(inner.doGenerateCalls).toHaveLength(0);
+        expect(usd.available()).toBe(1_000_000);
+      },
+    );
+  });
+}
