@@ -14,6 +14,7 @@ import {
   admit,
   type CallPath,
   type CallsHost,
+  CallsOut,
   type Denial,
   denialOf,
   estimateOf,
@@ -66,20 +67,20 @@ interface Out extends Admitted {
  * provider, which answers when the simulated clock says; denied, the middleware throws a
  * `BudgetDeniedError`, whose dimension and retry hint the scenario's waiting line uses.
  */
-export class AiSdkCalls implements CallPath {
+export class AiSdkCalls extends CallsOut<Out> implements CallPath {
   readonly description = AI_SDK_CALLS;
   readonly denials = emptyDenials();
   private readonly model: MockLanguageModelV3;
   private readonly wrapped: LanguageModel;
   private readonly attempts = new Map<number, Attempt>();
   private lastId = 0;
-  private out: Out[] = [];
   private readonly dispatches = { granted: 0, settled: 0, cancelled: 0, held: 0 };
   private readonly estimates = { seen: 0, wrong: [] as string[] };
   private readonly settles = { seen: 0, wrong: [] as string[] };
 
   /** @param host - the simulation's parts. */
   constructor(private readonly host: CallsHost) {
+    super();
     this.model = new MockLanguageModelV3({
       provider: 'simulated',
       modelId: MODEL_ID,
@@ -102,10 +103,6 @@ export class AiSdkCalls implements CallPath {
 
   get granted(): number {
     return this.dispatches.granted;
-  }
-
-  outFor(tenant: number): number {
-    return this.out.filter((call) => call.request.tenant === tenant).length;
   }
 
   /**
@@ -143,16 +140,6 @@ export class AiSdkCalls implements CallPath {
       throw error ?? new Error('a model call ended before it was sent, with no error');
     }
     return denialOf(this.host, request, error, this.denials);
-  }
-
-  async answerDue(now: number): Promise<void> {
-    const due = this.out.filter((call) => call.doneAt <= now);
-    this.out = this.out.filter((call) => call.doneAt > now);
-    for (const call of due) await this.answer(call);
-  }
-
-  async answerAll(): Promise<void> {
-    for (const call of this.out.splice(0)) await this.answer(call);
   }
 
   checks(): Check[] {
@@ -241,7 +228,7 @@ export class AiSdkCalls implements CallPath {
   }
 
   /** The provider answers; the middleware settles; the auditors are told what it must have. */
-  private async answer(call: Out): Promise<void> {
+  protected async answer(call: Out): Promise<void> {
     const { attempt, answer } = call;
     let charged: { prompt: number; completion: number } | undefined;
     if (answer.outcome === 'fail') {

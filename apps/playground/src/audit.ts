@@ -2,7 +2,8 @@ import type { HierarchyNode } from '@budgetry/compose';
 import type { BudgetEvent } from '@budgetry/core';
 import { Auditor } from '@budgetry/testing';
 import type { BudgetReading } from './backend.js';
-import { formatCount } from './format.js';
+import { formatClock, formatCount } from './format.js';
+import { paint } from './live.js';
 
 /** One conservation check and how it came out. */
 export interface Check {
@@ -10,6 +11,69 @@ export interface Check {
   readonly ok: boolean;
   /** What was found: the figures that agree, or exactly what broke. */
   readonly detail: string;
+}
+
+/** The budget's refill schedule as the auditor knows it, on the simulated clock. */
+export interface RefillBoundaries {
+  now(): number;
+  /** The earliest instant epoch `epoch` may begin (epoch 0 is the budget's first). */
+  earliest(epoch: number): number;
+  /** For messages. */
+  readonly timeZone: string;
+}
+
+/**
+ * The local midnights after `from` in `timeZone`, found by reading the local date minute by
+ * minute (independently of compose's calendar arithmetic).
+ *
+ * @param from - when the budget was built, epoch milliseconds.
+ * @param timeZone - an IANA zone.
+ * @returns epoch `n` (1-based) → the `n`th local midnight after `from`.
+ */
+export function localMidnights(from: number, timeZone: string): (epoch: number) => number {
+  const date = new Intl.DateTimeFormat('en-CA', { timeZone, dateStyle: 'short' });
+  const found: number[] = [];
+  return (epoch) => {
+    while (found.length < epoch) {
+      const after = found.at(-1) ?? from;
+      const today = date.format(after);
+      let t = Math.floor(after / 60_000) * 60_000 + 60_000;
+      while (date.format(t) === today) t += 60_000;
+      found.push(t);
+    }
+    return found[Math.max(0, epoch - 1)] ?? from;
+  };
+}
+
+/**
+ * Checks as the report prints them, a line each, then one verdict line: `held` in green, or
+ * `broken` with how many of them failed in red.
+ *
+ * @param checks - the checks.
+ * @param verdict - whether they held (by default, whether each did), and the two verdicts.
+ * @param color - ANSI colours.
+ * @returns the lines.
+ */
+export function renderChecks(
+  checks: readonly Check[],
+  verdict: { readonly ok?: boolean; readonly held: string; readonly broken: string },
+  color: boolean,
+): string[] {
+  const lines = checks.map(
+    (c) =>
+      `  ${c.ok ? paint('ok    ', 'green', color) : paint('BROKEN', 'red', color)} ${c.name}: ${c.detail}`,
+  );
+  const failed = checks.filter((c) => !c.ok).length;
+  lines.push(
+    (verdict.ok ?? failed === 0)
+      ? paint(verdict.held, 'green', color)
+      : paint(
+          `${verdict.broken}: ${failed} of ${checks.length} checks failed (see above)`,
+          'red',
+          color,
+        ),
+  );
+  return lines;
 }
 
 /**
@@ -41,6 +105,7 @@ export class TokenAudit {
   constructor(
     readonly label: string,
     capacity: number,
+    private readonly boundaries?: RefillBoundaries,
   ) {
     // The scenario's policy: `reset` refills and exact debt (no cap).
     this.auditor = new Auditor({ capacity, policy: 'reset' });
@@ -49,6 +114,16 @@ export class TokenAudit {
   /** The budget's observer: refills are taken from the budget itself, when they happen. */
   readonly observe = (event: BudgetEvent): void => {
     if (event.type !== 'refill') return;
+    const due = this.boundaries;
+    if (due !== undefined && event.epoch > this.auditor.epoch) {
+      const now = due.now();
+      const earliest = due.earliest(event.epoch);
+      if (now < earliest) {
+        this.broke(
+          `${formatClock(now, due.timeZone)}: the budget began epoch ${event.epoch}, due no earlier than ${formatClock(earliest, due.timeZone)}: a refill ahead of its schedule hands out its capacity again`,
+        );
+      }
+    }
     const debt = this.auditor.debt;
     while (this.auditor.epoch < event.epoch) this.auditor.refill();
     this.onRefill?.(event.epoch, debt - this.auditor.debt);

@@ -21,7 +21,11 @@ export type CoreTokenBudget = AtomicTokenBudget | SharedTokenBudget;
 /** When a token budget begins a new epoch, on the simulated clock. */
 export type RefillSchedule =
   /** Every minute from when the budget is built (build it on a minute boundary). */
-  | { readonly every: 'minute' }
+  | {
+      readonly every: 'minute';
+      /** Tests only: a faulty schedule that refills more often than every minute. */
+      readonly everyMs?: number;
+    }
   /** At each local midnight in `timeZone`. */
   | { readonly every: 'day'; readonly timeZone: string };
 
@@ -159,7 +163,7 @@ export function scheduled(
   // Both schedulers take either kind of target at run time; their overloads only type results.
   const t = target as CoreTokenBudget;
   return schedule.every === 'minute'
-    ? lazyRefill(t, { intervalMs: 60_000, clock })
+    ? lazyRefill(t, { intervalMs: schedule.everyMs ?? 60_000, clock })
     : calendarRefill(t, { unit: 'day', timeZone: schedule.timeZone, clock });
 }
 

@@ -168,25 +168,47 @@ interface Call extends Admitted {
 }
 
 /**
+ * What both call paths share: the calls out at the provider, each answered (reconciled by
+ * {@link CallsOut.answer}) once the simulated clock reaches its `doneAt`, in the order sent.
+ */
+export abstract class CallsOut<C extends { readonly doneAt: number; readonly request: Request }> {
+  protected out: C[] = [];
+
+  /** The provider answered (or failed): reconcile the call. */
+  protected abstract answer(call: C): Promise<void>;
+
+  outFor(tenant: number): number {
+    return this.out.filter((call) => call.request.tenant === tenant).length;
+  }
+
+  async answerDue(now: number): Promise<void> {
+    const due = this.out.filter((call) => call.doneAt <= now);
+    this.out = this.out.filter((call) => call.doneAt > now);
+    for (const call of due) await this.answer(call);
+  }
+
+  async answerAll(): Promise<void> {
+    for (const call of this.out.splice(0)) await this.answer(call);
+  }
+}
+
+/**
  * The calls through the gateway, from reservation to reconciliation: each is reserved on every
  * dimension at once through its tenant's coordinator, told to the auditors, answered by the
  * simulated provider some steps later, and then settled with the usage it reports (or
  * cancelled, refunding everything, when it failed).
  */
-export class Calls implements CallPath {
-  private out: Call[] = [];
+export class Calls extends CallsOut<Call> implements CallPath {
   private readonly dispatches = { granted: 0, settled: 0, cancelled: 0, held: 0 };
   readonly denials = emptyDenials();
 
   /** @param host - the simulation's parts. */
-  constructor(private readonly host: CallsHost) {}
+  constructor(private readonly host: CallsHost) {
+    super();
+  }
 
   get granted(): number {
     return this.dispatches.granted;
-  }
-
-  outFor(tenant: number): number {
-    return this.out.filter((call) => call.request.tenant === tenant).length;
   }
 
   /**
@@ -221,16 +243,6 @@ export class Calls implements CallPath {
     return undefined;
   }
 
-  async answerDue(now: number): Promise<void> {
-    const due = this.out.filter((call) => call.doneAt <= now);
-    this.out = this.out.filter((call) => call.doneAt > now);
-    for (const call of due) await this.answer(call);
-  }
-
-  async answerAll(): Promise<void> {
-    for (const call of this.out.splice(0)) await this.answer(call);
-  }
-
   /** @returns the check that every dispatch was settled or cancelled exactly once. */
   checks(): Check[] {
     const { granted, settled, cancelled, held } = this.dispatches;
@@ -238,7 +250,7 @@ export class Calls implements CallPath {
   }
 
   /** The provider answered (or failed): reconcile the dispatch. */
-  private async answer(call: Call): Promise<void> {
+  protected async answer(call: Call): Promise<void> {
     const { sync } = this.host;
     if (call.outcome === 'fail') {
       if (sync) call.dispatch.cancelSync();

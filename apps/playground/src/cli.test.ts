@@ -1,13 +1,8 @@
 // The command as a user runs it: a child process, judged by its exit status, stdout and stderr.
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFile, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { type CliIO, runCli } from './cli.js';
-
-const playground = dirname(dirname(fileURLToPath(import.meta.url)));
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+import { PLAYGROUND, startArgs } from './spawn-start.js';
 
 interface Outcome {
   code: number;
@@ -20,8 +15,8 @@ function spawnCli(args: string[]): Promise<Outcome> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [tsx, '--conditions=@budgetry/source', 'src/main.ts', ...args],
-      { cwd: playground, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      startArgs(args),
+      { cwd: PLAYGROUND, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
@@ -31,11 +26,14 @@ function spawnCli(args: string[]): Promise<Outcome> {
 }
 
 /** In-process output streams; `isTTY` decides between the live view and plain lines. */
-function memoryIO(isTTY: boolean): CliIO & { out: () => string; err: () => string } {
+function memoryIO(
+  isTTY: boolean,
+  size: { columns: number; rows?: number } = { columns: 160 },
+): CliIO & { out: () => string; err: () => string } {
   let out = '';
   let err = '';
   return {
-    stdout: { write: (t: string) => (out += t), isTTY, columns: 160 },
+    stdout: { write: (t: string) => (out += t), isTTY, ...size },
     stderr: { write: (t: string) => (err += t) },
     sleep: async () => {},
     out: () => out,
@@ -45,7 +43,7 @@ function memoryIO(isTTY: boolean): CliIO & { out: () => string; err: () => strin
 
 describe('the command line, spawned', () => {
   const refusals: [string[], string][] = [
-    [['--bogus'], 'budgetry playground: unknown option --bogus (see --help)\n'],
+    [['--bogus'], 'budgetry playground: unknown option --bogus (see pnpm start -- --help)\n'],
     [
       ['--seed', 'abc'],
       'budgetry playground: --seed must be a whole number from 0 to 4294967295, got "abc"\n',
@@ -160,6 +158,42 @@ describe('the command line, spawned', () => {
   }, 120_000);
 });
 
+/** Starts the command with stdout a pipe, and resolves with its status once it has ended. */
+function startCli(args: string[]) {
+  const child = spawn(process.execPath, startArgs(args), {
+    cwd: PLAYGROUND,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exit = new Promise<number | string | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  return { child, exit, out: () => stdout, err: () => stderr };
+}
+
+describe('the command stopped midway, spawned', () => {
+  it('on SIGTERM, says where it stopped in one line and exits 143', async () => {
+    const run = startCli(['--duration', '1440', '--tenants', '50']);
+    await expect.poll(run.out, { timeout: 30_000, interval: 20 }).toMatch(/^minute 1\/1440/m);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(143);
+    expect(run.err()).toMatch(
+      /^\nbudgetry playground: stopped by SIGTERM at \d\d:\d\d:\d\d \(minute \d+ of 1440\), before the verdict\n$/,
+    );
+  }, 60_000);
+
+  it('when the reader of its output goes away (`| head`), ends quietly with 141', async () => {
+    const run = startCli(['--duration', '1440', '--tenants', '50']);
+    await expect.poll(run.out, { timeout: 30_000, interval: 20 }).toMatch(/^minute 1\/1440/m);
+    run.child.stdout.destroy();
+    expect(await run.exit).toBe(141);
+    expect(run.err()).toBe('');
+  }, 60_000);
+});
+
 describe('runCli', () => {
   it('draws the live view in place on a terminal, then the report', async () => {
     const io = memoryIO(true);
@@ -171,6 +205,28 @@ describe('runCli', () => {
     expect(out).toContain('refills as they happen:');
     expect(out).toContain('all conservation invariants held');
     expect(out).not.toMatch(/^minute 1\/1/m);
+  });
+
+  it('fits each frame of the live view to a small terminal, so redrawing in place works', async () => {
+    const io = memoryIO(true, { columns: 40, rows: 15 });
+    expect(await runCli(['--duration', '1', '--tenants', '12'], io)).toBe(0);
+    const live = io.out().slice(0, io.out().indexOf('budgetry playground — seed'));
+    // ESC [ n F moves back up over the n lines of the previous frame.
+    const ups = [...live.matchAll(new RegExp(`${'\x1b'}\\[(\\d+)F`, 'g'))].map((m) => Number(m[1]));
+    expect(ups.length).toBeGreaterThan(2);
+    expect(Math.max(...ups)).toBeLessThanOrEqual(14);
+    const text = live.replace(new RegExp(`${'\x1b'}\\[[?0-9;]*[A-Za-z]`, 'g'), '');
+    const widest = Math.max(...text.split('\n').map((l) => l.length));
+    expect(widest).toBeLessThanOrEqual(40);
+    expect(text).toMatch(/… \d+ more tenants \(a taller/);
+    expect(text).toContain('all tenants/min');
+  });
+
+  it('draws the live view at full size when the terminal does not say its size', async () => {
+    const io = memoryIO(true, { columns: 0, rows: 0 });
+    expect(await runCli(['--duration', '1', '--tenants', '12'], io)).toBe(0);
+    expect(io.out()).toMatch(/^hooli +quiet/m);
+    expect(io.out()).toContain('own budget  denied by');
   });
 
   it('prints plain lines on a terminal with --plain', async () => {
@@ -189,6 +245,18 @@ describe('runCli', () => {
       /BROKEN tokens\/min: budget = auditor's ledger: end of minute \d: the budget shows available \d[\d ]*, debt 0,/,
     );
     expect(out.trimEnd().split('\n').at(-1)).toMatch(/^INVARIANTS BROKEN: 1 of 8 checks failed/);
+  });
+
+  it('exits 1 when a budget refills ahead of its schedule, though its figures match its events', async () => {
+    const io = memoryIO(false);
+    const code = await runCli(['--duration', '3'], io, { fault: 'early-refill' });
+    expect(code).toBe(1);
+    expect(io.out()).toMatch(
+      /BROKEN tokens\/min: budget = auditor's ledger: 23:55:30: the budget began epoch 1, due no earlier than 23:56:00: a refill ahead of its schedule hands out its capacity again/,
+    );
+    expect(io.out().trimEnd().split('\n').at(-1)).toMatch(
+      /^INVARIANTS BROKEN: 1 of 8 checks failed/,
+    );
   });
 
   it('says the same in JSON: held is false and the broken check is named', async () => {

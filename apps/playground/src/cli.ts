@@ -12,7 +12,16 @@ import { Simulation, STEP_MS } from './simulation.js';
 
 /** Where the command writes, and what it knows about its terminal. */
 export interface CliIO {
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean; columns?: number };
+  readonly stdout: {
+    write(text: string): unknown;
+    readonly isTTY?: boolean;
+    /** The terminal's size; 0 or absent when unknown. */
+    columns?: number;
+    rows?: number;
+    /** A write error: EPIPE when the reader of a pipe went away (`… | head`). */
+    on?(event: 'error', listener: (error: Error) => void): unknown;
+    removeListener?(event: 'error', listener: (error: Error) => void): unknown;
+  };
   readonly stderr: { write(text: string): unknown };
   /** Waits between frames of the live view (tests pass a function that does not wait). */
   readonly sleep?: (ms: number) => Promise<unknown>;
@@ -20,6 +29,11 @@ export interface CliIO {
 
 /** Exit statuses. */
 export const EXIT = { held: 0, broken: 1, usage: 2, interrupted: 130 } as const;
+
+/** Signals that stop a run in the terminal, and the status each ends it with (128 + n). */
+const STOPPING = { SIGINT: 130, SIGTERM: 143 } as const;
+/** The status when stdout's reader went away (128 + SIGPIPE), as a shell reports `yes | head`. */
+const CLOSED_PIPE = 141;
 
 /** Wall time between frames of the live view. */
 const FRAME_MS = 200;
@@ -58,15 +72,31 @@ export async function runCli(
     if (error instanceof BackendUnavailable) return fail(io, error.message);
     throw error;
   }
-  // Ctrl-C: the backend is closed first (a Redis run deletes its keys), then the process ends.
+  // Ctrl-C, SIGTERM, or stdout's reader gone: the backend is closed first (a Redis run deletes
+  // its keys), then the process ends; `runLive`'s exit hook puts the cursor back.
   let interrupted = false;
-  const interrupt = () => {
+  const stop = (status: number, why: string | undefined) => {
+    if (interrupted) return;
     interrupted = true;
-    sim.close().finally(() => process.exit(EXIT.interrupted));
+    if (why !== undefined) {
+      const s = sim.snapshot();
+      io.stderr.write(
+        `\nbudgetry playground: ${why} at ${s.clock} (minute ${s.minute} of ${s.minutes}), before the verdict\n`,
+      );
+    }
+    sim.close().finally(() => process.exit(status));
   };
-  process.once('SIGINT', interrupt);
+  const onSignal = (signal: keyof typeof STOPPING) =>
+    stop(STOPPING[signal], `stopped by ${signal}`);
+  const onWriteError = (error: Error) => {
+    if ((error as { code?: unknown }).code === 'EPIPE') stop(CLOSED_PIPE, undefined);
+    else stop(EXIT.usage, `cannot write the output: ${error.message}`);
+  };
+  for (const signal of Object.keys(STOPPING)) process.once(signal, onSignal);
+  io.stdout.on?.('error', onWriteError);
   try {
     if (options.json) {
+      while (!sim.done) if ((await sim.step()) !== undefined) await breathe();
       const result = await sim.finish();
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return statusOf(result);
@@ -86,11 +116,18 @@ export async function runCli(
     }
     throw error;
   } finally {
-    process.removeListener('SIGINT', interrupt);
+    for (const signal of Object.keys(STOPPING)) process.removeListener(signal, onSignal);
+    io.stdout.removeListener?.('error', onWriteError);
     // Already closed by `finish`, or after a failure: then that failure is the one to report.
     await sim.close().catch(() => {});
   }
 }
+
+/**
+ * Lets the event loop run once a simulated minute: an in-process run never waits otherwise,
+ * and a signal or a write error would only be heard after its end.
+ */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Serves the live page until SIGINT or SIGTERM, then closes cleanly. */
 async function serve(options: PlaygroundOptions, web: WebOptions, io: CliIO): Promise<number> {
@@ -145,6 +182,7 @@ async function runPlain(sim: Simulation, io: CliIO, options: PlaygroundOptions):
     if (ended !== undefined) {
       const line = renderIntervalLine(ended, options.minutes, refillsIn(sim.refills, ended));
       io.stdout.write(`${line}\n`);
+      await breathe();
     }
   }
   io.stdout.write('\n');
@@ -170,8 +208,13 @@ async function runLive(sim: Simulation, io: CliIO): Promise<void> {
   const wait = io.sleep ?? sleep;
   let drawn = 0;
   const draw = () => {
-    const width = Math.max(60, io.stdout.columns ?? 120);
-    const lines = renderLive(sim.snapshot(), { width, color: true }).map((l) => clip(l, width));
+    // A frame must fit the terminal: a wrapped or scrolled line breaks the redraw in place.
+    // Columns or rows of 0 mean the size is unknown (some pseudo-terminals).
+    const columns = io.stdout.columns || 120;
+    const height = io.stdout.rows ? io.stdout.rows - 1 : undefined;
+    const lines = renderLive(sim.snapshot(), { width: Math.max(60, columns), color: true, height })
+      .slice(0, height)
+      .map((l) => clip(l, columns));
     // Back to the top of the previous frame, then every line cleared as it is rewritten.
     const up = drawn > 0 ? `\x1b[${drawn}F` : '';
     io.stdout.write(`${up}${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J`);

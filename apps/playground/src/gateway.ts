@@ -10,7 +10,7 @@ import {
 } from '@budgetry/compose';
 import type { FakeClock } from '@budgetry/testing';
 import type { Attachments } from './attachments.js';
-import { TokenAudit } from './audit.js';
+import { localMidnights, TokenAudit } from './audit.js';
 import type { Backend, BackendBudget, CoreTokenBudget } from './backend.js';
 import type { BudgetView } from './result.js';
 import type { BudgetName } from './stats.js';
@@ -39,7 +39,11 @@ export const TIME_ZONE = 'America/New_York';
 export type Dimension = 'requests' | 'tokens' | 'dollars' | 'tenant';
 
 /** Faults a test can inject to see the conservation check fail. */
-export type Fault = 'forgive-debt';
+export type Fault =
+  /** Tokens per minute forgive overage instead of owing it (the Rust reference's bug). */
+  | 'forgive-debt'
+  /** Tokens per minute refill every 30 seconds: twice the capacity a minute should allow. */
+  | 'early-refill';
 
 /** The gateway's two token budgets, each on the backend with its own auditor. */
 export type MeterName = 'tokens' | 'dollars';
@@ -94,8 +98,12 @@ export function buildGateway(
   const tokens = buildMeter('tokens', LIMITS.tokensPerMinute, backend, {
     fault,
     wrap: wrap('tokens'),
+    clock,
   });
-  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend, { wrap: wrap('dollars') });
+  const dollars = buildMeter('dollars', LIMITS.usdMicrosPerDay, backend, {
+    wrap: wrap('dollars'),
+    clock,
+  });
   const requests = tokenBucket({
     burst: LIMITS.requestBurst,
     rate: LIMITS.requestsPerSecond,
@@ -132,8 +140,8 @@ export function buildGateway(
  * @param capacity - its capacity per epoch.
  * @param backend - where it lives (on the simulated clock).
  * @param options - a fault to inject (`fault`, tests only; tokens per minute only), its name in
- * the report and the checks (`label`), and what wraps the budget before its schedule (`wrap`,
- * `--otel-shadow`).
+ * the report and the checks (`label`), what wraps the budget before its schedule (`wrap`,
+ * `--otel-shadow`), and the simulated clock its auditor reads the schedule's boundaries on.
  * @returns the meter.
  */
 export function buildMeter(
@@ -144,14 +152,24 @@ export function buildMeter(
     readonly fault?: Fault | undefined;
     readonly label?: string;
     readonly wrap?: ((budget: CoreTokenBudget) => CoreTokenBudget) | undefined;
-  } = {},
+    readonly clock: FakeClock;
+  },
 ): Meter {
-  const { fault, label = METER_LABELS[name], wrap } = options;
-  const audit = new TokenAudit(label, capacity);
+  const { fault, label = METER_LABELS[name], wrap, clock } = options;
+  // The auditor knows the schedule on its own: a refill before its boundary breaks the check.
+  const from = clock.now();
+  const audit = new TokenAudit(label, capacity, {
+    now: () => clock.now(),
+    earliest:
+      name === 'tokens' ? (epoch) => from + epoch * 60_000 : localMidnights(from, TIME_ZONE),
+    timeZone: TIME_ZONE,
+  });
+  const early = fault === 'early-refill' && name === 'tokens' ? { everyMs: 30_000 } : {};
   const budget = backend.tokenBudget(capacity, {
     name: METER_LABELS[name],
     observer: audit.observe,
-    schedule: name === 'tokens' ? { every: 'minute' } : { every: 'day', timeZone: TIME_ZONE },
+    schedule:
+      name === 'tokens' ? { every: 'minute', ...early } : { every: 'day', timeZone: TIME_ZONE },
     wrap,
     // The reference's bug: overage forgiven instead of owed. The auditor expects exact debt.
     ...(fault === 'forgive-debt' && name === 'tokens' ? { maxDebt: 0 } : {}),

@@ -10,6 +10,8 @@ export interface DrawOptions {
   readonly width: number;
   /** ANSI colours. */
   readonly color: boolean;
+  /** Lines available, if known: tenants that do not fit are summed up in one line. */
+  readonly height?: number | undefined;
 }
 
 /** Budget names as people read them. */
@@ -63,7 +65,20 @@ export function renderLive(s: Snapshot, options: DrawOptions): string[] {
     `${'tenant'.padEnd(17)}${'this minute'.padEnd(barWidth + 2)}${'adm'.padStart(4)}${'wait'.padStart(5)}${'den'.padStart(5)}${'t/o'.padStart(5)}${'abrt'.padStart(5)}${'fail'.padStart(5)}${'tokens'.padStart(8)}${'dollars'.padStart(9)}  own budget  denied by`,
   ];
   const scale = Math.max(1, ...s.tenants.map((t) => t.counts.offered + t.waiting));
-  for (const t of s.tenants) lines.push(tenantLine(t, scale, barWidth, color));
+  // Everything but the tenants' lines: the header, the legend and the budgets, at least.
+  const fixed = lines.length + 3 + s.budgets.length;
+  const room = options.height === undefined ? s.tenants.length : options.height - fixed;
+  const shown = room >= s.tenants.length ? s.tenants : s.tenants.slice(0, Math.max(0, room - 1));
+  for (const t of shown) lines.push(tenantLine(t, scale, barWidth, color));
+  if (shown.length < s.tenants.length) {
+    lines.push(
+      paint(
+        `  … ${plural(s.tenants.length - shown.length, 'more tenant')} (a taller terminal shows them; the report lists all)`,
+        'dim',
+        color,
+      ),
+    );
+  }
   lines.push(
     `${' '.repeat(17)}${paint('█', 'green', color)} admitted  ${paint('▒', 'yellow', color)} waiting  ${paint('░', 'red', color)} turned away (denied, or waited past the deadline)`,
     '',

@@ -97,15 +97,34 @@ describe('parseCommandLine', () => {
   });
 
   it('refuses unknown options and stray arguments', () => {
-    expect(errorOf(['--bogus'])).toBe('unknown option --bogus (see --help)');
-    expect(errorOf(['-x'])).toBe('unknown option -x (see --help)');
-    expect(errorOf(['seven'])).toBe('unexpected argument "seven" (see --help)');
+    expect(errorOf(['--bogus'])).toBe('unknown option --bogus (see pnpm start -- --help)');
+    expect(errorOf(['-x'])).toBe('unknown option -x (see pnpm start -- --help)');
+    expect(errorOf(['seven'])).toBe('unexpected argument "seven" (see pnpm start -- --help)');
   });
 
   it('refuses a missing value, and a value given to a flag', () => {
-    expect(errorOf(['--seed'])).toBe('--seed needs a value (see --help)');
-    expect(errorOf(['--seed', '--json'])).toBe('--seed needs a value (see --help)');
-    expect(errorOf(['--json=yes'])).toBe('--json takes no value (see --help)');
+    expect(errorOf(['--seed'])).toBe('--seed needs a value (see pnpm start -- --help)');
+    expect(errorOf(['--seed', '--json'])).toBe('--seed needs a value (see pnpm start -- --help)');
+    expect(errorOf(['--json=yes'])).toBe('--json takes no value (see pnpm start -- --help)');
+  });
+
+  it('refuses an option given twice instead of silently keeping the last', () => {
+    expect(errorOf(['--seed', '1', '--seed', '2'])).toBe(
+      '--seed is given twice ("1" and "2"): give it once',
+    );
+    expect(errorOf(['--tenants', '3', '--tenants=4'])).toBe(
+      '--tenants is given twice ("3" and "4"): give it once',
+    );
+    expect(errorOf(['--json', '--json'])).toBe('--json is given twice: give it once');
+    expect(parseCommandLine(['--seed', '1', '--seed', '2', '-h'])).toEqual({
+      kind: 'help',
+      text: HELP,
+    });
+  });
+
+  it('tells how to reach the help through pnpm, which answers `pnpm start --help` itself', () => {
+    expect(HELP).toContain('pnpm start -- --help');
+    expect(HELP).toContain('node --import tsx --conditions=@budgetry/source src/main.ts');
   });
 
   it.each([
@@ -171,9 +190,11 @@ describe('parseCommandLine', () => {
     expect(errorOf(['--otel-shadow', 'requests'])).toBe(`${shadowable}, got "requests"`);
     expect(errorOf(['--otel-shadow', 'Tokens'])).toBe(`${shadowable}, got "Tokens"`);
     expect(errorOf(['--otel-shadow', ''])).toBe(`${shadowable}, got ""`);
-    expect(errorOf(['--otel-shadow'])).toBe('--otel-shadow needs a value (see --help)');
-    expect(errorOf(['--otel=yes'])).toBe('--otel takes no value (see --help)');
-    expect(errorOf(['--ai-sdk=1'])).toBe('--ai-sdk takes no value (see --help)');
+    expect(errorOf(['--otel-shadow'])).toBe(
+      '--otel-shadow needs a value (see pnpm start -- --help)',
+    );
+    expect(errorOf(['--otel=yes'])).toBe('--otel takes no value (see pnpm start -- --help)');
+    expect(errorOf(['--ai-sdk=1'])).toBe('--ai-sdk takes no value (see pnpm start -- --help)');
   });
 
   it('refuses --otel on Redis, and --otel and --ai-sdk on the page, saying why', () => {

@@ -64,7 +64,10 @@ export const LIMITS = { tenants: 50, minutes: 24 * 60, speed: 600 } as const;
 
 export const HELP = `budgetry playground: an LLM gateway shared by several tenants, on simulated time
 
-Usage: pnpm start [options]     (in apps/playground: tsx --conditions=@budgetry/source src/main.ts [options])
+Usage: pnpm start [options]        from the repository root
+       pnpm start -- --help        this help (pnpm answers \`pnpm start --help\` itself)
+       node --import tsx --conditions=@budgetry/source src/main.ts [options]
+                                   in apps/playground, without pnpm
 
 Options:
   --tenants <n>       tenants sharing the gateway, 1-${LIMITS.tenants} (default ${DEFAULTS.tenants}): the first is
@@ -140,14 +143,16 @@ class UsageError extends Error {}
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   // `pnpm start -- --seed 7` hands the script a leading `--`; it separates nothing here.
   const args = joinNegativeNumbers(argv[0] === '--' ? argv.slice(1) : [...argv]);
-  let values: ReturnType<typeof parse>['values'];
+  let parsed: ReturnType<typeof parse>;
   try {
-    values = parse(args).values;
+    parsed = parse(args);
   } catch (error) {
     return { kind: 'error', message: describeParseError(error) };
   }
+  const values = parsed.values;
   if (values.help) return { kind: 'help', text: HELP };
   try {
+    refuseRepeats(parsed.tokens);
     return { kind: 'run', options: validate(values) };
   } catch (error) {
     if (error instanceof UsageError) return { kind: 'error', message: error.message };
@@ -181,7 +186,22 @@ function joinNegativeNumbers(args: string[]): string[] {
 }
 
 function parse(args: string[]) {
-  return parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
+  return parseArgs({ args, options: SPEC, strict: true, allowPositionals: false, tokens: true });
+}
+
+/** `--seed 1 --seed 2` would silently run seed 2: an option given twice is refused instead. */
+function refuseRepeats(tokens: ReturnType<typeof parse>['tokens']): void {
+  const seen = new Map<string, string | undefined>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name)) {
+      const values = [seen.get(token.name), token.value].filter((v) => v !== undefined);
+      const what =
+        values.length === 2 ? ` (${values.map((v) => JSON.stringify(v)).join(' and ')})` : '';
+      throw new UsageError(`--${token.name} is given twice${what}: give it once`);
+    }
+    seen.set(token.name, token.value);
+  }
 }
 
 function validate(values: ReturnType<typeof parse>['values']): PlaygroundOptions {
@@ -291,14 +311,14 @@ function describeParseError(error: unknown): string {
   const quoted = /'([^']*)'/.exec(message)?.[1];
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${quoted ?? message} (see --help)`;
+      return `unknown option ${quoted ?? message} (see pnpm start -- --help)`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument ${JSON.stringify(quoted ?? message)} (see --help)`;
+      return `unexpected argument ${JSON.stringify(quoted ?? message)} (see pnpm start -- --help)`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const option = /--[a-z-]+/.exec(message)?.[0];
       return option && /argument missing|ambiguous/.test(message)
-        ? `${option} needs a value (see --help)`
-        : `${option ?? 'an option'} takes no value (see --help)`;
+        ? `${option} needs a value (see pnpm start -- --help)`
+        : `${option ?? 'an option'} takes no value (see pnpm start -- --help)`;
     }
     default:
       return message.split('\n')[0] ?? 'bad command line';

@@ -1,7 +1,7 @@
 // The report's last section with `--otel`: what was exported, and whether it matched the run.
+import { renderChecks } from './audit.js';
 import { formatCount, formatDollars, formatPercent, formatShort } from './format.js';
 import { METER_LABELS } from './gateway.js';
-import { paint } from './live.js';
 import {
   OTEL_LABELS,
   type OtelBudget,
@@ -47,20 +47,8 @@ export function renderOtel(s: OtelSummary, color = false): string[] {
     `threshold events, each level at most once per epoch: ${thresholdLine(s.thresholds)}`,
   );
   if (s.shadow !== undefined) lines.push(...shadowLines(s.shadow));
-  for (const c of s.checks) {
-    const mark = c.ok ? paint('ok    ', 'green', color) : paint('BROKEN', 'red', color);
-    lines.push(`  ${mark} ${c.name}: ${c.detail}`);
-  }
-  const broken = s.checks.filter((c) => !c.ok).length;
-  lines.push(
-    broken === 0
-      ? paint('what was exported matches the run', 'green', color)
-      : paint(
-          `EXPORT MISMATCH: ${broken} of ${s.checks.length} checks failed (see above)`,
-          'red',
-          color,
-        ),
-  );
+  const held = 'what was exported matches the run';
+  lines.push(...renderChecks(s.checks, { held, broken: 'EXPORT MISMATCH' }, color));
   return lines;
 }
 

@@ -1,5 +1,7 @@
 // The plain line per simulated minute and the final report: pure functions from the run's
 // figures to lines.
+
+import { renderChecks } from './audit.js';
 import { formatCount, formatDollars, formatPercent, formatShort, plural } from './format.js';
 import { LIMITS, PRICE } from './gateway.js';
 import { BUDGET_LABELS, describeRefill, paint } from './live.js';
@@ -237,19 +239,7 @@ function perBudgetTable(r: RunResult): string[] {
  */
 export function verdict(r: RunResult, color = false): string[] {
   const lines = [`Conservation, checked on the final state with @budgetry/testing's Auditor`];
-  for (const c of r.checks) {
-    const mark = c.ok ? paint('ok    ', 'green', color) : paint('BROKEN', 'red', color);
-    lines.push(`  ${mark} ${c.name}: ${c.detail}`);
-  }
-  const broken = r.checks.filter((c) => !c.ok).length;
-  lines.push(
-    r.held
-      ? paint('all conservation invariants held', 'green', color)
-      : paint(
-          `INVARIANTS BROKEN: ${broken} of ${r.checks.length} checks failed (see above)`,
-          'red',
-          color,
-        ),
-  );
+  const held = 'all conservation invariants held';
+  lines.push(...renderChecks(r.checks, { ok: r.held, held, broken: 'INVARIANTS BROKEN' }, color));
   return lines;
 }

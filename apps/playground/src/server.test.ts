@@ -1,14 +1,10 @@
 // The page's server over plain HTTP: routes, the event stream, bad control values, a port in
 // use, and a clean shutdown (in process and on SIGINT). No browser needed.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PlaygroundServer, ServeError, startServer } from './server.js';
+import { PLAYGROUND, startArgs } from './spawn-start.js';
 
-const playground = dirname(dirname(fileURLToPath(import.meta.url)));
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 const config = { tenants: 3, minutes: 30, seed: 42, backend: 'memory', speed: 60 } as const;
 
 let server: PlaygroundServer;
@@ -154,11 +150,10 @@ describe('the page server', () => {
 
 describe('pnpm start -- --web', () => {
   function spawnWeb(args: string[]) {
-    const child = spawn(
-      process.execPath,
-      [tsx, '--conditions=@budgetry/source', 'src/main.ts', '--web', ...args],
-      { cwd: playground, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, startArgs(['--web', ...args]), {
+      cwd: PLAYGROUND,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));

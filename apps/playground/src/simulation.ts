@@ -130,9 +130,9 @@ export class Simulation {
       nodes: this.nodes,
       names: this.profiles.map((p) => p.name),
       meter: (name, capacity) => {
-        const at = formatClock(this.clock.now(), TIME_ZONE, false);
-        const label = `${METER_LABELS[name]} from ${at}`;
-        const meter = buildMeter(name, capacity, this.backend, { fault: config.fault, label });
+        const { clock, backend } = this;
+        const label = `${METER_LABELS[name]} from ${formatClock(clock.now(), TIME_ZONE, false)}`;
+        const meter = buildMeter(name, capacity, backend, { fault: config.fault, label, clock });
         meter.audit.onRefill = this.logRefill(name);
         return meter;
       },
