@@ -1,8 +1,8 @@
 // The command as a user runs it: a child process, judged by its exit status, stdout and stderr.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { type CliIO, runCli } from './cli.js';
-import { PLAYGROUND, startArgs } from './spawn-start.js';
+import { PLAYGROUND, startArgs, startCommand } from './spawn-start.js';
 
 interface Outcome {
   code: number;
@@ -158,25 +158,9 @@ describe('the command line, spawned', () => {
   }, 120_000);
 });
 
-/** Starts the command with stdout a pipe, and resolves with its status once it has ended. */
-function startCli(args: string[]) {
-  const child = spawn(process.execPath, startArgs(args), {
-    cwd: PLAYGROUND,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const exit = new Promise<number | string | null>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal)),
-  );
-  return { child, exit, out: () => stdout, err: () => stderr };
-}
-
 describe('the command stopped midway, spawned', () => {
   it('on SIGTERM, says where it stopped in one line and exits 143', async () => {
-    const run = startCli(['--duration', '1440', '--tenants', '50']);
+    const run = startCommand(['--duration', '1440', '--tenants', '50']);
     await expect.poll(run.out, { timeout: 30_000, interval: 20 }).toMatch(/^minute 1\/1440/m);
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(143);
@@ -186,7 +170,7 @@ describe('the command stopped midway, spawned', () => {
   }, 60_000);
 
   it('when the reader of its output goes away (`| head`), ends quietly with 141', async () => {
-    const run = startCli(['--duration', '1440', '--tenants', '50']);
+    const run = startCommand(['--duration', '1440', '--tenants', '50']);
     await expect.poll(run.out, { timeout: 30_000, interval: 20 }).toMatch(/^minute 1\/1440/m);
     run.child.stdout.destroy();
     expect(await run.exit).toBe(141);

@@ -1,9 +1,6 @@
-// The page's server over plain HTTP: routes, the event stream, bad control values, a port in
-// use, and a clean shutdown (in process and on SIGINT). No browser needed.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PlaygroundServer, ServeError, startServer } from './server.js';
-import { PLAYGROUND, startArgs } from './spawn-start.js';
+import { startCommand } from './spawn-start.js';
 
 const config = { tenants: 3, minutes: 30, seed: 42, backend: 'memory', speed: 60 } as const;
 
@@ -149,18 +146,7 @@ describe('the page server', () => {
 });
 
 describe('pnpm start -- --web', () => {
-  function spawnWeb(args: string[]) {
-    const child = spawn(process.execPath, startArgs(['--web', ...args]), {
-      cwd: PLAYGROUND,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, exit, out: () => stdout, err: () => stderr };
-  }
+  const spawnWeb = (args: string[]) => startCommand(['--web', ...args]);
 
   it('serves until SIGINT, then stops cleanly with status 0', async () => {
     const web = spawnWeb(['--port', '0', '--speed', '600']);

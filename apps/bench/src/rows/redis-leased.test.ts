@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchRedisUrl, connectRow, deleteKeysUnder, probeRedis } from './redis-connection.js';
+import { describe, expect, it } from 'vitest';
+import { benchRedisUrl, probeRedis } from './redis-connection.js';
 import { leasedRowIds, makeLeasedRows, redisLeasedRows } from './redis-leased.js';
+import { benchRedisForBlock } from './redis-test-setup.js';
 
 const url = benchRedisUrl();
 const problem = await probeRedis(url);
@@ -15,15 +15,7 @@ if (problem !== undefined) {
 const root = `budgetry-bench-test:${process.pid}-${randomBytes(4).toString('hex')}`;
 
 describe.skipIf(problem !== undefined)('the leased child rows', () => {
-  let redis: Redis;
-  beforeAll(async () => {
-    redis = await connectRow(url);
-  });
-  afterAll(async () => {
-    if (redis === undefined) return;
-    await deleteKeysUnder(redis, root);
-    redis.disconnect();
-  });
+  const connection = benchRedisForBlock(url, root);
 
   it('are registered beside the Redis rows, the leased pair against the plain one', () => {
     expect(redisLeasedRows.map((row) => row.id)).toEqual(Object.values(leasedRowIds));
@@ -46,6 +38,6 @@ describe.skipIf(problem !== undefined)('the leased child rows', () => {
         /^bench: redis-leased-sync: exact after 1 runs \(leased 1000000 of 1000000, held 0, 1 renewals\)$/,
       ),
     ]);
-    expect(await redis.keys(`${prefixRoot}:*`)).toEqual([]);
+    expect(await connection().keys(`${prefixRoot}:*`)).toEqual([]);
   });
 });

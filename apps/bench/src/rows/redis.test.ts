@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisBudget, RedisHierarchy } from '@budgetry/redis';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { dependenciesOf } from '../select-rows.js';
 import { makeRedisRows, redisRowIds, redisRows } from './redis.js';
 import {
@@ -27,6 +27,7 @@ import {
   openRateLimiterFlexible,
   threeLevels,
 } from './redis-subjects.js';
+import { benchRedisForBlock } from './redis-test-setup.js';
 
 const url = benchRedisUrl();
 const problem = await probeRedis(url);
@@ -113,14 +114,10 @@ describe('the registered Redis rows', () => {
 });
 
 describe.skipIf(problem !== undefined)('against Redis', () => {
+  const connection = benchRedisForBlock(url, root);
   let redis: Redis;
-  beforeAll(async () => {
-    redis = await connectRow(url);
-  });
-  afterAll(async () => {
-    if (redis === undefined) return;
-    await deleteKeysUnder(redis, root);
-    redis.disconnect();
+  beforeAll(() => {
+    redis = connection();
   });
 
   it('registers every row when Redis answers', () => {
