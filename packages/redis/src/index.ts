@@ -1,3 +1,5 @@
+export type { RedisAllOfMember } from './all-of-members.js';
+export { RedisAllOfPermit } from './all-of-permit.js';
 export { RedisHierarchyNode, type RedisHierarchySnapshot } from './hierarchy-node.js';
 export {
   type BudgetKeys,
@@ -16,6 +18,11 @@ export type {
   RedisHierarchyOptions,
   RedisTokenBudgetOptions,
 } from './options.js';
+export {
+  RedisAllOf,
+  type RedisAllOfMemberSnapshot,
+  type RedisAllOfOptions,
+} from './redis-all-of.js';
 export { RedisBudget } from './redis-budget.js';
 export { RedisHierarchy, type RedisHierarchyTemplate } from './redis-hierarchy.js';
 export { RedisLeasedBudget } from './redis-leased-budget.js';

@@ -59,7 +59,10 @@ export function escapeName(name: string): string {
  *
  * @param prefix - the key prefix; it may not contain `{` or `}` (which would move the hash tag).
  * @param name - the budget's name; any non-empty string, escaped as data.
- * @returns the four keys, sharing the hash tag `{escapeName(name)}`.
+ * @param slot - a hash tag shared with other budgets (the `slot` option), escaped as data;
+ * without it the tag is the name.
+ * @returns the four keys, sharing the hash tag `{escapeName(name)}`, or `{escapeName(slot)}`
+ * followed by the escaped name.
  * @throws BudgetError `INVALID_ARGUMENT` for a prefix with braces or an empty name.
  *
  * @example
@@ -67,9 +70,10 @@ export function escapeName(name: string): string {
  * import { budgetKeys } from '@budgetry/redis';
  * const { state, leases } = budgetKeys('app', 'org/42');
  * console.log(state, leases); // 'app:{org%2F42}:state' 'app:{org%2F42}:leases'
+ * console.log(budgetKeys('app', 'tpm', 'acme').state); // 'app:{acme}:tpm:state'
  * ```
  */
-export function budgetKeys(prefix: string, name: string): BudgetKeys {
+export function budgetKeys(prefix: string, name: string, slot?: string): BudgetKeys {
   if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
     throw new BudgetError({
       code: 'INVALID_ARGUMENT',
@@ -84,7 +88,12 @@ export function budgetKeys(prefix: string, name: string): BudgetKeys {
       details: { name: 'name', value: name },
     });
   }
-  const tag = `${prefix}:{${escapeName(name)}}`;
+  // An escaped name never holds ':', so `{slot}:name:` can never read as another budget's
+  // `{name}:` — the two forms cannot collide.
+  const tag =
+    slot === undefined
+      ? `${prefix}:{${escapeName(name)}}`
+      : `${prefix}:{${escapeName(slot)}}:${escapeName(name)}`;
   return {
     state: `${tag}:state`,
     leases: `${tag}:leases`,
@@ -101,7 +110,8 @@ export function budgetKeys(prefix: string, name: string): BudgetKeys {
  *
  * @param prefix - the key prefix; it may not contain `{` or `}`.
  * @param name - the tree's name; any non-empty string, escaped as data.
- * @returns the five keys, sharing the hash tag `{escapeName(name)}`.
+ * @param slot - a hash tag shared with other budgets (the `slot` option), as for a budget.
+ * @returns the five keys, sharing the hash tag `{escapeName(name)}` (or the slot's).
  * @throws BudgetError `INVALID_ARGUMENT` for a prefix with braces or an empty name.
  *
  * @example
@@ -110,8 +120,8 @@ export function budgetKeys(prefix: string, name: string): BudgetKeys {
  * console.log(hierarchyKeys('app', 'tenants').nodes); // 'app:{tenants}:nodes'
  * ```
  */
-export function hierarchyKeys(prefix: string, name: string): RedisHierarchyKeys {
-  const keys = budgetKeys(prefix, name);
+export function hierarchyKeys(prefix: string, name: string, slot?: string): RedisHierarchyKeys {
+  const keys = budgetKeys(prefix, name, slot);
   return { ...keys, nodes: keys.state.replace(/:state$/, ':nodes') };
 }
 

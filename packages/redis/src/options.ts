@@ -43,6 +43,12 @@ export interface RedisBudgetOptions {
   name: string;
   /** Prepended to every key (default `budgetry`); no `{` or `}`. */
   keyPrefix?: string;
+  /**
+   * The hash tag to keep the budget's keys under, instead of its own name: budgets given the
+   * same `slot` live in one Redis Cluster slot, which a `RedisAllOf` over them needs on a
+   * Cluster. Data, escaped like `name`; non-empty. Changing it moves the budget to new keys.
+   */
+  slot?: string;
   /** What a refill does with units still held (default `reset`). */
   refillPolicy?: RefillPolicy;
   /**
@@ -135,6 +141,7 @@ export interface ResolvedOptions {
   readonly redis: RedisScriptClient;
   readonly name: string;
   readonly keyPrefix: string;
+  readonly slot: string | undefined;
   readonly refillPolicy: RefillPolicy;
   readonly refillEveryMs: number;
   readonly leaseMs: number;
@@ -200,6 +207,10 @@ export function resolveOptions(options: unknown, token: boolean): ResolvedOption
   }
   const keyPrefix = o['keyPrefix'] ?? 'budgetry';
   if (typeof keyPrefix !== 'string') throw invalid('keyPrefix', keyPrefix, 'a string');
+  const slot = o['slot'];
+  if (slot !== undefined && (typeof slot !== 'string' || slot.length === 0)) {
+    throw invalid('slot', slot, 'a non-empty string');
+  }
   for (const flag of ['strict', 'leakBackstop']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw invalid(flag, o[flag], 'a boolean');
@@ -216,6 +227,7 @@ export function resolveOptions(options: unknown, token: boolean): ResolvedOption
     redis,
     name: o['name'],
     keyPrefix,
+    slot,
     refillPolicy: oneOf(o['refillPolicy'], 'refillPolicy', ['reset', 'carry'] as const),
     refillEveryMs: positiveMs(o['refillEveryMs'], 'refillEveryMs', 0),
     leaseMs: positiveMs(o['leaseMs'], 'leaseMs', 60_000),

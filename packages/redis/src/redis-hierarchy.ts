@@ -93,7 +93,7 @@ export class RedisHierarchy extends RedisHierarchyNode {
         details: { name: 'refillPolicy', value: o.refillPolicy },
       });
     }
-    const k = hierarchyKeys(o.keyPrefix, o.name);
+    const k = hierarchyKeys(o.keyPrefix, o.name, o.slot);
     const keys = [k.state, k.nodes, k.leases, k.deadlines, k.graveyard];
     const config = [levels.join(','), String(o.refillEveryMs), String(o.idempotencyWindowMs)];
     const runner = new ScriptRunner(o.redis, HIERARCHY_SCRIPT, keys, config, o.timeoutMs, o.name);

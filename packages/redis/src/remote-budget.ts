@@ -65,7 +65,7 @@ export abstract class RemoteBudget {
   constructor(kind: 'guard' | 'token', capacity: number, options: unknown) {
     assertAmount(capacity, 'capacity');
     const o = resolveOptions(options, kind === 'token');
-    const k = budgetKeys(o.keyPrefix, o.name);
+    const k = budgetKeys(o.keyPrefix, o.name, o.slot);
     const maxDebt = o.maxDebt === Number.POSITIVE_INFINITY ? -1 : o.maxDebt;
     const config = [
       kind,

@@ -15,32 +15,51 @@
 // u recorded, U recorded after expiry, x expired (extra: units refunded at expiry), C a count
 // reservation, R a count release (cost: units accepted), A abandoned before it arrived, K a
 // usage charge.
-// The lines both scripts share are in lua-common.ts.
+//
+// The budget itself is the Lua function `open` (BUDGET below): it loads one budget's state,
+// begins the epochs whose boundaries passed, sweeps expired leases, and returns an object whose
+// methods check, charge, settle and save it. This script opens one; the all-of script
+// (all-of-script.ts) opens several and charges all or none. The lines the hierarchy script
+// shares are in lua-common.ts.
 import * as lua from './lua-common.js';
 import { luaScript } from './script-runner.js';
 
-const SCRIPT = `
-local S, L, D, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-${lua.prelude(8)}
-local cfg = ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5] .. '|' .. ARGV[6]
-local cap = tonumber(ARGV[3])
-local carry = ARGV[4] == 'carry'
-local period = tonumber(ARGV[5])
-local maxDebt = tonumber(ARGV[6])
-local graveMs = tonumber(ARGV[7])
+/**
+ * @internal Lua (after `lua.prelude`) defining `cfgOf(c)`, a budget's configuration string
+ * from ARGV[c …], and `open(S, L, D, G, c)`: the budget whose keys are S, L, D, G and whose
+ * six configuration arguments start at ARGV[c]. `open` returns the budget object, or nil and
+ * the stored configuration when Redis holds the budget with another one (nothing written).
+ */
+export const BUDGET = `
+local function cfgOf(c)
+  return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. ARGV[c + 3] .. '|' .. ARGV[c + 4]
+end
+-- The state hash's fields after 'sq' and 'cfg', in the order save() compares them.
+local FIELDS = {'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu'}
+local function open(S, L, D, G, c)
+local cfg = cfgOf(c)
+local kind = ARGV[c]
+local cap = tonumber(ARGV[c + 1])
+local carry = ARGV[c + 2] == 'carry'
+local period = tonumber(ARGV[c + 3])
+local maxDebt = tonumber(ARGV[c + 4])
+local graveMs = tonumber(ARGV[c + 5])
 
 local f = redis.call('HMGET', S, 'cfg', 'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu', 'sq')
 local net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq
 local dirty = false
+-- The fields as loaded (nil for a new budget): save() writes only the ones that changed.
+local loaded
 if not f[1] then
   net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq = cap, 0, 0, 0, now, 0, 0, 0, 0, 0, 0, 0
   dirty = true
 elseif f[1] ~= cfg then
-  return redis.error_reply('BUDGETRY_CONFIG stored ' .. f[1] .. ', given ' .. cfg)
+  return nil, f[1]
 else
   net, rs, ch, ep = tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[5])
   org, pidx, con, od = tonumber(f[6]), tonumber(f[7]), tonumber(f[8]), tonumber(f[9])
   fg, xl, xu, sq = tonumber(f[10]), tonumber(f[11]), tonumber(f[12]), tonumber(f[13])
+  loaded = {net, rs, ch, ep, org, pidx, con, od, fg, xl, xu}
 end
 
 local function split(rec)
@@ -130,93 +149,147 @@ local function charge(id, cost, amount, kept, mark)
   return {1, 0, written, 1}
 end
 
-local out
-if op == 'acq' or op == 'res' then
-  local id, cost = ARGV[8], tonumber(ARGV[9])
+-- The answer to a request for cost under id when it must not charge: a request with this id
+-- arrived before (or was abandoned), or cost does not fit; nil when it may charge.
+local function check(id, cost)
   local rec = redis.call('HGET', L, id)
   if rec then
     local state, _, lep = split(rec)
-    if state == 'A' then out = {0, ep, 0} else out = {1, lep, 0} end
-  elseif cost > 0 and cost > net then
-    out = {0, ep, net > 0 and net or 0}
-  else
-    net = net - cost
-    rs = rs + cost
-    dirty = true
-    if op == 'acq' then
-      local deadline = now + tonumber(ARGV[10])
-      redis.call('HSET', L, id, 'h|' .. fmt(cost) .. '|' .. fmt(ep))
-      redis.call('ZADD', D, deadline, id)
-      out = {1, ep, deadline}
-    else
-      ch = ch + cost
-      bury(id, 'C|' .. fmt(cost) .. '|' .. fmt(ep))
-      out = {1, ep, 0}
-    end
+    if state == 'A' then return {0, ep, 0}, 'seen' end
+    return {1, lep, 0}, 'seen'
   end
-elseif op == 'rel' then
-  local id, cost, strict = ARGV[8], tonumber(ARGV[9]), ARGV[10] == '1'
+  if cost > 0 and cost > net then return {0, ep, net > 0 and net or 0}, 'full' end
+  return nil
+end
+-- Charges cost under id: a lease of leaseMs ('acq'), or a count reservation ('res').
+local function take(op, id, cost, leaseMs)
+  net = net - cost
+  rs = rs + cost
+  dirty = true
+  if op == 'acq' then
+    local deadline = now + tonumber(leaseMs)
+    redis.call('HSET', L, id, 'h|' .. fmt(cost) .. '|' .. fmt(ep))
+    redis.call('ZADD', D, deadline, id)
+    return {1, ep, deadline}
+  end
+  ch = ch + cost
+  bury(id, 'C|' .. fmt(cost) .. '|' .. fmt(ep))
+  return {1, ep, 0}
+end
+-- What a count release under id accepted, if it arrived before.
+local function released(id)
   local rec = redis.call('HGET', L, id)
-  if rec then
-    local _, accepted = split(rec)
-    out = {1, accepted}
-  elseif strict and cost > ch then
-    -- Refused, and remembered as accepting nothing, so a copy arriving later is refused too.
-    bury(id, 'R|0')
-    out = {-1, ch}
-  else
-    local accepted = math.min(cost, ch)
-    ch, rs, net = ch - accepted, rs - accepted, net + accepted
-    od = math.min(od + cost - accepted, MAX)
-    bury(id, 'R|' .. fmt(accepted))
-    dirty = true
-    out = {1, accepted}
-  end
-elseif op == 'set' then
-  local id, how, amount = ARGV[8], ARGV[9], tonumber(ARGV[10])
-  local cost = tonumber(ARGV[11])
+  if not rec then return nil end
+  local _, accepted = split(rec)
+  return accepted
+end
+-- A count release refused (strict): remembered as accepting nothing.
+local function refuse(id) bury(id, 'R|0') end
+-- A count release of cost: what the count API holds of it comes back; returns that.
+local function giveBack(id, cost)
+  local accepted = math.min(cost, ch)
+  ch, rs, net = ch - accepted, rs - accepted, net + accepted
+  od = math.min(od + cost - accepted, MAX)
+  bury(id, 'R|' .. fmt(accepted))
+  dirty = true
+  return accepted
+end
+local function countHeld() return ch end
+local function room() return net end
+-- When the next epoch begins, in ms from now (-1: no refill period).
+local function nextIn()
+  if period > 0 then return org + (pidx + 1) * period - now end
+  return -1
+end
+-- Settles the lease id: how 'r' release, 'c' commit amount, 'u' record amount (cost: the
+-- lease's, for a record forgotten since).
+local function settle(id, how, amount, cost)
   local rec = redis.call('HGET', L, id)
   if not rec then
     -- Forgotten: settled or expired longer ago than the graveyard keeps records. Only an
     -- expired lease can still be settled, so it is treated as one whose estimate came back.
-    if how == 'u' then out = charge(id, cost, amount, 0, 'U')
-    elseif how == 'c' then out = {-2, 0, 0}
-    else out = {0, 0, 0} end
-  else
-    local state, rcost, lep, extra = split(rec)
-    if state == 'h' then
-      out = settleHeld(id, how, rcost, lep, amount)
-    elseif state == 'x' then
-      if how == 'u' then out = charge(id, rcost, amount, rcost - extra, 'U')
-      elseif how == 'c' then out = {-2, extra, 0}
-      else out = {0, 0, 0, 1} end
-    elseif state == how or (how == 'u' and state == 'U') then
-      -- The same settle again: a retry whose first answer was lost. It changes nothing,
-      -- and says that an earlier attempt applied it.
-      out = {2, 0, 0}
-    else
-      out = {0, 0, 0}
-    end
+    if how == 'u' then return charge(id, cost, amount, 0, 'U') end
+    if how == 'c' then return {-2, 0, 0} end
+    return {0, 0, 0}
   end
-elseif op == 'chg' then
-  local id, amount = ARGV[8], tonumber(ARGV[9])
-  if redis.call('HGET', L, id) then out = {1, 0, 0, 0} else out = charge(id, 0, amount, 0, 'K') end
+  local state, rcost, lep, extra = split(rec)
+  if state == 'h' then return settleHeld(id, how, rcost, lep, amount) end
+  if state == 'x' then
+    if how == 'u' then return charge(id, rcost, amount, rcost - extra, 'U') end
+    if how == 'c' then return {-2, extra, 0} end
+    return {0, 0, 0, 1}
+  end
+  -- The same settle again: a retry whose first answer was lost. It changes nothing, and
+  -- says that an earlier attempt applied it.
+  if state == how or (how == 'u' and state == 'U') then return {2, 0, 0} end
+  return {0, 0, 0}
+end
+-- Runs the single-budget operation op, its arguments from ARGV[A]; nil for an unknown one.
+local function run(op, A)
+  local out
+  if op == 'acq' or op == 'res' then
+    local id, cost = ARGV[A], tonumber(ARGV[A + 1])
+    out = check(id, cost) or take(op, id, cost, ARGV[A + 2])
+  elseif op == 'rel' then
+    local id, cost, strict = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2] == '1'
+    local accepted = released(id)
+    if accepted then
+      out = {1, accepted}
+    elseif strict and cost > ch then
+      -- Refused, and remembered as accepting nothing, so a copy arriving later is refused too.
+      refuse(id)
+      out = {-1, ch}
+    else
+      out = {1, giveBack(id, cost)}
+    end
+  elseif op == 'set' then
+    out = settle(ARGV[A], ARGV[A + 1], tonumber(ARGV[A + 2]), tonumber(ARGV[A + 3]))
+  elseif op == 'chg' then
+    local id, amount = ARGV[A], tonumber(ARGV[A + 1])
+    if redis.call('HGET', L, id) then out = {1, 0, 0, 0} else out = charge(id, 0, amount, 0, 'K') end
 ${lua.COMMON_OPS}
-elseif op == 'get' then
-  local nextAt = -1
-  if period > 0 then nextAt = org + (pidx + 1) * period end
-  out = {net, rs, ch, ep, con, od, fg, xl, xu, redis.call('ZCARD', D), now, nextAt}
-else
-  return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op))
+  elseif op == 'get' then
+    local nextAt = -1
+    if period > 0 then nextAt = org + (pidx + 1) * period end
+    out = {net, rs, ch, ep, con, od, fg, xl, xu, redis.call('ZCARD', D), now, nextAt}
+  end
+  return out
 end
+-- Writes the state back if anything changed; then the reply header.
+local function save()
+  if dirty then
+    sq = sq + 1
+    local cur = {net, rs, ch, ep, org, pidx, con, od, fg, xl, xu}
+    local args = {'sq', fmt(sq)}
+    if not loaded then args[3], args[4] = 'cfg', cfg end
+    for i = 1, 11 do
+      if not loaded or cur[i] ~= loaded[i] then
+        args[#args + 1] = FIELDS[i]
+        args[#args + 1] = fmt(cur[i])
+      end
+    end
+    redis.call('HSET', S, unpack(args))
+    loaded = cur
+    dirty = false
+  end
+  return {swept, sweptUnits, sweptBack, net, sq}
+end
+return {kind = kind, check = check, take = take, released = released, refuse = refuse, giveBack = giveBack, countHeld = countHeld, room = room, nextIn = nextIn, settle = settle, run = run, save = save}
+end
+`;
 
-if dirty then
-  sq = sq + 1
-  redis.call('HSET', S, 'sq', fmt(sq), 'cfg', cfg, 'net', fmt(net), 'rs', fmt(rs), 'ch', fmt(ch), 'ep', fmt(ep),
-    'org', fmt(org), 'pidx', fmt(pidx), 'con', fmt(con), 'od', fmt(od), 'fg', fmt(fg),
-    'xl', fmt(xl), 'xu', fmt(xu))
+const SCRIPT = `
+${lua.prelude(8)}
+${BUDGET}
+local budget, stored = open(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 2)
+if not budget then
+  return redis.error_reply('BUDGETRY_CONFIG stored ' .. stored .. ', given ' .. cfgOf(2))
 end
-${lua.reply('net')}`;
+local out = budget.run(op, A)
+if not out then return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op)) end
+local reply = budget.save()
+for i = 1, #out do reply[#reply + 1] = out[i] end
+return reply`;
 
 /** @internal The budget script, named by its SHA-1. */
 export const BUDGET_SCRIPT = luaScript(SCRIPT, 'kind|capacity|policy|period|maxDebt');

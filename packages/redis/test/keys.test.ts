@@ -47,6 +47,34 @@ describe('budget keys', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
+  it('puts budgets given one slot in one hash slot, never on keys of another budget', () => {
+    const name = fc.string({ unit: 'binary', minLength: 1 }).filter(wellFormed);
+    fc.assert(
+      fc.property(name, name, name, (slot, a, b) => {
+        const ka = Object.values(budgetKeys('p', a, slot));
+        const kb = Object.values(budgetKeys('p', b, slot));
+        expect(new Set([...ka, ...kb].map(slotOf)).size).toBe(1);
+        // Another name in the slot, or any budget without one, has keys of its own.
+        const others = [...(a === b ? [] : kb), ...Object.values(budgetKeys('p', a))];
+        expect(ka.some((k) => others.includes(k))).toBe(false);
+        expect(Object.values(budgetKeys('p', slot)).some((k) => ka.includes(k))).toBe(false);
+      }),
+    );
+    expect(budgetKeys('app', 'tpm', 'acme').state).toBe('app:{acme}:tpm:state');
+  });
+
+  it('refuses an empty or non-string slot option, changing nothing', async () => {
+    for (const slot of ['', 7, null]) {
+      let code = 'none';
+      try {
+        new RedisBudget(10, { redis: client(), name: 'n', slot: slot as string });
+      } catch (error) {
+        code = BudgetError.isInstance(error) ? error.code : 'untyped';
+      }
+      expect(code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
   it('escapes braces, colons, spaces and newlines out of the hash tag', () => {
     for (const name of hostile) {
       expect(escapeName(name)).not.toMatch(/[{}:\s]/);

@@ -1,0 +1,118 @@
+import { BudgetError } from '@budgetry/core';
+import { RedisBudget } from './redis-budget.js';
+import { RedisTokenBudget } from './redis-token-budget.js';
+import type { RemoteCore } from './remote-core.js';
+import type { RedisScriptClient } from './script-runner.js';
+
+/**
+ * What a {@link RedisAllOf} can hold: guards and token budgets on Redis.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RedisBudget, type RedisAllOfMember } from '@budgetry/redis';
+ *
+ * const member: RedisAllOfMember = new RedisBudget(10, { redis: new Redis({ lazyConnect: true }), name: 'rows' });
+ * ```
+ */
+export type RedisAllOfMember = RedisBudget | RedisTokenBudget;
+
+/** @internal One member as the all-of uses it. */
+export interface MemberPart {
+  readonly budget: RedisAllOfMember;
+  readonly core: RemoteCore;
+  readonly token: boolean;
+  /** The member's four keys and six configuration arguments, as its own script gets them. */
+  readonly keys: readonly string[];
+  readonly config: readonly string[];
+}
+
+/** @internal The members, validated, with what the script needs of them. */
+export interface MemberList<K> {
+  readonly keys: K[];
+  readonly parts: MemberPart[];
+  readonly client: RedisScriptClient;
+}
+
+/** What the all-of reads of a member (protected in the class, by design internal). */
+interface Internals {
+  readonly core: RemoteCore;
+}
+
+function invalid(message: string, details: Record<string, unknown>): BudgetError {
+  return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
+}
+
+/** @internal CRC16 (XMODEM) of a key's hash tag (or of the key without one), modulo 16384. */
+export function slotOfKey(key: string): number {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(hashed, 'utf8')) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) {
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    }
+  }
+  return crc % 16384;
+}
+
+/**
+ * @internal Checks the members of an all-of: at least one, each a `RedisBudget` or
+ * `RedisTokenBudget`, none twice (nor two opening the same budget), all on one client, and —
+ * on a Redis Cluster client — all in one slot, so one script can reach every one of them.
+ */
+export function memberListOf<K extends string | number>(members: unknown): MemberList<K> {
+  if (typeof members !== 'object' || members === null) {
+    throw invalid('RedisAllOf expects an array or a record of Redis budgets', {});
+  }
+  const entries: [string | number, unknown][] = Array.isArray(members)
+    ? members.map((m, i) => [i, m])
+    : Object.entries(members);
+  if (entries.length === 0) throw invalid('RedisAllOf needs at least one member', {});
+  const parts: MemberPart[] = [];
+  const seen = new Map<string, string | number>();
+  let client: RedisScriptClient | undefined;
+  let slot: number | undefined;
+  for (const [key, budget] of entries) {
+    if (!(budget instanceof RedisBudget || budget instanceof RedisTokenBudget)) {
+      throw invalid(
+        `RedisAllOf member ${JSON.stringify(key)} is not a RedisBudget or RedisTokenBudget`,
+        { member: key },
+      );
+    }
+    const core = (budget as unknown as Internals).core;
+    const keys = core.runner.keys;
+    const state = keys[0]!;
+    const twin = seen.get(state);
+    if (twin !== undefined) {
+      throw invalid(
+        `RedisAllOf member ${JSON.stringify(key)} is the budget ${JSON.stringify(budget.name)} already given as member ${JSON.stringify(twin)}`,
+        { member: key, same: twin },
+      );
+    }
+    seen.set(state, key);
+    client ??= core.o.redis;
+    if (core.o.redis !== client) {
+      throw invalid(
+        `RedisAllOf member ${JSON.stringify(key)} uses another Redis client than the first member: one script must reach every member, through one client`,
+        { member: key },
+      );
+    }
+    if ((client as { isCluster?: unknown }).isCluster === true) {
+      const own = slotOfKey(state);
+      slot ??= own;
+      if (own !== slot) {
+        throw invalid(
+          `RedisAllOf member ${JSON.stringify(key)} (budget ${JSON.stringify(budget.name)}) is in Cluster slot ${own}, the first member in slot ${slot}: one script can only reach keys of one slot (give the members the same \`slot\` option)`,
+          { member: key, slot: own, firstSlot: slot },
+        );
+      }
+    }
+    // The configuration the member's own script sends, exactly (what its state was made with).
+    const config = (core.runner as unknown as { config: readonly string[] }).config;
+    parts.push({ budget, core, token: budget instanceof RedisTokenBudget, keys, config });
+  }
+  return { keys: entries.map(([k]) => k as K), parts, client: client! };
+}
