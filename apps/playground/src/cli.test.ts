@@ -74,7 +74,7 @@ describe('the command line, spawned', () => {
     ],
     [
       ['--otel-shadow', 'requests'],
-      'budgetry playground: --otel-shadow must be tokens, dollars or tenant (the requests bucket reports no events to watch), got "requests"\n',
+      'budgetry playground: --otel-shadow must be tokens, dollars or tenant, got "requests"\n',
     ],
   ];
 

@@ -185,8 +185,7 @@ describe('parseCommandLine', () => {
   });
 
   it('refuses a budget --otel-shadow cannot shadow, a missing one, and values given to the flags', () => {
-    const shadowable =
-      '--otel-shadow must be tokens, dollars or tenant (the requests bucket reports no events to watch)';
+    const shadowable = '--otel-shadow must be tokens, dollars or tenant';
     expect(errorOf(['--otel-shadow', 'requests'])).toBe(`${shadowable}, got "requests"`);
     expect(errorOf(['--otel-shadow', 'Tokens'])).toBe(`${shadowable}, got "Tokens"`);
     expect(errorOf(['--otel-shadow', ''])).toBe(`${shadowable}, got ""`);

@@ -265,7 +265,7 @@ function otelOptions(
   }
   if (shadow !== undefined && !(SHADOWABLE as readonly string[]).includes(shadow)) {
     throw new UsageError(
-      `--otel-shadow must be ${SHADOWABLE.slice(0, -1).join(', ')} or ${SHADOWABLE.at(-1)} (the requests bucket reports no events to watch), got ${JSON.stringify(shadow)}`,
+      `--otel-shadow must be ${SHADOWABLE.slice(0, -1).join(', ')} or ${SHADOWABLE.at(-1)}, got ${JSON.stringify(shadow)}`,
     );
   }
   if (!values.otel && shadow === undefined) return undefined;

@@ -65,7 +65,7 @@ describe('renderOtel', () => {
       'requests/min     enforce          25%         15        0         —       4*  —',
       'tokens/min       shadow          100%          0       11     2 808      708  50% ×7, 100% ×2',
       'dollars/day      enforce          50%    $0.7500  $0.0000         0        0  —',
-      '  * a token bucket reports no events to watch: its gauges read available(), its denials are its denied budgetry.reserve spans',
+      '  * the requests token bucket is watched directly: its denials are also its denied budgetry.reserve spans',
     ]);
     expect(lines).toContain(
       "tenants, budgetry.utilization (a tenant's available() is what it could reserve now, its parent's room included): acme 95%",

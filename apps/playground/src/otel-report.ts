@@ -29,7 +29,7 @@ export function renderOtel(s: OtelSummary, color = false): string[] {
     `  ${s.exporter}`,
     `${'budget'.padEnd(17)}${'mode'.padEnd(9)}${'utilization'.padStart(11)}${'available'.padStart(11)}${'debt'.padStart(9)}${'granted'.padStart(10)}${'denials'.padStart(9)}  threshold crossings`,
     ...shared.map((b) => budgetRow(b, s.spans)),
-    `  * a token bucket reports no events to watch: its gauges read available(), its denials are its denied budgetry.reserve spans`,
+    `  * the requests token bucket is watched directly: its denials are also its denied budgetry.reserve spans`,
   ];
   if (tenants.length > 0) {
     const each = tenants

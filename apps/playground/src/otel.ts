@@ -8,7 +8,6 @@ import {
   budgetTelemetry,
   type ShadowEvent,
   shadow,
-  type WatchableBudget,
   watchThresholds,
 } from '@budgetry/otel';
 import type { FakeClock } from '@budgetry/testing';
@@ -26,7 +25,7 @@ import {
 import type { Attachments, TenantNode } from './attachments.js';
 import type { CoreTokenBudget } from './backend.js';
 import type { CallPath } from './calls.js';
-import { type Gateway, LIMITS, METER_LABELS, type MeterName } from './gateway.js';
+import { type Gateway, METER_LABELS, type MeterName } from './gateway.js';
 import type { OtelOptions } from './options.js';
 import {
   budgetsOf,
@@ -117,15 +116,8 @@ export class OtelRun implements Attachments {
 
   attach(gateway: Gateway, tenants: readonly TenantNode[], time: () => string): void {
     const t = this.telemetry;
-    // A token bucket reports no events: its gauges come through a view of `available()`, its
-    // denials from its reservation spans.
-    const bucket = gateway.requests;
-    const requests: WatchableBudget = {
-      capacity: LIMITS.requestBurst,
-      available: () => bucket.available(),
-      subscribe: () => () => {},
-    };
-    t.watch(requests, { name: OTEL_LABELS.requests });
+    // The token bucket reports its own events: gauges, reservations and denials.
+    t.watch(gateway.requests, { name: OTEL_LABELS.requests });
     for (const name of ['tokens', 'dollars'] as const) {
       const budget = gateway[name].budget.watchable!;
       const label = METER_LABELS[name];
@@ -136,7 +128,7 @@ export class OtelRun implements Attachments {
           this.thresholds.push({ budget: label, level, epoch, at: time(), utilization }),
       });
     }
-    // A hierarchy reports refunds and refills, not reservations: gauges only.
+    // Each node counts the reservations and denials made through it or below it.
     t.watch(gateway.tenants, { name: ALL_TENANTS });
     for (const { name, node } of tenants) {
       t.watch(this.tenant(node, name), { name: OTEL_LABELS.tenant, tenant: name });

@@ -42,6 +42,8 @@ export {
   type Usage,
 } from './coordinator/index.js';
 export {
+  type HierarchyEvent,
+  type HierarchyListener,
   HierarchyNode,
   type HierarchyOptions,
   type HierarchyRoot,

@@ -5,7 +5,7 @@
 import { type BudgetEvent, SharedHierarchy, type SyncBudgetPermit } from '@budgetry/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hierarchy } from '../src/index.js';
+import { type HierarchyEvent, hierarchy } from '../src/hierarchy/index.js';
 
 const TEMPLATE = { capacity: 20, children: { capacity: 9, children: { capacity: 4 } } };
 const PATHS: readonly (readonly string[])[] = [
@@ -72,7 +72,7 @@ describe('SharedHierarchy and compose’s hierarchy', () => {
         const plain = hierarchy(TEMPLATE, { leakBackstop: false });
         const shared = new SharedHierarchy(TEMPLATE, { leakBackstop: false });
         trees.push(shared);
-        const plainEvents: BudgetEvent[] = [];
+        const plainEvents: HierarchyEvent[] = [];
         const sharedEvents: BudgetEvent[] = [];
         plain.at('a', 'x').subscribe((e) => plainEvents.push(e));
         shared.at('a', 'x').subscribe((e) => sharedEvents.push(e));
@@ -116,7 +116,12 @@ describe('SharedHierarchy and compose’s hierarchy', () => {
           expect(shared.overReleased()).toBe(plain.overReleased());
         }
         // The listeners, added on a leaf, hear the whole tree's settles and refills alike.
-        expect(sharedEvents).toEqual(plainEvents);
+        // compose's also hear reservations, denials and over-releases, and name the node
+        // (`path`): SharedHierarchy reports neither yet, so those are compared apart.
+        const settles = plainEvents
+          .filter((e) => e.type !== 'reserve' && e.type !== 'deny' && e.type !== 'over-release')
+          .map(({ path: _path, ...rest }) => rest);
+        expect(sharedEvents).toEqual(settles);
       }),
       { numRuns: 150 },
     );

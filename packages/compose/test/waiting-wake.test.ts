@@ -1,5 +1,6 @@
-import { AtomicBudget, AtomicTokenBudget, type BudgetEvent } from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it, vi } from 'vitest';
+import type { HierarchyEvent } from '../src/hierarchy/index.js';
 import { allOf, anyOf, hierarchy, intervalRefill, tokenGuard, waiting } from '../src/index.js';
 import { TestClock } from './helpers/test-clock.js';
 import { flush, outcome } from './helpers/waiting-outcome.js';
@@ -91,7 +92,7 @@ describe('hierarchy subscribe', () => {
   it('reports refills with the epoch, and releases, commits and leaks with what came back', () => {
     const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
     const acme = root.child('acme');
-    const events: BudgetEvent[] = [];
+    const events: HierarchyEvent[] = [];
     const stop = acme.subscribe((e) => events.push(e));
     acme.tryReserveSync(4);
     acme.releaseSync(4);
@@ -99,11 +100,16 @@ describe('hierarchy subscribe', () => {
     const old = root.child('bigco').tryAcquireSync(3)!;
     root.refill();
     old.releaseSync(); // fenced off: nothing comes back
+    const path = ['acme'];
+    // Its own reservations, and the whole tree's refunds and refills (bigco's reservation
+    // charges neither acme nor anything below it: not told).
     expect(events).toEqual([
-      { type: 'release', budget: undefined, cost: 4, refunded: 4, available: 10 },
-      { type: 'commit', budget: undefined, cost: 5, used: 2, refunded: 3 },
-      { type: 'refill', budget: undefined, epoch: 1, policy: 'reset', available: 100 },
-      { type: 'release', budget: undefined, cost: 3, refunded: 0, available: 10 },
+      { type: 'reserve', budget: undefined, cost: 4, available: 6, path },
+      { type: 'release', budget: undefined, cost: 4, refunded: 4, available: 10, path },
+      { type: 'reserve', budget: undefined, cost: 5, available: 5, path },
+      { type: 'commit', budget: undefined, cost: 5, used: 2, refunded: 3, path },
+      { type: 'refill', budget: undefined, epoch: 1, policy: 'reset', available: 100, path: [] },
+      { type: 'release', budget: undefined, cost: 3, refunded: 0, available: 10, path: ['bigco'] },
     ]);
     stop();
   });
@@ -113,7 +119,7 @@ describe('hierarchy subscribe', () => {
     expect(gc).toBeDefined(); // the test project runs with --expose-gc
     if (gc === undefined) return;
     const root = hierarchy({ capacity: 10, children: { capacity: 5 } });
-    const events: BudgetEvent[] = [];
+    const events: HierarchyEvent[] = [];
     root.subscribe((e) => events.push(e));
     (() => {
       root.child('a').tryAcquireSync(4);
@@ -122,9 +128,11 @@ describe('hierarchy subscribe', () => {
       gc();
       await new Promise((r) => setTimeout(r, 10));
     }
+    const path = ['a'];
     expect(events).toEqual([
-      { type: 'release', budget: undefined, cost: 4, refunded: 4, available: 5 },
-      { type: 'leak', budget: undefined, amount: 4, refunded: 4 },
+      { type: 'reserve', budget: undefined, cost: 4, available: 1, path },
+      { type: 'release', budget: undefined, cost: 4, refunded: 4, available: 5, path },
+      { type: 'leak', budget: undefined, amount: 4, refunded: 4, path },
     ]);
   });
 

@@ -14,6 +14,7 @@ import { type ShadowEvent, shadowStateOf } from './shadow-state.js';
 import { thresholdSource, watchThresholds } from './thresholds.js';
 import { type TraceSink, traceDispatches, traceReservations } from './tracing.js';
 import {
+  inScope,
   type ScheduledWatchable,
   utilizationOf,
   type WatchableBudget,
@@ -125,9 +126,9 @@ export class BudgetTelemetry {
   /**
    * Export a budget's metrics: utilization, available and debt as gauges read at each
    * collection; reservations, denials, over-released and leaked units as counters from its
-   * events; threshold crossings when asked. A budget that reports no events (a token bucket,
-   * a sliding window, a composite) exports its gauges only, and a hierarchy node no
-   * reservations or denials (see {@link WatchableBudget}); a refill scheduler's view is read
+   * events; threshold crossings when asked. A budget that reports no events (an `allOf`, an
+   * `anyOf`) exports its gauges only; a hierarchy node counts what was made through it or
+   * below it (see {@link WatchableBudget}); a refill scheduler's view is read
    * through itself and heard through the budget it drives. A budget made by {@link shadow} is labelled
    * `budgetry.mode: shadow`, and what it lets through is counted too. The budget pays for
    * this only while watched: one listener call per event.
@@ -171,7 +172,7 @@ export class BudgetTelemetry {
       );
     }
     if (target.events !== undefined)
-      stops.push(target.events.subscribe(this.listenerFor(attributes)));
+      stops.push(target.events.subscribe(this.listenerFor(attributes, target.scope)));
     const state = shadowStateOf(budget);
     if (state !== undefined) stops.push(state.listen(this.shadowListener(attributes)));
     const entry: Watched = { budget, gauges: target.gauges, attributes, stops, key };
@@ -272,9 +273,14 @@ export class BudgetTelemetry {
     }
   }
 
-  private listenerFor(attributes: Attributes): (event: BudgetEvent) => void {
+  private listenerFor(
+    attributes: Attributes,
+    scope: readonly string[] | undefined,
+  ): (event: BudgetEvent) => void {
     const { reservations, denials, overReleased, leaked } = this.instruments;
     return (event) => {
+      // A hierarchy node hears its whole tree's refunds; it counts its own subtree's.
+      if (scope !== undefined && !inScope(scope, event)) return;
       switch (event.type) {
         case 'reserve':
           reservations.add(1, attributes);

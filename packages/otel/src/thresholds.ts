@@ -1,11 +1,6 @@
 import { type BudgetEvent, capabilitiesOf } from '@budgetry/core';
 import { checkOptions, describe, invalid } from './invalid.js';
-import {
-  type ScheduledWatchable,
-  utilizationOf,
-  type WatchableBudget,
-  watchTarget,
-} from './watchable.js';
+import { owedOf, type ScheduledWatchable, type WatchableBudget, watchTarget } from './watchable.js';
 
 /**
  * One crossing of a threshold, as {@link watchThresholds} reports it.
@@ -56,11 +51,14 @@ const DEFAULT_LEVELS: readonly number[] = [0.5, 0.8, 1];
 
 /**
  * Report when a budget's utilization first reaches each level, once per epoch: 50, 80 and
- * 100 % by default. A level is armed again when the budget refills (its `refill` event);  a
- * budget that declares no refill policy (one that refills continuously, as a rate limiter
- * does) re-arms a level when utilization falls back below it instead. Utilization is
- * what the epoch owes — held, spent and debt — over capacity, so a token budget in debt can
- * cross a level above 1.
+ * 100 % by default. A level is armed again when the budget refills (its `refill` event). A
+ * budget that declares no refill policy refills continuously (a token bucket, a sliding
+ * window): it has no epochs, so there a level is armed again once utilization is seen below
+ * it — at any event, or just before a reservation (the bucket as it was when asked, however
+ * much it refilled unseen since the last event) — and crossings report epoch 0. A bucket
+ * drained, left to refill and drained again reports again. Utilization is what the epoch
+ * owes — held, spent and debt — over capacity, so a token budget in debt can cross a level
+ * above 1; for a hierarchy node it is what its subtree holds over its capacity.
  *
  * Works without OpenTelemetry; `BudgetTelemetry.watch` uses it to count crossings as a metric.
  * Costs nothing until attached; attached, one `available()` per budget event.
@@ -76,9 +74,9 @@ const DEFAULT_LEVELS: readonly number[] = [0.5, 0.8, 1];
  * reached in this epoch once more, at the budget's next event.
  *
  * @throws BudgetError `INVALID_ARGUMENT` for a budget that cannot be watched or cannot report
- * its crossings (one that reports no events, such as a token bucket, or a hierarchy node,
- * whose events leave out reservations), a level that is not a positive finite number or is
- * given twice, or an `onCross` that is not a function; nothing is subscribed then.
+ * its crossings (one that reports no events, such as an `allOf`), a level that is not a
+ * positive finite number or is given twice, or an `onCross` that is not a function; nothing
+ * is subscribed then.
  *
  * @example
  * ```ts
@@ -120,13 +118,20 @@ export function watchThresholds(
       epoch = event.epoch;
       fired.fill(false);
     }
-    const utilization = utilizationOf(source);
+    const capacity = source.capacity;
+    const owed = owedOf(source);
+    const utilization = capacity === 0 ? 0 : owed / capacity;
+    // A continuous budget refills between events, unseen: what it owed just before a
+    // reservation (the cost less) is the lowest it was since the last event, so a level it
+    // was below then is armed again, even if this reservation crosses it once more.
+    const before =
+      continuous && event.type === 'reserve' && capacity !== 0
+        ? (owed - event.cost) / capacity
+        : utilization;
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
-      if (utilization < level) {
-        if (continuous) fired[i] = false;
-        continue;
-      }
+      if (continuous && before < level) fired[i] = false;
+      if (utilization < level) continue;
       if (fired[i]) continue;
       fired[i] = true;
       tell(onCross, { budget: event.budget, level, utilization, epoch, event });
@@ -144,16 +149,10 @@ export function watchThresholds(
  * saying why there is none.
  */
 export function thresholdSource(budget: WatchableBudget | ScheduledWatchable) {
-  const { events, reportsReservations } = watchTarget(budget);
+  const { events } = watchTarget(budget);
   if (events === undefined) {
     throw invalid(
-      'thresholds need a budget that reports its events (subscribe); this one reports none (a token bucket, a sliding window, an allOf or anyOf): watch it for gauges only, or put thresholds on its members',
-      {},
-    );
-  }
-  if (!reportsReservations) {
-    throw invalid(
-      'thresholds need a budget that reports its reservations; a hierarchy node reports only its tree’s refunds and refills, so a crossing would be seen late: watch it for gauges only',
+      'thresholds need a budget that reports its events (subscribe); this one reports none (an allOf, an anyOf, a waiting line): watch it for gauges only, or put thresholds on its members',
       {},
     );
   }

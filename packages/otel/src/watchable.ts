@@ -11,11 +11,15 @@ import { describe, invalid } from './invalid.js';
  * - A refill scheduler's view from `@budgetry/compose` (`lazyRefill(…)`, `intervalRefill(…)`,
  *   `calendarRefill(…)`) is watched through the budget it drives, `scheduled.budget`, for
  *   events, and through itself for gauges, so a lazy refill that is due shows at collection.
- * - `@budgetry/compose` hierarchy nodes report the refunds and refills of their whole tree,
- *   not reservations or denials: gauges and the over-release and leak counters only, and no
- *   threshold crossings (a crossing would be seen late, at the tree's next refund).
- * - `TokenBucket`, `SlidingWindow`, `allOf` and `anyOf` report no events: gauges only, no
- *   thresholds. Trace them (`traceBudget`) for their reservations and denials.
+ * - `TokenBucket` and `SlidingWindow` report their reservations, denials, releases, commits
+ *   and over-releases; their refill is continuous, so thresholds re-arm as utilization falls
+ *   back below a level rather than at an epoch (see `watchThresholds`).
+ * - A `@budgetry/compose` hierarchy node reports the reservations and denials made through
+ *   it or below it, and the refunds and refills of its whole tree; a watch counts those of
+ *   its own subtree, and its utilization is what the subtree holds (`held()`) over the node's
+ *   capacity, so a sibling filling the shared root moves `available` but not utilization.
+ * - `allOf`, `anyOf` and waiting lines report no events: gauges only, no thresholds. Trace
+ *   them (`traceBudget`) for their reservations and denials, or watch their members.
  *
  * @example
  * ```ts
@@ -23,7 +27,7 @@ import { describe, invalid } from './invalid.js';
  * import type { WatchableBudget } from '@budgetry/otel';
  *
  * const tokens: WatchableBudget = new AtomicTokenBudget(90_000);
- * const rpm: WatchableBudget = tokenBucket({ burst: 60, rate: 1 }); // gauges only
+ * const rpm: WatchableBudget = tokenBucket({ burst: 60, rate: 1 });
  * console.log(tokens.capacity - tokens.available(), rpm.available()); // 0 60
  * ```
  */
@@ -71,8 +75,11 @@ export interface WatchTarget {
   readonly gauges: WatchableBudget;
   /** The budget whose events are heard, and whose utilization thresholds read; if any. */
   readonly events: (WatchableBudget & Required<Pick<WatchableBudget, 'subscribe'>>) | undefined;
-  /** Whether those events report reservations (a hierarchy's report only refunds). */
-  readonly reportsReservations: boolean;
+  /**
+   * For a hierarchy node, its path: it hears its whole tree's refunds, and counts only those
+   * made at or below it. `undefined` for every other budget, whose events are all its own.
+   */
+  readonly scope: readonly string[] | undefined;
 }
 
 /**
@@ -104,16 +111,39 @@ export function watchTarget(budget: unknown): WatchTarget {
 }
 
 function eventsOf(budget: WatchableBudget): Omit<WatchTarget, 'gauges'> {
-  if (typeof budget.subscribe !== 'function') {
-    return { events: undefined, reportsReservations: false };
-  }
-  // A hierarchy node (told by the path capacity compose's waiting lines read too) hears its
-  // tree's refunds and refills only.
-  const hierarchy = typeof (budget as { pathCapacity?: unknown }).pathCapacity === 'function';
-  return {
-    events: budget as WatchTarget['events'] & object,
-    reportsReservations: !hierarchy,
-  };
+  if (typeof budget.subscribe !== 'function') return { events: undefined, scope: undefined };
+  const events = budget as WatchTarget['events'] & object;
+  return { events, scope: hierarchyOf(budget)?.path };
+}
+
+/** A hierarchy node as a watch reads it. */
+interface HierarchyLike {
+  readonly path: readonly string[];
+  held(): number;
+}
+
+/**
+ * A `@budgetry/compose` hierarchy node, told by the path capacity compose's waiting lines
+ * read too, or `undefined`.
+ */
+function hierarchyOf(budget: object): HierarchyLike | undefined {
+  const b = budget as Partial<Record<'pathCapacity' | 'held', unknown>> & { path?: unknown };
+  const node =
+    typeof b.pathCapacity === 'function' && typeof b.held === 'function' && Array.isArray(b.path);
+  return node ? (budget as unknown as HierarchyLike) : undefined;
+}
+
+/**
+ * @internal Whether an event a watch heard is about the watched budget: for a hierarchy node
+ * (`scope`, its path), only events made at it or below it.
+ */
+export function inScope(scope: readonly string[] | undefined, event: object): boolean {
+  if (scope === undefined) return true;
+  const path = (event as { readonly path?: unknown }).path;
+  if (!Array.isArray(path)) return true;
+  if (path.length < scope.length) return false;
+  for (let i = 0; i < scope.length; i++) if (path[i] !== scope[i]) return false;
+  return true;
 }
 
 /** @internal Throws `INVALID_ARGUMENT` unless `budget` is a {@link WatchableBudget}. */
@@ -139,13 +169,22 @@ export function checkWatchable(budget: unknown): asserts budget is WatchableBudg
 }
 
 /**
- * @internal How full `budget` is: what is owed this epoch (reserved, spent and debt) over
- * capacity. Above 1 while the budget is in debt; 0 for a budget of capacity 0, as core's
+ * @internal What `budget` owes this epoch: reserved, spent and debt (capacity − available +
+ * debt); for a hierarchy node, what its subtree holds, reserved or spent.
+ */
+export function owedOf(budget: WatchableBudget): number {
+  const node = hierarchyOf(budget);
+  if (node !== undefined) return node.held();
+  return budget.capacity - budget.available() + (budget.debt?.() ?? 0);
+}
+
+/**
+ * @internal How full `budget` is: what is owed this epoch ({@link owedOf}) over capacity.
+ * Above 1 while the budget is in debt; 0 for a budget of capacity 0, as core's
  * `utilization()`.
  */
 export function utilizationOf(budget: WatchableBudget): number {
   const capacity = budget.capacity;
   if (capacity === 0) return 0;
-  const owed = capacity - budget.available() + (budget.debt?.() ?? 0);
-  return owed / capacity;
+  return owedOf(budget) / capacity;
 }

@@ -1,5 +1,5 @@
 // Watching every kind of budget: each exports what its events can tell, and a watch that
-// cannot keep a promise (thresholds without reservation events) is refused up front, clearly.
+// cannot keep a promise (thresholds without events) is refused up front, clearly.
 import { allOf, anyOf, hierarchy, lazyRefill, waiting } from '@budgetry/compose';
 import {
   AtomicBudget,
@@ -27,7 +27,7 @@ const errorOf = (fn: () => unknown): unknown => {
   return undefined;
 };
 
-describe('watching budgets that report no events', () => {
+describe('watching rate limiters', () => {
   it('exports a token bucket’s gauges, read at each collection', async () => {
     h = harness();
     const clock = new FakeClock();
@@ -41,21 +41,128 @@ describe('watching budgets that report no events', () => {
     expect(await h.value('budgetry.debt', { 'budgetry.budget': 'rpm' })).toBe(0);
   });
 
-  it('exports the gauges of a sliding window, composites and a waiting line', async () => {
+  it.each([
+    ['a token bucket', (clock: FakeClock) => tokenBucket({ burst: 10, rate: 1, clock })],
+    [
+      'a sliding window',
+      (clock: FakeClock) => slidingWindow({ limit: 10, windowMs: 1_000, clock }),
+    ],
+  ])('counts reservations, denials and over-releases of %s, per tenant', async (_, make) => {
+    h = harness();
+    const limiter = make(new FakeClock());
+    h.telemetry.watch(limiter, { name: 'rpm', tenant: 'acme' });
+    const labels = { 'budgetry.budget': 'rpm', 'budgetry.tenant': 'acme' };
+    limiter.tryReserveSync(4);
+    limiter.tryAcquireSync(5)?.commitSync();
+    limiter.tryReserveSync(2); // 1 left: denied
+    limiter.releaseSync(6); // 4 held through the count API: 2 ignored
+    expect(await h.value('budgetry.reservations', labels)).toBe(2);
+    expect(await h.value('budgetry.denials', labels)).toBe(1);
+    expect(await h.value('budgetry.over_released', labels)).toBe(2);
+  });
+
+  it('reports a token bucket’s threshold again once it refilled below it, unseen', () => {
+    const clock = new FakeClock();
+    const bucket = tokenBucket({ burst: 10, rate: 1, per: 1_000, clock });
+    const seen: number[] = [];
+    watchThresholds(bucket, { levels: [0.5, 1], onCross: (c) => seen.push(c.level) });
+    bucket.tryReserveSync(10);
+    expect(seen).toEqual([0.5, 1]);
+    bucket.tryReserveSync(1); // denied, still empty: nothing new
+    expect(seen).toEqual([0.5, 1]);
+    clock.advance(10_000); // full again, no event on the way
+    bucket.tryReserveSync(10); // drained at once: both levels again
+    expect(seen).toEqual([0.5, 1, 0.5, 1]);
+    clock.advance(2_000);
+    bucket.tryReserveSync(2); // from 80 % back to 100 %: only the full level
+    expect(seen).toEqual([0.5, 1, 0.5, 1, 1]);
+  });
+
+  it('counts a sliding window’s threshold crossings, once while it stays above', async () => {
     h = harness();
     const clock = new FakeClock();
     const window = slidingWindow({ limit: 10, windowMs: 1_000, clock });
+    h.telemetry.watch(window, { name: 'window', thresholds: [0.8] });
+    window.tryReserveSync(8);
+    window.tryReserveSync(1);
+    clock.advance(1_000); // everything slid out
+    window.tryReserveSync(9);
+    expect(await h.value('budgetry.threshold.crossings', { 'budgetry.budget': 'window' })).toBe(2);
+  });
+});
+
+describe('watching hierarchy nodes', () => {
+  const tree = () =>
+    hierarchy({ capacity: 20, children: { capacity: 10, children: { capacity: 4 } } });
+
+  it('counts at each node what was made through it or below it', async () => {
+    h = harness();
+    const root = tree();
+    h.telemetry.watch(root, { name: 'global' });
+    h.telemetry.watch(root.child('acme'), { name: 'tenant', tenant: 'acme' });
+    h.telemetry.watch(root.child('bigco'), { name: 'tenant', tenant: 'bigco' });
+    root.at('acme', 'alice').tryReserveSync(3);
+    root.child('acme').tryReserveSync(11); // denied by acme
+    root.child('bigco').tryReserveSync(2);
+    root.child('bigco').releaseSync(5); // 3 ignored
+    const at = (tenant?: string) =>
+      tenant === undefined
+        ? { 'budgetry.budget': 'global' }
+        : { 'budgetry.budget': 'tenant', 'budgetry.tenant': tenant };
+    expect(await h.value('budgetry.reservations', at())).toBe(2);
+    expect(await h.value('budgetry.reservations', at('acme'))).toBe(1);
+    expect(await h.value('budgetry.denials', at('acme'))).toBe(1);
+    expect(await h.value('budgetry.denials', at('bigco'))).toBeUndefined();
+    expect(await h.value('budgetry.over_released', at())).toBe(3);
+    expect(await h.value('budgetry.over_released', at('bigco'))).toBe(3);
+    expect(await h.value('budgetry.over_released', at('acme'))).toBeUndefined();
+  });
+
+  it('crosses a tenant’s thresholds on its own use, once per epoch of the root', async () => {
+    h = harness();
+    const root = tree();
+    const acme = root.child('acme');
+    const seen: [number, number][] = [];
+    h.telemetry.watch(acme, { name: 'acme', thresholds: [0.5, 1] });
+    watchThresholds(acme, { levels: [0.5, 1], onCross: (c) => seen.push([c.level, c.epoch]) });
+    root.child('bigco').tryReserveSync(10);
+    root.child('other').tryReserveSync(8); // the root is nearly full: acme's own use is 0
+    expect(seen).toEqual([]);
+    expect(await h.value('budgetry.utilization', { 'budgetry.budget': 'acme' })).toBe(0);
+    expect(await h.value('budgetry.available', { 'budgetry.budget': 'acme' })).toBe(2);
+    root.at('acme', 'alice').tryReserveSync(2); // through a sub-tenant: 20 % of acme
+    acme.tryReserveSync(0);
+    root.refill();
+    acme.tryReserveSync(6); // 60 % in epoch 1
+    acme.tryReserveSync(4); // 100 %
+    expect(seen).toEqual([
+      [0.5, 1],
+      [1, 1],
+    ]);
+    root.refill();
+    root.at('acme', 'bob').tryReserveSync(4); // 40 %: nothing
+    root.at('acme', 'carol').tryReserveSync(1); // 50 % in epoch 2
+    expect(seen.at(-1)).toEqual([0.5, 2]);
+    const crossings = (level: number) =>
+      h.value('budgetry.threshold.crossings', {
+        'budgetry.budget': 'acme',
+        'budgetry.threshold': level,
+      });
+    expect([await crossings(0.5), await crossings(1)]).toEqual([2, 1]);
+  });
+});
+
+describe('watching budgets that report no events', () => {
+  it('exports the gauges of composites and a waiting line', async () => {
+    h = harness();
     const rows = new AtomicBudget(100);
     const both = allOf([rows, new AtomicBudget(20)]);
     const either = anyOf([new AtomicBudget(5), new AtomicBudget(8)]);
     const line = waiting(new AtomicBudget(4));
-    h.telemetry.watch(window, { name: 'window' });
     h.telemetry.watch(line, { name: 'line' });
     h.telemetry.watch(both, { name: 'both' });
     h.telemetry.watch(either, { name: 'either' });
-    window.tryReserveSync(3);
     both.tryReserveSync(15);
-    expect(await h.value('budgetry.available', { 'budgetry.budget': 'window' })).toBe(7);
     expect(await h.value('budgetry.available', { 'budgetry.budget': 'both' })).toBe(5);
     expect(await h.value('budgetry.available', { 'budgetry.budget': 'either' })).toBe(8);
     expect(await h.value('budgetry.available', { 'budgetry.budget': 'line' })).toBe(4);
@@ -63,10 +170,8 @@ describe('watching budgets that report no events', () => {
   });
 
   it.each([
-    ['a token bucket', () => tokenBucket({ burst: 10, rate: 1 })],
     ['an allOf', () => allOf([new AtomicBudget(10)])],
-    ['a hierarchy root', () => hierarchy({ capacity: 10, children: { capacity: 5 } })],
-    ['a hierarchy child', () => hierarchy({ capacity: 10, children: { capacity: 5 } }).child('a')],
+    ['an anyOf', () => anyOf([new AtomicBudget(10)])],
   ])(
     'refuses thresholds on %s, which could not report crossings, watching nothing',
     async (_, make) => {

@@ -1,6 +1,5 @@
 import type {
   BudgetCapabilities,
-  BudgetObserver,
   Decision,
   SyncBudgetGuard,
   SyncBudgetPermit,
@@ -8,7 +7,7 @@ import type {
 import { assertAmount } from '@budgetry/core';
 import { describe, invalid } from '../internal/member-list.js';
 import { Frame } from './frame.js';
-import { type Subscription, tell } from './listeners.js';
+import { type HierarchyListener, keysOf, setListeners, tell } from './listeners.js';
 import { PathNode } from './path-node.js';
 import { HierarchyPermit } from './permit.js';
 import { markListened, markScheduled } from './resident-node.js';
@@ -44,11 +43,7 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
 
   /** Keys from the root down to this node (empty at the root). */
   get path(): string[] {
-    const keys: string[] = [];
-    for (let n: HierarchyNode | null = this; n !== null && n.parent !== null; n = n.parent) {
-      keys.push(n.key);
-    }
-    return keys.reverse();
+    return keysOf(this);
   }
 
   /** Live children in memory. */
@@ -106,23 +101,30 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
         epoch,
         policy: 'reset',
         available: this.frame.capacity,
+        path: [],
       });
     }
   }
 
   /**
-   * Be told when units come back anywhere in this node's tree: the tree's refills (`refill`,
-   * with the new epoch, whether a schedule or a direct call made it), and releases, partial
-   * commits and leaks on any node (`release`, `commit` with what it `refunded`, `leak`), each
-   * after the fact. The listener is the tree's, whichever node it was added on: a release on
-   * a sibling can free room on the path a tenant shares with it. Waiting lines use it, so a
-   * line over a tenant of a scheduled root wakes at the root's refill. Events carry no
-   * `budget` name; reservations and denials are not reported.
+   * Be told of what happens through this node, and of everything that can free room on its
+   * path. Each event is a {@link HierarchyEvent}: core's event plus the `path` of the node it
+   * was made through (and on a denial, `deniedBy`), so one listener on the root can tell
+   * tenants apart. A listener hears:
    *
-   * Nobody listening costs nothing: until a tree in the process has a listener, releases
-   * check nothing for one, and after, a tree with none checks one field. A listener that
-   * throws stops neither the other listeners nor the operation, which already happened: its
-   * error is reported as a process warning of type `BudgetryObserverWarning`.
+   * - `reserve` and `deny` for every reservation made through this node or a node below it:
+   *   every one that charges (or would have charged) this node. The root's listeners hear
+   *   them all; a tenant's, its own and its sub-tenants'.
+   * - `release`, `commit` (with what it `refunded`), `leak` and `over-release` on any node of
+   *   the tree, and the tree's `refill`s: a release on a sibling frees room on the path the
+   *   two share, so waiting lines over a tenant must hear it. Filter on `path` for this
+   *   node's own.
+   *
+   * Every event is told after the fact, with `budget` left `undefined`. Nobody listening
+   * costs nothing: until a tree in the process has a listener, operations check nothing for
+   * one, and after, a tree with none checks one field. A listener that throws stops neither
+   * the others nor the operation: its error is reported as a process warning of type
+   * `BudgetryObserverWarning`.
    *
    * @param listener - called with each event, synchronously.
    * @returns a function that removes this subscription, and only it (calling it again does
@@ -135,23 +137,23 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    *
    * const root = hierarchy({ capacity: 100, children: { capacity: 10 } });
    * const acme = root.child('acme');
-   * const stop = acme.subscribe((event) => {
+   * const stop = root.subscribe((event) => {
+   *   if (event.type === 'deny') console.log(`${event.path[0]} was denied ${event.cost}`);
    *   if (event.type === 'refill') console.log(`epoch ${event.epoch}: every tenant is empty`);
-   *   if (event.type === 'release') console.log(`${event.refunded} units came back`);
    * });
-   * if (acme.tryReserveSync(5)) acme.releaseSync(5); // 5 units came back
+   * acme.tryReserveSync(50); // acme was denied 50
    * root.refill(); // epoch 1: every tenant is empty
    * stop();
    * ```
    */
-  subscribe(listener: BudgetObserver): () => void {
+  subscribe(listener: HierarchyListener): () => void {
     if (typeof listener !== 'function') {
       throw invalid(`a hierarchy listener must be a function, got ${describe(listener)}`, {});
     }
     let root: HierarchyNode = this;
     while (root.parent !== null) root = root.parent;
     const level = root.level;
-    const mine = { listener };
+    const mine = { listener, path: keysOf(this) };
     setListeners(level, [...(level.tree.listeners ?? []), mine]);
     markListened();
     let subscribed = true;
@@ -386,12 +388,6 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
     if (kids.size === 0) this.dropKids();
     return evicted;
   }
-}
-
-/** Sets a tree's listeners, from its root's level, on the tree and on every level. */
-function setListeners(root: Level, list: readonly Subscription[] | undefined): void {
-  root.tree.listeners = list;
-  for (let l: Level | undefined = root; l !== undefined; l = l.child) l.listeners = list;
 }
 
 /** Sets the schedule on every level of a tree, so each node checks one field of its own. */

@@ -1,5 +1,5 @@
 import { assertAmount, watchLeak } from '@budgetry/core';
-import { tell } from './listeners.js';
+import { keysOf, tell } from './listeners.js';
 import type { HierarchyNode } from './node.js';
 import { HierarchyPermit, PermitCell } from './permit.js';
 import { ResidentNode } from './resident-node.js';
@@ -75,8 +75,10 @@ export abstract class PathNode extends ResidentNode {
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (this.anyScheduled) this.caughtUp();
-    if (this.chargePath(cost) !== null) return this.reserveAttached(cost);
+    const full = this.chargePath(cost);
+    if (full !== null) return this.reserveAttached(cost, full);
     this.countHeld += cost;
+    if (this.anyListened && this.frame.level.listeners !== undefined) this.reported(cost, null);
     if (cost === 0) this.dropIfIdle();
     return true;
   }
@@ -122,13 +124,34 @@ export abstract class PathNode extends ResidentNode {
     const list = this.level.tree.listeners;
     if (list === undefined) return;
     const budget = undefined;
+    const path = keysOf(this);
     if (release) {
       const available = Math.max(this.pathMin(true), 0);
-      tell(list, { type: 'release', budget, cost, refunded, available });
+      tell(list, { type: 'release', budget, cost, refunded, available, path });
     } else {
-      tell(list, { type: 'commit', budget, cost, used, refunded });
+      tell(list, { type: 'commit', budget, cost, used, refunded, path });
     }
-    if (leak) tell(list, { type: 'leak', budget, amount: cost, refunded });
+    if (leak) tell(list, { type: 'leak', budget, amount: cost, refunded, path });
+  }
+
+  /**
+   * @internal Tells the listeners on this node and its ancestors, if there are any, that a
+   * reservation of `cost` made through this node was granted (`full` is `null`) or denied by
+   * `full`.
+   */
+  reported(cost: number, full: PathNode | null): void {
+    const list = this.level.tree.listeners;
+    if (list === undefined) return;
+    const path = keysOf(this);
+    const available = Math.max(this.pathMin(true), 0);
+    const budget = undefined;
+    tell(
+      list,
+      full === null
+        ? { type: 'reserve', budget, cost, available, path }
+        : { type: 'deny', budget, cost, available, path, deniedBy: keysOf(full) },
+      true,
+    );
   }
 
   /** Reserves `cost` as a permit; returns it, or the node on the path that had no room. */
@@ -139,6 +162,7 @@ export abstract class PathNode extends ResidentNode {
     if (n.room === EVICTED) n = n.live();
     const full = n.chargePath(cost);
     if (full !== null) {
+      if (n.anyListened && n.frame.level.listeners !== undefined) n.reported(cost, full);
       n.dropIfIdle(); // attached by this call: not kept for a denial
       return full.self();
     }
@@ -146,6 +170,7 @@ export abstract class PathNode extends ResidentNode {
     const cell = new PermitCell(n, cost, tree.epoch);
     const permit = new HierarchyPermit(cell);
     if (tree.backstop) watchLeak(permit, cell);
+    if (n.anyListened && n.frame.level.listeners !== undefined) n.reported(cost, null);
     if (cost === 0) n.dropIfIdle(); // holds nothing: not kept in memory for it
     return permit;
   }
@@ -197,11 +222,17 @@ export abstract class PathNode extends ResidentNode {
    * it (or find its twin) and try there; a node attached by this call is not kept for a
    * denial or a zero cost.
    */
-  private reserveAttached(cost: number): boolean {
-    if (this.room !== EVICTED) return false; // a node in memory: a real denial
+  private reserveAttached(cost: number, full: PathNode): boolean {
+    if (this.room !== EVICTED) {
+      // A node in memory: a real denial, by `full`.
+      if (this.anyListened && this.frame.level.listeners !== undefined) this.reported(cost, full);
+      return false;
+    }
     const n = this.live();
-    const granted = n.chargePath(cost) === null;
+    const denied = n.chargePath(cost);
+    const granted = denied === null;
     if (granted) n.countHeld += cost;
+    if (n.anyListened && n.frame.level.listeners !== undefined) n.reported(cost, denied);
     if (!granted || cost === 0) n.dropIfIdle();
     return granted;
   }
@@ -209,19 +240,36 @@ export abstract class PathNode extends ResidentNode {
   /** The count release of more than this handle's count API holds, or of a handle not in memory. */
   private releaseClamped(cost: number): void {
     const n = this.room === EVICTED ? this.twin() : this.self();
-    if (n === undefined) {
-      this.overRelease(cost); // nothing in memory holds anything
-      return;
-    }
     // Clamped so a double release can never free units that another holder reserved; the
-    // excess is counted, tree-wide, so it costs no memory per tenant.
-    const accepted = Math.min(cost, n.countHeld);
-    n.overRelease(cost - accepted);
-    n.countHeld -= accepted;
-    n.unhold(accepted);
-    if (this.anyListened && this.frame.level.listeners !== undefined) {
-      this.settled(true, cost, 0, accepted, false);
+    // excess is counted, tree-wide, so it costs no memory per tenant. Nothing in memory
+    // holds anything for a handle without a twin.
+    const accepted = n === undefined ? 0 : Math.min(cost, n.countHeld);
+    this.overRelease(cost - accepted);
+    if (n !== undefined) {
+      n.countHeld -= accepted;
+      n.unhold(accepted);
     }
+    // A zero release on a handle nothing in memory stands for changed nothing: not told.
+    if (this.anyListened && this.frame.level.listeners !== undefined && (n || cost !== 0)) {
+      this.settled(true, cost, 0, accepted, false);
+      if (accepted !== cost) this.reportExcess(cost, accepted);
+    }
+  }
+
+  /** Tells the tree's listeners the count API ignored `cost − accepted` units released here. */
+  private reportExcess(cost: number, accepted: number): void {
+    const list = this.level.tree.listeners;
+    if (list === undefined) return;
+    const excess = cost - accepted;
+    const path = keysOf(this);
+    tell(list, {
+      type: 'over-release',
+      budget: undefined,
+      requested: cost,
+      accepted,
+      excess,
+      path,
+    });
   }
 
   /**

@@ -42,8 +42,8 @@ export abstract class ResidentNode extends SyncGuardBase {
   declare readonly anyScheduled: boolean;
   /**
    * @internal Whether any tree in the process has had a listener (`subscribe`): set once, on
-   * the prototype, like {@link ResidentNode.anyScheduled}, so that until then releases and
-   * settling permits check nothing for listeners.
+   * the prototype, like {@link ResidentNode.anyScheduled}, so that until then reservations,
+   * releases and settling permits check nothing for listeners.
    */
   declare readonly anyListened: boolean;
   /**

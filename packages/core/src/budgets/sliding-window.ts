@@ -2,10 +2,19 @@ import { assertAmount } from '../spec/amount.js';
 import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, RATE_LIMITER_CAPABILITIES } from '../spec/capabilities.js';
 import type { Clock } from '../spec/clock.js';
+import type { BudgetObserver } from '../spec/events.js';
 import type { RetryHint } from '../spec/retry-hint.js';
-import { describe, invalid } from './options.js';
+import { guardObserver } from './observer-list.js';
+import { checkCommonOptions, describe, invalid } from './options.js';
+import {
+  clockOption,
+  positiveInteger,
+  RateObservers,
+  RatePermit,
+  reportExcess,
+  reportSettle,
+} from './rate-events.js';
 import { SyncGuardBase } from './sync-twins.js';
-import { clockOption, positiveInteger, RatePermit } from './token-bucket.js';
 
 /**
  * Options for {@link slidingWindow}.
@@ -27,6 +36,10 @@ export interface SlidingWindowOptions {
   windowMs: number;
   /** The source of time (default `systemClock`). */
   clock?: Clock;
+  /** Told of every event, as {@link SlidingWindow.subscribe} listeners are. */
+  observer?: BudgetObserver;
+  /** Reported as `budget` in events. */
+  name?: string;
 }
 
 /**
@@ -61,6 +74,8 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
   private counted: number[] = [];
   private used = 0;
   private overReleasedUnits = 0;
+  private readonly observers: RateObservers;
+  private readonly name: string | undefined;
 
   /** @internal Use {@link slidingWindow}. */
   constructor(options: SlidingWindowOptions) {
@@ -68,10 +83,41 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
     if (typeof options !== 'object' || options === null) {
       throw invalid(`slidingWindow expects options, got ${describe(options)}`, {});
     }
+    checkCommonOptions(options);
     assertAmount(options.limit, 'limit');
     this.capacity = options.limit;
     this.windowMs = positiveInteger(options.windowMs, 'windowMs');
     this.clock = clockOption(options.clock);
+    this.observers = new RateObservers(guardObserver(options.observer));
+    this.name = options.name;
+  }
+
+  /**
+   * Add a listener for this window's events, beside the `observer` option: `reserve` and
+   * `deny` for every grant asked for (count or permit), `release` when units are taken out of
+   * the window again (`refunded` is 0 for a permit whose grant had already slid out),
+   * `commit` for a permit kept (with `used` and what a partial commit `refunded`), and
+   * `over-release` when the count API is asked to release more than it holds in the window.
+   * Grants sliding out of the window report nothing: that is continuous, not an epoch, and
+   * happens between operations. Nobody listening costs one field check per operation.
+   *
+   * @param listener - called with every {@link BudgetEvent} after the state change.
+   * @returns a function that removes the listener (calling it twice is harmless).
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { slidingWindow } from '@budgetry/core';
+   *
+   * const rpm = slidingWindow({ limit: 1, windowMs: 60_000, name: 'rpm' });
+   * const stop = rpm.subscribe((event) => console.log(event.type));
+   * rpm.tryReserveSync(1); // "reserve"
+   * rpm.tryReserveSync(1); // "deny"
+   * stop();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    return this.observers.add(listener);
   }
 
   /** Units that can be granted right now. */
@@ -90,6 +136,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
     const seq = this.grant(cost);
     if (seq < 0) return false;
     this.counted[seq - this.base]! += cost;
+    if (this.observers.fn !== undefined) this.report('reserve', cost);
     return true;
   }
 
@@ -114,6 +161,12 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
       left -= take;
     }
     this.overReleasedUnits = Math.min(this.overReleasedUnits + left, Number.MAX_SAFE_INTEGER);
+    const observer = this.observers.fn;
+    if (observer !== undefined) {
+      const accepted = cost - left;
+      reportSettle(observer, this.name, cost, cost, true, accepted, this.capacity - this.used);
+      if (left > 0) reportExcess(observer, this.name, cost, accepted);
+    }
   }
 
   /** Units the count API was asked to release beyond what it holds in the window (ignored). */
@@ -131,7 +184,11 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     const seq = this.grant(cost);
     if (seq < 0) return null;
-    return new RatePermit({ refund: (c) => this.refundEntry(seq, c) }, cost);
+    if (this.observers.fn !== undefined) this.report('reserve', cost);
+    return new RatePermit(
+      { settlePermit: (c, back, release) => this.settleEntry(seq, c, back, release) },
+      cost,
+    );
   }
 
   /**
@@ -159,7 +216,10 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const now = this.clock.now();
     this.prune(now);
-    if (this.used + cost > this.capacity) return -1;
+    if (this.used + cost > this.capacity) {
+      if (this.observers.fn !== undefined) this.report('deny', cost);
+      return -1;
+    }
     this.used += cost;
     const last = this.times.length - 1;
     if (last >= this.head && this.times[last]! >= now) {
@@ -172,13 +232,24 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
     return this.base + this.times.length - 1;
   }
 
-  private refundEntry(seq: number, cost: number): void {
+  private report(type: 'reserve' | 'deny', cost: number): void {
+    this.observers.fn!({ type, budget: this.name, cost, available: this.capacity - this.used });
+  }
+
+  /** Settles a permit of entry `seq`: `back` of its `cost` units leave the window. */
+  private settleEntry(seq: number, cost: number, back: number, release: boolean): void {
     this.prune(this.clock.now());
     const i = seq - this.base;
     // An entry that slid out of the window already gave its units back.
-    if (i < this.head) return;
-    this.costs[i]! -= cost;
-    this.used -= cost;
+    const live = i >= this.head;
+    if (live) {
+      this.costs[i]! -= back;
+      this.used -= back;
+    }
+    const observer = this.observers.fn;
+    if (observer === undefined) return;
+    const available = this.capacity - this.used;
+    reportSettle(observer, this.name, cost, back, release, live ? back : 0, available);
   }
 
   private prune(now: number): void {
@@ -211,7 +282,8 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
  * any minute. Use {@link tokenBucket} for a smooth rate with a burst allowance, and
  * compose's `lazyRefill` when a calendar-aligned fixed window is what is wanted.
  *
- * @param options - `limit`, `windowMs`, `clock`.
+ * @param options - `limit`, `windowMs`, `clock`, and `name` and `observer` for its events
+ * (see {@link SlidingWindow.subscribe}).
  * @returns the window, a synchronous guard.
  * @throws BudgetError `INVALID_ARGUMENT` for a zero or negative window, `INVALID_AMOUNT` for a
  * bad limit.

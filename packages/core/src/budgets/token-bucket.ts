@@ -1,13 +1,21 @@
 import { assertAmount } from '../spec/amount.js';
-import type { PermitState, SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
+import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, RATE_LIMITER_CAPABILITIES } from '../spec/capabilities.js';
 import type { Clock } from '../spec/clock.js';
-import { PermitCode, permitStateOf } from '../spec/permit-state.js';
+import type { BudgetObserver } from '../spec/events.js';
 import type { RetryHint } from '../spec/retry-hint.js';
-import { describe, invalid } from './options.js';
-import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
+import { guardObserver } from './observer-list.js';
+import { checkCommonOptions, describe, invalid } from './options.js';
+import {
+  clockOption,
+  positiveInteger,
+  RateObservers,
+  type RateOwner,
+  RatePermit,
+  reportExcess,
+  reportSettle,
+} from './rate-events.js';
 import { SyncGuardBase } from './sync-twins.js';
-import { systemClock } from './system-clock.js';
 
 /**
  * Options for {@link tokenBucket}.
@@ -33,63 +41,10 @@ export interface TokenBucketOptions {
   initial?: number;
   /** The source of time (default `systemClock`). */
   clock?: Clock;
-}
-
-const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
-
-/** @internal Anything that takes units back, capped, when a permit is released. */
-interface Refundable {
-  refund(cost: number): void;
-}
-
-/** @internal A permit whose release gives its units back to a rate limiter. */
-export class RatePermit extends SyncBudgetPermitBase {
-  private stateCode: number = HELD;
-  constructor(
-    private readonly owner: Refundable,
-    readonly cost: number,
-  ) {
-    super();
-  }
-  get epoch(): number {
-    return 0;
-  }
-  get state(): PermitState {
-    return permitStateOf(this.stateCode);
-  }
-  releaseSync(): boolean {
-    if (this.stateCode !== HELD) return false;
-    this.stateCode = RELEASED;
-    this.owner.refund(this.cost);
-    return true;
-  }
-  commitSync(used?: number): boolean {
-    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
-    if (this.stateCode !== HELD) return false;
-    this.stateCode = COMMITTED;
-    if (spent < this.cost) this.owner.refund(this.cost - spent);
-    return true;
-  }
-}
-
-/** @internal */
-export function positiveInteger(value: unknown, name: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-    throw invalid(`${name} must be a positive safe integer, got ${describe(value)}`, {
-      [name]: value,
-    });
-  }
-  return value as number;
-}
-
-/** @internal */
-export function clockOption(clock: unknown): Clock {
-  if (clock === undefined) return systemClock;
-  const c = clock as Partial<Clock> | null;
-  if (typeof c?.now !== 'function' || typeof c.setTimer !== 'function') {
-    throw invalid('option clock must have now() and setTimer()', {});
-  }
-  return clock as Clock;
+  /** Told of every event, as {@link TokenBucket.subscribe} listeners are. */
+  observer?: BudgetObserver;
+  /** Reported as `budget` in events. */
+  name?: string;
 }
 
 /**
@@ -105,7 +60,7 @@ export function clockOption(clock: unknown): Clock {
  * bucket.tryAcquireSync(3)?.commitSync();
  * ```
  */
-export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, RetryHint, Refundable {
+export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, RetryHint, RateOwner {
   /** Synchronous, pool count release, partial commit, a retry hint; continuous, not epochs. */
   readonly capabilities: BudgetCapabilities = RATE_LIMITER_CAPABILITIES;
 
@@ -122,6 +77,8 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
   private last: number;
   private countHeld = 0;
   private overReleasedUnits = 0;
+  private readonly observers: RateObservers;
+  private readonly name: string | undefined;
 
   /** @internal Use {@link tokenBucket}. */
   constructor(options: TokenBucketOptions) {
@@ -129,6 +86,7 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
     if (typeof options !== 'object' || options === null) {
       throw invalid(`tokenBucket expects options, got ${describe(options)}`, {});
     }
+    checkCommonOptions(options);
     assertAmount(options.burst, 'burst');
     this.capacity = options.burst;
     this.rate = positiveInteger(options.rate, 'rate');
@@ -145,6 +103,37 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
     this.clock = clockOption(options.clock);
     this.level = options.initial ?? this.capacity;
     this.last = this.clock.now();
+    this.observers = new RateObservers(guardObserver(options.observer));
+    this.name = options.name;
+  }
+
+  /**
+   * Add a listener for this bucket's events, beside the `observer` option: `reserve` and
+   * `deny` for every reservation (count or permit), `release` when units come back (with
+   * what did: a refund never fills past `burst`), `commit` for a permit kept (with `used` and
+   * what a partial commit `refunded`), and `over-release` when the count API is asked to
+   * release more than it holds. The continuous refill reports nothing: it is no epoch, and
+   * it happens between operations, so the `available` each event carries is read after
+   * accrual. Nobody listening costs one field check per operation.
+   *
+   * @param listener - called with every {@link BudgetEvent} after the state change.
+   * @returns a function that removes the listener (calling it twice is harmless).
+   * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { tokenBucket } from '@budgetry/core';
+   *
+   * const rps = tokenBucket({ burst: 2, rate: 1, name: 'rps' });
+   * const stop = rps.subscribe((event) => {
+   *   if (event.type === 'deny') console.log(`${event.budget} denied ${event.cost}`);
+   * });
+   * rps.tryReserveSync(3); // "rps denied 3"
+   * stop();
+   * ```
+   */
+  subscribe(listener: BudgetObserver): () => void {
+    return this.observers.add(listener);
   }
 
   /** Tokens that can be taken right now. */
@@ -162,11 +151,15 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     this.accrue();
-    if (cost > this.level) return false;
+    if (cost > this.level) {
+      if (this.observers.fn !== undefined) this.report('deny', cost);
+      return false;
+    }
     this.level -= cost;
     // Outstanding count reservations beyond 2^53 − 1 units are taken as spent: a release of
     // them is an over-release, never an inexact sum.
     this.countHeld = Math.min(this.countHeld + cost, Number.MAX_SAFE_INTEGER);
+    if (this.observers.fn !== undefined) this.report('reserve', cost);
     return true;
   }
 
@@ -184,7 +177,13 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
       Number.MAX_SAFE_INTEGER,
     );
     this.countHeld -= accepted;
-    this.refund(accepted);
+    const refunded = this.refund(accepted);
+    const observer = this.observers.fn;
+    if (observer !== undefined) {
+      // What came back can be less than what was accepted: never past `burst`.
+      reportSettle(observer, this.name, cost, cost, true, refunded, this.level);
+      if (accepted !== cost) reportExcess(observer, this.name, cost, accepted);
+    }
   }
 
   /**
@@ -197,8 +196,12 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     this.accrue();
-    if (cost > this.level) return null;
+    if (cost > this.level) {
+      if (this.observers.fn !== undefined) this.report('deny', cost);
+      return null;
+    }
     this.level -= cost;
+    if (this.observers.fn !== undefined) this.report('reserve', cost);
     return new RatePermit(this, cost);
   }
 
@@ -222,11 +225,25 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
     return Math.ceil(need / this.rate);
   }
 
-  /** @internal */
-  refund(cost: number): void {
+  /** @internal Settles a permit: `back` of its `cost` units return, capped at `burst`. */
+  settlePermit(cost: number, back: number, release: boolean): void {
+    const refunded = this.refund(back);
+    const observer = this.observers.fn;
+    if (observer === undefined) return;
+    reportSettle(observer, this.name, cost, back, release, refunded, this.level);
+  }
+
+  private report(type: 'reserve' | 'deny', cost: number): void {
+    this.observers.fn!({ type, budget: this.name, cost, available: this.level });
+  }
+
+  /** Returns what actually came back: never past `burst`. */
+  private refund(cost: number): number {
     this.accrue();
-    this.level = Math.min(this.capacity, this.level + cost);
+    const before = this.level;
+    this.level = Math.min(this.capacity, before + cost);
     if (this.level === this.capacity) this.frac = 0;
+    return this.level - before;
   }
 
   private accrue(): void {
@@ -261,7 +278,8 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
  * provider's RPM), where a fixed-window refill would allow a double burst at the edge. Use
  * {@link slidingWindow} for "at most N in any window of W ms" exactly.
  *
- * @param options - `burst`, `rate`, `per`, `initial`, `clock`.
+ * @param options - `burst`, `rate`, `per`, `initial`, `clock`, and `name` and `observer` for
+ * its events (see {@link TokenBucket.subscribe}).
  * @returns the bucket, a synchronous guard.
  * @throws BudgetError `INVALID_ARGUMENT` for a zero or negative rate or period, or
  * `INVALID_AMOUNT` for a bad burst.
