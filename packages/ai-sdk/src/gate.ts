@@ -69,6 +69,8 @@ export interface Held {
 interface Denial {
   readonly deniedBy: string;
   readonly retryAfterMs: number | undefined;
+  /** The amount is above the budget's capacity: no refill will ever admit it. */
+  readonly never?: boolean;
 }
 
 /** @internal How one call reserves on its target. */
@@ -124,6 +126,11 @@ export function planFor(
       async reserve() {
         const r: TokenReservation | null = await target.tryReserveTokens(amount);
         if (r === null) {
+          // A budget that declares a capacity (every budgetry one does) can say never.
+          const { capacity } = target as { capacity?: unknown };
+          if (typeof capacity === 'number' && amount > capacity) {
+            return { deniedBy: settings.name, retryAfterMs: undefined, never: true };
+          }
           return { deniedBy: settings.name, retryAfterMs: retryAfterOf(target, amount) };
         }
         return {
@@ -222,6 +229,11 @@ export async function admit(
     // The signal may have fired while a (remote) budget answered: no sleep would hear it.
     checkNotAborted(signal);
     const waited = settings.clock.now() - started;
+    if (got.never === true) {
+      const { deniedBy } = got;
+      const message = `model call denied by budget ${deniedBy}: its estimate is above the budget's capacity, so no wait can admit it`;
+      throw new BudgetDeniedError({ deniedBy, estimate: plan.amounts, message });
+    }
     if (settings.onDenied === 'throw' || waited >= settings.maxWaitMs) {
       throw new BudgetDeniedError({ ...got, estimate: plan.amounts });
     }
@@ -243,9 +255,33 @@ function checkNotAborted(signal: AbortSignal | undefined): void {
   }
 }
 
+/**
+ * A call waiting for its budget is pending work, as a request in flight is: while any call
+ * sleeps, one ref'd interval keeps the process alive. The clock's timers are unref'd (a
+ * budget's timer must never hold a process open), so without it a script whose calls wait for
+ * a refill would exit in the middle, status 0, its remaining calls never made.
+ */
+let sleeping = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+function holdProcess(): () => void {
+  if (sleeping++ === 0) keepAlive = setInterval(() => {}, 2 ** 30);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (--sleeping === 0 && keepAlive !== undefined) {
+      clearInterval(keepAlive);
+      keepAlive = undefined;
+    }
+  };
+}
+
 function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    const letGo = holdProcess();
     const onAbort = () => {
+      letGo();
       cancel();
       reject(
         new BudgetError({
@@ -256,6 +292,7 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promi
       );
     };
     const cancel = clock.setTimer(() => {
+      letGo();
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);

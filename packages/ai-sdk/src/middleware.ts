@@ -77,7 +77,8 @@ const warn = (error: unknown) => {
  * abandoned midway is charged the estimated input and the output it streamed, and refunded
  * the rest (everything, if nothing was streamed). A denial throws a {@link BudgetDeniedError}
  * with `retryAfterMs`, or, with `onDenied: 'wait'`, waits until the budget admits the call,
- * the call's `abortSignal` fires (a `BudgetError` `ABORTED`) or `maxWaitMs` passes.
+ * the call's `abortSignal` fires (a `BudgetError` `ABORTED`) or `maxWaitMs` passes; while it
+ * waits, it keeps the process alive, as a request in flight does.
  *
  * Overshoot: a budget is charged what calls report, so it is never exceeded when every
  * estimate covers its call (see {@link upperBoundTokens}); otherwise it is exceeded by at most

@@ -104,7 +104,8 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
 
     it('stops waiting when the call is aborted, holding nothing', async () => {
       const clock = new FakeClock();
-      const tokens = new AtomicTokenBudget(10);
+      const tokens = new AtomicTokenBudget(30);
+      const taken = tokens.tryReserveTokensSync(20)!; // 10 left: the call's 20 must wait
       const inner = generating(1, 1);
       const model = wrap(inner, {
         budget: tokens,
@@ -126,11 +127,13 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
       expect(inner.doGenerateCalls).toHaveLength(0);
       expect(clock.pendingTimers()).toBe(0);
       expect(tokens.available()).toBe(10);
+      taken[Symbol.dispose]();
     });
 
     it('gives up waiting after maxWaitMs with the denial', async () => {
       const clock = new FakeClock();
-      const tokens = new AtomicTokenBudget(10);
+      const tokens = new AtomicTokenBudget(30);
+      tokens.tryReserveTokensSync(20); // 10 left, never given back: the call's 20 waits in vain
       const model = wrap(generating(1, 1), {
         budget: tokens,
         estimate: fixed(20, 0),
@@ -146,7 +149,31 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
         await new Promise((r) => setImmediate(r));
         clock.advance(200);
       }
-      expect(BudgetDeniedError.isInstance(await call)).toBe(true);
+      const error = await call;
+      expect(BudgetDeniedError.isInstance(error)).toBe(true);
+      expect(clock.now()).toBeGreaterThanOrEqual(500);
+    });
+
+    it('does not wait for an estimate above the budget’s capacity: no refill can admit it', async () => {
+      const clock = new FakeClock();
+      const tokens = new AtomicTokenBudget(10);
+      const inner = generating(1, 1);
+      const model = wrap(inner, {
+        budget: tokens,
+        estimate: fixed(20, 0),
+        onDenied: 'wait',
+        maxWaitMs: 60_000,
+        clock,
+      });
+      const error = await sdk.generateText({ model, prompt: 'hi', maxRetries: 0 }).catch((e) => e);
+      expect(BudgetDeniedError.isInstance(error) && error.message).toMatch(
+        /above the budget's capacity/,
+      );
+      expect(BudgetDeniedError.isInstance(error) && error.retryAfterMs).toBeUndefined();
+      expect(clock.now()).toBe(0);
+      expect(clock.pendingTimers()).toBe(0);
+      expect(inner.doGenerateCalls).toHaveLength(0);
+      expect(tokens.available()).toBe(10);
     });
 
     it('picks the tenant’s budget per call, from the call', async () => {
