@@ -27,19 +27,39 @@ export async function settleOrFallBack(
 }
 
 /** The characters a stream part carries as output, 0 for a part that carries none. */
-function outputChars(part: unknown): number {
+function outputBytes(part: unknown): number {
   if (typeof part !== 'object' || part === null) return 0;
   const { type, delta } = part as { type?: unknown; delta?: unknown };
   if (type !== 'text-delta' && type !== 'reasoning-delta' && type !== 'tool-input-delta') return 0;
-  return typeof delta === 'string' ? delta.length : 0;
+  return typeof delta === 'string' ? utf8Length(delta) : 0;
+}
+
+/**
+ * The UTF-8 length of `text`, without encoding it. Output is counted in bytes rather than
+ * characters: a character of Chinese, Japanese or Korean text is three bytes and about one
+ * token, so counting characters would charge an abandoned stream a quarter of what it cost.
+ */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      // A surrogate pair: four bytes for two UTF-16 units.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /**
  * @internal The provider's stream, passed through unchanged, settling the call exactly once:
  * with the usage of its `finish` part when it ends; when it errors, is aborted or is
  * abandoned (cancelled by the reader) before that, with the estimated input plus the output
- * streamed so far (the provider bills what it generated), or, if nothing was streamed, by
- * refunding everything.
+ * streamed so far — its UTF-8 bytes at `charsPerToken` (the provider bills what it generated)
+ * — or, if nothing was streamed, by refunding everything.
  */
 export function settleWhenDone(
   result: StreamResult,
@@ -50,15 +70,15 @@ export function settleWhenDone(
 ): StreamResult {
   const reader = result.stream.getReader();
   let usage: ReportedUsage | undefined;
-  let streamedChars = 0;
+  let streamedBytes = 0;
   let settled = false;
   const settleOnce = async (finished: boolean): Promise<void> => {
     if (settled) return;
     settled = true;
     if (usage !== undefined || finished) {
       await settleOrFallBack(held, measured(usage, estimate), estimate);
-    } else if (streamedChars > 0) {
-      const output = Math.ceil(streamedChars / charsPerToken);
+    } else if (streamedBytes > 0) {
+      const output = Math.ceil(streamedBytes / charsPerToken);
       await settleOrFallBack(held, { input: estimate.input, output }, estimate);
     } else {
       await held.cancel();
@@ -88,7 +108,7 @@ export function settleWhenDone(
       // Parts are read defensively: a provider's malformed part must not end the stream with
       // its call still holding its reservation.
       if (part?.type === 'finish') usage = part.usage;
-      else streamedChars += outputChars(part);
+      else streamedBytes += outputBytes(part);
       controller.enqueue(part);
     },
     async cancel(reason) {

@@ -274,8 +274,26 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
       const reader = stream.getReader();
       for (let seen = 0; seen < 4; seen++) await reader.read(); // start, text-start, two deltas
       await reader.cancel();
-      // 100 estimated input + 16 streamed characters / 4 = 4 output tokens; the rest refunded.
+      // 100 estimated input + 16 streamed bytes / 4 = 4 output tokens; the rest refunded.
       expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 104, available: 896 });
+    });
+
+    it('counts an abandoned stream’s output in UTF-8 bytes, so CJK text is not undercharged', async () => {
+      const tokens = new AtomicTokenBudget(1_000);
+      // 8 CJK characters (3 bytes each), then 2 emoji (a surrogate pair, 4 bytes each): 32 bytes.
+      const model = wrap(
+        streaming([...textChunks(['日本語のテキスト', '🙂🙂', 'unread']), finish(1, 1)]),
+        {
+          budget: tokens,
+          estimate: fixed(100, 100),
+        },
+      );
+      const { stream } = await model.doStream({ prompt: [] });
+      const reader = stream.getReader();
+      for (let seen = 0; seen < 4; seen++) await reader.read(); // start, text-start, two deltas
+      await reader.cancel();
+      // 100 estimated input + 32 bytes / 4 = 8 output tokens (counting characters: 3).
+      expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 108, available: 892 });
     });
 
     it('refunds everything when a stream is abandoned before any output', async () => {
