@@ -53,8 +53,10 @@ export {
 export type { AnyMember, KeyOf, MemberKey, Members, SyncMember } from './internal/member-list.js';
 export {
   type CalendarRefillOptions,
+  type CalendarSchedule,
   type CalendarUnit,
   calendarRefill,
+  calendarSchedule,
   type IntervalOptions,
   intervalRefill,
   lazyRefill,

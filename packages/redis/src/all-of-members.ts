@@ -93,6 +93,12 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
       );
     }
     seen.set(state, key);
+    if (core.o.calendar !== undefined) {
+      throw invalid(
+        `RedisAllOf member ${JSON.stringify(key)} refills on a calendar (refillCalendar), which an all-of does not follow yet: give it refillEveryMs, or use it alone`,
+        { member: key },
+      );
+    }
     client ??= core.o.redis;
     if (core.o.redis !== client) {
       throw invalid(

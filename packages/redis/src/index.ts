@@ -15,6 +15,7 @@ export type {
   AcquireOptions,
   FailurePolicy,
   RedisBudgetOptions,
+  RedisCalendar,
   RedisHierarchyOptions,
   RedisTokenBudgetOptions,
 } from './options.js';

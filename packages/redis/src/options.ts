@@ -1,3 +1,4 @@
+import { type CalendarSchedule, calendarSchedule } from '@budgetry/compose';
 import { BudgetError, type BudgetObserver, type RefillPolicy } from '@budgetry/core';
 import type { RedisScriptClient } from './script-runner.js';
 
@@ -56,6 +57,13 @@ export interface RedisBudgetOptions {
    * when the budget's state was created on the server (default: never; call `refill()`).
    */
   refillEveryMs?: number;
+  /**
+   * Begin a new epoch at each calendar boundary — minute, hour, day, week or month — of the
+   * wall clock in an IANA time zone (as compose's `calendarRefill`), on the Redis server's
+   * clock: the client sends the boundaries around the current one, the script decides by
+   * `TIME` which epoch it is in. Not with `refillEveryMs`. Budgets and token budgets only.
+   */
+  refillCalendar?: RedisCalendar;
   /**
    * How long a permit or token reservation is held before Redis takes it back and refunds it
    * (default 60 000). A process that dies holding one loses it for at most this long.
@@ -136,6 +144,23 @@ export interface AcquireOptions {
   readonly leaseMs?: number;
 }
 
+/**
+ * Calendar epochs for a Redis budget (`refillCalendar`): `unit`, `timeZone` (default `'UTC'`)
+ * and `weekStartsOn` (0 = Sunday … 6, default 1) as in compose's `calendarRefill`.
+ *
+ * @example
+ * ```ts
+ * import type { RedisCalendar } from '@budgetry/redis';
+ *
+ * const monthlyInNewYork: RedisCalendar = { unit: 'month', timeZone: 'America/New_York' };
+ * ```
+ */
+export interface RedisCalendar {
+  readonly unit: 'minute' | 'hour' | 'day' | 'week' | 'month';
+  readonly timeZone?: string;
+  readonly weekStartsOn?: number;
+}
+
 /** @internal Options with defaults applied. */
 export interface ResolvedOptions {
   readonly redis: RedisScriptClient;
@@ -144,6 +169,10 @@ export interface ResolvedOptions {
   readonly slot: string | undefined;
   readonly refillPolicy: RefillPolicy;
   readonly refillEveryMs: number;
+  /** The calendar, its boundaries computed, and its text for the stored configuration. */
+  readonly calendar:
+    | { readonly schedule: CalendarSchedule; readonly text: string; readonly unit: string }
+    | undefined;
   readonly leaseMs: number;
   readonly idempotencyWindowMs: number;
   readonly failure: FailurePolicy;
@@ -230,6 +259,7 @@ export function resolveOptions(options: unknown, token: boolean): ResolvedOption
     slot,
     refillPolicy: oneOf(o['refillPolicy'], 'refillPolicy', ['reset', 'carry'] as const),
     refillEveryMs: positiveMs(o['refillEveryMs'], 'refillEveryMs', 0),
+    calendar: calendarOf(o['refillCalendar'], o['refillEveryMs']),
     leaseMs: positiveMs(o['leaseMs'], 'leaseMs', 60_000),
     idempotencyWindowMs: positiveMs(o['idempotencyWindowMs'], 'idempotencyWindowMs', 600_000),
     failure: oneOf(o['failure'], 'failure', ['closed', 'open'] as const),
@@ -240,4 +270,23 @@ export function resolveOptions(options: unknown, token: boolean): ResolvedOption
     maxDebt,
     leakBackstop: (o['leakBackstop'] as boolean | undefined) ?? true,
   };
+}
+
+/** The `refillCalendar` option checked, with its schedule built once. */
+function calendarOf(value: unknown, every: unknown): ResolvedOptions['calendar'] {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) {
+    throw invalid('refillCalendar', value, "an object such as { unit: 'day', timeZone: 'UTC' }");
+  }
+  if (every !== undefined && every !== 0) {
+    throw invalid(
+      'refillCalendar',
+      value,
+      'not given with refillEveryMs (one schedule per budget)',
+    );
+  }
+  const { unit, timeZone = 'UTC', weekStartsOn = 1 } = value as RedisCalendar;
+  const schedule = calendarSchedule({ unit, timeZone, weekStartsOn });
+  // ':' and '|' cannot occur in a unit or an IANA zone name; '@' separates the boundaries.
+  return { schedule, unit, text: `cal:${unit}:${timeZone}:${weekStartsOn}` };
 }

@@ -93,6 +93,14 @@ export class RedisHierarchy extends RedisHierarchyNode {
         details: { name: 'refillPolicy', value: o.refillPolicy },
       });
     }
+    if (o.calendar !== undefined) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message:
+          'a hierarchy takes refillEveryMs, not refillCalendar (calendar epochs are for budgets and token budgets)',
+        details: { name: 'refillCalendar', value: o.calendar.text },
+      });
+    }
     const k = hierarchyKeys(o.keyPrefix, o.name, o.slot);
     const keys = [k.state, k.nodes, k.leases, k.deadlines, k.graveyard];
     const config = [levels.join(','), String(o.refillEveryMs), String(o.idempotencyWindowMs)];

@@ -1,4 +1,5 @@
 import { assertAmount, type BudgetCapabilities, type RefillPolicy } from '@budgetry/core';
+import { CalendarMarks } from './calendar-marks.js';
 import { CountApi } from './count-api.js';
 import { budgetKeys } from './keys.js';
 import { resolveOptions } from './options.js';
@@ -71,12 +72,22 @@ export abstract class RemoteBudget {
       kind,
       String(capacity),
       o.refillPolicy,
-      String(o.refillEveryMs),
+      o.calendar?.text ?? String(o.refillEveryMs),
       String(maxDebt),
       String(o.idempotencyWindowMs),
     ];
     const keys = [k.state, k.leases, k.deadlines, k.graveyard];
-    const runner = new ScriptRunner(o.redis, BUDGET_SCRIPT, keys, config, o.timeoutMs, o.name);
+    const calendar =
+      o.calendar && new CalendarMarks(o.calendar.schedule, o.calendar.text, o.calendar.unit);
+    const runner = new ScriptRunner(
+      o.redis,
+      BUDGET_SCRIPT,
+      keys,
+      config,
+      o.timeoutMs,
+      o.name,
+      calendar,
+    );
     this.core = new RemoteCore(o, runner);
     this.capacity = capacity;
     this.name = o.name;

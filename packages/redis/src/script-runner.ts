@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BudgetError } from '@budgetry/core';
+import type { CalendarMarks } from './calendar-marks.js';
 
 /**
  * What a Redis budget needs of its client: `EVALSHA` and `EVAL`. An ioredis `Redis` (or
@@ -55,6 +56,8 @@ export class ScriptRunner {
     private readonly config: readonly string[],
     private readonly timeoutMs: number,
     private readonly budget: string,
+    /** A calendar budget's boundaries, sent as its period argument (config[3]) with each call. */
+    private readonly calendar?: CalendarMarks,
   ) {}
 
   /**
@@ -62,7 +65,21 @@ export class ScriptRunner {
    * so a later call from the same budget reaches the server after it.
    */
   run(op: string, args: readonly string[]): Promise<number[]> {
-    const argv = [...this.keys, op, ...this.config, ...args];
+    const calendar = this.calendar;
+    if (calendar === undefined) return this.send(op, args);
+    return this.send(op, args).catch((error: unknown) => {
+      const cause = BudgetError.isInstance(error) ? error.cause : undefined;
+      const told = /^BUDGETRY_CALENDAR (\d+)/.exec(messageOf(cause));
+      if (told === null) throw error;
+      // Refused before anything was read or written: safe to send again, once.
+      calendar.correct(Number(told[1]));
+      return this.send(op, args);
+    });
+  }
+
+  private send(op: string, args: readonly string[]): Promise<number[]> {
+    const config = this.calendar === undefined ? this.config : this.withMarks(this.calendar);
+    const argv = [...this.keys, op, ...config, ...args];
     const n = this.keys.length;
     const { sha, text } = this.script;
     let sent: Promise<unknown>;
@@ -81,6 +98,12 @@ export class ScriptRunner {
         throw toBudgetError(error, op, this.budget, this.script.configShape);
       },
     );
+  }
+
+  private withMarks(calendar: CalendarMarks): string[] {
+    const config = [...this.config];
+    config[3] = calendar.argument();
+    return config;
   }
 
   private limit(sent: Promise<unknown>, op: string): Promise<unknown> {

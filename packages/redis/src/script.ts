@@ -31,8 +31,17 @@ import { luaScript } from './script-runner.js';
  * the stored configuration when Redis holds the budget with another one (nothing written).
  */
 export const BUDGET = `
+-- A calendar budget's period argument is its calendar, then '@' and the boundaries the client
+-- computed around now: '<epoch start>,<its calendar index>,<next boundary>'. Only the calendar
+-- is configuration; the boundaries come with every call.
+local function periodOf(c)
+  local p = ARGV[c + 3]
+  local at = string.find(p, '@', 1, true)
+  if not at then return p end
+  return string.sub(p, 1, at - 1), string.sub(p, at + 1)
+end
 local function cfgOf(c)
-  return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. ARGV[c + 3] .. '|' .. ARGV[c + 4]
+  return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. periodOf(c) .. '|' .. ARGV[c + 4]
 end
 -- The state hash's fields after 'sq' and 'cfg', in the order save() compares them.
 local FIELDS = {'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu'}
@@ -41,7 +50,17 @@ local cfg = cfgOf(c)
 local kind = ARGV[c]
 local cap = tonumber(ARGV[c + 1])
 local carry = ARGV[c + 2] == 'carry'
-local period = tonumber(ARGV[c + 3])
+local _, marks = periodOf(c)
+-- A calendar budget: the epoch in force by the server's clock, and when the next one begins.
+-- Boundaries that do not bracket now were computed on a clock too far off: nothing is read
+-- or written, and the client computes them again around the server time it is told.
+local calStart, calIdx, calNext
+if marks then
+  local a, b, d = string.match(marks, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
+  calStart, calIdx, calNext = tonumber(a), tonumber(b), tonumber(d)
+  if not calNext or now < calStart or now >= calNext then return nil, nil, now end
+end
+local period = marks and 0 or tonumber(ARGV[c + 3])
 local maxDebt = tonumber(ARGV[c + 4])
 local graveMs = tonumber(ARGV[c + 5])
 
@@ -104,6 +123,15 @@ local function addToNet(change)
 end
 
 ${lua.EPOCHS}
+if calIdx then
+  -- A new budget starts in the calendar epoch in force; a later call begins those passed.
+  if not loaded then
+    pidx = calIdx
+  elseif calIdx > pidx then
+    refill(calIdx - pidx)
+    pidx = calIdx
+  end
+end
 -- An expired lease's units come back, fenced to its epoch like any release.
 local function lapse(id, cost, lep)
   local back = 0
@@ -198,6 +226,7 @@ local function countHeld() return ch end
 local function room() return net end
 -- When the next epoch begins, in ms from now (-1: no refill period).
 local function nextIn()
+  if calNext then return calNext - now end
   if period > 0 then return org + (pidx + 1) * period - now end
   return -1
 end
@@ -250,7 +279,7 @@ local function run(op, A)
 ${lua.COMMON_OPS}
   elseif op == 'get' then
     local nextAt = -1
-    if period > 0 then nextAt = org + (pidx + 1) * period end
+    if calNext then nextAt = calNext elseif period > 0 then nextAt = org + (pidx + 1) * period end
     out = {net, rs, ch, ep, con, od, fg, xl, xu, redis.call('ZCARD', D), now, nextAt}
   end
   return out
@@ -281,8 +310,9 @@ end
 const SCRIPT = `
 ${lua.prelude(8)}
 ${BUDGET}
-local budget, stored = open(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 2)
+local budget, stored, serverNow = open(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 2)
 if not budget then
+  if not stored then return redis.error_reply('BUDGETRY_CALENDAR ' .. fmt(serverNow)) end
   return redis.error_reply('BUDGETRY_CONFIG stored ' .. stored .. ', given ' .. cfgOf(2))
 end
 local out = budget.run(op, A)

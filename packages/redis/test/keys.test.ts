@@ -64,10 +64,13 @@ describe('budget keys', () => {
   });
 
   it('refuses an empty or non-string slot option, changing nothing', async () => {
+    // Refused before any call: a client that would fail the test if it were used.
+    const fail = () => Promise.reject(new Error('sent a command'));
+    const unused = { evalsha: fail, eval: fail };
     for (const slot of ['', 7, null]) {
       let code = 'none';
       try {
-        new RedisBudget(10, { redis: client(), name: 'n', slot: slot as string });
+        new RedisBudget(10, { redis: unused, name: 'n', slot: slot as string });
       } catch (error) {
         code = BudgetError.isInstance(error) ? error.code : 'untyped';
       }

@@ -200,7 +200,54 @@ export function calendarRefill(
   if (typeof options !== 'object' || options === null) {
     throw invalid('calendarRefill expects options with a unit', {});
   }
-  const { unit, timeZone = 'UTC', weekStartsOn = 1 } = options;
+  const boundaries = calendarSchedule(options);
+  return schedule(budget, 'calendarRefill', options, () => boundaries, options.timer ?? false);
+}
+
+/**
+ * Calendar epochs as numbers: see {@link calendarSchedule}.
+ *
+ * @example
+ * ```ts
+ * import { type CalendarSchedule, calendarSchedule } from '@budgetry/compose';
+ *
+ * const months: CalendarSchedule = calendarSchedule({ unit: 'month', timeZone: 'Europe/Paris' });
+ * console.log(new Date(months.next(Date.now())).toISOString()); // next local midnight on the 1st
+ * ```
+ */
+export interface CalendarSchedule {
+  /** The number of the epoch that contains instant `t`; one more at each boundary. */
+  index(t: number): number;
+  /** The first boundary strictly after `t`; `NaN` when there is none a `Date` can hold. */
+  next(t: number): number;
+}
+
+/**
+ * The calendar epochs {@link calendarRefill} follows, without a budget: `index(t)` numbers
+ * the epoch that contains instant `t` (the same number for every instant of one local day,
+ * week or month; one more for the next), and `next(t)` is the first boundary after `t` (`NaN`
+ * past the last date a `Date` holds). Backends that keep their own epochs (`@budgetry/redis`)
+ * use it to follow a calendar on their own clock.
+ *
+ * @param options - `unit`, `timeZone` (default `'UTC'`), `weekStartsOn` (default 1, Monday).
+ * @returns the epoch numbering and the next boundary, both pure functions of the instant.
+ * @throws BudgetError `INVALID_ARGUMENT` for an unknown unit or time zone, or a bad
+ * `weekStartsOn`.
+ *
+ * @example
+ * ```ts
+ * import { calendarSchedule } from '@budgetry/compose';
+ *
+ * const days = calendarSchedule({ unit: 'day', timeZone: 'America/New_York' });
+ * const t = Date.UTC(2026, 2, 8, 12); // noon on the day clocks go forward
+ * console.log(days.index(days.next(t)) - days.index(t)); // 1
+ * console.log((days.next(t) - days.next(t - 86_400_000)) / 3_600_000); // 23: a short day
+ * ```
+ */
+export function calendarSchedule(
+  options: Pick<CalendarRefillOptions, 'unit' | 'timeZone' | 'weekStartsOn'>,
+): CalendarSchedule {
+  const { unit, timeZone = 'UTC', weekStartsOn = 1 } = options ?? ({} as never);
   if (!units.includes(unit)) {
     throw invalid(`unit must be one of ${units.join(', ')}, got ${String(unit)}`, { unit });
   }
@@ -209,7 +256,5 @@ export function calendarRefill(
       weekStartsOn,
     });
   }
-  const zone = new ZonedTime(timeZone);
-  const boundaries = calendarBoundaries(unit, zone, weekStartsOn);
-  return schedule(budget, 'calendarRefill', options, () => boundaries, options.timer ?? false);
+  return calendarBoundaries(unit, new ZonedTime(timeZone), weekStartsOn);
 }

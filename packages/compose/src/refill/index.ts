@@ -1,7 +1,9 @@
 export {
   type CalendarRefillOptions,
+  type CalendarSchedule,
   type CalendarUnit,
   calendarRefill,
+  calendarSchedule,
 } from './calendar-refill.js';
 export { intervalRefill } from './interval-refill.js';
 export { type IntervalOptions, lazyRefill } from './lazy-refill.js';

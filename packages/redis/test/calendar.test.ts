@@ -1,0 +1,190 @@
+// Calendar epochs on the server's clock: a budget given refillCalendar begins its epochs at
+// the calendar's boundaries as Redis's TIME reaches them. The client sends the boundaries
+// around the current epoch with each call; the script begins the epochs passed by the
+// calendar index, and refuses boundaries that do not bracket its own time, telling the
+// client the server's time so it computes them again (a client clock hours off still lands
+// in the server's epoch).
+import { calendarSchedule } from '@budgetry/compose';
+import { BudgetError } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { CalendarMarks } from '../src/calendar-marks.js';
+import {
+  budgetKeys,
+  RedisAllOf,
+  RedisBudget,
+  RedisHierarchy,
+  RedisTokenBudget,
+} from '../src/index.js';
+import { BUDGET_SCRIPT } from '../src/script.js';
+import { ScriptRunner } from '../src/script-runner.js';
+import { codeOf, fileRedis, guards } from './helpers/budgets.js';
+import { redisReady, uniquePrefix } from './helpers/redis.js';
+
+const redis = await fileRedis();
+const budget = guards(redis, 'calendar');
+const newYork = { unit: 'day', timeZone: 'America/New_York' } as const;
+
+async function serverNow(): Promise<number> {
+  const [s, us] = await redis!.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}
+
+/** A runner for the budget script over fresh keys, its period argument set by hand. */
+function handRun(capacity: number) {
+  const k = budgetKeys(uniquePrefix('hand'), 'b');
+  const keys = [k.state, k.leases, k.deadlines, k.graveyard];
+  const call = (marks: string, op: string, ...args: string[]) =>
+    redis!.evalsha(
+      BUDGET_SCRIPT.sha,
+      4,
+      ...keys,
+      op,
+      'guard',
+      String(capacity),
+      'reset',
+      `cal:day:UTC:1@${marks}`,
+      '-1',
+      '600000',
+      ...args,
+    ) as Promise<number[]>;
+  return { call, state: k.state };
+}
+
+describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
+  it('begins as many epochs as the calendar index moved, and none while it stays', async () => {
+    await redis!.script('LOAD', BUDGET_SCRIPT.text);
+    const b = handRun(10);
+    const now = await serverNow();
+    const marks = (idx: number) => `${now - 60_000},${idx},${now + 3_600_000}`;
+    expect((await b.call(marks(100), 'res', 'r1', '10'))[5]).toBe(1);
+    expect((await b.call(marks(100), 'res', 'r2', '1'))[5]).toBe(0); // same epoch: empty
+    expect(await redis!.hget(b.state, 'ep')).toBe('0');
+    expect((await b.call(marks(103), 'res', 'r3', '4'))[5]).toBe(1); // three boundaries passed
+    expect(await redis!.hmget(b.state, 'ep', 'pidx', 'net')).toEqual(['3', '103', '6']);
+    expect((await b.call(marks(102), 'res', 'r4', '6'))[5]).toBe(1); // an older index: nothing
+    expect(await redis!.hmget(b.state, 'ep', 'net')).toEqual(['3', '0']);
+  });
+
+  it('refuses boundaries that do not bracket the server time, reading and writing nothing', async () => {
+    const b = handRun(10);
+    const now = await serverNow();
+    for (const marks of [
+      `${now + 60_000},5,${now + 120_000}`,
+      `${now - 120_000},5,${now - 60_000}`,
+    ]) {
+      const error = await b.call(marks, 'res', 'r', '1').catch((e: unknown) => e);
+      const told = /^BUDGETRY_CALENDAR (\d+)/.exec((error as Error).message);
+      expect(told).not.toBeNull();
+      expect(Math.abs(Number(told![1]) - now)).toBeLessThan(5_000);
+    }
+    expect(await redis!.exists(b.state)).toBe(0);
+  });
+
+  it('a client whose clock is hours off is told the server time once, then lands in its epoch', async () => {
+    const schedule = calendarSchedule({ unit: 'hour', timeZone: 'Asia/Kolkata' });
+    const k = budgetKeys(uniquePrefix('skew'), 'b');
+    const marks = new CalendarMarks(
+      schedule,
+      'cal:hour:Asia/Kolkata:1',
+      'hour',
+      () => Date.now() + 5 * 3_600_000,
+    );
+    const config = ['guard', '10', 'reset', 'cal:hour:Asia/Kolkata:1', '-1', '600000'];
+    const keys = [k.state, k.leases, k.deadlines, k.graveyard];
+    const runner = new ScriptRunner(redis!, BUDGET_SCRIPT, keys, config, 2_000, 'skew', marks);
+    const sent: string[] = [];
+    const evalsha = redis!.evalsha.bind(redis!) as (...x: unknown[]) => Promise<unknown>;
+    const spy = {
+      eval: redis!.eval.bind(redis!),
+      evalsha: (...a: unknown[]) => {
+        sent.push(String(a[7]));
+        return evalsha(...a);
+      },
+    };
+    const watched = new ScriptRunner(
+      spy as never,
+      BUDGET_SCRIPT,
+      keys,
+      config,
+      2_000,
+      'skew',
+      marks,
+    );
+    expect((await watched.run('res', ['r1', '4']))[5]).toBe(1);
+    expect(sent).toHaveLength(2); // refused once, then sent again around the server's time
+    const now = await serverNow();
+    expect(Number(await redis!.hget(k.state, 'pidx'))).toBe(schedule.index(now));
+    expect((await runner.run('res', ['r2', '4']))[5]).toBe(1); // learned: one call
+  });
+
+  it('a RedisBudget on New York days reports the next local midnight as its next refill', async () => {
+    const b = budget(100, { refillCalendar: newYork });
+    expect(await b.tryReserve(30)).toBe(true);
+    const s = await b.snapshot();
+    const days = calendarSchedule(newYork);
+    expect(s.nextRefillAt).toBe(days.next(s.serverTime));
+    expect(s.available).toBe(70);
+    const t = new RedisTokenBudget(50, {
+      redis: redis!,
+      name: 'tpd',
+      keyPrefix: uniquePrefix('tpd'),
+      refillCalendar: { unit: 'month', timeZone: 'Europe/Paris' },
+    });
+    const r = (await t.tryReserveTokens(20))!;
+    await t.recordUsage(r, 15, 10);
+    expect(await t.snapshot()).toMatchObject({ available: 25, debt: 0 });
+    expect((await t.snapshot()).nextRefillAt).toBe(
+      calendarSchedule({ unit: 'month', timeZone: 'Europe/Paris' }).next(
+        (await t.snapshot()).serverTime,
+      ),
+    );
+  });
+
+  it('is stored as configuration: another calendar under the same name is refused', async () => {
+    const keyPrefix = uniquePrefix('cfg');
+    const a = budget(10, { keyPrefix, refillCalendar: newYork });
+    expect(await a.tryReserve(1)).toBe(true);
+    const b = budget(10, { keyPrefix, refillCalendar: { ...newYork, timeZone: 'UTC' } });
+    expect(await codeOf(b.tryReserve(1))).toBe('INVALID_ARGUMENT');
+    const c = budget(10, { keyPrefix, refillEveryMs: 86_400_000 });
+    expect(await codeOf(c.tryReserve(1))).toBe('INVALID_ARGUMENT');
+    expect(await a.available()).toBe(9);
+  });
+
+  it('refuses bad calendars, one with refillEveryMs, and where it is not followed', () => {
+    const fail = () => Promise.reject(new Error('sent a command'));
+    const unused = { evalsha: fail, eval: fail };
+    const refused = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return BudgetError.isInstance(error) ? error.code : 'untyped';
+      }
+      return 'built';
+    };
+    for (const refillCalendar of [
+      { unit: 'fortnight' },
+      { unit: 'day', timeZone: 'Mars/Olympus' },
+      { unit: 'week', weekStartsOn: 7 },
+      'day',
+    ]) {
+      const make = () =>
+        new RedisBudget(1, { redis: unused, name: 'x', refillCalendar: refillCalendar as never });
+      expect(refused(make)).toBe('INVALID_ARGUMENT');
+    }
+    const both = () =>
+      new RedisBudget(1, {
+        redis: unused,
+        name: 'x',
+        refillCalendar: newYork,
+        refillEveryMs: 1_000,
+      });
+    expect(refused(both)).toBe('INVALID_ARGUMENT');
+    const tree = () =>
+      new RedisHierarchy({ capacity: 1 }, { redis: unused, name: 't', refillCalendar: newYork });
+    expect(refused(tree)).toBe('INVALID_ARGUMENT');
+    const member = new RedisBudget(1, { redis: unused, name: 'm', refillCalendar: newYork });
+    const other = new RedisBudget(1, { redis: unused, name: 'o' });
+    expect(refused(() => new RedisAllOf({ member, other }))).toBe('INVALID_ARGUMENT');
+  });
+});
