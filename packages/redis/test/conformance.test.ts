@@ -4,7 +4,7 @@
 // name under this file's prefix); its keys are deleted after the run.
 import { suite } from '@budgetry/testing';
 import { describe, test } from 'vitest';
-import type { RedisBudget } from '../src/index.js';
+import { RedisAllOf, type RedisBudget } from '../src/index.js';
 import { fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
 import { LossyClient } from './helpers/lossy-client.js';
 import { redisReady } from './helpers/redis.js';
@@ -35,6 +35,26 @@ function treeGuard(capacity: number, limit: 'user' | 'root') {
     available: () => node.available(),
     refill: () => tree.refill(),
     destroy: () => tree.destroy(),
+  };
+}
+
+/**
+ * An all-of over a RedisBudget and a RedisTokenBudget, as a guard of `capacity`: the limit is
+ * one member's, the other roomy, so every decision is the all-of's over both (one script).
+ * Refills are the members' own and not one step across them, so the kit runs it without.
+ */
+function allOfGuard(capacity: number, limit: 'rows' | 'tokens') {
+  const roomy = 2 * capacity + 1;
+  const rows = guard(limit === 'rows' ? capacity : roomy);
+  const tpm = tokens(limit === 'tokens' ? capacity : roomy);
+  const both = new RedisAllOf({ rows, tpm });
+  return {
+    capabilities: both.capabilities,
+    tryReserve: (cost: number) => both.tryReserve(cost),
+    release: (cost: number) => both.release(cost),
+    tryAcquire: (cost: number) => both.tryAcquire(cost),
+    available: () => both.available(),
+    destroy: () => Promise.all([rows.destroy(), tpm.destroy()]),
   };
 }
 
@@ -77,6 +97,20 @@ describe.skipIf(!redisReady)('kit, a node of a hierarchy', () => {
       options: { ...options, numRuns: 60 },
       factory: ({ capacity }) => treeGuard(capacity, limit),
       capabilities: { available: true, permits, refill: { policy: 'reset' } },
+    });
+  }
+});
+
+describe.skipIf(!redisReady)('kit, an all-of over two Redis budgets', () => {
+  for (const limit of ['rows', 'tokens'] as const) {
+    suite({
+      ...common,
+      describe,
+      kind: 'guard',
+      name: `RedisAllOf (rows, tokens), limited by ${limit}`,
+      options: { ...options, numRuns: 60 },
+      factory: ({ capacity }) => allOfGuard(capacity, limit),
+      capabilities: { available: true, permits },
     });
   }
 });
