@@ -2,7 +2,7 @@
 // reservations, settles, count releases and refills on a three-level tree, both give the same
 // decisions (including which node denied), hold the same amounts at every node, and tell
 // their listeners the same events.
-import { type BudgetEvent, SharedHierarchy, type SyncBudgetPermit } from '@budgetry/core';
+import { SharedHierarchy, type SharedHierarchyEvent, type SyncBudgetPermit } from '@budgetry/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type HierarchyEvent, hierarchy } from '../src/hierarchy/index.js';
@@ -16,6 +16,8 @@ const PATHS: readonly (readonly string[])[] = [
   ['a', 'y'],
   ['b', 'x'],
 ];
+/** Where both trees get a listener: the root, a tenant, a leaf under it, the other tenant. */
+const LISTENED = [0, 1, 3, 2];
 
 type Op =
   | { kind: 'acquire'; path: number; cost: number }
@@ -67,15 +69,18 @@ afterEach(() => {
 
 describe('SharedHierarchy and compose’s hierarchy', () => {
   it('decide alike, say the same node denied, hold the same at every node and tell the same events', () => {
+    const heard: string[] = [];
     fc.assert(
       fc.property(fc.array(opArbitrary, { maxLength: 60 }), (ops) => {
         const plain = hierarchy(TEMPLATE, { leakBackstop: false });
         const shared = new SharedHierarchy(TEMPLATE, { leakBackstop: false });
         trees.push(shared);
-        const plainEvents: HierarchyEvent[] = [];
-        const sharedEvents: BudgetEvent[] = [];
-        plain.at('a', 'x').subscribe((e) => plainEvents.push(e));
-        shared.at('a', 'x').subscribe((e) => sharedEvents.push(e));
+        const plainEvents = LISTENED.map(() => [] as HierarchyEvent[]);
+        const sharedEvents = LISTENED.map(() => [] as SharedHierarchyEvent[]);
+        LISTENED.forEach((i, k) => {
+          plain.at(...PATHS[i]!).subscribe((e) => plainEvents[k]!.push(e));
+          shared.at(...PATHS[i]!).subscribe((e) => sharedEvents[k]!.push(e));
+        });
         const plainAt = (i: number) => plain.at(...PATHS[i]!);
         const sharedAt = (i: number) => shared.at(...PATHS[i]!);
         const permits: [SyncBudgetPermit, SyncBudgetPermit][] = [];
@@ -115,15 +120,17 @@ describe('SharedHierarchy and compose’s hierarchy', () => {
           }
           expect(shared.overReleased()).toBe(plain.overReleased());
         }
-        // The listeners, added on a leaf, hear the whole tree's settles and refills alike.
-        // compose's also hear reservations, denials and over-releases, and name the node
-        // (`path`): SharedHierarchy reports neither yet, so those are compared apart.
-        const settles = plainEvents
-          .filter((e) => e.type !== 'reserve' && e.type !== 'deny' && e.type !== 'over-release')
-          .map(({ path: _path, ...rest }) => rest);
-        expect(sharedEvents).toEqual(settles);
+        // Both trees' listeners, on the root, on a tenant and on a leaf, hear the same events,
+        // in the same order, naming the same nodes: the reservations and denials made through
+        // their node or below it, and the whole tree's settles, over-releases and refills.
+        expect(sharedEvents).toStrictEqual(plainEvents);
+        for (const events of plainEvents) heard.push(...events.map((e) => e.type));
       }),
       { numRuns: 150 },
+    );
+    // The histories made every kind of event the two trees can tell here.
+    expect(new Set(heard)).toEqual(
+      new Set(['reserve', 'deny', 'release', 'commit', 'over-release', 'refill']),
     );
   });
 

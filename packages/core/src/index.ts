@@ -23,6 +23,10 @@ export {
   type TokenReservationState,
 } from './budgets/token-reservation.js';
 export { SharedHierarchy } from './shared/hierarchy.js';
+export type {
+  SharedHierarchyEvent,
+  SharedHierarchyListener,
+} from './shared/hierarchy-events.js';
 export { SharedHierarchyNode } from './shared/hierarchy-node.js';
 export type {
   SharedHierarchyOpenOptions,

@@ -376,45 +376,6 @@ describe('SharedHierarchy limits', () => {
   });
 });
 
-describe('SharedHierarchy listeners', () => {
-  it('are per handle: each hears its own handle’s settles and refills, and stops when removed', () => {
-    const root = tree(TEMPLATE);
-    const other = SharedHierarchy.open(root.share(), { leakBackstop: false });
-    open.push(other);
-    const mine: string[] = [];
-    const theirs: string[] = [];
-    const stop = root.at('x', 'y').subscribe((e) => mine.push(e.type));
-    other.subscribe((e) => theirs.push(e.type));
-    expect(() => root.subscribe(42 as never)).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-    );
-    root.child('z').tryAcquireSync(2)!.commitSync(1);
-    other.child('z').tryAcquireSync(2)!.releaseSync();
-    root.refill();
-    expect(mine).toEqual(['commit', 'refill']);
-    expect(theirs).toEqual(['release']);
-    stop();
-    stop();
-    root.refill();
-    expect(mine).toEqual(['commit', 'refill']);
-  });
-
-  it('a listener that throws stops neither the others nor the operation', () => {
-    const root = tree(TEMPLATE);
-    const heard: number[] = [];
-    root.subscribe(() => {
-      throw new Error('listener bug');
-    });
-    root.subscribe((e) => heard.push(e.type === 'release' ? e.refunded : -1));
-    const warned = new Promise((resolve) => process.once('warning', resolve));
-    expect(root.child('a').tryReserveSync(4)).toBe(true);
-    root.child('a').releaseSync(4);
-    expect(heard).toEqual([4]);
-    expect(root.held()).toBe(0);
-    return expect(warned).resolves.toMatchObject({ name: 'BudgetryObserverWarning' });
-  });
-});
-
 describe('SharedHierarchy refills and leases', () => {
   it('a refill of the root fences every node below, and permits from before refund nothing', () => {
     const root = tree(TEMPLATE);

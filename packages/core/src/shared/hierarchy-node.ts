@@ -5,6 +5,7 @@ import { assertAmount } from '../spec/amount.js';
 import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { Decision } from '../spec/decision.js';
+import { tellOverRelease, tellReserved, tellSettled } from './hierarchy-events.js';
 import { childKeys, hasChild } from './hierarchy-keys.js';
 import { E_COUNT, E_EPOCH, E_PERMITS, N_CAP, N_COUNT, N_HELD, N_OWN } from './hierarchy-layout.js';
 import { tooMany } from './hierarchy-limits.js';
@@ -107,7 +108,7 @@ export class SharedHierarchyNode
    * `BACKEND` when this handle already holds units on `maxHoldsPerHandle` other nodes.
    */
   tryReserveSync(cost: number): boolean {
-    return this.charge(cost, false) !== -1;
+    return this.charge(cost, false) >= 0;
   }
 
   /**
@@ -118,12 +119,7 @@ export class SharedHierarchyNode
    */
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     const epoch = this.charge(cost, true);
-    if (epoch === -1) return null;
-    const permit = new SharedPermit(this, cost, epoch, this.tree.gen);
-    if (!this.tree.backstop) return permit;
-    const handle = new WatchedSharedPermit(permit);
-    watchLeak(handle, permit);
-    return handle;
+    return epoch < 0 ? null : this.permitOf(cost, epoch);
   }
 
   /**
@@ -135,10 +131,10 @@ export class SharedHierarchyNode
    * root).
    */
   tryAcquireDetailedSync(cost: number): Decision<readonly string[], SyncBudgetPermit> {
-    const permit = this.tryAcquireSync(cost);
-    if (permit !== null) return { ok: true, permit };
+    const epoch = this.charge(cost, true);
+    if (epoch >= 0) return { ok: true, permit: this.permitOf(cost, epoch) };
     let node: SharedHierarchyNode = this;
-    for (let up = this.tree.deniedAt; up > 0 && node.parent !== null; up--) node = node.parent;
+    for (let up = -1 - epoch; up > 0 && node.parent !== null; up--) node = node.parent;
     return { ok: false, deniedBy: node.path };
   }
 
@@ -147,9 +143,19 @@ export class SharedHierarchyNode
     return this.tryAcquireDetailedSync(cost);
   }
 
+  /** The permit for `cost` units this handle charged in `epoch`, watched by the backstop. */
+  private permitOf(cost: number, epoch: number): SyncBudgetPermit {
+    const permit = new SharedPermit(this, cost, epoch, this.tree.gen);
+    if (!this.tree.backstop) return permit;
+    const handle = new WatchedSharedPermit(permit);
+    watchLeak(handle, permit);
+    return handle;
+  }
+
   /**
-   * Takes `cost` on the whole path (count API or permit); returns the epoch, or −1 on denial.
-   * One critical section: reads and checks first, then one tail of stores.
+   * Takes `cost` on the whole path (count API or permit); returns the epoch, or on a denial
+   * −1 − how many levels above this node the node without room is. One critical section:
+   * reads and checks first, then one tail of stores; the listeners, if any, are told after.
    */
   private charge(cost: number, permit: boolean): number {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
@@ -168,26 +174,21 @@ export class SharedHierarchyNode
     const h2 = f[p2 + N_HELD]!;
     const h3 = f[p3 + N_HELD]!;
     const h4 = f[p4 + N_HELD]!;
-    if (
-      cost > f[p0 + N_CAP]! - h0 ||
-      cost > f[p1 + N_CAP]! - h1 ||
-      cost > f[p2 + N_CAP]! - h2 ||
-      cost > f[p3 + N_CAP]! - h3 ||
-      cost > f[p4 + N_CAP]! - h4
-    ) {
-      // Rare path: which node, from this one up, had no room (read before the lock goes).
-      t.deniedAt =
-        cost > f[p0 + N_CAP]! - h0
-          ? 0
-          : cost > f[p1 + N_CAP]! - h1
-            ? 1
-            : cost > f[p2 + N_CAP]! - h2
-              ? 2
-              : cost > f[p3 + N_CAP]! - h3
-                ? 3
-                : 4;
+    // Each node's room (the scratch node's is infinite).
+    const r0 = f[p0 + N_CAP]! - h0;
+    const r1 = f[p1 + N_CAP]! - h1;
+    const r2 = f[p2 + N_CAP]! - h2;
+    const r3 = f[p3 + N_CAP]! - h3;
+    const r4 = f[p4 + N_CAP]! - h4;
+    if (cost > r0 || cost > r1 || cost > r2 || cost > r3 || cost > r4) {
+      // Rare path: which node, from this one up, had no room.
+      const up = cost > r0 ? 0 : cost > r1 ? 1 : cost > r2 ? 2 : cost > r3 ? 3 : 4;
       this.unlock();
-      return -1;
+      const list = t.listeners;
+      if (list !== undefined) {
+        tellReserved(list, this, cost, Math.max(Math.min(r0, r1, r2, r3, r4), 0), up);
+      }
+      return -1 - up;
     }
     const e = cost === 0 ? t.layout.scratchHoldF64 : this.record(epoch, true);
     if (e < 0) t.fail(tooMany(t, this.path));
@@ -207,6 +208,8 @@ export class SharedHierarchyNode
     f[e + E_PERMITS] = ep;
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
+    const list = t.listeners;
+    if (list !== undefined) tellReserved(list, this, cost, Math.min(r0, r1, r2, r3, r4) - cost, -1);
     return epoch;
   }
 
@@ -221,6 +224,7 @@ export class SharedHierarchyNode
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const t = this.tree;
     if (t.catchUp !== undefined) t.catchUp();
+    const list = t.listeners;
     const f = t.f64;
     const i32 = t.i32;
     if (Atomics.compareExchange(i32, W_LOCK, 0, t.owner) !== 0) t.region.slowLock();
@@ -244,6 +248,7 @@ export class SharedHierarchyNode
     const h3 = f[p3 + N_HELD]! - accepted;
     const h4 = f[p4 + N_HELD]! - accepted;
     const o0 = f[p0 + N_OWN]! - accepted;
+    const available = list === undefined ? 0 : this.roomAfter(h0, h1, h2, h3, h4);
     // The tail: stores only.
     f[p4 + N_HELD] = h4;
     f[p3 + N_HELD] = h3;
@@ -258,7 +263,9 @@ export class SharedHierarchyNode
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WATCHERS) > 0) t.region.bumpFreed();
-    if (t.observer !== undefined) this.tell(true, cost, 0, accepted, false);
+    if (list === undefined) return;
+    tellSettled(list, this, true, cost, 0, accepted, available, false);
+    if (accepted !== cost) tellOverRelease(list, this, cost, accepted);
   }
 
   /**
@@ -275,6 +282,7 @@ export class SharedHierarchyNode
     unwatchLeak(cell);
     const f = t.f64;
     const { p0, p1, p2, p3, p4 } = this;
+    const list = t.listeners;
     t.lock();
     const live =
       t.i32[t.genIndex] === cell.gen && cell.epoch === f[S_EPOCH] && t.i32[H_CLOSED] === 0;
@@ -290,6 +298,9 @@ export class SharedHierarchyNode
     const h4 = f[p4 + N_HELD]! - back;
     const o0 = f[p0 + N_OWN]! - back;
     const leaks = leaked ? f[S_LEAKS]! + 1 : f[S_LEAKS]!;
+    // Not live, the path may be of an older epoch, and nothing changes on it.
+    const available =
+      list === undefined ? 0 : live ? this.roomAfter(h0, h1, h2, h3, h4) : this.roomNow();
     // The tail: stores only.
     f[p4 + N_HELD] = h4;
     f[p3 + N_HELD] = h3;
@@ -301,7 +312,9 @@ export class SharedHierarchyNode
     f[S_LEAKS] = leaks;
     t.unlock();
     if (back > 0 && Atomics.load(t.i32, W_WATCHERS) > 0) t.region.bumpFreed();
-    if (t.observer !== undefined) this.tell(to === RELEASED, cell.cost, spent, back, leaked);
+    if (list !== undefined) {
+      tellSettled(list, this, to === RELEASED, cell.cost, spent, back, available, leaked);
+    }
     return true;
   }
 

@@ -1,6 +1,5 @@
-import { ObserverList } from '../budgets/observer-list.js';
 import { SyncGuardBase } from '../budgets/sync-twins.js';
-import type { BudgetObserver } from '../spec/events.js';
+import { type SharedHierarchyListener, subscribeTo } from './hierarchy-events.js';
 import { E_NODE, N_CAP, N_EPOCH, N_HELD, N_KIDS, N_OWN } from './hierarchy-layout.js';
 import type { HierarchyTree } from './hierarchy-tree.js';
 import { HF_DUE, S_EPOCH, S_LEAKS, S_OVER_RELEASED } from './layout.js';
@@ -66,7 +65,7 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
 
   /** Units that can be reserved on this node right now: the tightest room on its path. */
   available(): number {
-    return this.read(() => Math.max(this.pathMin(true), 0));
+    return this.read(() => this.roomNow());
   }
 
   /** The most this node could ever grant: the smallest capacity on its path. */
@@ -110,6 +109,25 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
     if (f[this.p4 + N_EPOCH] !== epoch) t.freshen(this.p4, epoch);
   }
 
+  /**
+   * With the lock held: what can be reserved on this node once the nodes of its path hold
+   * `h0` … `h4` (this node first), for the listeners.
+   */
+  protected roomAfter(h0: number, h1: number, h2: number, h3: number, h4: number): number {
+    const f = this.tree.f64;
+    const r0 = f[this.p0 + N_CAP]! - h0;
+    const r1 = f[this.p1 + N_CAP]! - h1;
+    const r2 = f[this.p2 + N_CAP]! - h2;
+    const r3 = f[this.p3 + N_CAP]! - h3;
+    const r4 = f[this.p4 + N_CAP]! - h4;
+    return Math.max(Math.min(r0, r1, r2, r3, r4), 0);
+  }
+
+  /** With the lock held: what can be reserved on this node now. */
+  protected roomNow(): number {
+    return Math.max(this.pathMin(true), 0);
+  }
+
   /** With the lock held: field `field` of the node at `p`, 0 if a refill fenced it off. */
   private live(p: number, field: number): number {
     const f = this.tree.f64;
@@ -143,16 +161,26 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
   }
 
   /**
-   * Be told when units come back through this handle anywhere in its tree: refills made
-   * through it (`refill`, with the new epoch), and releases, partial commits and leaks on any
-   * of its nodes (`release`, `commit` with what it `refunded`, `leak`), each after the fact, as
-   * compose's hierarchy reports them. The listener is the handle's tree's, whichever node it
-   * was added on; other threads' calls are seen by their own handles' listeners. Events carry
-   * no `budget` name; reservations and denials are not reported. A listener that throws stops
-   * neither the others nor the operation: its error becomes a `BudgetryObserverWarning`.
+   * Be told of what is done through this handle: the same events, with the same `path`, as
+   * compose's `hierarchy()` nodes report (see {@link SharedHierarchyEvent}). Listeners belong
+   * to the handle, that is to its thread: what other threads (or other handles opened in this
+   * one) do is told to their own handles' listeners, never to these. A listener hears:
+   *
+   * - `reserve` and `deny` for every reservation made through this node or a node below it
+   *   (every one that charges, or would have charged, this node); on the root, all of them.
+   * - `release`, `commit` (with what it `refunded`), `leak` and `over-release` (a count release
+   *   of more than the node's count API held, after its `release`) on any node, and the
+   *   `refill`s made through this handle: a release on a sibling frees room on the path the two
+   *   share. Filter on `path` for this node's own.
+   *
+   * Every event is told after the fact, once the tree's lock is released, with `budget` left
+   * `undefined`. A handle with no listener checks one field per operation. A listener that
+   * throws stops neither the others nor the operation: its error becomes a
+   * `BudgetryObserverWarning`.
    *
    * @param listener - called with each event, synchronously.
-   * @returns a function that removes this subscription (calling it again does nothing).
+   * @returns a function that removes this subscription, and only it (calling it again does
+   * nothing), even when the same listener was added more than once.
    * @throws BudgetError `INVALID_ARGUMENT` when `listener` is not a function.
    *
    * @example
@@ -160,20 +188,18 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
    * import { SharedHierarchy } from '@budgetry/core';
    *
    * const root = new SharedHierarchy({ capacity: 100, children: { capacity: 10 } });
-   * const stop = root.child('acme').subscribe((event) => {
+   * const stop = root.subscribe((event) => {
+   *   if (event.type === 'deny') console.log(`${event.path[0]} was denied ${event.cost}`);
    *   if (event.type === 'release') console.log(`${event.refunded} units came back`);
    * });
+   * root.child('acme').tryReserveSync(50); // acme was denied 50
    * if (root.child('acme').tryReserveSync(5)) root.child('acme').releaseSync(5); // 5 units came back
    * stop();
    * root.close();
    * ```
    */
-  subscribe(listener: BudgetObserver): () => void {
-    const t = this.tree;
-    t.listeners ??= new ObserverList(undefined, (observer) => {
-      t.observer = observer;
-    });
-    return t.listeners.add(listener);
+  subscribe(listener: SharedHierarchyListener): () => void {
+    return subscribeTo(this.tree, this.index, listener);
   }
 
   /**
@@ -194,14 +220,5 @@ export abstract class HierarchyNodeReads extends SyncGuardBase {
    */
   watchFreed(listener: () => void): () => void {
     return this.tree.region.watchFreed(listener);
-  }
-
-  /** @internal Tells this handle's listeners that units reserved here were settled. */
-  tell(release: boolean, cost: number, used: number, refunded: number, leak: boolean): void {
-    const observer = this.tree.observer!;
-    const budget = undefined;
-    if (release) observer({ type: 'release', budget, cost, refunded, available: this.available() });
-    else observer({ type: 'commit', budget, cost, used, refunded });
-    if (leak) observer({ type: 'leak', budget, amount: cost, refunded });
   }
 }

@@ -1,4 +1,5 @@
 import { catchUpDue, type RefillSite, refillNow, refillScheduled } from './due-refill.js';
+import { tell } from './hierarchy-events.js';
 import type { HierarchyTree } from './hierarchy-tree.js';
 import { HF_DONE, HF_DUE, S_EPOCH, W_REFILLS } from './layout.js';
 
@@ -56,12 +57,10 @@ export class TreeRefills implements RefillSite {
   afterRefill(): void {
     const t = this.tree;
     t.region.wake();
-    t.observer?.({
-      type: 'refill',
-      budget: undefined,
-      epoch: this.epoch,
-      policy: 'reset',
-      available: this.capacity(),
-    });
+    const list = t.listeners;
+    if (list === undefined) return;
+    const epoch = this.epoch;
+    const available = this.capacity();
+    tell(list, { type: 'refill', budget: undefined, epoch, policy: 'reset', available, path: [] });
   }
 }

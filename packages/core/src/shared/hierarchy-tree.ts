@@ -1,7 +1,6 @@
-import type { ObserverList } from '../budgets/observer-list.js';
 import { invalid } from '../budgets/options.js';
 import { BudgetError } from '../spec/budget-error.js';
-import type { BudgetObserver } from '../spec/events.js';
+import type { EventSite, HierarchySubscription } from './hierarchy-events.js';
 import { encodeKey, hashKey } from './hierarchy-keys.js';
 import {
   E_COUNT,
@@ -50,7 +49,7 @@ import { BEAT_EVERY } from './shared-guard-core.js';
  * not yet published), so they may run before a section's tail; every real change is written
  * in that tail, with no calls and no loops (see `RegionMemory.slowLock`).
  */
-export class HierarchyTree {
+export class HierarchyTree implements EventSite {
   readonly i32: Int32Array;
   readonly f64: Float64Array;
   readonly u8: Uint8Array;
@@ -69,11 +68,11 @@ export class HierarchyTree {
    * in a long synchronous loop never runs its heartbeat timer, yet must not look dead.
    */
   callsToBeat = BEAT_EVERY;
-  /** What this handle's listeners are told, through one fan-out (see `subscribe`). */
-  observer: BudgetObserver | undefined = undefined;
-  listeners: ObserverList | undefined = undefined;
-  /** After a denial in this thread: how many levels above the node asked the full node was. */
-  deniedAt = 0;
+  /**
+   * This handle's subscriptions (see `subscribe`), copied on write; `undefined` while it has
+   * none, the one check an operation makes for listeners.
+   */
+  listeners: readonly HierarchySubscription[] | undefined = undefined;
   /** The refill schedule the root follows in this thread, if any. */
   catchUp: (() => void) | undefined = undefined;
   /** Refills through this handle (set by the root), also those a passed boundary makes due. */
