@@ -4,10 +4,10 @@
 // name under this file's prefix); its keys are deleted after the run.
 import { suite } from '@budgetry/testing';
 import { describe, test } from 'vitest';
-import { RedisAllOf, type RedisBudget } from '../src/index.js';
+import { RedisAllOf, type RedisBudget, RedisLeasedBudget } from '../src/index.js';
 import { fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
 import { LossyClient } from './helpers/lossy-client.js';
-import { redisReady } from './helpers/redis.js';
+import { redisReady, uniquePrefix } from './helpers/redis.js';
 
 const redis = await fileRedis();
 const guard = guards(redis, 'kit-guard');
@@ -113,6 +113,27 @@ describe.skipIf(!redisReady)('kit, an all-of over two Redis budgets', () => {
       capabilities: { available: true, permits },
     });
   }
+});
+
+describe.skipIf(!redisReady)('kit, a leased child holding the whole pool', () => {
+  // One process alone wants the whole pool, so its slice is the capacity and every decision
+  // is taken in process: the kit checks the count API it serves on that slice.
+  suite({
+    ...common,
+    describe,
+    kind: 'guard',
+    name: 'RedisLeasedBudget, sole holder',
+    options: { ...options, numRuns: 60, teardown: (b: never) => (b as RedisLeasedBudget).close() },
+    factory: ({ capacity }) =>
+      RedisLeasedBudget.open(capacity, {
+        redis: redis!,
+        name: 'kit-leased',
+        keyPrefix: uniquePrefix('kit-leased'),
+        wants: () => capacity,
+        leaseMs: 60_000,
+      }),
+    capabilities: { available: true },
+  });
 });
 
 describe.skipIf(!redisReady)('kit, debt cap', () => {
