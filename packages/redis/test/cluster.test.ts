@@ -1,78 +1,21 @@
 // A three-node Redis Cluster, started for this file and stopped after it: every key of a tree
 // is in one slot by the cluster's own CLUSTER KEYSLOT, and hierarchies (and a budget) run
 // through ioredis.Cluster — trees spread over the nodes, each script sent where its slot lives.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hierarchyKeys, RedisBudget, RedisHierarchy } from '../src/index.js';
+import { clusterReady, fileCluster } from './helpers/cluster.js';
 import { hostile, slotOf } from './helpers/keyspace.js';
-import { freePort, PrivateRedis, privateReady, uniquePrefix } from './helpers/redis.js';
+import { uniquePrefix } from './helpers/redis.js';
 
-const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TEMPLATE = { capacity: 30, children: { capacity: 12, children: { capacity: 5 } } };
 
-function hasRedisCli(): boolean {
-  try {
-    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env['CI'] === 'true') {
-      throw new Error('redis-cli is needed to form a cluster: apt-get install redis-tools');
-    }
-    return false;
-  }
-}
-
-const ready = privateReady && hasRedisCli();
-const nodes: PrivateRedis[] = [];
-const dirs: string[] = [];
-let cluster: Cluster | undefined;
-
-beforeAll(async () => {
-  if (!ready) return;
-  for (let i = 0; i < 3; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'budgetry-cluster-'));
-    dirs.push(dir);
-    // The bus port is chosen too: the default, port + 10 000, may be above 65 535.
-    const bus = String(await freePort());
-    const args = ['--cluster-enabled', 'yes', '--cluster-port', bus, '--dir', dir];
-    nodes.push(await PrivateRedis.start(undefined, args));
-  }
-  const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-  await run('redis-cli', [
-    '--cluster',
-    'create',
-    ...addresses,
-    '--cluster-replicas',
-    '0',
-    '--cluster-yes',
-  ]);
-  for (const n of nodes) {
-    for (let i = 0; ; i++) {
-      const { stdout } = await run('redis-cli', ['-p', String(n.port), 'cluster', 'info']);
-      if (stdout.includes('cluster_state:ok')) break;
-      if (i > 100) throw new Error(`cluster node ${n.port} did not reach cluster_state:ok`);
-      await sleep(50);
-    }
-  }
-  cluster = new Cluster([{ host: '127.0.0.1', port: nodes[0]!.port }]);
-  cluster.on('error', () => {});
-}, 30_000);
-
-afterAll(async () => {
-  cluster?.disconnect();
-  for (const n of nodes) await n.kill();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ready = clusterReady;
+const clusterOf = fileCluster();
 
 /** The master that serves `slot`, as the cluster says. */
 async function ownerOf(slot: number): Promise<number> {
-  const ranges = await cluster!.cluster('SLOTS');
+  const ranges = await clusterOf().cluster('SLOTS');
   return ranges.find(([from, to]) => slot >= from && slot <= to)![2]![1];
 }
 
@@ -82,7 +25,7 @@ describe.skipIf(!ready)('on a three-node Redis Cluster', () => {
     for (const name of ['tenants', ...hostile]) {
       const keys = Object.values(hierarchyKeys(prefix, name));
       const slots = await Promise.all(
-        keys.map(async (k) => Number(await cluster!.call('CLUSTER', 'KEYSLOT', k))),
+        keys.map(async (k) => Number(await clusterOf().call('CLUSTER', 'KEYSLOT', k))),
       );
       expect(new Set(slots).size, name).toBe(1);
       expect(slots[0]).toBe(slotOf(keys[0]!));
@@ -98,7 +41,7 @@ describe.skipIf(!ready)('on a three-node Redis Cluster', () => {
     expect(owners.size).toBeGreaterThanOrEqual(2); // the trees are spread over the nodes
     let reloads = 0;
     for (const name of names) {
-      const tree = new RedisHierarchy(TEMPLATE, { redis: cluster!, name, keyPrefix });
+      const tree = new RedisHierarchy(TEMPLATE, { redis: clusterOf(), name, keyPrefix });
       const permit = (await tree.at('acme', 'a{l}:ice').tryAcquire(5))!;
       expect(await permit.commit(2)).toBe(true);
       const results = await Promise.all(
@@ -123,12 +66,12 @@ describe.skipIf(!ready)('on a three-node Redis Cluster', () => {
 
   it('gives an expired lease back to its path on the cluster, and a budget works there too', async () => {
     const keyPrefix = uniquePrefix('cluster-leases');
-    const tree = new RedisHierarchy(TEMPLATE, { redis: cluster!, name: 'leases', keyPrefix });
+    const tree = new RedisHierarchy(TEMPLATE, { redis: clusterOf(), name: 'leases', keyPrefix });
     await tree.at('acme', 'x').tryAcquire(4, { leaseMs: 100 });
     await sleep(150);
     expect(await tree.reclaimExpired()).toMatchObject({ leases: 1, refunded: 4 });
     expect(await tree.child('acme').held()).toBe(0);
-    const budget = new RedisBudget(10, { redis: cluster!, name: 'rows', keyPrefix });
+    const budget = new RedisBudget(10, { redis: clusterOf(), name: 'rows', keyPrefix });
     const permit = (await budget.tryAcquire(6))!;
     await permit.commit(2);
     expect(await budget.available()).toBe(8);

@@ -1,3 +1,4 @@
+import { slotOfKey } from '../../src/all-of-members.js';
 // Redis Cluster's slot of a key, computed here (a standalone server has no CLUSTER KEYSLOT),
 // and tenant ids that would be key syntax if they were not escaped.
 
@@ -19,16 +20,9 @@ export const hostile: readonly string[] = [
   '\u0000',
 ];
 
-/** CRC16 (XMODEM) of the key's hash tag (or the whole key without one), modulo 16384. */
-export function slotOf(key: string): number {
-  const open = key.indexOf('{');
-  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
-  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
-  let crc = 0;
-  for (const byte of Buffer.from(hashed, 'utf8')) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++)
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
+/**
+ * The Cluster slot of a key, as @budgetry/redis computes it (its own CRC16, checked here
+ * against the specification's check value and, in cluster.test.ts, the server's CLUSTER
+ * KEYSLOT).
+ */
+export const slotOf = slotOfKey;
