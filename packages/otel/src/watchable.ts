@@ -14,7 +14,8 @@ import { describe, invalid } from './invalid.js';
  * - `TokenBucket` and `SlidingWindow` report their reservations, denials, releases, commits
  *   and over-releases; their refill is continuous, so thresholds re-arm as utilization falls
  *   back below a level rather than at an epoch (see `watchThresholds`).
- * - A `@budgetry/compose` hierarchy node reports the reservations and denials made through
+ * - A hierarchy node (`@budgetry/compose`'s, or a `SharedHierarchy` node from core, whose
+ *   listeners hear this thread's handle) reports the reservations and denials made through
  *   it or below it, and the refunds and refills of its whole tree; a watch counts those of
  *   its own subtree, and its utilization is what the subtree holds (`held()`) over the node's
  *   capacity, so a sibling filling the shared root moves `available` but not utilization.
@@ -123,8 +124,8 @@ interface HierarchyLike {
 }
 
 /**
- * A `@budgetry/compose` hierarchy node, told by the path capacity compose's waiting lines
- * read too, or `undefined`.
+ * A hierarchy node (compose's or core's shared one), told by the path capacity compose's
+ * waiting lines read too, or `undefined`.
  */
 function hierarchyOf(budget: object): HierarchyLike | undefined {
   const b = budget as Partial<Record<'pathCapacity' | 'held', unknown>> & { path?: unknown };

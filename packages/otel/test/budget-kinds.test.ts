@@ -5,6 +5,7 @@ import {
   AtomicBudget,
   AtomicTokenBudget,
   BudgetError,
+  SharedHierarchy,
   slidingWindow,
   tokenBucket,
 } from '@budgetry/core';
@@ -116,6 +117,35 @@ describe('watching hierarchy nodes', () => {
     expect(await h.value('budgetry.over_released', at())).toBe(3);
     expect(await h.value('budgetry.over_released', at('bigco'))).toBe(3);
     expect(await h.value('budgetry.over_released', at('acme'))).toBeUndefined();
+  });
+
+  it('scopes a shared-memory hierarchy node’s counters to its subtree, as compose’s', async () => {
+    h = harness();
+    const root = new SharedHierarchy(
+      { capacity: 20, children: { capacity: 10, children: { capacity: 4 } } },
+      { leakBackstop: false },
+    );
+    try {
+      h.telemetry.watch(root, { name: 'global' });
+      h.telemetry.watch(root.child('acme'), { name: 'tenant', tenant: 'acme' });
+      h.telemetry.watch(root.child('bigco'), { name: 'tenant', tenant: 'bigco' });
+      root.child('acme').child('alice').tryReserveSync(3);
+      root.child('acme').tryReserveSync(11); // denied by acme
+      root.child('bigco').tryReserveSync(2);
+      root.child('bigco').releaseSync(5); // 3 ignored, told to every listener of the handle
+      const at = (tenant?: string) =>
+        tenant === undefined
+          ? { 'budgetry.budget': 'global' }
+          : { 'budgetry.budget': 'tenant', 'budgetry.tenant': tenant };
+      expect(await h.value('budgetry.reservations', at())).toBe(2);
+      expect(await h.value('budgetry.reservations', at('acme'))).toBe(1);
+      expect(await h.value('budgetry.denials', at('acme'))).toBe(1);
+      expect(await h.value('budgetry.over_released', at('bigco'))).toBe(3);
+      expect(await h.value('budgetry.over_released', at('acme'))).toBeUndefined();
+      expect(await h.value('budgetry.utilization', at('acme'))).toBe(0.3); // 3 of 10, subtree
+    } finally {
+      root.close();
+    }
   });
 
   it('crosses a tenant’s thresholds on its own use, once per epoch of the root', async () => {
