@@ -35,10 +35,6 @@ export interface MemberList<K> {
 }
 
 /** What the all-of reads of a member (protected in the class, by design internal). */
-interface Internals {
-  readonly core: RemoteCore;
-}
-
 function invalid(message: string, details: Record<string, unknown>): BudgetError {
   return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
 }
@@ -82,7 +78,7 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
         { member: key },
       );
     }
-    const core = (budget as unknown as Internals).core;
+    const core = budget.core;
     const keys = core.runner.keys;
     const state = keys[0]!;
     const twin = seen.get(state);
@@ -117,7 +113,7 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
       }
     }
     // The configuration the member's own script sends, exactly (what its state was made with).
-    const config = (core.runner as unknown as { config: readonly string[] }).config;
+    const config = core.runner.config;
     parts.push({ budget, core, token: budget instanceof RedisTokenBudget, keys, config });
   }
   return { keys: entries.map(([k]) => k as K), parts, client: client! };

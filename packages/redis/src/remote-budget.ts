@@ -59,8 +59,8 @@ export abstract class RemoteBudget {
    * permits; not schedulable.
    */
   readonly capabilities: BudgetCapabilities;
-  /** @internal */
-  protected readonly core: RemoteCore;
+  /** @internal The budget's script runner and options, for RedisAllOf to reach its members. */
+  readonly core: RemoteCore;
   private readonly count: CountApi;
 
   constructor(kind: 'guard' | 'token', capacity: number, options: unknown) {

@@ -53,7 +53,8 @@ export class ScriptRunner {
     private readonly script: LuaScript,
     /** The keys every call passes, in the order the script reads them. */
     readonly keys: readonly string[],
-    private readonly config: readonly string[],
+    /** The configuration arguments every call passes after the operation's name. */
+    readonly config: readonly string[],
     private readonly timeoutMs: number,
     private readonly budget: string,
     /** A calendar budget's boundaries, sent as its period argument (config[3]) with each call. */
