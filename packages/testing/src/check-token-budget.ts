@@ -26,6 +26,7 @@ import {
   type Handle,
   handleIndex,
   invalidOp,
+  isTimeout,
   type LedgerOp,
   LedgerWorld,
   overReleaseOp,
@@ -171,7 +172,7 @@ function planRecord(world: W, h: Handle, prompt: number, completion: number): Pl
         };
       }
       const error = outcome.error;
-      if (world.caps.timeouts && BudgetError.isInstance(error) && error.code === 'TIMEOUT') {
+      if (world.caps.timeouts && isTimeout(error)) {
         return {
           kind: 'step',
           shown: 'TIMEOUT',
@@ -528,8 +529,7 @@ async function readAgain(world: W, read: () => unknown): Promise<unknown> {
     try {
       return await read();
     } catch (error) {
-      const lost = BudgetError.isInstance(error) && error.code === 'TIMEOUT';
-      if (!lost || !world.caps.timeouts || attempt === 4) throw error;
+      if (!isTimeout(error) || !world.caps.timeouts || attempt === 4) throw error;
     }
   }
 }
