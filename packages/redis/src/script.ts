@@ -40,17 +40,18 @@ local function periodOf(c)
   if not at then return p end
   return string.sub(p, 1, at - 1), string.sub(p, at + 1)
 end
-local function cfgOf(c)
-  return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. periodOf(c) .. '|' .. ARGV[c + 4]
+local function cfgOf(c, period)
+  period = period or periodOf(c)
+  return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. period .. '|' .. ARGV[c + 4]
 end
 -- The state hash's fields after 'sq' and 'cfg', in the order save() compares them.
 local FIELDS = {'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu'}
 local function open(S, L, D, G, c)
-local cfg = cfgOf(c)
+local stablePeriod, marks = periodOf(c)
+local cfg = cfgOf(c, stablePeriod)
 local kind = ARGV[c]
 local cap = tonumber(ARGV[c + 1])
 local carry = ARGV[c + 2] == 'carry'
-local _, marks = periodOf(c)
 -- A calendar budget: the epoch in force by the server's clock, and when the next one begins.
 -- Boundaries that do not bracket now were computed on a clock too far off: nothing is read
 -- or written, and the client computes them again around the server time it is told.
