@@ -37,17 +37,27 @@ for c in string.gmatch(ARGV[2], '[^,]+') do caps[#caps + 1] = tonumber(c) end
 local period = tonumber(ARGV[3])
 local graveMs = tonumber(ARGV[4])
 
-local f = redis.call('HMGET', S, 'cfg', 'ep', 'org', 'pidx', 'od', 'xl', 'xu', 'sq')
-local ep, org, pidx, od, xl, xu, sq
-local dirty = false
+-- The state hash holds 'cfg' and 'st', the tree's numbers packed as doubles (exact for every
+-- safe integer): one field to read and write.
+local PACKED = '<ddddddddd'
+local OLD = {'ep', 'org', 'pidx', 'od', 'xl', 'xu', 'sq'}
+local f = redis.call('HMGET', S, 'cfg', 'st')
+local ep, org, pidx, od, xl, xu, sq, nd, ng
+local dirty, meta, old = false, false, false
 if not f[1] then
-  ep, org, pidx, od, xl, xu, sq = 0, now, 0, 0, 0, 0, 0
+  ep, org, pidx, od, xl, xu, sq, nd, ng = 0, now, 0, 0, 0, 0, 0, NEVER, NEVER
   dirty = true
 elseif f[1] ~= cfg then
   return redis.error_reply('BUDGETRY_CONFIG stored ' .. f[1] .. ', given ' .. cfg)
+elseif f[2] then
+  ep, org, pidx, od, xl, xu, sq, nd, ng = struct.unpack(PACKED, f[2])
 else
-  ep, org, pidx, od = tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[5])
-  xl, xu, sq = tonumber(f[6]), tonumber(f[7]), tonumber(f[8])
+  -- Stored by a version that kept each number in a field of its own: read once, and saved
+  -- packed (the old fields deleted) by this call.
+  local o = redis.call('HMGET', S, unpack(OLD))
+  for i = 1, #o do o[i] = tonumber(o[i]) end
+  ep, org, pidx, od, xl, xu, sq = unpack(o)
+  nd, ng, old, meta = -NEVER, -NEVER, true, true
 end
 local nodes, touched = {}, {}
 -- A new epoch: every node starts empty (those already loaded too, by the sweep).
@@ -168,6 +178,7 @@ if op == 'acq' or op == 'res' then
         local deadline = now + tonumber(ARGV[7])
         redis.call('HSET', L, id, lease('h', cost, ep, name, 0))
         redis.call('ZADD', D, deadline, id)
+        due(deadline)
         out = {1, ep, deadline, -1}
       else
         nodes[name].c = nodes[name].c + cost
@@ -269,10 +280,10 @@ for n in pairs(touched) do
   end
 end
 if #idle > 0 then redis.call('HDEL', N, unpack(idle)) end
-if dirty then
-  sq = sq + 1
-  redis.call('HSET', S, 'sq', fmt(sq), 'cfg', cfg, 'ep', fmt(ep), 'org', fmt(org),
-    'pidx', fmt(pidx), 'od', fmt(od), 'xl', fmt(xl), 'xu', fmt(xu))
+if dirty or meta then
+  if dirty then sq = sq + 1 end
+  redis.call('HSET', S, 'cfg', cfg, 'st', struct.pack(PACKED, ep, org, pidx, od, xl, xu, sq, nd, ng))
+  if old then redis.call('HDEL', S, unpack(OLD)) end
 end
 local roomAt = MAX
 for _, n in ipairs(path(focus)) do roomAt = math.min(roomAt, room(nodes[n])) end

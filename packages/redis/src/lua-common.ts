@@ -3,7 +3,9 @@
 // both implement alike (abandon, renew, refill, sweep), and how a reply is laid out.
 //
 // What a script must define for them: KEYS S (state), L (lease records), D (deadlines),
-// G (graveyard) as locals; `graveMs`; `ep`, `xl`, `xu`, `sq` and `dirty`; `split(rec)`
+// G (graveyard) as locals; `graveMs`; `ep`, `xl`, `xu`, `sq` and `dirty`; `nd` and `ng` (see
+// SWEEP) and `meta`, set when they change, so the script saves them without counting a change
+// of the budget; `split(rec)`
 // returning the record's state, cost and epoch, then its fourth field; `lapse(id, cost, epoch,
 // fourth)`, which gives an expired lease's units back (if its epoch is live), keeps its record
 // and returns the units given back; `settleHeld(id, how, cost, epoch, used, fourth)`;
@@ -20,6 +22,8 @@ export function prelude(first: number): string {
 local op, A = ARGV[1], ${first}
 local MAX = 9007199254740991
 local SWEEP = 16
+local FORGET = 64
+local NEVER = math.huge
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function fmt(x) return string.format('%.0f', x) end
@@ -40,23 +44,51 @@ if period > 0 then
 end
 `;
 
-/** @internal Keeps a settled record (so a retry is recognised) until the graveyard lets go. */
+/**
+ * @internal Defines `bury(id, rec)`, which keeps a settled record (so a retry is recognised)
+ * until the graveyard lets go, and `due(deadline)`, which every write of a lease deadline calls.
+ */
 export const BURY = `
+local function due(deadline)
+  if deadline < nd then
+    nd = deadline
+    meta = true
+  end
+end
 local function bury(id, rec)
   redis.call('HSET', L, id, rec)
-  redis.call('ZADD', G, now + graveMs, id)
+  local forget = now + graveMs
+  redis.call('ZADD', G, forget, id)
+  if forget < ng then
+    ng = forget
+    meta = true
+  end
 end
 `;
 
 /**
  * @internal Defines `expire(limit)`, which settles up to `limit` leases whose deadline passed,
  * each once, through the script's `lapse`, counting them in `swept`, `sweptUnits`,
- * `sweptBack`; runs it for a few; then forgets, a few, the settled records whose time ran out.
+ * `sweptBack`; runs it for a few; then forgets a batch of the settled records whose time ran
+ * out.
+ *
+ * Neither look costs a command while nothing can be due. `nd` is a lower bound on the
+ * deadlines in D (NEVER when it is empty): `due` lowers it as deadlines are written, and a
+ * sweep that leaves no expired lease behind reads the earliest deadline left. `ng` is when the
+ * graveyard is next looked at: `bury` lowers it to the earliest forget time it writes, and a
+ * look that forgets every record due puts it off by `graceMs` (a quarter of the window, at
+ * most a second), so records are forgotten in batches, between the window and 1.25 windows
+ * after they settled.
  */
 export const SWEEP = `
 local swept, sweptUnits, sweptBack = 0, 0, 0
 local function expire(limit)
   local ids = redis.call('ZRANGEBYSCORE', D, '-inf', now, 'LIMIT', 0, limit)
+  if #ids < limit then
+    local first = redis.call('ZRANGE', D, 0, 0, 'WITHSCORES')
+    nd = first[2] and tonumber(first[2]) or NEVER
+    meta = true
+  end
   if #ids == 0 then return end
   for _, id in ipairs(ids) do
     local rec = redis.call('HGET', L, id)
@@ -75,12 +107,18 @@ local function expire(limit)
   redis.call('ZREM', D, unpack(ids))
   dirty = true
 end
-expire(SWEEP)
+if now >= nd then expire(SWEEP) end
 
-local dead = redis.call('ZRANGEBYSCORE', G, '-inf', now, 'LIMIT', 0, SWEEP)
-if #dead > 0 then
-  redis.call('HDEL', L, unpack(dead))
-  redis.call('ZREM', G, unpack(dead))
+if now >= ng then
+  local dead = redis.call('ZRANGEBYSCORE', G, '-inf', now, 'LIMIT', 0, FORGET)
+  if #dead > 0 then
+    redis.call('HDEL', L, unpack(dead))
+    redis.call('ZREM', G, unpack(dead))
+  end
+  if #dead < FORGET then
+    ng = now + math.min(1000, math.floor(graveMs / 4))
+    meta = true
+  end
 end
 `;
 
@@ -115,6 +153,7 @@ elseif op == 'ren' then
   if rec and string.sub(rec, 1, 1) == 'h' then
     local deadline = now + tonumber(ARGV[A + 1])
     redis.call('ZADD', D, deadline, id)
+    due(deadline)
     out = {1, deadline}
   else
     out = {0, 0}

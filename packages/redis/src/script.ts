@@ -11,10 +11,11 @@
 // available - debt after the call, the number of state changes so far (this call's place in
 // the budget's one order of changes)}; the operation's own values follow.
 //
-// Lease records are strings "<state>|<cost>|<epoch>|<extra>": h held, r released, c committed,
-// u recorded, U recorded after expiry, x expired (extra: units refunded at expiry), C a count
-// reservation, R a count release (cost: units accepted), A abandoned before it arrived, K a
-// usage charge.
+// The state hash holds the configuration ('cfg') and the numbers ('st', packed doubles). Lease
+// records are a state letter and cost, epoch and extra, packed (see `rec`): h held, r released,
+// c committed, u recorded, U recorded after expiry, x expired (extra: units refunded at
+// expiry), C a count reservation, R a count release (cost: units accepted), K a usage charge;
+// "A" alone is a request abandoned before it arrived.
 //
 // The budget itself is the Lua function `open` (BUDGET below): it loads one budget's state,
 // begins the epochs whose boundaries passed, sweeps expired leases, and returns an object whose
@@ -44,8 +45,28 @@ local function cfgOf(c, period)
   period = period or periodOf(c)
   return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. period .. '|' .. ARGV[c + 4]
 end
--- The state hash's fields after 'sq' and 'cfg', in the order save() compares them.
-local FIELDS = {'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu'}
+-- The state hash holds 'cfg' and 'st': the numbers below packed as doubles (exact for every
+-- safe integer), one field to read and write instead of one each.
+local PACKED = '<dddddddddddddd'
+local OLD = {'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu', 'sq'}
+-- A lease record: its state letter, a zero byte, then cost, epoch and a fourth number packed
+-- as doubles. Records without the zero byte are text, "<state>|<cost>|<epoch>|<fourth>" as
+-- earlier versions wrote them (and 'A', an abandoned request, written by lua-common).
+local RECORD = '<c1Bddd'
+local function rec(state, cost, epoch, fourth)
+  return struct.pack(RECORD, state, 0, cost, epoch or 0, fourth or 0)
+end
+local function split(r)
+  if string.byte(r, 2) == 0 then
+    local state, _, cost, epoch, fourth = struct.unpack(RECORD, r)
+    return state, cost, epoch, fourth
+  end
+  local p = {}
+  for part in string.gmatch(r, '[^|]+') do p[#p + 1] = part end
+  return p[1], tonumber(p[2] or '0'), tonumber(p[3] or '0'), tonumber(p[4] or '0')
+end
+-- The operations run() knows.
+local OPS = {acq = 1, res = 1, rel = 1, set = 1, chg = 1, abt = 1, ren = 1, ref = 1, swp = 1, get = 1}
 local function open(S, L, D, G, c)
 local stablePeriod, marks = periodOf(c)
 local cfg = cfgOf(c, stablePeriod)
@@ -65,27 +86,24 @@ local period = marks and 0 or tonumber(ARGV[c + 3])
 local maxDebt = tonumber(ARGV[c + 4])
 local graveMs = tonumber(ARGV[c + 5])
 
-local f = redis.call('HMGET', S, 'cfg', 'net', 'rs', 'ch', 'ep', 'org', 'pidx', 'con', 'od', 'fg', 'xl', 'xu', 'sq')
-local net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq
-local dirty = false
--- The fields as loaded (nil for a new budget): save() writes only the ones that changed.
-local loaded
+local f = redis.call('HMGET', S, 'cfg', 'st')
+local net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq, nd, ng
+local dirty, meta, old = false, false, false
 if not f[1] then
   net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq = cap, 0, 0, 0, now, 0, 0, 0, 0, 0, 0, 0
+  nd, ng = NEVER, NEVER
   dirty = true
 elseif f[1] ~= cfg then
   return nil, f[1]
+elseif f[2] then
+  net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq, nd, ng = struct.unpack(PACKED, f[2])
 else
-  net, rs, ch, ep = tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[5])
-  org, pidx, con, od = tonumber(f[6]), tonumber(f[7]), tonumber(f[8]), tonumber(f[9])
-  fg, xl, xu, sq = tonumber(f[10]), tonumber(f[11]), tonumber(f[12]), tonumber(f[13])
-  loaded = {net, rs, ch, ep, org, pidx, con, od, fg, xl, xu}
-end
-
-local function split(rec)
-  local p = {}
-  for part in string.gmatch(rec, '[^|]+') do p[#p + 1] = part end
-  return p[1], tonumber(p[2] or '0'), tonumber(p[3] or '0'), tonumber(p[4] or '0')
+  -- Stored by a version that kept each number in a field of its own: read once, and saved
+  -- packed (the old fields deleted) by this call.
+  local o = redis.call('HMGET', S, unpack(OLD))
+  for i = 1, #o do o[i] = tonumber(o[i]) end
+  net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq = unpack(o)
+  nd, ng, old, meta = -NEVER, -NEVER, true, true
 end
 local function live(epoch) return carry or epoch == ep end
 ${lua.BURY}
@@ -126,7 +144,7 @@ end
 ${lua.EPOCHS}
 if calIdx then
   -- A new budget starts in the calendar epoch in force; a later call begins those passed.
-  if not loaded then
+  if not f[1] then
     pidx = calIdx
   elseif calIdx > pidx then
     refill(calIdx - pidx)
@@ -141,7 +159,7 @@ local function lapse(id, cost, lep)
     net = net + cost
     back = cost
   end
-  bury(id, 'x|' .. fmt(cost) .. '|' .. fmt(lep) .. '|' .. fmt(back))
+  bury(id, rec('x', cost, lep, back))
   return back
 end
 ${lua.SWEEP}
@@ -152,18 +170,18 @@ local function settleHeld(id, how, cost, lep, amount)
   dirty = true
   if how == 'r' then
     if ok then net = net + cost end
-    bury(id, 'r|' .. fmt(cost) .. '|' .. fmt(lep))
+    bury(id, rec('r', cost, lep))
     return {1, ok and cost or 0, 0}
   elseif how == 'c' then
     if ok then net = net + cost - amount end
-    bury(id, 'c|' .. fmt(cost) .. '|' .. fmt(lep) .. '|' .. fmt(amount))
+    bury(id, rec('c', cost, lep, amount))
     return {1, ok and cost - amount or 0, 0}
   end
   con = math.min(con + amount, MAX)
   local change = 0
   if ok then change = cost - amount elseif amount > cost then change = cost - amount end
   local written = addToNet(change)
-  bury(id, 'u|' .. fmt(cost) .. '|' .. fmt(lep) .. '|' .. fmt(amount))
+  bury(id, rec('u', cost, lep, amount))
   return {1, 0, written}
 end
 
@@ -173,7 +191,7 @@ local function charge(id, cost, amount, kept, mark)
   con = math.min(con + amount, MAX)
   local change = math.min(0, kept - amount)
   local written = addToNet(change)
-  bury(id, mark .. '|' .. fmt(cost) .. '|0|' .. fmt(amount))
+  bury(id, rec(mark, cost, 0, amount))
   dirty = true
   return {1, 0, written, 1}
 end
@@ -197,12 +215,13 @@ local function take(op, id, cost, leaseMs)
   dirty = true
   if op == 'acq' then
     local deadline = now + tonumber(leaseMs)
-    redis.call('HSET', L, id, 'h|' .. fmt(cost) .. '|' .. fmt(ep))
+    redis.call('HSET', L, id, rec('h', cost, ep))
     redis.call('ZADD', D, deadline, id)
+    due(deadline)
     return {1, ep, deadline}
   end
   ch = ch + cost
-  bury(id, 'C|' .. fmt(cost) .. '|' .. fmt(ep))
+  bury(id, rec('C', cost, ep))
   return {1, ep, 0}
 end
 -- What a count release under id accepted, if it arrived before.
@@ -213,13 +232,13 @@ local function released(id)
   return accepted
 end
 -- A count release refused (strict): remembered as accepting nothing.
-local function refuse(id) bury(id, 'R|0') end
+local function refuse(id) bury(id, rec('R', 0)) end
 -- A count release of cost: what the count API holds of it comes back; returns that.
 local function giveBack(id, cost)
   local accepted = math.min(cost, ch)
   ch, rs, net = ch - accepted, rs - accepted, net + accepted
   od = math.min(od + cost - accepted, MAX)
-  bury(id, 'R|' .. fmt(accepted))
+  bury(id, rec('R', accepted))
   dirty = true
   return accepted
 end
@@ -285,26 +304,40 @@ ${lua.COMMON_OPS}
   end
   return out
 end
--- Writes the state back if anything changed; then the reply header.
-local function save()
+-- Writes the state back if anything changed (counting a change of the budget only when
+-- dirty: meta is the sweep's bookkeeping); then the reply header.
+-- The reply header of the operation just run: counts a change of the budget if it made one,
+-- and hands over the leases the call swept (reported once, with the first operation).
+local changed = false
+local function mark()
   if dirty then
     sq = sq + 1
-    local cur = {net, rs, ch, ep, org, pidx, con, od, fg, xl, xu}
-    local args = {'sq', fmt(sq)}
-    if not loaded then args[3], args[4] = 'cfg', cfg end
-    for i = 1, 11 do
-      if not loaded or cur[i] ~= loaded[i] then
-        args[#args + 1] = FIELDS[i]
-        args[#args + 1] = fmt(cur[i])
-      end
-    end
-    redis.call('HSET', S, unpack(args))
-    loaded = cur
-    dirty = false
+    dirty, changed = false, true
   end
-  return {swept, sweptUnits, sweptBack, net, sq}
+  local head = {swept, sweptUnits, sweptBack, net, sq}
+  swept, sweptUnits, sweptBack = 0, 0, 0
+  return head
 end
-return {kind = kind, check = check, take = take, released = released, refuse = refuse, giveBack = giveBack, countHeld = countHeld, room = room, nextIn = nextIn, settle = settle, run = run, save = save}
+-- Ends the call: the last header, and the state written back if anything changed (meta: the
+-- sweep's bookkeeping only).
+local function save()
+  local head = mark()
+  if changed or meta then
+    local st = struct.pack(PACKED, net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq, nd, ng)
+    if not f[1] then
+      redis.call('HSET', S, 'cfg', cfg, 'st', st)
+    else
+      redis.call('HSET', S, 'st', st)
+    end
+    if old then
+      redis.call('HDEL', S, unpack(OLD))
+      old = false
+    end
+    changed, meta = false, false
+  end
+  return head
+end
+return {kind = kind, check = check, take = take, released = released, refuse = refuse, giveBack = giveBack, countHeld = countHeld, room = room, nextIn = nextIn, settle = settle, run = run, mark = mark, save = save}
 end
 `;
 
@@ -316,10 +349,32 @@ if not budget then
   if not stored then return redis.error_reply('BUDGETRY_CALENDAR ' .. fmt(serverNow)) end
   return redis.error_reply('BUDGETRY_CONFIG stored ' .. stored .. ', given ' .. cfgOf(2))
 end
-local out = budget.run(op, A)
-if not out then return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op)) end
-local reply = budget.save()
-for i = 1, #out do reply[#reply + 1] = out[i] end
+if op ~= 'bat' then
+  local out = budget.run(op, A)
+  if not out then return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op)) end
+  local reply = budget.save()
+  for i = 1, #out do reply[#reply + 1] = out[i] end
+  return reply
+end
+-- A batch: ARGV[A] operations, each its name, the number of its arguments, then those, run in
+-- order exactly as if each were a call of its own. The reply is each operation's, header and
+-- all, after its length. Every name is checked before anything runs.
+local k, p = tonumber(ARGV[A]), A + 1
+local at = {}
+for j = 1, k do
+  local name = ARGV[p]
+  if not OPS[name] then return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(name)) end
+  at[j] = p
+  p = p + 2 + tonumber(ARGV[p + 1])
+end
+local reply = {}
+for j = 1, k do
+  local out = budget.run(ARGV[at[j]], at[j] + 2)
+  local head = j < k and budget.mark() or budget.save()
+  reply[#reply + 1] = #head + #out
+  for i = 1, #head do reply[#reply + 1] = head[i] end
+  for i = 1, #out do reply[#reply + 1] = out[i] end
+end
 return reply`;
 
 /** @internal The budget script, named by its SHA-1. */

@@ -18,6 +18,7 @@ import {
 import { BUDGET_SCRIPT } from '../src/script.js';
 import { ScriptRunner } from '../src/script-runner.js';
 import { codeOf, fileRedis, guards } from './helpers/budgets.js';
+import { packedState } from './helpers/keyspace.js';
 import { redisReady, uniquePrefix } from './helpers/redis.js';
 
 const redis = await fileRedis();
@@ -58,11 +59,11 @@ describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
     const marks = (idx: number) => `${now - 60_000},${idx},${now + 3_600_000}`;
     expect((await b.call(marks(100), 'res', 'r1', '10'))[5]).toBe(1);
     expect((await b.call(marks(100), 'res', 'r2', '1'))[5]).toBe(0); // same epoch: empty
-    expect(await redis!.hget(b.state, 'ep')).toBe('0');
+    expect((await packedState(redis!, b.state))?.ep).toBe(0);
     expect((await b.call(marks(103), 'res', 'r3', '4'))[5]).toBe(1); // three boundaries passed
-    expect(await redis!.hmget(b.state, 'ep', 'pidx', 'net')).toEqual(['3', '103', '6']);
+    expect(await packedState(redis!, b.state)).toMatchObject({ ep: 3, pidx: 103, net: 6 });
     expect((await b.call(marks(102), 'res', 'r4', '6'))[5]).toBe(1); // an older index: nothing
-    expect(await redis!.hmget(b.state, 'ep', 'net')).toEqual(['3', '0']);
+    expect(await packedState(redis!, b.state)).toMatchObject({ ep: 3, net: 0 });
   });
 
   it('refuses boundaries that do not bracket the server time, reading and writing nothing', async () => {
@@ -113,7 +114,7 @@ describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
     expect((await watched.run('res', ['r1', '4']))[5]).toBe(1);
     expect(sent).toHaveLength(2); // refused once, then sent again around the server's time
     const now = await serverNow();
-    expect(Number(await redis!.hget(k.state, 'pidx'))).toBe(schedule.index(now));
+    expect((await packedState(redis!, k.state))?.pidx).toBe(schedule.index(now));
     expect((await runner.run('res', ['r2', '4']))[5]).toBe(1); // learned: one call
   });
 

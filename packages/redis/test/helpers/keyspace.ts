@@ -26,3 +26,39 @@ export const hostile: readonly string[] = [
  * KEYSLOT).
  */
 export const slotOf = slotOfKey;
+
+/** The numbers of a budget's state hash, in the order the budget script packs them. */
+const budgetFields = [
+  'net',
+  'rs',
+  'ch',
+  'ep',
+  'org',
+  'pidx',
+  'con',
+  'od',
+  'fg',
+  'xl',
+  'xu',
+  'sq',
+  'nd',
+  'ng',
+] as const;
+
+/** A budget's state as the script keeps it: its `st` field, doubles packed little-endian. */
+export type PackedBudgetState = Record<(typeof budgetFields)[number], number>;
+
+/** Reads and unpacks the `st` field of the budget state hash `key` (undefined before any call). */
+export async function packedState(
+  redis: { hgetBuffer(key: string, field: string): Promise<Buffer | null> },
+  key: string,
+): Promise<PackedBudgetState | undefined> {
+  const st = await redis.hgetBuffer(key, 'st');
+  if (st === null) return undefined;
+  if (st.length !== budgetFields.length * 8) throw new Error(`st holds ${st.length} bytes`);
+  const state = {} as PackedBudgetState;
+  budgetFields.forEach((name, i) => {
+    state[name] = st.readDoubleLE(i * 8);
+  });
+  return state;
+}
