@@ -77,6 +77,13 @@ export interface RedisBudgetOptions {
   onFailOpen?: (error: BudgetError) => void;
   /** Longest wait for Redis per call, in milliseconds (default 2 000; `Infinity` for none). */
   timeoutMs?: number;
+  /**
+   * Most calls sent to Redis as one script call (default 32; 1 sends each alone). The calls
+   * this budget object makes in one turn of the event loop go together, in order, each
+   * applied and answered exactly as if sent alone; the script's fixed work is paid once for
+   * them all. A batch that fails fails for each of its calls.
+   */
+  maxBatch?: number;
   /** Make a count-API release beyond what is held throw `OVER_RELEASE` (default `false`). */
   strict?: boolean;
   /** Receives the events of this process's calls, and `leak` for leases it saw expire. */
@@ -178,6 +185,7 @@ export interface ResolvedOptions {
   readonly failure: FailurePolicy;
   readonly onFailOpen: ((error: BudgetError) => void) | undefined;
   readonly timeoutMs: number;
+  readonly maxBatch: number;
   readonly strict: boolean;
   readonly observer: BudgetObserver | undefined;
   readonly maxDebt: number;
@@ -265,11 +273,23 @@ export function resolveOptions(options: unknown, token: boolean): ResolvedOption
     failure: oneOf(o['failure'], 'failure', ['closed', 'open'] as const),
     onFailOpen: optionalFunction(o['onFailOpen'], 'onFailOpen'),
     timeoutMs: positiveMs(o['timeoutMs'], 'timeoutMs', 2_000, true),
+    maxBatch: batchSize(o['maxBatch']),
     strict: (o['strict'] as boolean | undefined) ?? false,
     observer: optionalFunction(o['observer'], 'observer'),
     maxDebt,
     leakBackstop: (o['leakBackstop'] as boolean | undefined) ?? true,
   };
+}
+
+/** Most calls one script call may carry: Redis is sent a few arguments for each. */
+const batchLimit = 1_000;
+
+function batchSize(value: unknown): number {
+  if (value === undefined) return 32;
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > batchLimit) {
+    throw invalid('maxBatch', value, `an integer from 1 to ${batchLimit}`);
+  }
+  return value as number;
 }
 
 /** The `refillCalendar` option checked, with its schedule built once. */

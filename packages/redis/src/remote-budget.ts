@@ -87,6 +87,7 @@ export abstract class RemoteBudget {
       o.timeoutMs,
       o.name,
       calendar,
+      o.maxBatch,
     );
     this.core = new RemoteCore(o, runner);
     this.capacity = capacity;

@@ -38,15 +38,29 @@ export interface RunnerStats {
   scriptReloads: number;
 }
 
+/** A call waiting in a {@link ScriptRunner}'s batch. */
+interface Queued {
+  readonly op: string;
+  readonly args: readonly string[];
+  readonly resolve: (reply: number[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * @internal Runs one Lua script over a fixed set of keys (all in one hash slot): by SHA, again with its text when the server answers
  * `NOSCRIPT` (after `SCRIPT FLUSH` or a restart: the script did not run, so sending it again
  * cannot apply anything twice), under a per-call time limit. Every failure becomes a
  * `BudgetError`: `TIMEOUT` when the time limit passed first, `BACKEND` otherwise, with the
  * client's error as `cause`.
+ *
+ * With `maxBatch` above 1 (for a script that runs `bat`), the calls made in one turn of the
+ * event loop go to Redis together, in the order they were made, as one script call: the
+ * script's fixed work (its clock, loading and saving the state, the sweep) is paid once for
+ * them all. Each gets its own reply, as if sent alone; a failure of the batch is each one's.
  */
 export class ScriptRunner {
   readonly stats: RunnerStats = { scriptReloads: 0 };
+  private queue: Queued[] = [];
 
   constructor(
     private readonly client: RedisScriptClient,
@@ -59,26 +73,71 @@ export class ScriptRunner {
     private readonly budget: string,
     /** A calendar budget's boundaries, sent as its period argument (config[3]) with each call. */
     private readonly calendar?: CalendarMarks,
+    /** Most calls sent as one script call (1: every call alone). */
+    private readonly maxBatch = 1,
   ) {}
 
   /**
-   * Sends `op` with its arguments. The command is handed to the client before this returns,
-   * so a later call from the same budget reaches the server after it.
+   * Sends `op` with its arguments. The command is handed to the client before this returns
+   * (batched: at the end of the current turn, or at once when the batch is full), so a later
+   * call from the same budget reaches the server after it.
    */
   run(op: string, args: readonly string[]): Promise<number[]> {
+    if (this.maxBatch <= 1) return this.runNow(op, args, op);
+    return new Promise<number[]>((resolve, reject) => {
+      const queue = this.queue;
+      queue.push({ op, args, resolve, reject });
+      if (queue.length >= this.maxBatch) this.flush();
+      else if (queue.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  /** Sends what is queued: a lone call as itself, several as one `bat`. */
+  private flush(): void {
+    const calls = this.queue;
+    if (calls.length === 0) return;
+    this.queue = [];
+    if (calls.length === 1) {
+      const only = calls[0]!;
+      this.runNow(only.op, only.args, only.op).then(only.resolve, only.reject);
+      return;
+    }
+    const args = [String(calls.length)];
+    for (const c of calls) args.push(c.op, String(c.args.length), ...c.args);
+    const ops = [...new Set(calls.map((c) => c.op))].join(', ');
+    this.runNow('bat', args, `a batch of ${calls.length} calls (${ops})`).then(
+      (reply) => {
+        let at = 0;
+        for (const c of calls) {
+          const n = reply[at];
+          if (typeof n !== 'number' || at + 1 + n > reply.length) {
+            c.reject(malformed(c.op, this.budget, reply));
+            continue;
+          }
+          c.resolve(reply.slice(at + 1, at + 1 + n));
+          at += 1 + n;
+        }
+      },
+      (error: unknown) => {
+        for (const c of calls) c.reject(forOp(error, c.op));
+      },
+    );
+  }
+
+  private runNow(op: string, args: readonly string[], label: string): Promise<number[]> {
     const calendar = this.calendar;
-    if (calendar === undefined) return this.send(op, args);
-    return this.send(op, args).catch((error: unknown) => {
+    if (calendar === undefined) return this.send(op, args, label);
+    return this.send(op, args, label).catch((error: unknown) => {
       const cause = BudgetError.isInstance(error) ? error.cause : undefined;
       const told = /^BUDGETRY_CALENDAR (\d+)/.exec(messageOf(cause));
       if (told === null) throw error;
       // Refused before anything was read or written: safe to send again, once.
       calendar.correct(Number(told[1]));
-      return this.send(op, args);
+      return this.send(op, args, label);
     });
   }
 
-  private send(op: string, args: readonly string[]): Promise<number[]> {
+  private send(op: string, args: readonly string[], label: string): Promise<number[]> {
     const config = this.calendar === undefined ? this.config : this.withMarks(this.calendar);
     const argv = [...this.keys, op, ...config, ...args];
     const n = this.keys.length;
@@ -93,10 +152,10 @@ export class ScriptRunner {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    return this.limit(sent, op).then(
+    return this.limit(sent, label).then(
       (reply) => reply as number[],
       (error: unknown) => {
-        throw toBudgetError(error, op, this.budget, this.script.configShape);
+        throw toBudgetError(error, label, this.budget, this.script.configShape);
       },
     );
   }
@@ -132,6 +191,25 @@ export class ScriptRunner {
       );
     });
   }
+}
+
+/** A batch's failure as one of its calls reports it: the same error, `details.op` its own. */
+function forOp(error: unknown, op: string): unknown {
+  if (!BudgetError.isInstance(error)) return error;
+  return new BudgetError({
+    code: error.code,
+    message: error.message,
+    details: { ...error.details, op, batched: true },
+    cause: error.cause,
+  });
+}
+
+function malformed(op: string, budget: string, reply: unknown): BudgetError {
+  return new BudgetError({
+    code: 'BACKEND',
+    message: `Redis answered a batch on budget ${JSON.stringify(budget)} with a reply budgetry cannot read (for ${op})`,
+    details: { budget, op, reply },
+  });
 }
 
 function messageOf(error: unknown): string {

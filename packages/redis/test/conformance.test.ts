@@ -155,8 +155,14 @@ describe.skipIf(!redisReady)('kit, debt cap', () => {
 // indeterminate dispose does not foresee. Those paths have tests of their own (leases.test.ts).
 function lossy(...spared: string[]): LossyClient {
   const c = new LossyClient(redis!);
-  c.fate = (n, op) =>
-    spared.includes(op) ? 'ok' : n % 9 === 4 ? 'hang-after' : n % 9 === 7 ? 'hang-before' : 'ok';
+  c.fate = (n, ops) =>
+    ops.some((op) => spared.includes(op))
+      ? 'ok'
+      : n % 9 === 4
+        ? 'hang-after'
+        : n % 9 === 7
+          ? 'hang-before'
+          : 'ok';
   return c;
 }
 

@@ -197,21 +197,21 @@ function escapeGlob(text: string): string {
  *
  * @param redis - a connected client.
  * @param work - the calls to measure.
- * @returns microseconds per call, or `null` when no call was counted.
+ * @returns microseconds per call and the calls counted, or `null` when none was.
  * @example
  * ```ts
- * const us = await serverMicrosPerScript(redis, async () => { await redis.eval('return 1', 0); });
+ * const t = await serverMicrosPerScript(redis, async () => { await redis.eval('return 1', 0); });
  * ```
  */
 export async function serverMicrosPerScript(
   redis: Redis,
   work: () => Promise<unknown>,
-): Promise<number | null> {
+): Promise<{ readonly perCall: number; readonly calls: number } | null> {
   const before = scriptStats(await redis.info('commandstats'));
   await work();
   const after = scriptStats(await redis.info('commandstats'));
   const calls = after.calls - before.calls;
-  return calls > 0 ? (after.usec - before.usec) / calls : null;
+  return calls > 0 ? { perCall: (after.usec - before.usec) / calls, calls } : null;
 }
 
 /**

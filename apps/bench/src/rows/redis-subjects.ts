@@ -126,27 +126,37 @@ export const openBudgetCount: OpenSubject = async (redis, prefix, capacity) => {
   };
 };
 
-/** `RedisBudget`'s permits: `await tryAcquire(1)` (a lease), then `await permit.commit()`. */
-export const openBudgetPermit: OpenSubject = async (redis, prefix, capacity) => {
-  const budget = new RedisBudget(capacity, { redis, name: 'permits', keyPrefix: prefix });
-  return {
-    async op() {
-      const permit = await budget.tryAcquire(cost);
-      if (permit === null) return false;
-      await permit.commit();
-      return true;
-    },
-    async verify(granted) {
-      const s = await budget.snapshot();
-      const spent = granted * cost;
-      return s.available === capacity - spent && s.leases === 0 && s.expiredLeases === 0
-        ? undefined
-        : `available ${s.available}, expected ${capacity - spent}; ${s.leases} leases live, ${s.expiredLeases} expired`;
-    },
-    checks: 'available = capacity − units committed, no lease live or expired',
-    close: () => budget.destroy(),
+/**
+ * `RedisBudget`'s permits: `await tryAcquire(1)` (a lease), then `await permit.commit()`;
+ * `maxBatch` as the budget option (its default when not given).
+ */
+export const openBudgetPermit =
+  (maxBatch?: number): OpenSubject =>
+  async (redis, prefix, capacity) => {
+    const budget = new RedisBudget(capacity, {
+      redis,
+      name: 'permits',
+      keyPrefix: prefix,
+      ...(maxBatch === undefined ? {} : { maxBatch }),
+    });
+    return {
+      async op() {
+        const permit = await budget.tryAcquire(cost);
+        if (permit === null) return false;
+        await permit.commit();
+        return true;
+      },
+      async verify(granted) {
+        const s = await budget.snapshot();
+        const spent = granted * cost;
+        return s.available === capacity - spent && s.leases === 0 && s.expiredLeases === 0
+          ? undefined
+          : `available ${s.available}, expected ${capacity - spent}; ${s.leases} leases live, ${s.expiredLeases} expired`;
+      },
+      checks: 'available = capacity − units committed, no lease live or expired',
+      close: () => budget.destroy(),
+    };
   };
-};
 
 /** Three levels, root → tenant → user, every level as large as the flat budget. */
 export function threeLevels(capacity: number) {

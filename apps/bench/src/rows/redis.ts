@@ -138,12 +138,15 @@ function redisRow(
         const problem = await made.verify(granted);
         if (problem !== undefined) throw new Error(`not exact after ${runs} runs: ${problem}`);
         const extra = options.serverTimedOps ?? serverTimedOps;
-        const micros =
+        const measured =
           extra > 0
             ? await serverMicrosPerScript(client, () => concurrently(extra, made.op))
             : null;
+        // A batching budget carries several calls in one script call: per op is what compares.
         const server =
-          micros === null ? '' : `; server time ${micros.toFixed(1)} µs per script call`;
+          measured === null
+            ? ''
+            : `; server time ${measured.perCall.toFixed(1)} µs per script call, ${((measured.perCall * measured.calls) / extra).toFixed(1)} µs per op`;
         log(`bench: ${fields.id}: exact after ${runs} runs (${made.checks})${server}`);
       } finally {
         await cleanUp();
@@ -159,6 +162,7 @@ export const redisRowIds = {
   bare: 'redis-bare',
   count: 'redis-budget-count',
   permit: 'redis-budget-permit',
+  unbatched: 'redis-budget-permit-unbatched',
   hierarchy: 'redis-hierarchy-3',
   rlf: 'redis-rlf',
 } as const;
@@ -228,7 +232,16 @@ export function makeRedisRows(options: RedisRowsOptions): ThroughputRow[] {
         reference: id.bare,
         target: bareTarget,
       },
-      openBudgetPermit,
+      openBudgetPermit(),
+      options,
+    ),
+    redisRow(
+      {
+        id: id.unbatched,
+        name: 'the same with maxBatch: 1 — every call its own script call, as the bare rows send them',
+        reference: id.bare,
+      },
+      openBudgetPermit(1),
       options,
     ),
     redisRow(

@@ -4,6 +4,7 @@
 // does).
 import type { Redis } from 'ioredis';
 import type { RedisScriptClient } from '../../src/index.js';
+import { opsOf, unbatch } from './batches.js';
 
 export class LossyClient implements RedisScriptClient {
   /** Calls whose reply is dropped after the server applied them, by operation name. */
@@ -13,10 +14,11 @@ export class LossyClient implements RedisScriptClient {
   /** Calls applied by the server whose reply never comes, by operation name. */
   readonly hangAfter = new Map<string, number>();
   /**
-   * Every call's fate from its ordinal number, for runs that need faults spread through them
-   * (applied before the per-operation maps).
+   * Every call's fate from its ordinal number and the operations it carries (a batch carries
+   * several), for runs that need faults spread through them (applied before the per-operation
+   * maps).
    */
-  fate: ((n: number, op: string) => 'ok' | 'hang-before' | 'hang-after') | undefined;
+  fate: ((n: number, ops: readonly string[]) => 'ok' | 'hang-before' | 'hang-after') | undefined;
   private calls = 0;
   /** Calls sent twice, by operation name. */
   readonly duplicate = new Map<string, number>();
@@ -25,15 +27,19 @@ export class LossyClient implements RedisScriptClient {
 
   constructor(private readonly redis: Redis) {}
 
-  private take(map: Map<string, number>, op: string): boolean {
-    const n = map.get(op) ?? 0;
-    if (n <= 0) return false;
-    map.set(op, n - 1);
-    return true;
+  /** Whether the call carrying `ops` takes one of the faults `map` has left for them. */
+  private take(map: Map<string, number>, ops: readonly string[]): boolean {
+    for (const op of ops) {
+      const n = map.get(op) ?? 0;
+      if (n <= 0) continue;
+      map.set(op, n - 1);
+      return true;
+    }
+    return false;
   }
 
   async evalsha(sha: string, numkeys: number, ...args: string[]): Promise<unknown> {
-    const op = args[numkeys] ?? '';
+    const op = opsOf(args.slice(numkeys));
     const fate = this.fate?.(++this.calls, op) ?? 'ok';
     if (fate === 'hang-before' || this.take(this.hangBefore, op)) return new Promise(() => {});
     if (fate === 'hang-after' || this.take(this.hangAfter, op)) {
@@ -45,7 +51,9 @@ export class LossyClient implements RedisScriptClient {
     const reply = this.redis.evalsha(sha, numkeys, ...args);
     if (twice) await this.redis.evalsha(sha, numkeys, ...args);
     const value = await reply;
-    this.log.push({ op, args: args.slice(numkeys + 1), reply: value });
+    for (const call of unbatch(args.slice(numkeys), value)) {
+      this.log.push({ op: call.argv[0]!, args: call.argv.slice(1), reply: call.reply });
+    }
     if (lose) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     return value;
   }
