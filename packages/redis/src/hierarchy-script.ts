@@ -148,126 +148,174 @@ local function settleHeld(id, how, cost, lep, used, name)
   return {1, back, 0}
 end
 
-local out
-if op == 'acq' or op == 'res' then
-  local id, cost = ARGV[5], tonumber(ARGV[6])
-  local name = ARGV[7]
-  if op == 'acq' then name = ARGV[8] end
-  local names = path(name)
-  if not names then return badPath(name) end
-  focus = name
-  local rec = redis.call('HGET', L, id)
-  if rec then
-    local state, _, lep = split(rec)
-    if state == 'A' then out = {0, ep, 0, -1} else out = {1, lep, 0, -1} end
-  else
-    local denied = -1
-    if cost > 0 then
-      for i, n in ipairs(names) do
-        if cost > room(nodes[n]) then
-          denied = i - 1
-          break
+-- Runs operation op, its arguments from ARGV[A]: its values, or nil and an error reply. The
+-- reply header is about the node focus names (the root unless the operation names one).
+local function runOp(op, A)
+  focus = 'n'
+  local out
+  if op == 'acq' or op == 'res' then
+    local id, cost = ARGV[A], tonumber(ARGV[A + 1])
+    local name = ARGV[A + 2]
+    if op == 'acq' then name = ARGV[A + 3] end
+    local names = path(name)
+    if not names then return nil, badPath(name) end
+    focus = name
+    local rec = redis.call('HGET', L, id)
+    if rec then
+      local state, _, lep = split(rec)
+      if state == 'A' then out = {0, ep, 0, -1} else out = {1, lep, 0, -1} end
+    else
+      local denied = -1
+      if cost > 0 then
+        for i, n in ipairs(names) do
+          if cost > room(nodes[n]) then
+            denied = i - 1
+            break
+          end
+        end
+      end
+      if denied >= 0 then
+        out = {0, ep, 0, denied}
+      else
+        charge(names, cost)
+        if op == 'acq' then
+          local deadline = now + tonumber(ARGV[A + 2])
+          redis.call('HSET', L, id, lease('h', cost, ep, name, 0))
+          redis.call('ZADD', D, deadline, id)
+          due(deadline)
+          out = {1, ep, deadline, -1}
+        else
+          nodes[name].c = nodes[name].c + cost
+          bury(id, lease('C', cost, ep, name, 0))
+          out = {1, ep, 0, -1}
         end
       end
     end
-    if denied >= 0 then
-      out = {0, ep, 0, denied}
+  elseif op == 'rel' then
+    local id, cost, strict, name = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2] == '1', ARGV[A + 3]
+    local names = path(name)
+    if not names then return nil, badPath(name) end
+    focus = name
+    local node = nodes[name]
+    local rec = redis.call('HGET', L, id)
+    if rec then
+      local _, accepted = split(rec)
+      out = {1, accepted}
+    elseif strict and cost > node.c then
+      bury(id, 'R|0')
+      out = {-1, node.c}
     else
-      charge(names, cost)
-      if op == 'acq' then
-        local deadline = now + tonumber(ARGV[7])
-        redis.call('HSET', L, id, lease('h', cost, ep, name, 0))
-        redis.call('ZADD', D, deadline, id)
-        due(deadline)
-        out = {1, ep, deadline, -1}
+      local accepted = math.min(cost, node.c)
+      charge(names, -accepted)
+      node.c = node.c - accepted
+      od = math.min(od + cost - accepted, MAX)
+      bury(id, 'R|' .. fmt(accepted))
+      out = {1, accepted}
+    end
+  elseif op == 'set' then
+    local id, how, used = ARGV[A], ARGV[A + 1], tonumber(ARGV[A + 2])
+    local rec = redis.call('HGET', L, id)
+    if not rec then
+      -- Forgotten: settled or expired longer ago than the graveyard keeps records.
+      if how == 'c' then out = {-2, 0, 0} else out = {0, 0, 0} end
+    else
+      local state, cost, lep, name, extra = split(rec)
+      if state == 'h' then
+        out = settleHeld(id, how, cost, lep, used, name)
+      elseif state == 'x' then
+        if how == 'c' then out = {-2, extra, 0} else out = {0, 0, 0, 1} end
+      elseif state == how then
+        out = {2, 0, 0}
       else
-        nodes[name].c = nodes[name].c + cost
-        bury(id, lease('C', cost, ep, name, 0))
-        out = {1, ep, 0, -1}
+        out = {0, 0, 0}
       end
     end
-  end
-elseif op == 'rel' then
-  local id, cost, strict, name = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', ARGV[8]
-  local names = path(name)
-  if not names then return badPath(name) end
-  focus = name
-  local node = nodes[name]
-  local rec = redis.call('HGET', L, id)
-  if rec then
-    local _, accepted = split(rec)
-    out = {1, accepted}
-  elseif strict and cost > node.c then
-    bury(id, 'R|0')
-    out = {-1, node.c}
-  else
-    local accepted = math.min(cost, node.c)
-    charge(names, -accepted)
-    node.c = node.c - accepted
-    od = math.min(od + cost - accepted, MAX)
-    bury(id, 'R|' .. fmt(accepted))
-    out = {1, accepted}
-  end
-elseif op == 'set' then
-  local id, how, used = ARGV[5], ARGV[6], tonumber(ARGV[7])
-  local rec = redis.call('HGET', L, id)
-  if not rec then
-    -- Forgotten: settled or expired longer ago than the graveyard keeps records.
-    if how == 'c' then out = {-2, 0, 0} else out = {0, 0, 0} end
-  else
-    local state, cost, lep, name, extra = split(rec)
-    if state == 'h' then
-      out = settleHeld(id, how, cost, lep, used, name)
-    elseif state == 'x' then
-      if how == 'c' then out = {-2, extra, 0} else out = {0, 0, 0, 1} end
-    elseif state == how then
-      out = {2, 0, 0}
-    else
-      out = {0, 0, 0}
+  ${lua.COMMON_OPS}
+  elseif op == 'tdy' then
+    -- Removes, a batch at a time, the records of nodes an older epoch left behind: they hold
+    -- nothing now, and a node at its level's capacity needs no record.
+    local scan = redis.call('HSCAN', N, ARGV[A], 'COUNT', tonumber(ARGV[A + 1]))
+    local fields, stale = scan[2], {}
+    for i = 1, #fields, 2 do
+      local e, cap = string.match(fields[i + 1], '^([^|]*)|.*|([^|]*)$')
+      if tonumber(e) ~= ep and tonumber(cap) < 0 then stale[#stale + 1] = fields[i] end
     end
-  end
-${lua.COMMON_OPS}
-elseif op == 'tdy' then
-  -- Removes, a batch at a time, the records of nodes an older epoch left behind: they hold
-  -- nothing now, and a node at its level's capacity needs no record.
-  local scan = redis.call('HSCAN', N, ARGV[5], 'COUNT', tonumber(ARGV[6]))
-  local fields, stale = scan[2], {}
-  for i = 1, #fields, 2 do
-    local e, cap = string.match(fields[i + 1], '^([^|]*)|.*|([^|]*)$')
-    if tonumber(e) ~= ep and tonumber(cap) < 0 then stale[#stale + 1] = fields[i] end
-  end
-  if #stale > 0 then redis.call('HDEL', N, unpack(stale)) end
-  out = {scan[1], #stale}
-elseif op == 'cap' then
-  local name, capacity = ARGV[5], tonumber(ARGV[6])
-  if not path(name) then return badPath(name) end
-  focus = name
-  local node = nodes[name]
-  if capacity < node.h then
-    out = {-1, node.h}
+    if #stale > 0 then redis.call('HDEL', N, unpack(stale)) end
+    out = {scan[1], #stale}
+  elseif op == 'cap' then
+    local name, capacity = ARGV[A], tonumber(ARGV[A + 1])
+    if not path(name) then return nil, badPath(name) end
+    focus = name
+    local node = nodes[name]
+    if capacity < node.h then
+      out = {-1, node.h}
+    else
+      node.cap = capacity
+      touched[name] = true
+      dirty = true
+      out = {1, 0}
+    end
+  elseif op == 'get' then
+    local name = ARGV[A]
+    local names = path(name)
+    if not names then return nil, badPath(name) end
+    focus = name
+    local nextAt = -1
+    if period > 0 then nextAt = org + (pidx + 1) * period end
+    out = {ep, od, xl, xu, redis.call('ZCARD', D), now, nextAt}
+    for _, n in ipairs(names) do
+      local node = nodes[n]
+      out[#out + 1] = node.cap
+      out[#out + 1] = node.h
+      out[#out + 1] = node.o
+      out[#out + 1] = node.c
+    end
   else
-    node.cap = capacity
-    touched[name] = true
-    dirty = true
-    out = {1, 0}
+    return nil, redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op))
   end
-elseif op == 'get' then
-  local name = ARGV[5]
-  local names = path(name)
-  if not names then return badPath(name) end
-  focus = name
-  local nextAt = -1
-  if period > 0 then nextAt = org + (pidx + 1) * period end
-  out = {ep, od, xl, xu, redis.call('ZCARD', D), now, nextAt}
-  for _, n in ipairs(names) do
-    local node = nodes[n]
-    out[#out + 1] = node.cap
-    out[#out + 1] = node.h
-    out[#out + 1] = node.o
-    out[#out + 1] = node.c
+  return out
+end
+
+-- An operation's reply header: counts a change if it made one; the room on the path of the
+-- node it was about; the leases this call swept, reported once, with the first operation.
+local changed = false
+local function header()
+  if dirty then
+    sq = sq + 1
+    dirty, changed = false, true
   end
+  local roomAt = MAX
+  for _, n in ipairs(path(focus)) do roomAt = math.min(roomAt, room(nodes[n])) end
+  local head = {swept, sweptUnits, sweptBack, roomAt, sq}
+  swept, sweptUnits, sweptBack = 0, 0, 0
+  return head
+end
+
+local reply, err
+if op ~= 'bat' then
+  local out
+  out, err = runOp(op, A)
+  if not out then return err end
+  reply = header()
+  for i = 1, #out do reply[#reply + 1] = out[i] end
 else
-  return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op))
+  -- A batch (lua.BATCH): every name known, and every node on the tree's levels, before
+  -- anything runs; the nodes and the tree's state saved once, last.
+  local OPS = {acq = 1, res = 1, rel = 1, set = 1, abt = 1, ren = 1, ref = 1, swp = 1, tdy = 1, cap = 1, get = 1}
+  -- Where each operation that names a node has the name, among its arguments.
+  local NAMED = {acq = 3, res = 2, rel = 3, cap = 0, get = 0}
+  local function deep(name, a)
+    local at = NAMED[name]
+    if not at then return nil end
+    local node = ARGV[a + at]
+    local depth = 0
+    for _ in string.gmatch(node, ':') do depth = depth + 1 end
+    if depth >= #caps then return badPath(node) end
+    return nil
+  end
+${lua.BATCH}
+  reply, err = batch(OPS, deep, runOp, header)
+  if not reply then return err end
 end
 
 local idle = {}
@@ -280,14 +328,11 @@ for n in pairs(touched) do
   end
 end
 if #idle > 0 then redis.call('HDEL', N, unpack(idle)) end
-if dirty or meta then
-  if dirty then sq = sq + 1 end
+if changed or meta then
   redis.call('HSET', S, 'cfg', cfg, 'st', struct.pack(PACKED, ep, org, pidx, od, xl, xu, sq, nd, ng))
   if old then redis.call('HDEL', S, unpack(OLD)) end
 end
-local roomAt = MAX
-for _, n in ipairs(path(focus)) do roomAt = math.min(roomAt, room(nodes[n])) end
-${lua.reply('roomAt')}`;
+return reply`;
 
 /** @internal The hierarchy script, named by its SHA-1. */
 export const HIERARCHY_SCRIPT = luaScript(SCRIPT, 'tree|capacities by level|period');

@@ -1,16 +1,15 @@
 // Lua that the budget script and the hierarchy script share, pasted into each: how a call
 // begins (the server's clock), how settled records are kept and forgotten, the operations
-// both implement alike (abandon, renew, refill, sweep), and how a reply is laid out.
+// both implement alike (abandon, renew, refill, sweep), and how a batch of calls is run.
 //
 // What a script must define for them: KEYS S (state), L (lease records), D (deadlines),
 // G (graveyard) as locals; `graveMs`; `ep`, `xl`, `xu`, `sq` and `dirty`; `nd` and `ng` (see
 // SWEEP) and `meta`, set when they change, so the script saves them without counting a change
-// of the budget; `split(rec)`
-// returning the record's state, cost and epoch, then its fourth field; `lapse(id, cost, epoch,
-// fourth)`, which gives an expired lease's units back (if its epoch is live), keeps its record
-// and returns the units given back; `settleHeld(id, how, cost, epoch, used, fourth)`;
-// `refill(times)`; `period`, `org` and `pidx` (see EPOCHS); and `out`, the operation's own
-// values.
+// of the budget; `split(rec)` returning the record's state, cost and epoch, then its fourth
+// field; `lapse(id, cost, epoch, fourth)`, which gives an expired lease's units back (if its
+// epoch is live), keeps its record and returns the units given back; `settleHeld(id, how,
+// cost, epoch, used, fourth)`; `refill(times)`; `period`, `org` and `pidx` (see EPOCHS); and
+// `out`, the operation's own values.
 
 /**
  * @internal The first lines: the operation, `A` (the ARGV index of its first own argument),
@@ -172,14 +171,33 @@ elseif op == 'swp' then
 `;
 
 /**
- * @internal The last lines: the reply header — leases this call expired, their units, what
- * they refunded, `net` (a Lua expression: what is free after the call), the number of
- * changes so far — then the operation's own values.
+ * @internal Defines `batch(known, check, run, head)`, which runs a batch: ARGV[A] operations,
+ * each its name, the number of its arguments, then those, in order, exactly as if each were a
+ * call of its own. Every name must be in `known`, and pass `check(name, first argument index)`
+ * (nil, or an error reply), before anything runs. `run(op, a)` returns the operation's values
+ * (or nil and an error reply); `head(last)` its reply header. Returns the reply — each
+ * operation's header and values after their length — or nil and an error reply.
  */
-export function reply(net: string): string {
-  return `
-local reply = {swept, sweptUnits, sweptBack, ${net}, sq}
-for i = 1, #out do reply[#reply + 1] = out[i] end
-return reply
+export const BATCH = `
+local function batch(known, check, run, head)
+  local k, p, at = tonumber(ARGV[A]), A + 1, {}
+  for j = 1, k do
+    local name = ARGV[p]
+    if not known[name] then return nil, redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(name)) end
+    local bad = check(name, p + 2)
+    if bad then return nil, bad end
+    at[j] = p
+    p = p + 2 + tonumber(ARGV[p + 1])
+  end
+  local reply = {}
+  for j = 1, k do
+    local out, err = run(ARGV[at[j]], at[j] + 2)
+    if not out then return nil, err end
+    local h = head(j == k)
+    reply[#reply + 1] = #h + #out
+    for i = 1, #h do reply[#reply + 1] = h[i] end
+    for i = 1, #out do reply[#reply + 1] = out[i] end
+  end
+  return reply
+end
 `;
-}

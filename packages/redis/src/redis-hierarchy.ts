@@ -104,7 +104,16 @@ export class RedisHierarchy extends RedisHierarchyNode {
     const k = hierarchyKeys(o.keyPrefix, o.name, o.slot);
     const keys = [k.state, k.nodes, k.leases, k.deadlines, k.graveyard];
     const config = [levels.join(','), String(o.refillEveryMs), String(o.idempotencyWindowMs)];
-    const runner = new ScriptRunner(o.redis, HIERARCHY_SCRIPT, keys, config, o.timeoutMs, o.name);
+    const runner = new ScriptRunner(
+      o.redis,
+      HIERARCHY_SCRIPT,
+      keys,
+      config,
+      o.timeoutMs,
+      o.name,
+      undefined,
+      o.maxBatch,
+    );
     const tree: TreeContext = { core: new RemoteCore(o, runner), levels, open: new Map() };
     super(tree, null, '');
     this.name = o.name;

@@ -356,25 +356,13 @@ if op ~= 'bat' then
   for i = 1, #out do reply[#reply + 1] = out[i] end
   return reply
 end
--- A batch: ARGV[A] operations, each its name, the number of its arguments, then those, run in
--- order exactly as if each were a call of its own. The reply is each operation's, header and
--- all, after its length. Every name is checked before anything runs.
-local k, p = tonumber(ARGV[A]), A + 1
-local at = {}
-for j = 1, k do
-  local name = ARGV[p]
-  if not OPS[name] then return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(name)) end
-  at[j] = p
-  p = p + 2 + tonumber(ARGV[p + 1])
-end
-local reply = {}
-for j = 1, k do
-  local out = budget.run(ARGV[at[j]], at[j] + 2)
-  local head = j < k and budget.mark() or budget.save()
-  reply[#reply + 1] = #head + #out
-  for i = 1, #head do reply[#reply + 1] = head[i] end
-  for i = 1, #out do reply[#reply + 1] = out[i] end
-end
+-- A batch (lua.BATCH): every name known before anything runs; the state saved once, last.
+${lua.BATCH}
+local reply, err = batch(OPS, function() return nil end, budget.run, function(last)
+  if last then return budget.save() end
+  return budget.mark()
+end)
+if not reply then return err end
 return reply`;
 
 /** @internal The budget script, named by its SHA-1. */

@@ -3,16 +3,18 @@
 // keeps — packed numbers and records — and budgets stored by the layout before it.
 import { BudgetError } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
-import { budgetKeys, type RedisScriptClient } from '../src/index.js';
+import { HIERARCHY_SCRIPT } from '../src/hierarchy-script.js';
+import { budgetKeys, hierarchyKeys, type RedisScriptClient } from '../src/index.js';
 import { BUDGET_SCRIPT } from '../src/script.js';
 import { opsOf, unbatch } from './helpers/batches.js';
-import { codeOf, fileRedis, guards, tokenBudgets } from './helpers/budgets.js';
+import { codeOf, fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
 import { packedState } from './helpers/keyspace.js';
 import { redisReady, uniquePrefix } from './helpers/redis.js';
 
 const redis = await fileRedis();
 const guard = guards(redis, 'batch');
 const tokens = tokenBudgets(redis, 'batch-t');
+const tree = trees(redis, 'batch-tree');
 
 /** A client that counts the script calls it carries and the operations in each. */
 function counting() {
@@ -175,6 +177,78 @@ describe.skipIf(!redisReady)('batched calls', () => {
     const [a, b] = await Promise.all([t.tryReserveTokens(30), t.tryReserveTokens(40)]);
     await Promise.all([t.recordUsage(a!, 10, 5), t.recordUsage(b!, 50, 20)]);
     expect(await t.snapshot()).toMatchObject({ available: 15, consumed: 85, debt: 0 });
+  });
+});
+
+describe.skipIf(!redisReady)('batched calls on a tree', () => {
+  it('sends a turn of leaf calls as one script call, each answered in order', async () => {
+    const { client, sent } = counting();
+    const t = tree({ capacity: 5, children: { capacity: 4 } }, { redis: client });
+    const leaf = t.child('acme');
+    await leaf.available();
+    sent.length = 0;
+    const grants = await Promise.all([leaf.tryReserve(2), leaf.tryReserve(2), leaf.tryReserve(1)]);
+    expect(grants).toEqual([true, true, false]); // the tenant's 4 ran out
+    expect(sent).toEqual([['res', 'res', 'res']]);
+    expect(await t.snapshot()).toMatchObject({ held: 4 });
+  });
+
+  it('conserves units along the path under overlapping permits on several tree objects', async () => {
+    const keyPrefix = uniquePrefix('tree-overlap');
+    const template = { capacity: 30, children: { capacity: 12 } };
+    const objects = Array.from({ length: 3 }, () => tree(template, { keyPrefix, maxBatch: 8 }));
+    const spent = await Promise.all(
+      objects.flatMap((t, k) =>
+        Array.from({ length: 30 }, async (_, i) => {
+          const p = await t.child(`tenant-${(i + k) % 3}`).tryAcquire(1 + (i % 2));
+          if (p === null) return 0;
+          await sleep(i % 3);
+          if (i % 3 === 0) {
+            await p.release();
+            return 0;
+          }
+          await p.commit();
+          return p.cost;
+        }),
+      ),
+    );
+    const total = spent.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(30);
+    const root = await objects[0]!.snapshot();
+    expect(root).toMatchObject({ held: total, leases: 0 });
+    const tenants = await Promise.all(
+      [0, 1, 2].map((j) => objects[0]!.child(`tenant-${j}`).held()),
+    );
+    expect(tenants.every((h) => h <= 12)).toBe(true);
+    expect(tenants.reduce((a, b) => a + b, 0)).toBe(total);
+  });
+
+  it('refuses a batch naming a node deeper than the tree before running any of it', async () => {
+    const k = hierarchyKeys(uniquePrefix('deep'), 'tree');
+    const keys = [k.state, k.nodes, k.leases, k.deadlines, k.graveyard];
+    const config = ['10,5', '0', '600000'];
+    await expect(
+      redis!.eval(
+        HIERARCHY_SCRIPT.text,
+        5,
+        ...keys,
+        'bat',
+        ...config,
+        '2',
+        'res',
+        '3',
+        'r1',
+        '1',
+        'n:a',
+        'res',
+        '3',
+        'r2',
+        '1',
+        'n:a:b',
+      ),
+    ).rejects.toThrow(/BUDGETRY_PATH/);
+    expect(await redis!.exists(...keys)).toBe(0);
   });
 });
 

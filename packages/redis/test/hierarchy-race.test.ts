@@ -8,6 +8,7 @@ import type { SyncBudgetPermit } from '@budgetry/core';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RedisHierarchy, RedisPermit, RedisScriptClient } from '../src/index.js';
+import { unbatch } from './helpers/batches.js';
 import { fileRedis, trees } from './helpers/budgets.js';
 import { client, redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
 import { modelOf, nodeState, pathOfRef, pathsOf } from './helpers/tree-model.js';
@@ -43,8 +44,11 @@ interface Call {
 /** A client that logs every script call of the hierarchy with its reply. */
 function recorder(redis: Redis, calls: Call[]): RedisScriptClient {
   const log = (n: number, args: string[], reply: unknown) => {
-    // KEYS, then the op, the three config arguments, and the operation's own.
-    calls.push({ op: args[n]!, args: args.slice(n + 4), reply: reply as number[] });
+    // KEYS, then the op, the three config arguments, and the operation's own (a batch's
+    // calls one by one).
+    for (const call of unbatch(args.slice(n), reply)) {
+      calls.push({ op: call.argv[0]!, args: call.argv.slice(4), reply: call.reply });
+    }
     return reply;
   };
   return {

@@ -81,6 +81,8 @@ function redisRow(
   options: RedisRowsOptions,
   clientOptions: RedisOptions = {},
 ): ThroughputRow {
+  // Every key of the row is under `${prefix}:` — so that one row's clean-up cannot reach the
+  // keys of a row whose id begins with this one's.
   const prefix = `${options.prefixRoot}:${fields.id}`;
   const capacity = options.capacity ?? benchCapacity;
   const log = options.log ?? ((line: string) => console.error(line));
@@ -96,7 +98,7 @@ function redisRow(
     if (client === undefined) return;
     try {
       await made?.close();
-      await deleteKeysUnder(client, prefix);
+      await deleteKeysUnder(client, `${prefix}:`);
     } finally {
       client.disconnect();
     }
@@ -117,7 +119,7 @@ function redisRow(
     setup: () =>
       orCleanUp(async () => {
         redis = await connectRow(options.url, clientOptions);
-        await deleteKeysUnder(redis, prefix);
+        await deleteKeysUnder(redis, `${prefix}:`);
         subject = await open(redis, prefix, capacity);
       }),
     run: (iterations) =>

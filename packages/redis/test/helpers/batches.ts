@@ -1,22 +1,28 @@
-// A budget script call as recorders see it: one EVALSHA may carry a batch ('bat') of calls,
+// A budget or hierarchy script call as recorders see it: one EVALSHA may carry a batch ('bat') of calls,
 // each with a reply of its own. Tests that audit every call read them one by one.
 
-/** One call of the budget script as if it had been sent alone. */
+/** One call of the budget or hierarchy script as if it had been sent alone. */
 export interface ScriptCall {
-  /** Its ARGV: the operation, the six configuration arguments, then its own arguments. */
+  /** Its ARGV: the operation, the configuration arguments, then its own arguments. */
   readonly argv: string[];
   readonly reply: number[];
 }
 
-/** Arguments of the budget script's configuration (kind, capacity, policy, period, debt, window). */
-const configLength = 6;
+/**
+ * Arguments of the script's configuration: six for a budget (kind, capacity, policy, period,
+ * debt, window), three for a tree (capacities by level, period, window).
+ */
+function configLengthOf(argv: readonly string[]): number {
+  return argv[1] === 'guard' || argv[1] === 'token' ? 6 : 3;
+}
 
 /**
- * The calls one EVALSHA of the budget script carried: itself, or each call of a batch with
+ * The calls one EVALSHA of the budget or hierarchy script carried: itself, or each call of a batch with
  * the ARGV it would have had alone and its own reply.
  */
 export function unbatch(argv: readonly string[], reply: unknown): ScriptCall[] {
   if (argv[0] !== 'bat') return [{ argv: [...argv], reply: reply as number[] }];
+  const configLength = configLengthOf(argv);
   const config = argv.slice(1, 1 + configLength);
   const replies = reply as number[];
   const calls: ScriptCall[] = [];
@@ -38,6 +44,7 @@ export function unbatch(argv: readonly string[], reply: unknown): ScriptCall[] {
 /** The operations one EVALSHA of the budget script carries: its own, or its batch's in order. */
 export function opsOf(argv: readonly string[]): string[] {
   if (argv[0] !== 'bat') return [argv[0] ?? ''];
+  const configLength = configLengthOf(argv);
   const ops: string[] = [];
   let p = 2 + configLength;
   for (let j = 0; j < Number(argv[1 + configLength]); j++) {
