@@ -1,4 +1,5 @@
 import { BudgetError } from '@budgetry/core';
+import type { CalendarMarks } from './calendar-marks.js';
 import { RedisBudget } from './redis-budget.js';
 import { RedisTokenBudget } from './redis-token-budget.js';
 import type { RemoteCore } from './remote-core.js';
@@ -25,6 +26,8 @@ export interface MemberPart {
   /** The member's four keys and six configuration arguments, as its own script gets them. */
   readonly keys: readonly string[];
   readonly config: readonly string[];
+  /** A calendar member's boundaries (its own budget's, clock offset and all). */
+  readonly marks: CalendarMarks | undefined;
 }
 
 /** @internal The members, validated, with what the script needs of them. */
@@ -89,12 +92,6 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
       );
     }
     seen.set(state, key);
-    if (core.o.calendar !== undefined) {
-      throw invalid(
-        `RedisAllOf member ${JSON.stringify(key)} refills on a calendar (refillCalendar), which an all-of does not follow yet: give it refillEveryMs, or use it alone`,
-        { member: key },
-      );
-    }
     client ??= core.o.redis;
     if (core.o.redis !== client) {
       throw invalid(
@@ -114,7 +111,8 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
     }
     // The configuration the member's own script sends, exactly (what its state was made with).
     const config = core.runner.config;
-    parts.push({ budget, core, token: budget instanceof RedisTokenBudget, keys, config });
+    const marks = core.runner.calendars[0]?.marks;
+    parts.push({ budget, core, token: budget instanceof RedisTokenBudget, keys, config, marks });
   }
   return { keys: entries.map(([k]) => k as K), parts, client: client! };
 }

@@ -40,6 +40,12 @@ for i = 1, n do
     return redis.error_reply('BUDGETRY_CONFIG member ' .. i .. ' stored ' .. stored .. ', given ' .. cfgOf(at(i)))
   end
 end
+-- Then every calendar member's boundaries: a member opened sweeps (and writes) at once, so
+-- boundaries computed on a clock too far off are refused before any member is opened.
+for i = 1, n do
+  local _, marks = periodOf(at(i))
+  if marks and not bracket(marks) then return redis.error_reply('BUDGETRY_CALENDAR ' .. fmt(now)) end
+end
 local m = {}
 for i = 1, n do m[i] = open(KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i], at(i)) end
 

@@ -143,7 +143,19 @@ export class RedisAllOf<K extends string | number = string>
     const label = `allOf(${o.map((x) => x.name).join(', ')})`;
     const keys = list.parts.flatMap((p) => p.keys);
     const config = [String(list.parts.length), ...list.parts.flatMap((p) => p.config)];
-    this.runner = new ScriptRunner(list.client, ALL_OF_SCRIPT, keys, config, timeoutMs, label);
+    // Member i's six configuration arguments start at 1 + 6i; its period is the fourth.
+    const calendars = list.parts.flatMap((p, i) =>
+      p.marks === undefined ? [] : [{ at: 1 + 6 * i + 3, marks: p.marks }],
+    );
+    this.runner = new ScriptRunner(
+      list.client,
+      ALL_OF_SCRIPT,
+      keys,
+      config,
+      timeoutMs,
+      label,
+      calendars,
+    );
   }
 
   /**

@@ -111,7 +111,7 @@ export class RedisHierarchy extends RedisHierarchyNode {
       config,
       o.timeoutMs,
       o.name,
-      undefined,
+      [],
       o.maxBatch,
     );
     const tree: TreeContext = { core: new RemoteCore(o, runner), levels, open: new Map() };

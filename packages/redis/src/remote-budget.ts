@@ -86,7 +86,7 @@ export abstract class RemoteBudget {
       config,
       o.timeoutMs,
       o.name,
-      calendar,
+      calendar === undefined ? [] : [{ at: 3, marks: calendar }],
       o.maxBatch,
     );
     this.core = new RemoteCore(o, runner);

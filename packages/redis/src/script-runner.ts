@@ -38,6 +38,13 @@ export interface RunnerStats {
   scriptReloads: number;
 }
 
+/** @internal A calendar budget's boundaries and where in the configuration they go. */
+export interface CalendarArgument {
+  /** The index in the runner's configuration arguments. */
+  readonly at: number;
+  readonly marks: CalendarMarks;
+}
+
 /** A call waiting in a {@link ScriptRunner}'s batch. */
 interface Queued {
   readonly op: string;
@@ -71,8 +78,11 @@ export class ScriptRunner {
     readonly config: readonly string[],
     private readonly timeoutMs: number,
     private readonly budget: string,
-    /** A calendar budget's boundaries, sent as its period argument (config[3]) with each call. */
-    private readonly calendar?: CalendarMarks,
+    /**
+     * Calendar budgets' boundaries, each sent as the configuration argument at `at` (a
+     * budget's period) with every call.
+     */
+    readonly calendars: readonly CalendarArgument[] = [],
     /** Most calls sent as one script call (1: every call alone). */
     private readonly maxBatch = 1,
   ) {}
@@ -125,20 +135,20 @@ export class ScriptRunner {
   }
 
   private runNow(op: string, args: readonly string[], label: string): Promise<number[]> {
-    const calendar = this.calendar;
-    if (calendar === undefined) return this.send(op, args, label);
+    const calendars = this.calendars;
+    if (calendars.length === 0) return this.send(op, args, label);
     return this.send(op, args, label).catch((error: unknown) => {
       const cause = BudgetError.isInstance(error) ? error.cause : undefined;
       const told = /^BUDGETRY_CALENDAR (\d+)/.exec(messageOf(cause));
       if (told === null) throw error;
       // Refused before anything was read or written: safe to send again, once.
-      calendar.correct(Number(told[1]));
+      for (const c of calendars) c.marks.correct(Number(told[1]));
       return this.send(op, args, label);
     });
   }
 
   private send(op: string, args: readonly string[], label: string): Promise<number[]> {
-    const config = this.calendar === undefined ? this.config : this.withMarks(this.calendar);
+    const config = this.calendars.length === 0 ? this.config : this.withMarks();
     const argv = [...this.keys, op, ...config, ...args];
     const n = this.keys.length;
     const { sha, text } = this.script;
@@ -160,9 +170,9 @@ export class ScriptRunner {
     );
   }
 
-  private withMarks(calendar: CalendarMarks): string[] {
+  private withMarks(): string[] {
     const config = [...this.config];
-    config[3] = calendar.argument();
+    for (const c of this.calendars) config[c.at] = c.marks.argument();
     return config;
   }
 

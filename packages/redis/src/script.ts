@@ -41,6 +41,14 @@ local function periodOf(c)
   if not at then return p end
   return string.sub(p, 1, at - 1), string.sub(p, at + 1)
 end
+-- A calendar budget's boundaries: epoch start, calendar index and next boundary, or nil when
+-- they do not bracket the server's time.
+local function bracket(marks)
+  local a, b, d = string.match(marks, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
+  local start, idx, nxt = tonumber(a), tonumber(b), tonumber(d)
+  if not nxt or now < start or now >= nxt then return nil end
+  return start, idx, nxt
+end
 local function cfgOf(c, period)
   period = period or periodOf(c)
   return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. period .. '|' .. ARGV[c + 4]
@@ -78,9 +86,8 @@ local carry = ARGV[c + 2] == 'carry'
 -- or written, and the client computes them again around the server time it is told.
 local calStart, calIdx, calNext
 if marks then
-  local a, b, d = string.match(marks, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
-  calStart, calIdx, calNext = tonumber(a), tonumber(b), tonumber(d)
-  if not calNext or now < calStart or now >= calNext then return nil, nil, now end
+  calStart, calIdx, calNext = bracket(marks)
+  if not calStart then return nil, nil, now end
 end
 local period = marks and 0 or tonumber(ARGV[c + 3])
 local maxDebt = tonumber(ARGV[c + 4])

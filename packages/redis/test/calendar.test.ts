@@ -7,6 +7,7 @@
 import { calendarSchedule } from '@budgetry/compose';
 import { BudgetError } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
+import { ALL_OF_SCRIPT } from '../src/all-of-script.js';
 import { CalendarMarks } from '../src/calendar-marks.js';
 import {
   budgetKeys,
@@ -92,7 +93,9 @@ describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
     );
     const config = ['guard', '10', 'reset', 'cal:hour:Asia/Kolkata:1', '-1', '600000'];
     const keys = [k.state, k.leases, k.deadlines, k.graveyard];
-    const runner = new ScriptRunner(redis!, BUDGET_SCRIPT, keys, config, 2_000, 'skew', marks);
+    const runner = new ScriptRunner(redis!, BUDGET_SCRIPT, keys, config, 2_000, 'skew', [
+      { at: 3, marks },
+    ]);
     const sent: string[] = [];
     const evalsha = redis!.evalsha.bind(redis!) as (...x: unknown[]) => Promise<unknown>;
     const spy = {
@@ -102,15 +105,9 @@ describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
         return evalsha(...a);
       },
     };
-    const watched = new ScriptRunner(
-      spy as never,
-      BUDGET_SCRIPT,
-      keys,
-      config,
-      2_000,
-      'skew',
-      marks,
-    );
+    const watched = new ScriptRunner(spy as never, BUDGET_SCRIPT, keys, config, 2_000, 'skew', [
+      { at: 3, marks },
+    ]);
     expect((await watched.run('res', ['r1', '4']))[5]).toBe(1);
     expect(sent).toHaveLength(2); // refused once, then sent again around the server's time
     const now = await serverNow();
@@ -184,8 +181,75 @@ describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
     const tree = () =>
       new RedisHierarchy({ capacity: 1 }, { redis: unused, name: 't', refillCalendar: newYork });
     expect(refused(tree)).toBe('INVALID_ARGUMENT');
-    const member = new RedisBudget(1, { redis: unused, name: 'm', refillCalendar: newYork });
-    const other = new RedisBudget(1, { redis: unused, name: 'o' });
-    expect(refused(() => new RedisAllOf({ member, other }))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe.skipIf(!redisReady)('calendar members of an all-of', () => {
+  /** An all-of's script call over a calendar guard and a plain one, marks set by hand. */
+  function handAllOf() {
+    const cal = budgetKeys(uniquePrefix('cal-member'), 'c');
+    const plain = budgetKeys(uniquePrefix('plain-member'), 'p');
+    const keys = [cal, plain].flatMap((k) => [k.state, k.leases, k.deadlines, k.graveyard]);
+    const call = (marks: string, op: string, ...args: string[]) =>
+      redis!.evalsha(
+        ALL_OF_SCRIPT.sha,
+        8,
+        ...keys,
+        op,
+        '2',
+        ...['guard', '10', 'reset', `cal:day:UTC:1@${marks}`, '-1', '600000'],
+        ...['guard', '10', 'reset', '0', '-1', '600000'],
+        ...args,
+      ) as Promise<number[]>;
+    return { call, cal, plain };
+  }
+
+  it("begins the calendar member's epochs by its calendar index, and only its own", async () => {
+    await redis!.script('LOAD', ALL_OF_SCRIPT.text);
+    const a = handAllOf();
+    const now = await serverNow();
+    const marks = (idx: number) => `${now - 60_000},${idx},${now + 3_600_000}`;
+    expect((await a.call(marks(50), 'res', 'r1', '6', '0'))[10]).toBe(1);
+    expect(await packedState(redis!, a.cal.state)).toMatchObject({ ep: 0, pidx: 50, net: 4 });
+    expect((await a.call(marks(52), 'res', 'r2', '3', '0'))[10]).toBe(1); // two days on
+    expect(await packedState(redis!, a.cal.state)).toMatchObject({ ep: 2, pidx: 52, net: 7 });
+    expect(await packedState(redis!, a.plain.state)).toMatchObject({ ep: 0, net: 1 });
+  });
+
+  it('refuses boundaries off the server clock before opening any member, sweep included', async () => {
+    await redis!.script('LOAD', ALL_OF_SCRIPT.text);
+    const a = handAllOf();
+    const now = await serverNow();
+    const good = `${now - 60_000},7,${now + 3_600_000}`;
+    // A lease on both members that runs out in 30 ms.
+    expect((await a.call(good, 'acq', 'p1', '4', '30'))[10]).toBe(1);
+    await new Promise((r) => setTimeout(r, 60));
+    const before = await redis!.hgetall(a.plain.leases);
+    const far = `${now + 7_200_000},9,${now + 9_000_000}`;
+    await expect(a.call(far, 'res', 'r1', '1', '0')).rejects.toThrow(/^BUDGETRY_CALENDAR \d+/);
+    // Nothing was read or written: the plain member's expired lease is still unswept.
+    expect(await redis!.hgetall(a.plain.leases)).toEqual(before);
+    expect(await redis!.zcard(a.plain.deadlines)).toBe(1);
+    expect((await a.call(good, 'swp', '16'))[10]).toBeDefined();
+    expect(await redis!.zcard(a.plain.deadlines)).toBe(0);
+  });
+
+  it('an all-of over a calendar token budget and a plain guard reserves and settles', async () => {
+    const tpd = new RedisTokenBudget(100, {
+      redis: redis!,
+      name: 'tpd',
+      keyPrefix: uniquePrefix('tpd-all-of'),
+      refillCalendar: { unit: 'day', timeZone: 'America/New_York' },
+      leakBackstop: false,
+    });
+    const rows = budget(10);
+    const both = new RedisAllOf({ tpd, rows });
+    const p = (await both.tryAcquire(6))!;
+    expect(p).not.toBeNull();
+    await p.commitEach({ tpd: 4, rows: 6 });
+    expect(await tpd.snapshot()).toMatchObject({ available: 96, consumed: 4 });
+    expect(await rows.available()).toBe(4);
+    const s = await tpd.snapshot();
+    expect(s.nextRefillAt).toBe(calendarSchedule(newYork).next(s.serverTime));
   });
 });
