@@ -61,17 +61,27 @@ export class CountApi {
     }
     const strict = this.core.o.strict ? '1' : '0';
     const id = this.core.nextId();
-    const reply = await this.core.call('rel', [id, String(rest), strict, ...this.tail]);
+    // The local units are claimed now, so that a release overlapping this one cannot claim
+    // them too (and send Redis a release of units another process holds); given back if this
+    // release is refused or fails.
+    this.open.set(this.open.get() - local);
+    let reply: Awaited<ReturnType<RemoteCore['call']>>;
+    try {
+      reply = await this.core.call('rel', [id, String(rest), strict, ...this.tail]);
+    } catch (error) {
+      this.open.set(this.open.get() + local);
+      throw error;
+    }
     const [code = 0, accepted = 0] = reply.v;
     const name = this.core.o.name;
     if (code === -1) {
+      this.open.set(this.open.get() + local);
       throw new BudgetError({
         code: 'OVER_RELEASE',
         message: `release(${cost}) exceeds the ${accepted + local} units held through tryReserve`,
         details: { budget: name, cost, held: accepted + local },
       });
     }
-    if (local > 0) this.open.set(this.open.get() - local);
     const refunded = accepted + local;
     const available = Math.max(reply.net, 0);
     this.core.emit(() => ({ type: 'release', budget: name, cost, refunded, available }));

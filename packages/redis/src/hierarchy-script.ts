@@ -5,7 +5,8 @@
 //
 // KEYS (one hash tag, one Cluster slot): 1 tree state (hash), 2 nodes (hash), 3 lease records
 // (hash), 4 live lease deadlines (zset), 5 graveyard (zset: settled records, when to forget).
-// ARGV: 1 op, 2 capacities by level ('c0,c1,…', root first), 3 refill period ms (0: none),
+// ARGV: 1 op, 2 capacities by level ('c0,c1,…', root first), 3 refill period ms (0: none) or
+// calendar with its boundaries (lua-common CALENDAR),
 // 4 graveyard ms, 5 … the operation's own arguments.
 //
 // A node is named by its path: 'n' is the root, 'n:<k1>' its child under key k1, 'n:<k1>:<k2>'
@@ -31,10 +32,19 @@ import { luaScript } from './script-runner.js';
 const SCRIPT = `
 local S, N, L, D, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 ${lua.prelude(5)}
-local cfg = 'tree|' .. ARGV[2] .. '|' .. ARGV[3]
+${lua.CALENDAR}
+-- A calendar tree (see lua.CALENDAR): the epoch in force by the server's clock, and when the
+-- next begins; boundaries that do not bracket TIME are refused before anything is read.
+local stablePeriod, marks = splitPeriod(ARGV[3])
+local calStart, calIdx, calNext
+if marks then
+  calStart, calIdx, calNext = bracket(marks)
+  if not calStart then return redis.error_reply('BUDGETRY_CALENDAR ' .. fmt(now)) end
+end
+local cfg = 'tree|' .. ARGV[2] .. '|' .. stablePeriod
 local caps = {}
 for c in string.gmatch(ARGV[2], '[^,]+') do caps[#caps + 1] = tonumber(c) end
-local period = tonumber(ARGV[3])
+local period = marks and 0 or tonumber(ARGV[3])
 local graveMs = tonumber(ARGV[4])
 
 -- The state hash holds 'cfg' and 'st', the tree's numbers packed as doubles (exact for every
@@ -67,6 +77,15 @@ local function refill(times)
   dirty = true
 end
 ${lua.EPOCHS}
+if calIdx then
+  -- A new tree starts in the calendar epoch in force; a later call begins those passed.
+  if not f[1] then
+    pidx = calIdx
+  elseif calIdx > pidx then
+    refill(calIdx - pidx)
+    pidx = calIdx
+  end
+end
 -- The names on the path from name up to the root, each node loaded (one HMGET for all).
 local function path(name)
   local names, missing = {}, {}
@@ -261,7 +280,11 @@ local function runOp(op, A)
     if not names then return nil, badPath(name) end
     focus = name
     local nextAt = -1
-    if period > 0 then nextAt = org + (pidx + 1) * period end
+    if calNext then
+      nextAt = calNext
+    elseif period > 0 then
+      nextAt = org + (pidx + 1) * period
+    end
     out = {ep, od, xl, xu, redis.call('ZCARD', D), now, nextAt}
     for _, n in ipairs(names) do
       local node = nodes[n]

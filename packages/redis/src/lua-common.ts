@@ -30,6 +30,26 @@ local function fmt(x) return string.format('%.0f', x) end
 }
 
 /**
+ * @internal Defines `splitPeriod(p)`, a period argument's configuration (milliseconds, or a
+ * calendar) and, for a calendar, the boundaries the client computed around now after '@':
+ * '<epoch start>,<its calendar index>,<next boundary>'; and `bracket(marks)`, those three
+ * numbers, or nil when they do not bracket the server's time (a client clock too far off).
+ */
+export const CALENDAR = `
+local function splitPeriod(p)
+  local at = string.find(p, '@', 1, true)
+  if not at then return p end
+  return string.sub(p, 1, at - 1), string.sub(p, at + 1)
+end
+local function bracket(marks)
+  local a, b, d = string.match(marks, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
+  local start, idx, nxt = tonumber(a), tonumber(b), tonumber(d)
+  if not nxt or now < start or now >= nxt then return nil end
+  return start, idx, nxt
+end
+`;
+
+/**
  * @internal Begins, all at once, the epochs whose boundaries passed since the last call:
  * one every `period` ms of server time counted from `org`, `pidx` the last one begun.
  */
@@ -106,7 +126,10 @@ local function expire(limit)
   redis.call('ZREM', D, unpack(ids))
   dirty = true
 end
-if now >= nd then expire(SWEEP) end
+local function sweep()
+  if now >= nd then expire(SWEEP) end
+end
+sweep()
 
 if now >= ng then
   local dead = redis.call('ZRANGEBYSCORE', G, '-inf', now, 'LIMIT', 0, FORGET)
@@ -173,10 +196,12 @@ elseif op == 'swp' then
 /**
  * @internal Defines `batch(known, check, run, head)`, which runs a batch: ARGV[A] operations,
  * each its name, the number of its arguments, then those, in order, exactly as if each were a
- * call of its own. Every name must be in `known`, and pass `check(name, first argument index)`
- * (nil, or an error reply), before anything runs. `run(op, a)` returns the operation's values
- * (or nil and an error reply); `head(last)` its reply header. Returns the reply — each
- * operation's header and values after their length — or nil and an error reply.
+ * call of its own — so before each but the first, the leases due are swept again, as that
+ * call's own sweep would have. Every name must be in `known`, and pass `check(name, first
+ * argument index)` (nil, or an error reply), before anything runs. `run(op, a)` returns the
+ * operation's values (or nil and an error reply); `head(last)` its reply header. Returns the
+ * reply — each operation's header and values after their length — or nil and an error reply.
+ * Needs `sweep()`, which sweeps as a call's start does.
  */
 export const BATCH = `
 local function batch(known, check, run, head)
@@ -191,6 +216,7 @@ local function batch(known, check, run, head)
   end
   local reply = {}
   for j = 1, k do
+    if j > 1 then sweep() end
     local out, err = run(ARGV[at[j]], at[j] + 2)
     if not out then return nil, err end
     local h = head(j == k)

@@ -61,7 +61,8 @@ export interface RedisBudgetOptions {
    * Begin a new epoch at each calendar boundary — minute, hour, day, week or month — of the
    * wall clock in an IANA time zone (as compose's `calendarRefill`), on the Redis server's
    * clock: the client sends the boundaries around the current one, the script decides by
-   * `TIME` which epoch it is in. Not with `refillEveryMs`. Budgets and token budgets only.
+   * `TIME` which epoch it is in. Not with `refillEveryMs`. A hierarchy begins the new epoch
+   * for the whole tree; an all-of follows each member's own.
    */
   refillCalendar?: RedisCalendar;
   /**

@@ -1,4 +1,5 @@
 import { assertAmount, BudgetError } from '@budgetry/core';
+import { CalendarMarks } from './calendar-marks.js';
 import { RedisHierarchyNode, type TreeContext } from './hierarchy-node.js';
 import { HIERARCHY_SCRIPT } from './hierarchy-script.js';
 import { hierarchyKeys } from './keys.js';
@@ -93,17 +94,15 @@ export class RedisHierarchy extends RedisHierarchyNode {
         details: { name: 'refillPolicy', value: o.refillPolicy },
       });
     }
-    if (o.calendar !== undefined) {
-      throw new BudgetError({
-        code: 'INVALID_ARGUMENT',
-        message:
-          'a hierarchy takes refillEveryMs, not refillCalendar (calendar epochs are for budgets and token budgets)',
-        details: { name: 'refillCalendar', value: o.calendar.text },
-      });
-    }
     const k = hierarchyKeys(o.keyPrefix, o.name, o.slot);
     const keys = [k.state, k.nodes, k.leases, k.deadlines, k.graveyard];
-    const config = [levels.join(','), String(o.refillEveryMs), String(o.idempotencyWindowMs)];
+    const config = [
+      levels.join(','),
+      o.calendar?.text ?? String(o.refillEveryMs),
+      String(o.idempotencyWindowMs),
+    ];
+    const c = o.calendar;
+    const marks = c && new CalendarMarks(c.schedule, c.text, c.unit);
     const runner = new ScriptRunner(
       o.redis,
       HIERARCHY_SCRIPT,
@@ -111,7 +110,7 @@ export class RedisHierarchy extends RedisHierarchyNode {
       config,
       o.timeoutMs,
       o.name,
-      [],
+      marks === undefined ? [] : [{ at: 1, marks }],
       o.maxBatch,
     );
     const tree: TreeContext = { core: new RemoteCore(o, runner), levels, open: new Map() };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { assertAmount, BudgetError, type BudgetEvent } from '@budgetry/core';
+import { flushQueued } from './client-queue.js';
 import type { AcquireOptions, ResolvedOptions } from './options.js';
 import type { ScriptRunner } from './script-runner.js';
 
@@ -260,6 +261,7 @@ export class RemoteCore {
   async destroy(): Promise<void> {
     const keys = this.runner.keys;
     try {
+      flushQueued(this.o.redis); // calls made before destroy() go first
       await this.o.redis.eval("return redis.call('DEL', unpack(KEYS))", keys.length, ...keys);
     } catch (error) {
       throw new BudgetError({

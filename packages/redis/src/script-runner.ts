@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BudgetError } from '@budgetry/core';
 import type { CalendarMarks } from './calendar-marks.js';
+import { type BatchSender, flushQueued, type QueuedCall, queueCall } from './client-queue.js';
 
 /**
  * What a Redis budget needs of its client: `EVALSHA` and `EVAL`. An ioredis `Redis` (or
@@ -45,14 +46,6 @@ export interface CalendarArgument {
   readonly marks: CalendarMarks;
 }
 
-/** A call waiting in a {@link ScriptRunner}'s batch. */
-interface Queued {
-  readonly op: string;
-  readonly args: readonly string[];
-  readonly resolve: (reply: number[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
  * @internal Runs one Lua script over a fixed set of keys (all in one hash slot): by SHA, again with its text when the server answers
  * `NOSCRIPT` (after `SCRIPT FLUSH` or a restart: the script did not run, so sending it again
@@ -61,13 +54,13 @@ interface Queued {
  * client's error as `cause`.
  *
  * With `maxBatch` above 1 (for a script that runs `bat`), the calls made in one turn of the
- * event loop go to Redis together, in the order they were made, as one script call: the
- * script's fixed work (its clock, loading and saving the state, the sweep) is paid once for
- * them all. Each gets its own reply, as if sent alone; a failure of the batch is each one's.
+ * event loop wait for its end (client-queue.ts), and each run of consecutive calls of one
+ * runner goes as one script call: the script's fixed work (its clock, loading and saving the
+ * state, the sweep) is paid once for them all. Each gets its own reply, as if sent alone; a
+ * failure of the batch is each one's. Every call on the client keeps the order it was made in.
  */
-export class ScriptRunner {
+export class ScriptRunner implements BatchSender {
   readonly stats: RunnerStats = { scriptReloads: 0 };
-  private queue: Queued[] = [];
 
   constructor(
     private readonly client: RedisScriptClient,
@@ -84,29 +77,26 @@ export class ScriptRunner {
      */
     readonly calendars: readonly CalendarArgument[] = [],
     /** Most calls sent as one script call (1: every call alone). */
-    private readonly maxBatch = 1,
+    readonly maxBatch = 1,
   ) {}
 
   /**
-   * Sends `op` with its arguments. The command is handed to the client before this returns
-   * (batched: at the end of the current turn, or at once when the batch is full), so a later
-   * call from the same budget reaches the server after it.
+   * Sends `op` with its arguments: at once (after the calls queued on the client before it),
+   * or, batching, at the end of the turn. Either way a later call on the same client reaches
+   * the server after it.
    */
   run(op: string, args: readonly string[]): Promise<number[]> {
-    if (this.maxBatch <= 1) return this.runNow(op, args, op);
+    if (this.maxBatch <= 1) {
+      flushQueued(this.client);
+      return this.runNow(op, args, op);
+    }
     return new Promise<number[]>((resolve, reject) => {
-      const queue = this.queue;
-      queue.push({ op, args, resolve, reject });
-      if (queue.length >= this.maxBatch) this.flush();
-      else if (queue.length === 1) queueMicrotask(() => this.flush());
+      queueCall(this.client, { sender: this, op, args, resolve, reject });
     });
   }
 
-  /** Sends what is queued: a lone call as itself, several as one `bat`. */
-  private flush(): void {
-    const calls = this.queue;
-    if (calls.length === 0) return;
-    this.queue = [];
+  /** @internal Sends queued calls of this runner: a lone call as itself, several as one `bat`. */
+  sendBatch(calls: readonly QueuedCall[]): void {
     if (calls.length === 1) {
       const only = calls[0]!;
       this.runNow(only.op, only.args, only.op).then(only.resolve, only.reject);

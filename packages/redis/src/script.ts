@@ -32,23 +32,10 @@ import { luaScript } from './script-runner.js';
  * the stored configuration when Redis holds the budget with another one (nothing written).
  */
 export const BUDGET = `
--- A calendar budget's period argument is its calendar, then '@' and the boundaries the client
--- computed around now: '<epoch start>,<its calendar index>,<next boundary>'. Only the calendar
--- is configuration; the boundaries come with every call.
-local function periodOf(c)
-  local p = ARGV[c + 3]
-  local at = string.find(p, '@', 1, true)
-  if not at then return p end
-  return string.sub(p, 1, at - 1), string.sub(p, at + 1)
-end
--- A calendar budget's boundaries: epoch start, calendar index and next boundary, or nil when
--- they do not bracket the server's time.
-local function bracket(marks)
-  local a, b, d = string.match(marks, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
-  local start, idx, nxt = tonumber(a), tonumber(b), tonumber(d)
-  if not nxt or now < start or now >= nxt then return nil end
-  return start, idx, nxt
-end
+${lua.CALENDAR}
+-- A budget's period argument (see lua.CALENDAR): only the calendar is configuration; the
+-- boundaries come with every call.
+local function periodOf(c) return splitPeriod(ARGV[c + 3]) end
 local function cfgOf(c, period)
   period = period or periodOf(c)
   return ARGV[c] .. '|' .. ARGV[c + 1] .. '|' .. ARGV[c + 2] .. '|' .. period .. '|' .. ARGV[c + 4]
@@ -344,7 +331,7 @@ local function save()
   end
   return head
 end
-return {kind = kind, check = check, take = take, released = released, refuse = refuse, giveBack = giveBack, countHeld = countHeld, room = room, nextIn = nextIn, settle = settle, run = run, mark = mark, save = save}
+return {kind = kind, check = check, take = take, released = released, refuse = refuse, giveBack = giveBack, countHeld = countHeld, room = room, nextIn = nextIn, settle = settle, run = run, sweep = sweep, mark = mark, save = save}
 end
 `;
 
@@ -364,6 +351,7 @@ if op ~= 'bat' then
   return reply
 end
 -- A batch (lua.BATCH): every name known before anything runs; the state saved once, last.
+local sweep = budget.sweep
 ${lua.BATCH}
 local reply, err = batch(OPS, function() return nil end, budget.run, function(last)
   if last then return budget.save() end

@@ -9,8 +9,10 @@ import { BudgetError } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { ALL_OF_SCRIPT } from '../src/all-of-script.js';
 import { CalendarMarks } from '../src/calendar-marks.js';
+import { HIERARCHY_SCRIPT } from '../src/hierarchy-script.js';
 import {
   budgetKeys,
+  hierarchyKeys,
   RedisAllOf,
   RedisBudget,
   RedisHierarchy,
@@ -179,8 +181,69 @@ describe.skipIf(!redisReady)('calendar epochs on the server clock', () => {
       });
     expect(refused(both)).toBe('INVALID_ARGUMENT');
     const tree = () =>
-      new RedisHierarchy({ capacity: 1 }, { redis: unused, name: 't', refillCalendar: newYork });
+      new RedisHierarchy(
+        { capacity: 1 },
+        { redis: unused, name: 't', refillCalendar: newYork, refillEveryMs: 1_000 },
+      );
     expect(refused(tree)).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe.skipIf(!redisReady)('calendar epochs of a tree', () => {
+  /** The hierarchy script over fresh keys, root 10 and tenants 6, marks set by hand. */
+  function handTree() {
+    const k = hierarchyKeys(uniquePrefix('cal-tree'), 't');
+    const keys = [k.state, k.nodes, k.leases, k.deadlines, k.graveyard];
+    const call = (marks: string, op: string, ...args: string[]) =>
+      redis!.evalsha(
+        HIERARCHY_SCRIPT.sha,
+        5,
+        ...keys,
+        op,
+        '10,6',
+        `cal:day:UTC:1@${marks}`,
+        '600000',
+        ...args,
+      ) as Promise<number[]>;
+    return { call, k };
+  }
+
+  it('begins epochs for the whole tree by the calendar index, none while it stays', async () => {
+    await redis!.script('LOAD', HIERARCHY_SCRIPT.text);
+    const t = handTree();
+    const now = await serverNow();
+    const marks = (idx: number) => `${now - 60_000},${idx},${now + 3_600_000}`;
+    expect((await t.call(marks(30), 'res', 'r1', '5', 'n:a'))[5]).toBe(1);
+    expect((await t.call(marks(30), 'res', 'r2', '2', 'n:a'))[5]).toBe(0); // the tenant's 6
+    expect((await t.call(marks(31), 'res', 'r3', '6', 'n:a'))[5]).toBe(1); // a new day
+    const got = await t.call(marks(31), 'get', 'n:a');
+    expect(got.slice(5, 7)).toEqual([1, 0]); // epoch 1, nothing over-released
+    expect(got[11]).toBe(now + 3_600_000); // the next boundary, as sent
+    // The tenant, then the root: only the new day's 6 held (the 5 of the day before fenced).
+    expect(got.slice(12, 20)).toEqual([-1, 6, 6, 6, -1, 6, 0, 0]);
+  });
+
+  it('refuses boundaries off the server clock, reading and writing nothing', async () => {
+    await redis!.script('LOAD', HIERARCHY_SCRIPT.text);
+    const t = handTree();
+    const now = await serverNow();
+    await expect(
+      t.call(`${now + 7_200_000},3,${now + 9_000_000}`, 'res', 'r1', '1', 'n:a'),
+    ).rejects.toThrow(/^BUDGETRY_CALENDAR \d+/);
+    expect(await redis!.exists(t.k.state, t.k.nodes, t.k.leases, t.k.graveyard)).toBe(0);
+  });
+
+  it('a RedisHierarchy on New York days reserves per tenant and reports the next midnight', async () => {
+    const tree = new RedisHierarchy(
+      { capacity: 100, children: { capacity: 40 } },
+      { redis: redis!, name: 'daily', keyPrefix: uniquePrefix('daily'), refillCalendar: newYork },
+    );
+    const acme = tree.child('acme');
+    expect(await acme.tryReserve(30)).toBe(true);
+    expect(await acme.tryReserve(20)).toBe(false);
+    const s = await acme.snapshot();
+    expect(s.nextRefillAt).toBe(calendarSchedule(newYork).next(s.serverTime));
+    expect(await tree.available()).toBe(70);
   });
 });
 
