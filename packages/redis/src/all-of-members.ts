@@ -38,7 +38,8 @@ export interface MemberList<K> {
 }
 
 /** What the all-of reads of a member (protected in the class, by design internal). */
-function invalid(message: string, details: Record<string, unknown>): BudgetError {
+/** @internal An `INVALID_ARGUMENT` error of a RedisAllOf. */
+export function invalid(message: string, details: Record<string, unknown>): BudgetError {
   return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
 }
 
@@ -115,4 +116,71 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
     parts.push({ budget, core, token: budget instanceof RedisTokenBudget, keys, config, marks });
   }
   return { keys: entries.map(([k]) => k as K), parts, client: client! };
+}
+
+/**
+ * The `charge` option of a RedisAllOf as one entry per member: its fixed charge, or −1 when
+ * it is charged the reserved cost.
+ */
+export function fixedCharges(keys: readonly (string | number)[], charge: unknown): number[] {
+  if (charge === undefined) return keys.map(() => -1);
+  if (typeof charge !== 'object' || charge === null || Array.isArray(charge)) {
+    throw invalid('RedisAllOf option charge must be a record of amounts by member key', {
+      charge,
+    });
+  }
+  const table = charge as Record<string, unknown>;
+  for (const name of Object.keys(table)) {
+    if (!keys.some((k) => String(k) === name)) {
+      throw invalid(
+        `RedisAllOf option charge names ${JSON.stringify(name)}, which is not a member`,
+        {
+          charge: name,
+        },
+      );
+    }
+  }
+  return keys.map((k) => {
+    if (!Object.hasOwn(table, String(k))) return -1;
+    const fixed = table[String(k)];
+    if (!Number.isSafeInteger(fixed) || (fixed as number) < 0) {
+      throw new BudgetError({
+        code: 'INVALID_AMOUNT',
+        message: `RedisAllOf option charge.${String(k)} must be a non-negative safe integer, got ${String(fixed)}`,
+        details: { name: `charge.${String(k)}`, value: fixed },
+      });
+    }
+    return fixed as number;
+  });
+}
+
+/** @internal Checks a RedisAllOf's `leaseMs` or `timeoutMs`. */
+export function checkMs(value: unknown, name: string, infinite: boolean): void {
+  if (infinite && value === Number.POSITIVE_INFINITY) return;
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw invalid(`${name} must be a positive safe integer of milliseconds, got ${String(value)}`, {
+      name,
+      value,
+    });
+  }
+}
+
+/** @internal A configuration mismatch of the all-of script, naming the member whose stored budget differs. */
+export function memberNamed(
+  error: unknown,
+  keys: readonly (string | number)[],
+  parts: readonly MemberPart[],
+): unknown {
+  if (!BudgetError.isInstance(error) || error.code !== 'INVALID_ARGUMENT') return error;
+  const at = /member (\d+) stored/.exec(error.message);
+  if (at === null) return error;
+  const i = Number(at[1]) - 1;
+  const member = keys[i]!;
+  const name = parts[i]!.core.o.name;
+  return new BudgetError({
+    code: 'INVALID_ARGUMENT',
+    message: `member ${JSON.stringify(member)}: budget ${JSON.stringify(name)} exists in Redis with another configuration (${error.message.replace(/^.*member \d+ /, '')})`,
+    details: { ...error.details, member, budget: name },
+    cause: error,
+  });
 }

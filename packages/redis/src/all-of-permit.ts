@@ -12,6 +12,8 @@ export type MemberSettle = readonly [number, number, number, number];
 /** @internal What a permit needs of its all-of. */
 export interface PermitOwner<K> {
   readonly keys: readonly K[];
+  /** What member i is charged for `cost` (a fixed charge, or the cost). */
+  chargeOf(i: number, cost: number): number;
   /** Whether member i is a token budget (its commit records usage, overage as debt). */
   isToken(i: number): boolean;
   settle(
@@ -110,24 +112,35 @@ export class RedisAllOfPermit<K extends string | number = string> implements Bud
    * Keep `used` units spent on every member (default all) and return the rest, in one script.
    * A token member records `used` as its usage.
    *
-   * @param used - units used, `0 ≤ used ≤ cost`.
+   * @param used - units used, `0 ≤ used ≤ cost`; when a member was charged another amount
+   * (the all-of's `charge` option), only the whole cost: each member keeps its charge.
    * @returns `true` if this call settled the permit, `false` if it was already settled.
-   * @throws BudgetError `INVALID_AMOUNT` for a bad `used`, with nothing changed;
-   * `LEASE_EXPIRED` when the leases expired first (see the class notes); `BACKEND` / `TIMEOUT`
-   * when Redis did not answer (the permit stays held: call again).
+   * @throws BudgetError `INVALID_AMOUNT` for a bad `used`, `INVALID_ARGUMENT` for a partial
+   * commit over other charges (use `commitEach`), with nothing changed; `LEASE_EXPIRED` when
+   * the leases expired first (see the class notes); `BACKEND` / `TIMEOUT` when Redis did not
+   * answer (the permit stays held: call again).
    */
   async commit(used?: number): Promise<boolean> {
     const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
+    const charges = this.owner.keys.map((_, i) => this.owner.chargeOf(i, this.cost));
+    if (spent !== this.cost && charges.some((c) => c !== this.cost)) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: `commit(${spent}) of a permit of ${this.cost}: some members were charged another amount (a fixed charge), so a commit is whole; give each member its amount with commitEach`,
+        details: { used: spent, cost: this.cost },
+      });
+    }
     return this.settle(
       'c',
-      this.owner.keys.map(() => spent),
+      charges.map((c) => (c === this.cost ? spent : c)),
     );
   }
 
   /**
    * Commit a different amount on each member, in one script: a guard keeps its amount spent
-   * (at most `cost`), a token member records its amount as usage — more than `cost` is owed
-   * as debt, as `recordUsage` owes it. A member left out of a record keeps all of `cost`.
+   * (at most what it was charged: `cost`, or its fixed charge), a token member records its
+   * amount as usage — more than it was charged is owed as debt, as `recordUsage` owes it. A
+   * member left out of a record keeps all it was charged.
    *
    * @param used - per member: an array in member order, or a record by member key.
    * @returns `true` if this call settled the permit, `false` if it was already settled.
@@ -155,17 +168,18 @@ export class RedisAllOfPermit<K extends string | number = string> implements Bud
       });
     }
     const amounts = keys.map((k, i) => {
+      const charged = this.owner.chargeOf(i, this.cost);
       const given = Array.isArray(used)
         ? used[i]
         : Object.hasOwn(list, String(k))
           ? list[String(k)]
           : undefined;
-      if (given === undefined) return this.cost;
+      if (given === undefined) return charged;
       if (this.owner.isToken(i)) {
         assertAmount(given, `used.${String(k)}`);
         return given;
       }
-      return checkUsed(given, this.cost);
+      return checkUsed(given, charged);
     });
     return this.settle('c', amounts);
   }

@@ -14,12 +14,14 @@
 // Every reply begins with n headers of five — each member's {leases expired by this call, their
 // units, units they refunded, available - debt after the call, its number of state changes} —
 // and the operation's own values follow:
-// - acq / res (id, cost, lease ms): {1, deadline (0 for res), each member's epoch}; a denial
+// - acq / res (id, cost, lease ms[, each member's charge]): {1, deadline (0 for res), each
+//   member's epoch}; a denial
 //   {0, the first member without room, its room, ms to its next epoch or -1}; a request seen
 //   before {2, 1 if it was granted}.
 // - set (id, how 'r'|'c', cost, each member's amount): per member {code, refunded, written
 //   off, expired} as the budget script's settle (a token member's commit is a record).
-// - rel (id, cost, each member's strict flag as one string of 0/1): {1, accepted by each},
+// - rel (id, cost, each member's strict flag as one string of 0/1[, each member's charge]):
+//   {1, accepted by each},
 //   or {-1, the strict member that holds less, what it holds}.
 // - abt (id): each member's code (-1: a count reservation arrived and stays).
 // - ren, swp, get: the budget script's answer for each member, one after another.
@@ -49,9 +51,18 @@ end
 local m = {}
 for i = 1, n do m[i] = open(KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i], at(i)) end
 
+-- Each member's charge for a request or a count release of cost: after the operation's first
+-- three arguments, one per member when some members have a fixed charge; else the cost.
+local function chargesOf(cost)
+  local c = {}
+  for i = 1, n do c[i] = tonumber(ARGV[A + 2 + i] or '') or cost end
+  return c
+end
+
 local out = {}
 if op == 'acq' or op == 'res' then
   local id, cost = ARGV[A], tonumber(ARGV[A + 1])
+  local charges = chargesOf(cost)
   -- A request seen before (a retry, a copy re-sent, or one abandoned) charges nothing again.
   for i = 1, n do
     local seen = m[i].check(id, 0)
@@ -62,7 +73,7 @@ if op == 'acq' or op == 'res' then
   end
   if #out == 0 then
     for i = 1, n do
-      if m[i].check(id, cost) then
+      if m[i].check(id, charges[i]) then
         local room = m[i].room()
         out = {0, i, room > 0 and room or 0, m[i].nextIn()}
         break
@@ -72,7 +83,7 @@ if op == 'acq' or op == 'res' then
   if #out == 0 then
     out = {1, 0}
     for i = 1, n do
-      local taken = m[i].take(op, id, cost, ARGV[A + 2])
+      local taken = m[i].take(op, id, charges[i], ARGV[A + 2])
       out[2] = taken[3]
       out[i + 2] = taken[2]
     end
@@ -87,6 +98,7 @@ elseif op == 'set' then
   end
 elseif op == 'rel' then
   local id, cost, strict = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2]
+  local charges = chargesOf(cost)
   local seen = false
   for i = 1, n do
     if m[i].released(id) then seen = true end
@@ -96,7 +108,7 @@ elseif op == 'rel' then
     for i = 1, n do out[i + 1] = m[i].released(id) or 0 end
   else
     for i = 1, n do
-      if string.sub(strict, i, i) == '1' and cost > m[i].countHeld() then
+      if string.sub(strict, i, i) == '1' and charges[i] > m[i].countHeld() then
         out = {-1, i, m[i].countHeld()}
         break
       end
@@ -105,7 +117,7 @@ elseif op == 'rel' then
       for i = 1, n do m[i].refuse(id) end
     else
       out = {1}
-      for i = 1, n do out[i + 1] = m[i].giveBack(id, cost) end
+      for i = 1, n do out[i + 1] = m[i].giveBack(id, charges[i]) end
     end
   end
 elseif op == 'abt' then

@@ -7,7 +7,15 @@ import {
   type PermitBudgetGuard,
 } from '@budgetry/core';
 import type { RedisAllOfMember } from './all-of-members.js';
-import { type MemberList, type MemberPart, memberListOf } from './all-of-members.js';
+import {
+  checkMs,
+  fixedCharges,
+  invalid,
+  type MemberList,
+  type MemberPart,
+  memberListOf,
+  memberNamed,
+} from './all-of-members.js';
 import { type MemberSettle, type PermitOwner, RedisAllOfPermit } from './all-of-permit.js';
 import { ALL_OF_SCRIPT } from './all-of-script.js';
 import type { AcquireOptions } from './options.js';
@@ -23,11 +31,19 @@ import { ScriptRunner } from './script-runner.js';
  * const options: RedisAllOfOptions = { leaseMs: 30_000, timeoutMs: 1_000 };
  * ```
  */
-export interface RedisAllOfOptions {
+export interface RedisAllOfOptions<K extends string | number = string | number> {
   /** How long a permit is held before every member takes it back (default: the members' shortest). */
   readonly leaseMs?: number;
   /** Longest wait for Redis per call, in ms (default: the members' shortest; `Infinity` for none). */
   readonly timeoutMs?: number;
+  /**
+   * A fixed charge for some members, whatever the cost (as compose's `allOf`): `{ rows: 1 }`
+   * takes one row per request while the token member takes the cost. A permit whose members
+   * were charged different amounts commits whole (a `commit(used)` of less is refused;
+   * `commitEach` takes any amount up to each member's charge), and a count `release(cost)`
+   * must match one earlier `tryReserve(cost)`.
+   */
+  readonly charge?: Partial<Record<K, number>>;
 }
 
 /**
@@ -93,23 +109,19 @@ export class RedisAllOf<K extends string | number = string>
   implements PermitBudgetGuard, PermitOwner<K>
 {
   /**
-   * Asynchronous, pool count release, partial commit; no retry hint (a denial carries
-   * `retryAfterMs` instead), no epochs of its own, not schedulable.
+   * Asynchronous, pool count release, partial commit (of a permit whose every member was
+   * charged its cost); no retry hint (a denial carries `retryAfterMs` instead), no epochs of
+   * its own, not schedulable.
    */
-  readonly capabilities: BudgetCapabilities = Object.freeze({
-    sync: false,
-    countRelease: true,
-    partialCommit: true,
-    retryHint: false,
-    refill: undefined,
-    schedulable: false,
-  });
+  readonly capabilities: BudgetCapabilities;
   /** Member keys (record keys, or array indices), in the order they are checked. */
   readonly keys: readonly K[];
   /** The members, in the same order. */
   readonly members: readonly RedisAllOfMember[];
-  /** The smallest member capacity: no larger cost can ever be granted. */
+  /** The smallest capacity among members charged the cost: no larger cost can be granted. */
   readonly capacity: number;
+  /** Each member's fixed charge, or −1 where it is charged the cost. */
+  private readonly fixed: readonly number[];
   private readonly parts: readonly MemberPart[];
   private readonly runner: ScriptRunner;
   private readonly leaseMs: number;
@@ -125,7 +137,7 @@ export class RedisAllOf<K extends string | number = string>
    */
   constructor(
     members: readonly RedisAllOfMember[] | Readonly<Record<K, RedisAllOfMember>>,
-    options: RedisAllOfOptions = {},
+    options: RedisAllOfOptions<K> = {},
   ) {
     const list: MemberList<K> = memberListOf<K>(members);
     if (typeof options !== 'object' || options === null) {
@@ -134,7 +146,17 @@ export class RedisAllOf<K extends string | number = string>
     this.keys = list.keys;
     this.parts = list.parts;
     this.members = list.parts.map((p) => p.budget);
-    this.capacity = Math.min(...this.members.map((m) => m.capacity));
+    this.fixed = fixedCharges(list.keys, options.charge);
+    const charged = this.members.filter((_, i) => this.fixed[i]! < 0);
+    this.capacity = Math.min(Number.MAX_SAFE_INTEGER, ...charged.map((m) => m.capacity));
+    this.capabilities = Object.freeze({
+      sync: false,
+      countRelease: true,
+      partialCommit: true,
+      retryHint: false,
+      refill: undefined,
+      schedulable: false,
+    });
     const o = list.parts.map((p) => p.core.o);
     this.leaseMs = options.leaseMs ?? Math.min(...o.map((x) => x.leaseMs));
     checkMs(this.leaseMs, 'leaseMs', false);
@@ -224,7 +246,12 @@ export class RedisAllOf<K extends string | number = string>
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
     const strict = this.parts.map((p) => (p.core.o.strict ? '1' : '0')).join('');
-    const v = await this.call('rel', [this.nextId(), String(cost), strict]);
+    const v = await this.call('rel', [
+      this.nextId(),
+      String(cost),
+      strict,
+      ...this.chargeArgs(cost),
+    ]);
     if (v[0] === -1) {
       const member = this.keys[(v[1] ?? 1) - 1]!;
       throw new BudgetError({
@@ -238,7 +265,24 @@ export class RedisAllOf<K extends string | number = string>
   /** Units every member can grant right now (the smallest member's room), in one call. */
   async available(): Promise<number> {
     const all = Object.values(await this.snapshot()) as RedisAllOfMemberSnapshot[];
-    return Math.min(...all.map((s) => s.available));
+    // A member with a fixed charge bounds nothing, unless it cannot take its charge.
+    const room = all.map((s, i) => {
+      const f = this.fixed[i]!;
+      return f < 0 || s.available >= f ? (f < 0 ? s.available : Number.MAX_SAFE_INTEGER) : 0;
+    });
+    return Math.min(Number.MAX_SAFE_INTEGER, ...room);
+  }
+
+  /** @internal What member `i` is charged for `cost`: its fixed charge, or the cost (0: nothing). */
+  chargeOf(i: number, cost: number): number {
+    const f = this.fixed[i]!;
+    return f < 0 || cost === 0 ? cost : f;
+  }
+
+  /** What each member is charged for `cost`, as arguments (none: each the cost). */
+  private chargeArgs(cost: number): string[] {
+    if (cost === 0 || this.fixed.every((f) => f < 0)) return [];
+    return this.fixed.map((_, i) => String(this.chargeOf(i, cost)));
   }
 
   /** Every member's counters, read in one script call (one consistent moment). */
@@ -330,7 +374,7 @@ export class RedisAllOf<K extends string | number = string>
     try {
       reply = await this.runner.run(op, args);
     } catch (error) {
-      throw this.named(error);
+      throw memberNamed(error, this.keys, this.parts);
     }
     const n = this.parts.length;
     this.parts.forEach((p, i) => {
@@ -349,7 +393,7 @@ export class RedisAllOf<K extends string | number = string>
    */
   private async request(op: string, id: string, cost: number, ms: number): Promise<number[]> {
     try {
-      const v = await this.call(op, [id, String(cost), String(ms)]);
+      const v = await this.call(op, [id, String(cost), String(ms), ...this.chargeArgs(cost)]);
       // Seen before (a copy re-sent after a reconnect): granted if the first one was.
       if (v[0] === 2) return v[1] === 1 ? [1, 0] : [0, 1, 0, -1];
       return v;
@@ -374,35 +418,5 @@ export class RedisAllOf<K extends string | number = string>
         cause: error.cause ?? error,
       });
     }
-  }
-
-  /** A configuration mismatch names the member whose stored budget differs. */
-  private named(error: unknown): unknown {
-    if (!BudgetError.isInstance(error) || error.code !== 'INVALID_ARGUMENT') return error;
-    const at = /member (\d+) stored/.exec(error.message);
-    if (at === null) return error;
-    const i = Number(at[1]) - 1;
-    const member = this.keys[i]!;
-    const name = this.parts[i]!.core.o.name;
-    return new BudgetError({
-      code: 'INVALID_ARGUMENT',
-      message: `member ${JSON.stringify(member)}: budget ${JSON.stringify(name)} exists in Redis with another configuration (${error.message.replace(/^.*member \d+ /, '')})`,
-      details: { ...error.details, member, budget: name },
-      cause: error,
-    });
-  }
-}
-
-function invalid(message: string, details: Record<string, unknown>): BudgetError {
-  return new BudgetError({ code: 'INVALID_ARGUMENT', message, details });
-}
-
-function checkMs(value: unknown, name: string, infinite: boolean): void {
-  if (infinite && value === Number.POSITIVE_INFINITY) return;
-  if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw invalid(`${name} must be a positive safe integer of milliseconds, got ${String(value)}`, {
-      name,
-      value,
-    });
   }
 }

@@ -28,102 +28,164 @@ function counting(calls: string[]): RedisScriptClient {
 }
 
 describe.skipIf(!redisReady)('RedisAllOf, decisions', () => {
-  it('decides as compose’s allOf over core budgets on random histories, on every member', async () => {
-    const op = fc.oneof(
-      fc.record({ k: fc.constant('acquire' as const), n: fc.nat(12) }),
-      fc.record({ k: fc.constant('reserve' as const), n: fc.nat(12) }),
-      fc.record({ k: fc.constant('release' as const), n: fc.nat(14) }),
-      fc.record({
-        k: fc.constant('settle' as const),
-        i: fc.nat(7),
-        commit: fc.boolean(),
-        n: fc.nat(12),
-      }),
-      fc.record({ k: fc.constant('each' as const), i: fc.nat(7), a: fc.nat(12), b: fc.nat(20) }),
-      fc.record({ k: fc.constant('direct' as const), n: fc.nat(8) }),
-      fc.record({ k: fc.constant('refill' as const), member: fc.constantFrom('g', 't') }),
-    );
-    const policy = fc.constantFrom('reset' as const, 'carry' as const);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.tuple(fc.nat(14), fc.nat(16), policy, policy),
-        fc.array(op, { maxLength: 30, size: 'max' }),
-        async ([cg, ct, pg, pt], ops) => {
-          const rg = guard(cg, { refillPolicy: pg });
-          const rt = tokens(ct, { refillPolicy: pt, maxDebt: 9 });
-          const lg = new AtomicBudget(cg, { refillPolicy: pg, leakBackstop: false });
-          const lt = new AtomicTokenBudget(ct, {
-            refillPolicy: pt,
-            maxDebt: 9,
-            leakBackstop: false,
-          });
-          const remote = new RedisAllOf({ g: rg, t: rt });
-          const model = allOf({ g: lg, t: lt });
-          const held: [RedisAllOfPermit<'g' | 't'> | null, SyncAllOfPermit<'g' | 't'> | null][] =
-            [];
-          for (const o of ops) {
-            if (o.k === 'acquire') {
-              const r = await remote.tryAcquireDetailed(o.n);
-              const m = model.tryAcquireDetailedSync(o.n);
-              expect([o.k, r.ok ? 'ok' : r.deniedBy]).toEqual([o.k, m.ok ? 'ok' : m.deniedBy]);
-              held.push([r.ok ? r.permit : null, m.ok ? m.permit : null]);
-            } else if (o.k === 'reserve') {
-              expect(await remote.tryReserve(o.n)).toBe(model.tryReserveSync(o.n));
-            } else if (o.k === 'release') {
-              await remote.release(o.n);
-              model.releaseSync(o.n);
-            } else if (o.k === 'settle') {
-              const [r, m] = held[o.i] ?? [null, null];
-              if (r === null) continue;
-              const used = Math.min(o.n, r.cost);
-              if (m === null) {
-                // Settled member by member (commitEach): settling it again does nothing.
-                expect(await (o.commit ? r.commit(used) : r.release())).toBe(false);
-                continue;
+  it.each([
+    ['every member charged the cost', undefined],
+    ['the guard charged a fixed 0 to 3 units', 'fixed'],
+  ] as const)(
+    'decides as compose’s allOf over core budgets on random histories (%s)',
+    async (_, mode) => {
+      const op = fc.oneof(
+        fc.record({ k: fc.constant('acquire' as const), n: fc.nat(12) }),
+        fc.record({ k: fc.constant('reserve' as const), n: fc.nat(12) }),
+        fc.record({ k: fc.constant('release' as const), n: fc.nat(14) }),
+        fc.record({
+          k: fc.constant('settle' as const),
+          i: fc.nat(7),
+          commit: fc.boolean(),
+          n: fc.nat(12),
+        }),
+        fc.record({ k: fc.constant('each' as const), i: fc.nat(7), a: fc.nat(12), b: fc.nat(20) }),
+        fc.record({ k: fc.constant('direct' as const), n: fc.nat(8) }),
+        fc.record({ k: fc.constant('refill' as const), member: fc.constantFrom('g', 't') }),
+      );
+      const policy = fc.constantFrom('reset' as const, 'carry' as const);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.tuple(fc.nat(14), fc.nat(16), policy, policy, fc.nat(3)),
+          fc.array(op, { maxLength: 30, size: 'max' }),
+          async ([cg, ct, pg, pt, fixed], ops) => {
+            const charge = mode === 'fixed' ? { charge: { g: fixed } } : {};
+            const rg = guard(cg, { refillPolicy: pg });
+            const rt = tokens(ct, { refillPolicy: pt, maxDebt: 9 });
+            const lg = new AtomicBudget(cg, { refillPolicy: pg, leakBackstop: false });
+            const lt = new AtomicTokenBudget(ct, {
+              refillPolicy: pt,
+              maxDebt: 9,
+              leakBackstop: false,
+            });
+            const remote = new RedisAllOf({ g: rg, t: rt }, charge);
+            const reserved: number[] = [];
+            const model = allOf({ g: lg, t: lt }, charge);
+            const held: [RedisAllOfPermit<'g' | 't'> | null, SyncAllOfPermit<'g' | 't'> | null][] =
+              [];
+            for (const o of ops) {
+              if (o.k === 'acquire') {
+                const r = await remote.tryAcquireDetailed(o.n);
+                const m = model.tryAcquireDetailedSync(o.n);
+                expect([o.k, r.ok ? 'ok' : r.deniedBy]).toEqual([o.k, m.ok ? 'ok' : m.deniedBy]);
+                held.push([r.ok ? r.permit : null, m.ok ? m.permit : null]);
+              } else if (o.k === 'reserve') {
+                const granted = await remote.tryReserve(o.n);
+                expect(granted).toBe(model.tryReserveSync(o.n));
+                if (granted) reserved.push(o.n);
+              } else if (o.k === 'release') {
+                // With a fixed charge a release must match an earlier reserve (compose keeps a
+                // tally and ignores others; a fleet has no tally to keep): release one of those.
+                const n =
+                  mode === 'fixed' ? reserved.splice(o.n % (reserved.length || 1), 1)[0] : o.n;
+                if (n === undefined) continue;
+                await remote.release(n);
+                model.releaseSync(n);
+              } else if (o.k === 'settle') {
+                const [r, m] = held[o.i] ?? [null, null];
+                if (r === null) continue;
+                const used = Math.min(o.n, r.cost);
+                if (m === null) {
+                  // Settled member by member (commitEach): settling it again does nothing.
+                  expect(await (o.commit ? r.commit(used) : r.release())).toBe(false);
+                  continue;
+                }
+                // A partial commit over a fixed charge is refused by both, changing nothing.
+                const a = await (o.commit ? r.commit(used) : r.release()).catch(
+                  (e: unknown) => (e as BudgetError).code,
+                );
+                let b: boolean | string;
+                try {
+                  b = o.commit ? m.commitSync(used) : m.releaseSync();
+                } catch (error) {
+                  b = (error as BudgetError).code;
+                }
+                expect(a).toBe(b);
+              } else if (o.k === 'each') {
+                const [r, m] = held[o.i] ?? [null, null];
+                if (r === null || m === null || r.cost === 0 || r.state !== 'held') continue;
+                const a = Math.min(o.a, mode === 'fixed' ? fixed : r.cost);
+                expect(await r.commitEach({ g: a, t: o.b })).toBe(true);
+                m.part('g')!.commitSync(a);
+                lt.recordUsageSync((m.part('t') as unknown as TokenPermit).reservation, o.b, 0);
+                // The model's permit was settled through its parts, which it does not see.
+                held[o.i] = [r, null];
+              } else if (o.k === 'direct') {
+                const r = await rg.tryAcquire(o.n);
+                const m = lg.tryAcquireSync(o.n);
+                expect(r === null).toBe(m === null);
+                if (r && m) {
+                  await r.commit(Math.floor(o.n / 2));
+                  m.commitSync(Math.floor(o.n / 2));
+                }
+              } else if (o.member === 'g') {
+                await rg.refill();
+                lg.refill();
+              } else {
+                await rt.refill();
+                lt.refill();
               }
-              const a = o.commit ? await r.commit(used) : await r.release();
-              expect(a).toBe(o.commit ? m.commitSync(used) : m.releaseSync());
-            } else if (o.k === 'each') {
-              const [r, m] = held[o.i] ?? [null, null];
-              if (r === null || m === null || r.cost === 0 || r.state !== 'held') continue;
-              const a = Math.min(o.a, r.cost);
-              expect(await r.commitEach({ g: a, t: o.b })).toBe(true);
-              m.part('g')!.commitSync(a);
-              lt.recordUsageSync((m.part('t') as unknown as TokenPermit).reservation, o.b, 0);
-              // The model's permit was settled through its parts, which it does not see.
-              held[o.i] = [r, null];
-            } else if (o.k === 'direct') {
-              const r = await rg.tryAcquire(o.n);
-              const m = lg.tryAcquireSync(o.n);
-              expect(r === null).toBe(m === null);
-              if (r && m) {
-                await r.commit(Math.floor(o.n / 2));
-                m.commitSync(Math.floor(o.n / 2));
-              }
-            } else if (o.member === 'g') {
-              await rg.refill();
-              lg.refill();
-            } else {
-              await rt.refill();
-              lt.refill();
+              const s = await remote.snapshot();
+              expect([o.k, s.g.available, s.g.held, s.t.available, s.t.held, s.t.debt]).toEqual([
+                o.k,
+                lg.available(),
+                lg.held(),
+                lt.available(),
+                lt.reserved(),
+                lt.debt(),
+              ]);
             }
-            const s = await remote.snapshot();
-            expect([o.k, s.g.available, s.g.held, s.t.available, s.t.held, s.t.debt]).toEqual([
-              o.k,
-              lg.available(),
-              lg.held(),
-              lt.available(),
-              lt.reserved(),
-              lt.debt(),
-            ]);
-          }
-          await rg.destroy();
-          await rt.destroy();
-        },
-      ),
-      { numRuns: 60 },
-    );
-  }, 120_000);
+            await rg.destroy();
+            await rt.destroy();
+          },
+        ),
+        { numRuns: 60 },
+      );
+    },
+    120_000,
+  );
+
+  it('charges a fixed row per request beside the tokens it costs (the charge option)', async () => {
+    const rows = guard(2);
+    const tpm = tokens(5_000);
+    const gate = new RedisAllOf({ rows, tpm }, { charge: { rows: 1 } });
+    expect(gate.capacity).toBe(5_000); // the row member bounds no cost
+    const a = (await gate.tryAcquire(1_200))!;
+    expect(await rows.held()).toBe(1);
+    expect((await tpm.snapshot()).held).toBe(1_200);
+    expect(await codeOf(a.commit(900))).toBe('INVALID_ARGUMENT'); // partial: refused, held
+    expect(a.state).toBe('held');
+    expect(await a.commitEach({ tpm: 900 })).toBe(true); // the row keeps its 1
+    expect(await rows.available()).toBe(1);
+    expect(await tpm.snapshot()).toMatchObject({ available: 4_100, consumed: 900, held: 0 });
+    const b = (await gate.tryAcquire(3_000))!;
+    expect(await b.commit()).toBe(true);
+    const denied = await gate.tryAcquireDetailed(1);
+    expect(denied).toMatchObject({ ok: false, deniedBy: 'rows' }); // rows ran out first
+    expect(await gate.available()).toBe(0);
+    expect(await gate.tryReserve(0)).toBe(true); // a cost of 0 charges nobody
+  });
+
+  it('refuses a bad charge option before anything is sent', () => {
+    const fail = () => Promise.reject(new Error('sent a command'));
+    const unused = { evalsha: fail, eval: fail };
+    const rows = guard(2, { redis: unused });
+    const tpm = tokens(5, { redis: unused });
+    const make = (charge: unknown) => () =>
+      new RedisAllOf({ rows, tpm }, { charge: charge as Record<string, number> });
+    expect(make({ cpu: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(make([1])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(make('rows')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    for (const bad of [-1, 1.5, Number.NaN, '1', 2 ** 53]) {
+      expect(make({ rows: bad })).toThrow(expect.objectContaining({ code: 'INVALID_AMOUNT' }));
+    }
+    expect(make({ rows: 0 })).not.toThrow();
+  });
 
   it('reserves, settles, counts and reads in one script call each', async () => {
     const calls: string[] = [];
