@@ -154,6 +154,17 @@ export function fixedCharges(keys: readonly (string | number)[], charge: unknown
   });
 }
 
+/** @internal Checks a RedisAllOf's `maxBatch`: an integer from 1 to 1 000. */
+export function checkBatch(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1_000) {
+    throw invalid(`maxBatch must be an integer from 1 to 1 000, got ${String(value)}`, {
+      name: 'maxBatch',
+      value,
+    });
+  }
+  return value as number;
+}
+
 /** @internal Checks a RedisAllOf's `leaseMs` or `timeoutMs`. */
 export function checkMs(value: unknown, name: string, infinite: boolean): void {
   if (infinite && value === Number.POSITIVE_INFINITY) return;

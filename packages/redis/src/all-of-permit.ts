@@ -14,6 +14,8 @@ export interface PermitOwner<K> {
   readonly keys: readonly K[];
   /** What member i is charged for `cost` (a fixed charge, or the cost). */
   chargeOf(i: number, cost: number): number;
+  /** `partialCommit` false: some member has a fixed charge, and a commit is whole. */
+  readonly capabilities: { readonly partialCommit: boolean };
   /** Whether member i is a token budget (its commit records usage, overage as debt). */
   isToken(i: number): boolean;
   settle(
@@ -112,21 +114,21 @@ export class RedisAllOfPermit<K extends string | number = string> implements Bud
    * Keep `used` units spent on every member (default all) and return the rest, in one script.
    * A token member records `used` as its usage.
    *
-   * @param used - units used, `0 ≤ used ≤ cost`; when a member was charged another amount
-   * (the all-of's `charge` option), only the whole cost: each member keeps its charge.
+   * @param used - units used, `0 ≤ used ≤ cost`; when some member has a fixed charge (the
+   * all-of's `charge` option), only the whole cost: each member keeps its charge.
    * @returns `true` if this call settled the permit, `false` if it was already settled.
    * @throws BudgetError `INVALID_AMOUNT` for a bad `used`, `INVALID_ARGUMENT` for a partial
-   * commit over other charges (use `commitEach`), with nothing changed; `LEASE_EXPIRED` when
+   * commit over fixed charges (use `commitEach`), with nothing changed; `LEASE_EXPIRED` when
    * the leases expired first (see the class notes); `BACKEND` / `TIMEOUT` when Redis did not
    * answer (the permit stays held: call again).
    */
   async commit(used?: number): Promise<boolean> {
     const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
     const charges = this.owner.keys.map((_, i) => this.owner.chargeOf(i, this.cost));
-    if (spent !== this.cost && charges.some((c) => c !== this.cost)) {
+    if (spent !== this.cost && !this.owner.capabilities.partialCommit) {
       throw new BudgetError({
         code: 'INVALID_ARGUMENT',
-        message: `commit(${spent}) of a permit of ${this.cost}: some members were charged another amount (a fixed charge), so a commit is whole; give each member its amount with commitEach`,
+        message: `commit(${spent}) of a permit of ${this.cost}: some members have a fixed charge, so a commit is whole; give each member its amount with commitEach`,
         details: { used: spent, cost: this.cost },
       });
     }

@@ -51,93 +51,119 @@ end
 local m = {}
 for i = 1, n do m[i] = open(KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i], at(i)) end
 
--- Each member's charge for a request or a count release of cost: after the operation's first
--- three arguments, one per member when some members have a fixed charge; else the cost.
-local function chargesOf(cost)
+-- Each member's charge for a request or a count release of cost (its count arguments from
+-- ARGV[a]): after the first three, one per member when some members have a fixed charge;
+-- else the cost.
+local function chargesOf(cost, a, count)
   local c = {}
-  for i = 1, n do c[i] = tonumber(ARGV[A + 2 + i] or '') or cost end
+  for i = 1, n do c[i] = count >= 3 + n and tonumber(ARGV[a + 2 + i]) or cost end
   return c
 end
 
-local out = {}
-if op == 'acq' or op == 'res' then
-  local id, cost = ARGV[A], tonumber(ARGV[A + 1])
-  local charges = chargesOf(cost)
-  -- A request seen before (a retry, a copy re-sent, or one abandoned) charges nothing again.
-  for i = 1, n do
-    local seen = m[i].check(id, 0)
+-- Runs operation op, its count arguments from ARGV[A]: its values, or nil and an error reply.
+local function runOp(op, A, count)
+  local out = {}
+  if op == 'acq' or op == 'res' then
+    local id, cost = ARGV[A], tonumber(ARGV[A + 1])
+    local charges = chargesOf(cost, A, count)
+    -- A request seen before (a retry, a copy re-sent, or one abandoned) charges nothing again.
+    for i = 1, n do
+      local seen = m[i].check(id, 0)
+      if seen then
+        out = {2, seen[1]}
+        break
+      end
+    end
+    if #out == 0 then
+      for i = 1, n do
+        if m[i].check(id, charges[i]) then
+          local room = m[i].room()
+          out = {0, i, room > 0 and room or 0, m[i].nextIn()}
+          break
+        end
+      end
+    end
+    if #out == 0 then
+      out = {1, 0}
+      for i = 1, n do
+        local taken = m[i].take(op, id, charges[i], ARGV[A + 2])
+        out[2] = taken[3]
+        out[i + 2] = taken[2]
+      end
+    end
+  elseif op == 'set' then
+    local id, how, cost = ARGV[A], ARGV[A + 1], tonumber(ARGV[A + 2])
+    for i = 1, n do
+      local h = how
+      if how == 'c' and m[i].kind == 'token' then h = 'u' end
+      local r = m[i].settle(id, h, tonumber(ARGV[A + 2 + i]), cost)
+      for j = 1, 4 do out[#out + 1] = r[j] or 0 end
+    end
+  elseif op == 'rel' then
+    local id, cost, strict = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2]
+    local charges = chargesOf(cost, A, count)
+    local seen = false
+    for i = 1, n do
+      if m[i].released(id) then seen = true end
+    end
     if seen then
-      out = {2, seen[1]}
-      break
-    end
-  end
-  if #out == 0 then
-    for i = 1, n do
-      if m[i].check(id, charges[i]) then
-        local room = m[i].room()
-        out = {0, i, room > 0 and room or 0, m[i].nextIn()}
-        break
-      end
-    end
-  end
-  if #out == 0 then
-    out = {1, 0}
-    for i = 1, n do
-      local taken = m[i].take(op, id, charges[i], ARGV[A + 2])
-      out[2] = taken[3]
-      out[i + 2] = taken[2]
-    end
-  end
-elseif op == 'set' then
-  local id, how, cost = ARGV[A], ARGV[A + 1], tonumber(ARGV[A + 2])
-  for i = 1, n do
-    local h = how
-    if how == 'c' and m[i].kind == 'token' then h = 'u' end
-    local r = m[i].settle(id, h, tonumber(ARGV[A + 2 + i]), cost)
-    for j = 1, 4 do out[#out + 1] = r[j] or 0 end
-  end
-elseif op == 'rel' then
-  local id, cost, strict = ARGV[A], tonumber(ARGV[A + 1]), ARGV[A + 2]
-  local charges = chargesOf(cost)
-  local seen = false
-  for i = 1, n do
-    if m[i].released(id) then seen = true end
-  end
-  if seen then
-    out = {1}
-    for i = 1, n do out[i + 1] = m[i].released(id) or 0 end
-  else
-    for i = 1, n do
-      if string.sub(strict, i, i) == '1' and charges[i] > m[i].countHeld() then
-        out = {-1, i, m[i].countHeld()}
-        break
-      end
-    end
-    if #out > 0 then
-      for i = 1, n do m[i].refuse(id) end
-    else
       out = {1}
-      for i = 1, n do out[i + 1] = m[i].giveBack(id, charges[i]) end
+      for i = 1, n do out[i + 1] = m[i].released(id) or 0 end
+    else
+      for i = 1, n do
+        if string.sub(strict, i, i) == '1' and charges[i] > m[i].countHeld() then
+          out = {-1, i, m[i].countHeld()}
+          break
+        end
+      end
+      if #out > 0 then
+        for i = 1, n do m[i].refuse(id) end
+      else
+        out = {1}
+        for i = 1, n do out[i + 1] = m[i].giveBack(id, charges[i]) end
+      end
     end
+  elseif op == 'abt' then
+    -- Each member's answer code only: -1 where a count reservation arrived and stays.
+    for i = 1, n do out[i] = m[i].run(op, A)[1] end
+  elseif op == 'ren' or op == 'swp' or op == 'get' then
+    for i = 1, n do
+      local r = m[i].run(op, A)
+      for j = 1, #r do out[#out + 1] = r[j] end
+    end
+  else
+    return nil, redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op))
   end
-elseif op == 'abt' then
-  -- Each member's answer code only: -1 where a count reservation arrived and stays.
-  for i = 1, n do out[i] = m[i].run(op, A)[1] end
-elseif op == 'ren' or op == 'swp' or op == 'get' then
-  for i = 1, n do
-    local r = m[i].run(op, A)
-    for j = 1, #r do out[#out + 1] = r[j] end
-  end
-else
-  return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op))
+  return out
 end
 
-local reply = {}
-for i = 1, n do
-  local head = m[i].save()
-  for j = 1, 5 do reply[#reply + 1] = head[j] end
+-- Every member's reply header, after the operation just run; the last saves every member.
+local function heads(last)
+  local h = {}
+  for i = 1, n do
+    local head = last and m[i].save() or m[i].mark()
+    for j = 1, 5 do h[#h + 1] = head[j] end
+  end
+  return h
 end
-for i = 1, #out do reply[#reply + 1] = out[i] end
+
+local reply, err
+if op ~= 'bat' then
+  local out
+  out, err = runOp(op, A, #ARGV - A + 1)
+  if not out then return err end
+  reply = heads(true)
+  for i = 1, #out do reply[#reply + 1] = out[i] end
+else
+  -- A batch (lua.BATCH): every name known before anything runs; every member saved once, last.
+  local OPS = {acq = 1, res = 1, rel = 1, set = 1, abt = 1, ren = 1, swp = 1, get = 1}
+  local function sweep()
+    for i = 1, n do m[i].sweep() end
+  end
+${lua.BATCH}
+  reply, err = batch(OPS, function() return nil end, runOp, heads)
+  if not reply then return err end
+end
 return reply`;
 
 /** @internal The all-of script, named by its SHA-1. */

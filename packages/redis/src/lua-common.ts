@@ -198,8 +198,9 @@ elseif op == 'swp' then
  * each its name, the number of its arguments, then those, in order, exactly as if each were a
  * call of its own — so before each but the first, the leases due are swept again, as that
  * call's own sweep would have. Every name must be in `known`, and pass `check(name, first
- * argument index)` (nil, or an error reply), before anything runs. `run(op, a)` returns the
- * operation's values (or nil and an error reply); `head(last)` its reply header. Returns the
+ * argument index)` (nil, or an error reply), before anything runs. `run(op, a, count)` (its
+ * arguments: ARGV[a] and the `count` after it) returns the operation's values (or nil and an
+ * error reply); `head(last)` its reply header. Returns the
  * reply — each operation's header and values after their length — or nil and an error reply.
  * Needs `sweep()`, which sweeps as a call's start does.
  */
@@ -217,7 +218,7 @@ local function batch(known, check, run, head)
   local reply = {}
   for j = 1, k do
     if j > 1 then sweep() end
-    local out, err = run(ARGV[at[j]], at[j] + 2)
+    local out, err = run(ARGV[at[j]], at[j] + 2, tonumber(ARGV[at[j] + 1]))
     if not out then return nil, err end
     local h = head(j == k)
     reply[#reply + 1] = #h + #out

@@ -8,6 +8,7 @@ import {
 } from '@budgetry/core';
 import type { RedisAllOfMember } from './all-of-members.js';
 import {
+  checkBatch,
   checkMs,
   fixedCharges,
   invalid,
@@ -38,12 +39,17 @@ export interface RedisAllOfOptions<K extends string | number = string | number> 
   readonly timeoutMs?: number;
   /**
    * A fixed charge for some members, whatever the cost (as compose's `allOf`): `{ rows: 1 }`
-   * takes one row per request while the token member takes the cost. A permit whose members
-   * were charged different amounts commits whole (a `commit(used)` of less is refused;
-   * `commitEach` takes any amount up to each member's charge), and a count `release(cost)`
-   * must match one earlier `tryReserve(cost)`.
+   * takes one row per request while the token member takes the cost. With fixed charges a
+   * permit commits whole (a `commit(used)` of less is refused; `commitEach` takes any amount
+   * up to each member's charge), and a count `release(cost)` must match one earlier
+   * `tryReserve(cost)`.
    */
   readonly charge?: Partial<Record<K, number>>;
+  /**
+   * Most calls sent as one script call (default: the members' smallest `maxBatch`; 1 sends
+   * each alone), as a budget's `maxBatch`.
+   */
+  readonly maxBatch?: number;
 }
 
 /**
@@ -109,9 +115,9 @@ export class RedisAllOf<K extends string | number = string>
   implements PermitBudgetGuard, PermitOwner<K>
 {
   /**
-   * Asynchronous, pool count release, partial commit (of a permit whose every member was
-   * charged its cost); no retry hint (a denial carries `retryAfterMs` instead), no epochs of
-   * its own, not schedulable.
+   * Asynchronous, pool count release, partial commit (unless some member has a fixed charge,
+   * as compose's `allOf`); no retry hint (a denial carries `retryAfterMs` instead), no epochs
+   * of its own, not schedulable.
    */
   readonly capabilities: BudgetCapabilities;
   /** Member keys (record keys, or array indices), in the order they are checked. */
@@ -152,7 +158,7 @@ export class RedisAllOf<K extends string | number = string>
     this.capabilities = Object.freeze({
       sync: false,
       countRelease: true,
-      partialCommit: true,
+      partialCommit: charged.length === this.members.length,
       retryHint: false,
       refill: undefined,
       schedulable: false,
@@ -169,6 +175,7 @@ export class RedisAllOf<K extends string | number = string>
     const calendars = list.parts.flatMap((p, i) =>
       p.marks === undefined ? [] : [{ at: 1 + 6 * i + 3, marks: p.marks }],
     );
+    const maxBatch = checkBatch(options.maxBatch ?? Math.min(...o.map((x) => x.maxBatch)));
     this.runner = new ScriptRunner(
       list.client,
       ALL_OF_SCRIPT,
@@ -177,6 +184,7 @@ export class RedisAllOf<K extends string | number = string>
       timeoutMs,
       label,
       calendars,
+      maxBatch,
     );
   }
 
@@ -246,12 +254,8 @@ export class RedisAllOf<K extends string | number = string>
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
     const strict = this.parts.map((p) => (p.core.o.strict ? '1' : '0')).join('');
-    const v = await this.call('rel', [
-      this.nextId(),
-      String(cost),
-      strict,
-      ...this.chargeArgs(cost),
-    ]);
+    const args = [this.nextId(), String(cost), strict, ...this.chargeArgs(cost)];
+    const v = await this.call('rel', args);
     if (v[0] === -1) {
       const member = this.keys[(v[1] ?? 1) - 1]!;
       throw new BudgetError({
@@ -264,11 +268,12 @@ export class RedisAllOf<K extends string | number = string>
 
   /** Units every member can grant right now (the smallest member's room), in one call. */
   async available(): Promise<number> {
-    const all = Object.values(await this.snapshot()) as RedisAllOfMemberSnapshot[];
+    const all = await this.snapshot();
     // A member with a fixed charge bounds nothing, unless it cannot take its charge.
-    const room = all.map((s, i) => {
+    const room = this.keys.map((k, i) => {
+      const { available } = all[k];
       const f = this.fixed[i]!;
-      return f < 0 || s.available >= f ? (f < 0 ? s.available : Number.MAX_SAFE_INTEGER) : 0;
+      return f < 0 || available >= f ? (f < 0 ? available : Number.MAX_SAFE_INTEGER) : 0;
     });
     return Math.min(Number.MAX_SAFE_INTEGER, ...room);
   }
@@ -288,7 +293,8 @@ export class RedisAllOf<K extends string | number = string>
   /** Every member's counters, read in one script call (one consistent moment). */
   async snapshot(): Promise<Readonly<Record<K, RedisAllOfMemberSnapshot>>> {
     const v = await this.call('get', []);
-    const out = {} as Record<K, RedisAllOfMemberSnapshot>;
+    // No prototype: a member keyed '__proto__' is a key like any other.
+    const out = Object.create(null) as Record<K, RedisAllOfMemberSnapshot>;
     this.parts.forEach((p, i) => {
       const r = (j: number): number => v[i * GET_WIDTH + j] ?? 0;
       const net = r(0);

@@ -85,7 +85,7 @@ export class RemoteCore {
 
   /**
    * Runs `op`; reports the leases the call found expired; resolves the operation's own values.
-   * The command is sent before this returns (see {@link ScriptRunner.run}).
+   * Calls keep the order they were made in (see {@link ScriptRunner.run}).
    */
   call(op: string, args: readonly string[]): Promise<Reply> {
     return this.runner.run(op, args).then((reply) => {

@@ -83,7 +83,9 @@ export class ScriptRunner implements BatchSender {
   /**
    * Sends `op` with its arguments: at once (after the calls queued on the client before it),
    * or, batching, at the end of the turn. Either way a later call on the same client reaches
-   * the server after it.
+   * the server after it — unless this one has to be sent again (answered `NOSCRIPT`, or
+   * refused for calendar boundaries off the server's clock): the second sending follows
+   * whatever was sent meanwhile.
    */
   run(op: string, args: readonly string[]): Promise<number[]> {
     if (this.maxBatch <= 1) {

@@ -91,8 +91,13 @@ describe.skipIf(!redisReady)('RedisAllOf, decisions', () => {
                 if (r === null) continue;
                 const used = Math.min(o.n, r.cost);
                 if (m === null) {
-                  // Settled member by member (commitEach): settling it again does nothing.
-                  expect(await (o.commit ? r.commit(used) : r.release())).toBe(false);
+                  // Settled member by member (commitEach): settling it again does nothing —
+                  // but a partial commit over a fixed charge is refused first, as compose's.
+                  const refused = o.commit && used !== r.cost && mode === 'fixed';
+                  const again = await (o.commit ? r.commit(used) : r.release()).catch(
+                    (e: unknown) => (e as BudgetError).code,
+                  );
+                  expect(again).toBe(refused ? 'INVALID_ARGUMENT' : false);
                   continue;
                 }
                 // A partial commit over a fixed charge is refused by both, changing nothing.

@@ -4,7 +4,7 @@
 import { BudgetError } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { HIERARCHY_SCRIPT } from '../src/hierarchy-script.js';
-import { budgetKeys, hierarchyKeys, type RedisScriptClient } from '../src/index.js';
+import { budgetKeys, hierarchyKeys, RedisAllOf, type RedisScriptClient } from '../src/index.js';
 import { BUDGET_SCRIPT } from '../src/script.js';
 import { opsOf, unbatch } from './helpers/batches.js';
 import { codeOf, fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
@@ -177,6 +177,37 @@ describe.skipIf(!redisReady)('batched calls', () => {
     const [a, b] = await Promise.all([t.tryReserveTokens(30), t.tryReserveTokens(40)]);
     await Promise.all([t.recordUsage(a!, 10, 5), t.recordUsage(b!, 50, 20)]);
     expect(await t.snapshot()).toMatchObject({ available: 15, consumed: 85, debt: 0 });
+  });
+});
+
+describe.skipIf(!redisReady)('batched calls on an all-of', () => {
+  it('sends a turn of all-of calls as one script call, a charge read only from its own call', async () => {
+    const { client, sent } = counting();
+    const rows = guard(3, { redis: client });
+    const tpm = tokens(100, { redis: client });
+    const both = new RedisAllOf({ rows, tpm }, { charge: { rows: 1 } });
+    const plain = new RedisAllOf({ rows, tpm });
+    await both.snapshot();
+    sent.length = 0;
+    // A count reserve without charges, then requests with them, in one turn: each call's
+    // arguments end where its own do.
+    const got = await Promise.all([
+      plain.tryReserve(0),
+      both.tryReserve(0),
+      both.tryAcquire(40),
+      both.tryAcquire(30),
+      both.tryReserve(20),
+    ]);
+    expect(got.map((g) => (g === null || g === false ? 'no' : 'yes'))).toEqual([
+      'yes',
+      'yes',
+      'yes',
+      'yes',
+      'yes',
+    ]);
+    expect(sent.map((ops) => ops.length)).toEqual([1, 4]); // two all-of objects: two runs
+    expect(await rows.held()).toBe(3);
+    expect((await tpm.snapshot()).held).toBe(90);
   });
 });
 

@@ -1,7 +1,7 @@
-// A budget or hierarchy script call as recorders see it: one EVALSHA may carry a batch ('bat') of calls,
+// A budget, all-of or hierarchy script call as recorders see it: one EVALSHA may carry a batch ('bat') of calls,
 // each with a reply of its own. Tests that audit every call read them one by one.
 
-/** One call of the budget or hierarchy script as if it had been sent alone. */
+/** One call of the budget, all-of or hierarchy script as if it had been sent alone. */
 export interface ScriptCall {
   /** Its ARGV: the operation, the configuration arguments, then its own arguments. */
   readonly argv: string[];
@@ -10,14 +10,18 @@ export interface ScriptCall {
 
 /**
  * Arguments of the script's configuration: six for a budget (kind, capacity, policy, period,
- * debt, window), three for a tree (capacities by level, period, window).
+ * debt, window), the number of members and six for each for an all-of, three for a tree
+ * (capacities by level, period, window).
  */
 function configLengthOf(argv: readonly string[]): number {
-  return argv[1] === 'guard' || argv[1] === 'token' ? 6 : 3;
+  const kind = (s: string | undefined) => s === 'guard' || s === 'token';
+  if (kind(argv[1])) return 6;
+  if (kind(argv[2])) return 1 + 6 * Number(argv[1]);
+  return 3;
 }
 
 /**
- * The calls one EVALSHA of the budget or hierarchy script carried: itself, or each call of a batch with
+ * The calls one EVALSHA of the budget, all-of or hierarchy script carried: itself, or each call of a batch with
  * the ARGV it would have had alone and its own reply.
  */
 export function unbatch(argv: readonly string[], reply: unknown): ScriptCall[] {
