@@ -15,8 +15,9 @@
  * bytes 64–127   the lock's line: lock, watchers, waiters, lock take-overs, first waiter
  *                (Int32), then
  *                available, count-API held, held, epoch (Float64)
- * bytes 128–255  budget state (Float64 × 16)
- * bytes 256–…    lanes, 64 bytes each: one per open handle (its holds and heartbeat)
+ * bytes 128–255  budget state (Float64 × 15), then the count API's fast word (BigInt64)
+ * bytes 256–…    lanes, 128 bytes each: one per open handle (its holds and heartbeat; on
+ *                a line of its own, what it reserved without the lock)
  * then           waiter slots, 40 bytes each (cross-thread waiting, FIFO within priority)
  * ```
  */
@@ -24,7 +25,7 @@
 /** 'BGSB' in ASCII: a buffer that does not start with it is not one of ours. */
 export const MAGIC = 0x42475342;
 /** Bumped whenever the layout below changes; a mismatched buffer is refused. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export const KIND_GUARD = 1;
 export const KIND_TOKENS = 2;
@@ -114,9 +115,22 @@ export const S_TICKETS = S + 13;
 /** Units striped handles took from the pool into their slices (free or held there). */
 export const S_SLICED = S + 14;
 
-// Lanes: 64 bytes each, from byte 256.
+/**
+ * BigInt64 index of a guard's fast word (bytes 248–255), which lets the count API reserve and
+ * release without the lock (see `fast-count.ts`). High 32 bits: a sequence every lock
+ * acquisition bumps. Low 32 bits: {@link FAST_BIAS} + the count-API units reserved through it
+ * (net of releases) not yet folded into `S_AVAIL`, `S_COUNT` and `S_HELD`; every lock
+ * acquisition folds them, so a lock holder sees exact words.
+ */
+export const FAST_WORD = 31;
+/** What the low half of a fast word holds when nothing is pending. */
+export const FAST_BIAS = 2 ** 31;
+/** The most units a fast word may hold pending either way; beyond it calls take the lock. */
+export const FAST_LIMIT = 2 ** 30;
+
+// Lanes: 128 bytes each, from byte 256.
 export const LANE_BASE_BYTES = 256;
-export const LANE_BYTES = 64;
+export const LANE_BYTES = 128;
 /** Int32 offsets inside a lane. */
 export const L_STATE = 0; // FREE, OPEN or CLAIMING
 export const L_GEN = 1; // bumped every time the lane is opened or given back
@@ -129,6 +143,13 @@ export const L_EPOCH = 3; // the epoch the lane's holds below belong to (reset p
 export const L_COUNT = 4; // count-API units this handle reserved, net of its releases
 export const L_HELD = 5; // permit (or reservation) units this handle holds
 export const L_SLICE = 6; // units a striped handle took from the pool into its slice
+/**
+ * Float64 offset inside a lane (its second line): count-API units its handle reserved through
+ * the guard's fast word, net of its releases there, not yet folded into `L_COUNT`. Only the
+ * handle writes it, with plain stores (see `fast-count.ts`); lock holders read it and change
+ * `L_COUNT` only, so a lane records `L_COUNT + L_FAST` units.
+ */
+export const L_FAST = 8;
 
 /** Lane states. A lane is taken with one compare-and-exchange from FREE to CLAIMING. */
 export const FREE = 0;

@@ -1,13 +1,17 @@
 import { BudgetError } from '../spec/budget-error.js';
 import type { Clock } from '../spec/clock.js';
 import {
+  FAST_BIAS,
+  FAST_WORD,
   FLAG_CARRY,
   FLAG_STRICT,
   H_CLOSED,
   H_FLAGS,
   H_FREED,
+  H_KIND,
   H_LANES,
   H_WAIT_SLOTS,
+  KIND_GUARD,
   L_GONE,
   L_HEARTBEAT,
   L_STATE,
@@ -15,10 +19,14 @@ import {
   LOCK_CONTENDED,
   laneF64,
   laneI32,
+  Q_LANE,
   Q_PRIORITY,
   Q_STATE,
   Q_TICKET,
   Q_WAKE,
+  S_AVAIL,
+  S_COUNT,
+  S_HELD,
   S_LEASE_MS,
   slotF64,
   slotI32,
@@ -123,6 +131,10 @@ export interface RegionInit {
 export class RegionMemory {
   readonly i32: Int32Array;
   readonly f64: Float64Array;
+  /** The same bytes as 64-bit integers: the fast words (see `FAST_WORD`, `L_FAST`). */
+  readonly b64: BigInt64Array;
+  /** Whether the count API may go around the lock through the fast word (guards only). */
+  readonly fast: boolean;
   /** The value this handle writes into the lock word: its lane + 1. */
   owner = 0;
   readonly lanes: number;
@@ -137,6 +149,8 @@ export class RegionMemory {
   ) {
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.b64 = new BigInt64Array(buffer);
+    this.fast = this.i32[H_KIND] === KIND_GUARD;
     this.lanes = this.i32[H_LANES]!;
     this.waitSlots = this.i32[H_WAIT_SLOTS]!;
     const flags = this.i32[H_FLAGS]!;
@@ -239,8 +253,44 @@ export class RegionMemory {
     }
   }
 
+  /**
+   * Takes the lock. On a guard it then folds the fast word (see `FAST_WORD`): bumps its
+   * sequence, so a lock-free count call that read the word before cannot complete, and moves
+   * what it holds pending into the budget's words, so this holder reads them exact.
+   */
   lock(): void {
     if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.slowLock();
+    if (this.fast) this.foldFastWord();
+  }
+
+  /**
+   * With the lock just taken: the fold. The exchange and the stores after it are one straight
+   * line with no calls (see `slowLock`): a thread stopped here has folded all or nothing.
+   */
+  private foldFastWord(): void {
+    const b = this.b64;
+    const f = this.f64;
+    let word = Atomics.load(b, FAST_WORD);
+    let pending = 0;
+    let available = 0;
+    let count = 0;
+    let held = 0;
+    for (;;) {
+      const low = word & LOW_HALF;
+      pending = Number(low) - FAST_BIAS;
+      available = f[S_AVAIL]! - pending;
+      count = f[S_COUNT]! + pending;
+      held = f[S_HELD]! + pending;
+      const next = BigInt.asIntN(64, word - low + SEQUENCE_STEP) + BIAS;
+      const seen = Atomics.compareExchange(b, FAST_WORD, word, next);
+      if (seen === word) break;
+      word = seen;
+    }
+    // The tail: stores only.
+    if (pending === 0) return;
+    f[S_AVAIL] = available;
+    f[S_COUNT] = count;
+    f[S_HELD] = held;
   }
 
   /** After units came back (the lock released): wakes whoever waits or watches, if anyone. */
@@ -311,9 +361,29 @@ export class RegionMemory {
     i32[W_HEAD] = head;
   }
 
+  /** With the lock held: frees the waiter slots lane `i` holds (each in one store). */
+  freeSlotsOf(i: number): void {
+    let left = this.i32[W_WAITING]!;
+    for (let s = 0; s < this.waitSlots && left > 0; s++) {
+      const q = slotI32(this.lanes, s);
+      if (this.i32[q + Q_STATE] !== 1) continue;
+      left--;
+      if (this.i32[q + Q_LANE] === i) {
+        this.i32[q + Q_STATE] = 0;
+        Atomics.sub(this.i32, W_WAITING, 1);
+        this.retireSlot(s);
+        // Its waiter, if its thread lives, must wake to learn it lost its place.
+        Atomics.add(this.i32, q + Q_WAKE, 1);
+        Atomics.notify(this.i32, q + Q_WAKE);
+      }
+    }
+  }
+
   /** Marks the whole budget closed (the creator's `close()`); later opens fail too. */
   markClosed(): void {
     Atomics.store(this.i32, H_CLOSED, 1);
+    // A count call without the lock checks for closing only when the fast word's sequence moves.
+    if (this.fast) Atomics.add(this.b64, FAST_WORD, SEQUENCE_STEP);
     this.wakeAll();
   }
 
@@ -325,6 +395,12 @@ export class RegionMemory {
     return value;
   }
 }
+
+/** The low half of a fast word: its biased pending units. */
+export const LOW_HALF = 0xffff_ffffn;
+/** One step of a fast word's sequence, in its high half. */
+const SEQUENCE_STEP = 1n << 32n;
+const BIAS = BigInt(FAST_BIAS);
 
 /** Sleeps on `i32[index]` while it holds `value`; `false` where this thread may not block. */
 function sleep(i32: Int32Array, index: number, value: number, ms: number): boolean {

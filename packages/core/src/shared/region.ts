@@ -5,6 +5,8 @@ import { FreedWatch } from './freed-watch.js';
 import {
   bufferBytes,
   CLAIMING,
+  FAST_BIAS,
+  FAST_WORD,
   FLAG_CARRY,
   FLAG_STRICT,
   FREE,
@@ -21,6 +23,7 @@ import {
   HF_PERIOD,
   L_COUNT,
   L_EPOCH,
+  L_FAST,
   L_GEN,
   L_GONE,
   L_HEARTBEAT,
@@ -34,9 +37,6 @@ import {
   laneI32,
   MAGIC,
   OPEN,
-  Q_LANE,
-  Q_STATE,
-  Q_WAKE,
   S_AVAIL,
   S_CAPACITY,
   S_COUNT,
@@ -46,9 +46,7 @@ import {
   S_RECLAIMED,
   S_RECLAIMED_LANES,
   S_SLICED,
-  slotI32,
   W_HEAD,
-  W_WAITING,
   W_WATCHERS,
 } from './layout.js';
 import {
@@ -77,6 +75,16 @@ export class SharedRegion extends RegionMemory {
   laneF = 0;
   laneI = 0;
   gen = 0;
+  /**
+   * Count-API units this handle reserved without the lock, net of its releases there, as its
+   * lane's `L_FAST` holds them: only this handle writes that word (see `fast-count.ts`).
+   */
+  pending = 0;
+  /** What the fast path caches for one sequence of the fast word (see `rebound`). */
+  fastLow = 1n;
+  fastHigh = 0n;
+  fastLaneCount = 0;
+  fastQuiet = false;
   private heartbeat: CancelTimer | undefined;
   /**
    * With the lock held, before a lane's own words are given back: gives back what a kind
@@ -127,6 +135,7 @@ export class SharedRegion extends RegionMemory {
     f64[HF_DUE] = Number.POSITIVE_INFINITY;
     f64[HF_DONE] = Number.NEGATIVE_INFINITY;
     f64[HF_PERIOD] = Number.NaN;
+    new BigInt64Array(buffer)[FAST_WORD] = BigInt(FAST_BIAS);
     return new SharedRegion(buffer, clock, name);
   }
 
@@ -176,6 +185,7 @@ export class SharedRegion extends RegionMemory {
     this.f64[lf + L_HEARTBEAT] = now;
     this.f64[lf + L_EPOCH] = epoch;
     this.f64[lf + L_COUNT] = 0;
+    this.f64[lf + L_FAST] = 0;
     this.f64[lf + L_HELD] = 0;
     this.f64[lf + L_SLICE] = 0;
     Atomics.store(i32, li + L_STATE, OPEN);
@@ -185,6 +195,26 @@ export class SharedRegion extends RegionMemory {
     this.laneI = li;
     this.gen = gen;
     this.scheduleHeartbeat();
+  }
+
+  /**
+   * Takes the lock. On a guard whose handle reserved or released without it, also moves its
+   * lane's `L_FAST` into `L_COUNT` (dropped with the lane's records when they belong to a
+   * fenced-off epoch or the lane was reclaimed), in one tail of stores.
+   */
+  override lock(): void {
+    super.lock();
+    const pending = this.pending;
+    if (pending === 0) return;
+    this.pending = 0;
+    if (!this.ownsLane()) return;
+    const f = this.f64;
+    const lf = this.laneF;
+    const live = this.carry || f[lf + L_EPOCH] === f[S_EPOCH];
+    const count = live ? f[lf + L_COUNT]! + pending : f[lf + L_COUNT]!;
+    // The tail: stores only.
+    f[lf + L_COUNT] = count;
+    f[lf + L_FAST] = 0;
   }
 
   private scheduleHeartbeat(): void {
@@ -252,7 +282,8 @@ export class SharedRegion extends RegionMemory {
     if (this.carry || f[lf + L_EPOCH] === f[S_EPOCH]) {
       // The count API is one pool, so a lane's record can outlive units another handle
       // released for it; give back no more than the pool holds beyond what other lanes record.
-      count = Math.max(0, Math.min(f[lf + L_COUNT]!, f[S_COUNT]! - this.countOfOthers(i)));
+      const recorded = f[lf + L_COUNT]! + f[lf + L_FAST]!;
+      count = Math.max(0, Math.min(recorded, f[S_COUNT]! - this.countOfOthers(i)));
       held = f[lf + L_HELD]!;
       slice = f[lf + L_SLICE]!;
     }
@@ -274,6 +305,7 @@ export class SharedRegion extends RegionMemory {
     f[S_RECLAIMED] = reclaimed;
     f[S_RECLAIMED_LANES] = reclaimedLanes;
     f[lf + L_COUNT] = 0;
+    f[lf + L_FAST] = 0;
     f[lf + L_HELD] = 0;
     f[lf + L_SLICE] = 0;
     i32[li + L_GEN] = gen;
@@ -289,7 +321,8 @@ export class SharedRegion extends RegionMemory {
   private liveCount(i: number): number {
     const lf = laneF64(i);
     if (this.i32[laneI32(i) + L_STATE] === FREE) return 0;
-    return this.carry || this.f64[lf + L_EPOCH] === this.f64[S_EPOCH] ? this.f64[lf + L_COUNT]! : 0;
+    const f = this.f64;
+    return this.carry || f[lf + L_EPOCH] === f[S_EPOCH] ? f[lf + L_COUNT]! + f[lf + L_FAST]! : 0;
   }
 
   /** With the lock held: the count-API units every lane but `i` records. */
@@ -314,25 +347,9 @@ export class SharedRegion extends RegionMemory {
       if (recorded === 0) continue;
       const take = Math.min(recorded, left);
       left -= take;
-      f[laneF64(j) + L_COUNT] = recorded - take;
-    }
-  }
-
-  /** With the lock held: frees the waiter slots lane `i` holds (each in one store). */
-  private freeSlotsOf(i: number): void {
-    let left = this.i32[W_WAITING]!;
-    for (let s = 0; s < this.waitSlots && left > 0; s++) {
-      const q = slotI32(this.lanes, s);
-      if (this.i32[q + Q_STATE] !== 1) continue;
-      left--;
-      if (this.i32[q + Q_LANE] === i) {
-        this.i32[q + Q_STATE] = 0;
-        Atomics.sub(this.i32, W_WAITING, 1);
-        this.retireSlot(s);
-        // Its waiter, if its thread lives, must wake to learn it lost its place.
-        Atomics.add(this.i32, q + Q_WAKE, 1);
-        Atomics.notify(this.i32, q + Q_WAKE);
-      }
+      // What the lane's handle reserved without the lock stays in its L_FAST, which only it
+      // writes: L_COUNT may go below zero, the lane's sum is what counts.
+      f[laneF64(j) + L_COUNT] = f[laneF64(j) + L_COUNT]! - take;
     }
   }
 

@@ -11,6 +11,7 @@ import type { BudgetObserver } from '../spec/events.js';
 import type { RefillPolicy } from '../spec/refill-policy.js';
 import { watchHandle } from './dropped-handles.js';
 import { catchUpDue, refillNow, refillScheduled } from './due-refill.js';
+import { fastRelease, fastReserve } from './fast-count.js';
 import {
   H_CLOSED,
   HF_DONE,
@@ -172,10 +173,14 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
    */
   tryReserveSync(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (this.observer === undefined && fastReserve(this.region, cost)) {
+      if (--this.callsToBeat === 0) this.beatNow();
+      return true;
+    }
     const f = this.f64;
     if (f[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     const i32 = this.i32;
-    if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
+    this.region.lock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
     const available = f[S_AVAIL]!;
     if (cost > available) {
@@ -215,10 +220,14 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (this.observer === undefined && fastRelease(this.region, cost)) {
+      if (--this.callsToBeat === 0) this.beatNow();
+      return;
+    }
     if (this.f64[HF_DUE] !== Number.POSITIVE_INFINITY) catchUpDue(this, this.region);
     const f = this.f64;
     const i32 = this.i32;
-    if (Atomics.compareExchange(i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
+    this.region.lock();
     if (i32[this.genIndex] !== this.gen || i32[H_CLOSED] !== 0) this.refuse();
     const accepted = releaseCountLocked(this.region, cost);
     const available = f[S_AVAIL]!;
@@ -340,7 +349,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
 
   /** @internal */
   lock(): void {
-    if (Atomics.compareExchange(this.i32, W_LOCK, 0, this.owner) !== 0) this.region.slowLock();
+    this.region.lock();
   }
 
   /** @internal */

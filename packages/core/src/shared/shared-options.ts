@@ -24,7 +24,7 @@ export interface SharedBudgetOptions extends CommonBudgetOptions {
   strict?: boolean;
   /**
    * How many handles may be open at once across all threads: the creator's, and one per
-   * `open()` (default 64, at most 4 096). Each takes 64 bytes of the shared buffer.
+   * `open()` (default 64, at most 4 096). Each takes 128 bytes of the shared buffer.
    */
   maxHandles?: number;
   /** How many callers may wait in `acquire` at once across all threads (default 1 024). */
