@@ -74,14 +74,16 @@ class Twin {
   readonly events: BudgetEvent[] = [];
 
   constructor(policy: RefillPolicy, strict: boolean, locked: boolean) {
-    const observer = locked ? (e: BudgetEvent) => this.events.push(e) : undefined;
-    const options = { leakBackstop: false, clock: this.clock, leaseMs: 1_000 } as const;
-    const creator = track(
-      new SharedBudget(CAPACITY, { ...options, refillPolicy: policy, strict, observer }),
-    );
+    const options = {
+      leakBackstop: false,
+      clock: this.clock,
+      leaseMs: 1_000,
+      ...(locked ? { observer: (e: BudgetEvent) => this.events.push(e) } : {}),
+    } as const;
+    const creator = track(new SharedBudget(CAPACITY, { ...options, refillPolicy: policy, strict }));
     this.handles = [creator];
     for (let i = 1; i < HANDLES; i++) {
-      this.handles.push(SharedBudget.open(creator.share(), { ...options, observer }));
+      this.handles.push(SharedBudget.open(creator.share(), options));
     }
   }
 

@@ -92,19 +92,24 @@ function rebound(r: SharedRegion, word: bigint): boolean {
 export function fastReserve(r: SharedRegion, cost: number): boolean {
   if (cost > FAST_COST || !r.fast) return false;
   const b = r.b64;
-  let word = Atomics.load(b, FAST_WORD);
+  // Guess the word this handle left; a wrong guess costs one failed swap, which returns it.
+  let word = r.lastWord;
   const amount = cost === 1 ? 1n : BigInt(cost);
   let checked = false;
   for (;;) {
     const next = word + amount;
     if (word < r.fastLow || next > r.fastHigh) {
       // Another sequence (rebound), or a denial / the word's bound (the lock decides).
+      if (!checked) word = Atomics.load(b, FAST_WORD);
       if (checked || !rebound(r, word)) return false;
       checked = true;
       continue;
     }
     const seen = Atomics.compareExchange(b, FAST_WORD, word, next);
-    if (seen === word) break;
+    if (seen === word) {
+      r.lastWord = next;
+      break;
+    }
     word = seen;
     checked = false;
   }
@@ -123,13 +128,15 @@ export function fastReserve(r: SharedRegion, cost: number): boolean {
 export function fastRelease(r: SharedRegion, cost: number): boolean {
   if (cost > FAST_COST || !r.fast) return false;
   const b = r.b64;
-  let word = Atomics.load(b, FAST_WORD);
+  // Guess the word this handle left; a wrong guess costs one failed swap, which returns it.
+  let word = r.lastWord;
   const amount = cost === 1 ? 1n : BigInt(cost);
   const pending = r.pending - cost;
   let checked = false;
   for (;;) {
     const next = word - amount;
     if (next < r.fastLow || word > r.fastHigh) {
+      if (!checked) word = Atomics.load(b, FAST_WORD);
       if (checked || !rebound(r, word)) return false;
       checked = true;
       continue;
@@ -137,7 +144,10 @@ export function fastRelease(r: SharedRegion, cost: number): boolean {
     // Units reserved through other handles: the lock's path stops their lanes recording them.
     if (r.fastLaneCount + pending < 0) return false;
     const seen = Atomics.compareExchange(b, FAST_WORD, word, next);
-    if (seen === word) break;
+    if (seen === word) {
+      r.lastWord = next;
+      break;
+    }
     word = seen;
     checked = false;
   }

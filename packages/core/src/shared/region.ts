@@ -85,6 +85,7 @@ export class SharedRegion extends RegionMemory {
   fastHigh = 0n;
   fastLaneCount = 0;
   fastQuiet = false;
+  lastWord = 0n;
   private heartbeat: CancelTimer | undefined;
   /**
    * With the lock held, before a lane's own words are given back: gives back what a kind
