@@ -165,7 +165,9 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   }
 
   /**
-   * Reserve `cost` units, synchronously.
+   * Reserve `cost` units, synchronously. On a handle with no observer a grant does not take
+   * the lock: one compare-and-exchange on the budget's fast word, which every lock holder
+   * folds first (a denial takes the lock, so it is always decided on exact words).
    *
    * @param cost - a non-negative safe integer; 0 is always granted, more than capacity never.
    * @returns `true` when reserved, `false` on soft denial (nothing changed).
@@ -214,7 +216,9 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   /**
    * Return `cost` units reserved with {@link SharedBudget.tryReserveSync} in any thread (the
    * count API is one pool). Units beyond what the pool holds in the current epoch are ignored
-   * and counted as over-released (or, with `strict`, the call throws `OVER_RELEASE`).
+   * and counted as over-released (or, with `strict`, the call throws `OVER_RELEASE`). Like
+   * {@link SharedBudget.tryReserveSync}, a release of units this handle reserved does not take
+   * the lock on a handle with no observer.
    *
    * @param cost - a non-negative safe integer.
    */
