@@ -282,9 +282,11 @@ export class SharedRegion extends RegionMemory {
     let slice = 0;
     if (this.carry || f[lf + L_EPOCH] === f[S_EPOCH]) {
       // The count API is one pool, so a lane's record can outlive units another handle
-      // released for it; give back no more than the pool holds beyond what other lanes record.
+      // released for it: give back no more than the pool holds. Not less than that because
+      // other lanes record more: another handle's lock-free call may be between its swap and
+      // its lane store, so other lanes' records are not read here (see fast-count.ts).
       const recorded = f[lf + L_COUNT]! + f[lf + L_FAST]!;
-      count = Math.max(0, Math.min(recorded, f[S_COUNT]! - this.countOfOthers(i)));
+      count = Math.max(0, Math.min(recorded, f[S_COUNT]!));
       held = f[lf + L_HELD]!;
       slice = f[lf + L_SLICE]!;
     }
@@ -326,13 +328,6 @@ export class SharedRegion extends RegionMemory {
     return this.carry || f[lf + L_EPOCH] === f[S_EPOCH] ? f[lf + L_COUNT]! + f[lf + L_FAST]! : 0;
   }
 
-  /** With the lock held: the count-API units every lane but `i` records. */
-  private countOfOthers(i: number): number {
-    let sum = 0;
-    for (let j = 0; j < this.lanes; j++) if (j !== i) sum += this.liveCount(j);
-    return sum;
-  }
-
   /**
    * With the lock held, after the caller's own tail: a count-API release of `amount` units
    * beyond what this handle's lane records released units other handles reserved (the count
@@ -344,8 +339,9 @@ export class SharedRegion extends RegionMemory {
     let left = amount;
     for (let j = 0; j < this.lanes && left > 0; j++) {
       if (j === this.lane) continue;
+      // A record may be stale by one lock-free call in flight (see reclaimLane), even below 0.
       const recorded = this.liveCount(j);
-      if (recorded === 0) continue;
+      if (recorded <= 0) continue;
       const take = Math.min(recorded, left);
       left -= take;
       // What the lane's handle reserved without the lock stays in its L_FAST, which only it
