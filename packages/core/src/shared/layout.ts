@@ -100,6 +100,13 @@ export const S_COUNT = 12;
 /** Guard: units held by permits in live epochs. Token budget: all reserved estimates. */
 export const S_HELD = 13;
 export const S_EPOCH = 14;
+/**
+ * Count-API units released through a handle beyond what its own lane recorded: units other
+ * handles reserved (the count API is one pool). No lane is debited for them — another lane's
+ * record may be one lock-free call behind (see `fast-count.ts`) — so a reclaim takes them out
+ * of the reclaimed lane's record first. Fenced off with the count API's holds by a `reset`.
+ */
+export const S_UNCLAIMED = 15;
 export const S_OVER_RELEASED = S + 5;
 export const S_LEAKS = S + 6;
 /** Units given back because the handle holding them expired or its thread exited. */

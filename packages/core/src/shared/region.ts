@@ -46,6 +46,7 @@ import {
   S_RECLAIMED,
   S_RECLAIMED_LANES,
   S_SLICED,
+  S_UNCLAIMED,
   W_HEAD,
   W_WATCHERS,
 } from './layout.js';
@@ -278,15 +279,17 @@ export class SharedRegion extends RegionMemory {
     const lf = laneF64(i);
     const li = laneI32(i);
     let count = 0;
+    let absorbed = 0;
     let held = 0;
     let slice = 0;
     if (this.carry || f[lf + L_EPOCH] === f[S_EPOCH]) {
       // The count API is one pool, so a lane's record can outlive units another handle
-      // released for it: give back no more than the pool holds. Not less than that because
-      // other lanes record more: another handle's lock-free call may be between its swap and
-      // its lane store, so other lanes' records are not read here (see fast-count.ts).
-      const recorded = f[lf + L_COUNT]! + f[lf + L_FAST]!;
-      count = Math.max(0, Math.min(recorded, f[S_COUNT]!));
+      // released for it (`S_UNCLAIMED`): those come out of this record first, and no more
+      // than the pool holds is given back. Other lanes' records are not read: another
+      // handle's lock-free call may be between its swap and its lane store (fast-count.ts).
+      const recorded = Math.max(0, f[lf + L_COUNT]! + f[lf + L_FAST]!);
+      absorbed = Math.min(recorded, f[S_UNCLAIMED]!);
+      count = Math.max(0, Math.min(recorded - absorbed, f[S_COUNT]!));
       held = f[lf + L_HELD]!;
       slice = f[lf + L_SLICE]!;
     }
@@ -300,7 +303,9 @@ export class SharedRegion extends RegionMemory {
     const reclaimedLanes = f[S_RECLAIMED_LANES]! + (counted ? 1 : 0);
     const gen = (i32[li + L_GEN]! + 1) | 0;
     const watchers = i32[W_WATCHERS]! - i32[li + L_WATCHING]!;
+    const unclaimed = f[S_UNCLAIMED]! - absorbed;
     // The tail: stores only.
+    f[S_UNCLAIMED] = unclaimed;
     f[S_COUNT] = poolCount;
     f[S_HELD] = poolHeld;
     f[S_SLICED] = sliced;
@@ -320,34 +325,16 @@ export class SharedRegion extends RegionMemory {
     return units + extra;
   }
 
-  /** With the lock held: the count-API units lane `i` records in the live epoch. */
-  private liveCount(i: number): number {
-    const lf = laneF64(i);
-    if (this.i32[laneI32(i) + L_STATE] === FREE) return 0;
-    const f = this.f64;
-    return this.carry || f[lf + L_EPOCH] === f[S_EPOCH] ? f[lf + L_COUNT]! + f[lf + L_FAST]! : 0;
-  }
-
   /**
    * With the lock held, after the caller's own tail: a count-API release of `amount` units
    * beyond what this handle's lane records released units other handles reserved (the count
-   * API is one pool), so those lanes stop recording them. One store per lane; a thread stopped
-   * between two leaves lanes recording more than the pool holds, which `reclaimLane` clamps.
+   * API is one pool). They are counted in `S_UNCLAIMED`, not taken from other lanes, whose
+   * records a lock-free call may not have reached yet; a reclaim settles them (see
+   * `reclaimLane`). One store.
    */
   releaseCountOfOthers(amount: number): void {
     const f = this.f64;
-    let left = amount;
-    for (let j = 0; j < this.lanes && left > 0; j++) {
-      if (j === this.lane) continue;
-      // A record may be stale by one lock-free call in flight (see reclaimLane), even below 0.
-      const recorded = this.liveCount(j);
-      if (recorded <= 0) continue;
-      const take = Math.min(recorded, left);
-      left -= take;
-      // What the lane's handle reserved without the lock stays in its L_FAST, which only it
-      // writes: L_COUNT may go below zero, the lane's sum is what counts.
-      f[laneF64(j) + L_COUNT] = f[laneF64(j) + L_COUNT]! - take;
-    }
+    f[S_UNCLAIMED] = Math.min(f[S_UNCLAIMED]! + amount, MAX);
   }
 
   /**

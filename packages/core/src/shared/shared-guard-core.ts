@@ -29,6 +29,7 @@ import {
   S_HELD,
   S_LEAKS,
   S_SLICED,
+  S_UNCLAIMED,
   W_LOCK,
   W_REFILLS,
 } from './layout.js';
@@ -122,6 +123,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     // Reset: the new epoch starts full, and holds and slices of older ones are fenced off.
     // Carry: what is held, in permits, the count API or slices, stays held.
     const count = this.carry ? f[S_COUNT]! : 0;
+    const unclaimed = this.carry ? f[S_UNCLAIMED]! : 0;
     const held = this.carry ? f[S_HELD]! : 0;
     const sliced = this.carry ? f[S_SLICED]! : 0;
     const available = capacity - held - sliced;
@@ -130,6 +132,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     // The tail: stores only.
     f[S_EPOCH] = epoch;
     f[S_COUNT] = count;
+    f[S_UNCLAIMED] = unclaimed;
     f[S_HELD] = held;
     f[S_SLICED] = sliced;
     f[S_AVAIL] = available;

@@ -24,6 +24,7 @@ import {
   S_LEAKS,
   S_MAX_DEBT,
   S_OVER_RELEASED,
+  S_UNCLAIMED,
   W_LOCK,
   W_REFILLS,
 } from './layout.js';
@@ -176,6 +177,7 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     const net = f[S_AVAIL]!;
     // Reset: holds of older epochs are fenced off. Carry: armed estimates stay reserved.
     const count = this.carry ? f[S_COUNT]! : 0;
+    const unclaimed = this.carry ? f[S_UNCLAIMED]! : 0;
     const held = this.carry ? f[S_HELD]! : 0;
     // What the old epoch owes once the carried reservations leave it.
     const closing = net + held;
@@ -188,6 +190,7 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     // The tail: stores only, which a terminated thread finishes or never starts.
     f[S_EPOCH] = epoch;
     f[S_COUNT] = count;
+    f[S_UNCLAIMED] = unclaimed;
     f[S_HELD] = held;
     f[S_AVAIL] = after;
     f[HF_DUE] = due;
