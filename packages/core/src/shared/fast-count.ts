@@ -40,10 +40,12 @@ import type { SharedRegion } from './region.js';
  *    back-edges, never between a compare-and-exchange and the plain stores after it: a thread
  *    stopped here has done all of the call or none of it (see `slowLock`).
  *
- * Every lock holder folds the fast word into the budget's words (`RegionMemory.lock`); a
+ * Every lock holder folds the fast word into the budget's words (`RegionMemory.lock`), and a
  * handle folds its own `L_FAST` into `L_COUNT` when it takes the lock (`SharedRegion.lock`),
- * and whoever reads another lane counts `L_COUNT + L_FAST`. So everything that runs under the
- * lock sees exact words.
+ * so the budget's words and a handle's own lane are exact under the lock. Another lane's
+ * record may be one call behind (its handle between swap and store), so no lock holder reads
+ * or debits a live lane: releases of other handles' units are counted in `S_UNCLAIMED`, and
+ * only a reclaim, of a lane whose handle is gone, reads `L_COUNT + L_FAST`.
  *
  * Calls that need more — a denial, a refill schedule, an observer, units reserved through
  * other handles, a fenced-off epoch, a reclaimed handle, a closed budget — take the lock.

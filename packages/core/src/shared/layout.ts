@@ -153,8 +153,8 @@ export const L_SLICE = 6; // units a striped handle took from the pool into its 
 /**
  * Float64 offset inside a lane (its second line): count-API units its handle reserved through
  * the guard's fast word, net of its releases there, not yet folded into `L_COUNT`. Only the
- * handle writes it, with plain stores (see `fast-count.ts`); lock holders read it and change
- * `L_COUNT` only, so a lane records `L_COUNT + L_FAST` units.
+ * handle writes it, with plain stores (see `fast-count.ts`); the handle folds it into
+ * `L_COUNT` when it takes the lock, and a reclaim counts `L_COUNT + L_FAST`.
  */
 export const L_FAST = 8;
 
