@@ -53,10 +53,13 @@ import type { SharedRegion } from './region.js';
 
 /** The most units one call moves through the fast word; larger calls take the lock. */
 const FAST_COST = 2 ** 28;
+/** Spins `rebound` waits for a lock holder to finish before the call takes the lock. */
+const REBOUND_SPINS = 512;
 
 /**
- * For the fast word's current sequence, which `word` shows: checks what else a call without
- * the lock needs (the lock free, the handle's lane, no schedule, a live epoch) and caches, on
+ * Reads the fast word once no lock holder is in its critical section and, for that word's
+ * sequence, checks what else a call without the lock needs (the handle's lane, no schedule, a
+ * live epoch, an open budget) and caches, on
  * `r`, the range the word may move in under this sequence — up to what the budget has
  * available, down to what the count API holds, neither further than `FAST_LIMIT` — and the
  * lane's `L_COUNT`, and whether anyone waits or watches for freed units. Those words change
@@ -65,25 +68,31 @@ const FAST_COST = 2 ** 28;
  * that finds the word in range may use them without reading them again. Called rarely: once
  * per lock acquisition by any handle, at most.
  *
- * @returns whether a call may go on without the lock.
+ * @returns the word, or `undefined` when the call must take the lock.
  */
-function rebound(r: SharedRegion, word: bigint): boolean {
+function rebound(r: SharedRegion): bigint | undefined {
   const { i32, f64 } = r;
+  // Wait out a lock holder's short critical section rather than join the lock: a handle that
+  // took the lock because the other held it would make the other do the same, a convoy.
+  let word = Atomics.load(r.b64, FAST_WORD);
+  for (let spins = 0; Atomics.load(i32, W_LOCK) !== 0; spins++) {
+    if (spins === REBOUND_SPINS) return undefined;
+    word = Atomics.load(r.b64, FAST_WORD);
+  }
   if (
-    Atomics.load(i32, W_LOCK) !== 0 ||
     i32[H_CLOSED] !== 0 ||
     f64[HF_DUE] !== Number.POSITIVE_INFINITY ||
     i32[r.laneI + L_GEN] !== r.gen ||
     (!r.carry && f64[r.laneF + L_EPOCH] !== f64[S_EPOCH])
   ) {
-    return false;
+    return undefined;
   }
   const base = word - BigInt(Number(word & LOW_HALF) - FAST_BIAS);
   r.fastHigh = base + BigInt(Math.min(f64[S_AVAIL]!, FAST_LIMIT));
   r.fastLow = base - BigInt(Math.min(f64[S_COUNT]!, FAST_LIMIT));
   r.fastLaneCount = f64[r.laneF + L_COUNT]!;
   r.fastQuiet = (i32[W_WAITING]! | i32[W_WATCHERS]!) === 0;
-  return true;
+  return word;
 }
 
 /**
@@ -102,8 +111,9 @@ export function fastReserve(r: SharedRegion, cost: number): boolean {
     const next = word + amount;
     if (word < r.fastLow || next > r.fastHigh) {
       // Another sequence (rebound), or a denial / the word's bound (the lock decides).
-      if (!checked) word = Atomics.load(b, FAST_WORD);
-      if (checked || !rebound(r, word)) return false;
+      const fresh = checked ? undefined : rebound(r);
+      if (fresh === undefined) return false;
+      word = fresh;
       checked = true;
       continue;
     }
@@ -138,8 +148,9 @@ export function fastRelease(r: SharedRegion, cost: number): boolean {
   for (;;) {
     const next = word - amount;
     if (next < r.fastLow || word > r.fastHigh) {
-      if (!checked) word = Atomics.load(b, FAST_WORD);
-      if (checked || !rebound(r, word)) return false;
+      const fresh = checked ? undefined : rebound(r);
+      if (fresh === undefined) return false;
+      word = fresh;
       checked = true;
       continue;
     }
