@@ -13,17 +13,12 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { closedAfterEach } from './shared/close-after-each.js';
+import { locksTaken } from './shared/fast-hooks.js';
 import { ManualClock } from './shared/manual-clock.js';
 
 const track = closedAfterEach<SharedBudget>();
 const HANDLES = 3;
 const CAPACITY = 40;
-
-/** Lock acquisitions so far: the fast word's sequence (its high half, BigInt64 index 31). */
-function locksTaken(budget: SharedBudget): bigint {
-  const { buffer } = budget.share() as unknown as { buffer: SharedArrayBuffer };
-  return Atomics.load(new BigInt64Array(buffer), 31) >> 32n;
-}
 
 type Op =
   | { op: 'reserve' | 'release' | 'acquire'; cost: number; via: number }

@@ -3,35 +3,8 @@
 // wrapped so that the other handle's call runs just before the lane store lands.
 import { SharedBudget } from '@budgetry/core';
 import { expect, it } from 'vitest';
+import { pauseBeforeLaneStore } from '../shared/fast-hooks.js';
 import { ManualClock } from '../shared/manual-clock.js';
-
-const L_FAST = 8;
-interface Region {
-  f64: Float64Array;
-  laneF: number;
-}
-
-/** Runs `between` once, just before `handle`'s next store to its lane's L_FAST. */
-function pauseBeforeLaneStore(handle: SharedBudget, between: () => void): void {
-  const region = (handle as unknown as { region: Region }).region;
-  const real = region.f64;
-  const target = region.laneF + L_FAST;
-  let armed = true;
-  const view = new Proxy(real, {
-    get: (t, k) => {
-      const v = Reflect.get(t, k, t);
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-    set: (t, k, v) => {
-      if (armed && k === String(target)) {
-        armed = false;
-        between();
-      }
-      return Reflect.set(t, k, v, t);
-    },
-  });
-  Object.defineProperty(region, 'f64', { value: view, writable: true });
-}
 
 it('a lock holder that reads a lane while its lock-free release is half done', () => {
   const budget = new SharedBudget(100, { leakBackstop: false });

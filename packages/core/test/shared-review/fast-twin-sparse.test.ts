@@ -14,15 +14,11 @@ import {
 } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { locksTaken } from '../shared/fast-hooks.js';
 import { ManualClock } from '../shared/manual-clock.js';
 
 const HANDLES = 4; // creator, two plain handles, one striped handle (index 3)
 const BIG = [2 ** 28 - 1, 2 ** 28, 2 ** 28 + 1, 2 ** 30 - 1, 2 ** 30, 2 ** 30 + 1, 2 ** 31];
-
-function locksTaken(budget: SharedBudget): bigint {
-  const { buffer } = budget.share() as unknown as { buffer: SharedArrayBuffer };
-  return Atomics.load(new BigInt64Array(buffer), 31) >> 32n;
-}
 
 type Op =
   | { op: 'reserve' | 'release' | 'acquire'; cost: number; via: number }

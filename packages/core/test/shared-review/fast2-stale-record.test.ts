@@ -5,31 +5,9 @@
 // other handles' calls run just before its lane store lands (a preempted thread).
 import { SharedBudget } from '@budgetry/core';
 import { expect, it } from 'vitest';
+import { pauseBeforeLaneStore } from '../shared/fast-hooks.js';
 
-const L_FAST = 8;
 const quiet = { leakBackstop: false } as const;
-
-/** Runs `between` once, just before `handle`'s next store to its lane's L_FAST. */
-function beforeLaneStore(handle: SharedBudget, between: () => void): void {
-  const region = (handle as unknown as { region: { f64: Float64Array; laneF: number } }).region;
-  const real = region.f64;
-  const index = String(region.laneF + L_FAST);
-  let armed = true;
-  const view = new Proxy(real, {
-    get: (target, key) => {
-      const value = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-    set: (target, key, value) => {
-      if (armed && key === index) {
-        armed = false;
-        between();
-      }
-      return Reflect.set(target, key, value, target);
-    },
-  });
-  Object.defineProperty(region, 'f64', { value: view, writable: true });
-}
 
 function open(budget: SharedBudget): SharedBudget {
   return SharedBudget.open(budget.share(), quiet);
@@ -43,7 +21,7 @@ it('a half-done lock-free release, then a reservation: closing the stale lane gi
   expect(k.tryReserveSync(5)).toBe(true);
   expect(j.tryReserveSync(5)).toBe(true);
   // j releases its own 5 without the lock; b releases k's 5 between j's swap and its store.
-  beforeLaneStore(j, () => b.releaseSync(5));
+  pauseBeforeLaneStore(j, () => b.releaseSync(5));
   j.releaseSync(5);
   expect(budget.snapshot()).toMatchObject({ available: 100, held: 0 });
   // b reserves 5 and holds them; k holds nothing (b released its 5), so closing k gives none.
@@ -65,7 +43,7 @@ it('a half-done lock-free reservation read by a release of its units: closing gi
   const b = open(budget);
   expect(j.tryReserveSync(5)).toBe(true);
   // j reserves 3 more without the lock; b releases all 8 of j's between j's swap and store.
-  beforeLaneStore(j, () => b.releaseSync(8));
+  pauseBeforeLaneStore(j, () => b.releaseSync(8));
   expect(j.tryReserveSync(3)).toBe(true);
   expect(budget.snapshot()).toMatchObject({ available: 100, held: 0, overReleased: 0 });
   // k reserves 3 and holds them; j holds nothing, so closing j gives nothing back.
@@ -86,7 +64,7 @@ it('strict: a handle releasing what it reserved is refused after a stale record 
   const b = open(budget);
   expect(k.tryReserveSync(5)).toBe(true);
   expect(j.tryReserveSync(5)).toBe(true);
-  beforeLaneStore(j, () => b.releaseSync(5));
+  pauseBeforeLaneStore(j, () => b.releaseSync(5));
   j.releaseSync(5);
   expect(b.tryReserveSync(5)).toBe(true);
   k.close();
