@@ -11,8 +11,9 @@ import {
   toMemberList,
 } from '../internal/member-list.js';
 import { AllOf } from './async-all-of.js';
+import { syncAllOf } from './core-all-of.js';
 import { chargesOf } from './costs.js';
-import { SyncAllOf } from './sync-all-of.js';
+import type { SyncAllOf } from './sync-all-of.js';
 
 /**
  * Options for {@link allOf}.
@@ -92,7 +93,7 @@ export function allOf(
   const list = toMemberList(members, 'allOf', acceptMember, memberIdentity);
   const fixed = chargesOf(list.keys, options.charge);
   if (list.budgets.every(isSyncGuard)) {
-    return new SyncAllOf(list.keys, list.budgets as SyncBudgetGuard[], fixed);
+    return syncAllOf(list.keys, list.budgets as SyncBudgetGuard[], fixed);
   }
   return new AllOf(list.keys, list.budgets, fixed);
 }

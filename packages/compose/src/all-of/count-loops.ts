@@ -1,7 +1,13 @@
-import type { BudgetError, SyncBudgetGuard } from '@budgetry/core';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  type BudgetError,
+  type SyncBudgetGuard,
+} from '@budgetry/core';
 import { chargedBy } from '../internal/count-ledger.js';
+import { failsClean } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
-import { type CountApi, unreserve } from './rollback.js';
+import { type CountApi, countApiOf, unreserve } from './rollback.js';
 
 /**
  * @internal An all-of's members as its count loops see them. `calls[i]` is what member
@@ -15,6 +21,46 @@ export interface CountMembers {
   readonly calls: readonly CountApi[];
   readonly fixed: readonly number[];
   readonly probes: readonly boolean[];
+  /** The members when all are core budgets charged the cost (see {@link coreCounters}). */
+  readonly core: readonly CoreCounter[] | undefined;
+}
+
+/**
+ * @internal How an all-of's count loops see `members`: a member that does not fail clean is
+ * probed and called as it is; one that does is called through `countApiOf`.
+ */
+export function countMembersOf(
+  keys: readonly MemberKey[],
+  members: readonly SyncBudgetGuard[],
+  fixed: readonly number[],
+): CountMembers {
+  const probes = members.map((m) => !failsClean(m));
+  const calls = members.map((m, i) => (probes[i] ? m : countApiOf(m)));
+  return { keys, members, calls, fixed, probes, core: coreCounters(calls, fixed, probes) };
+}
+
+/**
+ * @internal Core's budgets whose counts a combinator may change in place, with a `cost` it
+ * checked, after asking (`countFits` / `countHolds`) whether their own method would do just
+ * that with nobody to tell.
+ */
+export type CoreCounter = AtomicBudget | AtomicTokenBudget;
+
+/**
+ * @internal `calls` when each is an `AtomicBudget` or `AtomicTokenBudget` (not a subclass)
+ * that fails clean and is charged the cost, else `undefined`.
+ */
+export function coreCounters(
+  calls: readonly CountApi[],
+  fixed: readonly number[],
+  probes: readonly boolean[],
+): CoreCounter[] | undefined {
+  for (let i = 0; i < calls.length; i++) {
+    const proto: unknown = Object.getPrototypeOf(calls[i]);
+    const core = proto === AtomicBudget.prototype || proto === AtomicTokenBudget.prototype;
+    if (!core || fixed[i]! >= 0 || probes[i]) return undefined;
+  }
+  return calls as CoreCounter[];
 }
 
 /**

@@ -9,20 +9,18 @@ import {
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
 import { saturatingAdd } from '../internal/count-ledger.js';
-import { failsClean } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { costVectorOf, FixedTally, totalOf } from './costs.js';
 import {
   type CountMembers,
-  pairFailure,
-  pairReleaseFailure,
+  countMembersOf,
   releaseEach,
   releaseEvery,
   reserveEach,
   reserveProbed,
 } from './count-loops.js';
 import { denial, noParts, releaseAll } from './parts.js';
-import { type CountApi, countApiOf, reserveProbedPair } from './rollback.js';
+import { reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -66,41 +64,34 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    */
   readonly members: readonly SyncBudgetGuard[];
   private readonly fixed: number[];
-  /**
-   * The first two members when there are exactly two charged the cost, the headline shape,
-   * and both are known to throw only before changing anything.
-   */
-  private readonly first: CountApi | undefined;
-  private readonly second: CountApi | undefined;
-  /** The same shape when a member may throw after charging: its availability is read first. */
+  /** A pair of members of which one may throw after charging: its availability is read first. */
   private readonly probedPair: boolean;
-  /** The members as the count loops see them (see `CountMembers`). */
-  private readonly loops: CountMembers;
+  /** @internal The members as the count loops see them (see `CountMembers`). */
+  protected readonly loops: CountMembers;
   /** Every member fails clean and is charged the cost: the tight loops, nothing read first. */
   private readonly clean: boolean;
-  /** Uniform charges: units held through the count API, saturating at 2^53 − 1. */
-  private countHeld = 0;
+  /** @internal Uniform charges: units held through the count API, saturating at 2^53 − 1. */
+  protected countHeld = 0;
   private overReleasedUnits = 0;
   /** With fixed charges: count reservations per cost, so each release matches one. */
   private readonly tally: FixedTally | undefined;
 
   /** @internal Use {@link allOf}. */
-  constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[]) {
+  constructor(
+    keys: K[],
+    members: SyncBudgetGuard[],
+    fixed: number[],
+    loops: CountMembers = countMembersOf(keys, members, fixed),
+  ) {
     super();
     this.capabilities = combined(members, { sync: true, uniform: fixed.every((f) => f < 0) });
     this.keys = keys;
     this.members = members;
     this.fixed = fixed;
-    // Two plain members (rows + tokens) get a loop-free path: direct field calls inline well.
-    const pair = members.length === 2 && fixed[0]! < 0 && fixed[1]! < 0;
-    const probes = members.map((m) => !failsClean(m));
-    const calls = members.map((m, i) => (probes[i] ? m : countApiOf(m)));
-    const clean = !probes.some((p) => p);
-    this.loops = { keys, members, calls, fixed, probes };
+    this.loops = loops;
+    const clean = !loops.probes.some((p) => p);
     this.clean = clean && fixed.every((f) => f < 0);
-    this.first = pair && clean ? calls[0] : undefined;
-    this.second = pair && clean ? calls[1] : undefined;
-    this.probedPair = pair && !clean;
+    this.probedPair = members.length === 2 && !clean && fixed[0]! < 0 && fixed[1]! < 0;
     this.tally = fixed.some((f) => f >= 0) ? new FixedTally() : undefined;
   }
 
@@ -173,28 +164,6 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * class notes for a member that throws after charging).
    */
   tryReserveSync(cost: number): boolean {
-    const a = this.first;
-    // The headline shape stays small enough for the JIT to inline it with both members.
-    if (a !== undefined && Number.isSafeInteger(cost) && cost > 0) {
-      let step = 0;
-      try {
-        if (!a.tryReserveSync(cost)) return false;
-        step = 1;
-        if (!this.second!.tryReserveSync(cost)) {
-          step = 2;
-          a.releaseSync(cost);
-          return false;
-        }
-      } catch (error) {
-        throw pairFailure(this.loops, error, step, cost);
-      }
-      this.countHeld = saturatingAdd(this.countHeld, cost);
-      return true;
-    }
-    return this.reserveGeneral(cost);
-  }
-
-  private reserveGeneral(cost: number): boolean {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     if (cost === 0) return true;
     if (this.probedPair) {
@@ -220,23 +189,6 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * release it on the member directly if it did not return it.
    */
   releaseSync(cost: number): void {
-    const a = this.first;
-    if (a !== undefined && Number.isSafeInteger(cost) && cost > 0 && cost <= this.countHeld) {
-      this.countHeld -= cost;
-      let step = 0;
-      try {
-        a.releaseSync(cost);
-        step = 1;
-        this.second!.releaseSync(cost);
-      } catch (error) {
-        throw pairReleaseFailure(this.loops, error, step, cost);
-      }
-      return;
-    }
-    this.releaseGeneral(cost);
-  }
-
-  private releaseGeneral(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     let accepted = cost;
     const tally = this.tally;

@@ -6,11 +6,11 @@ import { PermitCode, permitStateOf } from '../spec/permit-state.js';
 import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { AtomicBudgetOptions, AtomicBudgetSnapshot } from './atomic-options.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
-import { acceptedRelease, reportCountRelease } from './count-release.js';
+import { acceptedRelease, type CountCells, reportCountRelease } from './count-release.js';
 import { guardObserver, ObserverList } from './observer-list.js';
-import { checkCommonOptions, checkTimes, invalidOption } from './options.js';
+import { checkCommonOptions, checkTimes, strictOf } from './options.js';
 import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
-import { checkUsed, SyncBudgetPermitBase } from './sync-permit-base.js';
+import { checkUsed, SyncBudgetPermitBase, WatchedPermit } from './sync-permit-base.js';
 import { SyncGuardBase } from './sync-twins.js';
 
 const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
@@ -67,33 +67,6 @@ class AtomicPermit extends SyncBudgetPermitBase implements LeakWatch {
   }
 }
 
-/** The handle given out when the leak backstop watches a permit. */
-class WatchedPermit extends SyncBudgetPermitBase {
-  constructor(private readonly inner: AtomicPermit) {
-    super();
-  }
-
-  get cost(): number {
-    return this.inner.cost;
-  }
-
-  get epoch(): number {
-    return this.inner.epoch;
-  }
-
-  get state(): PermitState {
-    return this.inner.state;
-  }
-
-  releaseSync(): boolean {
-    return this.inner.releaseSync();
-  }
-
-  commitSync(used?: number): boolean {
-    return this.inner.commitSync(used);
-  }
-}
-
 /**
  * In-process budget over a fixed capacity of units: the reference's lock-free counter. In a
  * single JavaScript thread every synchronous method is atomic, so there is no CAS loop to
@@ -118,7 +91,7 @@ class WatchedPermit extends SyncBudgetPermitBase {
  * using permit = budget.tryAcquireSync(100); // released at the end of the scope
  * ```
  */
-export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
+export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, CountCells {
   /** Total capacity, fixed at construction. */
   readonly capacity: number;
   /** What {@link AtomicBudget.refill} does with held reservations. */
@@ -150,13 +123,10 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
     super();
     assertAmount(capacity, 'capacity');
     checkCommonOptions(options);
-    if (options.strict !== undefined && typeof options.strict !== 'boolean') {
-      throw invalidOption('strict', options.strict, 'a boolean');
-    }
+    this.strict = strictOf(options.strict);
     this.refillPolicy = checkRefillPolicy(options.refillPolicy);
     this.capacity = capacity;
     this.avail = capacity;
-    this.strict = options.strict ?? false;
     this.backstop = options.leakBackstop ?? true;
     this.observer = guardObserver(options.observer);
     this.name = options.name;
@@ -333,6 +303,28 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
     if (this.observer !== undefined) this.reportRelease(cost, accepted);
   }
 
+  /** @internal See {@link CountCells}. */
+  countFits(cost: number): boolean {
+    return cost <= this.avail && this.observer === undefined && this.tryReserveSync === ownReserve;
+  }
+
+  /** @internal See {@link CountCells}. */
+  countTake(cost: number): void {
+    this.avail -= cost;
+    this.countHeld += cost;
+  }
+
+  /** @internal See {@link CountCells}. */
+  countHolds(cost: number): boolean {
+    return cost <= this.countHeld && this.observer === undefined && this.releaseSync === ownRelease;
+  }
+
+  /** @internal See {@link CountCells}. */
+  countGive(cost: number): void {
+    this.countHeld -= cost;
+    this.avail += cost;
+  }
+
   /** The part of an over-release that is accepted (what is held); counts the excess. */
   private acceptOverRelease(cost: number): number {
     const accepted = acceptedRelease(cost, this.countHeld, this.strict, this.name);
@@ -416,3 +408,6 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard {
     return true;
   }
 }
+
+/** The count API as the class defines it, to tell an instance whose methods were replaced. */
+const { tryReserveSync: ownReserve, releaseSync: ownRelease } = AtomicBudget.prototype;

@@ -9,7 +9,7 @@ import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atom
 import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { debtAfter } from './debt.js';
 import { guardObserver, ObserverList } from './observer-list.js';
-import { checkCommonOptions, checkTimes, invalidOption } from './options.js';
+import { checkCommonOptions, checkTimes, maxDebtOf, strictOf } from './options.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from './schedule.js';
 import { SyncTokenBudgetBase } from './sync-twins.js';
 import { TokenReservation } from './token-reservation.js';
@@ -48,8 +48,8 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   readonly maxDebt: number;
   /** available − debt: negative while in debt. */
   private net: number;
-  private reservedTotal = 0;
-  /** The part of `reservedTotal` held through the count API. */
+  /** Estimates of armed reservations in live epochs; tokens held through the count API. */
+  private armedTotal = 0;
   private countHeld = 0;
   private overReleasedUnits = 0;
   private readonly strict: boolean;
@@ -87,42 +87,18 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     super();
     assertAmount(capacity, 'capacity');
     checkCommonOptions(options);
-    const { maxDebt } = options;
-    if (maxDebt !== undefined && maxDebt !== Number.POSITIVE_INFINITY) {
-      if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');
-      assertAmount(maxDebt, 'maxDebt');
-    }
-    if (options.strict !== undefined && typeof options.strict !== 'boolean') {
-      throw invalidOption('strict', options.strict, 'a boolean');
-    }
+    const maxDebt = maxDebtOf(options.maxDebt);
+    this.strict = strictOf(options.strict);
     this.refillPolicy = checkRefillPolicy(options.refillPolicy);
-    this.strict = options.strict ?? false;
     this.capacity = capacity;
     this.net = capacity;
-    this.maxDebt = maxDebt ?? Number.POSITIVE_INFINITY;
+    this.maxDebt = maxDebt;
     this.backstop = options.leakBackstop ?? true;
     this.observer = guardObserver(options.observer);
     this.name = options.name;
   }
 
-  /**
-   * Add a listener for this budget's events, beside the `observer` given at construction;
-   * combinators use it to wake waiters on releases and refills made directly on the budget.
-   *
-   * @param listener - called with every {@link BudgetEvent} after the state change.
-   * @returns a function that removes the listener (calling it twice is harmless).
-   *
-   * @example
-   * ```ts
-   * import { AtomicBudget } from '@budgetry/core';
-   *
-   * const slots = new AtomicBudget(2);
-   * const stop = slots.subscribe((event) => {
-   *   if (event.type === 'release') console.log('a slot came back');
-   * });
-   * stop();
-   * ```
-   */
+  /** {@inheritDoc AtomicBudget.subscribe} */
   subscribe(listener: BudgetObserver): () => void {
     this.observerList ??= new ObserverList(this.observer, (observer) => {
       this.observer = observer;
@@ -154,7 +130,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
 
   /** Sum of the estimates of armed reservations and count reservations in live epochs. */
   reserved(): number {
-    return this.reservedTotal;
+    return this.armedTotal + this.countHeld;
   }
 
   /** Debt written off because it exceeded `maxDebt`. */
@@ -187,7 +163,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       capacity: this.capacity,
       available: Math.max(this.net, 0),
       debt: this.net < 0 ? -this.net : 0,
-      reserved: this.reservedTotal,
+      reserved: this.armedTotal + this.countHeld,
       overReleased: this.overReleasedUnits,
       consumed: this.consumed,
       epoch: this.epochValue,
@@ -218,15 +194,16 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     let debt: number;
     if (this.refillPolicy === 'reset') {
       debt = this.net < 0 ? -this.net : 0;
-      this.reservedTotal = 0;
+      this.armedTotal = 0;
       this.countHeld = 0;
     } else {
       // What the old epoch would show once the carried reservations leave it.
-      const closing = this.net + this.reservedTotal;
+      const closing = this.net + this.armedTotal + this.countHeld;
       debt = closing < 0 ? -closing : 0;
     }
     // Each refill after the first pays up to another capacity of what is still owed.
-    this.net = this.capacity - this.reservedTotal - debtAfter(debt, this.capacity, times - 1);
+    this.net =
+      this.capacity - this.armedTotal - this.countHeld - debtAfter(debt, this.capacity, times - 1);
     this.observer?.({
       type: 'refill',
       budget: this.name,
@@ -250,7 +227,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       return null;
     }
     this.net -= estimate;
-    this.reservedTotal += estimate;
+    this.armedTotal += estimate;
     const reservation = new TokenReservation({
       estimate,
       owner: this,
@@ -297,7 +274,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     const estimate = reservation.estimate;
     let change = 0;
     if (this.isLive(reservation.epoch)) {
-      this.reservedTotal -= estimate;
+      this.armedTotal -= estimate;
       change = estimate - actual;
     } else if (actual > estimate) {
       change = estimate - actual;
@@ -337,10 +314,31 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       return false;
     }
     this.net -= cost;
-    this.reservedTotal += cost;
     this.countHeld += cost;
     if (this.observer !== undefined) this.reportCount('reserve', cost, this.available());
     return true;
+  }
+
+  /** @internal See `CountCells`. */
+  countFits(cost: number): boolean {
+    return cost <= this.net && this.observer === undefined && this.tryReserveSync === ownReserve;
+  }
+
+  /** @internal See `CountCells`. */
+  countTake(cost: number): void {
+    this.net -= cost;
+    this.countHeld += cost;
+  }
+
+  /** @internal See `CountCells`. */
+  countHolds(cost: number): boolean {
+    return cost <= this.countHeld && this.observer === undefined && this.releaseSync === ownRelease;
+  }
+
+  /** @internal See `CountCells`. */
+  countGive(cost: number): void {
+    this.countHeld -= cost;
+    this.net += cost;
   }
 
   private reportCount(type: 'reserve' | 'deny', cost: number, available: number): void {
@@ -359,7 +357,6 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
     const accepted = cost > this.countHeld ? this.acceptOverRelease(cost) : cost;
     this.countHeld -= accepted;
-    this.reservedTotal -= accepted;
     this.net += accepted;
     if (this.observer !== undefined) this.reportRelease(cost, accepted);
   }
@@ -397,7 +394,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   private refundFrom(amount: number, epoch: number): void {
     const live = this.isLive(epoch);
     if (live) {
-      this.reservedTotal -= amount;
+      this.armedTotal -= amount;
       this.net += amount;
     }
     this.observer?.({
@@ -427,3 +424,6 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return written;
   }
 }
+
+/** The count API as the class defines it, to tell an instance whose methods were replaced. */
+const { tryReserveSync: ownReserve, releaseSync: ownRelease } = AtomicTokenBudget.prototype;

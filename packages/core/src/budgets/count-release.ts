@@ -36,3 +36,18 @@ export function reportCountRelease(
     observer({ type: 'over-release', budget, requested: cost, accepted, excess: cost - accepted });
   }
 }
+
+/**
+ * @internal What combinators call on `AtomicBudget` and `AtomicTokenBudget`, always with a
+ * `cost` they checked (a safe integer above 0). `countFits(cost)` says whether
+ * `tryReserveSync(cost)` would grant with nobody to tell — no observer, and the method not
+ * replaced on the instance, as a refill schedule does — and changes nothing; `countTake(cost)`,
+ * called right after it returned `true`, does to the counts what that call would have done.
+ * `countHolds` and `countGive` are the same for `releaseSync(cost)` returning all of `cost`.
+ */
+export interface CountCells {
+  countFits(cost: number): boolean;
+  countTake(cost: number): void;
+  countHolds(cost: number): boolean;
+  countGive(cost: number): void;
+}

@@ -1,3 +1,4 @@
+import { assertAmount } from '../spec/amount.js';
 import { BudgetError } from '../spec/budget-error.js';
 
 /** @internal Validates the options every in-process budget shares. */
@@ -12,6 +13,23 @@ export function checkCommonOptions(options: object): void {
   if (leakBackstop !== undefined && typeof leakBackstop !== 'boolean') {
     throw invalidOption('leakBackstop', leakBackstop, 'a boolean');
   }
+}
+
+/** @internal Validates the `strict` option of a budget's count API; absent is `false`. */
+export function strictOf(strict: unknown): boolean {
+  if (strict !== undefined && typeof strict !== 'boolean') {
+    throw invalidOption('strict', strict, 'a boolean');
+  }
+  return strict ?? false;
+}
+
+/** @internal Validates a token budget's `maxDebt`: an amount or `Infinity` (the default). */
+export function maxDebtOf(maxDebt: unknown): number {
+  if (maxDebt === undefined || maxDebt === Number.POSITIVE_INFINITY)
+    return Number.POSITIVE_INFINITY;
+  if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');
+  assertAmount(maxDebt, 'maxDebt');
+  return maxDebt;
 }
 
 /** @internal */

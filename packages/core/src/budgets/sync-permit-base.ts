@@ -114,3 +114,33 @@ export abstract class SyncBudgetPermitBase implements SyncBudgetPermit {
     this.releaseSync();
   }
 }
+
+/**
+ * @internal The handle given out when a leak backstop watches a permit: it forwards to the
+ * permit's state, which the registry holds and which must not reference the handle it watches.
+ */
+export class WatchedPermit extends SyncBudgetPermitBase {
+  constructor(private readonly inner: SyncBudgetPermit) {
+    super();
+  }
+
+  get cost(): number {
+    return this.inner.cost;
+  }
+
+  get epoch(): number {
+    return this.inner.epoch;
+  }
+
+  get state(): PermitState {
+    return this.inner.state;
+  }
+
+  releaseSync(): boolean {
+    return this.inner.releaseSync();
+  }
+
+  commitSync(used?: number): boolean {
+    return this.inner.commitSync(used);
+  }
+}
