@@ -54,9 +54,9 @@ function wideRow(members: number, atLeast: number): ThroughputRow {
 let handMembers: [AtomicBudget, AtomicTokenBudget, AtomicBudget, AtomicTokenBudget] | undefined;
 
 /**
- * The four members of `compose-all-of-4` driven by hand, straight-line, with the count calls
- * allOf makes: reserve each in turn, stop at a denial and release what was reserved, else
- * release all four. What the members cost with no combinator at all.
+ * The four members of `compose-all-of-4` driven by hand, straight-line, through their public
+ * count API: reserve each in turn, stop at a denial and release what was reserved, else
+ * release all four. What a caller pays without allOf.
  */
 export const fourByHandRow: ThroughputRow = {
   kind: 'throughput',

@@ -31,10 +31,10 @@ let rows = new AtomicBudget(0);
 let tokens = new AtomicTokenBudget(0);
 
 /**
- * The same two members driven by hand, with no combinator, doing exactly the work allOf's
- * count API does: reserve rows, reserve tokens (the token budget's own count API, which is
- * what allOf calls for a core token member), and on success release both. What allOf adds is
- * the difference to this row.
+ * The same two members driven by hand through their public count API, with no combinator:
+ * reserve rows, reserve tokens, and on success release both, each call checking its argument
+ * and its observer. What a caller pays without allOf (which checks the cost once and, over
+ * core budgets, changes the members' counts in place when nobody is told).
  */
 export const membersByHandRow: ThroughputRow = {
   kind: 'throughput',

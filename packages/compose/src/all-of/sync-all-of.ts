@@ -40,6 +40,11 @@ const MAX = Number.MAX_SAFE_INTEGER;
  * `tryAcquireSync` after issuing its permit keeps that permit's units: nobody holds the handle
  * (core budgets' leak backstop returns them when it is collected).
  *
+ * Over core's `AtomicBudget`s and `AtomicTokenBudget`s, the count API changes the members'
+ * counts in place when each says its own method would do only that (nobody observing it, no
+ * refill schedule, the method not replaced on the instance); otherwise every member is charged
+ * through its own method, in member order, with the results described here.
+ *
  * @example
  * ```ts
  * import { AtomicBudget } from '@budgetry/core';
