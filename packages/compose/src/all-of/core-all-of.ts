@@ -1,4 +1,4 @@
-import { AtomicBudget, AtomicTokenBudget, type SyncBudgetGuard } from '@budgetry/core';
+import { AtomicBudget, type SyncBudgetGuard } from '@budgetry/core';
 import { saturatingAdd } from '../internal/count-ledger.js';
 import type { MemberKey } from '../internal/member-list.js';
 import {
@@ -268,77 +268,52 @@ class CoreOctAllOf<K extends MemberKey> extends SyncAllOf<K> {
 }
 
 /**
- * More than eight core budgets charged the cost. Its loops go over each class apart, so every
- * call site in them sees one class: the order in which members are charged matters only when
- * one denies or someone is told, and then the general path charges them all in member order.
+ * More than eight core budgets charged the cost, in loops whose call sites see only core's two
+ * budget classes. A member that refuses ends the loop; what was changed before it is changed
+ * back exactly, and the general path takes over.
  */
 class CoreLoopAllOf<K extends MemberKey> extends SyncAllOf<K> {
-  private readonly rows: AtomicBudget[];
-  private readonly tokens: AtomicTokenBudget[];
-
   constructor(
     keys: K[],
     members: SyncBudgetGuard[],
     fixed: number[],
     loops: CountMembers,
-    core: readonly CoreCounter[],
+    private readonly core: readonly CoreCounter[],
   ) {
     super(keys, members, fixed, loops);
-    this.rows = core.filter((m) => m instanceof AtomicBudget);
-    this.tokens = core.filter((m) => m instanceof AtomicTokenBudget);
   }
 
   override tryReserveSync(cost: number): boolean {
     if (!isSafe(cost) || cost <= 0) return super.tryReserveSync(cost);
-    const { rows, tokens } = this;
+    const core = this.core;
     let i = 0;
-    let j = 0;
-    for (; i < rows.length; i++) {
-      const m = rows[i]!;
+    for (; i < core.length; i++) {
+      const m = core[i]!;
       if (!m.countFits(cost)) break;
       m.countTake(cost);
     }
-    if (i === rows.length) {
-      for (; j < tokens.length; j++) {
-        const m = tokens[j]!;
-        if (!m.countFits(cost)) break;
-        m.countTake(cost);
-      }
-      if (j === tokens.length) {
-        this.countHeld = saturatingAdd(this.countHeld, cost);
-        return true;
-      }
+    if (i === core.length) {
+      this.countHeld = saturatingAdd(this.countHeld, cost);
+      return true;
     }
-    // Undo exactly what was taken; the general path then charges every member through its
-    // own method, which denies (and tells) or grants as it would have.
-    while (j > 0) tokens[--j]!.countGive(cost);
-    while (i > 0) rows[--i]!.countGive(cost);
+    while (i > 0) core[--i]!.countGive(cost);
     return super.tryReserveSync(cost);
   }
 
   override releaseSync(cost: number): void {
     if (isSafe(cost) && cost > 0 && cost <= this.countHeld) {
-      const { rows, tokens } = this;
+      const core = this.core;
       let i = 0;
-      let j = 0;
-      for (; i < rows.length; i++) {
-        const m = rows[i]!;
+      for (; i < core.length; i++) {
+        const m = core[i]!;
         if (!m.countHolds(cost)) break;
         m.countGive(cost);
       }
-      if (i === rows.length) {
-        for (; j < tokens.length; j++) {
-          const m = tokens[j]!;
-          if (!m.countHolds(cost)) break;
-          m.countGive(cost);
-        }
-        if (j === tokens.length) {
-          this.countHeld -= cost;
-          return;
-        }
+      if (i === core.length) {
+        this.countHeld -= cost;
+        return;
       }
-      while (j > 0) tokens[--j]!.countTake(cost);
-      while (i > 0) rows[--i]!.countTake(cost);
+      while (i > 0) core[--i]!.countTake(cost);
     }
     super.releaseSync(cost);
   }

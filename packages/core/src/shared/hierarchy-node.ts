@@ -1,6 +1,6 @@
 import { unwatchLeak, watchLeak } from '../budgets/backstop.js';
 import { describe, invalid } from '../budgets/options.js';
-import { checkUsed } from '../budgets/sync-permit-base.js';
+import { checkUsed, WatchedPermit } from '../budgets/sync-permit-base.js';
 import { assertAmount } from '../spec/amount.js';
 import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js';
 import { type BudgetCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
@@ -21,13 +21,7 @@ import {
   W_LOCK,
   W_WATCHERS,
 } from './layout.js';
-import {
-  HELD,
-  type PermitSettler,
-  RELEASED,
-  SharedPermit,
-  WatchedSharedPermit,
-} from './shared-permit.js';
+import { HELD, type PermitSettler, RELEASED, SharedPermit } from './shared-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const ROOT_CAPABILITIES = schedulableCapabilities('reset');
@@ -147,7 +141,7 @@ export class SharedHierarchyNode
   private permitOf(cost: number, epoch: number): SyncBudgetPermit {
     const permit = new SharedPermit(this, cost, epoch, this.tree.gen);
     if (!this.tree.backstop) return permit;
-    const handle = new WatchedSharedPermit(permit);
+    const handle = new WatchedPermit(permit);
     watchLeak(handle, permit);
     return handle;
   }

@@ -2,7 +2,7 @@ import { unwatchLeak, watchLeak } from '../budgets/backstop.js';
 import { reportCountRelease } from '../budgets/count-release.js';
 import { guardObserver } from '../budgets/observer-list.js';
 import { checkTimes } from '../budgets/options.js';
-import { checkUsed } from '../budgets/sync-permit-base.js';
+import { checkUsed, WatchedPermit } from '../budgets/sync-permit-base.js';
 import { SyncGuardBase } from '../budgets/sync-twins.js';
 import { assertAmount } from '../spec/amount.js';
 import { BudgetError } from '../spec/budget-error.js';
@@ -36,13 +36,7 @@ import {
 import { releaseCountLocked } from './locked-count-release.js';
 import type { SharedRegion } from './region.js';
 import type { SharedOpenOptions } from './shared-options.js';
-import {
-  HELD,
-  type PermitSettler,
-  RELEASED,
-  SharedPermit,
-  WatchedSharedPermit,
-} from './shared-permit.js';
+import { HELD, type PermitSettler, RELEASED, SharedPermit } from './shared-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 /** A handle also beats every this many calls (see `callsToBeat`). */
@@ -300,7 +294,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
   protected issue(cost: number, epoch: number): SyncBudgetPermit {
     const permit = new SharedPermit(this, cost, epoch, this.gen);
     if (!this.backstop) return permit;
-    const handle = new WatchedSharedPermit(permit);
+    const handle = new WatchedPermit(permit);
     watchLeak(handle, permit);
     return handle;
   }

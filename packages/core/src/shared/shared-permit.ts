@@ -47,31 +47,4 @@ export class SharedPermit extends SyncBudgetPermitBase implements LeakWatch {
   }
 }
 
-/** @internal The handle given out when the leak backstop watches a shared permit. */
-export class WatchedSharedPermit extends SyncBudgetPermitBase {
-  constructor(private readonly inner: SharedPermit) {
-    super();
-  }
-
-  get cost(): number {
-    return this.inner.cost;
-  }
-
-  get epoch(): number {
-    return this.inner.epoch;
-  }
-
-  get state(): PermitState {
-    return this.inner.state;
-  }
-
-  releaseSync(): boolean {
-    return this.inner.releaseSync();
-  }
-
-  commitSync(used?: number): boolean {
-    return this.inner.commitSync(used);
-  }
-}
-
 export { COMMITTED, HELD, RELEASED };
