@@ -51,9 +51,9 @@ export function syncAllOf<K extends MemberKey>(
   if (core !== undefined) {
     const n = core.length;
     // One member is a pair whose second position is filled (see `at`).
-    if (n <= 2) return new CorePairAllOf(keys, members, fixed, loops, core[0]!, at(core, 1));
-    if (n <= 4) return new CoreQuadAllOf(keys, members, fixed, loops, core);
-    if (n <= 8) return new CoreOctAllOf(keys, members, fixed, loops, core);
+    if (n <= 2) return new CorePairAllOf(keys, members, fixed, loops);
+    if (n <= 4) return new CoreQuadAllOf(keys, members, fixed, loops);
+    if (n <= 8) return new CoreOctAllOf(keys, members, fixed, loops);
     return new CoreLoopAllOf(keys, members, fixed, loops, core);
   }
   const pair = members.length === 2 && fixed[0]! < 0 && fixed[1]! < 0;
@@ -63,17 +63,56 @@ export function syncAllOf<K extends MemberKey>(
   return new SyncAllOf(keys, members, fixed, loops);
 }
 
-/** Two core budgets charged the cost (or one, and a filler): the headline shape, rows and tokens. */
-class CorePairAllOf<K extends MemberKey> extends SyncAllOf<K> {
+/**
+ * What the classes over core budgets share: their positions, in member order and then the
+ * fillers, and the ways out to the general path. Each class asks every position first and
+ * changes them after (asking between changes costs V8 the loads it could otherwise reuse);
+ * positions never share counts, since members are distinct objects and a Proxy is not a core
+ * budget. A position that says no sends the call the general way with nothing changed; one
+ * whose counts cannot be written (a frozen budget) has what the positions before it took given
+ * back exactly first. The general path then charges every member through its own method,
+ * reporting a denial or a failure as it always does.
+ */
+abstract class CoreAllOf<K extends MemberKey> extends SyncAllOf<K> {
   constructor(
     keys: K[],
     members: SyncBudgetGuard[],
     fixed: number[],
     loops: CountMembers,
-    private readonly a: CoreCounter,
-    private readonly b: CoreCounter,
+    protected readonly at: readonly CoreCounter[],
   ) {
     super(keys, members, fixed, loops);
+  }
+
+  /** Positions `0 … k − 1` took `cost` and position `k` failed to: undo, then the general way. */
+  protected refused(k: number, cost: number): boolean {
+    while (k > 0) this.at[--k]!.countGive(cost);
+    return super.tryReserveSync(cost);
+  }
+
+  /** Positions `0 … k − 1` gave `cost` back and `k` failed to: undo, then the general way. */
+  protected unheld(k: number, cost: number): void {
+    while (k > 0) this.at[--k]!.countTake(cost);
+    super.releaseSync(cost);
+  }
+}
+
+type Quad = [CoreCounter, CoreCounter, CoreCounter, CoreCounter];
+type Octet = [...Quad, ...Quad];
+
+/** Positions `0 … n − 1` are the members; the rest, up to `width`, are fillers (see `at`). */
+function positions(core: readonly CoreCounter[], width: number): CoreCounter[] {
+  return Array.from({ length: width }, (_, i) => at(core, i));
+}
+
+/** Two core budgets charged the cost (or one, and a filler): the headline shape, rows and tokens. */
+class CorePairAllOf<K extends MemberKey> extends CoreAllOf<K> {
+  private readonly a: CoreCounter;
+  private readonly b: CoreCounter;
+
+  constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[], loops: CountMembers) {
+    super(keys, members, fixed, loops, positions(loops.core!, 2));
+    [this.a, this.b] = this.at as [CoreCounter, CoreCounter];
   }
 
   override tryReserveSync(cost: number): boolean {
@@ -81,8 +120,15 @@ class CorePairAllOf<K extends MemberKey> extends SyncAllOf<K> {
     if (!isSafe(cost) || cost <= 0 || !a.countFits(cost) || !b.countFits(cost)) {
       return super.tryReserveSync(cost);
     }
-    a.countTake(cost);
-    b.countTake(cost);
+    let k = 0;
+    try {
+      a.countTake(cost);
+      k = 1;
+      b.countTake(cost);
+      k = 2;
+    } catch {
+      return this.refused(k, cost);
+    }
     this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
   }
@@ -99,38 +145,29 @@ class CorePairAllOf<K extends MemberKey> extends SyncAllOf<K> {
       super.releaseSync(cost);
       return;
     }
+    let k = 0;
+    try {
+      a.countGive(cost);
+      k = 1;
+      b.countGive(cost);
+      k = 2;
+    } catch {
+      this.unheld(k, cost);
+      return;
+    }
     this.countHeld -= cost;
-    a.countGive(cost);
-    b.countGive(cost);
   }
 }
 
-/**
- * Three or four core budgets charged the cost, straight-line: a loop's one call site per
- * method costs V8 a dispatch per member, where a position of its own learns the one or two
- * classes found there. Every member is asked first, then every member is changed, so a
- * refusal changes nothing before the general path takes over. Three members leave the fourth
- * position to a budget of its own that nobody observes (see {@link FILLER_CAPACITY}); when it
- * refuses, the general path, which never calls it, takes over.
- */
-class CoreQuadAllOf<K extends MemberKey> extends SyncAllOf<K> {
+class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
   private readonly a: CoreCounter;
   private readonly b: CoreCounter;
   private readonly c: CoreCounter;
   private readonly d: CoreCounter;
 
-  constructor(
-    keys: K[],
-    members: SyncBudgetGuard[],
-    fixed: number[],
-    loops: CountMembers,
-    core: readonly CoreCounter[],
-  ) {
-    super(keys, members, fixed, loops);
-    this.a = core[0]!;
-    this.b = core[1]!;
-    this.c = core[2]!;
-    this.d = at(core, 3);
+  constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[], loops: CountMembers) {
+    super(keys, members, fixed, loops, positions(loops.core!, 4));
+    [this.a, this.b, this.c, this.d] = this.at as Quad;
   }
 
   override tryReserveSync(cost: number): boolean {
@@ -145,10 +182,19 @@ class CoreQuadAllOf<K extends MemberKey> extends SyncAllOf<K> {
     ) {
       return super.tryReserveSync(cost);
     }
-    a.countTake(cost);
-    b.countTake(cost);
-    c.countTake(cost);
-    d.countTake(cost);
+    let k = 0;
+    try {
+      a.countTake(cost);
+      k = 1;
+      b.countTake(cost);
+      k = 2;
+      c.countTake(cost);
+      k = 3;
+      d.countTake(cost);
+      k = 4;
+    } catch {
+      return this.refused(k, cost);
+    }
     this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
   }
@@ -167,11 +213,21 @@ class CoreQuadAllOf<K extends MemberKey> extends SyncAllOf<K> {
       super.releaseSync(cost);
       return;
     }
+    let k = 0;
+    try {
+      a.countGive(cost);
+      k = 1;
+      b.countGive(cost);
+      k = 2;
+      c.countGive(cost);
+      k = 3;
+      d.countGive(cost);
+      k = 4;
+    } catch {
+      this.unheld(k, cost);
+      return;
+    }
     this.countHeld -= cost;
-    a.countGive(cost);
-    b.countGive(cost);
-    c.countGive(cost);
-    d.countGive(cost);
   }
 }
 
@@ -181,7 +237,7 @@ class CoreQuadAllOf<K extends MemberKey> extends SyncAllOf<K> {
  * V8 inlines into one caller beside the release, so one of the two stays a call; every member
  * method is still inlined into it.
  */
-class CoreOctAllOf<K extends MemberKey> extends SyncAllOf<K> {
+class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
   private readonly a: CoreCounter;
   private readonly b: CoreCounter;
   private readonly c: CoreCounter;
@@ -191,22 +247,9 @@ class CoreOctAllOf<K extends MemberKey> extends SyncAllOf<K> {
   private readonly g: CoreCounter;
   private readonly h: CoreCounter;
 
-  constructor(
-    keys: K[],
-    members: SyncBudgetGuard[],
-    fixed: number[],
-    loops: CountMembers,
-    core: readonly CoreCounter[],
-  ) {
-    super(keys, members, fixed, loops);
-    this.a = core[0]!;
-    this.b = core[1]!;
-    this.c = core[2]!;
-    this.d = core[3]!;
-    this.e = core[4]!;
-    this.f = at(core, 5);
-    this.g = at(core, 6);
-    this.h = at(core, 7);
+  constructor(keys: K[], members: SyncBudgetGuard[], fixed: number[], loops: CountMembers) {
+    super(keys, members, fixed, loops, positions(loops.core!, 8));
+    [this.a, this.b, this.c, this.d, this.e, this.f, this.g, this.h] = this.at as Octet;
   }
 
   override tryReserveSync(cost: number): boolean {
@@ -225,14 +268,27 @@ class CoreOctAllOf<K extends MemberKey> extends SyncAllOf<K> {
     ) {
       return super.tryReserveSync(cost);
     }
-    a.countTake(cost);
-    b.countTake(cost);
-    c.countTake(cost);
-    d.countTake(cost);
-    e.countTake(cost);
-    f.countTake(cost);
-    g.countTake(cost);
-    h.countTake(cost);
+    let k = 0;
+    try {
+      a.countTake(cost);
+      k = 1;
+      b.countTake(cost);
+      k = 2;
+      c.countTake(cost);
+      k = 3;
+      d.countTake(cost);
+      k = 4;
+      e.countTake(cost);
+      k = 5;
+      f.countTake(cost);
+      k = 6;
+      g.countTake(cost);
+      k = 7;
+      h.countTake(cost);
+      k = 8;
+    } catch {
+      return this.refused(k, cost);
+    }
     this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
   }
@@ -255,67 +311,70 @@ class CoreOctAllOf<K extends MemberKey> extends SyncAllOf<K> {
       super.releaseSync(cost);
       return;
     }
+    let k = 0;
+    try {
+      a.countGive(cost);
+      k = 1;
+      b.countGive(cost);
+      k = 2;
+      c.countGive(cost);
+      k = 3;
+      d.countGive(cost);
+      k = 4;
+      e.countGive(cost);
+      k = 5;
+      f.countGive(cost);
+      k = 6;
+      g.countGive(cost);
+      k = 7;
+      h.countGive(cost);
+      k = 8;
+    } catch {
+      this.unheld(k, cost);
+      return;
+    }
     this.countHeld -= cost;
-    a.countGive(cost);
-    b.countGive(cost);
-    c.countGive(cost);
-    d.countGive(cost);
-    e.countGive(cost);
-    f.countGive(cost);
-    g.countGive(cost);
-    h.countGive(cost);
   }
 }
 
 /**
  * More than eight core budgets charged the cost, in loops whose call sites see only core's two
- * budget classes. A member that refuses ends the loop; what was changed before it is changed
- * back exactly, and the general path takes over.
+ * budget classes.
  */
-class CoreLoopAllOf<K extends MemberKey> extends SyncAllOf<K> {
-  constructor(
-    keys: K[],
-    members: SyncBudgetGuard[],
-    fixed: number[],
-    loops: CountMembers,
-    private readonly core: readonly CoreCounter[],
-  ) {
-    super(keys, members, fixed, loops);
-  }
-
+class CoreLoopAllOf<K extends MemberKey> extends CoreAllOf<K> {
   override tryReserveSync(cost: number): boolean {
-    if (!isSafe(cost) || cost <= 0) return super.tryReserveSync(cost);
-    const core = this.core;
-    let i = 0;
-    for (; i < core.length; i++) {
-      const m = core[i]!;
-      if (!m.countFits(cost)) break;
-      m.countTake(cost);
+    const at = this.at;
+    let k = 0;
+    if (isSafe(cost) && cost > 0) while (k < at.length && at[k]!.countFits(cost)) k++;
+    if (k < at.length) return super.tryReserveSync(cost);
+    k = 0;
+    try {
+      for (; k < at.length; k++) at[k]!.countTake(cost);
+    } catch {
+      return this.refused(k, cost);
     }
-    if (i === core.length) {
-      this.countHeld = saturatingAdd(this.countHeld, cost);
-      return true;
-    }
-    while (i > 0) core[--i]!.countGive(cost);
-    return super.tryReserveSync(cost);
+    this.countHeld = saturatingAdd(this.countHeld, cost);
+    return true;
   }
 
   override releaseSync(cost: number): void {
+    const at = this.at;
+    let k = 0;
     if (isSafe(cost) && cost > 0 && cost <= this.countHeld) {
-      const core = this.core;
-      let i = 0;
-      for (; i < core.length; i++) {
-        const m = core[i]!;
-        if (!m.countHolds(cost)) break;
-        m.countGive(cost);
-      }
-      if (i === core.length) {
-        this.countHeld -= cost;
-        return;
-      }
-      while (i > 0) core[--i]!.countTake(cost);
+      while (k < at.length && at[k]!.countHolds(cost)) k++;
     }
-    super.releaseSync(cost);
+    if (k < at.length) {
+      super.releaseSync(cost);
+      return;
+    }
+    k = 0;
+    try {
+      for (; k < at.length; k++) at[k]!.countGive(cost);
+    } catch {
+      this.unheld(k, cost);
+      return;
+    }
+    this.countHeld -= cost;
   }
 }
 

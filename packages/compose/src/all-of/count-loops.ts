@@ -47,8 +47,9 @@ export function countMembersOf(
 export type CoreCounter = AtomicBudget | AtomicTokenBudget;
 
 /**
- * @internal `calls` when each is an `AtomicBudget` or `AtomicTokenBudget` (not a subclass)
- * that fails clean and is charged the cost, else `undefined`.
+ * @internal `calls` when each is an `AtomicBudget` or `AtomicTokenBudget` (not a subclass, not
+ * a Proxy) that fails clean and is charged the cost, else `undefined`. Members are distinct
+ * (allOf refuses one given twice), so no two positions share counts.
  */
 export function coreCounters(
   calls: readonly CountApi[],
@@ -56,8 +57,12 @@ export function coreCounters(
   probes: readonly boolean[],
 ): CoreCounter[] | undefined {
   for (let i = 0; i < calls.length; i++) {
-    const proto: unknown = Object.getPrototypeOf(calls[i]);
-    const core = proto === AtomicBudget.prototype || proto === AtomicTokenBudget.prototype;
+    const c = calls[i]!;
+    const proto: unknown = Object.getPrototypeOf(c);
+    // `isOwn` turns away a Proxy of a budget, which could be a second position of one budget.
+    const core =
+      (proto === AtomicBudget.prototype && AtomicBudget.isOwn(c)) ||
+      (proto === AtomicTokenBudget.prototype && AtomicTokenBudget.isOwn(c));
     if (!core || fixed[i]! >= 0 || probes[i]) return undefined;
   }
   return calls as CoreCounter[];

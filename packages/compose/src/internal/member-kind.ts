@@ -40,11 +40,23 @@ export function isOwnView(member: object): boolean {
 }
 
 /**
- * @internal What a member stands for when members are checked for duplicates: the token budget
- * behind a token guard view, so that a budget given raw and behind a view is caught.
+ * @internal What a member stands for when members are checked for duplicates: the budget
+ * behind token guard views and the wrappers registered as clean (a refill schedule, a waiting
+ * line), so that a budget given raw and behind a view or wrapper is caught: both would charge
+ * it.
  */
 export function memberIdentity(value: unknown): unknown {
-  return value instanceof SyncTokenGuard || value instanceof AsyncTokenGuard ? value.tokens : value;
+  let v = value;
+  for (let depth = 0; depth < 8; depth++) {
+    if (v instanceof SyncTokenGuard || v instanceof AsyncTokenGuard) {
+      v = v.tokens;
+      continue;
+    }
+    const wrapper = typeof v === 'object' && v !== null ? wrappedBy(v) : undefined;
+    if (wrapper === undefined) return v;
+    v = wrapper.inner;
+  }
+  return v;
 }
 
 /**

@@ -303,6 +303,14 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
     if (this.observer !== undefined) this.reportRelease(cost, accepted);
   }
 
+  /** On every instance this class built, never on a Proxy of one (see `isOwn`). */
+  #own(): void {}
+
+  /** @internal Whether `value` was built by this class or a subclass, and is not a Proxy. */
+  static isOwn(value: object): boolean {
+    return #own in value;
+  }
+
   /** @internal See {@link CountCells}. */
   countFits(cost: number): boolean {
     return cost <= this.avail && this.observer === undefined && this.tryReserveSync === ownReserve;

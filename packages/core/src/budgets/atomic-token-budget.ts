@@ -7,7 +7,7 @@ import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { SyncTokenBudget } from '../spec/token-budget.js';
 import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
 import { acceptedRelease, reportCountRelease } from './count-release.js';
-import { debtAfter } from './debt.js';
+import { debtAfter, debtFloor, writtenOff } from './debt.js';
 import { guardObserver, ObserverList } from './observer-list.js';
 import { checkCommonOptions, checkTimes, maxDebtOf, strictOf } from './options.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from './schedule.js';
@@ -279,7 +279,9 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     } else if (actual > estimate) {
       change = estimate - actual;
     }
-    const forgiven = this.addToNet(change);
+    const forgiven = writtenOff(this.net, change, this.maxDebt);
+    this.net = forgiven > 0 ? debtFloor(this.maxDebt) : this.net + change;
+    this.forgiven = Math.min(this.forgiven + forgiven, MAX_TOTAL);
     const observer = this.observer;
     if (observer !== undefined) {
       const debt = this.debt();
@@ -317,6 +319,14 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     this.countHeld += cost;
     if (this.observer !== undefined) this.reportCount('reserve', cost, this.available());
     return true;
+  }
+
+  /** On every instance this class built, never on a Proxy of one (see `isOwn`). */
+  #own(): void {}
+
+  /** @internal Whether `value` was built by this class or a subclass, and is not a Proxy. */
+  static isOwn(value: object): boolean {
+    return #own in value;
   }
 
   /** @internal See `CountCells`. */
@@ -404,24 +414,6 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
       refunded: live ? amount : 0,
       available: this.available(),
     });
-  }
-
-  /**
-   * Adds `change` to available − debt under `maxDebt` (at most 2^53 − 1 even when unlimited);
-   * returns what was written off. `room` may round above 2^53 − 1, but then it exceeds any
-   * change: the comparison holds and `room` is exact wherever it is used.
-   */
-  private addToNet(change: number): number {
-    const floor = -Math.min(this.maxDebt, Number.MAX_SAFE_INTEGER);
-    const room = this.net - floor;
-    if (change >= 0 || -change <= room) {
-      this.net += change;
-      return 0;
-    }
-    const written = -change - room;
-    this.net = floor;
-    this.forgiven = Math.min(this.forgiven + written, Number.MAX_SAFE_INTEGER);
-    return written;
   }
 }
 
