@@ -53,7 +53,8 @@ export interface AllOfOptions<K extends MemberKey> {
  * allocation-free count API; otherwise an {@link AllOf}. For per-dimension costs and
  * reconciliation with measured usage, use the {@link coordinator}.
  *
- * @param members - an array or record of guards and token budgets, none given twice.
+ * @param members - an array or record of guards and token budgets, none given twice (also not
+ * raw and behind a token guard view, a refill schedule or a waiting line).
  * @param options - fixed charges for some members.
  * @returns the combined guard.
  * @throws BudgetError `INVALID_ARGUMENT` for no members, a member given twice, a value that

@@ -57,7 +57,8 @@ export interface AnyOfOptions {
  * largest free share first, which spreads load. Over synchronous members the result is a
  * {@link SyncAnyOf}; otherwise an {@link AnyOf}.
  *
- * @param members - an array or record of guards and token budgets, none given twice.
+ * @param members - an array or record of guards and token budgets, none given twice (also not
+ * raw and behind a token guard view, a refill schedule or a waiting line).
  * @param options - the strategy.
  * @returns the combined guard.
  * @throws BudgetError `INVALID_ARGUMENT` for no members, a member given twice, a value that
