@@ -159,6 +159,10 @@ class CorePairAllOf<K extends MemberKey> extends CoreAllOf<K> {
   }
 }
 
+/**
+ * Three or four core budgets, straight-line: a position of its own learns only the classes found
+ * there, where a loop pays a dispatch per member. A fourth position may be a filler (`at`).
+ */
 class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
   private readonly a: CoreCounter;
   private readonly b: CoreCounter;
@@ -232,10 +236,8 @@ class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
 }
 
 /**
- * Five to eight core budgets charged the cost: {@link CoreQuadAllOf} at twice the width, its
- * positions past the last member filled the same way. Its reservation alone is more code than
- * V8 inlines into one caller beside the release, so one of the two stays a call; every member
- * method is still inlined into it.
+ * Five to eight core budgets: {@link CoreQuadAllOf} at twice the width. Its reservation alone is
+ * more than V8 inlines into one caller beside the release, so one of the two stays a call.
  */
 class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
   private readonly a: CoreCounter;
@@ -337,10 +339,7 @@ class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
   }
 }
 
-/**
- * More than eight core budgets charged the cost, in loops whose call sites see only core's two
- * budget classes.
- */
+/** More than eight core budgets, in loops whose call sites see only core's two budget classes. */
 class CoreLoopAllOf<K extends MemberKey> extends CoreAllOf<K> {
   override tryReserveSync(cost: number): boolean {
     const at = this.at;

@@ -47,11 +47,11 @@ export function countMembersOf(
 export type CoreCounter = AtomicBudget | AtomicTokenBudget;
 
 /**
- * @internal `calls` when each is an `AtomicBudget` or `AtomicTokenBudget` (not a subclass, not
- * a Proxy) that fails clean and is charged the cost, else `undefined`. Members are distinct
- * (allOf refuses one given twice), so no two positions share counts.
+ * `calls` when each is an `AtomicBudget` or `AtomicTokenBudget` (not a subclass, not a Proxy)
+ * that fails clean and is charged the cost, else `undefined`. Members are distinct (allOf
+ * refuses one given twice), so no two positions share counts.
  */
-export function coreCounters(
+function coreCounters(
   calls: readonly CountApi[],
   fixed: readonly number[],
   probes: readonly boolean[],

@@ -9,7 +9,7 @@ import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atom
 import { acceptedRelease, reportCountRelease } from './count-release.js';
 import { debtAfter, debtFloor, writtenOff } from './debt.js';
 import { guardObserver, ObserverList } from './observer-list.js';
-import { checkCommonOptions, checkTimes, maxDebtOf, strictOf } from './options.js';
+import { checkCommonOptions, checkMaxDebt, checkTimes, strictOf } from './options.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from './schedule.js';
 import { SyncTokenBudgetBase } from './sync-twins.js';
 import { TokenReservation } from './token-reservation.js';
@@ -87,7 +87,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     super();
     assertAmount(capacity, 'capacity');
     checkCommonOptions(options);
-    const maxDebt = maxDebtOf(options.maxDebt);
+    const maxDebt = checkMaxDebt(options.maxDebt);
     this.strict = strictOf(options.strict);
     this.refillPolicy = checkRefillPolicy(options.refillPolicy);
     this.capacity = capacity;

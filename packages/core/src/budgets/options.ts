@@ -23,8 +23,8 @@ export function strictOf(strict: unknown): boolean {
   return strict ?? false;
 }
 
-/** @internal Validates a token budget's `maxDebt`: an amount or `Infinity` (the default). */
-export function maxDebtOf(maxDebt: unknown): number {
+/** @internal Validates a token budget's `maxDebt`; returns it, `Infinity` when absent. */
+export function checkMaxDebt(maxDebt: unknown): number {
   if (maxDebt === undefined || maxDebt === Number.POSITIVE_INFINITY)
     return Number.POSITIVE_INFINITY;
   if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');

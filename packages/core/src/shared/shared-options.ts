@@ -1,4 +1,10 @@
-import { checkCommonOptions, describe, invalid, invalidOption } from '../budgets/options.js';
+import {
+  checkCommonOptions,
+  describe,
+  invalid,
+  invalidOption,
+  strictOf,
+} from '../budgets/options.js';
 import { assertAmount } from '../spec/amount.js';
 import type { Clock } from '../spec/clock.js';
 import type { BudgetObserver } from '../spec/events.js';
@@ -87,9 +93,7 @@ export function checkSharedOptions(
     throw invalid(`options must be an object, got ${describe(options)}`, {});
   }
   checkCommonOptions(options);
-  if (options.strict !== undefined && typeof options.strict !== 'boolean') {
-    throw invalidOption('strict', options.strict, 'a boolean');
-  }
+  strictOf(options.strict);
   checkClock(options.clock);
   return {
     maxHandles: checkCount('maxHandles', options.maxHandles, 64, 4096),

@@ -1,4 +1,5 @@
 import { reportCountRelease } from '../budgets/count-release.js';
+import { debtFloor, writtenOff } from '../budgets/debt.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from '../budgets/schedule.js';
 import { systemClock } from '../budgets/system-clock.js';
 import { TokenReservation } from '../budgets/token-reservation.js';
@@ -235,12 +236,11 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     else if (live) change = -actual;
     else if (open && actual > estimate) change = estimate - actual;
     // available − debt moves by `change`, never below −maxDebt (nor −(2^53 − 1)); the rest is
-    // written off (see `AtomicTokenBudget`'s `addToNet`).
+    // written off, as in `AtomicTokenBudget`.
     const net = f[S_AVAIL]!;
-    const floor = -Math.min(f[S_MAX_DEBT]!, MAX);
-    const room = net - floor;
-    const forgiven = change >= 0 || -change <= room ? 0 : -change - room;
-    const after = forgiven === 0 ? net + change : floor;
+    const maxDebt = f[S_MAX_DEBT]!;
+    const forgiven = writtenOff(net, change, maxDebt);
+    const after = forgiven === 0 ? net + change : debtFloor(maxDebt);
     const forgivenTotal = Math.min(f[S_FORGIVEN]! + forgiven, MAX);
     const consumed = open ? Math.min(f[S_CONSUMED]! + actual, MAX) : f[S_CONSUMED]!;
     const held = ours ? f[S_HELD]! - estimate : f[S_HELD]!;

@@ -1,7 +1,6 @@
 import type { AtomicTokenBudgetSnapshot } from '../budgets/atomic-options.js';
-import { invalidOption } from '../budgets/options.js';
+import { checkMaxDebt } from '../budgets/options.js';
 import { systemClock } from '../budgets/system-clock.js';
-import { assertAmount } from '../spec/amount.js';
 import { checkRefillPolicy } from '../spec/refill-policy.js';
 import {
   KIND_TOKENS,
@@ -67,16 +66,6 @@ export interface SharedTokenBudgetSnapshot extends AtomicTokenBudgetSnapshot {
   readonly handles: number;
   /** Callers waiting now, across all threads (a token budget has no waiting line: 0). */
   readonly waiting: number;
-}
-
-/** @internal Checks `maxDebt` as `AtomicTokenBudget` does; returns it, `Infinity` when absent. */
-export function checkMaxDebt(maxDebt: unknown): number {
-  if (maxDebt === undefined || maxDebt === Number.POSITIVE_INFINITY) {
-    return Number.POSITIVE_INFINITY;
-  }
-  if (typeof maxDebt !== 'number') throw invalidOption('maxDebt', maxDebt, 'a number');
-  assertAmount(maxDebt, 'maxDebt');
-  return maxDebt;
 }
 
 /** @internal Every counter of a shared token budget, read under the lock. */
