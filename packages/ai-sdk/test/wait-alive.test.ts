@@ -3,12 +3,36 @@
 // calls wait for a refill exits in the middle (status 0), its remaining calls never made.
 import { AtomicTokenBudget } from '@budgetry/core';
 import { FakeClock } from '@budgetry/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mocks } from './mock.js';
 import { ai6 } from './sdk-ai6.js';
 
 const { generating } = mocks(ai6);
-const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+// The ref'd intervals set during a test and not cleared: what keeps the process alive on the
+// middleware's behalf. Counted through the globals the middleware calls, so a timer anything
+// else in the process has pending (the runner's, a library's) never shifts the count.
+const live = new Set<ReturnType<typeof setInterval>>();
+const realSet = globalThis.setInterval;
+const realClear = globalThis.clearInterval;
+beforeEach(() => {
+  live.clear();
+  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    const handle = realSet(...args);
+    live.add(handle);
+    return handle;
+  }) as typeof setInterval;
+  globalThis.clearInterval = ((handle?: ReturnType<typeof setInterval>) => {
+    if (handle !== undefined) live.delete(handle);
+    realClear(handle);
+  }) as typeof clearInterval;
+});
+afterEach(() => {
+  globalThis.setInterval = realSet;
+  globalThis.clearInterval = realClear;
+  for (const handle of live) realClear(handle);
+});
+const timers = () => [...live].filter((handle) => handle.hasRef()).length;
 const fixed = (input: number, output: number) => () => ({ input, output });
 const tick = () => new Promise((r) => setImmediate(r));
 
