@@ -241,7 +241,8 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    *
    * @param key - a tenant id: any string (it is data, never syntax).
    * @param overrides - a capacity for this child other than its template's; applied to an
-   * existing child too.
+   * existing child too. A change of capacity is no event: a waiting line on the child is
+   * served again at its next release, or at once with its `notify()`.
    * @returns the child node.
    * @throws BudgetError `INVALID_ARGUMENT` for a key that is not a string or a node with no
    * template for children; `INVALID_AMOUNT` for a bad capacity.

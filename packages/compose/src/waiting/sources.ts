@@ -9,8 +9,8 @@ export type Subscribable = { subscribe(listener: (event?: unknown) => void): () 
 
 /**
  * @internal The guard and the budgets it is built on that report events: a refill
- * scheduler's budget, a token guard's budget, a combinator's members (each once, however
- * they nest). A shared budget is listened to through `watchFreed`, which hears releases,
+ * scheduler's budget, a token guard's budget, a combinator's members, the guard a waiting
+ * line waits on (each once, however they nest). A shared budget is listened to through `watchFreed`, which hears releases,
  * refills and closing through every handle in every thread.
  */
 export function subscribable(guard: object): Subscribable[] {
@@ -32,6 +32,8 @@ export function subscribable(guard: object): Subscribable[] {
     } else if (typeof v.subscribe === 'function') found.push(v as Subscribable);
     visit(v.budget, depth + 1);
     visit(v.tokens, depth + 1);
+    // A waiting line inside: its permits over a core budget are the budget's own, heard there.
+    visit(waitedOn(v), depth + 1);
     if (Array.isArray(v.members)) for (const m of v.members) visit(m, depth + 1);
   };
   visit(guard, 0);

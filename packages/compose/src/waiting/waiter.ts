@@ -166,6 +166,15 @@ export function closedError(): BudgetError {
   return new BudgetError({ code: 'CLOSED', message: 'the waiting line was closed' });
 }
 
+/** @internal A cost above the most the guard could ever grant (`ceiling`): it would wait forever. */
+export function exceedsError(cost: number, ceiling: number): BudgetError {
+  return new BudgetError({
+    code: 'EXCEEDS_CAPACITY',
+    message: `cost ${cost} exceeds the capacity ${ceiling}: it can never be granted`,
+    details: { cost, capacity: ceiling },
+  });
+}
+
 /**
  * @internal What a waiter is rejected with when the guard fails while serving it: the
  * guard's own `BudgetError`, or any other exception wrapped as `BACKEND` with it as `cause`.

@@ -2,7 +2,7 @@ import type { BudgetCapabilities } from '@budgetry/core';
 import {
   AtomicBudget,
   assertAmount,
-  BudgetError,
+  type BudgetError,
   type CancelTimer,
   type Clock,
   capabilitiesOf,
@@ -26,6 +26,7 @@ import {
   closedError,
   deliver,
   type Entry,
+  exceedsError,
   failWith,
   guardFailure,
   newWaiter,
@@ -37,6 +38,9 @@ import {
   type Waiter,
 } from './waiter.js';
 import { WaitingPermit } from './waiting-permit.js';
+
+/** How many times in a row one `notify()` tries a head the guard keeps denying with room for it. */
+const MAX_RETRIES = 16;
 
 /**
  * A guard with a fair waiting line in front; build it with {@link waiting}. Everything that
@@ -133,7 +137,8 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
    * @param cost - a non-negative safe integer, at most the guard's capacity.
    * @param options - `signal`, `timeoutMs`, `priority`.
    * @returns the permit, once reserved.
-   * @throws BudgetError `EXCEEDS_CAPACITY` at once for a cost above capacity, `ABORTED` or
+   * @throws BudgetError `EXCEEDS_CAPACITY` at once for a cost above capacity (or once it is
+   * first in line, if a hierarchy node's capacity was lowered under it meanwhile), `ABORTED` or
    * `TIMEOUT` when the wait is given up (the budget untouched), `CLOSED` after `close()`,
    * `INVALID_AMOUNT` / `INVALID_ARGUMENT` for bad input; when the guard fails while serving
    * this waiter, its `BudgetError` (anything else wrapped as `BACKEND`), and the waiter has
@@ -148,13 +153,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
       if (options !== undefined) ({ signal, timeoutMs, priority } = checkAcquireOptions(options));
       if (this.closed) throw closedError();
       const ceiling = this.ceiling();
-      if (cost > ceiling) {
-        throw new BudgetError({
-          code: 'EXCEEDS_CAPACITY',
-          message: `cost ${cost} exceeds the capacity ${ceiling}: it can never be granted`,
-          details: { cost, capacity: ceiling },
-        });
-      }
+      if (cost > ceiling) throw exceedsError(cost, ceiling);
       if (signal?.aborted) throw abortError(signal);
       // Nobody in line: no need to queue.
       if (this.line.size === 0) {
@@ -260,6 +259,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     this.draining = true;
     this.renotified = false;
     let retried: Entry | undefined;
+    let tries = 0;
     try {
       if (this.cancelWake !== undefined) {
         this.cancelWake();
@@ -279,12 +279,28 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
         try {
           p = this.guard.tryAcquireSync(cost);
           if (p === null) {
-            // Units freed while the guard was denying (an observer shedding load on `deny`)
-            // would otherwise wake nobody; each head is tried again once at most.
-            if (this.renotified && retried !== head) {
-              this.renotified = false;
-              retried = head;
+            // A cost the guard can no longer ever grant (a hierarchy node's capacity lowered
+            // under it) would hold up everyone behind it: it leaves, refused as at joining.
+            const ceiling = this.ceiling();
+            if (cost > ceiling) {
+              this.leave(head, exceedsError(cost, ceiling));
               continue;
+            }
+            // Units freed while the guard was denying (an observer shedding load on `deny`)
+            // called notify() into this loop, which would otherwise wake nobody: the head is
+            // tried again once, then again while the guard says it has room for it.
+            if (this.renotified) {
+              this.renotified = false;
+              if (retried !== head) {
+                retried = head;
+                tries = 0;
+              }
+              if (tries === 0 || this.guard.available() >= cost) {
+                // A guard that keeps denying what it says it has room for is tried later.
+                if (++tries <= MAX_RETRIES) continue;
+                this.wakeIn(1);
+                return;
+              }
             }
             this.armWake(cost);
             return;
@@ -389,7 +405,11 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     // No hint (none declared, or none for this cost): a release or refill will call notify().
     if (!this.hinted) return;
     const ms = retryAfterOf(this.guard, cost);
-    if (ms === undefined) return;
+    if (ms !== undefined) this.wakeIn(ms);
+  }
+
+  /** Serves the line again in `ms` milliseconds (at least 1). */
+  private wakeIn(ms: number): void {
     this.cancelWake = this.clock.setTimer(
       () => {
         this.cancelWake = undefined;
