@@ -21,10 +21,10 @@ function fixture(name: string, body: string): string {
 
 const request: ChildRequest = { name: 'g', ids: ['a', 'b'], settings: quickSettings };
 
-async function runFixture(body: string) {
+async function runFixture(body: string, sent: ChildRequest = request) {
   const progress: string[] = [];
   const output: string[] = [];
-  const outcome = await runChild(request, (line) => progress.push(line), {
+  const outcome = await runChild(sent, (line) => progress.push(line), {
     entry: fixture(`child-${Math.random().toString(36).slice(2)}.mjs`, body),
     execArgv: [],
     output: (chunk) => output.push(chunk.toString()),
@@ -33,6 +33,24 @@ async function runFixture(body: string) {
 }
 
 describe('runChild', () => {
+  it('starts the child with the request’s node flags after its own', async () => {
+    const flags = ['--max-semi-space-size=64', '--stack-size=2000'];
+    const { outcome } = await runFixture(
+      `
+      process.send(
+        { type: 'done', measurements: [{ id: process.execArgv.join(' '), samples: [1] }], sink: 0 },
+        () => process.exit(0),
+      );
+    `,
+      { ...request, nodeFlags: flags },
+    );
+    expect(outcome).toEqual({
+      ok: true,
+      sink: 0,
+      measurements: [{ id: flags.join(' '), samples: [1] }],
+    });
+  });
+
   it('passes the request, relays progress and output, and returns the measurements', async () => {
     const { outcome, progress, output } = await runFixture(`
       const request = JSON.parse(process.argv[2]);

@@ -26,7 +26,7 @@ const stderrTailBytes = 8192;
  * prints goes to `output` (never to the parent's stdout, which carries only the table), and
  * a child that dies before sending its measurements is an outcome, not an exception.
  *
- * @param request - the rows to measure and the settings.
+ * @param request - the rows to measure, the settings and the process's own node flags.
  * @param progress - receives the child's progress lines.
  * @param options - entry script, node flags and output; the defaults suit `pnpm bench`.
  * @returns the child's measurements, or the reason it has none (exit code or signal, with
@@ -47,7 +47,7 @@ export function runChild(
       resolve(outcome);
     };
     const child = fork(entry, [JSON.stringify(request)], {
-      execArgv: [...(options.execArgv ?? process.execArgv)],
+      execArgv: [...(options.execArgv ?? process.execArgv), ...(request.nodeFlags ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Structured clone rather than JSON, so a sample of Infinity survives the trip.
       serialization: 'advanced',

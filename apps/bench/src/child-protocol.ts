@@ -10,6 +10,8 @@ export interface ChildRequest {
   /** Ids of the rows to measure, in registry order. */
   readonly ids: readonly string[];
   readonly settings: RunSettings;
+  /** Node flags the child starts with after the run's own (see `BenchRow.nodeFlags`). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** What a child sends over the IPC channel: progress lines, then its measurements once. */

@@ -10,6 +10,7 @@ import type { Summary } from './stats.js';
  * 2: rows are measured one process per group by default; `ratio` and target values divide by
  * the reference as re-measured in the row's own process, which is not the figure printed on
  * the reference's line. Added `isolation`, `processes` and, per row, `process` and `unit`.
+ * Since then, fields only added (no change of meaning): each process's `nodeFlags`.
  */
 export const jsonSchemaVersion = 2;
 

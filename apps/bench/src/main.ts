@@ -12,7 +12,7 @@ import { allRows } from './rows/index.js';
 import { hasGc } from './rows/memory.js';
 import { type IsolatedRun, runIsolated } from './run-isolated.js';
 import { defaultSettings, quickSettings, type RunSettings } from './run-settings.js';
-import { type Progress, runRows } from './runner.js';
+import { type Measurement, type Progress, runRows } from './runner.js';
 import { selectRows, validateRegistry } from './select-rows.js';
 import { sinkTotal } from './sink.js';
 
@@ -82,12 +82,30 @@ async function runInThisProcess(
   progress: Progress,
 ): Promise<IsolatedRun> {
   const started = performance.now();
-  const results = toRowResults(await runRows(rows, settings, progress), oneProcessName);
+  // A row that needs node flags of its own cannot be measured under this process's flags.
+  const flagged = (row: BenchRow): boolean => (row.nodeFlags ?? []).length > 0;
+  const measured = await runRows(
+    rows.filter((row) => !flagged(row)),
+    settings,
+    progress,
+  );
+  const byRow = new Map(measured.map((m) => [m.row, m]));
+  const all = rows.map(
+    (row): Measurement =>
+      byRow.get(row) ?? {
+        row,
+        samples: [],
+        error: `measured only in a process started with ${row.nodeFlags!.join(' ')}: run without --one-process`,
+      },
+  );
+  const results = toRowResults(all, oneProcessName);
   const ids = rows.map((row) => row.id);
   const durationMs = performance.now() - started;
   return {
     results,
-    processes: [{ name: oneProcessName, owned: ids, measured: ids, durationMs, error: null }],
+    processes: [
+      { name: oneProcessName, owned: ids, measured: ids, nodeFlags: [], durationMs, error: null },
+    ],
     sink: sinkTotal(),
   };
 }

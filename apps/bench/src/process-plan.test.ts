@@ -52,6 +52,31 @@ describe('planProcesses', () => {
     expect(plans[2]!.measured).toEqual(['plain-async', 'peer']);
   });
 
+  it('gives a process its rows’ node flags, none by default, and refuses rows that disagree', () => {
+    expect(plans.map((plan) => plan.nodeFlags)).toEqual([[], [], []]);
+    const young = ['--max-semi-space-size=64'];
+    const flagged = planProcesses([
+      row('ref', 'r'),
+      row('a', 'y', { nodeFlags: young, reference: 'ref' }),
+      row('b', 'y', { nodeFlags: young }),
+    ]);
+    expect(flagged.map((plan) => [plan.name, plan.nodeFlags, plan.measured])).toEqual([
+      ['r', [], ['ref']],
+      ['y', young, ['ref', 'a', 'b']],
+    ]);
+    expect(() =>
+      planProcesses([row('a', 'y', { nodeFlags: young }), row('b', 'y', { nodeFlags: [] })]),
+    ).toThrow(
+      'rows of process "y" give different node flags: "a" ["--max-semi-space-size=64"], "b" []',
+    );
+    expect(() =>
+      planProcesses([
+        row('a', 'y', { nodeFlags: ['--x=1'] }),
+        row('b', 'y', { nodeFlags: ['--x=2'] }),
+      ]),
+    ).toThrow('give different node flags');
+  });
+
   it('does not pull in what a dependency depends on', () => {
     const rows = [
       row('ref', 'r'),

@@ -26,6 +26,8 @@ export interface ProcessPlan {
    * order, so that each ratio divides two rows measured in the same process and rounds.
    */
   readonly measured: readonly string[];
+  /** The owned rows' `nodeFlags`, given to the child after the run's own flags. */
+  readonly nodeFlags: readonly string[];
 }
 
 /** What one row's measurement looks like once it has crossed the process boundary. */
@@ -68,8 +70,23 @@ export function planProcesses(rows: readonly BenchRow[]): ProcessPlan[] {
       name,
       owned: owned.map((row) => row.id),
       measured: rows.filter((row) => wanted.has(row.id)).map((row) => row.id),
+      nodeFlags: flagsOf(name, owned),
     };
   });
+}
+
+/** The node flags every row of process `name` gives; rows that disagree are a registry bug. */
+function flagsOf(name: string, owned: readonly BenchRow[]): readonly string[] {
+  const flags = owned[0]?.nodeFlags ?? [];
+  for (const row of owned) {
+    const own = row.nodeFlags ?? [];
+    if (own.length !== flags.length || own.some((flag, i) => flag !== flags[i])) {
+      throw new Error(
+        `rows of process ${JSON.stringify(name)} give different node flags: ${JSON.stringify(owned[0]?.id)} ${JSON.stringify(flags)}, ${JSON.stringify(row.id)} ${JSON.stringify(own)}`,
+      );
+    }
+  }
+  return flags;
 }
 
 /**

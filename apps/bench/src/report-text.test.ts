@@ -33,8 +33,8 @@ function report(overrides: Partial<JsonReport> = {}): JsonReport {
       durationMs: 61_234,
       isolation: 'per-process',
       processes: [
-        { name: 'references', owned: [], measured: [], durationMs: 1, error: null },
-        { name: 'budgetry', owned: [], measured: [], durationMs: 1, error: null },
+        { name: 'references', owned: [], measured: [], nodeFlags: [], durationMs: 1, error: null },
+        { name: 'budgetry', owned: [], measured: [], nodeFlags: [], durationMs: 1, error: null },
       ],
       sink: 12_345,
       results: [reference, short, met],

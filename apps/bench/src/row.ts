@@ -34,6 +34,13 @@ interface RowBase {
    * purpose.
    */
   readonly process?: string;
+  /**
+   * Node flags the row's child process starts with, after the run's own, e.g.
+   * `['--max-semi-space-size=128']`. Only an isolated run can honour them: `--one-process`
+   * reports the row unmeasured. Every row a process owns gives the same flags, and the rows
+   * measured beside them for their ratios run under them too.
+   */
+  readonly nodeFlags?: readonly string[];
   /** Id of the row this one's ratio is taken against; absent for the references themselves. */
   readonly reference?: string;
   /** One target, several (the async tier has two), or none. */

@@ -29,7 +29,8 @@ function fakeChild(log: string[], overrides: Record<string, ProcessOutcome> = {}
   let running = 0;
   return async (request: ChildRequest, progress: Progress): Promise<ProcessOutcome> => {
     running++;
-    log.push(`start ${request.name} [${request.ids.join(' ')}] ${request.settings.mode}`);
+    const flags = request.nodeFlags?.length ? ` ${request.nodeFlags.join(' ')}` : '';
+    log.push(`start ${request.name} [${request.ids.join(' ')}] ${request.settings.mode}${flags}`);
     if (running > 1) log.push('OVERLAP');
     progress('round 1/2');
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -56,6 +57,24 @@ describe('runIsolated', () => {
       'end group a',
       'start group b [ref b] quick',
       'end group b',
+    ]);
+  });
+
+  it('starts a process with its rows’ node flags and records them', async () => {
+    const log: string[] = [];
+    const young = row('y', 'young', { reference: 'ref', nodeFlags: ['--max-semi-space-size=64'] });
+    const run = await runIsolated([...rows, young], settings, fakeChild(log));
+    expect(log.filter((line) => line.startsWith('start'))).toEqual([
+      'start references [ref] quick',
+      'start group a [ref a] quick',
+      'start group b [ref b] quick',
+      'start young [ref y] quick --max-semi-space-size=64',
+    ]);
+    expect(run.processes.map((p) => p.nodeFlags)).toEqual([
+      [],
+      [],
+      [],
+      ['--max-semi-space-size=64'],
     ]);
   });
 
@@ -114,8 +133,11 @@ describe('runIsolated', () => {
 
 describe('describePlan', () => {
   it('counts the owned rows and names the ones measured only for ratios', () => {
-    expect(describePlan({ name: 'g', owned: ['a', 'b'], measured: ['r', 'a', 'b', 'p'] })).toBe(
-      'new process: 2 rows, with r, p measured alongside for the ratios',
-    );
+    expect(
+      describePlan({ name: 'g', owned: ['a', 'b'], measured: ['r', 'a', 'b', 'p'], nodeFlags: [] }),
+    ).toBe('new process: 2 rows, with r, p measured alongside for the ratios');
+    expect(
+      describePlan({ name: 'g', owned: ['a'], measured: ['a'], nodeFlags: ['--x=1', '--y'] }),
+    ).toBe('new process: 1 row (node --x=1 --y)');
   });
 });

@@ -21,6 +21,8 @@ export interface ProcessSummary {
   readonly owned: readonly string[];
   /** Rows it measured: the owned ones plus the rows they are compared with. */
   readonly measured: readonly string[];
+  /** Node flags it started with after the run's own. */
+  readonly nodeFlags: readonly string[];
   /** Wall time, start-up included. */
   readonly durationMs: number;
   /** Why the process produced no figures; `null` when it did. */
@@ -62,7 +64,7 @@ export async function runIsolated(
     const started = performance.now();
     const outcome = await runSafely(
       runChild,
-      { name: plan.name, ids: plan.measured, settings },
+      { name: plan.name, ids: plan.measured, settings, nodeFlags: plan.nodeFlags },
       (line) => progress(`${label} ${line}`),
     );
     const durationMs = performance.now() - started;
@@ -82,7 +84,8 @@ export async function runIsolated(
 export function describePlan(plan: ProcessPlan): string {
   const owned = new Set(plan.owned);
   const alongside = plan.measured.filter((id) => !owned.has(id));
-  const rows = `${plan.owned.length} row${plan.owned.length === 1 ? '' : 's'}`;
+  const flags = plan.nodeFlags.length === 0 ? '' : ` (node ${plan.nodeFlags.join(' ')})`;
+  const rows = `${plan.owned.length} row${plan.owned.length === 1 ? '' : 's'}${flags}`;
   return alongside.length === 0
     ? `new process: ${rows}`
     : `new process: ${rows}, with ${alongside.join(', ')} measured alongside for the ratios`;

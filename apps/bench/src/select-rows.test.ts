@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planProcesses } from './process-plan.js';
 import type { ThroughputRow } from './row.js';
 import { allRows } from './rows/index.js';
 import { selectRows, validateRegistry } from './select-rows.js';
@@ -35,6 +36,15 @@ describe('selectRows', () => {
 describe('validateRegistry', () => {
   it('accepts the real registry', () => {
     expect(() => validateRegistry(allRows)).not.toThrow();
+  });
+
+  it('gives every process of the real registry one set of node flags: the young-generation rows’', () => {
+    const flagged = planProcesses(allRows).filter((plan) => plan.nodeFlags.length > 0);
+    expect(flagged.map((plan) => [plan.owned, plan.nodeFlags])).toEqual([
+      [['fifo-depth-1-young', 'waiting-depth-1-young'], ['--max-semi-space-size=128']],
+      [['fifo-depth-100000-young'], ['--max-semi-space-size=128']],
+      [['waiting-depth-100000-young'], ['--max-semi-space-size=128']],
+    ]);
   });
 
   it('rejects a duplicate id', () => {

@@ -217,21 +217,45 @@ const names: Record<Kind, string> = {
  * any large population beside them, and each deeper row is divided by a 1-queued row
  * re-measured beside it, under the same collector load.
  */
-function processOf(kind: Kind, depth: number): string {
-  const queued = `${depth.toLocaleString('en')} queued`;
+function processOf(kind: Kind, depth: number, heap = ''): string {
+  const queued = `${depth.toLocaleString('en')} queued${heap}`;
   if (depth === 1) return `waiting line: ${queued}`;
   return kind === 'fifo' ? `waiting line: minimal FIFO, ${queued}` : `waiting line: ${queued}`;
 }
 
-function row(kind: Kind, depth: number): ThroughputRow {
+/**
+ * The young generation (each of its two semi-spaces, in MB) of the processes that measure
+ * the line with its standing population held there: 100 000 waiters' Promises and suspended
+ * callers take some 40 MB, which Node's default (16 MB) cannot hold.
+ */
+const youngMb = 128;
+
+/**
+ * A row of `kind` at `depth`; `young`: measured in a process whose young generation holds the
+ * standing population ({@link youngMb}), against the 1-queued row measured the same way —
+ * informational, no target: what the line costs once the collector no longer copies and
+ * promotes every waiter, which Node's default young generation does at 100 000 queued.
+ */
+function row(kind: Kind, depth: number, young = false): ThroughputRow {
   let population = makers[kind]();
+  const queued = `${depth.toLocaleString('en')} queued`;
+  const heap = `, young generation ${youngMb} MB`;
   return {
     kind: 'throughput',
-    id: `${kind}-depth-${depth}`,
-    name: `${names[kind]}, ${depth.toLocaleString('en')} queued`,
+    id: `${kind}-depth-${depth}${young ? '-young' : ''}`,
+    name: young ? `${names[kind]}, ${queued}${heap}` : `${names[kind]}, ${queued}`,
     group,
-    process: processOf(kind, depth),
-    ...comparisons(kind, depth),
+    process: processOf(kind, depth, young ? heap : ''),
+    ...(young
+      ? {
+          nodeFlags: [`--max-semi-space-size=${youngMb}`],
+          ...(depth !== 1
+            ? { reference: `${kind}-depth-1-young` }
+            : kind === 'waiting'
+              ? { reference: 'fifo-depth-1-young' }
+              : {}),
+        }
+      : comparisons(kind, depth)),
     setup() {
       population = makers[kind]();
       population.start(depth + 1); // one holds the slot, `depth` wait behind it
@@ -270,9 +294,11 @@ function unqueuedRow(): ThroughputRow {
 
 /**
  * Per depth (1, 1 000, 10 000 and 100 000 queued): the minimal FIFO, the waiting line and
- * p-limit, each with the same population; then the line's unqueued fast path.
+ * p-limit, each with the same population; then the line's unqueued fast path; then the FIFO
+ * and the line at 1 and 100 000 queued with a young generation that holds the population.
  */
 export const waitingDepthRows: readonly ThroughputRow[] = [
   ...depths.flatMap((depth) => [row('fifo', depth), row('waiting', depth), row('p-limit', depth)]),
   unqueuedRow(),
+  ...[1, 100_000].flatMap((depth) => [row('fifo', depth, true), row('waiting', depth, true)]),
 ];
