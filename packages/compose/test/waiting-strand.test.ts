@@ -165,3 +165,27 @@ describe('a head the guard can no longer ever grant leaves the line', () => {
     expect(acme.available()).toBe(20);
   });
 });
+
+describe('after close()', () => {
+  it('acquire rejects with CLOSED; the calls that never wait still go to the guard', async () => {
+    const budget = exact(2);
+    const line = waiting(budget);
+    const held = line.tryAcquireSync(2)!;
+    const w = outcome(line.acquire(1));
+    line.close();
+    await flush();
+    expect(w.now()).toBe('CLOSED');
+    held.releaseSync();
+    const late = outcome(line.acquire(1));
+    await flush();
+    expect(late.now()).toBe('CLOSED');
+    expect(budget.available()).toBe(2);
+    const direct = line.tryAcquireSync(1);
+    expect(direct?.cost).toBe(1);
+    expect(line.tryReserveSync(1)).toBe(true);
+    expect(budget.available()).toBe(0);
+    direct!.releaseSync();
+    line.releaseSync(1);
+    expect(budget.available()).toBe(2);
+  });
+});

@@ -333,7 +333,11 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     }
   }
 
-  /** Reject every waiter with `CLOSED` and stop timers and subscriptions. */
+  /**
+   * Reject every waiter with `CLOSED` and stop timers and subscriptions; a later `acquire`
+   * rejects with `CLOSED` too. The calls that never wait (`tryAcquireSync`, the count API) go
+   * on to the guard, which closing the line does not touch.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
