@@ -130,7 +130,7 @@ interface HCaller {
   id: number;
   cost: number;
   prio: number;
-  ctl?: AbortController;
+  ctl: AbortController | undefined;
   gaveUp: boolean;
   got: ReturnType<typeof outcome>;
   released: boolean;
