@@ -178,11 +178,16 @@ export function planFor(
     amounts,
     async reserve() {
       const decision = await coordinator.tryReserve(amounts);
-      if (!decision.ok) return { deniedBy: decision.deniedBy, retryAfterMs: decision.retryAfterMs };
+      if (!decision.ok) {
+        const { deniedBy, retryAfterMs } = decision;
+        const never = (amounts[deniedBy] ?? 0) > capacityOf(target, deniedBy);
+        return never ? { deniedBy, retryAfterMs: undefined, never } : { deniedBy, retryAfterMs };
+      }
       const dispatch = decision.permit;
       return {
         settle: async (u) => {
-          await dispatch.settle(measure(u));
+          const report = (await dispatch.settle(measure(u))) as SettleShortfall | undefined;
+          warnShortfall(report?.shortfall);
         },
         cancel: async () => {
           await dispatch.cancel();
@@ -190,6 +195,43 @@ export function planFor(
       };
     },
   };
+}
+
+/**
+ * The capacity of a budgetry coordinator's dimension `name`, when it declares one: a cost
+ * above it is never admitted. Read from the coordinator's dimensions as budgetry's
+ * `coordinator()` keeps them; anything else is taken as unbounded.
+ */
+function capacityOf(target: unknown, name: string): number {
+  const dims = (target as { dims?: unknown }).dims;
+  if (!Array.isArray(dims)) return Number.POSITIVE_INFINITY;
+  const dim = dims.find((d: { name?: unknown }) => d?.name === name) as
+    | { budget?: { capacity?: unknown } }
+    | undefined;
+  const capacity = dim?.budget?.capacity;
+  return typeof capacity === 'number' ? capacity : Number.POSITIVE_INFINITY;
+}
+
+/** The part of a coordinator's settle report the middleware reads. */
+interface SettleShortfall {
+  readonly shortfall?: Readonly<Record<string, number>>;
+}
+
+/**
+ * Overage a coordinator's guard dimension had no room for (a hierarchy tenant, a token
+ * bucket): a guard cannot owe, so it is not charged. Said out loud, never dropped silently.
+ */
+function warnShortfall(shortfall: Readonly<Record<string, number>> | undefined): void {
+  if (shortfall === undefined) return;
+  for (const [name, units] of Object.entries(shortfall)) {
+    if (!(units > 0)) continue;
+    const message = `budgetry: a model call used ${units} more ${name} than the coordinator's dimension had room for; a guard cannot owe it, so it was not charged (a token budget there would owe it as debt)`;
+    if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+      process.emitWarning(message, 'BudgetryShortfallWarning');
+    } else {
+      console.warn(message);
+    }
+  }
 }
 
 function noPrice(): BudgetError {
@@ -291,11 +333,19 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promi
         }),
       );
     };
-    const cancel = clock.setTimer(() => {
+    let cancel: () => void;
+    try {
+      cancel = clock.setTimer(() => {
+        letGo();
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+    } catch (error) {
+      // A clock that cannot set a timer: the call fails, and keeps nothing alive.
       letGo();
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+      reject(error);
+      return;
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -198,6 +198,9 @@ function checkOptions(options: BudgetMiddlewareOptions): Checked {
   if (estimate !== undefined && typeof estimate !== 'function') {
     throw invalid(`option estimate must be a function, got ${describe(estimate)}`);
   }
+  if (typeof estimateOptions !== 'object' || estimateOptions === null) {
+    throw invalid(`option estimateOptions must be an object, got ${describe(estimateOptions)}`);
+  }
   // Check the estimate options now, on a call with an empty prompt, rather than at the first call.
   estimateTokens(
     { type: 'generate', provider: '', modelId: '', params: { prompt: [] } },

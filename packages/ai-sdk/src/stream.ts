@@ -26,12 +26,32 @@ export async function settleOrFallBack(
   }
 }
 
-/** The characters a stream part carries as output, 0 for a part that carries none. */
-function outputBytes(part: unknown): number {
-  if (typeof part !== 'object' || part === null) return 0;
-  const { type, delta } = part as { type?: unknown; delta?: unknown };
-  if (type !== 'text-delta' && type !== 'reasoning-delta' && type !== 'tool-input-delta') return 0;
-  return typeof delta === 'string' ? utf8Length(delta) : 0;
+/**
+ * What a stream has generated so far: the UTF-8 bytes of its text, reasoning and tool input,
+ * whether it carried a generated file, and the tool calls whose input came as deltas (their
+ * whole `tool-call` part repeats what was counted).
+ */
+interface Output {
+  bytes: number;
+  file: boolean;
+  readonly streamedTools: Set<unknown>;
+}
+
+/** Adds what a stream part carries as output to `out`; a part that carries none adds nothing. */
+function addOutput(out: Output, part: unknown): void {
+  if (typeof part !== 'object' || part === null) return;
+  const { type, delta, id, toolCallId, input } = part as Record<string, unknown>;
+  if (type === 'text-delta' || type === 'reasoning-delta' || type === 'tool-input-delta') {
+    if (typeof delta === 'string') out.bytes += utf8Length(delta);
+    if (type === 'tool-input-delta') out.streamedTools.add(id);
+  } else if (type === 'tool-call') {
+    // A tool call sent whole, without deltas before it, is output generated all the same.
+    if (typeof input === 'string' && !out.streamedTools.has(toolCallId)) {
+      out.bytes += utf8Length(input);
+    }
+  } else if (type === 'file') {
+    out.file = true;
+  }
 }
 
 /**
@@ -70,15 +90,19 @@ export function settleWhenDone(
 ): StreamResult {
   const reader = result.stream.getReader();
   let usage: ReportedUsage | undefined;
-  let streamedBytes = 0;
+  let finished = false;
+  const out: Output = { bytes: 0, file: false, streamedTools: new Set() };
   let settled = false;
-  const settleOnce = async (finished: boolean): Promise<void> => {
+  const settleOnce = async (): Promise<void> => {
     if (settled) return;
     settled = true;
-    if (usage !== undefined || finished) {
+    if (finished) {
+      // A finish part without usage: what the provider did not report is taken at its estimate.
       await settleOrFallBack(held, measured(usage, estimate), estimate);
-    } else if (streamedBytes > 0) {
-      const output = Math.ceil(streamedBytes / charsPerToken);
+    } else if (out.bytes > 0 || out.file) {
+      // A generated file has no size in tokens that its bytes tell: the estimate's output.
+      const streamed = Math.ceil(out.bytes / charsPerToken);
+      const output = out.file ? Math.max(streamed, estimate.output) : streamed;
       await settleOrFallBack(held, { input: estimate.input, output }, estimate);
     } else {
       await held.cancel();
@@ -90,13 +114,13 @@ export function settleWhenDone(
       try {
         next = await reader.read();
       } catch (error) {
-        await settleOnce(false).catch(report);
+        await settleOnce().catch(report);
         controller.error(error);
         return;
       }
       if (next.done) {
         try {
-          await settleOnce(usage !== undefined);
+          await settleOnce();
         } catch (error) {
           controller.error(error);
           return;
@@ -107,12 +131,14 @@ export function settleWhenDone(
       const part = next.value;
       // Parts are read defensively: a provider's malformed part must not end the stream with
       // its call still holding its reservation.
-      if (part?.type === 'finish') usage = part.usage;
-      else streamedBytes += outputBytes(part);
+      if (part?.type === 'finish') {
+        finished = true;
+        usage = part.usage;
+      } else addOutput(out, part);
       controller.enqueue(part);
     },
     async cancel(reason) {
-      await settleOnce(false).catch(report);
+      await settleOnce().catch(report);
       await reader.cancel(reason);
     },
   });
