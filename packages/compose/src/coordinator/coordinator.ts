@@ -9,6 +9,7 @@ import {
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
+import { memberIdentity } from '../internal/member-kind.js';
 import { describe, invalid, memberFailure } from '../internal/member-list.js';
 import { Dispatch } from './dispatch.js';
 import { type Dim, denial, type Part, refundEach, refundEachSync, toDims } from './parts.js';
@@ -61,7 +62,8 @@ export class Coordinator<D extends string> {
       if (this.byName.has(d.name)) {
         throw invalid(`dimension ${d.name} already exists`, { dimension: d.name });
       }
-      if (this.dims.some((x) => x.budget === d.budget)) {
+      const identity = memberIdentity(d.budget);
+      if (this.dims.some((x) => memberIdentity(x.budget) === identity)) {
         throw invalid(`dimension ${d.name} is a budget this coordinator already has`, {
           dimension: d.name,
         });

@@ -10,7 +10,7 @@ import {
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
-import { isSyncGuard } from '../internal/member-kind.js';
+import { isSyncGuard, memberIdentity } from '../internal/member-kind.js';
 import { describe, invalid, settleEach } from '../internal/member-list.js';
 import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
 import type { Dimension } from './types.js';
@@ -204,14 +204,17 @@ export function toDims(dimensions: unknown): Dim[] {
   const dims: Dim[] = [];
   const seen = new Map<unknown, string>();
   for (const [name, budget] of Object.entries(dimensions)) {
-    const first = seen.get(budget);
+    // The same budget behind a wrapper (a refill schedule, a token guard, a waiting line) is
+    // the same budget: every dispatch would charge it twice.
+    const identity = memberIdentity(budget);
+    const first = seen.get(identity);
     if (first !== undefined) {
       throw invalid(`dimension ${name} is the same budget as dimension ${first}`, {
         dimension: name,
         duplicateOf: first,
       });
     }
-    seen.set(budget, name);
+    seen.set(identity, name);
     if (isTokenBudget(budget)) {
       dims.push({
         name,
