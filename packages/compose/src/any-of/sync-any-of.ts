@@ -139,6 +139,12 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
       const m = this.members[i]!;
       let before = Number.NaN;
       let ok: boolean;
+      // Read before the reservation: a refill boundary passing during the call makes the
+      // epoch read after it the next one, though the units may have been charged (and since
+      // forgotten) in this one. The earlier epoch is the safe stamp: at worst a reservation
+      // of the new epoch is not returned by a count release before the member's next refill;
+      // stamped with the new epoch, a release could return units another caller holds.
+      const epoch = this.epochs.stamp(i);
       try {
         if (!this.clean[i]) before = m.available();
         ok = m.tryReserveSync(cost);
@@ -147,7 +153,7 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
         throw memberFailure(error, this.keys[i]!);
       }
       if (ok) {
-        this.ledger.push(cost, { member: i, epoch: this.epochs.stamp(i) });
+        this.ledger.push(cost, { member: i, epoch });
         return true;
       }
     }
