@@ -253,3 +253,15 @@ describe('refill: properties', () => {
     );
   });
 });
+
+describe('lazyRefill startAt', () => {
+  it('sets the phase of the boundaries, before it as after: a future startAt delays nothing', () => {
+    const clock = new TestClock(0);
+    const budget = new AtomicBudget(10, { refillPolicy: 'reset' });
+    const scheduled = lazyRefill(budget, { intervalMs: 1_000, clock, startAt: 10_250 });
+    expect(scheduled.nextRefillAt()).toBe(250);
+    expect(scheduled.tryReserveSync(10)).toBe(true);
+    clock.advance(250);
+    expect([scheduled.available(), budget.epoch]).toEqual([10, 1]);
+  });
+});

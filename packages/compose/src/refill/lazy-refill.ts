@@ -26,7 +26,11 @@ export interface IntervalOptions {
   intervalMs: number;
   /** The source of time (default `systemClock`). */
   clock?: Clock;
-  /** When the first epoch began, in clock milliseconds (default: now). */
+  /**
+   * When an epoch began, in clock milliseconds (default: now): it sets the phase of the
+   * boundaries, which fall every `intervalMs` from it, before it as well as after (a time in
+   * the future does not delay the first refill).
+   */
   startAt?: number;
   /**
    * Told about errors with no caller to go to: a refill listener that threw, or a refill the
