@@ -33,6 +33,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } },
   test: {
     maxWorkers,
+    // A test that runs the playground's scenario several times takes a few seconds alone and
+    // twice that beside another file on two cores: 5 s (vitest's default) is too close.
+    testTimeout: 20_000,
     projects: projectDirs.map((dir) => ({
       extends: true,
       test: {
