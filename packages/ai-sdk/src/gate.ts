@@ -226,11 +226,16 @@ function warnShortfall(shortfall: Readonly<Record<string, number>> | undefined):
   for (const [name, units] of Object.entries(shortfall)) {
     if (!(units > 0)) continue;
     const message = `budgetry: a model call used ${units} more ${name} than the coordinator's dimension had room for; a guard cannot owe it, so it was not charged (a token budget there would owe it as debt)`;
-    if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-      process.emitWarning(message, 'BudgetryShortfallWarning');
-    } else {
-      console.warn(message);
-    }
+    emitWarning(message, 'BudgetryShortfallWarning');
+  }
+}
+
+/** @internal A process warning of `type` where there is a process, else the console's. */
+export function emitWarning(message: string, type: string): void {
+  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+    process.emitWarning(message, type);
+  } else {
+    console.warn(message);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type BudgetTarget,
   checkTarget,
   type DimensionNames,
+  emitWarning,
   type PlanSettings,
   planFor,
 } from './gate.js';
@@ -61,11 +62,7 @@ export interface BudgetMiddlewareOptions {
 
 const warn = (error: unknown) => {
   const message = `budgetry: settling a streamed model call failed: ${error instanceof Error ? error.message : String(error)}`;
-  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-    process.emitWarning(message, 'BudgetryObserverWarning');
-  } else {
-    console.warn(message);
-  }
+  emitWarning(message, 'BudgetryObserverWarning');
 };
 
 /**
