@@ -269,7 +269,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
         details: { budget: this.name },
       });
     }
-    reservation.claim(this);
+    reservation.claim(this, this.refundFn);
     this.consumed = Math.min(this.consumed + actual, MAX_TOTAL);
     const estimate = reservation.estimate;
     let change = 0;

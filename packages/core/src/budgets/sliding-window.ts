@@ -64,6 +64,8 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
   /** The window length in milliseconds. */
   readonly windowMs: number;
   private readonly clock: Clock;
+  /** The last finite time the clock gave (see `now`). */
+  private lastNow = 0;
   private times: number[] = [];
   private costs: number[] = [];
   /** Index of the oldest live entry in `times` / `costs`. */
@@ -122,7 +124,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
 
   /** Units that can be granted right now. */
   available(): number {
-    this.prune(this.clock.now());
+    this.prune(this.now());
     return this.capacity - this.used;
   }
 
@@ -149,7 +151,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
    */
   releaseSync(cost: number): void {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    this.prune(this.clock.now());
+    this.prune(this.now());
     let left = cost;
     // Only count-API units are taken back here, never a permit's: each permit gives back
     // its own, so no entry can go negative.
@@ -200,7 +202,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
   retryAfterMs(cost: number): number | undefined {
     assertAmount(cost, 'cost');
     if (cost > this.capacity) return undefined;
-    const now = this.clock.now();
+    const now = this.now();
     this.prune(now);
     let used = this.used;
     if (used + cost <= this.capacity) return 0;
@@ -214,7 +216,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
   /** Returns the entry's sequence number, or -1 when denied. */
   private grant(cost: number): number {
     if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
-    const now = this.clock.now();
+    const now = this.now();
     this.prune(now);
     if (this.used + cost > this.capacity) {
       if (this.observers.fn !== undefined) this.report('deny', cost);
@@ -238,7 +240,7 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
 
   /** Settles a permit of entry `seq`: `back` of its `cost` units leave the window. */
   private settleEntry(seq: number, cost: number, back: number, release: boolean): void {
-    this.prune(this.clock.now());
+    this.prune(this.now());
     const i = seq - this.base;
     // An entry that slid out of the window already gave its units back.
     const live = i >= this.head;
@@ -250,6 +252,16 @@ export class SlidingWindow extends SyncGuardBase implements SyncBudgetGuard, Ret
     if (observer === undefined) return;
     const available = this.capacity - this.used;
     reportSettle(observer, this.name, cost, back, release, live ? back : 0, available);
+  }
+
+  /**
+   * The clock's time, or the last finite time it gave when it gives something else: a grant
+   * stamped `NaN` would never slide out of the window.
+   */
+  private now(): number {
+    const t = this.clock.now();
+    if (Number.isFinite(t)) this.lastNow = t;
+    return this.lastNow;
   }
 
   private prune(now: number): void {

@@ -248,6 +248,10 @@ export class TokenBucket extends SyncGuardBase implements SyncBudgetGuard, Retry
 
   private accrue(): void {
     const now = this.clock.now();
+    // A reading that is not a finite time adds nothing and is not kept: taken as the last
+    // time, NaN would make every comparison false (no limit), Infinity would stop accrual.
+    if (!Number.isFinite(now)) return;
+    if (!Number.isFinite(this.last)) this.last = now; // an unreadable clock at construction
     const dt = now - this.last;
     if (dt <= 0) return; // a clock that steps back adds nothing
     this.last = now;

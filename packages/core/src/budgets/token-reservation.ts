@@ -201,9 +201,12 @@ export class TokenReservation implements Disposable, AsyncDisposable {
    * (`FOREIGN_HANDLE`) or it is already recorded or refunded (`ALREADY_SETTLED`).
    *
    * @param budget - the budget reconciling the reservation.
+   * @param refund - the refund channel the budget gives its reservations, when it keeps
+   * one: a reservation built elsewhere with the budget as `owner` (a forged one, or a
+   * wrapper's) has another, and is refused as foreign.
    */
-  claim(budget: object): void {
-    if (this.owner !== budget) {
+  claim(budget: object, refund?: TokenRefund): void {
+    if (this.owner !== budget || (refund !== undefined && this.cell.refund !== refund)) {
       throw new BudgetError({
         code: 'FOREIGN_HANDLE',
         message: 'this token reservation was issued by a different budget',

@@ -220,7 +220,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     }
     this.catchUpDue();
     if (Atomics.load(this.i32, H_CLOSED) !== 0) throw closedError(this.name);
-    reservation.claim(this);
+    reservation.claim(this, this.refundFn);
     const estimate = reservation.estimate;
     const f = this.f64;
     this.lock();
