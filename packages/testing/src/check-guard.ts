@@ -27,6 +27,7 @@ import {
   refillOp,
   reserveOp,
 } from './ledger-world.js';
+import type { Mismatch } from './search.js';
 
 /**
  * A permit as the kit uses it: `release()` and `commit()` resolve whether this call settled
@@ -164,6 +165,10 @@ function planSettle(world: W, h: Handle, how: SettleHow, used: number | undefine
           { member: `permit.${how}` },
         );
       }
+      const wrongState = value ? settledState(h.object, how) : undefined;
+      if (wrongState !== undefined) {
+        return { kind: 'fail', mismatch: { reason: `${label}: ${wrongState}`, blame: 'P1' } };
+      }
       return {
         kind: 'step',
         shown: String(value),
@@ -179,6 +184,39 @@ function planSettle(world: W, h: Handle, how: SettleHow, used: number | undefine
       };
     },
   };
+}
+
+/**
+ * What a permit says when it is granted, where it says it: the cost asked for (`cost`) and
+ * `state` `held`. Combinators read both from the permits of the budgets they wrap.
+ */
+function grantedPermit(cost: number) {
+  return (value: object): Mismatch | undefined => {
+    const { cost: got, state } = value as { cost?: unknown; state?: unknown };
+    if (got !== undefined && got !== cost) {
+      return {
+        reason: `tryAcquire(${cost}) returned a permit whose cost is ${describeValue(got)}`,
+        blame: 'P1',
+      };
+    }
+    if (state !== undefined && state !== 'held') {
+      return {
+        reason: `tryAcquire(${cost}) returned a permit whose state is ${describeValue(state)}`,
+        blame: 'P1',
+      };
+    }
+    return undefined;
+  };
+}
+
+/** The `state` a permit must say once `how` returned true on it, where it says one. */
+function settledState(permit: unknown, how: 'release' | 'commit'): string | undefined {
+  const state = (permit as { state?: unknown }).state;
+  if (state === undefined) return undefined;
+  const expected = how === 'release' ? 'released' : 'committed';
+  return state === expected
+    ? undefined
+    : `its state is ${describeValue(state)} after ${how}() returned true; expected '${expected}'`;
 }
 
 function openPermit(h: Handle): boolean {
@@ -257,7 +295,10 @@ export function guardOps(
     // Releases the count API must not honour: twice, stale after a reset, never reserved.
     [misuseCount, index.map((i) => countReleaseOp<W>(i, 'again'))],
     [misuseCount, cost.map((c) => overReleaseOp<W>(Math.max(1, c)))],
-    [3 * permits, cost.map((c) => reserveOp<W>('permit', c, 'tryAcquire'))],
+    [
+      3 * permits,
+      cost.map((c) => reserveOp<W>('permit', c, 'tryAcquire', { validate: grantedPermit(c) })),
+    ],
     [settleWeight * permits, fc.tuple(index, how).map(([i, k]) => settleOp(i, k))],
     [
       (focus === 'permits' ? 3 : 1) * permits,

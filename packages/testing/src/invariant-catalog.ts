@@ -55,7 +55,7 @@ export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.
   G4: 'black-box: at rest, reserving exactly the free units succeeds and one more unit is denied',
   G5: 'cost 0 granted, cost above capacity denied, invalid amounts rejected without effect',
   G6: 'no false denials: a denial is explained by the units free at some instant of its call',
-  P1: 'a permit settles exactly once: one settle returns true, the rest false and refund nothing',
+  P1: 'a permit settles exactly once: one settle returns true, the rest false and refund nothing; it says the cost granted, and its state (held, then released or committed)',
   T1: 'tokensConsumed() = the sum of recorded usage, each reservation counted once',
   T2: 'a reservation carries its estimate and is recorded at most once, only by the budget that issued it',
   T3: 'available() and debt() match the ledger: overage owed in full, paid first by refunds and refills',

@@ -227,6 +227,8 @@ export const galleryCases: readonly GalleryCase[] = [
   toy('lost-refund'),
   toy('refill-above-capacity'),
   toy('false-denial'),
+  toy('permit-cost-lies'),
+  toy('permit-state-lies'),
   toyTokens('forgiven-overage'),
   toyTokens('foreign-handle-accepted'),
   toyTokens('double-record'),

@@ -12,7 +12,9 @@ export type GuardBug =
   | 'accepts-fractional'
   | 'lost-refund'
   | 'refill-above-capacity'
-  | 'false-denial';
+  | 'false-denial'
+  | 'permit-cost-lies'
+  | 'permit-state-lies';
 
 export class ToyGuard {
   readonly refillPolicy = 'reset' as const;
@@ -89,10 +91,10 @@ export class ToyGuard {
   }
 
   settle(permit: ToyPermit, again: boolean): void {
-    if (permit.epoch === this.epoch) this.avail += permit.cost;
-    else if (this.bug === 'old-epoch-release-inflates') this.avail += permit.cost;
+    if (permit.epoch === this.epoch) this.avail += permit.held;
+    else if (this.bug === 'old-epoch-release-inflates') this.avail += permit.held;
     else if (this.bug === 'release-clamped-not-fenced')
-      this.avail = Math.min(this.capacity, this.avail + permit.cost);
+      this.avail = Math.min(this.capacity, this.avail + permit.held);
     void again;
   }
 
@@ -102,27 +104,36 @@ export class ToyGuard {
 }
 
 class ToyPermit implements BudgetPermit {
-  state: PermitState = 'held';
+  private settled: PermitState = 'held';
   constructor(
     private readonly budget: ToyGuard,
-    readonly cost: number,
+    /** The units it really holds (what a settle refunds). */
+    readonly held: number,
     readonly epoch: number,
   ) {}
+  /** What it says it holds: one more under `permit-cost-lies`. */
+  get cost(): number {
+    return this.budget.bugName === 'permit-cost-lies' ? this.held + 1 : this.held;
+  }
+  /** Where it says it is: always `held` under `permit-state-lies`. */
+  get state(): PermitState {
+    return this.budget.bugName === 'permit-state-lies' ? 'held' : this.settled;
+  }
   async release(): Promise<boolean> {
-    if (this.state !== 'held') return false;
-    this.state = 'released';
+    if (this.settled !== 'held') return false;
+    this.settled = 'released';
     this.budget.settle(this, false);
     return true;
   }
   async commit(): Promise<boolean> {
-    if (this.state !== 'held') return false;
-    this.state = 'committed';
+    if (this.settled !== 'held') return false;
+    this.settled = 'committed';
     return true;
   }
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.budget.bugName === 'double-refund-on-dispose') {
-      if (this.state !== 'committed') this.budget.settle(this, true);
-      this.state = 'released';
+      if (this.settled !== 'committed') this.budget.settle(this, true);
+      this.settled = 'released';
       return;
     }
     await this.release();
