@@ -403,7 +403,7 @@ const countGiveBack = (world: W, h: Handle) => {
 /**
  * Checks a guard against the guard invariants: G1–G6 (conservation, no over-admission, no
  * false denials, invalid amounts rejected without effect), P1 (permits settle once) and, when
- * it refills, R1–R4. Each run is a sequence of commands that start one to four calls together
+ * it refills, R1–R4. Each run is a sequence of commands that start one to six calls together
  * or at staggered microtask and macrotask offsets, so races behind any `await` are reached;
  * the kit's ledger explains every history or the check fails with the shrunk commands and a
  * replay line.

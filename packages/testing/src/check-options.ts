@@ -49,7 +49,7 @@ export interface CheckOptions {
   capacity?: number;
   /** Range of generated costs, estimates and usage (default 0 … capacity + 2). */
   cost?: { readonly min: number; readonly max: number };
-  /** Longest generated command sequence (default 30; each command starts up to four calls). */
+  /** Longest generated command sequence (default 30; each command starts up to six calls). */
   maxCommands?: number;
   /** What the command mix leans towards (default `mixed`). */
   focus?: CheckFocus;
