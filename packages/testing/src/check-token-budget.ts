@@ -162,6 +162,18 @@ function planRecord(world: W, h: Handle, prompt: number, completion: number): Pl
     start: () => world.subject.recordUsage(h.object, prompt, completion),
     judge: (outcome): Judgement<S> => {
       if (outcome.ok) {
+        // Where a reservation says its state, it says it is settled (combinators read it so
+        // as never to record usage twice).
+        const state = (h.object as { state?: unknown }).state;
+        if (state !== undefined && state !== 'recorded' && state !== 'refunded') {
+          return {
+            kind: 'fail',
+            mismatch: mismatch(
+              `${label} was accepted, and the reservation's state is ${describeValue(state)}; expected 'recorded' (or 'refunded')`,
+              'T2',
+            ),
+          };
+        }
         return {
           kind: 'step',
           shown: 'recorded',
@@ -410,9 +422,16 @@ function validateReservation(estimate: number) {
         { member: 'reservation.estimate' },
       );
     }
-    return got === estimate
+    if (got !== estimate) {
+      return mismatch(`tryReserveTokens(${estimate}) returned a reservation of ${got}`, 'T2');
+    }
+    const state = (value as { state?: unknown }).state;
+    return state === undefined || state === 'armed'
       ? undefined
-      : mismatch(`tryReserveTokens(${estimate}) returned a reservation of ${got}`, 'T2');
+      : mismatch(
+          `tryReserveTokens(${estimate}) returned a reservation whose state is ${describeValue(state)}; expected 'armed'`,
+          'T2',
+        );
   };
 }
 

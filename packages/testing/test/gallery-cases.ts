@@ -3,6 +3,7 @@
 // Two families: small in-repo toys whose async boundaries go through the kit's `hop`, and
 // budgets written as a user outside the repository would (test/outside), with plain awaits,
 // setImmediate or timer turns, which know nothing of the kit.
+import { AtomicTokenBudget, type TokenReservation } from '@budgetry/core';
 import type { CheckOptions } from '../src/index.js';
 import {
   checkAllOf,
@@ -22,6 +23,21 @@ import { BugTokenBudget, type TokenBug as ReviewTokenBug } from './review/bug-to
 import { asyncDisposeAfterRecord, lanes, unvalidatedCommit } from './review/gap-subjects.js';
 import { type GuardBug, ToyGuard } from './toy-guard.js';
 import { type TokenBug, ToyTokenBudget } from './toy-token-budget.js';
+
+/**
+ * Core's token budget, exact in every count, whose reservations always say `armed`: what
+ * combinators read to avoid recording usage twice is wrong.
+ */
+class StateLyingTokens extends AtomicTokenBudget {
+  constructor(capacity: number) {
+    super(capacity, { leakBackstop: false });
+  }
+  override tryReserveTokensSync(estimate: number): TokenReservation | null {
+    const r = super.tryReserveTokensSync(estimate);
+    if (r !== null) Object.defineProperty(r, 'state', { get: () => 'armed' });
+    return r;
+  }
+}
 
 /** One broken implementation and how the kit is run against it. */
 export interface GalleryCase {
@@ -234,6 +250,15 @@ export const galleryCases: readonly GalleryCase[] = [
   toyTokens('double-record'),
   toyTokens('stale-refund'),
   toyTokens('debt-forgiven-at-refill'),
+  {
+    name: "core token budget whose reservations always say 'armed'",
+    maxCommands: 4,
+    run: (options) =>
+      checkTokenBudget(({ capacity }) => new StateLyingTokens(capacity), {
+        ...options,
+        capabilities: { available: true, debt: true, refill: { policy: 'reset' } },
+      }),
+  },
   refill('refill-above-capacity', 'carry'),
   refill('two-refills-per-epoch', 'reset'),
   refill('stale-timer-applied', 'reset'),
