@@ -57,7 +57,7 @@ export const invariantSummaries: Readonly<Record<InvariantId, string>> = Object.
   G6: 'no false denials: a denial is explained by the units free at some instant of its call',
   P1: 'a permit settles exactly once: one settle returns true, the rest false and refund nothing; it says the cost granted, and its state (held, then released or committed)',
   T1: 'tokensConsumed() = the sum of recorded usage, each reservation counted once',
-  T2: 'a reservation carries its estimate and is recorded at most once, only by the budget that issued it',
+  T2: 'a reservation carries its estimate and is recorded at most once, only by the budget that issued it; its state says armed, then settled',
   T3: 'available() and debt() match the ledger: overage owed in full, paid first by refunds and refills',
   T4: 'a reservation succeeds only if its estimate fits, and is not denied when it fits',
   T5: 'a reservation refunds exactly once, on dispose or through the refund disarm() hands back',
