@@ -388,6 +388,23 @@ describe('epochs from the clock: followSchedule', () => {
     expect(b.snapshot()).toMatchObject({ epoch: 1, available: 2 });
   });
 
+  it('runs the schedule before utilization is read, as before every other read', () => {
+    for (const b of [new AtomicBudget(10), new AtomicTokenBudget(10)]) {
+      let due = false;
+      b.followSchedule(() => {
+        if (due) {
+          due = false;
+          b.refill();
+        }
+      });
+      expect(b.tryReserveSync(10)).toBe(true);
+      expect(b.utilization()).toBe(1);
+      due = true; // a boundary passed: the gauge must not report the old epoch's use
+      expect(b.utilization()).toBe(0);
+      expect(b.epoch).toBe(1);
+    }
+  });
+
   it('runs the schedule before a token reservation refunds', () => {
     const tb = new AtomicTokenBudget(10, { leakBackstop: false });
     let due = false;

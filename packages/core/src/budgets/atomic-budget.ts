@@ -227,7 +227,8 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    * @returns the fraction of capacity not available.
    */
   utilization(): number {
-    return this.capacity === 0 ? 0 : (this.capacity - this.avail) / this.capacity;
+    // Through `available()`, so that a refill schedule catches up first.
+    return this.capacity === 0 ? 0 : (this.capacity - this.available()) / this.capacity;
   }
 
   /** All counters at once. */
