@@ -202,6 +202,55 @@ describe('calendar boundaries: minutes and hours through DST', () => {
     expect(granted).toBe(120);
   });
 
+  it('an hour ends when the old clock strikes it, also when DST ends by half an hour', () => {
+    // Lord Howe, 2021-04-04: at 02:00 daylight (15:00 UTC) the wall clock goes back to 01:30.
+    const hours = calendarBoundaries('hour', new ZonedTime('Australia/Lord_Howe'), 1);
+    expect(hours.next(at('2021-04-03T14:00:00Z'))).toBe(at('2021-04-03T15:00:00Z'));
+    expect(hours.next(at('2021-04-03T15:00:00Z'))).toBe(at('2021-04-03T15:30:00Z')); // 02:00
+  });
+
+  it('next(t) is at most a period away and skips no mark, right around every DST change', () => {
+    // Random instants of a decade almost never fall near a change; these fall within two
+    // hours of one (found by scanning each zone's offset, day by day, and bisecting).
+    const near: [string, number][] = [];
+    for (const zone of ['America/New_York', 'Australia/Lord_Howe', 'Pacific/Chatham']) {
+      const z = new ZonedTime(zone);
+      const offset = (t: number) => z.wall(t) - t;
+      for (
+        let day = at('2020-01-01T00:00:00Z');
+        day < at('2026-01-01T00:00:00Z');
+        day += 86_400_000
+      ) {
+        let [lo, hi] = [day, day + 86_400_000];
+        if (offset(lo) === offset(hi)) continue;
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (offset(mid) === offset(day)) lo = mid;
+          else hi = mid;
+        }
+        near.push([zone, hi]);
+      }
+    }
+    expect(near.length).toBe(36); // two changes a year, six years, three zones
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...near),
+        fc.constantFrom<CalendarUnit>('minute', 'hour'),
+        fc.integer({ min: -7_200_000, max: 7_200_000 }),
+        ([zone, change], unit, delta) => {
+          const b = calendarBoundaries(unit, new ZonedTime(zone), 1);
+          const period = unit === 'minute' ? 60_000 : 3_600_000;
+          const t = change + delta;
+          const n = b.next(t);
+          expect(n).toBeGreaterThan(t);
+          expect(n - t).toBeLessThanOrEqual(period);
+          expect(b.next(n - 1)).toBe(n);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('next(t) is the first whole local minute or hour after t, in every zone', () => {
     const zones = ['America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham'];
     fc.assert(

@@ -146,7 +146,9 @@ function nextMark(zone: ZonedTime, period: number, t: number): number {
       else hi = mid;
     }
     const after = zone.wall(hi);
-    if (mod(after, period) === 0 || after >= wall + ahead) return hi;
+    // A mark at the change itself, on the old clock (02:00 daylight when Lord Howe's wall
+    // clock goes back from 02:00 to 01:30), begins an epoch as much as one on the new clock.
+    if (hi === candidate || mod(after, period) === 0 || after >= wall + ahead) return hi;
     from = hi; // a jump that lands between marks (half-hour zones): go on from there
   }
 }
