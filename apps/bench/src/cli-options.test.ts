@@ -7,6 +7,7 @@ describe('parseCliOptions', () => {
       quick: false,
       jsonPath: undefined,
       filters: [],
+      skips: [],
       oneProcess: false,
       help: false,
     });
@@ -22,6 +23,11 @@ describe('parseCliOptions', () => {
     const options = parseCliOptions(['--json=a/b.json', '--filter', 'plain', '--filter=rlf']);
     expect(options.jsonPath).toBe('a/b.json');
     expect(options.filters).toEqual(['plain', 'rlf']);
+  });
+
+  it('accepts repeated --skip, as --skip TEXT or --skip=TEXT', () => {
+    expect(parseCliOptions(['--skip', 'young', '--skip=redis']).skips).toEqual(['young', 'redis']);
+    expect(() => parseCliOptions(['--skip'])).toThrow(/--skip needs a value/);
   });
 
   it('rejects an option missing its value', () => {

@@ -6,6 +6,8 @@ export interface CliOptions {
   readonly jsonPath: string | undefined;
   /** Run only rows whose id or name contains one of these (their references come along). */
   readonly filters: readonly string[];
+  /** Leave out rows whose id or name contains one of these (unless a row run is compared with them). */
+  readonly skips: readonly string[];
   /** Measure every row in this process instead of one child process per group (debugging). */
   readonly oneProcess: boolean;
   readonly help: boolean;
@@ -17,11 +19,13 @@ export class CliUsageError extends Error {
 }
 
 /** Printed by `--help` and after a usage error. */
-export const usage = `Usage: pnpm bench [--quick] [--json FILE] [--filter TEXT]... [--one-process]
+export const usage = `Usage: pnpm bench [--quick] [--json FILE] [--filter TEXT]... [--skip TEXT]... [--one-process]
 
   --quick        fewer and shorter rounds; the 1 M memory row runs once
   --json FILE    also write the results as JSON (relative to the directory you ran from)
   --filter TEXT  only rows whose id or name contains TEXT (repeatable); references are kept
+  --skip TEXT    leave out rows whose id or name contains TEXT (repeatable), unless a row
+                 that runs is compared with them
   --one-process  measure every row in this process, not one child process per row group
                  (for debugging: rows of different groups then share JIT feedback)
   --help         this text`;
@@ -45,6 +49,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
   let help = false;
   let jsonPath: string | undefined;
   const filters: string[] = [];
+  const skips: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -79,11 +84,14 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
       case '--filter':
         filters.push(takeValue());
         break;
+      case '--skip':
+        skips.push(takeValue());
+        break;
       default:
         throw new CliUsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
-  return { quick, jsonPath, filters, oneProcess, help };
+  return { quick, jsonPath, filters, skips, oneProcess, help };
 }
 
 function requireValue(flag: string, value: string): string {

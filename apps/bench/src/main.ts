@@ -33,9 +33,11 @@ async function main(): Promise<number> {
     return 0;
   }
   validateRegistry(allRows);
-  const rows = selectRows(allRows, options.filters);
+  const rows = selectRows(allRows, options.filters, options.skips);
   if (rows.length === 0) {
-    console.error(`bench: no row matches ${options.filters.join(', ')}`);
+    console.error(
+      `bench: no row left by --filter ${options.filters.join(', ')} --skip ${options.skips.join(', ')}`,
+    );
     return 2;
   }
   if (rows.some((row) => row.kind === 'memory') && !hasGc()) {

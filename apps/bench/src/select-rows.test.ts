@@ -31,6 +31,30 @@ describe('selectRows', () => {
   it('selects nothing when nothing matches', () => {
     expect(selectRows(registry, ['nope'])).toEqual([]);
   });
+
+  it('leaves out skipped rows, with or without filters, but keeps what a kept row needs', () => {
+    expect(selectRows(registry, [], ['OTHER']).map((r) => r.id)).toEqual(['ref', 'peer', 'mine']);
+    expect(selectRows(registry, [], ['name of']).map((r) => r.id)).toEqual([]);
+    // `peer` is skipped, but `mine` is measured against it.
+    expect(selectRows(registry, ['mine', 'peer'], ['peer']).map((r) => r.id)).toEqual([
+      'ref',
+      'peer',
+      'mine',
+    ]);
+    expect(selectRows(registry, ['e'], ['mine']).map((r) => r.id)).toEqual([
+      'ref',
+      'peer',
+      'other',
+    ]);
+  });
+
+  it('--skip young leaves every row with Node flags out of the real registry, and nothing else', () => {
+    const kept = selectRows(allRows, [], ['young']);
+    expect(kept.filter((r) => (r.nodeFlags ?? []).length > 0)).toEqual([]);
+    expect(
+      allRows.filter((r) => !kept.includes(r)).every((r) => (r.nodeFlags ?? []).length > 0),
+    ).toBe(true);
+  });
 });
 
 describe('validateRegistry', () => {

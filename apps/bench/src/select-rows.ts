@@ -25,16 +25,25 @@ export function validateRegistry(rows: readonly BenchRow[]): void {
 }
 
 /**
- * The rows `--filter` asks for plus, transitively, the rows their ratios and targets are
- * taken against, in registry order. No filters selects everything.
+ * The rows `--filter` asks for, less those `--skip` names, plus, transitively, the rows their
+ * ratios and targets are taken against (even a skipped one), in registry order. No filters
+ * asks for everything.
  *
  * @param rows - the registry.
  * @param filters - substrings matched against id and name, case-insensitively.
+ * @param skips - substrings matched the same way: rows not asked for, unless a row asked
+ * for is compared with them.
  * @returns the selected rows.
  */
-export function selectRows(rows: readonly BenchRow[], filters: readonly string[]): BenchRow[] {
-  if (filters.length === 0) return [...rows];
-  const needles = filters.map((filter) => filter.toLowerCase());
+export function selectRows(
+  rows: readonly BenchRow[],
+  filters: readonly string[],
+  skips: readonly string[] = [],
+): BenchRow[] {
+  const matches = (row: BenchRow, texts: readonly string[]): boolean => {
+    const haystack = `${row.id} ${row.name}`.toLowerCase();
+    return texts.some((text) => haystack.includes(text.toLowerCase()));
+  };
   const byId = new Map(rows.map((row) => [row.id, row]));
   const chosen = new Set<string>();
   const add = (row: BenchRow): void => {
@@ -46,8 +55,7 @@ export function selectRows(rows: readonly BenchRow[], filters: readonly string[]
     }
   };
   for (const row of rows) {
-    const haystack = `${row.id} ${row.name}`.toLowerCase();
-    if (needles.some((needle) => haystack.includes(needle))) add(row);
+    if ((filters.length === 0 || matches(row, filters)) && !matches(row, skips)) add(row);
   }
   return rows.filter((row) => chosen.has(row.id));
 }
