@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -28,6 +29,13 @@ const projectDirs = ['packages', 'apps'].flatMap((group) =>
 // processes and worker threads — and a serial run took half again as long.
 const maxWorkers = Math.max(2, availableParallelism() - 1);
 
+// A time limit per fast-check property, for a second pass on another Node version (see the
+// setup file); unset, every property runs its full count.
+const propertyTimeLimit = process.env.BUDGETRY_PROPERTY_TIME_LIMIT_MS;
+const setupFiles = propertyTimeLimit
+  ? [fileURLToPath(new URL('./vitest.property-time-limit.ts', import.meta.url))]
+  : [];
+
 export default defineConfig({
   resolve: { conditions: [sourceCondition, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } },
@@ -43,6 +51,8 @@ export default defineConfig({
         root: dir,
         include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
         execArgv: ['--expose-gc'],
+        // The kit's own tests prove it catches broken budgets within its runs: never limited.
+        setupFiles: dir === 'packages/testing' ? [] : setupFiles,
         typecheck: {
           enabled: existsSync(join(dir, typeTestDir)),
           include: [`${typeTestDir}/**/*.test-d.ts`],
