@@ -4,7 +4,8 @@
  * of its own and name it in the test title:
  * - `mixed`: everything the capabilities allow (the default for direct calls);
  * - `overlap`: batches of reserves and releases started together, the races behind an `await`;
- * - `long`: histories four times longer, for drift that takes many operations to show;
+ * - `long`: histories sixteen times longer (and fewer), for drift that takes hundreds of
+ *   grants to show;
  * - `invalid`: invalid amounts at every entry point, between valid calls;
  * - `permits`: permits settled, settled again and settled twice at once;
  * - `refill`: refills while calls are in flight;
@@ -37,7 +38,7 @@ export type CheckFocus =
  * ```
  */
 export interface CheckOptions {
-  /** Property runs (default 500; `long` runs 150, each four times longer). */
+  /** Property runs (default 500; `long` runs 20, each sixteen times longer). */
   numRuns?: number;
   /** fast-check seed; with `path` and `replayPath`, replays one run exactly. */
   seed?: number;
@@ -103,6 +104,14 @@ const focuses: readonly CheckFocus[] = [
   'probe',
 ];
 
+/**
+ * `long`: few runs, each many times the length of the others, so that the units a history
+ * holds add up over hundreds of grants (a drift every 100th grant shows), at about the cost
+ * of the other checks.
+ */
+const LONG_RUNS = 20;
+const LONG_TIMES = 16;
+
 function positive(value: number | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < min) {
@@ -122,8 +131,8 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   }
   const capacity = positive(options.capacity, 'capacity', 10, 0);
   const long = focus === 'long';
-  const numRuns = positive(options.numRuns, 'numRuns', long ? 150 : 500);
-  const maxCommands = positive(options.maxCommands, 'maxCommands', 30) * (long ? 4 : 1);
+  const numRuns = positive(options.numRuns, 'numRuns', long ? LONG_RUNS : 500);
+  const maxCommands = positive(options.maxCommands, 'maxCommands', 30) * (long ? LONG_TIMES : 1);
   const minCost = positive(options.cost?.min, 'cost.min', 0, 0);
   // Above capacity by two (denials are interesting), but never past the safe-integer range.
   const maxCost = positive(

@@ -92,7 +92,18 @@ export type SuiteOptions = GuardSuite | TokenBudgetSuite;
 interface Entry {
   readonly focus: CheckFocus;
   readonly title: string;
+  /** Options of this test over the suite's. */
+  readonly options?: (suite: SuiteBase['options']) => Partial<CheckOptions>;
 }
+
+/**
+ * The capacity of the suite's test at scale: past 2^32, so that a count kept in 32 bits
+ * (an `Int32Array` or `Uint32Array` cell, a `| 0`) or in a 32-bit float is wrong at once, and
+ * far enough below 2^53 that sums of a history's amounts stay exact.
+ */
+const LARGE_CAPACITY = 2 ** 32 + 7;
+/** Runs of the test at scale (or fewer, when the suite asks for fewer). */
+const LARGE_RUNS = 100;
 
 function entries(spec: SuiteOptions): Entry[] {
   const caps = spec.capabilities ?? {};
@@ -106,7 +117,23 @@ function entries(spec: SuiteOptions): Entry[] {
           ? 'conserves units under overlapping calls'
           : 'conserves tokens and debt under overlapping calls',
     },
-    { focus: 'long', title: 'holds over long histories' },
+    {
+      focus: 'long',
+      title: 'holds over long histories',
+      // Each long run is sixteen times the length of another: the suite's runs, if it sets
+      // them, go 25 to one (500 → 20, the check's own default), so the test costs what the
+      // others do.
+      options: (given) =>
+        given?.numRuns === undefined ? {} : { numRuns: Math.ceil(given.numRuns / 25) },
+    },
+    {
+      focus: 'mixed',
+      title: 'keeps exact counts past 32 bits (capacity 2^32 + 7)',
+      options: (given) => ({
+        capacity: LARGE_CAPACITY,
+        numRuns: Math.min(given?.numRuns ?? LARGE_RUNS, LARGE_RUNS),
+      }),
+    },
     { focus: 'invalid', title: 'rejects invalid amounts without effect' },
   ];
   if (spec.kind === 'guard' && (spec.capabilities?.permits ?? false) !== false) {
@@ -162,12 +189,13 @@ export function suite(spec: SuiteOptions): string[] {
   const timeout = spec.timeoutMs ?? 120_000;
   const list = entries(spec);
   const register = (): void => {
-    for (const { focus, title } of list) {
+    for (const { focus, title, options: own } of list) {
       // A slow backend gets the runs that fit in three quarters of the test's time, and the
       // summary says how many that was.
       const options = {
         timeLimitMs: Math.floor(timeout * 0.75),
         ...spec.options,
+        ...own?.(spec.options),
         focus,
         name: spec.name,
       };

@@ -26,7 +26,7 @@ function run(broken: boolean): Promise<{ code: number; out: string }> {
 describe('suite() under node:test', () => {
   it('passes a correct budget: every registered test', async () => {
     const { code, out } = await run(false);
-    expect(out).toMatch(/# pass 6/);
+    expect(out).toMatch(/# pass 7/);
     expect(code, out).toBe(0);
   }, 60_000);
 

@@ -36,6 +36,7 @@ describe('suite()', () => {
     expect(titles).toEqual([
       'conserves units under overlapping calls',
       'holds over long histories',
+      'keeps exact counts past 32 bits (capacity 2^32 + 7)',
       'rejects invalid amounts without effect',
       'settles each permit exactly once',
       "refills under the 'reset' policy",
@@ -88,6 +89,38 @@ describe('suite()', () => {
     expect(ConformanceError.isInstance(error)).toBe(true);
     expect((error as ConformanceError).check).toBe('overlap');
     expect((error as ConformanceError).subject).toBe('guard "racy"');
+  });
+
+  it('the long-history test fails a guard that drifts once every 100 grants', async () => {
+    const { test, tests } = collect();
+    suite({
+      test,
+      name: 'rare drift',
+      kind: 'guard',
+      factory: ({ capacity }) => new PlainGuard(capacity, { bug: 'rare-drift' }),
+      capabilities: { available: true },
+      options: { seed: 11, replayFromEnv: false },
+    });
+    const error = await tests.get('holds over long histories')!().catch((e) => e);
+    expect(ConformanceError.isInstance(error)).toBe(true);
+    expect((error as ConformanceError).check).toBe('long');
+  });
+
+  it('the test at scale fails a guard that keeps its count in 32 bits, which the others pass', async () => {
+    const { test, tests } = collect();
+    suite({
+      test,
+      name: 'int32',
+      kind: 'guard',
+      factory: ({ capacity }) => new PlainGuard(capacity, { bug: 'int32-cells' }),
+      capabilities: { available: true, permits: true },
+      options: { seed: 3, replayFromEnv: false, numRuns: 30 },
+    });
+    const error = await tests.get('keeps exact counts past 32 bits (capacity 2^32 + 7)')!().catch(
+      (e) => e,
+    );
+    expect(ConformanceError.isInstance(error)).toBe(true);
+    await expect(tests.get('conserves units under overlapping calls')!()).resolves.toBeUndefined();
   });
 
   it('rejects a spec without a test function or with an unknown kind', () => {

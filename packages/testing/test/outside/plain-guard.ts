@@ -3,7 +3,14 @@ import { assertAmount, BudgetError } from '@budgetry/core';
 import { type Boundary, cross } from './boundary.js';
 
 /** Which deviation from the correct guard to plant; `none` is the control. */
-export type GuardBug = 'none' | 'check-then-act' | 'lost-release' | 'large-vs-small' | 'slow-drift';
+export type GuardBug =
+  | 'none'
+  | 'check-then-act'
+  | 'lost-release'
+  | 'large-vs-small'
+  | 'slow-drift'
+  | 'rare-drift'
+  | 'int32-cells';
 
 /** Options for {@link PlainGuard}. */
 export interface PlainGuardOptions {
@@ -33,8 +40,8 @@ interface Hold {
 
 /** Costs above this take the split path under the `large-vs-small` bug. */
 const SMALL = 4;
-/** Under `slow-drift`, every this-many-th successful reserve loses one extra unit. */
-const DRIFT_EVERY = 16;
+/** Under `slow-drift` (`rare-drift`), every this-many-th successful reserve loses one extra unit. */
+const DRIFT_EVERY = { 'slow-drift': 16, 'rare-drift': 100 } as const;
 
 export class PlainGuard {
   readonly capacity: number;
@@ -42,7 +49,8 @@ export class PlainGuard {
   /** The boundary to await, or `null` for `none` (where not even a microtask is spent). */
   private readonly wait: Exclude<Boundary, 'none'> | null;
   private readonly bug: GuardBug;
-  private avail: number;
+  /** Where `avail` lives: a 64-bit float holds every amount; under `int32-cells`, 32 bits. */
+  private readonly cell: Float64Array | Int32Array;
   /** Units held through the count API (`tryReserve`/`release`) in live epochs. */
   private countPool = 0;
   /** Permits still held in live epochs. */
@@ -65,7 +73,17 @@ export class PlainGuard {
     const boundary = options.boundary ?? 'microtask';
     this.wait = boundary === 'none' ? null : boundary;
     this.bug = options.bug ?? 'none';
+    // BUG (int32-cells): the count wraps past 2^31 − 1, as in a typed array sized for speed.
+    this.cell = this.bug === 'int32-cells' ? new Int32Array(1) : new Float64Array(1);
     this.avail = capacity;
+  }
+
+  private get avail(): number {
+    return this.cell[0]!;
+  }
+
+  private set avail(value: number) {
+    this.cell[0] = value;
   }
 
   /** Units that can be reserved right now. */
@@ -138,9 +156,10 @@ export class PlainGuard {
       return onGrant();
     }
     this.grants++;
-    // BUG (slow-drift): every 16th grant loses one more unit than it holds.
-    const drift =
-      this.bug === 'slow-drift' && this.grants % DRIFT_EVERY === 0 && this.avail > cost ? 1 : 0;
+    // BUG (slow-drift, rare-drift): every 16th (100th) grant loses one more unit than it holds.
+    const every =
+      this.bug === 'slow-drift' || this.bug === 'rare-drift' ? DRIFT_EVERY[this.bug] : 0;
+    const drift = every > 0 && this.grants % every === 0 && this.avail > cost ? 1 : 0;
     this.avail -= cost + drift;
     return onGrant();
   }
