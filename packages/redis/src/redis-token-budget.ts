@@ -158,12 +158,14 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
       const [code = 0, , written = 0] = v;
       if (code === 2) {
         // An earlier attempt of this record reached Redis and was charged; its answer was lost.
-        if (reservation.state !== 'refunded') reservation.claim(this);
+        reservation.recordedAfterAll(this);
         throw settled(this.name, reservation, true);
       }
       // Refunded (disposed, or through disarm()'s refund) and the refund reached Redis first.
       if (code !== 1) throw settled(this.name, reservation, false);
-      if (reservation.state !== 'refunded') reservation.claim(this);
+      // Applied: a refund the caller sent through disarm()'s function after it, which may have
+      // marked the handle refunded meanwhile, finds the lease recorded and does nothing.
+      reservation.recordedAfterAll(this);
       const name = this.name;
       const debt = net < 0 ? -net : 0;
       const available = Math.max(net, 0);

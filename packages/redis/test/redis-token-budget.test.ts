@@ -36,6 +36,18 @@ describe.skipIf(!redisReady)('RedisTokenBudget', () => {
     expect(await t.snapshot()).toMatchObject({ available: 70, debt: 0 });
   });
 
+  it('a record Redis applied before a racing refund leaves the reservation recorded', async () => {
+    const t = tokens(100);
+    const r = (await t.tryReserveTokens(40))!;
+    const refund = r.disarm()!;
+    const recorded = t.recordUsage(r, 10, 5); // sent first: Redis applies it
+    const refunded = refund(); // sent after it: Redis finds the lease recorded
+    await Promise.all([recorded, refunded]);
+    expect(r.state).toBe('recorded');
+    expect(await t.snapshot()).toMatchObject({ available: 85, consumed: 15 });
+    expect(await codeOf(t.recordUsage(r, 1, 0))).toBe('ALREADY_SETTLED');
+  });
+
   it('caps debt at maxDebt and counts what it wrote off', async () => {
     const t = tokens(10, { maxDebt: 5 });
     const r = (await t.tryReserveTokens(10))!;

@@ -162,14 +162,14 @@ function planRecord(world: W, h: Handle, prompt: number, completion: number): Pl
     start: () => world.subject.recordUsage(h.object, prompt, completion),
     judge: (outcome): Judgement<S> => {
       if (outcome.ok) {
-        // Where a reservation says its state, it says it is settled (combinators read it so
-        // as never to record usage twice).
+        // Where a reservation says its state, it says it is recorded (combinators read it so
+        // as never to record usage twice; a refund that raced the record and lost did nothing).
         const state = (h.object as { state?: unknown }).state;
-        if (state !== undefined && state !== 'recorded' && state !== 'refunded') {
+        if (state !== undefined && state !== 'recorded') {
           return {
             kind: 'fail',
             mismatch: mismatch(
-              `${label} was accepted, and the reservation's state is ${describeValue(state)}; expected 'recorded' (or 'refunded')`,
+              `${label} was accepted, and the reservation's state is ${describeValue(state)}; expected 'recorded'`,
               'T2',
             ),
           };

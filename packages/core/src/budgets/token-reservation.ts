@@ -225,6 +225,25 @@ export class TokenReservation implements Disposable, AsyncDisposable {
     cell.state = RECORDED;
   }
 
+  /**
+   * @internal For remote budgets: `budget` applied this reservation's record, and a refund
+   * that raced it (through the function `disarm()` returned) arrived after it and did
+   * nothing there: the reservation is recorded, even if the refund marked it refunded here.
+   *
+   * @param budget - the budget that applied the record (else `FOREIGN_HANDLE`, nothing changed).
+   */
+  recordedAfterAll(budget: object): void {
+    if (this.owner !== budget) {
+      throw new BudgetError({
+        code: 'FOREIGN_HANDLE',
+        message: 'this token reservation was issued by a different budget',
+        details: { estimate: this.estimate },
+      });
+    }
+    unwatchLeak(this.cell);
+    this.cell.state = RECORDED;
+  }
+
   /** Refund the estimate if still armed; otherwise nothing. */
   [Symbol.dispose](): void {
     const cell = this.cell;
