@@ -209,6 +209,41 @@ describe('calendar boundaries: minutes and hours through DST', () => {
     expect(hours.next(at('2021-04-03T15:00:00Z'))).toBe(at('2021-04-03T15:30:00Z')); // 02:00
   });
 
+  it('a budget read only after a clock change gets the refills of one read at every boundary', () => {
+    // Two budgets 900 in debt; one is read at `to` only, the other at every boundary on the
+    // way: the wall-clock index counts a repeated hour once and a skipped hour or day twice,
+    // so the first used to get one refill too few or too many.
+    const drive = (unit: CalendarUnit, timeZone: string, from: string, to: string) => {
+      const run = (step: boolean) => {
+        const clock = new TestClock(at(from));
+        const budget = calendarRefill(new AtomicTokenBudget(100), { unit, timeZone, clock });
+        budget.recordUsageSync(budget.tryReserveTokensSync(100)!, 1_000, 0);
+        if (step) {
+          const b = calendarBoundaries(unit, new ZonedTime(timeZone), 1);
+          for (let n = b.next(at(from)); n <= at(to); n = b.next(n)) {
+            clock.set(n);
+            budget.available();
+          }
+        }
+        clock.set(at(to));
+        return { epoch: budget.epoch, debt: budget.debt(), available: budget.available() };
+      };
+      return [run(false), run(true)];
+    };
+    const cases: [CalendarUnit, string, string, string, number][] = [
+      ['hour', 'America/New_York', '2024-11-03T04:30:00Z', '2024-11-03T06:30:00Z', 2], // 01:00 twice
+      ['minute', 'America/New_York', '2024-11-03T05:30:00Z', '2024-11-03T06:30:00Z', 60],
+      ['hour', 'America/New_York', '2024-03-10T05:30:00Z', '2024-03-10T07:30:00Z', 2], // 02:00 skipped
+      ['hour', 'Antarctica/Troll', '2024-10-26T23:30:00Z', '2024-10-27T01:30:00Z', 2],
+      ['day', 'Pacific/Apia', '2011-12-29T05:00:00Z', '2011-12-30T12:00:00Z', 2], // 30 December skipped
+    ];
+    for (const [unit, zone, from, to, crossed] of cases) {
+      const [jumped, stepped] = drive(unit, zone, from, to);
+      expect(jumped, `${unit} in ${zone}`).toEqual(stepped);
+      expect(jumped!.epoch, `${unit} in ${zone}`).toBe(crossed);
+    }
+  });
+
   it('next(t) is at most a period away and skips no mark, right around every DST change', () => {
     // Random instants of a decade almost never fall near a change; these fall within two
     // hours of one (found by scanning each zone's offset, day by day, and bisecting).

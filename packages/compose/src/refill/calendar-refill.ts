@@ -103,23 +103,47 @@ export function calendarBoundaries(
         return Date.UTC(f.year, m + 1, 1);
     }
   };
-  if (unit === 'minute' || unit === 'hour') {
-    const period = unit === 'minute' ? MINUTE : HOUR;
-    return { index, next: (t) => (t < LAST ? nextMark(zone, period, t) : Number.NaN) };
-  }
-  return {
-    index,
-    next(t) {
-      if (!(t < LAST)) return Number.NaN;
-      let next = zone.instantOf(nextWall(t));
-      // A repeated local hour can map the next wall time back to or before `t`; step on.
-      while (next <= t) next = zone.instantOf(nextWall(next + 1));
-      return next;
-    },
-  };
+  const period = unit === 'minute' ? MINUTE : HOUR;
+  const next =
+    unit === 'minute' || unit === 'hour'
+      ? (t: number) => (t < LAST ? nextMark(zone, period, t) : Number.NaN)
+      : (t: number) => {
+          if (!(t < LAST)) return Number.NaN;
+          let at = zone.instantOf(nextWall(t));
+          // A repeated local hour can map the next wall time back to or before `t`; step on.
+          while (at <= t) at = zone.instantOf(nextWall(at + 1));
+          return at;
+        };
+  return { index, next, countAfter: (a, t) => countAfter(next, index, a, t) };
 }
 
 const mod = (a: number, b: number): number => ((a % b) + b) % b;
+
+/**
+ * Boundaries walked one by one before the rest are counted by index: 85 days of hours, 34
+ * hours of minutes.
+ */
+const WALK = 2_048;
+
+/**
+ * The boundaries in `(a, t]`, found by walking `next` — the wall-clock index counts a
+ * repeated hour once, a skipped hour or day twice — and, past {@link WALK} of them, by
+ * index difference (exact unless a clock change falls in that remainder).
+ */
+function countAfter(
+  next: (t: number) => number,
+  index: (t: number) => number,
+  a: number,
+  t: number,
+): number {
+  let at = a;
+  for (let n = 0; n < WALK; n++) {
+    const b = next(at);
+    if (!(b <= t)) return n;
+    at = b;
+  }
+  return WALK + Math.max(0, index(t) - index(at));
+}
 
 /**
  * The first instant after `t` where the zone's wall clock shows a whole minute or hour.
@@ -218,7 +242,12 @@ export function calendarRefill(
  * ```
  */
 export interface CalendarSchedule {
-  /** The number of the epoch that contains instant `t`; one more at each boundary. */
+  /**
+   * The number of the wall-clock period that contains instant `t`: one more at each boundary,
+   * except at a clock change, where it may stay (an hour shown twice) or skip one (an hour or
+   * a day that never was). To count boundaries across a change, walk `next`, as
+   * `calendarRefill` does.
+   */
   index(t: number): number;
   /** The first boundary strictly after `t`; `NaN` when there is none a `Date` can hold. */
   next(t: number): number;
@@ -226,8 +255,9 @@ export interface CalendarSchedule {
 
 /**
  * The calendar epochs {@link calendarRefill} follows, without a budget: `index(t)` numbers
- * the epoch that contains instant `t` (the same number for every instant of one local day,
- * week or month; one more for the next), and `next(t)` is the first boundary after `t` (`NaN`
+ * the wall-clock period that contains instant `t` (the same number for every instant of one
+ * local day, week or month; one more for the next, except across a clock change: see
+ * {@link CalendarSchedule.index}), and `next(t)` is the first boundary after `t` (`NaN`
  * past the last date a `Date` holds). Backends that keep their own epochs (`@budgetry/redis`)
  * use it to follow a calendar on their own clock.
  *

@@ -135,7 +135,8 @@ export class RefillEngine {
       if (now >= this.nextAt) {
         // The boundary at nextAt is crossed; count any further ones (for paying large debts).
         const b = this.boundaries;
-        const crossed = 1 + Math.max(0, b.index(now) - b.index(this.nextAt));
+        const after = b.countAfter?.(this.nextAt, now) ?? b.index(now) - b.index(this.nextAt);
+        const crossed = 1 + Math.max(0, after);
         const next = this.boundaryAfter(now);
         const t = this.target;
         if (this.batch) {

@@ -61,9 +61,15 @@ export interface EpochBoundaries {
   next(t: number): number;
   /**
    * A number that grows by one at each boundary (local periods since some origin), so the
-   * boundaries crossed between two instants are the difference of their indices.
+   * boundaries crossed between two instants are the difference of their indices — except
+   * where `countAfter` says otherwise.
    */
   index(t: number): number;
+  /**
+   * The boundaries in `(a, t]`, when the index difference may be wrong there (a calendar's,
+   * across a clock change); absent, the scheduler takes `index(t) − index(a)`.
+   */
+  countAfter?(a: number, t: number): number;
   /**
    * The length of every period, when they are all equal (an interval schedule); absent for
    * calendars. A shared budget's handles in other threads use it to go on alone.
