@@ -2,8 +2,8 @@
 // check it names (a broken backend fails it, a correct one passes).
 import { AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
-import { ConformanceError, type SuiteTest, suite } from '../src/index.js';
-import { PlainGuard } from './outside/plain-guard.js';
+import { ConformanceError, type GuardCapabilities, type SuiteTest, suite } from '../src/index.js';
+import { type GuardBug, PlainGuard } from './outside/plain-guard.js';
 
 function collect(): {
   test: SuiteTest;
@@ -20,6 +20,25 @@ function collect(): {
       timeouts.push(options.timeout);
     },
   };
+}
+
+/** Registers the suite of a `PlainGuard` with `bug`; returns a way to run one of its tests. */
+function plainGuardSuite(
+  name: string,
+  bug: GuardBug,
+  options: { seed: number; numRuns?: number },
+  capabilities: GuardCapabilities = { available: true },
+): (title: string) => Promise<void> {
+  const { test, tests } = collect();
+  suite({
+    test,
+    name,
+    kind: 'guard',
+    factory: ({ capacity }) => new PlainGuard(capacity, { bug }),
+    capabilities,
+    options: { ...options, replayFromEnv: false },
+  });
+  return (title) => tests.get(title)!();
 }
 
 describe('suite()', () => {
@@ -76,51 +95,30 @@ describe('suite()', () => {
   });
 
   it('runs the named check: the overlap test fails a racy guard with a ConformanceError', async () => {
-    const { test, tests } = collect();
-    suite({
-      test,
-      name: 'racy',
-      kind: 'guard',
-      factory: ({ capacity }) => new PlainGuard(capacity, { bug: 'check-then-act' }),
-      capabilities: { available: true },
-      options: { seed: 7, replayFromEnv: false },
-    });
-    const error = await tests.get('conserves units under overlapping calls')!().catch((e) => e);
+    const run = plainGuardSuite('racy', 'check-then-act', { seed: 7 });
+    const error = await run('conserves units under overlapping calls').catch((e) => e);
     expect(ConformanceError.isInstance(error)).toBe(true);
     expect((error as ConformanceError).check).toBe('overlap');
     expect((error as ConformanceError).subject).toBe('guard "racy"');
   });
 
   it('the long-history test fails a guard that drifts once every 100 grants', async () => {
-    const { test, tests } = collect();
-    suite({
-      test,
-      name: 'rare drift',
-      kind: 'guard',
-      factory: ({ capacity }) => new PlainGuard(capacity, { bug: 'rare-drift' }),
-      capabilities: { available: true },
-      options: { seed: 11, replayFromEnv: false },
-    });
-    const error = await tests.get('holds over long histories')!().catch((e) => e);
+    const run = plainGuardSuite('rare drift', 'rare-drift', { seed: 11 });
+    const error = await run('holds over long histories').catch((e) => e);
     expect(ConformanceError.isInstance(error)).toBe(true);
     expect((error as ConformanceError).check).toBe('long');
   });
 
   it('the test at scale fails a guard that keeps its count in 32 bits, which the others pass', async () => {
-    const { test, tests } = collect();
-    suite({
-      test,
-      name: 'int32',
-      kind: 'guard',
-      factory: ({ capacity }) => new PlainGuard(capacity, { bug: 'int32-cells' }),
-      capabilities: { available: true, permits: true },
-      options: { seed: 3, replayFromEnv: false, numRuns: 30 },
-    });
-    const error = await tests.get('keeps exact counts past 32 bits (capacity 2^32 + 7)')!().catch(
-      (e) => e,
+    const run = plainGuardSuite(
+      'int32',
+      'int32-cells',
+      { seed: 3, numRuns: 30 },
+      { available: true, permits: true },
     );
+    const error = await run('keeps exact counts past 32 bits (capacity 2^32 + 7)').catch((e) => e);
     expect(ConformanceError.isInstance(error)).toBe(true);
-    await expect(tests.get('conserves units under overlapping calls')!()).resolves.toBeUndefined();
+    await expect(run('conserves units under overlapping calls')).resolves.toBeUndefined();
   });
 
   it('rejects a spec without a test function or with an unknown kind', () => {
