@@ -60,6 +60,9 @@ const units: readonly CalendarUnit[] = ['minute', 'hour', 'day', 'week', 'month'
  */
 const LAST = 8.64e15 - 40 * DAY;
 
+/** 2000-01-01T00:00Z: where the minute and hour indexes match the wall-clock count. */
+const REFERENCE = 946_684_800_000;
+
 /** @internal Calendar boundaries in a zone. */
 export function calendarBoundaries(
   unit: CalendarUnit,
@@ -68,13 +71,19 @@ export function calendarBoundaries(
 ): EpochBoundaries {
   // Days from 1970-01-01 (a Thursday) shifted so that weeks start on `weekStartsOn`.
   const weekShift = (4 - weekStartsOn + 7) % 7;
+  const period = unit === 'minute' ? MINUTE : HOUR;
+  // Minutes and hours: the clock strikes a mark at the instants t with t + offset ≡ 0 (mod
+  // period), so counting periods of real time from the last mark grows by exactly one at each
+  // one, through clock changes too (a wall-clock count stays put when an hour is shown twice
+  // and skips one when an hour is left out). Shifted so that it reads as the wall-clock count
+  // whenever the offset is the zone's on 1 January 2000.
+  const shift = Math.ceil((zone.wall(REFERENCE) - REFERENCE) / period);
   const index = (t: number): number => {
     const w = zone.wall(t);
     switch (unit) {
       case 'minute':
-        return Math.floor(w / MINUTE);
       case 'hour':
-        return Math.floor(w / HOUR);
+        return Math.floor(w / period) - Math.ceil((w - t) / period) + shift;
       case 'day':
         return Math.floor(w / DAY);
       case 'week':
@@ -103,10 +112,9 @@ export function calendarBoundaries(
         return Date.UTC(f.year, m + 1, 1);
     }
   };
-  const period = unit === 'minute' ? MINUTE : HOUR;
   const next =
     unit === 'minute' || unit === 'hour'
-      ? (t: number) => (t < LAST ? nextMark(zone, period, t) : Number.NaN)
+      ? (t: number) => (t < LAST ? nextMark(zone, period, index, t) : Number.NaN)
       : (t: number) => {
           if (!(t < LAST)) return Number.NaN;
           let at = zone.instantOf(nextWall(t));
@@ -121,14 +129,13 @@ const mod = (a: number, b: number): number => ((a % b) + b) % b;
 
 /**
  * Boundaries walked one by one before the rest are counted by index: 85 days of hours, 34
- * hours of minutes.
+ * hours of minutes, five and a half years of days.
  */
 const WALK = 2_048;
 
 /**
- * The boundaries in `(a, t]`, found by walking `next` — the wall-clock index counts a
- * repeated hour once, a skipped hour or day twice — and, past {@link WALK} of them, by
- * index difference (exact unless a clock change falls in that remainder).
+ * The boundaries in `(a, t]`, found by walking `next` (a day index counts a date a zone left
+ * out as two) and, past {@link WALK} of them, by index difference.
  */
 function countAfter(
   next: (t: number) => number,
@@ -146,20 +153,26 @@ function countAfter(
 }
 
 /**
- * The first instant after `t` where the zone's wall clock shows a whole minute or hour.
- * Minutes and hours are found on the wall clock itself rather than through a wall-time
- * index: when DST ends, 01:00–02:00 is shown twice, and a per-minute (or per-hour) budget
- * must keep refilling through the second pass instead of waiting for the wall clock to pass
- * 02:00 again. A mark skipped by a forward jump begins its epoch at the jump, like a skipped
- * midnight.
+ * The first instant after `t` where `index` (a minute or hour count, see `calendarBoundaries`)
+ * grows: the next instant at which the wall clock shows a whole minute or hour, counted in
+ * real time. When DST ends by an hour, 01:00–02:00 is shown twice and begins two epochs (a
+ * per-hour budget keeps refilling through the second pass); when it begins, the skipped mark
+ * is not an epoch of its own, so every hour is 60 real minutes. Only a change by a part of the
+ * period moves the marks: going back by 30 minutes, Lord Howe's hour 1 lasts 90 minutes;
+ * going forward, its hour 2 lasts 30.
  */
-function nextMark(zone: ZonedTime, period: number, t: number): number {
+function nextMark(
+  zone: ZonedTime,
+  period: number,
+  index: (t: number) => number,
+  t: number,
+): number {
+  const start = index(t);
   let from = t;
   for (;;) {
     const wall = zone.wall(from);
-    const ahead = period - mod(wall, period);
-    const candidate = from + ahead;
     const offset = wall - from;
+    const candidate = from + period - mod(wall, period);
     if (zone.wall(candidate) - candidate === offset) return candidate;
     // The offset changes in (from, candidate]: find the first instant with the new one.
     let lo = from;
@@ -169,11 +182,8 @@ function nextMark(zone: ZonedTime, period: number, t: number): number {
       if (zone.wall(mid) - mid === offset) lo = mid;
       else hi = mid;
     }
-    const after = zone.wall(hi);
-    // A mark at the change itself, on the old clock (02:00 daylight when Lord Howe's wall
-    // clock goes back from 02:00 to 01:30), begins an epoch as much as one on the new clock.
-    if (hi === candidate || mod(after, period) === 0 || after >= wall + ahead) return hi;
-    from = hi; // a jump that lands between marks (half-hour zones): go on from there
+    if (index(hi) > start) return hi;
+    from = hi; // the marks moved (a change by part of a period): go on from there
   }
 }
 
@@ -243,10 +253,10 @@ export function calendarRefill(
  */
 export interface CalendarSchedule {
   /**
-   * The number of the wall-clock period that contains instant `t`: one more at each boundary,
-   * except at a clock change, where it may stay (an hour shown twice) or skip one (an hour or
-   * a day that never was). To count boundaries across a change, walk `next`, as
-   * `calendarRefill` does.
+   * The number of the epoch that contains instant `t`: one more at each boundary. Minutes and
+   * hours are counted in real time, through clock changes too; days, weeks and months on the
+   * wall clock, so the index skips one where a zone left a date out (Samoa's 30 December
+   * 2011). `calendarRefill` counts boundaries by walking `next`.
    */
   index(t: number): number;
   /** The first boundary strictly after `t`; `NaN` when there is none a `Date` can hold. */
@@ -255,10 +265,9 @@ export interface CalendarSchedule {
 
 /**
  * The calendar epochs {@link calendarRefill} follows, without a budget: `index(t)` numbers
- * the wall-clock period that contains instant `t` (the same number for every instant of one
- * local day, week or month; one more for the next, except across a clock change: see
- * {@link CalendarSchedule.index}), and `next(t)` is the first boundary after `t` (`NaN`
- * past the last date a `Date` holds). Backends that keep their own epochs (`@budgetry/redis`)
+ * the epoch that contains instant `t` (the same number for every instant of one local day,
+ * week or month; one more for the next: see {@link CalendarSchedule.index}), and `next(t)`
+ * is the first boundary after `t` (`NaN` past the last date a `Date` holds). Backends that keep their own epochs (`@budgetry/redis`)
  * use it to follow a calendar on their own clock.
  *
  * @param options - `unit`, `timeZone` (default `'UTC'`), `weekStartsOn` (default 1, Monday).
