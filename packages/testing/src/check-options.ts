@@ -4,7 +4,7 @@
  * of its own and name it in the test title:
  * - `mixed`: everything the capabilities allow (the default for direct calls);
  * - `overlap`: batches of reserves and releases started together, the races behind an `await`;
- * - `long`: histories sixteen times longer (and fewer), for drift that takes hundreds of
+ * - `long`: histories sixteen times longer (and fewer), for drift that takes a hundred or more
  *   grants to show;
  * - `invalid`: invalid amounts at every entry point, between valid calls;
  * - `permits`: permits settled, settled again and settled twice at once;
@@ -105,9 +105,8 @@ const focuses: readonly CheckFocus[] = [
 ];
 
 /**
- * `long`: few runs, each many times the length of the others, so that the units a history
- * holds add up over hundreds of grants (a drift every 100th grant shows), at about the cost
- * of the other checks.
+ * `long`: few runs, each many times the length of the others, so that a history holds a
+ * hundred grants or more (a drift every 100th grant shows), at about the cost of the others.
  */
 const LONG_RUNS = 20;
 const LONG_TIMES = 16;
