@@ -202,6 +202,22 @@ describe('calendar boundaries: minutes and hours through DST', () => {
     expect(granted).toBe(120);
   });
 
+  it('reads a clock with fractions of a millisecond, and has no boundary for one that is not finite', () => {
+    for (const unit of ['minute', 'hour', 'day'] as const) {
+      for (const zone of ['America/New_York', 'Europe/Amsterdam', 'Asia/Kathmandu']) {
+        const b = calendarBoundaries(unit, new ZonedTime(zone), 1);
+        for (const t of [-160_212.9999999991, 1_700_000_000_000.25, 0.5, -0.5]) {
+          const n = b.next(t);
+          expect(n, `${unit} ${zone} ${t}`).toBe(b.next(Math.floor(t)));
+          expect(n).toBeGreaterThan(t);
+        }
+        for (const t of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -9e15]) {
+          expect(b.next(t), `${unit} ${zone} ${t}`).toBeNaN();
+        }
+      }
+    }
+  });
+
   it('an hour a clock goes back into by half an hour runs on to its end: 90 minutes', () => {
     // Lord Howe, 2021-04-04: at 02:00 daylight (15:00 UTC) the wall clock goes back to 01:30,
     // and shows hour 1 until 02:00 standard (15:30 UTC).

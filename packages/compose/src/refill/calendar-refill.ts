@@ -60,6 +60,9 @@ const units: readonly CalendarUnit[] = ['minute', 'hour', 'day', 'week', 'month'
  */
 const LAST = 8.64e15 - 40 * DAY;
 
+/** An instant whose next boundary a `Date` can hold (`NaN` and ±Infinity are not). */
+const inRange = (t: number): boolean => t > -LAST && t < LAST;
+
 /** 2000-01-01T00:00Z: where the minute and hour indexes match the wall-clock count. */
 const REFERENCE = 946_684_800_000;
 
@@ -112,12 +115,14 @@ export function calendarBoundaries(
         return Date.UTC(f.year, m + 1, 1);
     }
   };
+  // Boundaries fall on whole milliseconds, so the first after `t` is the first after its
+  // floor: a clock with fractions of a millisecond (`performance.now()` based) is read whole.
   const next =
     unit === 'minute' || unit === 'hour'
-      ? (t: number) => (t < LAST ? nextMark(zone, period, index, t) : Number.NaN)
+      ? (t: number) => (inRange(t) ? nextMark(zone, period, index, Math.floor(t)) : Number.NaN)
       : (t: number) => {
-          if (!(t < LAST)) return Number.NaN;
-          let at = zone.instantOf(nextWall(t));
+          if (!inRange(t)) return Number.NaN;
+          let at = zone.instantOf(nextWall(Math.floor(t)));
           // A repeated local hour can map the next wall time back to or before `t`; step on.
           while (at <= t) at = zone.instantOf(nextWall(at + 1));
           return at;
