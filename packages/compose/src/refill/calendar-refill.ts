@@ -81,7 +81,9 @@ export function calendarBoundaries(
   // and skips one when an hour is left out). Shifted so that it reads as the wall-clock count
   // whenever the offset is the zone's on 1 January 2000.
   const shift = Math.ceil((zone.wall(REFERENCE) - REFERENCE) / period);
-  const index = (t: number): number => {
+  const index = (instant: number): number => {
+    // Whole milliseconds, as `next` reads them: a fraction would blur the offset `w − t`.
+    const t = Math.floor(instant);
     const w = zone.wall(t);
     switch (unit) {
       case 'minute':
@@ -163,8 +165,10 @@ function countAfter(
  * real time. When DST ends by an hour, 01:00–02:00 is shown twice and begins two epochs (a
  * per-hour budget keeps refilling through the second pass); when it begins, the skipped mark
  * is not an epoch of its own, so every hour is 60 real minutes. Only a change by a part of the
- * period moves the marks: going back by 30 minutes, Lord Howe's hour 1 lasts 90 minutes;
- * going forward, its hour 2 lasts 30.
+ * period moves the marks, and the epoch around it then runs between half and one and a half
+ * periods, as the zone's offsets fall: Lord Howe's hour 1 lasts 90 minutes when its clock goes
+ * back by 30 and its hour 2 lasts 30 when it goes forward; Norfolk Island's 2015 change back
+ * by 30 gives an hour of 60 minutes, then one of 30, instead.
  */
 function nextMark(
   zone: ZonedTime,
