@@ -74,13 +74,14 @@ export function calendarBoundaries(
 ): EpochBoundaries {
   // Days from 1970-01-01 (a Thursday) shifted so that weeks start on `weekStartsOn`.
   const weekShift = (4 - weekStartsOn + 7) % 7;
+  const marks = unit === 'minute' || unit === 'hour';
   const period = unit === 'minute' ? MINUTE : HOUR;
   // Minutes and hours: the clock strikes a mark at the instants t with t + offset ≡ 0 (mod
   // period), so counting periods of real time from the last mark grows by exactly one at each
   // one, through clock changes too (a wall-clock count stays put when an hour is shown twice
   // and skips one when an hour is left out). Shifted so that it reads as the wall-clock count
   // whenever the offset is the zone's on 1 January 2000.
-  const shift = Math.ceil((zone.wall(REFERENCE) - REFERENCE) / period);
+  const shift = marks ? Math.ceil((zone.wall(REFERENCE) - REFERENCE) / period) : 0;
   const index = (instant: number): number => {
     // Whole milliseconds, as `next` reads them: a fraction would blur the offset `w − t`.
     const t = Math.floor(instant);
@@ -119,30 +120,31 @@ export function calendarBoundaries(
   };
   // Boundaries fall on whole milliseconds, so the first after `t` is the first after its
   // floor: a clock with fractions of a millisecond (`performance.now()` based) is read whole.
-  const next =
-    unit === 'minute' || unit === 'hour'
-      ? (t: number) => (inRange(t) ? nextMark(zone, period, index, Math.floor(t)) : Number.NaN)
-      : (t: number) => {
-          if (!inRange(t)) return Number.NaN;
-          let at = zone.instantOf(nextWall(Math.floor(t)));
-          // A repeated local hour can map the next wall time back to or before `t`; step on.
-          while (at <= t) at = zone.instantOf(nextWall(at + 1));
-          return at;
-        };
+  if (marks) {
+    // The index grows by one at every boundary: differences count them.
+    const next = (t: number) =>
+      inRange(t) ? nextMark(zone, period, index, Math.floor(t)) : Number.NaN;
+    return { index, next };
+  }
+  const next = (t: number) => {
+    if (!inRange(t)) return Number.NaN;
+    let at = zone.instantOf(nextWall(Math.floor(t)));
+    // A repeated local hour can map the next wall time back to or before `t`; step on.
+    while (at <= t) at = zone.instantOf(nextWall(at + 1));
+    return at;
+  };
   return { index, next, countAfter: (a, t) => countAfter(next, index, a, t) };
 }
 
 const mod = (a: number, b: number): number => ((a % b) + b) % b;
 
-/**
- * Boundaries walked one by one before the rest are counted by index: 85 days of hours, 34
- * hours of minutes, five and a half years of days.
- */
+/** Days, weeks or months walked one by one before the rest are counted by index. */
 const WALK = 2_048;
 
 /**
- * The boundaries in `(a, t]`, found by walking `next` (a day index counts a date a zone left
- * out as two) and, past {@link WALK} of them, by index difference.
+ * The day, week or month boundaries in `(a, t]`, found by walking `next` (the wall-clock
+ * index counts a date a zone left out as two) and, past {@link WALK} of them, by index
+ * difference.
  */
 function countAfter(
   next: (t: number) => number,
@@ -276,8 +278,8 @@ export interface CalendarSchedule {
  * The calendar epochs {@link calendarRefill} follows, without a budget: `index(t)` numbers
  * the epoch that contains instant `t` (the same number for every instant of one local day,
  * week or month; one more for the next: see {@link CalendarSchedule.index}), and `next(t)`
- * is the first boundary after `t` (`NaN` past the last date a `Date` holds). Backends that keep their own epochs (`@budgetry/redis`)
- * use it to follow a calendar on their own clock.
+ * is the first boundary after `t` (`NaN` past the last date a `Date` holds). Backends that
+ * keep their own epochs (`@budgetry/redis`) use it to follow a calendar on their own clock.
  *
  * @param options - `unit`, `timeZone` (default `'UTC'`), `weekStartsOn` (default 1, Monday).
  * @returns the epoch numbering and the next boundary, both pure functions of the instant.

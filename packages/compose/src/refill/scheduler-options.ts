@@ -66,8 +66,9 @@ export interface EpochBoundaries {
    */
   index(t: number): number;
   /**
-   * The boundaries in `(a, t]`, when the index difference may be wrong there (a calendar's,
-   * across a clock change); absent, the scheduler takes `index(t) − index(a)`.
+   * The boundaries in `(a, t]`, when the index difference may be wrong there (a day, week or
+   * month calendar's, across a date a zone left out); absent, the scheduler takes
+   * `index(t) − index(a)`.
    */
   countAfter?(a: number, t: number): number;
   /**
