@@ -207,11 +207,7 @@ export class TokenReservation implements Disposable, AsyncDisposable {
    */
   claim(budget: object, refund?: TokenRefund): void {
     if (this.owner !== budget || (refund !== undefined && this.cell.refund !== refund)) {
-      throw new BudgetError({
-        code: 'FOREIGN_HANDLE',
-        message: 'this token reservation was issued by a different budget',
-        details: { estimate: this.estimate },
-      });
+      throw this.foreign();
     }
     const cell = this.cell;
     if (cell.state !== ARMED && cell.state !== DISARMED) {
@@ -233,15 +229,17 @@ export class TokenReservation implements Disposable, AsyncDisposable {
    * @param budget - the budget that applied the record (else `FOREIGN_HANDLE`, nothing changed).
    */
   recordedAfterAll(budget: object): void {
-    if (this.owner !== budget) {
-      throw new BudgetError({
-        code: 'FOREIGN_HANDLE',
-        message: 'this token reservation was issued by a different budget',
-        details: { estimate: this.estimate },
-      });
-    }
+    if (this.owner !== budget) throw this.foreign();
     unwatchLeak(this.cell);
     this.cell.state = RECORDED;
+  }
+
+  private foreign(): BudgetError {
+    return new BudgetError({
+      code: 'FOREIGN_HANDLE',
+      message: 'this token reservation was issued by a different budget',
+      details: { estimate: this.estimate },
+    });
   }
 
   /** Refund the estimate if still armed; otherwise nothing. */
