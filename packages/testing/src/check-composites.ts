@@ -26,7 +26,7 @@ import {
   openLedger,
 } from './ledger.js';
 import { describeValue, handleIndex } from './ledger-world.js';
-import type { Mismatch } from './search.js';
+import { mismatch } from './search.js';
 
 /**
  * A handle on a composed reservation: released once; a second release refunds nothing.
@@ -191,10 +191,6 @@ interface Spec<R> {
   charge(request: R, handle: object): readonly number[] | string;
   /** Whether a denial is explained by these free units. */
   deniable(request: R, free: readonly number[]): boolean;
-}
-
-function mismatch(reason: string, blame: InvariantId): Mismatch {
-  return { reason, blame };
 }
 
 function acquireOp<R>(request: R, fault: number | undefined): OpSpec<V, CompositeWorld> {

@@ -27,7 +27,7 @@ import {
   refillOp,
   reserveOp,
 } from './ledger-world.js';
-import type { Mismatch } from './search.js';
+import { type Mismatch, mismatch } from './search.js';
 
 /**
  * A permit as the kit uses it: `release()` and `commit()` resolve whether this call settled
@@ -146,10 +146,7 @@ function planSettle(world: W, h: Handle, how: SettleHow, used: number | undefine
             shown: 'ALREADY_SETTLED',
             step: (s) =>
               open(s)
-                ? {
-                    reason: `${label} was refused as already settled, but the permit was held`,
-                    blame: 'P1',
-                  }
+                ? mismatch(`${label} was refused as already settled, but the permit was held`, 'P1')
                 : [s],
           };
         }
@@ -167,19 +164,19 @@ function planSettle(world: W, h: Handle, how: SettleHow, used: number | undefine
       }
       const wrongState = value ? settledState(h.object, how) : undefined;
       if (wrongState !== undefined) {
-        return { kind: 'fail', mismatch: { reason: `${label}: ${wrongState}`, blame: 'P1' } };
+        return { kind: 'fail', mismatch: mismatch(`${label}: ${wrongState}`, 'P1') };
       }
       return {
         kind: 'step',
         shown: String(value),
         step: (s) => {
           if (value === open(s)) return value ? [settle(s)] : [s];
-          return {
-            reason: value
+          return mismatch(
+            value
               ? `${label} returned true for a permit already settled`
               : `${label} returned false for a permit still held`,
-            blame: 'P1',
-          };
+            'P1',
+          );
         },
       };
     },
@@ -194,16 +191,16 @@ function grantedPermit(cost: number) {
   return (value: object): Mismatch | undefined => {
     const { cost: got, state } = value as { cost?: unknown; state?: unknown };
     if (got !== undefined && got !== cost) {
-      return {
-        reason: `tryAcquire(${cost}) returned a permit whose cost is ${describeValue(got)}`,
-        blame: 'P1',
-      };
+      return mismatch(
+        `tryAcquire(${cost}) returned a permit whose cost is ${describeValue(got)}`,
+        'P1',
+      );
     }
     if (state !== undefined && state !== 'held') {
-      return {
-        reason: `tryAcquire(${cost}) returned a permit whose state is ${describeValue(state)}`,
-        blame: 'P1',
-      };
+      return mismatch(
+        `tryAcquire(${cost}) returned a permit whose state is ${describeValue(state)}`,
+        'P1',
+      );
     }
     return undefined;
   };

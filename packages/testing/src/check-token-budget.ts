@@ -34,7 +34,7 @@ import {
   refillOp,
   reserveOp,
 } from './ledger-world.js';
-import type { Mismatch } from './search.js';
+import { type Mismatch, mismatch } from './search.js';
 
 /**
  * A token reservation as the kit uses it — the reference's interface: `estimate`, `disarm()`
@@ -130,10 +130,6 @@ export class TokenWorld extends LedgerWorld<TokenBudgetSubject> {
 }
 
 type W = TokenWorld;
-
-function mismatch(reason: string, blame: Mismatch['blame']): Mismatch {
-  return { reason, blame };
-}
 
 function open(s: S, h: Handle): boolean {
   const c = statusOf(s, h.id);

@@ -30,7 +30,7 @@ import {
   openLedger,
   statusOf,
 } from './ledger.js';
-import type { Mismatch } from './search.js';
+import { type Mismatch, mismatch } from './search.js';
 
 /** @internal What kind of reservation a handle is. */
 export type HandleKind = 'count' | 'permit' | 'token';
@@ -184,10 +184,6 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
       },
     };
   }
-}
-
-function mismatch(reason: string, blame: InvariantId): Mismatch {
-  return { reason, blame };
 }
 
 /** @internal Describes a value for adapter errors: `"5" (a string)`. */

@@ -6,6 +6,11 @@ export interface Mismatch {
   readonly blame: InvariantId;
 }
 
+/** @internal A {@link Mismatch}: `reason`, blamed on invariant `blame`. */
+export function mismatch(reason: string, blame: InvariantId): Mismatch {
+  return { reason, blame };
+}
+
 /**
  * @internal One completed call of a history segment, as the search sees it: its window in
  * the harness's logical time and what it did to the model, given what it was observed to do.
