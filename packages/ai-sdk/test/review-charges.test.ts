@@ -41,6 +41,17 @@ async function drain(stream: ReadableStream<unknown>): Promise<unknown> {
   return undefined;
 }
 
+/** Streams `provider` through the middleware over a fresh token budget, to the end. */
+async function streamThrough(
+  provider: Parameters<typeof sdk.wrap>[0],
+  estimate: ReturnType<typeof fixed>,
+): Promise<{ tokens: AtomicTokenBudget; ended: unknown }> {
+  const tokens = new AtomicTokenBudget(10_000);
+  const model = sdk.wrap(provider, { budget: tokens, estimate });
+  const { stream } = await model.doStream({ prompt: [] });
+  return { tokens, ended: await drain(stream) };
+}
+
 const start = { type: 'stream-start', warnings: [] } as Chunk;
 const toolInput = JSON.stringify({ q: 'x'.repeat(400) }); // ASCII: a byte a character
 const toolCall = (id: string) =>
@@ -48,13 +59,11 @@ const toolCall = (id: string) =>
 
 describe('a stream cut short is charged what it generated, however it came', () => {
   it('a whole tool-call part: the estimated input plus its bytes at four a token', async () => {
-    const tokens = new AtomicTokenBudget(10_000);
-    const model = sdk.wrap(failingAfter([start, toolCall('c1')]), {
-      budget: tokens,
-      estimate: fixed(100, 500),
-    });
-    const { stream } = await model.doStream({ prompt: [] });
-    expect(await drain(stream)).toBeInstanceOf(Error);
+    const { tokens, ended } = await streamThrough(
+      failingAfter([start, toolCall('c1')]),
+      fixed(100, 500),
+    );
+    expect(ended).toBeInstanceOf(Error);
     expect(tokens.snapshot()).toMatchObject({
       reserved: 0,
       consumed: 100 + Math.ceil(toolInput.length / 4),
@@ -62,7 +71,6 @@ describe('a stream cut short is charged what it generated, however it came', () 
   });
 
   it('a tool call streamed as deltas and then whole is counted once', async () => {
-    const tokens = new AtomicTokenBudget(10_000);
     const parts = [
       start,
       { type: 'tool-input-start', id: 'c1', toolName: 'search' },
@@ -71,49 +79,36 @@ describe('a stream cut short is charged what it generated, however it came', () 
       { type: 'tool-input-end', id: 'c1' },
       toolCall('c1'),
     ] as Chunk[];
-    const model = sdk.wrap(failingAfter(parts), { budget: tokens, estimate: fixed(100, 500) });
-    const { stream } = await model.doStream({ prompt: [] });
-    await drain(stream);
+    const { tokens } = await streamThrough(failingAfter(parts), fixed(100, 500));
     expect(tokens.snapshot().consumed).toBe(100 + Math.ceil(toolInput.length / 4));
   });
 
   it('a generated file: its output is taken at the estimate', async () => {
-    const tokens = new AtomicTokenBudget(10_000);
     const file = {
       type: 'file',
       mediaType: 'image/png',
       data: 'A'.repeat(4_000),
     } as unknown as Chunk;
-    const model = sdk.wrap(failingAfter([start, file]), {
-      budget: tokens,
-      estimate: fixed(100, 2_000),
-    });
-    const { stream } = await model.doStream({ prompt: [] });
-    await drain(stream);
+    const { tokens } = await streamThrough(failingAfter([start, file]), fixed(100, 2_000));
     expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 2_100 });
   });
 
   it('a stream that ends without a finish part after a tool call is charged it too', async () => {
-    const tokens = new AtomicTokenBudget(10_000);
-    const model = sdk.wrap(streaming([start, toolCall('c2')]), {
-      budget: tokens,
-      estimate: fixed(100, 500),
-    });
-    const { stream } = await model.doStream({ prompt: [] });
-    expect(await drain(stream)).toBeUndefined();
+    const { tokens, ended } = await streamThrough(
+      streaming([start, toolCall('c2')]),
+      fixed(100, 500),
+    );
+    expect(ended).toBeUndefined();
     expect(tokens.snapshot().consumed).toBe(100 + Math.ceil(toolInput.length / 4));
   });
 });
 
 it('a finish part without usage: what the provider did not report is taken at the estimate', async () => {
-  const tokens = new AtomicTokenBudget(10_000);
   const finish = { type: 'finish', finishReason: { unified: 'stop', raw: undefined } } as Chunk;
-  const model = sdk.wrap(streaming([...textChunks(['abcd']), finish]), {
-    budget: tokens,
-    estimate: fixed(100, 500),
-  });
-  const { stream } = await model.doStream({ prompt: [] });
-  await drain(stream);
+  const { tokens } = await streamThrough(
+    streaming([...textChunks(['abcd']), finish]),
+    fixed(100, 500),
+  );
   expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 600 });
 });
 
