@@ -23,10 +23,11 @@ describe('the gallery of broken implementations', () => {
     it(`catches ${c.name} and shrinks it to at most ${c.maxCommands} commands on a pinned seed`, async () => {
       const sizes: number[] = [];
       for (const seed of c.seeds ?? seeds) {
-        // The kit's default shrink time: on a loaded CI machine a 3 s cap stopped the timer
-        // guard's shrink at 13 commands (it needs about 3 s unloaded).
+        // Shrinking is capped by wall-clock time: on a loaded CI machine a 3 s cap stopped the
+        // timer guard's shrink at 13 commands (it needs about 3 s unloaded), and once 10 s at
+        // 17, beside a Redis-heavy file. The cap only bounds a search that succeeds sooner.
         const error = await caught(() =>
-          c.run({ seed, replayFromEnv: false, shrinkTimeMs: 10_000 }),
+          c.run({ seed, replayFromEnv: false, shrinkTimeMs: 30_000 }),
         );
         expect(error.message).toContain(error.replayLine);
         expect(error.message.endsWith(error.replayLine)).toBe(true);
@@ -35,7 +36,7 @@ describe('the gallery of broken implementations', () => {
         sizes.push(error.commandCount);
       }
       expect(Math.min(...sizes), sizes.join(', ')).toBeLessThanOrEqual(c.maxCommands);
-    }, 60_000);
+    }, 90_000);
   }
 });
 
