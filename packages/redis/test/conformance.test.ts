@@ -74,7 +74,7 @@ for (const policy of ['reset', 'carry'] as const) {
       kind: 'guard',
       name: `RedisBudget (${policy})`,
       factory: ({ capacity }) => guard(capacity, { refillPolicy: policy }),
-      capabilities: { available: true, permits, refill: { policy } },
+      capabilities: { available: true, permits, refill: { policy, batch: true } },
     });
     suite({
       ...common,
@@ -82,7 +82,7 @@ for (const policy of ['reset', 'carry'] as const) {
       kind: 'token-budget',
       name: `RedisTokenBudget (${policy})`,
       factory: ({ capacity }) => tokens(capacity, { refillPolicy: policy }),
-      capabilities: { ...tokenCaps, asyncDispose: true, refill: { policy } },
+      capabilities: { ...tokenCaps, asyncDispose: true, refill: { policy, batch: true } },
     });
   });
 }
@@ -142,7 +142,7 @@ describe.skipIf(!redisReady)('kit, debt cap', () => {
     kind: 'token-budget',
     name: 'RedisTokenBudget with maxDebt 3',
     factory: ({ capacity }) => tokens(capacity, { maxDebt: 3 }),
-    capabilities: { ...tokenCaps, maxDebt: 3, refill: { policy: 'reset' } },
+    capabilities: { ...tokenCaps, maxDebt: 3, refill: { policy: 'reset', batch: true } },
   });
 });
 

@@ -17,6 +17,14 @@ export interface RefillCapability {
   readonly policy: 'reset' | 'carry';
   /** `call` (default): the kit calls `refill()`. `clock`: the kit moves `context.clock`. */
   readonly by?: 'call' | 'clock';
+  /**
+   * Under refill by call: `refill(times)` applies `times` refills in one call, as that many
+   * calls would (core's budgets do; `declaredGuardCapabilities` reads it from their
+   * `batchRefill`). The kit then also calls `refill(2)` to `refill(4)`, and `refill` with an
+   * invalid count (0, negative, fractional, `NaN`, a string), which must be rejected with
+   * `INVALID_ARGUMENT` or `INVALID_AMOUNT` and change nothing. Default `false`.
+   */
+  readonly batch?: boolean;
 }
 
 /**
@@ -213,11 +221,11 @@ function refillOf(value: unknown): RefillCapability | undefined {
   if (value === undefined || value === false) return undefined;
   if (typeof value !== 'object' || value === null) {
     throw new AdapterError(
-      `capability 'refill' must be false or { policy: 'reset' | 'carry', by?: 'call' | 'clock' }, got ${String(value)}`,
+      `capability 'refill' must be false or { policy: 'reset' | 'carry', by?: 'call' | 'clock', batch?: boolean }, got ${String(value)}`,
       { member: 'refill' },
     );
   }
-  const { policy, by } = value as { policy?: unknown; by?: unknown };
+  const { policy, by, batch } = value as { policy?: unknown; by?: unknown; batch?: unknown };
   if (policy !== 'reset' && policy !== 'carry') {
     throw new AdapterError(`refill.policy must be 'reset' or 'carry', got ${String(policy)}`, {
       member: 'refill',
@@ -228,7 +236,18 @@ function refillOf(value: unknown): RefillCapability | undefined {
       member: 'refill',
     });
   }
-  return { policy, by: by ?? 'call' };
+  if (batch !== undefined && typeof batch !== 'boolean') {
+    throw new AdapterError(`refill.batch must be a boolean, got ${String(batch)}`, {
+      member: 'refill',
+    });
+  }
+  if (batch === true && by === 'clock') {
+    throw new AdapterError(
+      "refill.batch applies to refill by call; under refill by 'clock' the kit moves the clock past several boundaries anyway",
+      { member: 'refill' },
+    );
+  }
+  return { policy, by: by ?? 'call', batch: batch === true };
 }
 
 function object(value: unknown, what: string): object {
@@ -390,6 +409,9 @@ export function declaredGuardCapabilities(subject: unknown): GuardCapabilities {
     available: caps.sync,
     permits: { partialCommit: caps.partialCommit },
     countRelease: caps.countRelease ? 'pool' : 'exact',
-    refill: caps.schedulable && caps.refill !== undefined ? { policy: caps.refill } : false,
+    refill:
+      caps.schedulable && caps.refill !== undefined
+        ? { policy: caps.refill, batch: caps.batchRefill === true }
+        : false,
   };
 }

@@ -24,7 +24,8 @@ import {
   overReleaseOp,
   planCountRelease,
   readOp,
-  refillOp,
+  refillCallOps,
+  refillClockOps,
   reserveOp,
 } from './ledger-world.js';
 import { type Mismatch, mismatch } from './search.js';
@@ -310,15 +311,8 @@ export function guardOps(
       fc.tuple(index, fc.nat(maxCost)).map(([i, u]) => settleOp(i, 'commit', u)),
     ],
   ];
-  if (caps.refill?.by === 'clock') {
-    list.push(
-      [2 * refill, fc.constant(clockOp<W>('boundary'))],
-      [refill, fc.constant(clockOp<W>('within'))],
-      [refill, fc.constant(clockOp<W>('late'))],
-      [refill, fc.constant(clockOp<W>('deliver'))],
-      [refill, fc.constant(epochReadOp<W>())],
-    );
-  } else list.push([refill, fc.constant(refillOp<W>())]);
+  if (caps.refill?.by === 'clock') list.push(...refillClockOps<W>(refill));
+  else if (refill > 0) list.push(...refillCallOps<W>(caps.refill?.batch === true, refill));
   if (caps.available && caps.linearizable && focus !== 'probe') {
     list.push([1, fc.constant(readOp<W>('available'))]);
   }

@@ -4,8 +4,8 @@
  * of its own and name it in the test title:
  * - `mixed`: everything the capabilities allow (the default for direct calls);
  * - `overlap`: batches of reserves and releases started together, the races behind an `await`;
- * - `long`: histories sixteen times longer (and fewer), for drift that takes a hundred or more
- *   grants to show;
+ * - `long`: histories sixteen times longer (and fewer), each ending in a soak of 1 000
+ *   reserve-and-give-back cycles, for drift that takes hundreds of grants to show;
  * - `invalid`: invalid amounts at every entry point, between valid calls;
  * - `permits`: permits settled, settled again and settled twice at once;
  * - `refill`: refills while calls are in flight;
@@ -106,7 +106,8 @@ const focuses: readonly CheckFocus[] = [
 
 /**
  * `long`: few runs, each many times the length of the others, so that a history holds a
- * hundred grants or more (a drift every 100th grant shows), at about the cost of the others.
+ * hundred grants or more (a drift every 100th grant shows), at about the cost of the others;
+ * the soak at the end of each (`SOAK_CYCLES`) adds a thousand more.
  */
 const LONG_RUNS = 20;
 const LONG_TIMES = 16;

@@ -31,7 +31,8 @@ import {
   LedgerWorld,
   overReleaseOp,
   readOp,
-  refillOp,
+  refillCallOps,
+  refillClockOps,
   reserveOp,
 } from './ledger-world.js';
 import { type Mismatch, mismatch } from './search.js';
@@ -467,15 +468,8 @@ export function tokenOps(
     [misuseCount, index.map((i) => countReleaseOp<W>(i, 'again'))],
     [misuseCount, amount.map((c) => overReleaseOp<W>(Math.max(1, c)))],
   ];
-  if (caps.refill?.by === 'clock') {
-    list.push(
-      [2 * refill, fc.constant(clockOp<W>('boundary'))],
-      [refill, fc.constant(clockOp<W>('within'))],
-      [refill, fc.constant(clockOp<W>('late'))],
-      [refill, fc.constant(clockOp<W>('deliver'))],
-      [refill, fc.constant(epochReadOp<W>())],
-    );
-  } else list.push([refill, fc.constant(refillOp<W>())]);
+  if (caps.refill?.by === 'clock') list.push(...refillClockOps<W>(refill));
+  else if (refill > 0) list.push(...refillCallOps<W>(caps.refill?.batch === true, refill));
   if (caps.linearizable && focus !== 'probe') {
     list.push([1, fc.constant(readOp<W>('tokensConsumed'))]);
     if (caps.available) list.push([1, fc.constant(readOp<W>('available'))]);

@@ -20,6 +20,7 @@ import {
   type LedgerWorld,
   probe,
   probeCommand,
+  soak,
 } from './ledger-world.js';
 
 /**
@@ -129,6 +130,7 @@ export async function runLedgerCheck<W extends LedgerWorld>(
     },
     atRest: () => spec.reads,
     finish: async (world) => {
+      if (resolved.focus === 'long') await soak(world, spec.reserve, spec.giveBack);
       await probe(world, spec.reserve, spec.giveBack);
       if (world.ok() && spec.after !== undefined) await spec.after(world);
     },

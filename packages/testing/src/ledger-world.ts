@@ -94,6 +94,12 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
   readonly amounts: number[] = [];
   /** Late refill timers delivered since the last read at rest. */
   deliveriesSinceRead = 0;
+  /**
+   * Under refill by clock: the last boundary the kit moved the clock onto or past, and the
+   * last two gaps from one such boundary to the next (what a jump past several is planned by).
+   */
+  lastBoundary: number | undefined = undefined;
+  readonly gaps: [number, number] = [0, 0];
 
   constructor(
     scheduler: fc.Scheduler,
@@ -364,23 +370,28 @@ export function overReleaseOp<W extends LedgerWorld>(amount: number): LedgerOp<W
   };
 }
 
-/** @internal `refill()` on the subject. */
-export function refillOp<W extends LedgerWorld>(): LedgerOp<W> {
+/**
+ * @internal `refill()` on the subject, or `refill(times)` (a batch, as that many calls): the
+ * ledger begins `times` epochs.
+ */
+export function refillOp<W extends LedgerWorld>(times = 1): LedgerOp<W> {
+  const text = times === 1 ? 'refill()' : `refill(${times})`;
   return {
-    text: 'refill()',
+    text,
     applicable: (world) => world.mayRefill(),
     plan(world) {
       if (!world.mayRefill()) return undefined;
       world.refillsSinceRead++;
       world.refillsStarted++;
       world.refillsInFlight++;
-      const effect = (s: S): readonly S[] => [ledgerRefill(world.config, s, world.amounts)];
+      const effect = (s: S): readonly S[] => [refillTimes(world, s, times)];
+      const subject = world.subject as { refill(times?: number): unknown };
       return {
-        label: 'refill()',
-        start: () => (world.subject as { refill(): unknown }).refill(),
+        label: text,
+        start: () => (times === 1 ? subject.refill() : subject.refill(times)),
         judge: (outcome) => {
           world.refillsInFlight--;
-          if (!outcome.ok) return world.rejected('refill()', outcome.error, effect);
+          if (!outcome.ok) return world.rejected(text, outcome.error, effect);
           return { kind: 'step', shown: 'done', step: effect };
         },
       };
@@ -388,8 +399,53 @@ export function refillOp<W extends LedgerWorld>(): LedgerOp<W> {
   };
 }
 
+/** `times` refills of the ledger in a row. */
+function refillTimes(world: LedgerWorld, s: S, times: number): S {
+  let state = s;
+  for (let i = 0; i < times; i++) state = ledgerRefill(world.config, state, world.amounts);
+  return state;
+}
+
+/** Counts a batched `refill(times)` must reject: not positive safe integers (`undefined` means 1). */
+const INVALID_TIMES: readonly unknown[] = [
+  0,
+  -1,
+  1.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  2 ** 53,
+  '2',
+];
+
+/**
+ * @internal The refill commands for a subject refilled by call: `refill()`, and under
+ * `batch` also `refill(2…4)` and `refill` with an invalid count (rejected without effect).
+ */
+export function refillCallOps<W extends LedgerWorld>(
+  batch: boolean,
+  weight: number,
+): [number, fc.Arbitrary<LedgerOp<W>>][] {
+  const list: [number, fc.Arbitrary<LedgerOp<W>>][] = [[weight, fc.constant(refillOp<W>())]];
+  if (!batch) return list;
+  list.push(
+    [weight, fc.integer({ min: 2, max: 4 }).map((times) => refillOp<W>(times))],
+    [
+      1,
+      fc.constantFrom(...INVALID_TIMES).map((times) =>
+        invalidOp<W>(
+          `refill(${formatAmount(times)})`,
+          (world) => (world.subject as { refill(times: unknown): unknown }).refill(times),
+          ['INVALID_ARGUMENT', 'INVALID_AMOUNT'],
+          (world) => world.mayRefill(),
+        ),
+      ),
+    ],
+  );
+  return list;
+}
+
 /** @internal How far a clock move goes. */
-export type ClockStep = 'within' | 'boundary' | 'late' | 'deliver';
+export type ClockStep = 'within' | 'boundary' | 'late' | 'deliver' | 'jump';
 
 interface ClockSubject {
   readonly epoch: number;
@@ -397,14 +453,34 @@ interface ClockSubject {
 }
 
 /**
- * @internal Moves `context.clock` and nothing else: to 1 ms before the next boundary (no
- * refill), onto it (exactly one), onto it with the timer held back, or delivering held-back
- * timers (a stale refill must change nothing). The move touches no method of the subject, so
- * the next call may be the first to see the new epoch — a lazy schedule must attribute it
- * from the clock, not from the traffic. The boundary is asked for (`nextRefillAt()`) before
- * the clock moves, when nothing is due yet.
+ * The gap of the subject's schedule when the last two seen were equal (an interval, or a
+ * calendar between its irregular months and clock changes); `undefined` otherwise.
  */
-export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
+function steadyGap(world: LedgerWorld): number | undefined {
+  const [before, last] = world.gaps;
+  return last > 0 && before === last ? last : undefined;
+}
+
+/** Records the gap from the last boundary crossed to `at`, the next one. */
+function observeGap(world: LedgerWorld, at: number): void {
+  const last = world.lastBoundary;
+  if (last === undefined || at <= last) return;
+  world.gaps[0] = world.gaps[1];
+  world.gaps[1] = at - last;
+}
+
+/**
+ * @internal Moves `context.clock` and nothing else: to 1 ms before the next boundary (no
+ * refill), onto it (exactly one), onto it with the timer held back, past two to four of them at
+ * once with their timers held back (`jump`: a process paused or a machine asleep; the
+ * subject's next access must begin every epoch it slept through), or delivering held-back timers (a stale refill must change nothing). The move
+ * touches no method of the subject, so the next call may be the first to see the new epoch — a
+ * lazy schedule must attribute it from the clock, not from the traffic. The boundary is asked
+ * for (`nextRefillAt()`) before the clock moves, when nothing is due yet. A jump lands halfway
+ * between its last boundary and the one after, placed by the schedule's gap; it is made only
+ * once the last two gaps the kit saw were equal, and is a single boundary move until then.
+ */
+export function clockOp<W extends LedgerWorld>(step: ClockStep, boundaries = 1): LedgerOp<W> {
   const text =
     step === 'within'
       ? 'advance(to 1 ms before the boundary)'
@@ -412,7 +488,9 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
         ? 'advance(to the boundary)'
         : step === 'late'
           ? 'advance(to the boundary, timer late)'
-          : 'deliverLateTimers()';
+          : step === 'jump'
+            ? `advance(past ${boundaries} boundaries)`
+            : 'deliverLateTimers()';
   return {
     text,
     applicable: (world) => world.mayRefill(),
@@ -420,11 +498,12 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
       if (!world.mayRefill()) return undefined;
       const subject = world.subject as ClockSubject;
       const { clock } = world;
-      const crosses = step === 'boundary' || step === 'late';
+      const crosses = step === 'boundary' || step === 'late' || step === 'jump';
       if (crosses) {
         world.refillsSinceRead++;
         world.refillsStarted++;
       }
+      let crossed = crosses ? 1 : 0;
       return {
         label: text,
         start: () => {
@@ -440,22 +519,54 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep): LedgerOp<W> {
               { member: 'nextRefillAt' },
             );
           }
+          observeGap(world, at);
           if (step === 'within') {
             if (at - 1 > clock.now()) clock.set(at - 1);
-          } else if (step === 'boundary') clock.set(Math.max(at, clock.now()));
-          else clock.lag(Math.max(0, at - clock.now()));
+            return;
+          }
+          const gap = step === 'jump' && at >= clock.now() ? steadyGap(world) : undefined;
+          if (gap !== undefined) {
+            crossed = boundaries;
+            // Asleep: the timers stay due until a later move delivers them, so the subject's
+            // next access is the first to see the time.
+            world.lastBoundary = at + (boundaries - 1) * gap;
+            clock.lag(world.lastBoundary + Math.floor(gap / 2) - clock.now());
+            return;
+          }
+          world.lastBoundary = at;
+          if (step === 'late') clock.lag(Math.max(0, at - clock.now()));
+          else clock.set(Math.max(at, clock.now()));
         },
         judge: (outcome) => {
           if (!outcome.ok) throw outcome.error;
           return {
             kind: 'step',
-            shown: 'done',
-            step: (s) => [crosses ? ledgerRefill(world.config, s, world.amounts) : s],
+            // A jump before the gap is known moves onto the next boundary only.
+            shown:
+              step === 'jump' && crossed === 1 ? 'done (one boundary: gap not yet known)' : 'done',
+            step: (s) => [crossed === 0 ? s : refillTimes(world, s, crossed)],
           };
         },
       };
     },
   };
+}
+
+/**
+ * @internal The clock moves of a subject refilled by clock, and its `epoch` read, with
+ * `weight` for each (twice that for a move onto the boundary).
+ */
+export function refillClockOps<W extends LedgerWorld>(
+  weight: number,
+): [number, fc.Arbitrary<LedgerOp<W>>][] {
+  return [
+    [2 * weight, fc.constant(clockOp<W>('boundary'))],
+    [weight, fc.constant(clockOp<W>('within'))],
+    [weight, fc.constant(clockOp<W>('late'))],
+    [weight, fc.constant(clockOp<W>('deliver'))],
+    [weight, fc.integer({ min: 2, max: 4 }).map((n) => clockOp<W>('jump', n))],
+    [weight, fc.constant(epochReadOp<W>())],
+  ];
 }
 
 /** @internal Reads the subject's `epoch` (under refill by clock): one per boundary crossed. */
@@ -659,4 +770,50 @@ export async function probe<W extends LedgerWorld>(
     );
   }
   await world.settle();
+}
+
+/**
+ * @internal Reserve-and-give-back cycles at the end of every long run. A history of a few
+ * hundred commands holds about a hundred grants (most costs are large against the capacity);
+ * the soak adds this many grants of one unit, each given back before the next, so that a unit
+ * lost once every few hundred grants shows as a false denial here or in the probe after.
+ */
+export const SOAK_CYCLES = 1_000;
+
+/**
+ * @internal The soak: `cycles` times, reserve one unit (it must be granted while the ledger
+ * has one free) and give it back. The log keeps one line for the cycles that passed and the
+ * calls of the one that failed.
+ */
+export async function soak<W extends LedgerWorld>(
+  world: W,
+  reserve: (amount: number) => LedgerOp<W>,
+  giveBack: (world: W, h: Handle) => Planned<S>,
+  cycles = SOAK_CYCLES,
+): Promise<void> {
+  await world.settle();
+  if (!world.ok() || world.unjudgeable || world.available(world.frontier[0]!) < 1) return;
+  const summary = world.beginCommand();
+  summary.calls.push(`soak: ${cycles} cycles of reserve(1) then give back`);
+  for (let i = 0; i < cycles; i++) {
+    const before = world.handles.length;
+    const cycle = world.beginCommand();
+    world.launch(reserve(1), cycle, '');
+    await world.settle();
+    for (const h of world.handles.slice(before)) {
+      if (!world.ok()) break;
+      if (h.object === null) continue;
+      world.launch(
+        { text: 'give back', applicable: () => true, plan: () => giveBack(world, h) },
+        cycle,
+        '',
+      );
+    }
+    await world.settle();
+    if (!world.ok() || world.unjudgeable) {
+      summary.calls[0] = `soak: ${i} cycles of reserve(1) then give back passed, then`;
+      return;
+    }
+    world.log.pop();
+  }
 }

@@ -2,7 +2,12 @@
 // in a way that is not an accounting failure: a typed AdapterError that names the member.
 import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
-import { AdapterError, checkGuard, checkTokenBudget } from '../src/index.js';
+import {
+  AdapterError,
+  checkGuard,
+  checkTokenBudget,
+  declaredGuardCapabilities,
+} from '../src/index.js';
 import { PlainTokenBudget } from './outside/plain-token-budget.js';
 
 async function adapterError(run: () => Promise<unknown>): Promise<AdapterError> {
@@ -41,6 +46,38 @@ describe('adapter errors', () => {
       checkGuard(countOnly, { capabilities: { refill: { policy: 'rollover' } } as never }),
     );
     expect(error.member).toBe('refill');
+  });
+
+  it('rejects a batch flag that is not a boolean, or given with refill by clock', async () => {
+    for (const refill of [
+      { policy: 'reset', batch: 'yes' },
+      { policy: 'carry', by: 'clock', batch: true },
+    ]) {
+      const error = await adapterError(() =>
+        checkGuard(countOnly, { capabilities: { refill } as never }),
+      );
+      expect(error.member).toBe('refill');
+      expect(error.message).toMatch(/batch/);
+    }
+  });
+
+  it('reads a batched refill from what a core budget declares', () => {
+    expect(declaredGuardCapabilities(new AtomicBudget(1)).refill).toEqual({
+      policy: 'reset',
+      batch: true,
+    });
+    const unbatched = {
+      ...countOnly(),
+      capabilities: {
+        sync: false,
+        countRelease: true,
+        partialCommit: false,
+        retryHint: false,
+        schedulable: true,
+        refill: 'carry',
+      },
+    };
+    expect(declaredGuardCapabilities(unbatched).refill).toEqual({ policy: 'carry', batch: false });
   });
 
   it('names a method that returns the wrong type, with the commands that led to it', async () => {

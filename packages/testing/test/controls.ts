@@ -55,7 +55,7 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
       capabilities: {
         available: true,
         permits: { dispose: 'both' as const, partialCommit: true },
-        refill: { policy },
+        refill: { policy, batch: true },
       },
     },
     {
@@ -68,7 +68,7 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
         debt: true,
         countApi: true,
         asyncDispose: true,
-        refill: { policy },
+        refill: { policy, batch: true },
       },
     },
     {
@@ -82,7 +82,7 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
       capabilities: {
         available: true,
         permits: { dispose: 'both' as const, partialCommit: true },
-        refill: { policy },
+        refill: { policy, batch: true },
       },
     },
     {
@@ -98,7 +98,7 @@ export const controlSuites: readonly (Omit<GuardSuite, 'test'> | Omit<TokenBudge
         debt: true,
         countApi: true,
         asyncDispose: true,
-        refill: { policy },
+        refill: { policy, batch: true },
       },
     },
     ...boundariesFor(policy).map((boundary: Boundary) => ({

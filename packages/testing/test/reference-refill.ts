@@ -15,7 +15,8 @@ export type RefillBug =
   | 'two-refills-per-epoch'
   | 'stale-timer-applied'
   | 'carry-ignores-held'
-  | 'settles-in-the-last-touched-epoch';
+  | 'settles-in-the-last-touched-epoch'
+  | 'catch-up-one-per-access';
 
 class EpochBudget {
   avail: number;
@@ -152,7 +153,12 @@ export class ReferenceRefill implements GuardSubject {
       }
       return;
     }
-    const crossed = 1 + Math.floor((now - this.nextAt) / this.intervalMs);
+    // Planted: an access after a long pause begins one epoch, however many boundaries passed
+    // (the next access begins another, and so on).
+    const crossed =
+      this.bug === 'catch-up-one-per-access'
+        ? 1
+        : 1 + Math.floor((now - this.nextAt) / this.intervalMs);
     this.epochs += crossed;
     this.nextAt += crossed * this.intervalMs;
     this.budget.refill();

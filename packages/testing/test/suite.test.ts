@@ -109,6 +109,30 @@ describe('suite()', () => {
     expect((error as ConformanceError).check).toBe('long');
   });
 
+  it('the long-history test fails a guard that drifts once every 500 grants (the soak)', async () => {
+    const run = plainGuardSuite('very rare drift', 'very-rare-drift', { seed: 11 });
+    const error = await run('holds over long histories').catch((e) => e);
+    expect(ConformanceError.isInstance(error)).toBe(true);
+    expect((error as ConformanceError).commands).toMatch(/soak: \d+ cycles/);
+  });
+
+  it('calls refill(times) when the refill is declared batched, and catches a batch that fences nothing', async () => {
+    const caps = (batch: boolean): GuardCapabilities => ({
+      available: true,
+      permits: true,
+      refill: { policy: 'reset', batch },
+    });
+    const batched = plainGuardSuite('batch', 'batch-refill-unfenced', { seed: 5 }, caps(true));
+    const error = await batched("refills under the 'reset' policy").catch((e) => e);
+    expect(ConformanceError.isInstance(error)).toBe(true);
+    expect((error as ConformanceError).commands).toMatch(/refill\([2-4]\)/);
+    // Declared unbatched, the kit calls refill() alone, which this guard does right.
+    const single = plainGuardSuite('single', 'batch-refill-unfenced', { seed: 5 }, caps(false));
+    await expect(single("refills under the 'reset' policy")).resolves.toBeUndefined();
+    const correct = plainGuardSuite('correct', 'none', { seed: 5 }, caps(true));
+    await expect(correct("refills under the 'reset' policy")).resolves.toBeUndefined();
+  });
+
   it('the test at scale fails a guard that keeps its count in 32 bits, which the others pass', async () => {
     const run = plainGuardSuite(
       'int32',

@@ -10,7 +10,9 @@ export type GuardBug =
   | 'large-vs-small'
   | 'slow-drift'
   | 'rare-drift'
-  | 'int32-cells';
+  | 'very-rare-drift'
+  | 'int32-cells'
+  | 'batch-refill-unfenced';
 
 /** Options for {@link PlainGuard}. */
 export interface PlainGuardOptions {
@@ -40,8 +42,8 @@ interface Hold {
 
 /** Costs above this take the split path under the `large-vs-small` bug. */
 const SMALL = 4;
-/** Under `slow-drift` (`rare-drift`), every this-many-th successful reserve loses one extra unit. */
-const DRIFT_EVERY = { 'slow-drift': 16, 'rare-drift': 100 } as const;
+/** Under a drift bug, every this-many-th successful reserve loses one extra unit. */
+const DRIFT_EVERY = { 'slow-drift': 16, 'rare-drift': 100, 'very-rare-drift': 500 } as const;
 
 export class PlainGuard {
   readonly capacity: number;
@@ -91,9 +93,21 @@ export class PlainGuard {
     return this.avail;
   }
 
-  /** Start a new epoch. */
-  refill(): void {
-    this.epoch++;
+  /** Start `times` new epochs at once (default one), as that many calls would. */
+  refill(times = 1): void {
+    if (!Number.isSafeInteger(times) || times < 1) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: `times must be a positive safe integer, got ${String(times)}`,
+      });
+    }
+    if (this.bug === 'batch-refill-unfenced' && times > 1) {
+      // BUG: the batch path refills the units but begins no epoch: older permits stay live.
+      this.avail = this.capacity - (this.policy === 'reset' ? 0 : this.heldUnits());
+      if (this.policy === 'reset') this.countPool = 0;
+      return;
+    }
+    this.epoch += times;
     if (this.policy === 'reset') {
       // Older permits and count units are fenced: they can never return units.
       this.avail = this.capacity;
@@ -101,9 +115,14 @@ export class PlainGuard {
       this.held.clear();
       return;
     }
-    let heldCost = 0;
-    for (const hold of this.held) heldCost += hold.cost;
-    this.avail = this.capacity - this.countPool - heldCost;
+    this.avail = this.capacity - this.heldUnits();
+  }
+
+  /** Units held through the count API and by permits in live epochs. */
+  private heldUnits(): number {
+    let units = this.countPool;
+    for (const hold of this.held) units += hold.cost;
+    return units;
   }
 
   /** Count API: reserve `cost` units. */
@@ -156,9 +175,12 @@ export class PlainGuard {
       return onGrant();
     }
     this.grants++;
-    // BUG (slow-drift, rare-drift): every 16th (100th) grant loses one more unit than it holds.
+    // BUG (slow-drift, rare-drift, very-rare-drift): every 16th (100th, 500th) grant loses one
+    // more unit than it holds.
     const every =
-      this.bug === 'slow-drift' || this.bug === 'rare-drift' ? DRIFT_EVERY[this.bug] : 0;
+      this.bug === 'slow-drift' || this.bug === 'rare-drift' || this.bug === 'very-rare-drift'
+        ? DRIFT_EVERY[this.bug]
+        : 0;
     const drift = every > 0 && this.grants % every === 0 && this.avail > cost ? 1 : 0;
     this.avail -= cost + drift;
     return onGrant();
