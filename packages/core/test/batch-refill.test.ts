@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AtomicBudget, AtomicTokenBudget, BudgetError, capabilitiesOf } from '../src/index.js';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  BudgetError,
+  capabilitiesOf,
+  SharedBudget,
+  SharedHierarchy,
+  SharedTokenBudget,
+} from '../src/index.js';
 
 const steps = fc.array(
   fc.oneof(
@@ -60,18 +68,52 @@ describe('refill(times)', () => {
     expect(batched.epoch).toBe(4);
   });
 
-  it('pays a debt of 2^53 − 1 in one step, the epoch saturating rather than losing precision', () => {
+  it('pays a debt of 2^53 − 1 in one step, up to the last epoch 2^53 − 1 can count', () => {
     const tokens = new AtomicTokenBudget(2);
     tokens.recordUsageSync(tokens.tryReserveTokensSync(0)!, Number.MAX_SAFE_INTEGER, 0);
     tokens.refill(2 ** 50);
     // Each of the 2^50 refills pays a capacity of 2: the debt of 2^53 − 3 loses 2^51.
     expect(tokens.debt()).toBe(Number.MAX_SAFE_INTEGER - 2 - 2 ** 51);
-    tokens.refill(Number.MAX_SAFE_INTEGER);
+    tokens.refill(Number.MAX_SAFE_INTEGER - 2 ** 50);
     expect([tokens.debt(), tokens.available(), tokens.epoch]).toEqual([
       0,
       2,
       Number.MAX_SAFE_INTEGER,
     ]);
+  });
+
+  it('refuses a refill past epoch 2^53 − 1, where a reset could no longer fence older permits', () => {
+    const make = [
+      () => new AtomicBudget(4, { leakBackstop: false }),
+      () => new AtomicTokenBudget(4, { leakBackstop: false }),
+      () => new SharedBudget(4, { leakBackstop: false }),
+      () => new SharedTokenBudget(4, { leakBackstop: false }),
+    ];
+    for (const build of make) {
+      const budget = build();
+      budget.refill(Number.MAX_SAFE_INTEGER - 1);
+      expect(() => budget.refill(2)).toThrow(/past 2\^53 − 1/);
+      budget.refill();
+      expect(budget.epoch).toBe(Number.MAX_SAFE_INTEGER);
+      expect(budget.tryReserveSync(3)).toBe(true);
+      for (const times of [1, 5]) {
+        let error: unknown;
+        try {
+          budget.refill(times);
+        } catch (e) {
+          error = e;
+        }
+        expect(BudgetError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
+      }
+      // Nothing changed: the epoch, and the units held in it (a refill would have reset them).
+      expect([budget.epoch, budget.available()]).toEqual([Number.MAX_SAFE_INTEGER, 1]);
+      budget.releaseSync(3);
+      expect(budget.available()).toBe(4);
+    }
+    const tree = new SharedHierarchy({ capacity: 4, children: { capacity: 4 } });
+    tree.refill(Number.MAX_SAFE_INTEGER);
+    expect(() => tree.refill()).toThrow(/past 2\^53 − 1/);
+    expect(tree.epoch).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('refuses a count that is not a positive safe integer, changing nothing', () => {

@@ -184,6 +184,9 @@ elseif op == 'ref' then
   local times, ifEpoch = tonumber(ARGV[A]), tonumber(ARGV[A + 1])
   if ifEpoch >= 0 and ifEpoch ~= ep then
     out = {0, ep}
+  elseif ep > MAX - times then
+    -- Past 2^53 - 1 an epoch could not be told from the one before: refused, nothing changed.
+    out = {2, ep}
   else
     refill(times)
     out = {1, ep}

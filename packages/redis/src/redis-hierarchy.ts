@@ -127,6 +127,8 @@ export class RedisHierarchy extends RedisHierarchyNode {
    * pass the epoch they saw as `ifEpoch`, so the refill happens once.
    *
    * @param times - refills to apply at once (default 1), a positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    * @param ifEpoch - refill only if the tree is still in this epoch.
    * @returns whether the refill was applied.
    */

@@ -143,6 +143,8 @@ export abstract class RemoteBudget {
    * refill happens once.
    *
    * @param times - refills to apply at once (default 1), a positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    * @param ifEpoch - refill only if the budget is still in this epoch.
    * @returns whether the refill was applied.
    */

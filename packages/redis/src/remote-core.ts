@@ -225,6 +225,13 @@ export class RemoteCore {
       ifEpoch === undefined ? '-1' : String(ifEpoch),
     ]);
     const [applied = 0, epoch = 0] = v;
+    if (applied === 2) {
+      throw new BudgetError({
+        code: 'INVALID_ARGUMENT',
+        message: `refill(${times}) would take the epoch past 2^53 − 1 (it is ${epoch}); nothing changed`,
+        details: { times, epoch },
+      });
+    }
     if (applied === 1) {
       this.emit(() => ({
         type: 'refill',

@@ -150,6 +150,21 @@ describe.skipIf(!redisReady)('RedisBudget, epochs', () => {
       expect(await codeOf(b.refill(times))).toBe('INVALID_ARGUMENT');
     expect((await b.snapshot()).epoch).toBe(0);
   });
+
+  it('refuses a refill past epoch 2^53 − 1, keeping what the epoch holds', async () => {
+    const b = budget(4);
+    expect(await b.refill(Number.MAX_SAFE_INTEGER - 1)).toBe(true);
+    expect(await codeOf(b.refill(2))).toBe('INVALID_ARGUMENT');
+    expect(await b.refill()).toBe(true);
+    expect(await b.tryReserve(3)).toBe(true);
+    const refused = await b.refill().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/past 2\^53 − 1/);
+    const after = await b.snapshot();
+    expect([after.epoch, after.available]).toEqual([Number.MAX_SAFE_INTEGER, 1]);
+    await b.release(3);
+    expect((await b.snapshot()).available).toBe(4);
+  });
 });
 
 describe.skipIf(!redisReady)('RedisBudget, configuration', () => {

@@ -250,10 +250,12 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    *
    * @param times - refills to apply at once (default 1), as that many calls would: the epoch
    * advances by `times`. A positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    */
   refill(times = 1): void {
-    if (times !== 1) checkTimes(times);
-    this.epochValue = Math.min(this.epochValue + times, Number.MAX_SAFE_INTEGER);
+    checkTimes(times, this.epochValue);
+    this.epochValue += times;
     if (this.refillPolicy === 'reset') {
       this.countHeld = 0;
       this.permitHeld = 0;

@@ -187,10 +187,12 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
    * @param times - refills to apply at once (default 1): the budget ends exactly as after that
    * many calls, each paying up to a capacity of debt, in one step (a schedule catching up on
    * a long idle period uses it). A positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    */
   refill(times = 1): void {
-    if (times !== 1) checkTimes(times);
-    this.epochValue = Math.min(this.epochValue + times, MAX_TOTAL);
+    checkTimes(times, this.epochValue);
+    this.epochValue += times;
     let debt: number;
     if (this.refillPolicy === 'reset') {
       debt = this.net < 0 ? -this.net : 0;

@@ -52,11 +52,30 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
-/** @internal Validates the `times` of a batched `refill(times)`. */
-export function checkTimes(times: unknown): void {
+/**
+ * @internal Refuses a refill that would take the epoch past 2^53 − 1: past it an epoch could
+ * no longer be told from the one before, and a reset could not fence what older epochs hold.
+ * Only `refill(times)` with a huge `times` gets there (one refill a millisecond takes
+ * 285 000 years).
+ */
+export function checkEpochRoom(epoch: number, times: number): void {
+  if (epoch > Number.MAX_SAFE_INTEGER - times) {
+    throw invalid(
+      `refill(${times}) would take the epoch past 2^53 − 1 (it is ${epoch}); nothing changed`,
+      { times, epoch },
+    );
+  }
+}
+
+/**
+ * @internal Validates the `times` of a batched `refill(times)`, and, given the epoch it would
+ * start from, that there is room for them (see {@link checkEpochRoom}).
+ */
+export function checkTimes(times: unknown, epoch = 0): void {
   if (!Number.isSafeInteger(times) || (times as number) < 1) {
     throw invalid(`refill times must be a positive safe integer, got ${describe(times)}`, {
       times,
     });
   }
+  checkEpochRoom(epoch, times as number);
 }

@@ -1,5 +1,5 @@
-import { invalid } from '../budgets/options.js';
-import { HF_DONE, HF_DUE, HF_PERIOD } from './layout.js';
+import { checkEpochRoom, invalid } from '../budgets/options.js';
+import { HF_DONE, HF_DUE, HF_PERIOD, S_EPOCH } from './layout.js';
 import type { SharedRegion } from './region.js';
 
 /**
@@ -22,6 +22,11 @@ export interface RefillSite {
 /** @internal `times` refills now (a budget's `refill`), leaving the schedule's words as they are. */
 export function refillNow(site: RefillSite, f64: Float64Array, times: number): void {
   site.lockForRefill();
+  const epoch = f64[S_EPOCH]!;
+  if (epoch > Number.MAX_SAFE_INTEGER - times) {
+    site.unlock();
+    checkEpochRoom(epoch, times);
+  }
   site.refillLocked(times, f64[HF_DUE]!, f64[HF_DONE]!);
   site.unlock();
   site.afterRefill();

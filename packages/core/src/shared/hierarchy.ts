@@ -151,6 +151,8 @@ export class SharedHierarchy extends SharedHierarchyNode {
    * returns nothing. One store, whatever the size of the tree.
    *
    * @param times - refills to apply at once (default 1); a positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);

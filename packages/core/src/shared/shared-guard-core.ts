@@ -96,6 +96,8 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
    * minus what is still held.
    *
    * @param times - refills to apply at once (default 1); a positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    */
   refill(times = 1): void {
     if (times !== 1) checkTimes(times);

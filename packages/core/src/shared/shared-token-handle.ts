@@ -157,6 +157,8 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
    * new epoch, charged once, to it.
    *
    * @param times - refills to apply at once (default 1); a positive safe integer.
+   * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
+   * would take the epoch past 2^53 − 1 (nothing changes).
    * @throws BudgetError `CLOSED` or `LEASE_EXPIRED` when this handle can no longer be used.
    */
   refill(times = 1): void {
