@@ -171,7 +171,7 @@ export function planFor(
       estimate: object,
     ): Promise<
       | { ok: true; permit: { settle(u: object): Promise<unknown>; cancel(): Promise<boolean> } }
-      | { ok: false; deniedBy: string; retryAfterMs?: number }
+      | { ok: false; deniedBy: string; retryAfterMs?: number; exceedsCapacity?: true }
     >;
   };
   return {
@@ -179,9 +179,11 @@ export function planFor(
     async reserve() {
       const decision = await coordinator.tryReserve(amounts);
       if (!decision.ok) {
-        const { deniedBy, retryAfterMs } = decision;
-        const never = (amounts[deniedBy] ?? 0) > capacityOf(target, deniedBy);
-        return never ? { deniedBy, retryAfterMs: undefined, never } : { deniedBy, retryAfterMs };
+        // The coordinator says when the estimate is above the dimension's capacity.
+        const { deniedBy, retryAfterMs, exceedsCapacity } = decision;
+        return exceedsCapacity === true
+          ? { deniedBy, retryAfterMs: undefined, never: true }
+          : { deniedBy, retryAfterMs };
       }
       const dispatch = decision.permit;
       return {
@@ -195,21 +197,6 @@ export function planFor(
       };
     },
   };
-}
-
-/**
- * The capacity of a budgetry coordinator's dimension `name`, when it declares one: a cost
- * above it is never admitted. Read from the coordinator's dimensions as budgetry's
- * `coordinator()` keeps them; anything else is taken as unbounded.
- */
-function capacityOf(target: unknown, name: string): number {
-  const dims = (target as { dims?: unknown }).dims;
-  if (!Array.isArray(dims)) return Number.POSITIVE_INFINITY;
-  const dim = dims.find((d: { name?: unknown }) => d?.name === name) as
-    | { budget?: { capacity?: unknown } }
-    | undefined;
-  const capacity = dim?.budget?.capacity;
-  return typeof capacity === 'number' ? capacity : Number.POSITIVE_INFINITY;
 }
 
 /** The part of a coordinator's settle report the middleware reads. */

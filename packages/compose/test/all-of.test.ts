@@ -82,7 +82,8 @@ describe('allOf: behaviour', () => {
     const tokens = new AtomicBudget(5);
     const both = allOf({ rows, tokens });
     const decision = both.tryAcquireDetailedSync(6);
-    expect(decision).toEqual({ ok: false, deniedBy: 'tokens' });
+    // 6 is above the tokens' capacity: no wait can admit it, and the denial says so.
+    expect(decision).toEqual({ ok: false, deniedBy: 'tokens', exceedsCapacity: true });
     expect([rows.available(), tokens.available()]).toEqual([10, 5]);
     expect(both.tryReserveSync(6)).toBe(false);
     expect([rows.available(), tokens.available()]).toEqual([10, 5]);
@@ -90,13 +91,21 @@ describe('allOf: behaviour', () => {
 
   it('puts the denying member’s retry hint in the denial', () => {
     const rows = new AtomicBudget(10);
-    const hinted = new HintedBudget(1, 250);
+    const hinted = new HintedBudget(3, 250);
+    hinted.tryReserveSync(2);
     const decision = allOf({ rows, hinted }).tryAcquireDetailedSync(2);
     expect(decision).toEqual({ ok: false, deniedBy: 'hinted', retryAfterMs: 250 });
+    // A cost above the capacity gets no hint: it can never be admitted.
+    expect(allOf({ rows, hinted }).tryAcquireDetailedSync(4)).toEqual({
+      ok: false,
+      deniedBy: 'hinted',
+      exceedsCapacity: true,
+    });
   });
 
   it('takes a retry hint only from a member that declares one, never by probing for the method', () => {
-    const undeclared = Object.assign(new AtomicBudget(1), { retryAfterMs: () => 250 });
+    const undeclared = Object.assign(new AtomicBudget(3), { retryAfterMs: () => 250 });
+    undeclared.tryReserveSync(2);
     const decision = allOf({ rows: new AtomicBudget(10), undeclared }).tryAcquireDetailedSync(2);
     expect(decision).toEqual({ ok: false, deniedBy: 'undeclared' });
   });

@@ -84,7 +84,7 @@ describe('evictOnIdle: a tenant that holds nothing is not kept in memory', () =>
     const llm = coordinator({ rows: new AtomicBudget(0) });
     for (let i = 0; i < 200; i++) {
       const d = llm.with({ tenant: root.child(`t${i}`) }).tryReserveSync({ rows: 1, tenant: 1 });
-      expect(d).toEqual({ ok: false, deniedBy: 'rows' });
+      expect(d).toEqual({ ok: false, deniedBy: 'rows', exceedsCapacity: true });
     }
     expect(root.size).toBe(0);
   });

@@ -198,7 +198,7 @@ describe('coordinator: run', () => {
       ran = true;
       return { value: 0 };
     });
-    expect(out).toEqual({ ok: false, deniedBy: 'requests' });
+    expect(out).toEqual({ ok: false, deniedBy: 'requests', exceedsCapacity: true });
     expect(ran).toBe(false);
   });
 });

@@ -181,7 +181,7 @@ describe('BudgetTelemetry.traceCoordinator', () => {
     h = harness();
     const c = h.telemetry.traceCoordinator(llm(), { name: 'llm', tenant: 'acme' });
     const d = c.with({ tenant: new AtomicBudget(5) }).tryReserveSync({ tenant: 9 });
-    expect(d).toEqual({ ok: false, deniedBy: 'tenant' });
+    expect(d).toEqual({ ok: false, deniedBy: 'tenant', exceedsCapacity: true });
     expect(h.spans()[0]!.attributes).toMatchObject({
       'budgetry.tenant': 'acme',
       'budgetry.denied_by': 'tenant',

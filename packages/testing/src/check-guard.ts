@@ -12,7 +12,6 @@ import type { CheckSummary, Judgement, Planned } from './engine.js';
 import { HELD, type LedgerState, ledgerSettle, statusOf } from './ledger.js';
 import { type ConformanceContext, runLedgerCheck } from './ledger-check.js';
 import {
-  clockOp,
   countReleaseOp,
   describeValue,
   epochReadOp,

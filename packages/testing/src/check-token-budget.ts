@@ -19,7 +19,6 @@ import {
 } from './ledger.js';
 import { type ConformanceContext, runLedgerCheck } from './ledger-check.js';
 import {
-  clockOp,
   countReleaseOp,
   describeValue,
   epochReadOp,

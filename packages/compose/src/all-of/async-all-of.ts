@@ -17,9 +17,10 @@ import {
   ResetEpochs,
   stillLive,
 } from '../internal/count-ledger.js';
+import { denial } from '../internal/denial.js';
 import { invalid, type MemberKey, memberFailure, settleEach } from '../internal/member-list.js';
 import { costVectorOf, totalOf } from './costs.js';
-import { COMMITTED, denial, HELD, noParts, partialOk, RELEASED, settleParts } from './parts.js';
+import { COMMITTED, HELD, noParts, partialOk, RELEASED, settleParts } from './parts.js';
 
 /**
  * A permit across every member of an asynchronous {@link allOf}: settling it settles each

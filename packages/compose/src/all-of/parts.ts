@@ -2,7 +2,6 @@ import {
   type BudgetCapabilities,
   type BudgetPermit,
   PermitCode,
-  retryAfterOf,
   type SyncBudgetPermit,
 } from '@budgetry/core';
 import { type MemberKey, memberFailure, settleEach } from '../internal/member-list.js';
@@ -66,16 +65,4 @@ export function releaseAll(parts: readonly SyncBudgetPermit[]): void {
       // The first failure is the one reported.
     }
   }
-}
-
-/** @internal A denial naming `key`, with the member's retry hint for `cost` when it has one. */
-export function denial<K>(
-  key: K,
-  member: unknown,
-  cost: number,
-): { ok: false; deniedBy: K; retryAfterMs?: number } {
-  const retryAfterMs = retryAfterOf(member, cost);
-  return retryAfterMs === undefined
-    ? { ok: false, deniedBy: key }
-    : { ok: false, deniedBy: key, retryAfterMs };
 }

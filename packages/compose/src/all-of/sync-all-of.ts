@@ -9,6 +9,7 @@ import {
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
 import { saturatingAdd } from '../internal/count-ledger.js';
+import { denial } from '../internal/denial.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { costVectorOf, FixedTally, totalOf } from './costs.js';
 import {
@@ -19,7 +20,7 @@ import {
   reserveEach,
   reserveProbed,
 } from './count-loops.js';
-import { denial, noParts, releaseAll } from './parts.js';
+import { noParts, releaseAll } from './parts.js';
 import { reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 

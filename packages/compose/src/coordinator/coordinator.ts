@@ -9,10 +9,11 @@ import {
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
+import { denial } from '../internal/denial.js';
 import { memberIdentity } from '../internal/member-kind.js';
 import { describe, invalid, memberFailure } from '../internal/member-list.js';
 import { Dispatch } from './dispatch.js';
-import { type Dim, denial, type Part, refundEach, refundEachSync, toDims } from './parts.js';
+import { type Dim, type Part, refundEach, refundEachSync, toDims } from './parts.js';
 import type { Dimension, RunOptions, RunResult, SettleReport, Usage } from './types.js';
 
 /**
@@ -105,7 +106,7 @@ export class Coordinator<D extends string> {
       }
       if (handle === null) {
         refundEachSync(parts);
-        return denial(dim, cost);
+        return denial(dim.name as D, dim.budget, cost);
       }
       parts.push({ dim, cost, handle });
     }
@@ -134,7 +135,7 @@ export class Coordinator<D extends string> {
       }
       if (handle === null) {
         await refundEach(parts);
-        return denial(dim, cost);
+        return denial(dim.name as D, dim.budget, cost);
       }
       parts.push({ dim, cost, handle });
     }

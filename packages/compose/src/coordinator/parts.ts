@@ -3,7 +3,6 @@ import {
   type BudgetPermit,
   capabilitiesOf,
   type PermitBudgetGuard,
-  retryAfterOf,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
   type SyncTokenBudget,
@@ -248,16 +247,4 @@ export function toDims(dimensions: unknown): Dim[] {
   }
   if (dims.length === 0) throw invalid('coordinator needs at least one dimension', {});
   return dims;
-}
-
-/** @internal A denial naming the dimension, with its retry hint when it has one. */
-export function denial<D>(
-  dim: Dim,
-  cost: number,
-): { ok: false; deniedBy: D; retryAfterMs?: number } {
-  const retryAfterMs = retryAfterOf(dim.budget, cost);
-  const deniedBy = dim.name as D;
-  return retryAfterMs === undefined
-    ? { ok: false, deniedBy }
-    : { ok: false, deniedBy, retryAfterMs };
 }

@@ -1,6 +1,8 @@
 /**
  * The outcome of a detailed reservation on a combinator: the permit, or which member denied
- * and, when that member's refill schedule knows, how long until a retry could succeed.
+ * and, when that member's refill schedule knows, how long until a retry could succeed. A
+ * denial of a cost above the denying member's `capacity` says `exceedsCapacity: true`
+ * instead: no refill or release can ever admit it, so waiting is pointless.
  *
  * @example
  * ```ts
@@ -15,4 +17,10 @@
  */
 export type Decision<K, P> =
   | { readonly ok: true; readonly permit: P }
-  | { readonly ok: false; readonly deniedBy: K; readonly retryAfterMs?: number };
+  | {
+      readonly ok: false;
+      readonly deniedBy: K;
+      readonly retryAfterMs?: number;
+      /** The cost is above the denying member's capacity: it can never be admitted. */
+      readonly exceedsCapacity?: true;
+    };
