@@ -1,8 +1,9 @@
 /**
  * The outcome of a detailed reservation on a combinator: the permit, or which member denied
- * and, when that member's refill schedule knows, how long until a retry could succeed. A
- * denial of a cost above the denying member's `capacity` says `exceedsCapacity: true`
- * instead: no refill or release can ever admit it, so waiting is pointless.
+ * and, when that member's refill schedule knows, how long until a retry could succeed.
+ * Compose's `allOf` and coordinator say `exceedsCapacity: true` instead when the cost is above
+ * the denying member's `capacity`: no refill or release can ever admit it, so waiting is
+ * pointless. (A hierarchy's detailed denial names the node and does not say it.)
  *
  * @example
  * ```ts
