@@ -280,6 +280,17 @@ describe('conformance kit: refill schedulers on a moving clock', () => {
         (budget, clock) =>
           calendarRefill(budget, { unit: 'minute', timeZone: 'Europe/Paris', timer: true, clock }),
       ],
+      [
+        // Months of 28 to 31 days: the kit's jumps past several must land where they fall.
+        'calendarRefill (months, America/New_York, timer)',
+        (budget, clock) =>
+          calendarRefill(budget, {
+            unit: 'month',
+            timeZone: 'America/New_York',
+            timer: true,
+            clock,
+          }),
+      ],
     ];
     for (const [name, make] of schedules) {
       it(

@@ -22,7 +22,8 @@ export interface RefillCapability {
    * calls would (core's budgets do; `declaredGuardCapabilities` reads it from their
    * `batchRefill`). The kit then also calls `refill(2)` to `refill(4)`, and `refill` with an
    * invalid count (0, negative, fractional, `NaN`, a string), which must be rejected with
-   * `INVALID_ARGUMENT` or `INVALID_AMOUNT` and change nothing. Default `false`.
+   * `INVALID_ARGUMENT` or `INVALID_AMOUNT` and change nothing. Ignored under refill by clock,
+   * where the kit moves the clock past several boundaries instead. Default `false`.
    */
   readonly batch?: boolean;
 }
@@ -241,13 +242,9 @@ function refillOf(value: unknown): RefillCapability | undefined {
       member: 'refill',
     });
   }
-  if (batch === true && by === 'clock') {
-    throw new AdapterError(
-      "refill.batch applies to refill by call; under refill by 'clock' the kit moves the clock past several boundaries anyway",
-      { member: 'refill' },
-    );
-  }
-  return { policy, by: by ?? 'call', batch: batch === true };
+  // Under refill by clock the kit calls no refill(): batch is ignored there, so that a declared
+  // capability can be spread and given `by: 'clock'`.
+  return { policy, by: by ?? 'call', batch: batch === true && by !== 'clock' };
 }
 
 function object(value: unknown, what: string): object {

@@ -12,6 +12,7 @@ import type { CheckSummary, Judgement, Planned } from './engine.js';
 import { HELD, type LedgerState, ledgerSettle, statusOf } from './ledger.js';
 import { type ConformanceContext, runLedgerCheck } from './ledger-check.js';
 import {
+  countPath,
   countReleaseOp,
   describeValue,
   epochReadOp,
@@ -21,11 +22,11 @@ import {
   type LedgerOp,
   LedgerWorld,
   overReleaseOp,
-  planCountRelease,
   readOp,
   refillCallOps,
   refillClockOps,
   reserveOp,
+  type SoakPath,
 } from './ledger-world.js';
 import { type Mismatch, mismatch } from './search.js';
 
@@ -384,10 +385,13 @@ export function guardReads(caps: ResolvedCapabilities, options: ResolvedOptions)
   return reads;
 }
 
-const countProbe = (amount: number) => reserveOp<W>('count', amount, 'tryReserve', { probe: true });
-const countGiveBack = (world: W, h: Handle) => {
-  h.released = true;
-  return planCountRelease(world, h.amount, `release(#${h.id}: ${h.amount})`);
+const count = countPath<W>();
+
+/** Permits as a soak path: `tryAcquire(cost)`, then the permit's `release()`. */
+const permitPath: SoakPath<W> = {
+  reserve: (amount) =>
+    reserveOp<W>('permit', amount, 'tryAcquire', { probe: true, validate: grantedPermit(amount) }),
+  giveBack: (world, h) => planSettle(world, h, 'release', undefined),
 };
 
 /**
@@ -431,8 +435,9 @@ export async function checkGuard<T extends GuardSubject>(
     blames,
     ops: guardOps(caps, resolved),
     reads: guardReads(caps, resolved),
-    reserve: countProbe,
-    giveBack: countGiveBack,
+    reserve: count.reserve,
+    giveBack: count.giveBack,
+    soakPaths: caps.permits ? [count, permitPath] : [count],
     world: async ({ scheduler, subject, config, clock }) =>
       new GuardWorld(scheduler, subject as GuardSubject, config, caps, clock, blames),
   });

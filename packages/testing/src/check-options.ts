@@ -4,7 +4,7 @@
  * of its own and name it in the test title:
  * - `mixed`: everything the capabilities allow (the default for direct calls);
  * - `overlap`: batches of reserves and releases started together, the races behind an `await`;
- * - `long`: histories sixteen times longer (and fewer), each ending in a soak of 1 000
+ * - `long`: histories sixteen times longer (and fewer), each ending in a soak of up to 1 000
  *   reserve-and-give-back cycles, for drift that takes hundreds of grants to show;
  * - `invalid`: invalid amounts at every entry point, between valid calls;
  * - `permits`: permits settled, settled again and settled twice at once;

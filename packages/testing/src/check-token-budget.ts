@@ -19,6 +19,7 @@ import {
 } from './ledger.js';
 import { type ConformanceContext, runLedgerCheck } from './ledger-check.js';
 import {
+  countPath,
   countReleaseOp,
   describeValue,
   epochReadOp,
@@ -616,6 +617,9 @@ export async function checkTokenBudget<T extends TokenBudgetSubject>(
     reads: tokenReads(caps, resolved),
     reserve: tokenProbe,
     giveBack: tokenGiveBack,
+    ...(caps.countApi
+      ? { soakPaths: [{ reserve: tokenProbe, giveBack: tokenGiveBack }, countPath<W>()] }
+      : {}),
     world: async ({ scheduler, subject, build, config, clock }) => {
       const foreign = (await build()) as TokenBudgetSubject;
       return new TokenWorld(

@@ -20,8 +20,10 @@ import {
   type LedgerWorld,
   probe,
   probeCommand,
+  type SoakPath,
   soak,
 } from './ledger-world.js';
+import { ScheduleTwin } from './schedule-twin.js';
 
 /**
  * What a factory receives: the capacity to build with and the harness's seams.
@@ -71,6 +73,8 @@ export interface LedgerCheck<W extends LedgerWorld> {
   /** The probe's reserve and how it gives back what it took. */
   readonly reserve: (amount: number) => LedgerOp<W>;
   readonly giveBack: (world: W, h: Handle) => Planned<LedgerState>;
+  /** The paths the soak of a long run takes in turn (default: `reserve` and `giveBack`). */
+  readonly soakPaths?: readonly SoakPath<W>[];
   /** Builds the run's world around a fresh subject; `build` makes further subjects. */
   world(args: {
     scheduler: fc.Scheduler;
@@ -126,16 +130,28 @@ export async function runLedgerCheck<W extends LedgerWorld>(
         config,
         clock,
       });
+      if (caps.refill?.by === 'clock') {
+        // Built at the same fake time as the subject, so its schedule starts where the
+        // subject's does; see ScheduleTwin.
+        const twinClock = new FakeClock();
+        const twin = (await build(async () => {}, twinClock)) as { nextRefillAt(): number };
+        world.twin = new ScheduleTwin(twin, twinClock);
+      }
       return world;
     },
     atRest: () => spec.reads,
     finish: async (world) => {
-      if (resolved.focus === 'long') await soak(world, spec.reserve, spec.giveBack);
+      if (resolved.focus === 'long') {
+        // Half the run's time at most, from now: the commands before it already ran.
+        const paths = spec.soakPaths ?? [{ reserve: spec.reserve, giveBack: spec.giveBack }];
+        await soak(world, paths, Date.now() + resolved.timeoutMs / 2);
+      }
       await probe(world, spec.reserve, spec.giveBack);
       if (world.ok() && spec.after !== undefined) await spec.after(world);
     },
     teardown: async (world) => {
-      for (const s of [world.subject, ...(spec.others?.(world) ?? [])]) {
+      const twin = world.twin === undefined ? [] : [world.twin.subject];
+      for (const s of [world.subject, ...twin, ...(spec.others?.(world) ?? [])]) {
         await tearDown(resolved.teardown, s);
       }
     },

@@ -30,6 +30,7 @@ import {
   openLedger,
   statusOf,
 } from './ledger.js';
+import type { ScheduleTwin } from './schedule-twin.js';
 import { type Mismatch, mismatch } from './search.js';
 
 /** @internal What kind of reservation a handle is. */
@@ -94,12 +95,10 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
   readonly amounts: number[] = [];
   /** Late refill timers delivered since the last read at rest. */
   deliveriesSinceRead = 0;
-  /**
-   * Under refill by clock: the last boundary the kit moved the clock onto or past, and the
-   * last two gaps from one such boundary to the next (what a jump past several is planned by).
-   */
-  lastBoundary: number | undefined = undefined;
-  readonly gaps: [number, number] = [0, 0];
+  /** Under refill by clock: every boundary the subject's `nextRefillAt()` has named. */
+  readonly reported: number[] = [];
+  /** Under refill by clock: the factory's second subject, which says where boundaries fall. */
+  twin: ScheduleTwin | undefined = undefined;
 
   constructor(
     scheduler: fc.Scheduler,
@@ -453,32 +452,16 @@ interface ClockSubject {
 }
 
 /**
- * The gap of the subject's schedule when the last two seen were equal (an interval, or a
- * calendar between its irregular months and clock changes); `undefined` otherwise.
- */
-function steadyGap(world: LedgerWorld): number | undefined {
-  const [before, last] = world.gaps;
-  return last > 0 && before === last ? last : undefined;
-}
-
-/** Records the gap from the last boundary crossed to `at`, the next one. */
-function observeGap(world: LedgerWorld, at: number): void {
-  const last = world.lastBoundary;
-  if (last === undefined || at <= last) return;
-  world.gaps[0] = world.gaps[1];
-  world.gaps[1] = at - last;
-}
-
-/**
  * @internal Moves `context.clock` and nothing else: to 1 ms before the next boundary (no
  * refill), onto it (exactly one), onto it with the timer held back, past two to four of them at
  * once with their timers held back (`jump`: a process paused or a machine asleep; the
- * subject's next access must begin every epoch it slept through), or delivering held-back timers (a stale refill must change nothing). The move
- * touches no method of the subject, so the next call may be the first to see the new epoch — a
- * lazy schedule must attribute it from the clock, not from the traffic. The boundary is asked
- * for (`nextRefillAt()`) before the clock moves, when nothing is due yet. A jump lands halfway
- * between its last boundary and the one after, placed by the schedule's gap; it is made only
- * once the last two gaps the kit saw were equal, and is a single boundary move until then.
+ * subject's next access must begin every epoch it slept through), or delivering held-back
+ * timers (a stale refill must change nothing). The move touches no method of the subject, so
+ * the next call may be the first to see the new epoch — a lazy schedule must attribute it from
+ * the clock, not from the traffic. The boundary is asked for (`nextRefillAt()`) before the clock
+ * moves, when nothing is due yet. A jump lands halfway between its last boundary and the one
+ * after, where the run's {@link ScheduleTwin} puts them; without a twin that agrees with the
+ * subject it is a move onto the next boundary.
  */
 export function clockOp<W extends LedgerWorld>(step: ClockStep, boundaries = 1): LedgerOp<W> {
   const text =
@@ -519,21 +502,22 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep, boundaries = 1):
               { member: 'nextRefillAt' },
             );
           }
-          observeGap(world, at);
+          world.reported.push(at);
           if (step === 'within') {
             if (at - 1 > clock.now()) clock.set(at - 1);
             return;
           }
-          const gap = step === 'jump' && at >= clock.now() ? steadyGap(world) : undefined;
-          if (gap !== undefined) {
-            crossed = boundaries;
+          const to =
+            step === 'jump' && at >= clock.now()
+              ? world.twin?.plan(at, boundaries, world.reported)
+              : undefined;
+          if (to !== undefined) {
             // Asleep: the timers stay due until a later move delivers them, so the subject's
             // next access is the first to see the time.
-            world.lastBoundary = at + (boundaries - 1) * gap;
-            clock.lag(world.lastBoundary + Math.floor(gap / 2) - clock.now());
+            crossed = boundaries;
+            clock.lag(to - clock.now());
             return;
           }
-          world.lastBoundary = at;
           if (step === 'late') clock.lag(Math.max(0, at - clock.now()));
           else clock.set(Math.max(at, clock.now()));
         },
@@ -541,9 +525,8 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep, boundaries = 1):
           if (!outcome.ok) throw outcome.error;
           return {
             kind: 'step',
-            // A jump before the gap is known moves onto the next boundary only.
-            shown:
-              step === 'jump' && crossed === 1 ? 'done (one boundary: gap not yet known)' : 'done',
+            // Without a twin that agrees with the subject, a jump moves onto the next boundary.
+            shown: step === 'jump' && crossed === 1 ? 'done (one boundary: no twin)' : 'done',
             step: (s) => [crossed === 0 ? s : refillTimes(world, s, crossed)],
           };
         },
@@ -775,45 +758,70 @@ export async function probe<W extends LedgerWorld>(
 /**
  * @internal Reserve-and-give-back cycles at the end of every long run. A history of a few
  * hundred commands holds about a hundred grants (most costs are large against the capacity);
- * the soak adds this many grants of one unit, each given back before the next, so that a unit
- * lost once every few hundred grants shows as a false denial here or in the probe after.
+ * the soak adds up to this many grants of one to three units, each given back before the next,
+ * so that a unit lost once every few hundred grants shows as a false denial here or in the
+ * probe after.
  */
 export const SOAK_CYCLES = 1_000;
 
+/** @internal One way the soak reserves and gives back (the count API, permits, tokens). */
+export interface SoakPath<W extends LedgerWorld> {
+  reserve(amount: number): LedgerOp<W>;
+  giveBack(world: W, h: Handle): Planned<S>;
+}
+
+/** @internal The count API as a soak or probe path: `tryReserve(cost)`, then `release(cost)`. */
+export function countPath<W extends LedgerWorld>(): SoakPath<W> {
+  return {
+    reserve: (amount) => reserveOp<W>('count', amount, 'tryReserve', { probe: true }),
+    giveBack: (world, h) => {
+      h.released = true;
+      return planCountRelease(world, h.amount, `release(#${h.id}: ${h.amount})`);
+    },
+  };
+}
+
 /**
- * @internal The soak: `cycles` times, reserve one unit (it must be granted while the ledger
- * has one free) and give it back. The log keeps one line for the cycles that passed and the
- * calls of the one that failed.
+ * @internal The soak: up to `cycles` times, reserve one to three units through each path in
+ * turn (granted whenever the ledger has them free) and give them back. It stops at `deadline`
+ * (a slow backend gets the cycles that fit in its run's time). The log keeps one line for the
+ * cycles that passed and the calls of the one that failed.
  */
 export async function soak<W extends LedgerWorld>(
   world: W,
-  reserve: (amount: number) => LedgerOp<W>,
-  giveBack: (world: W, h: Handle) => Planned<S>,
+  paths: readonly SoakPath<W>[],
+  deadline: number,
   cycles = SOAK_CYCLES,
 ): Promise<void> {
   await world.settle();
-  if (!world.ok() || world.unjudgeable || world.available(world.frontier[0]!) < 1) return;
+  if (!world.ok() || world.unjudgeable) return;
   const summary = world.beginCommand();
-  summary.calls.push(`soak: ${cycles} cycles of reserve(1) then give back`);
+  const line = (done: number, end: string) =>
+    `soak: ${done} cycles of reserve(1 to 3) then give back${end}`;
+  summary.calls.push(line(0, ''));
   for (let i = 0; i < cycles; i++) {
+    const free = world.available(world.frontier[0]!);
+    if (free < 1 || Date.now() > deadline) return;
+    const path = paths[i % paths.length]!;
     const before = world.handles.length;
     const cycle = world.beginCommand();
-    world.launch(reserve(1), cycle, '');
+    world.launch(path.reserve(Math.min(1 + (i % 3), free)), cycle, '');
     await world.settle();
     for (const h of world.handles.slice(before)) {
       if (!world.ok()) break;
       if (h.object === null) continue;
       world.launch(
-        { text: 'give back', applicable: () => true, plan: () => giveBack(world, h) },
+        { text: 'give back', applicable: () => true, plan: () => path.giveBack(world, h) },
         cycle,
         '',
       );
     }
     await world.settle();
     if (!world.ok() || world.unjudgeable) {
-      summary.calls[0] = `soak: ${i} cycles of reserve(1) then give back passed, then`;
+      summary.calls[0] = line(i, ' passed, then');
       return;
     }
     world.log.pop();
+    summary.calls[0] = line(i + 1, '');
   }
 }

@@ -9,6 +9,7 @@ import {
   declaredGuardCapabilities,
 } from '../src/index.js';
 import { PlainTokenBudget } from './outside/plain-token-budget.js';
+import { ReferenceRefill } from './reference-refill.js';
 
 async function adapterError(run: () => Promise<unknown>): Promise<AdapterError> {
   try {
@@ -48,17 +49,25 @@ describe('adapter errors', () => {
     expect(error.member).toBe('refill');
   });
 
-  it('rejects a batch flag that is not a boolean, or given with refill by clock', async () => {
-    for (const refill of [
-      { policy: 'reset', batch: 'yes' },
-      { policy: 'carry', by: 'clock', batch: true },
-    ]) {
-      const error = await adapterError(() =>
-        checkGuard(countOnly, { capabilities: { refill } as never }),
-      );
-      expect(error.member).toBe('refill');
-      expect(error.message).toMatch(/batch/);
-    }
+  it('rejects a batch flag that is not a boolean', async () => {
+    const error = await adapterError(() =>
+      checkGuard(countOnly, {
+        capabilities: { refill: { policy: 'reset', batch: 'yes' } } as never,
+      }),
+    );
+    expect(error.member).toBe('refill');
+    expect(error.message).toMatch(/batch/);
+  });
+
+  it('takes a declared batch spread into refill by clock, where it means nothing', async () => {
+    const summary = await checkGuard(
+      ({ capacity, clock, policy }) => new ReferenceRefill(capacity, policy, clock, 1_000),
+      {
+        numRuns: 5,
+        capabilities: { available: true, refill: { policy: 'reset', batch: true, by: 'clock' } },
+      },
+    );
+    expect(summary.runs).toBe(5);
   });
 
   it('reads a batched refill from what a core budget declares', () => {

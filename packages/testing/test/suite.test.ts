@@ -4,6 +4,7 @@ import { AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { ConformanceError, type GuardCapabilities, type SuiteTest, suite } from '../src/index.js';
 import { type GuardBug, PlainGuard } from './outside/plain-guard.js';
+import { SlowReplies } from './review/correct-budgets.js';
 
 function collect(): {
   test: SuiteTest;
@@ -115,6 +116,27 @@ describe('suite()', () => {
     expect(ConformanceError.isInstance(error)).toBe(true);
     expect((error as ConformanceError).commands).toMatch(/soak: \d+ cycles/);
   });
+
+  it('the soak takes the permit path too: a guard losing a unit every 150th permit fails', async () => {
+    const caps: GuardCapabilities = { available: true, permits: true };
+    const run = plainGuardSuite('permit drift', 'rare-permit-drift', { seed: 11 }, caps);
+    const error = await run('holds over long histories').catch((e) => e);
+    expect(ConformanceError.isInstance(error)).toBe(true);
+    expect((error as ConformanceError).commands).toMatch(/soak: \d+ cycles/);
+  });
+
+  it('the soak stops at half a run’s time: a correct backend 3 ms away passes the long test', async () => {
+    const { test, tests } = collect();
+    suite({
+      test,
+      name: 'slow replies',
+      kind: 'guard',
+      factory: ({ capacity, policy }) => new SlowReplies(capacity, policy, 3),
+      capabilities: { available: true },
+      options: { seed: 1, numRuns: 25, replayFromEnv: false },
+    });
+    await expect(tests.get('holds over long histories')!()).resolves.toBeUndefined();
+  }, 60_000);
 
   it('calls refill(times) when the refill is declared batched, and catches a batch that fences nothing', async () => {
     const caps = (batch: boolean): GuardCapabilities => ({

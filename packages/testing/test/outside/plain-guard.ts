@@ -12,7 +12,8 @@ export type GuardBug =
   | 'rare-drift'
   | 'very-rare-drift'
   | 'int32-cells'
-  | 'batch-refill-unfenced';
+  | 'batch-refill-unfenced'
+  | 'rare-permit-drift';
 
 /** Options for {@link PlainGuard}. */
 export interface PlainGuardOptions {
@@ -148,8 +149,16 @@ export class PlainGuard {
   /** Reserve `cost` units behind a permit. */
   async tryAcquire(cost: number): Promise<PlainPermit | null> {
     assertAmount(cost, 'cost');
-    return this.take(cost, () => this.issue(cost));
+    return this.take(cost, () => {
+      // BUG (rare-permit-drift): every 150th permit loses a unit, on the permit path only.
+      if (this.bug === 'rare-permit-drift' && ++this.permitGrants % 150 === 0 && this.avail > 0)
+        this.avail -= 1;
+      return this.issue(cost);
+    });
   }
+
+  /** Permits granted so far; drives `rare-permit-drift`. */
+  private permitGrants = 0;
 
   /**
    * The shared reserve path: wait out the boundary, check, deduct, then record the hold with
