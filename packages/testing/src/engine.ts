@@ -126,6 +126,8 @@ export class World<S> {
   readonly log: LogEntry[] = [];
   /** Calls made so far. */
   calls = 0;
+  /** When the run began (its `timeoutMs` counts from about here). */
+  readonly startedAt = Date.now();
   /** Calls made and not yet returned, by the logical time they were made. */
   private readonly running = new Map<number, string>();
   /** Refills (by call or by clock) since the last successful checkpoint with a read in it. */

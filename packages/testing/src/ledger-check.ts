@@ -119,6 +119,18 @@ export async function runLedgerCheck<W extends LedgerWorld>(
     ops: spec.ops,
     steps: probeSteps,
     createWorld: async (scheduler) => {
+      // The twin first, at the fake time the subject is built at, walked and torn down before
+      // the subject exists; see ScheduleTwin.
+      let twin: ScheduleTwin | undefined;
+      if (caps.refill?.by === 'clock') {
+        const twinClock = new FakeClock();
+        const made = await build(async () => {}, twinClock);
+        try {
+          twin = ScheduleTwin.walk(made, twinClock);
+        } finally {
+          await tearDown(resolved.teardown, made);
+        }
+      }
       const clock = new FakeClock();
       let world: W | undefined;
       const hop = (label?: string) => (world === undefined ? Promise.resolve() : world.hop(label));
@@ -130,28 +142,22 @@ export async function runLedgerCheck<W extends LedgerWorld>(
         config,
         clock,
       });
-      if (caps.refill?.by === 'clock') {
-        // Built at the same fake time as the subject, so its schedule starts where the
-        // subject's does; see ScheduleTwin.
-        const twinClock = new FakeClock();
-        const twin = (await build(async () => {}, twinClock)) as { nextRefillAt(): number };
-        world.twin = new ScheduleTwin(twin, twinClock);
-      }
+      world.twin = twin;
       return world;
     },
     atRest: () => spec.reads,
     finish: async (world) => {
       if (resolved.focus === 'long') {
-        // Half the run's time at most, from now: the commands before it already ran.
+        // Until half the run's time has passed, counted from its start: the probe and the
+        // teardown come after it.
         const paths = spec.soakPaths ?? [{ reserve: spec.reserve, giveBack: spec.giveBack }];
-        await soak(world, paths, Date.now() + resolved.timeoutMs / 2);
+        await soak(world, paths, world.startedAt + resolved.timeoutMs / 2);
       }
       await probe(world, spec.reserve, spec.giveBack);
       if (world.ok() && spec.after !== undefined) await spec.after(world);
     },
     teardown: async (world) => {
-      const twin = world.twin === undefined ? [] : [world.twin.subject];
-      for (const s of [world.subject, ...twin, ...(spec.others?.(world) ?? [])]) {
+      for (const s of [world.subject, ...(spec.others?.(world) ?? [])]) {
         await tearDown(resolved.teardown, s);
       }
     },

@@ -1,64 +1,71 @@
 import type { FakeClock } from './fake-clock.js';
 
-/** How many boundaries a twin walks at most in one run (a run crosses a few dozen). */
-const MAX_MARKS = 10_000;
+/**
+ * @internal Boundaries a twin is stepped through, from the time both were built: a run of
+ * thirty commands crosses a few dozen; a long run past them gets single moves.
+ */
+export const TWIN_MARKS = 128;
 
 /**
- * @internal A second subject built by the factory on a clock of its own, which the kit steps
- * from boundary to boundary to learn where the schedule puts them, so that it can move the
- * subject's clock past several at once without asking the subject (which would catch it up one
- * boundary at a time). The twin is trusted only while it agrees with every boundary the subject
- * itself has reported; a schedule that depends on more than the clock and the time it was
- * built (traffic, randomness) disagrees sooner or later, and then gets single moves only.
+ * @internal Where the schedule puts its boundaries, learned from a second subject the factory
+ * built at the same fake time on a clock of its own, stepped from boundary to boundary and
+ * torn down before the run's subject is built (a factory that allows one live subject at a
+ * time still works). The kit moves the subject's clock past several boundaries by these marks
+ * without asking the subject, which would catch it up one boundary at a time. They are trusted
+ * only while the subject agrees with them: a schedule that depends on more than the clock and
+ * the time it was built (traffic, randomness) disagrees sooner or later, and then gets single
+ * moves only.
  */
 export class ScheduleTwin {
-  /** The twin's boundaries, in order. */
-  private readonly marks: number[] = [];
-  private broken = false;
+  private readonly known: Set<number>;
 
-  constructor(
-    readonly subject: { nextRefillAt(): number },
-    private readonly clock: FakeClock,
-  ) {}
+  private constructor(private readonly marks: readonly number[]) {
+    this.known = new Set(marks);
+  }
 
-  /** Walks the twin until it has `count` boundaries and one past `after`; false if it cannot. */
-  private extend(count: number, after: number): boolean {
-    const { marks, clock } = this;
-    while (!this.broken && (marks.length < count || (marks.at(-1) ?? -Infinity) <= after)) {
+  /** Steps `subject` (on `clock`) through up to `count` boundaries. */
+  static walk(subject: unknown, clock: FakeClock, count = TWIN_MARKS): ScheduleTwin {
+    const marks: number[] = [];
+    const next = (subject as { nextRefillAt?: unknown }).nextRefillAt;
+    while (typeof next === 'function' && marks.length < count) {
       const last = marks.at(-1);
       if (last !== undefined && last > clock.now()) clock.set(last);
-      let next: unknown;
+      let at: unknown;
       try {
-        next = this.subject.nextRefillAt();
+        at = next.call(subject);
       } catch {
-        next = undefined;
+        break;
       }
-      const sane =
-        typeof next === 'number' &&
-        Number.isFinite(next) &&
-        (last === undefined || next > last) &&
-        marks.length < MAX_MARKS;
-      if (!sane) this.broken = true;
-      else marks.push(next as number);
+      if (typeof at !== 'number' || !Number.isFinite(at) || (last !== undefined && at <= last))
+        break;
+      marks.push(at);
     }
-    return !this.broken;
+    return new ScheduleTwin(marks);
+  }
+
+  /** Whether `at` is one of the twin's boundaries. */
+  knows(at: number): boolean {
+    return this.known.has(at);
+  }
+
+  /** Whether the twin's boundaries reach past `at`, so that it could say what follows it. */
+  covers(at: number): boolean {
+    const last = this.marks.at(-1);
+    return last !== undefined && at < last;
   }
 
   /**
    * Where to move the subject's clock so that it crosses `boundaries` boundaries starting with
    * `at` (the subject's next): halfway between the last of them and the one after. `undefined`
-   * when the twin does not know `at` or disagrees with a boundary in `reported`.
+   * when the twin does not know `at`, disagrees with a boundary in `reported`, or does not
+   * reach that far.
    */
   plan(at: number, boundaries: number, reported: readonly number[]): number | undefined {
-    let highest = at;
-    for (const r of reported) if (r > highest) highest = r;
-    if (!this.extend(0, highest)) return undefined;
-    const known = new Set(this.marks);
-    if (!known.has(at) || reported.some((r) => !known.has(r))) return undefined;
+    if (!this.known.has(at) || reported.some((r) => !this.known.has(r))) return undefined;
     const i = this.marks.indexOf(at);
-    if (!this.extend(i + boundaries + 1, highest)) return undefined;
-    const last = this.marks[i + boundaries - 1]!;
-    const next = this.marks[i + boundaries]!;
+    const last = this.marks[i + boundaries - 1];
+    const next = this.marks[i + boundaries];
+    if (last === undefined || next === undefined) return undefined;
     return last + Math.floor((next - last) / 2);
   }
 }

@@ -3,7 +3,7 @@
 // epoch per access is caught, and a schedule the twin cannot predict gets single moves only.
 import { describe, expect, it } from 'vitest';
 import { type CheckOptions, ConformanceError, checkGuard, type FakeClock } from '../src/index.js';
-import { ScheduledGuard, schedules } from './scheduled-guard.js';
+import { type ScheduleBug, ScheduledGuard, schedules } from './scheduled-guard.js';
 
 const capabilities = (policy: 'reset' | 'carry') =>
   ({ available: true, permits: true, refill: { policy, by: 'clock' } }) as const;
@@ -12,7 +12,7 @@ function run(
   next: (t: number) => number,
   policy: 'reset' | 'carry',
   options: CheckOptions,
-  bug: 'none' | 'catch-up-one-per-access' = 'none',
+  bug: ScheduleBug = 'none',
 ): { built: ScheduledGuard[]; check: Promise<unknown> } {
   const built: ScheduledGuard[] = [];
   const check = checkGuard(
@@ -47,6 +47,32 @@ describe('clock jumps past several boundaries', () => {
       }
     });
   }
+
+  it('catch a catch-up capped at four epochs: some jumps pass dozens of boundaries', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { check } = run(
+        schedules['two shifts a day (09:00, 17:00)'],
+        'reset',
+        { seed },
+        'catch-up-capped-at-4',
+      );
+      expect(ConformanceError.isInstance(await check.catch((e: unknown) => e))).toBe(true);
+    }
+  });
+
+  it('catch a schedule that restarts from the time it woke after a pause (R2)', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { check } = run(
+        schedules['weekdays at 09:00'],
+        'reset',
+        { seed },
+        're-anchor-after-pause',
+      );
+      const error = await check.catch((e: unknown) => e);
+      expect(ConformanceError.isInstance(error), String(error)).toBe(true);
+      expect((error as ConformanceError).message).toMatch(/the pause moved the schedule/);
+    }
+  });
 
   it('move one boundary at a time for a schedule the twin cannot predict, which passes', async () => {
     // Every second, but each subject built shifted by a phase of its own, alternately 0 and

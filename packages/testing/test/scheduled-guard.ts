@@ -1,6 +1,6 @@
 // A guard refilled on a schedule of any shape (weekdays at nine, two shifts a day), caught up
 // lazily on every access through core's batched refill: what the kit's clock jumps are
-// checked against. `bug` plants a catch-up that begins one epoch per access.
+// checked against. `bug` plants a wrong catch-up after a pause.
 import { AtomicBudget, type BudgetPermit, type RefillPolicy } from '@budgetry/core';
 import type { FakeClock, GuardSubject } from '../src/index.js';
 
@@ -25,6 +25,13 @@ export const schedules = {
   'two shifts a day (09:00, 17:00)': (t: number) => nextAt(t, [9, 17], () => true),
 } as const;
 
+/** How the catch-up after a pause goes wrong, if it does. */
+export type ScheduleBug =
+  | 'none'
+  | 'catch-up-one-per-access'
+  | 'catch-up-capped-at-4'
+  | 're-anchor-after-pause';
+
 export class ScheduledGuard implements GuardSubject {
   private readonly budget: AtomicBudget;
   private epochs = 0;
@@ -37,7 +44,7 @@ export class ScheduledGuard implements GuardSubject {
     policy: RefillPolicy,
     private readonly clock: FakeClock,
     private readonly next: (t: number) => number,
-    private readonly bug: 'none' | 'catch-up-one-per-access' = 'none',
+    private readonly bug: ScheduleBug = 'none',
   ) {
     this.budget = new AtomicBudget(capacity, { refillPolicy: policy, leakBackstop: false });
     this.due = next(clock.now());
@@ -100,6 +107,10 @@ export class ScheduledGuard implements GuardSubject {
       if (this.bug === 'catch-up-one-per-access') break;
     }
     if (n === 0) return;
+    // Planted: no more than four epochs however long the pause.
+    if (this.bug === 'catch-up-capped-at-4') n = Math.min(n, 4);
+    // Planted: after a pause the schedule restarts from the time it woke.
+    if (this.bug === 're-anchor-after-pause' && n > 1) this.due = now + (this.next(now) - now) / 2;
     this.epochs += n;
     this.budget.refill(n);
     this.maxCatchUp = Math.max(this.maxCatchUp, n);
