@@ -74,6 +74,27 @@ describe('clock jumps past several boundaries', () => {
     }
   });
 
+  it('work with a factory that allows one live subject at a time (the twin is gone first)', async () => {
+    let live = 0;
+    const summary = await checkGuard(
+      ({ capacity, clock }) => {
+        if (live > 0) throw new Error('pool exhausted: one subject at a time');
+        live++;
+        return new ScheduledGuard(capacity, 'reset', clock, schedules['weekdays at 09:00']);
+      },
+      {
+        seed: 5,
+        numRuns: 30,
+        replayFromEnv: false,
+        capabilities: capabilities('reset'),
+        teardown: () => {
+          live--;
+        },
+      },
+    );
+    expect([summary.runs, live]).toEqual([30, 0]);
+  });
+
   it('move one boundary at a time for a schedule the twin cannot predict, which passes', async () => {
     // Every second, but each subject built shifted by a phase of its own, alternately 0 and
     // 250 ms: a run's subject and its twin (built next) never agree.
