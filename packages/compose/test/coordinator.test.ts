@@ -191,6 +191,23 @@ describe('coordinator: run', () => {
     expect([requests.available(), tokens.available()]).toEqual([10, 10_000]);
   });
 
+  it('says a cost above what a dimension could ever grant exceeds its capacity, a hierarchy path included', () => {
+    const tree = hierarchy({ capacity: 10, children: { capacity: 100 } });
+    const tokens = new AtomicTokenBudget(1_000);
+    const llm = coordinator({ tokens, tenant: tree.child('acme') });
+    // The tenant's own capacity is 100, but its parent's 10 bounds it.
+    expect(llm.tryReserveSync({ tokens: 5, tenant: 50 })).toEqual({
+      ok: false,
+      deniedBy: 'tenant',
+      exceedsCapacity: true,
+    });
+    expect(tokens.available()).toBe(1_000);
+    // A cost that fits, denied for want of room now, carries no such flag.
+    const held = llm.tryReserveSync({ tenant: 8 });
+    expect(held.ok).toBe(true);
+    expect(llm.tryReserveSync({ tenant: 5 })).toEqual({ ok: false, deniedBy: 'tenant' });
+  });
+
   it('returns the denial without running the function', async () => {
     const { llm } = setup();
     let ran = false;

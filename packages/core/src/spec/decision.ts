@@ -2,8 +2,10 @@
  * The outcome of a detailed reservation on a combinator: the permit, or which member denied
  * and, when that member's refill schedule knows, how long until a retry could succeed.
  * Compose's `allOf` and coordinator say `exceedsCapacity: true` instead when the cost is above
- * the denying member's `capacity`: no refill or release can ever admit it, so waiting is
- * pointless. (A hierarchy's detailed denial names the node and does not say it.)
+ * what the denying member could ever grant as its capacities stand (its `capacity`; for a
+ * hierarchy node, the smallest on its path to the root): no refill or release can admit it,
+ * only a larger capacity, so waiting is pointless. (A hierarchy's own detailed denial names
+ * the node and does not say it.)
  *
  * @example
  * ```ts
@@ -22,6 +24,6 @@ export type Decision<K, P> =
       readonly ok: false;
       readonly deniedBy: K;
       readonly retryAfterMs?: number;
-      /** The cost is above the denying member's capacity: it can never be admitted. */
+      /** The cost is above what the denying member could grant at its present capacities. */
       readonly exceedsCapacity?: true;
     };
