@@ -72,7 +72,10 @@ end
 local nodes, touched = {}, {}
 -- A new epoch: every node starts empty (those already loaded too, by the sweep).
 local function refill(times)
-  ep = math.min(ep + times, MAX)
+  -- Past 2^53 - 1 an epoch could not be told from the one before: every call that would begin
+  -- one is refused, before anything is written.
+  if ep > MAX - times then error({err = 'BUDGETRY_EPOCHS ' .. string.format('%.0f', ep)}) end
+  ep = ep + times
   for _, node in pairs(nodes) do node.h, node.o, node.c = 0, 0, 0 end
   dirty = true
 end

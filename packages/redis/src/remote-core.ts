@@ -228,7 +228,7 @@ export class RemoteCore {
     if (applied === 2) {
       throw new BudgetError({
         code: 'INVALID_ARGUMENT',
-        message: `refill(${times}) would take the epoch past 2^53 − 1 (it is ${epoch}); nothing changed`,
+        message: `${times === 1 ? 'a refill' : `${times} refills`} would take the epoch past 2^53 − 1 (it is ${epoch}): this budget can begin no more epochs, and nothing changed`,
         details: { times, epoch },
       });
     }

@@ -243,6 +243,14 @@ export function toBudgetError(
 ): BudgetError {
   if (BudgetError.isInstance(error)) return error;
   const message = messageOf(error);
+  if (message.includes('BUDGETRY_EPOCHS')) {
+    return new BudgetError({
+      code: 'INVALID_ARGUMENT',
+      message: `budget ${JSON.stringify(budget)} has reached epoch 2^53 − 1: its schedule can begin no more epochs, so ${op} was refused and nothing changed`,
+      details: { budget, op },
+      cause: error,
+    });
+  }
   if (message.startsWith('BUDGETRY_CONFIG')) {
     return new BudgetError({
       code: 'INVALID_ARGUMENT',

@@ -108,7 +108,10 @@ local function debtAfter(debt, k)
   return debt - k * cap
 end
 local function refill(times)
-  ep = math.min(ep + times, MAX)
+  -- Past 2^53 - 1 an epoch could not be told from the one before: every call that would begin
+  -- one is refused, before anything is written.
+  if ep > MAX - times then error({err = 'BUDGETRY_EPOCHS ' .. string.format('%.0f', ep)}) end
+  ep = ep + times
   local debt
   if carry then
     local closing = net + rs

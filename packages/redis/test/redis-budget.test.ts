@@ -151,6 +151,18 @@ describe.skipIf(!redisReady)('RedisBudget, epochs', () => {
     expect((await b.snapshot()).epoch).toBe(0);
   });
 
+  it('refuses every call once its schedule would begin an epoch past 2^53 − 1', async () => {
+    const b = budget(4, { refillEveryMs: 20 });
+    // The first call stores the schedule's origin: no boundary has passed yet.
+    expect(await b.refill(Number.MAX_SAFE_INTEGER - 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 60)); // two boundaries or more: room for one
+    for (const call of [() => b.tryAcquire(4), () => b.tryReserve(1), () => b.snapshot()]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(BudgetError.isInstance(error) && error.code, String(error)).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toMatch(/can begin no more epochs/);
+    }
+  });
+
   it('refuses a refill past epoch 2^53 − 1, keeping what the epoch holds', async () => {
     const b = budget(4);
     expect(await b.refill(Number.MAX_SAFE_INTEGER - 1)).toBe(true);

@@ -61,7 +61,7 @@ export function describe(value: unknown): string {
 export function checkEpochRoom(epoch: number, times: number): void {
   if (epoch > Number.MAX_SAFE_INTEGER - times) {
     throw invalid(
-      `refill(${times}) would take the epoch past 2^53 − 1 (it is ${epoch}); nothing changed`,
+      `${times === 1 ? 'a refill' : `${times} refills`} would take the epoch past 2^53 − 1 (it is ${epoch}): this budget can begin no more epochs, and nothing changed`,
       { times, epoch },
     );
   }

@@ -22,14 +22,29 @@ export interface RefillSite {
 /** @internal `times` refills now (a budget's `refill`), leaving the schedule's words as they are. */
 export function refillNow(site: RefillSite, f64: Float64Array, times: number): void {
   site.lockForRefill();
+  refillInRoom(site, f64, times, f64[HF_DUE]!, f64[HF_DONE]!);
+  site.unlock();
+  site.afterRefill();
+}
+
+/**
+ * With the lock held: `times` refills, or, when they would take the epoch past 2^53 − 1, none:
+ * the lock is released and `INVALID_ARGUMENT` thrown, so that a budget out of epochs refuses
+ * every operation that would begin one rather than stop fencing older holds.
+ */
+function refillInRoom(
+  site: RefillSite,
+  f64: Float64Array,
+  times: number,
+  due: number,
+  done: number,
+): void {
   const epoch = f64[S_EPOCH]!;
   if (epoch > Number.MAX_SAFE_INTEGER - times) {
     site.unlock();
     checkEpochRoom(epoch, times);
   }
-  site.refillLocked(times, f64[HF_DUE]!, f64[HF_DONE]!);
-  site.unlock();
-  site.afterRefill();
+  site.refillLocked(times, due, done);
 }
 
 /** @internal Whether a schedule attached through some handle publishes its boundaries. */
@@ -67,7 +82,7 @@ export function catchUpDue(site: RefillSite, region: SharedRegion): void {
   const passed = period > 0 ? Math.floor((now - due) / period) + 1 : 1;
   const last = period > 0 ? due + (passed - 1) * period : due;
   const next = period > 0 ? last + period : Number.POSITIVE_INFINITY;
-  site.refillLocked(passed, next, last);
+  refillInRoom(site, f, passed, next, last);
   site.unlock();
   site.afterRefill();
 }
@@ -108,7 +123,7 @@ export function refillScheduled(
   const owed = times - Math.min(applied, times);
   const period = periodMs > 0 ? periodMs : Number.NaN;
   const lastCrossed = periodMs > 0 ? first + (times - 1) * periodMs : first;
-  if (owed > 0) site.refillLocked(owed, next, Math.max(lastCrossed, done));
+  if (owed > 0) refillInRoom(site, f, owed, next, Math.max(lastCrossed, done));
   else f[HF_DUE] = Math.max(next, f[HF_DUE] === Number.POSITIVE_INFINITY ? next : f[HF_DUE]!);
   f[HF_PERIOD] = period;
   site.unlock();
