@@ -264,8 +264,7 @@ export const galleryCases: readonly GalleryCase[] = [
   refill('stale-timer-applied', 'reset'),
   refill('carry-ignores-held', 'carry'),
   refill('settles-in-the-last-touched-epoch', 'carry'),
-  // A jump past several boundaries comes only after two equal gaps: three clock moves.
-  refill('catch-up-one-per-access', 'reset', 5),
+  refill('catch-up-one-per-access', 'reset'),
   remote('retry-without-idempotency-key'),
   remote('read-then-write'),
   {
