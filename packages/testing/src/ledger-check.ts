@@ -147,7 +147,9 @@ export async function runLedgerCheck<W extends LedgerWorld>(
     },
     atRest: () => spec.reads,
     finish: async (world) => {
-      if (resolved.focus === 'long') {
+      // Not for a subject whose replies may be lost: each lost reply costs its whole time
+      // limit, and the ledger soon holds too many open branches to judge a soak by.
+      if (resolved.focus === 'long' && !caps.timeouts) {
         // Until half the run's time has passed, counted from its start: the probe and the
         // teardown come after it.
         const paths = spec.soakPaths ?? [{ reserve: spec.reserve, giveBack: spec.giveBack }];
