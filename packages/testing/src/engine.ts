@@ -285,7 +285,9 @@ export class World<S> {
     });
     const result = linearize(this.frontier, ops, this.key);
     if (result.ok) {
-      this.frontier = result.states;
+      // An overflow may stop the search before any end state: the frontier then stays as it
+      // was, and nothing after is judged.
+      if (result.states.length > 0) this.frontier = result.states;
       if (result.overflow) this.unjudgeable = true;
       return;
     }

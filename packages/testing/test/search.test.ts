@@ -63,4 +63,24 @@ describe('linearize', () => {
     expect(result.ok && result.states).toEqual([86]);
     expect(steps).toBeLessThan(14 * 2 ** 14);
   });
+
+  it('stops a search that runs past MAX_SEARCH_MS, reporting an overflow', () => {
+    // Twenty overlapping calls of unknown outcome, each step slow (a large state copied): the
+    // whole search would take minutes; it ends after MAX_SEARCH_MS instead.
+    const slow = (free: S): S[] => {
+      const until = performance.now() + 0.05;
+      while (performance.now() < until) {
+        // a step that costs 50 µs
+      }
+      return [free - 1];
+    };
+    const ops = Array.from({ length: 20 }, (_, i) => ({
+      ...reserve(1 + i, 100 + i, 1, true),
+      optional: true,
+      step: (free: S) => slow(free + i * 1_000),
+    }));
+    // Without the bound it would not return before the test's timeout.
+    const result = linearize([1_000_000], ops, key);
+    expect(result.ok && result.overflow).toBe(true);
+  }, 30_000);
 });
