@@ -95,8 +95,8 @@ export class LedgerWorld<Sub = unknown> extends World<S> {
   readonly amounts: number[] = [];
   /** Late refill timers delivered since the last read at rest. */
   deliveriesSinceRead = 0;
-  /** Under refill by clock: every boundary the subject's `nextRefillAt()` has named. */
-  readonly reported: number[] = [];
+  /** Under refill by clock: every boundary `nextRefillAt()` has named is one of the twin's. */
+  twinAgrees = true;
   /** Under refill by clock: where the schedule's boundaries fall (see ScheduleTwin). */
   twin: ScheduleTwin | undefined = undefined;
   /** The boundary the last jump started from, until the subject next names one. */
@@ -507,8 +507,8 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep, boundaries = 1):
               { member: 'nextRefillAt' },
             );
           }
-          world.reported.push(at);
           const twin = world.twin;
+          if (twin !== undefined && !twin.knows(at)) world.twinAgrees = false;
           if (world.jumpedFrom !== undefined && twin !== undefined) {
             // The first boundary named after a jump the twin planned must be one of the twin's:
             // a schedule that moved because of the pause (re-anchored on the time it woke) did
@@ -522,8 +522,8 @@ export function clockOp<W extends LedgerWorld>(step: ClockStep, boundaries = 1):
             return;
           }
           const to =
-            step === 'jump' && at >= clock.now() && moved === undefined
-              ? twin?.plan(at, boundaries, world.reported)
+            step === 'jump' && at >= clock.now() && moved === undefined && world.twinAgrees
+              ? twin?.plan(at, boundaries)
               : undefined;
           if (to !== undefined) {
             // Asleep: the timers stay due until a later move delivers them, so the subject's

@@ -57,12 +57,12 @@ export class ScheduleTwin {
   /**
    * Where to move the subject's clock so that it crosses `boundaries` boundaries starting with
    * `at` (the subject's next): halfway between the last of them and the one after. `undefined`
-   * when the twin does not know `at`, disagrees with a boundary in `reported`, or does not
-   * reach that far.
+   * when the twin does not know `at` or does not reach that far. The caller trusts the twin
+   * only while every boundary the subject has named is one it {@link ScheduleTwin.knows}.
    */
-  plan(at: number, boundaries: number, reported: readonly number[]): number | undefined {
-    if (!this.known.has(at) || reported.some((r) => !this.known.has(r))) return undefined;
+  plan(at: number, boundaries: number): number | undefined {
     const i = this.marks.indexOf(at);
+    if (i < 0) return undefined;
     const last = this.marks[i + boundaries - 1];
     const next = this.marks[i + boundaries];
     if (last === undefined || next === undefined) return undefined;

@@ -39,10 +39,11 @@ function refillInRoom(
   due: number,
   done: number,
 ): void {
-  const epoch = f64[S_EPOCH]!;
-  if (epoch > Number.MAX_SAFE_INTEGER - times) {
+  try {
+    checkEpochRoom(f64[S_EPOCH]!, times);
+  } catch (error) {
     site.unlock();
-    checkEpochRoom(epoch, times);
+    throw error;
   }
   site.refillLocked(times, due, done);
 }
