@@ -41,10 +41,34 @@ export interface ConformanceErrorOptions {
   shrinkMs: number;
   /** Whether shrinking stopped at `shrinkTimeMs` rather than at a minimal counterexample. */
   shrinkLimited: boolean;
+  /**
+   * How many times the first failure was run again from the same commands, and how many of
+   * those runs failed too. Fewer failures than tries means the failure hangs on timing: it was
+   * reported as it ran, unshrunk. Omitted (or `tried` 0) when it was not run again: a replay,
+   * a hang, an adapter error.
+   */
+  replays?: Replays;
   /** Seed, path and replayPath of the shrunk failure. */
   replay: ReplayToken;
   /** The error thrown inside the failing run. */
   cause?: unknown;
+}
+
+/**
+ * How often the same commands failed again ({@link ConformanceError.replays}).
+ *
+ * @example
+ * ```ts
+ * import type { Replays } from '@budgetry/testing';
+ * const replays: Replays = { tried: 2, failed: 0 };
+ * console.log(replays.failed < replays.tried ? 'hangs on timing' : 'comes back every time');
+ * ```
+ */
+export interface Replays {
+  /** Runs of the same commands after the first failure. */
+  readonly tried: number;
+  /** How many of them failed too. */
+  readonly failed: number;
 }
 
 const marker = Symbol.for('budgetry.conformance-error');
@@ -84,6 +108,13 @@ export class ConformanceError extends Error {
   readonly trace: string;
   /** Time spent shrinking, in milliseconds. */
   readonly shrinkMs: number;
+  /**
+   * How many times the first failure was run again from the same commands, and how many of
+   * those failed too; `failed < tried` means it hangs on timing and was reported unshrunk.
+   */
+  readonly replays: Replays;
+  /** Whether the failure came back on every run of the same commands (or was not run again). */
+  readonly reproducible: boolean;
   /** Seed, path and replayPath of the shrunk run. */
   readonly replay: ReplayToken;
   /** `BUDGETRY_REPLAY='…'`: prefix the test command with it to replay the failure. */
@@ -96,7 +127,11 @@ export class ConformanceError extends Error {
    */
   constructor(options: ConformanceErrorOptions) {
     const replayLine = formatReplayLine(options.replay);
-    const shrink = `shrunk in ${options.shrinkMs} ms${options.shrinkLimited ? ', stopped at the time limit' : ''}`;
+    const replays = options.replays ?? { tried: 0, failed: 0 };
+    const reproducible = replays.failed >= replays.tried;
+    const shrink = reproducible
+      ? `shrunk in ${options.shrinkMs} ms${options.shrinkLimited ? ', stopped at the time limit' : ''}`
+      : `not shrunk: ${replays.failed} of ${replays.tried} runs of the same commands failed again, so it hangs on timing, and the replay line may pass`;
     super(
       [
         `${options.invariant} violated by ${options.subject} (${options.check}): ${invariantSummaries[options.invariant]}`,
@@ -117,6 +152,8 @@ export class ConformanceError extends Error {
     this.commandCount = options.commandCount;
     this.trace = options.trace;
     this.shrinkMs = options.shrinkMs;
+    this.replays = replays;
+    this.reproducible = reproducible;
     this.replay = options.replay;
     this.replayLine = replayLine;
   }

@@ -502,12 +502,53 @@ export async function runCheck<S, W extends World<S>>(
   let firstFailureAt: number | undefined;
   let hitShrinkLimit = false;
   let lastFailed: W | undefined;
+  // A failure that does not come back when the same commands run again hangs on timing (a
+  // timer against a macrotask, a socket): shrinking it is a lottery, each candidate passing or
+  // failing by luck. Such a failure is kept aside and generation goes on; a later failure that
+  // does come back is shrunk instead, and if none comes, the kept one is reported as it ran.
+  let unstable: { world: W; failed: number; path: string; replayPath: string } | undefined;
+  let generated = 0;
+  let replays = { tried: 0, failed: 0 };
   const timerWeight = options.focus === 'overlap' || options.focus === 'mixed' ? 1 : 0;
   const batches = batchArbitrary(def.ops, (w: W) => def.atRest(w), def.maxBatch ?? 6, timerWeight);
   const commandArbs: fc.Arbitrary<fc.AsyncCommand<W, W>>[] =
     def.steps === undefined || def.steps.length === 0
       ? [batches]
       : [fc.oneof({ arbitrary: batches, weight: def.batchWeight ?? 8 }, ...def.steps)];
+  const execute = async (
+    scheduler: fc.Scheduler,
+    commands: Iterable<fc.AsyncCommand<W, W>>,
+  ): Promise<W> => {
+    const world = await fromFactory(() => def.createWorld(scheduler));
+    const body = (async () => {
+      try {
+        await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
+        if (world.ok()) await world.settle();
+        if (world.ok()) await def.finish(world);
+      } catch (error) {
+        world.crash(error);
+      }
+    })();
+    // A call that never settles must fail the run, not hang it: the run races a timer, and
+    // the calls still out are named in the failure.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finished = await Promise.race([
+      body.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), options.timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) world.hang(options.timeoutMs);
+    else if (def.teardown !== undefined) {
+      try {
+        await def.teardown(world);
+      } catch (error) {
+        world.crash(error);
+      }
+    }
+    return world;
+  };
   const property = fc.asyncProperty(
     fc.scheduler(),
     fc.commands(commandArbs, {
@@ -520,39 +561,31 @@ export async function runCheck<S, W extends World<S>>(
         hitShrinkLimit = true;
         return;
       }
-      const world = await fromFactory(() => def.createWorld(scheduler));
-      const body = (async () => {
-        try {
-          await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
-          if (world.ok()) await world.settle();
-          if (world.ok()) await def.finish(world);
-        } catch (error) {
-          world.crash(error);
+      const index = generated;
+      if (firstFailureAt === undefined) generated += 1;
+      const world = await execute(scheduler, commands);
+      if (world.ok()) return;
+      if (firstFailureAt === undefined && path === undefined && replayable(world)) {
+        let failed = 0;
+        for (let i = 0; i < STABILITY_REPLAYS; i++) {
+          const again = await execute(fc.cloneIfNeeded(scheduler), fc.cloneIfNeeded(commands));
+          if (!again.ok()) failed += 1;
         }
-      })();
-      // A call that never settles must fail the run, not hang it: the run races a timer,
-      // and the calls still out are named in the failure.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finished = await Promise.race([
-        body.then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), options.timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!finished) world.hang(options.timeoutMs);
-      else if (def.teardown !== undefined) {
-        try {
-          await def.teardown(world);
-        } catch (error) {
-          world.crash(error);
+        replays = { tried: STABILITY_REPLAYS, failed };
+        if (failed < STABILITY_REPLAYS) {
+          const text = String(commands);
+          unstable ??= {
+            world,
+            failed,
+            path: String(index),
+            replayPath: /\/\*replayPath="(.*)"\*\//.exec(text)?.[1] ?? '',
+          };
+          return;
         }
       }
-      if (!world.ok()) {
-        lastFailed = world;
-        firstFailureAt ??= Date.now();
-        throw world.error();
-      }
+      lastFailed = world;
+      firstFailureAt ??= Date.now();
+      throw world.error();
     },
   );
   const details = await fc.check(property, {
@@ -565,23 +598,30 @@ export async function runCheck<S, W extends World<S>>(
     ...(seed === undefined ? {} : { seed }),
     ...(path === undefined ? {} : { path }),
   });
-  if (!details.failed) {
+  if (!details.failed && unstable === undefined) {
     return { runs: details.numRuns, interrupted: details.interrupted, ms: Date.now() - started };
   }
   const shrinkMs = firstFailureAt === undefined ? 0 : Date.now() - firstFailureAt;
-
-  const error = details.errorInstance;
-  const counterexample = details.counterexample;
-  const commandsText = counterexample === null ? '' : String(counterexample[1]);
-  const shrunkReplayPath = /\/\*replayPath="(.*)"\*\//.exec(commandsText)?.[1] ?? '';
-  const ran = (lastFailed?.log ?? []).filter((entry) => entry.calls.length > 0);
+  let failedWorld = lastFailed;
+  let error = details.errorInstance;
   const replay = {
     subject: def.subject,
     check: def.check,
     seed: details.seed,
     path: details.counterexamplePath ?? '',
-    replayPath: shrunkReplayPath,
+    replayPath: '',
   };
+  if (details.failed) {
+    const commandsText = details.counterexample === null ? '' : String(details.counterexample[1]);
+    replay.replayPath = /\/\*replayPath="(.*)"\*\//.exec(commandsText)?.[1] ?? '';
+  } else if (unstable !== undefined) {
+    failedWorld = unstable.world;
+    error = unstable.world.error();
+    replay.path = unstable.path;
+    replay.replayPath = unstable.replayPath;
+    replays = { tried: STABILITY_REPLAYS, failed: unstable.failed };
+  }
+  const ran = (failedWorld?.log ?? []).filter((entry) => entry.calls.length > 0);
   if (AdapterError.isInstance(error)) {
     throw error.withCounterexample(formatCommands(ran), replay);
   }
@@ -590,7 +630,7 @@ export async function runCheck<S, W extends World<S>>(
     error instanceof InvariantViolation
       ? error.message.slice(error.invariant.length + 2)
       : `a run did not finish: ${error instanceof Error ? error.message : String(error)}`;
-  const scheduled = lastFailed?.scheduler.report().length ?? 0;
+  const scheduled = failedWorld?.scheduler.report().length ?? 0;
   throw new ConformanceError({
     invariant,
     subject: def.subject,
@@ -598,12 +638,25 @@ export async function runCheck<S, W extends World<S>>(
     detail,
     commands: formatCommands(ran),
     commandCount: ran.length,
-    trace: scheduled > 0 ? String(lastFailed?.scheduler) : '',
+    trace: scheduled > 0 ? String(failedWorld?.scheduler) : '',
     shrinkMs,
     shrinkLimited: hitShrinkLimit,
+    replays,
     replay,
     cause: error,
   });
+}
+
+/**
+ * @internal How many times a first failure is run again, from the same commands and scheduler,
+ * before it is shrunk: every replay must fail too, or the failure is set aside as hanging on
+ * timing.
+ */
+export const STABILITY_REPLAYS = 2;
+
+/** Whether a failed run is worth running again: not a hang (each costs `timeoutMs`), not an adapter error. */
+function replayable<S>(world: World<S>): boolean {
+  return world.adapterError === undefined && world.violation?.invariant !== 'L1';
 }
 
 /** @internal What one command launched. */

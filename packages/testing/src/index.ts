@@ -38,7 +38,11 @@ export {
   type TokenBudgetFactory,
   type TokenBudgetSubject,
 } from './check-token-budget.js';
-export { ConformanceError, type ConformanceErrorOptions } from './conformance-error.js';
+export {
+  ConformanceError,
+  type ConformanceErrorOptions,
+  type Replays,
+} from './conformance-error.js';
 export type { CheckSummary } from './engine.js';
 export { FakeClock } from './fake-clock.js';
 export { FaultyMember } from './faulty-member.js';

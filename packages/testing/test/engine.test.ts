@@ -126,4 +126,47 @@ describe('the run engine', () => {
     expect(subjects.reduce((n, s) => n + s.reads, 0)).toBe(0);
     expect(subjects.reduce((n, s) => n + s.calls, 0)).toBeGreaterThan(0);
   });
+
+  describe('a failure that does not come back on the same commands', () => {
+    /** Reads one unit high on the subjects whose creation number `cursed` picks. */
+    const run = async (cursed: (n: number) => boolean) => {
+      let made = 0;
+      const error = await caught(() =>
+        checkGuard(
+          ({ capacity }) => {
+            const s = new Counting(capacity);
+            const lies = cursed(made++);
+            return {
+              tryReserve: (cost: number) => s.tryReserve(cost),
+              release: (cost: number) => s.release(cost),
+              available: () => s.available() + (lies ? 1 : 0),
+            };
+          },
+          { numRuns: 30, seed: 4, replayFromEnv: false, capabilities: { available: true } },
+        ),
+      );
+      return { error, made };
+    };
+
+    it('is set aside, the check goes on, and it is reported unshrunk as hanging on timing', async () => {
+      const { error, made } = await run((n) => n === 3);
+      expect(error.replays).toEqual({ tried: 2, failed: 0 });
+      expect(error.reproducible).toBe(false);
+      expect(error.message).toContain('not shrunk: 0 of 2 runs of the same commands failed again');
+      // 30 runs and two replays, besides the factory calls made before the runs: generation
+      // went on past the failure, and the replay path names the run that failed.
+      const before = made - 32;
+      expect(before).toBeGreaterThanOrEqual(0);
+      expect(before).toBeLessThanOrEqual(1);
+      expect(error.replay.path).toBe(String(3 - before));
+    });
+
+    it('gives way to a later failure that does come back, which is shrunk', async () => {
+      const { error } = await run((n) => n === 3 || n >= 10);
+      expect(error.replays).toEqual({ tried: 2, failed: 2 });
+      expect(error.reproducible).toBe(true);
+      expect(error.message).toMatch(/shrunk in \d+ ms/);
+      expect(error.commandCount).toBeLessThanOrEqual(1);
+    });
+  });
 });
