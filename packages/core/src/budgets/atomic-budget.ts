@@ -49,19 +49,15 @@ class AtomicPermit extends SyncBudgetPermitBase implements LeakWatch {
   get state(): PermitState {
     return permitStateOf(this.status);
   }
-
   releaseSync(): boolean {
     return this.budget[settle](this, RELEASED, false);
   }
-
   commitSync(used?: number): boolean {
     return this.budget[settle](this, COMMITTED, false, used);
   }
-
   isArmed(): boolean {
     return this.status === HELD;
   }
-
   collected(): void {
     this.budget[settle](this, RELEASED, true);
   }
@@ -105,6 +101,9 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
   private readonly strict: boolean;
   private readonly backstop: boolean;
   private observer: BudgetObserver | undefined;
+  /** The own `tryReserveSync` / `releaseSync` while no observer listens, else null. */
+  private countReserve: unknown = null;
+  private countRelease: unknown = null;
   private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
   /** The refill schedule this budget follows, if any (see {@link AtomicBudget.followSchedule}). */
@@ -128,7 +127,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
     this.capacity = capacity;
     this.avail = capacity;
     this.backstop = options.leakBackstop ?? true;
-    this.observer = guardObserver(options.observer);
+    this.watch(guardObserver(options.observer));
     this.name = options.name;
   }
 
@@ -151,9 +150,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    * ```
    */
   subscribe(listener: BudgetObserver): () => void {
-    this.observerList ??= new ObserverList(this.observer, (observer) => {
-      this.observer = observer;
-    });
+    this.observerList ??= new ObserverList(this.observer, (observer) => this.watch(observer));
     return this.observerList.add(listener);
   }
 
@@ -314,26 +311,33 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
     return #own in value;
   }
 
-  /** @internal See {@link CountCells}. */
-  countFits(cost: number): boolean {
-    return cost <= this.avail && this.observer === undefined && this.tryReserveSync === ownReserve;
+  /**
+   * Sets the observer, and the own methods the count API compares with while none listens: one
+   * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller.
+   */
+  private watch(observer: BudgetObserver | undefined): void {
+    this.observer = observer;
+    this.countReserve = observer === undefined ? ownReserve : null;
+    this.countRelease = observer === undefined ? ownRelease : null;
   }
 
+  /** @internal See {@link CountCells}. */
+  countFits(cost: number): boolean {
+    return cost <= this.avail && this.tryReserveSync === this.countReserve;
+  }
   /** @internal See {@link CountCells}. */
   countTake(cost: number): void {
     this.avail -= cost;
-    this.countHeld += cost;
+    this.countHeld = cost + this.countHeld; // `cost +` first: 27 bytes of bytecode, see `watch`
   }
-
   /** @internal See {@link CountCells}. */
   countHolds(cost: number): boolean {
-    return cost <= this.countHeld && this.observer === undefined && this.releaseSync === ownRelease;
+    return cost <= this.countHeld && this.releaseSync === this.countRelease;
   }
-
   /** @internal See {@link CountCells}. */
   countGive(cost: number): void {
     this.countHeld -= cost;
-    this.avail += cost;
+    this.avail = cost + this.avail;
   }
 
   /** The part of an over-release that is accepted (what is held); counts the excess. */

@@ -59,6 +59,9 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   private leakCount = 0;
   private readonly backstop: boolean;
   private observer: BudgetObserver | undefined;
+  /** The own `tryReserveSync` / `releaseSync` while no observer listens, else null (see `watch`). */
+  private countReserve: unknown = null;
+  private countRelease: unknown = null;
   private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
   /** The refill schedule this budget follows, if any (see {@link AtomicTokenBudget.followSchedule}). */
@@ -94,15 +97,13 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     this.net = capacity;
     this.maxDebt = maxDebt;
     this.backstop = options.leakBackstop ?? true;
-    this.observer = guardObserver(options.observer);
+    this.watch(guardObserver(options.observer));
     this.name = options.name;
   }
 
   /** {@inheritDoc AtomicBudget.subscribe} */
   subscribe(listener: BudgetObserver): () => void {
-    this.observerList ??= new ObserverList(this.observer, (observer) => {
-      this.observer = observer;
-    });
+    this.observerList ??= new ObserverList(this.observer, (observer) => this.watch(observer));
     return this.observerList.add(listener);
   }
 
@@ -331,26 +332,30 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return #own in value;
   }
 
-  /** @internal See `CountCells`. */
-  countFits(cost: number): boolean {
-    return cost <= this.net && this.observer === undefined && this.tryReserveSync === ownReserve;
+  /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `watch`). */
+  private watch(observer: BudgetObserver | undefined): void {
+    this.observer = observer;
+    this.countReserve = observer === undefined ? ownReserve : null;
+    this.countRelease = observer === undefined ? ownRelease : null;
   }
 
+  /** @internal See `CountCells`. */
+  countFits(cost: number): boolean {
+    return cost <= this.net && this.tryReserveSync === this.countReserve;
+  }
   /** @internal See `CountCells`. */
   countTake(cost: number): void {
     this.net -= cost;
-    this.countHeld += cost;
+    this.countHeld = cost + this.countHeld; // `cost +` first: see AtomicBudget's `watch`
   }
-
   /** @internal See `CountCells`. */
   countHolds(cost: number): boolean {
-    return cost <= this.countHeld && this.observer === undefined && this.releaseSync === ownRelease;
+    return cost <= this.countHeld && this.releaseSync === this.countRelease;
   }
-
   /** @internal See `CountCells`. */
   countGive(cost: number): void {
     this.countHeld -= cost;
-    this.net += cost;
+    this.net = cost + this.net;
   }
 
   private reportCount(type: 'reserve' | 'deny', cost: number, available: number): void {
