@@ -437,7 +437,8 @@ async function build<S>(
   let used = false;
   const subject = await fromFactory(() =>
     factory({
-      capacities,
+      // A copy per run: what a factory does to it cannot change the kit's own record.
+      capacities: [...capacities],
       hop,
       get members() {
         used = true;
@@ -500,7 +501,9 @@ export function checkAllOf(
           maxLength: capacities.length,
         }),
       label: (costs) => `tryAcquire([${costs.join(', ')}])`,
-      call: (costs) => subject.tryAcquire(costs),
+      // A copy per call: a subject that writes to its argument cannot change what the kit
+      // checks the call against, nor what a replay of the same commands sends.
+      call: (costs) => subject.tryAcquire([...costs]),
       charge: (costs) => costs,
       deniable: (costs, free) => costs.some((c, i) => c > free[i]!),
     };

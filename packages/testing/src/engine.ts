@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { AdapterError } from './adapter-error.js';
 import type { ResolvedOptions } from './check-options.js';
-import { ConformanceError } from './conformance-error.js';
+import { ConformanceError, type Replays } from './conformance-error.js';
 import type { InvariantId } from './invariant-catalog.js';
 import { InvariantViolation } from './invariant-violation.js';
 import { readReplayToken } from './replay.js';
@@ -508,7 +508,8 @@ export async function runCheck<S, W extends World<S>>(
   // does come back is shrunk instead, and if none comes, the kept one is reported as it ran.
   let unstable: { world: W; failed: number; path: string; replayPath: string } | undefined;
   let generated = 0;
-  let replays = { tried: 0, failed: 0 };
+  /** How the failure being shrunk fared when run again ({0, 0}: it was not run again). */
+  let shrunkReplays: Replays = { tried: 0, failed: 0 };
   const timerWeight = options.focus === 'overlap' || options.focus === 'mixed' ? 1 : 0;
   const batches = batchArbitrary(def.ops, (w: W) => def.atRest(w), def.maxBatch ?? 6, timerWeight);
   const commandArbs: fc.Arbitrary<fc.AsyncCommand<W, W>>[] =
@@ -563,24 +564,34 @@ export async function runCheck<S, W extends World<S>>(
       }
       const index = generated;
       if (firstFailureAt === undefined) generated += 1;
+      const runStarted = Date.now();
       const world = await execute(scheduler, commands);
       if (world.ok()) return;
-      if (firstFailureAt === undefined && path === undefined && replayable(world)) {
-        let failed = 0;
-        for (let i = 0; i < STABILITY_REPLAYS; i++) {
-          const again = await execute(fc.cloneIfNeeded(scheduler), fc.cloneIfNeeded(commands));
-          if (!again.ok()) failed += 1;
-        }
-        replays = { tried: STABILITY_REPLAYS, failed };
-        if (failed < STABILITY_REPLAYS) {
-          const text = String(commands);
-          unstable ??= {
-            world,
-            failed,
-            path: String(index),
-            replayPath: /\/\*replayPath="(.*)"\*\//.exec(text)?.[1] ?? '',
-          };
-          return;
+      if (firstFailureAt === undefined) {
+        shrunkReplays = { tried: 0, failed: 0 };
+        // Run again only a failure worth it (not a hang, not an adapter error), outside a
+        // replay, and when `timeLimitMs` leaves room for both runs.
+        const room =
+          options.timeLimitMs === undefined ||
+          Date.now() - started + STABILITY_REPLAYS * (Date.now() - runStarted) <
+            options.timeLimitMs;
+        if (path === undefined && replayable(world) && room) {
+          let failed = 0;
+          for (let i = 0; i < STABILITY_REPLAYS; i++) {
+            const again = await execute(fc.cloneIfNeeded(scheduler), fc.cloneIfNeeded(commands));
+            if (!again.ok()) failed += 1;
+          }
+          if (failed < STABILITY_REPLAYS) {
+            const text = String(commands);
+            unstable ??= {
+              world,
+              failed,
+              path: String(index),
+              replayPath: /\/\*replayPath="(.*)"\*\//.exec(text)?.[1] ?? '',
+            };
+            return;
+          }
+          shrunkReplays = { tried: STABILITY_REPLAYS, failed };
         }
       }
       lastFailed = world;
@@ -591,7 +602,8 @@ export async function runCheck<S, W extends World<S>>(
   const details = await fc.check(property, {
     numRuns: options.numRuns,
     // A backstop only: the property enforces timeoutMs itself and names the calls still out.
-    timeout: options.timeoutMs * 2 + 5_000,
+    // A first failure runs up to 1 + STABILITY_REPLAYS times within one property call.
+    timeout: (1 + STABILITY_REPLAYS) * (options.timeoutMs * 2 + 5_000),
     ...(options.timeLimitMs === undefined
       ? {}
       : { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false }),
@@ -604,6 +616,7 @@ export async function runCheck<S, W extends World<S>>(
   const shrinkMs = firstFailureAt === undefined ? 0 : Date.now() - firstFailureAt;
   let failedWorld = lastFailed;
   let error = details.errorInstance;
+  let replays = details.failed ? shrunkReplays : { tried: 0, failed: 0 };
   const replay = {
     subject: def.subject,
     check: def.check,

@@ -3,8 +3,9 @@
 // fails instead of hanging, and the black-box check never reads.
 import { AtomicBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
-import { ConformanceError, checkGuard } from '../src/index.js';
+import { ConformanceError, checkAllOf, checkGuard } from '../src/index.js';
 import { PlainGuard } from './outside/plain-guard.js';
+import { referenceAllOf } from './reference-combinators.js';
 
 async function caught(run: () => Promise<unknown>): Promise<ConformanceError> {
   try {
@@ -161,6 +162,93 @@ describe('the run engine', () => {
       expect(error.replay.path).toBe(String(3 - before));
     });
 
+    it('leaves no trace on a later failure it did not run again (a hang)', async () => {
+      let made = 0;
+      const error = await caught(() =>
+        checkGuard(
+          ({ capacity }) => {
+            const n = made++;
+            const s = new Counting(capacity);
+            return {
+              tryReserve: (cost: number) =>
+                n >= 12 ? new Promise<boolean>(() => {}) : s.tryReserve(cost),
+              release: (cost: number) => s.release(cost),
+              available: () => s.available() + (n === 3 ? 1 : 0),
+            };
+          },
+          {
+            numRuns: 30,
+            seed: 4,
+            timeoutMs: 50,
+            shrinkTimeMs: 2_000,
+            replayFromEnv: false,
+            capabilities: { available: true },
+          },
+        ),
+      );
+      expect(error.invariant).toBe('L1');
+      expect(error.replays).toEqual({ tried: 0, failed: 0 });
+      expect(error.reproducible).toBe(true);
+      expect(error.message).toMatch(/shrunk in \d+ ms/);
+    });
+
+    it('is not run again when timeLimitMs leaves no room for it', async () => {
+      let made = 0;
+      const error = await caught(() =>
+        checkGuard(
+          ({ capacity }) => {
+            made++;
+            const s = new Counting(capacity);
+            return {
+              tryReserve: (cost: number) => s.tryReserve(cost),
+              release: (cost: number) => s.release(cost),
+              available: () => s.available() + 1,
+            };
+          },
+          {
+            numRuns: 30,
+            seed: 4,
+            timeLimitMs: 400,
+            shrinkTimeMs: 100,
+            replayFromEnv: false,
+            capabilities: { available: true },
+            teardown: () => new Promise((resolve) => setTimeout(resolve, 150)),
+          },
+        ),
+      );
+      expect(error.invariant).toBe('G1');
+      expect(error.replays).toEqual({ tried: 0, failed: 0 });
+    });
+
+    it('fits within the property time limit, whose backstop grows with the runs', async () => {
+      // Each run takes about 1.9 s, its teardown included: three of them (a failure and its two
+      // runs again) outlast the backstop of one run (2 × timeoutMs + 5 s), which then used to
+      // replace the invariant with a fast-check timeout.
+      const error = await caught(() =>
+        checkGuard(
+          ({ capacity }) => {
+            const s = new Counting(capacity);
+            return {
+              tryReserve: (cost: number) => s.tryReserve(cost),
+              release: (cost: number) => s.release(cost),
+              available: () => s.available() + 1,
+            };
+          },
+          {
+            numRuns: 3,
+            seed: 1,
+            timeoutMs: 100,
+            shrinkTimeMs: 500,
+            replayFromEnv: false,
+            capabilities: { available: true },
+            teardown: () => new Promise((resolve) => setTimeout(resolve, 1_800)),
+          },
+        ),
+      );
+      expect(error.invariant).toBe('G1');
+      expect(error.replays).toEqual({ tried: 2, failed: 2 });
+    }, 30_000);
+
     it('gives way to a later failure that does come back, which is shrunk', async () => {
       const { error } = await run((n) => n === 3 || n >= 10);
       expect(error.replays).toEqual({ tried: 2, failed: 2 });
@@ -168,5 +256,27 @@ describe('the run engine', () => {
       expect(error.message).toMatch(/shrunk in \d+ ms/);
       expect(error.commandCount).toBeLessThanOrEqual(1);
     });
+  });
+
+  it('hands a composite its own copy of each request, so writing to it changes nothing the kit checks', async () => {
+    // An all-of that clamps each cost to its member's capacity in the array it was given:
+    // it charges less than it was asked and says it granted the request.
+    const error = await caught(() =>
+      checkAllOf(
+        ({ capacities }) => {
+          const inner = referenceAllOf(capacities);
+          return {
+            available: inner.available,
+            tryAcquire: (costs: readonly number[]) => {
+              const written = costs as number[];
+              for (const [i, c] of capacities.entries()) written[i] = Math.min(written[i]!, c);
+              return inner.tryAcquire(written);
+            },
+          };
+        },
+        { seed: 1, replayFromEnv: false },
+      ),
+    );
+    expect(error.invariant).toBe('AO1');
   });
 });
