@@ -3,7 +3,7 @@
 // fails instead of hanging, and the black-box check never reads.
 import { AtomicBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
-import { ConformanceError, checkAllOf, checkGuard } from '../src/index.js';
+import { type CheckOptions, ConformanceError, checkAllOf, checkGuard } from '../src/index.js';
 import { PlainGuard } from './outside/plain-guard.js';
 import { referenceAllOf } from './reference-combinators.js';
 
@@ -45,6 +45,17 @@ class Counting {
     this.reads++;
     return this.inner.available();
   }
+}
+
+/** A correct guard behind one await whose `available()` reads `off` units high, whose
+ * `tryReserve` never settles when `hangs`. */
+function misreading(capacity: number, off: number, hangs = false) {
+  const s = new Counting(capacity);
+  return {
+    tryReserve: (cost: number) => (hangs ? new Promise<boolean>(() => {}) : s.tryReserve(cost)),
+    release: (cost: number) => s.release(cost),
+    available: () => s.available() + off,
+  };
 }
 
 describe('the run engine', () => {
@@ -133,18 +144,12 @@ describe('the run engine', () => {
     const run = async (cursed: (n: number) => boolean) => {
       let made = 0;
       const error = await caught(() =>
-        checkGuard(
-          ({ capacity }) => {
-            const s = new Counting(capacity);
-            const lies = cursed(made++);
-            return {
-              tryReserve: (cost: number) => s.tryReserve(cost),
-              release: (cost: number) => s.release(cost),
-              available: () => s.available() + (lies ? 1 : 0),
-            };
-          },
-          { numRuns: 30, seed: 4, replayFromEnv: false, capabilities: { available: true } },
-        ),
+        checkGuard(({ capacity }) => misreading(capacity, cursed(made++) ? 1 : 0), {
+          numRuns: 30,
+          seed: 4,
+          replayFromEnv: false,
+          capabilities: { available: true },
+        }),
       );
       return { error, made };
     };
@@ -168,13 +173,7 @@ describe('the run engine', () => {
         checkGuard(
           ({ capacity }) => {
             const n = made++;
-            const s = new Counting(capacity);
-            return {
-              tryReserve: (cost: number) =>
-                n >= 12 ? new Promise<boolean>(() => {}) : s.tryReserve(cost),
-              release: (cost: number) => s.release(cost),
-              available: () => s.available() + (n === 3 ? 1 : 0),
-            };
+            return misreading(capacity, n === 3 ? 1 : 0, n >= 12);
           },
           {
             numRuns: 30,
@@ -192,30 +191,24 @@ describe('the run engine', () => {
       expect(error.message).toMatch(/shrunk in \d+ ms/);
     });
 
-    it('is not run again when timeLimitMs leaves no room for it', async () => {
-      let made = 0;
-      const error = await caught(() =>
-        checkGuard(
-          ({ capacity }) => {
-            made++;
-            const s = new Counting(capacity);
-            return {
-              tryReserve: (cost: number) => s.tryReserve(cost),
-              release: (cost: number) => s.release(cost),
-              available: () => s.available() + 1,
-            };
-          },
-          {
-            numRuns: 30,
-            seed: 4,
-            timeLimitMs: 400,
-            shrinkTimeMs: 100,
-            replayFromEnv: false,
-            capabilities: { available: true },
-            teardown: () => new Promise((resolve) => setTimeout(resolve, 150)),
-          },
-        ),
+    /** A guard that always reads high, each run held up by a teardown of `teardownMs`. */
+    const slowly = (teardownMs: number, options: CheckOptions) =>
+      caught(() =>
+        checkGuard(({ capacity }) => misreading(capacity, 1), {
+          ...options,
+          replayFromEnv: false,
+          capabilities: { available: true },
+          teardown: () => new Promise((resolve) => setTimeout(resolve, teardownMs)),
+        }),
       );
+
+    it('is not run again when timeLimitMs leaves no room for it', async () => {
+      const error = await slowly(150, {
+        numRuns: 30,
+        seed: 4,
+        timeLimitMs: 400,
+        shrinkTimeMs: 100,
+      });
       expect(error.invariant).toBe('G1');
       expect(error.replays).toEqual({ tried: 0, failed: 0 });
     });
@@ -224,27 +217,7 @@ describe('the run engine', () => {
       // Each run takes about 1.9 s, its teardown included: three of them (a failure and its two
       // runs again) outlast the backstop of one run (2 × timeoutMs + 5 s), which then used to
       // replace the invariant with a fast-check timeout.
-      const error = await caught(() =>
-        checkGuard(
-          ({ capacity }) => {
-            const s = new Counting(capacity);
-            return {
-              tryReserve: (cost: number) => s.tryReserve(cost),
-              release: (cost: number) => s.release(cost),
-              available: () => s.available() + 1,
-            };
-          },
-          {
-            numRuns: 3,
-            seed: 1,
-            timeoutMs: 100,
-            shrinkTimeMs: 500,
-            replayFromEnv: false,
-            capabilities: { available: true },
-            teardown: () => new Promise((resolve) => setTimeout(resolve, 1_800)),
-          },
-        ),
-      );
+      const error = await slowly(1_800, { numRuns: 3, seed: 1, timeoutMs: 100, shrinkTimeMs: 500 });
       expect(error.invariant).toBe('G1');
       expect(error.replays).toEqual({ tried: 2, failed: 2 });
     }, 30_000);
