@@ -6,7 +6,7 @@ import { PermitCode, permitStateOf } from '../spec/permit-state.js';
 import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { AtomicBudgetOptions, AtomicBudgetSnapshot } from './atomic-options.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
-import { acceptedRelease, type CountCells, reportCountRelease } from './count-release.js';
+import { acceptedRelease, type CountCells, OBSERVED, reportCountRelease } from './count-release.js';
 import { guardObserver, ObserverList } from './observer-list.js';
 import { checkCommonOptions, checkTimes, strictOf } from './options.js';
 import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
@@ -101,9 +101,9 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
   private readonly strict: boolean;
   private readonly backstop: boolean;
   private observer: BudgetObserver | undefined;
-  /** The own `tryReserveSync` / `releaseSync` while no observer listens, else null. */
-  private countReserve: unknown = null;
-  private countRelease: unknown = null;
+  /** The own `tryReserveSync` / `releaseSync` while no observer listens, else `OBSERVED`. */
+  #countReserve: unknown = OBSERVED;
+  #countRelease: unknown = OBSERVED;
   private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
   /** The refill schedule this budget follows, if any (see {@link AtomicBudget.followSchedule}). */
@@ -127,7 +127,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
     this.capacity = capacity;
     this.avail = capacity;
     this.backstop = options.leakBackstop ?? true;
-    this.watch(guardObserver(options.observer));
+    this.#watch(guardObserver(options.observer));
     this.name = options.name;
   }
 
@@ -150,7 +150,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    * ```
    */
   subscribe(listener: BudgetObserver): () => void {
-    this.observerList ??= new ObserverList(this.observer, (observer) => this.watch(observer));
+    this.observerList ??= new ObserverList(this.observer, (observer) => this.#watch(observer));
     return this.observerList.add(listener);
   }
 
@@ -315,15 +315,15 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    * Sets the observer, and the own methods the count API compares with while none listens: one
    * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller.
    */
-  private watch(observer: BudgetObserver | undefined): void {
+  #watch(observer: BudgetObserver | undefined): void {
     this.observer = observer;
-    this.countReserve = observer === undefined ? ownReserve : null;
-    this.countRelease = observer === undefined ? ownRelease : null;
+    this.#countReserve = observer === undefined ? ownReserve : OBSERVED;
+    this.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
 
   /** @internal See {@link CountCells}. */
   countFits(cost: number): boolean {
-    return cost <= this.avail && this.tryReserveSync === this.countReserve;
+    return cost <= this.avail && this.tryReserveSync === this.#countReserve;
   }
   /** @internal See {@link CountCells}. */
   countTake(cost: number): void {
@@ -332,7 +332,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
   }
   /** @internal See {@link CountCells}. */
   countHolds(cost: number): boolean {
-    return cost <= this.countHeld && this.releaseSync === this.countRelease;
+    return cost <= this.countHeld && this.releaseSync === this.#countRelease;
   }
   /** @internal See {@link CountCells}. */
   countGive(cost: number): void {

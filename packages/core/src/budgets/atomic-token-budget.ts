@@ -6,7 +6,7 @@ import type { BudgetObserver } from '../spec/events.js';
 import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { SyncTokenBudget } from '../spec/token-budget.js';
 import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
-import { acceptedRelease, reportCountRelease } from './count-release.js';
+import { acceptedRelease, OBSERVED, reportCountRelease } from './count-release.js';
 import { debtAfter, debtFloor, writtenOff } from './debt.js';
 import { guardObserver, ObserverList } from './observer-list.js';
 import { checkCommonOptions, checkMaxDebt, checkTimes, strictOf } from './options.js';
@@ -59,9 +59,9 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   private leakCount = 0;
   private readonly backstop: boolean;
   private observer: BudgetObserver | undefined;
-  /** The own `tryReserveSync` / `releaseSync` while no observer listens, else null (see `watch`). */
-  private countReserve: unknown = null;
-  private countRelease: unknown = null;
+  /** The own `tryReserveSync` / `releaseSync` while no observer listens, else `OBSERVED`. */
+  #countReserve: unknown = OBSERVED;
+  #countRelease: unknown = OBSERVED;
   private observerList: ObserverList | undefined;
   private readonly name: string | undefined;
   /** The refill schedule this budget follows, if any (see {@link AtomicTokenBudget.followSchedule}). */
@@ -97,13 +97,13 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     this.net = capacity;
     this.maxDebt = maxDebt;
     this.backstop = options.leakBackstop ?? true;
-    this.watch(guardObserver(options.observer));
+    this.#watch(guardObserver(options.observer));
     this.name = options.name;
   }
 
   /** {@inheritDoc AtomicBudget.subscribe} */
   subscribe(listener: BudgetObserver): () => void {
-    this.observerList ??= new ObserverList(this.observer, (observer) => this.watch(observer));
+    this.observerList ??= new ObserverList(this.observer, (observer) => this.#watch(observer));
     return this.observerList.add(listener);
   }
 
@@ -333,15 +333,15 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   }
 
   /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `watch`). */
-  private watch(observer: BudgetObserver | undefined): void {
+  #watch(observer: BudgetObserver | undefined): void {
     this.observer = observer;
-    this.countReserve = observer === undefined ? ownReserve : null;
-    this.countRelease = observer === undefined ? ownRelease : null;
+    this.#countReserve = observer === undefined ? ownReserve : OBSERVED;
+    this.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
 
   /** @internal See `CountCells`. */
   countFits(cost: number): boolean {
-    return cost <= this.net && this.tryReserveSync === this.countReserve;
+    return cost <= this.net && this.tryReserveSync === this.#countReserve;
   }
   /** @internal See `CountCells`. */
   countTake(cost: number): void {
@@ -350,7 +350,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   }
   /** @internal See `CountCells`. */
   countHolds(cost: number): boolean {
-    return cost <= this.countHeld && this.releaseSync === this.countRelease;
+    return cost <= this.countHeld && this.releaseSync === this.#countRelease;
   }
   /** @internal See `CountCells`. */
   countGive(cost: number): void {

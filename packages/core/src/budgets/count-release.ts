@@ -51,3 +51,9 @@ export interface CountCells {
   countHolds(cost: number): boolean;
   countGive(cost: number): void;
 }
+
+/**
+ * @internal What a core budget's count API compares the instance's methods with while an
+ * observer listens: an object no one else can reach, so no method, `null` included, equals it.
+ */
+export const OBSERVED: unknown = Object.freeze({});
