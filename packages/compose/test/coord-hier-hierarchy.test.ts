@@ -38,7 +38,11 @@ describe('evictOnIdle: a tenant that holds nothing is not kept in memory', () =>
     for (let i = 0; i < 200; i++) {
       expect(root.child(`t${i}`).tryReserveSync(1)).toBe(false);
       expect(root.child(`p${i}`).tryAcquireSync(1)).toBeNull();
-      expect(root.at(`o${i}`, 'u').tryAcquireDetailedSync(1)).toEqual({ ok: false, deniedBy: [] });
+      expect(root.at(`o${i}`, 'u').tryAcquireDetailedSync(1)).toEqual({
+        ok: false,
+        deniedBy: [],
+        exceedsCapacity: true,
+      });
     }
     expect(root.size).toBe(0);
   });

@@ -47,9 +47,11 @@ describe('hierarchy: behaviour', () => {
     const decision = y.tryAcquireDetailedSync(20); // y has room, org a (40) does not
     expect(decision).toEqual({ ok: false, deniedBy: ['a'] });
     expect([y.held(), root.child('a').held(), root.held()]).toEqual([0, 25, 25]);
+    // Above x's capacity (25): no release could admit it, and the denial says so.
     expect(root.at('b', 'x').tryAcquireDetailedSync(26)).toEqual({
       ok: false,
       deniedBy: ['b', 'x'],
+      exceedsCapacity: true,
     });
     expect(root.held()).toBe(25);
   });

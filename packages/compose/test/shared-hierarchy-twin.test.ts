@@ -90,7 +90,7 @@ describe('SharedHierarchy and compose’s hierarchy', () => {
             const b = sharedAt(op.path).tryAcquireDetailedSync(op.cost);
             expect(b.ok).toBe(a.ok);
             if (a.ok && b.ok) permits.push([a.permit, b.permit]);
-            if (!a.ok && !b.ok) expect(b.deniedBy).toEqual(a.deniedBy);
+            if (!a.ok && !b.ok) expect(b).toEqual(a); // deniedBy and exceedsCapacity
           } else if (op.kind === 'reserve') {
             expect(sharedAt(op.path).tryReserveSync(op.cost)).toBe(
               plainAt(op.path).tryReserveSync(op.cost),
@@ -138,15 +138,24 @@ describe('SharedHierarchy and compose’s hierarchy', () => {
     const shared = new SharedHierarchy(TEMPLATE, { leakBackstop: false });
     trees.push(shared);
     const leaf = shared.at('a', 'x');
-    expect(leaf.tryAcquireDetailedSync(5)).toEqual({ ok: false, deniedBy: ['a', 'x'] });
+    // Above a/x's capacity of 4: waiting cannot help, and the denial says so.
+    expect(leaf.tryAcquireDetailedSync(5)).toEqual({
+      ok: false,
+      deniedBy: ['a', 'x'],
+      exceedsCapacity: true,
+    });
     expect(shared.child('a').tryReserveSync(9)).toBe(true);
     expect(leaf.tryAcquireDetailedSync(1)).toEqual({ ok: false, deniedBy: ['a'] });
     expect(shared.child('b').tryReserveSync(9)).toBe(true);
     expect(shared.tryReserveSync(2)).toBe(true);
     expect(shared.at('b').tryAcquireDetailedSync(1)).toEqual({ ok: false, deniedBy: ['b'] });
     shared.child('a').releaseSync(9);
-    // a and a/x have room now; only the root (20 − 9 − 2 = 9 left) is short of 10.
-    expect(shared.child('a').tryAcquireDetailedSync(10)).toEqual({ ok: false, deniedBy: ['a'] });
+    // 10 is above a's capacity of 9, and the root (20 − 9 − 2 = 9 left) is short of it too.
+    expect(shared.child('a').tryAcquireDetailedSync(10)).toEqual({
+      ok: false,
+      deniedBy: ['a'],
+      exceedsCapacity: true,
+    });
     expect(shared.tryAcquireDetailedSync(10)).toEqual({ ok: false, deniedBy: [] });
   });
 });

@@ -156,7 +156,12 @@ describe('SharedHierarchy events', () => {
     root.subscribe((e) => {
       if (e.type === 'deny' && e.path.length === 2) root.child('b').tryReserveSync(50); // denied at b
     });
-    expect(leaf.tryAcquireDetailedSync(5)).toEqual({ ok: false, deniedBy: ['a', 'x'] });
+    // 5 is above a/x's capacity of 4, so the denial says that too.
+    expect(leaf.tryAcquireDetailedSync(5)).toEqual({
+      ok: false,
+      deniedBy: ['a', 'x'],
+      exceedsCapacity: true,
+    });
   });
 
   it('a listener that throws stops neither the others nor the operation', () => {

@@ -356,12 +356,16 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    * {@link HierarchyNode.tryAcquireSync}, saying which node denied.
    *
    * @param cost - a non-negative safe integer.
-   * @returns the permit, or in `deniedBy` the path of the node that had no room
-   * (`[]` for the root).
+   * @returns the permit, or in `deniedBy` the path of the node that had no room (`[]` for the
+   * root), with `exceedsCapacity: true` when the cost is above the smallest capacity on this
+   * node's path ({@link HierarchyNode.pathCapacity}): only a larger capacity could admit it.
    */
   tryAcquireDetailedSync(cost: number): Decision<readonly string[], SyncBudgetPermit> {
     const r = this.acquire(cost);
-    return r instanceof HierarchyPermit ? { ok: true, permit: r } : { ok: false, deniedBy: r.path };
+    if (r instanceof HierarchyPermit) return { ok: true, permit: r };
+    return cost > this.pathCapacity()
+      ? { ok: false, deniedBy: r.path, exceedsCapacity: true }
+      : { ok: false, deniedBy: r.path };
   }
 
   /** {@inheritDoc HierarchyNode.tryAcquireDetailedSync} */

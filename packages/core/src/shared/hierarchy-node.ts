@@ -122,14 +122,17 @@ export class SharedHierarchyNode
    *
    * @param cost - a non-negative safe integer.
    * @returns the permit, or in `deniedBy` the path of the node that had no room (`[]` for the
-   * root).
+   * root), with `exceedsCapacity: true` when the cost is above the smallest capacity on this
+   * node's path as it stands.
    */
   tryAcquireDetailedSync(cost: number): Decision<readonly string[], SyncBudgetPermit> {
     const epoch = this.charge(cost, true);
     if (epoch >= 0) return { ok: true, permit: this.permitOf(cost, epoch) };
     let node: SharedHierarchyNode = this;
     for (let up = -1 - epoch; up > 0 && node.parent !== null; up--) node = node.parent;
-    return { ok: false, deniedBy: node.path };
+    return cost > this.pathCapacity()
+      ? { ok: false, deniedBy: node.path, exceedsCapacity: true }
+      : { ok: false, deniedBy: node.path };
   }
 
   /** {@inheritDoc SharedHierarchyNode.tryAcquireDetailedSync} */
