@@ -127,7 +127,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
     this.capacity = capacity;
     this.avail = capacity;
     this.backstop = options.leakBackstop ?? true;
-    this.#watch(guardObserver(options.observer));
+    AtomicBudget.#watch(this, guardObserver(options.observer));
     this.name = options.name;
   }
 
@@ -150,7 +150,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    * ```
    */
   subscribe(listener: BudgetObserver): () => void {
-    this.observerList ??= new ObserverList(this.observer, (observer) => this.#watch(observer));
+    this.observerList ??= new ObserverList(this.observer, (o) => AtomicBudget.#watch(this, o));
     return this.observerList.add(listener);
   }
 
@@ -315,10 +315,12 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
    * Sets the observer, and the own methods the count API compares with while none listens: one
    * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller.
    */
-  #watch(observer: BudgetObserver | undefined): void {
-    this.observer = observer;
-    this.#countReserve = observer === undefined ? ownReserve : OBSERVED;
-    this.#countRelease = observer === undefined ? ownRelease : OBSERVED;
+  static #watch(budget: AtomicBudget, observer: BudgetObserver | undefined): void {
+    budget.observer = observer;
+    // An object made with Object.create(budget) has no private fields, and no count API path.
+    if (!(#countReserve in budget)) return;
+    budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
+    budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
 
   /** @internal See {@link CountCells}. */

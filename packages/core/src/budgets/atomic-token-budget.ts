@@ -97,13 +97,13 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     this.net = capacity;
     this.maxDebt = maxDebt;
     this.backstop = options.leakBackstop ?? true;
-    this.#watch(guardObserver(options.observer));
+    AtomicTokenBudget.#watch(this, guardObserver(options.observer));
     this.name = options.name;
   }
 
   /** {@inheritDoc AtomicBudget.subscribe} */
   subscribe(listener: BudgetObserver): () => void {
-    this.observerList ??= new ObserverList(this.observer, (observer) => this.#watch(observer));
+    this.observerList ??= new ObserverList(this.observer, (o) => AtomicTokenBudget.#watch(this, o));
     return this.observerList.add(listener);
   }
 
@@ -333,10 +333,12 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   }
 
   /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `watch`). */
-  #watch(observer: BudgetObserver | undefined): void {
-    this.observer = observer;
-    this.#countReserve = observer === undefined ? ownReserve : OBSERVED;
-    this.#countRelease = observer === undefined ? ownRelease : OBSERVED;
+  static #watch(budget: AtomicTokenBudget, observer: BudgetObserver | undefined): void {
+    budget.observer = observer;
+    // An object made with Object.create(budget) has no private fields, and no count API path.
+    if (!(#countReserve in budget)) return;
+    budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
+    budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
 
   /** @internal See `CountCells`. */
