@@ -305,19 +305,18 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
 
   /** On every instance this class built, never on a Proxy of one (see `isOwn`). */
   #own(): void {}
-
   /** @internal Whether `value` was built by this class or a subclass, and is not a Proxy. */
   static isOwn(value: object): boolean {
     return #own in value;
   }
 
   /**
-   * Sets the observer, and the own methods the count API compares with while none listens: one
-   * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller.
+   * Sets the observer, and the own methods the count API compares with while none listens (one
+   * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller);
+   * an object made with `Object.create(budget)` has no private fields and no count API path.
    */
   static #watch(budget: AtomicBudget, observer: BudgetObserver | undefined): void {
     budget.observer = observer;
-    // An object made with Object.create(budget) has no private fields, and no count API path.
     if (!(#countReserve in budget)) return;
     budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
     budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
@@ -330,7 +329,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
   /** @internal See {@link CountCells}. */
   countTake(cost: number): void {
     this.avail -= cost;
-    this.countHeld = cost + this.countHeld; // `cost +` first: 27 bytes of bytecode, see `watch`
+    this.countHeld = cost + this.countHeld; // `cost +` first: 27 bytes of bytecode (see `#watch`)
   }
   /** @internal See {@link CountCells}. */
   countHolds(cost: number): boolean {

@@ -332,11 +332,10 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return #own in value;
   }
 
-  /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `watch`). */
+  /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `#watch`). */
   static #watch(budget: AtomicTokenBudget, observer: BudgetObserver | undefined): void {
     budget.observer = observer;
-    // An object made with Object.create(budget) has no private fields, and no count API path.
-    if (!(#countReserve in budget)) return;
+    if (!(#countReserve in budget)) return; // not an instance: made with Object.create(budget)
     budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
     budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
@@ -348,7 +347,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   /** @internal See `CountCells`. */
   countTake(cost: number): void {
     this.net -= cost;
-    this.countHeld = cost + this.countHeld; // `cost +` first: see AtomicBudget's `watch`
+    this.countHeld = cost + this.countHeld; // `cost +` first: see AtomicBudget's `#watch`
   }
   /** @internal See `CountCells`. */
   countHolds(cost: number): boolean {
