@@ -115,3 +115,15 @@ describe('a refund that throws', () => {
     expect([available, reservation.state]).toEqual([10, 'refunded']);
   });
 });
+
+describe('a capacity of -0', () => {
+  it('is 0: neither capacity nor available() shows -0', () => {
+    for (const budget of [new AtomicBudget(-0), new AtomicTokenBudget(-0)]) {
+      expect(Object.is(budget.capacity, 0)).toBe(true);
+      expect(Object.is(budget.available(), 0)).toBe(true);
+      expect(budget.tryReserveSync(0)).toBe(true);
+      budget.releaseSync(0);
+      expect(Object.is(budget.available(), 0)).toBe(true);
+    }
+  });
+});

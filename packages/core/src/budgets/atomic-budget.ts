@@ -124,8 +124,8 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
     checkCommonOptions(options);
     this.strict = strictOf(options.strict);
     this.refillPolicy = checkRefillPolicy(options.refillPolicy);
-    this.capacity = capacity;
-    this.avail = capacity;
+    this.capacity = capacity + 0; // + 0 turns a capacity of -0 into 0
+    this.avail = this.capacity;
     this.backstop = options.leakBackstop ?? true;
     AtomicBudget.#watch(this, guardObserver(options.observer));
     this.name = options.name;

@@ -93,8 +93,8 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     const maxDebt = checkMaxDebt(options.maxDebt);
     this.strict = strictOf(options.strict);
     this.refillPolicy = checkRefillPolicy(options.refillPolicy);
-    this.capacity = capacity;
-    this.net = capacity;
+    this.capacity = capacity + 0; // + 0 turns a capacity of -0 into 0
+    this.net = this.capacity;
     this.maxDebt = maxDebt;
     this.backstop = options.leakBackstop ?? true;
     AtomicTokenBudget.#watch(this, guardObserver(options.observer));
