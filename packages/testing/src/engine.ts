@@ -128,6 +128,11 @@ export class World<S> {
   calls = 0;
   /** When the run began (its `timeoutMs` counts from about here). */
   readonly startedAt = Date.now();
+  /**
+   * Milliseconds the kit itself spent judging histories (the linearizability search): they
+   * hold the event loop, so they are not counted against a run's `timeoutMs`.
+   */
+  searchMs = 0;
   /** Calls made and not yet returned, by the logical time they were made. */
   private readonly running = new Map<number, string>();
   /** Refills (by call or by clock) since the last successful checkpoint with a read in it. */
@@ -283,7 +288,9 @@ export class World<S> {
         step: (state: S) => op.judgement.step(state, exact),
       };
     });
+    const searchStarted = Date.now();
     const result = linearize(this.frontier, ops, this.key);
+    this.searchMs += Date.now() - searchStarted;
     if (result.ok) {
       // An overflow may stop the search before any end state: the frontier then stays as it
       // was, and nothing after is judged.
@@ -532,14 +539,7 @@ export async function runCheck<S, W extends World<S>>(
     })();
     // A call that never settles must fail the run, not hang it: the run races a timer, and
     // the calls still out are named in the failure.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const finished = await Promise.race([
-      body.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), options.timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const finished = await settlesInTime(body, world, options.timeoutMs);
     if (!finished) world.hang(options.timeoutMs);
     else if (def.teardown !== undefined) {
       try {
@@ -658,6 +658,32 @@ export async function runCheck<S, W extends World<S>>(
     replay,
     cause: error,
   });
+}
+
+/**
+ * @internal Whether `body` settles within `timeoutMs` of the run's start, not counting the time
+ * the kit itself spent searching (`world.searchMs`): a search holds the event loop, so the
+ * timer would fire late and name as hung calls that had settled meanwhile.
+ */
+export async function settlesInTime(
+  body: Promise<unknown>,
+  world: { readonly startedAt: number; readonly searchMs: number },
+  timeoutMs: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((resolve) => {
+    const wait = (ms: number) => {
+      timer = setTimeout(() => {
+        const left = world.startedAt + timeoutMs + world.searchMs - Date.now();
+        if (left > 0) wait(left);
+        else resolve(false);
+      }, ms);
+    };
+    wait(timeoutMs);
+  });
+  const finished = await Promise.race([body.then(() => true), expired]);
+  clearTimeout(timer);
+  return finished;
 }
 
 /**

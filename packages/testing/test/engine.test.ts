@@ -3,6 +3,7 @@
 // fails instead of hanging, and the black-box check never reads.
 import { AtomicBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
+import { settlesInTime } from '../src/engine.js';
 import { type CheckOptions, ConformanceError, checkAllOf, checkGuard } from '../src/index.js';
 import { PlainGuard } from './outside/plain-guard.js';
 import { referenceAllOf } from './reference-combinators.js';
@@ -251,5 +252,36 @@ describe('the run engine', () => {
       ),
     );
     expect(error.invariant).toBe('AO1');
+  });
+});
+
+describe("a run's time limit", () => {
+  const busy = (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // holds the event loop, as a long linearizability search does
+    }
+  };
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+  it("does not count the kit's own searches: a body that blocks only while searching is on time", async () => {
+    const world = { startedAt: Date.now(), searchMs: 0 };
+    const body = (async () => {
+      await tick();
+      busy(400);
+      world.searchMs += 400;
+      await tick();
+    })();
+    expect(await settlesInTime(body, world, 200)).toBe(true);
+  });
+
+  it('still counts everything else: the same block outside a search is late', async () => {
+    const world = { startedAt: Date.now(), searchMs: 0 };
+    const body = (async () => {
+      await tick();
+      busy(400);
+      await tick();
+    })();
+    expect(await settlesInTime(body, world, 200)).toBe(false);
   });
 });
