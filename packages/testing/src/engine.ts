@@ -582,12 +582,11 @@ export async function runCheck<S, W extends World<S>>(
             if (!again.ok()) failed += 1;
           }
           if (failed < STABILITY_REPLAYS) {
-            const text = String(commands);
             unstable ??= {
               world,
               failed,
               path: String(index),
-              replayPath: /\/\*replayPath="(.*)"\*\//.exec(text)?.[1] ?? '',
+              replayPath: replayPathOf(commands),
             };
             return;
           }
@@ -625,8 +624,8 @@ export async function runCheck<S, W extends World<S>>(
     replayPath: '',
   };
   if (details.failed) {
-    const commandsText = details.counterexample === null ? '' : String(details.counterexample[1]);
-    replay.replayPath = /\/\*replayPath="(.*)"\*\//.exec(commandsText)?.[1] ?? '';
+    replay.replayPath =
+      details.counterexample === null ? '' : replayPathOf(details.counterexample[1]);
   } else if (unstable !== undefined) {
     failedWorld = unstable.world;
     error = unstable.world.error();
@@ -658,6 +657,11 @@ export async function runCheck<S, W extends World<S>>(
     replay,
     cause: error,
   });
+}
+
+/** The `replayPath` fast-check's commands print in their text (its own hint omits it). */
+function replayPathOf(commands: unknown): string {
+  return /\/\*replayPath="(.*)"\*\//.exec(String(commands))?.[1] ?? '';
 }
 
 /**
