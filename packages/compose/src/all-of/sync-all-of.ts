@@ -8,6 +8,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
+import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { saturatingAdd } from '../internal/count-ledger.js';
 import { denial } from '../internal/denial.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
@@ -116,7 +117,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * nothing, unless its charge is more than it could ever grant, and then no cost above 0
    * (which charges nobody) is ever granted.
    */
-  ceiling(of: (member: SyncBudgetGuard) => number): number {
+  [ceilingKey](of: CeilingReading): number {
     let c = MAX;
     for (let i = 0; i < this.members.length; i++) {
       const f = this.fixed[i]!;

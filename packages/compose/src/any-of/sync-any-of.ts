@@ -6,6 +6,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
+import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import {
   CountLedger,
   chargedBy,
@@ -99,7 +100,7 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
    * @internal The largest cost this any-of could ever grant, given each member's (`of`):
    * the largest among its members, since a permit is one member's.
    */
-  ceiling(of: (member: SyncBudgetGuard) => number): number {
+  [ceilingKey](of: CeilingReading): number {
     let c = 0;
     for (const m of this.members) c = Math.max(c, of(m));
     return c;

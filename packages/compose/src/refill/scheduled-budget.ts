@@ -10,6 +10,7 @@ import {
   type SyncTokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
+import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { invalid } from '../internal/member-list.js';
 import { RefillEngine } from './refill-engine.js';
@@ -58,6 +59,10 @@ export abstract class ScheduledBudget<B extends { readonly capacity: number; ava
 
   get capacity(): number {
     return this.budget.capacity;
+  }
+  /** @internal The scheduled budget's ceiling (see `ceilingOf`). */
+  [ceilingKey](of: CeilingReading): number {
+    return of(this.budget);
   }
   /** Epochs begun since the scheduler started (its own count, one per boundary crossed). */
   get epoch(): number {

@@ -16,6 +16,7 @@ import {
   type TokenReservation,
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
+import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { CountLedger, ResetEpochs, stillLive } from '../internal/count-ledger.js';
 import { epochOf } from '../internal/epoch.js';
 import { describe, invalid } from '../internal/member-list.js';
@@ -178,6 +179,10 @@ export class SyncTokenGuard extends SyncGuardBase<SyncTokenPermit> implements Sy
 
   get capacity(): number {
     return this.tokens.capacity;
+  }
+  /** @internal The token budget's ceiling (see `ceilingOf`). */
+  [ceilingKey](of: CeilingReading): number {
+    return of(this.tokens);
   }
   /** The token budget's epoch, when it says (a combinator's ledger fences reservations by it). */
   get epoch(): number | undefined {

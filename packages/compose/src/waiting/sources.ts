@@ -1,8 +1,4 @@
-import type { SyncBudgetGuard } from '@budgetry/core';
-import { SyncAllOf } from '../all-of/index.js';
-import { SyncAnyOf } from '../any-of/index.js';
-import { ScheduledBudget } from '../refill/index.js';
-import { SyncTokenGuard } from '../token-guard/index.js';
+import { ceilingOf, hasParts, waitedOn } from '../internal/ceiling.js';
 
 /** @internal Anything a waiting line can listen to for freed units. */
 export type Subscribable = { subscribe(listener: (event?: unknown) => void): () => void };
@@ -49,31 +45,6 @@ export function mayFreeUnits(event: unknown): boolean {
 }
 
 /**
- * @internal The largest cost the guard could ever grant, so that a waiting line refuses at
- * once (`EXCEEDS_CAPACITY`) a cost that would otherwise wait forever, and never one that
- * could be granted. It looks through what the guard is made of:
- *
- * - a hierarchy node: the smallest capacity on its path (children may oversubscribe their
- *   parent, so its own capacity is not the ceiling);
- * - an any-of: the largest of its members' ceilings (a permit is one member's);
- * - an all-of: the smallest ceiling among the members charged the cost; a member with a fixed
- *   charge bounds nothing, unless the charge is above its own ceiling, and then no cost but 0
- *   (which charges nobody) is ever granted: the ceiling is 0;
- * - a wrapper — a waiting line, a token guard, a scheduled view — its budget's;
- * - anything else: its capacity.
- */
-export function ceilingOf(guard: { readonly capacity: number }): number {
-  const path = (guard as { pathCapacity?: () => number }).pathCapacity;
-  if (typeof path === 'function') return path.call(guard);
-  if (guard instanceof SyncAllOf || guard instanceof SyncAnyOf) return guard.ceiling(ceilingOf);
-  if (guard instanceof SyncTokenGuard) return ceilingOf(guard.tokens);
-  if (guard instanceof ScheduledBudget) return ceilingOf(guard.budget);
-  const waited = waitedOn(guard);
-  if (waited !== undefined) return ceilingOf(waited);
-  return guard.capacity;
-}
-
-/**
  * @internal A function that returns {@link ceilingOf} `guard`, decided once for the guard's
  * kind: what a guard is (a hierarchy node, a combinator, a wrapper, a plain budget) does not
  * change, while the capacities the ceiling is read from may (a hierarchy child's capacity can
@@ -83,28 +54,6 @@ export function ceilingOf(guard: { readonly capacity: number }): number {
 export function ceilingReader(guard: { readonly capacity: number }): () => number {
   const path = (guard as { pathCapacity?: () => number }).pathCapacity;
   if (typeof path === 'function') return () => path.call(guard);
-  if (
-    guard instanceof SyncAllOf ||
-    guard instanceof SyncAnyOf ||
-    guard instanceof SyncTokenGuard ||
-    guard instanceof ScheduledBudget ||
-    waitedOn(guard) !== undefined
-  ) {
-    return () => ceilingOf(guard);
-  }
+  if (hasParts(guard)) return () => ceilingOf(guard);
   return () => guard.capacity;
-}
-
-/**
- * The guard a waiting line waits on, when `value` is one (told by its shape: this module is
- * the waiting line's own, which cannot import it back).
- */
-function waitedOn(value: object): SyncBudgetGuard | undefined {
-  const v = value as { guard?: unknown; notify?: unknown; acquire?: unknown; pending?: unknown };
-  if (typeof v.notify !== 'function' || typeof v.acquire !== 'function') return undefined;
-  if (typeof v.pending !== 'number') return undefined;
-  const inner = v.guard as Partial<SyncBudgetGuard> | null | undefined;
-  return typeof inner === 'object' && inner !== null && typeof inner.tryAcquireSync === 'function'
-    ? (inner as SyncBudgetGuard)
-    : undefined;
 }
