@@ -118,6 +118,17 @@ export function memberListOf<K extends string | number>(members: unknown): Membe
   return { keys: entries.map(([k]) => k as K), parts, client: client! };
 }
 
+/** @internal What a member with fixed charge `f` (−1: none) is charged for `cost` (0: nothing). */
+export function chargeFor(f: number, cost: number): number {
+  return f < 0 || cost === 0 ? cost : f;
+}
+
+/** @internal What each member is charged for `cost`, as script arguments (none: each the cost). */
+export function chargeArgsFor(fixed: readonly number[], cost: number): string[] {
+  if (cost === 0 || fixed.every((f) => f < 0)) return [];
+  return fixed.map((f) => String(chargeFor(f, cost)));
+}
+
 /**
  * The `charge` option of a RedisAllOf as one entry per member: its fixed charge, or −1 when
  * it is charged the reserved cost.

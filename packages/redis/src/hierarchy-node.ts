@@ -193,7 +193,8 @@ export class RedisHierarchyNode implements PermitBudgetGuard {
    * @param cost - a non-negative safe integer.
    * @param options - this permit's lease length.
    * @returns the permit, or in `deniedBy` the path of the node that had no room (`[]` for the
-   * root).
+   * root), with `exceedsCapacity: true` when the cost is above the smallest capacity on this
+   * node's path (no refill or release can admit it).
    */
   async tryAcquireDetailed(
     cost: number,
@@ -209,7 +210,12 @@ export class RedisHierarchyNode implements PermitBudgetGuard {
     );
     if (handle !== null) return { ok: true, permit: handle };
     const up = Math.min(Math.max(v[3] ?? 0, 0), this.depth);
-    return { ok: false, deniedBy: this.path.slice(0, this.depth - up) };
+    const deniedBy = this.path.slice(0, this.depth - up);
+    // The script names the path's smallest capacity with a denial: above it, waiting is pointless.
+    const most = v[4];
+    return most !== undefined && cost > most
+      ? { ok: false, deniedBy, exceedsCapacity: true }
+      : { ok: false, deniedBy };
   }
 
   /** Units a reservation on this node can take now: the least room on its path. */

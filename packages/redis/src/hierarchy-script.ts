@@ -197,7 +197,10 @@ local function runOp(op, A)
         end
       end
       if denied >= 0 then
-        out = {0, ep, 0, denied}
+        -- With the path's smallest capacity: a cost above it can never be granted.
+        local most = MAX
+        for _, n in ipairs(names) do most = math.min(most, capOf(nodes[n])) end
+        out = {0, ep, 0, denied, most}
       else
         charge(names, cost)
         if op == 'acq' then

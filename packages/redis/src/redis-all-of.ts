@@ -8,6 +8,8 @@ import {
 } from '@budgetry/core';
 import type { RedisAllOfMember } from './all-of-members.js';
 import {
+  chargeArgsFor,
+  chargeFor,
   checkBatch,
   checkMs,
   fixedCharges,
@@ -79,10 +81,11 @@ const GET_WIDTH = 12;
  * Semantics are those of compose's `allOf` over core's budgets, for a whole fleet: a
  * reservation charges `cost` on every member, or — when one lacks room — nothing, and
  * `tryAcquireDetailed` names the first member (in order) without room, with `retryAfterMs`
- * when that member refills on a period. Each member keeps its own lease record (the same id,
- * the same deadline), so expiry (every member refunds once), idempotent retries, epochs and
- * refills from the server's clock, fencing and token debt work per member exactly as they do
- * for the member alone. A token member is charged an estimate; `commit(used)` records `used`
+ * when that member refills on a period, or `exceedsCapacity: true` when what it is charged
+ * is above its capacity (waiting cannot help). Each member keeps its own lease record (the
+ * same id, the same deadline), so expiry (every member refunds once), idempotent retries,
+ * epochs and refills from the server's clock, fencing and token debt work per member exactly
+ * as they do for the member alone. A token member is charged an estimate; `commit(used)` records `used`
  * as its usage, `commitEach` records more (owed as debt).
  *
  * The count API is the members' pools: `tryReserve(cost)` reserves `cost` through every
@@ -208,7 +211,8 @@ export class RedisAllOf<K extends string | number = string>
    * @param cost - a non-negative safe integer.
    * @param options - this permit's lease length.
    * @returns the permit, or the first member without room and, when that member refills on a
-   * period, `retryAfterMs` until its next epoch (server time).
+   * period, `retryAfterMs` until its next epoch (server time); `exceedsCapacity: true` instead
+   * of a hint when the member's charge is above its capacity (no refill can admit it).
    */
   async tryAcquireDetailed(
     cost: number,
@@ -228,6 +232,9 @@ export class RedisAllOf<K extends string | number = string>
     const at = (v[1] ?? 1) - 1;
     const next = v[3] ?? -1;
     const deniedBy = this.keys[at]!;
+    if (this.chargeOf(at, cost) > this.members[at]!.capacity) {
+      return { ok: false, deniedBy, exceedsCapacity: true };
+    }
     return next >= 0 ? { ok: false, deniedBy, retryAfterMs: next } : { ok: false, deniedBy };
   }
 
@@ -254,7 +261,7 @@ export class RedisAllOf<K extends string | number = string>
   async release(cost: number): Promise<void> {
     assertAmount(cost, 'cost');
     const strict = this.parts.map((p) => (p.core.o.strict ? '1' : '0')).join('');
-    const args = [this.nextId(), String(cost), strict, ...this.chargeArgs(cost)];
+    const args = [this.nextId(), String(cost), strict, ...chargeArgsFor(this.fixed, cost)];
     const v = await this.call('rel', args);
     if (v[0] === -1) {
       const member = this.keys[(v[1] ?? 1) - 1]!;
@@ -280,14 +287,7 @@ export class RedisAllOf<K extends string | number = string>
 
   /** @internal What member `i` is charged for `cost`: its fixed charge, or the cost (0: nothing). */
   chargeOf(i: number, cost: number): number {
-    const f = this.fixed[i]!;
-    return f < 0 || cost === 0 ? cost : f;
-  }
-
-  /** What each member is charged for `cost`, as arguments (none: each the cost). */
-  private chargeArgs(cost: number): string[] {
-    if (cost === 0 || this.fixed.every((f) => f < 0)) return [];
-    return this.fixed.map((_, i) => String(this.chargeOf(i, cost)));
+    return chargeFor(this.fixed[i]!, cost);
   }
 
   /** Every member's counters, read in one script call (one consistent moment). */
@@ -399,7 +399,8 @@ export class RedisAllOf<K extends string | number = string>
    */
   private async request(op: string, id: string, cost: number, ms: number): Promise<number[]> {
     try {
-      const v = await this.call(op, [id, String(cost), String(ms), ...this.chargeArgs(cost)]);
+      const charges = chargeArgsFor(this.fixed, cost);
+      const v = await this.call(op, [id, String(cost), String(ms), ...charges]);
       // Seen before (a copy re-sent after a reconnect): granted if the first one was.
       if (v[0] === 2) return v[1] === 1 ? [1, 0] : [0, 1, 0, -1];
       return v;

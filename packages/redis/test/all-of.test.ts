@@ -72,7 +72,11 @@ describe.skipIf(!redisReady)('RedisAllOf, decisions', () => {
               if (o.k === 'acquire') {
                 const r = await remote.tryAcquireDetailed(o.n);
                 const m = model.tryAcquireDetailedSync(o.n);
-                expect([o.k, r.ok ? 'ok' : r.deniedBy]).toEqual([o.k, m.ok ? 'ok' : m.deniedBy]);
+                // The denial itself too: who, and whether waiting could ever help.
+                expect([o.k, r.ok ? 'ok' : [r.deniedBy, r.exceedsCapacity === true]]).toEqual([
+                  o.k,
+                  m.ok ? 'ok' : [m.deniedBy, m.exceedsCapacity === true],
+                ]);
                 held.push([r.ok ? r.permit : null, m.ok ? m.permit : null]);
               } else if (o.k === 'reserve') {
                 const granted = await remote.tryReserve(o.n);
@@ -211,16 +215,28 @@ describe.skipIf(!redisReady)('RedisAllOf, decisions', () => {
     const rows = guard(10);
     const tpm = tokens(5, { refillEveryMs: 60_000 });
     const gate = new RedisAllOf({ rows, tpm });
-    const d = await gate.tryAcquireDetailed(6);
+    expect(await tpm.tryReserve(3)).toBe(true);
+    const d = await gate.tryAcquireDetailed(4);
     expect(d.ok).toBe(false);
     if (d.ok) return;
     expect(d.deniedBy).toBe('tpm');
     expect(d.retryAfterMs).toBeGreaterThan(55_000);
     expect(d.retryAfterMs).toBeLessThanOrEqual(60_000);
-    expect(await gate.tryAcquireDetailed(11)).toEqual({ ok: false, deniedBy: 'rows' });
-    // Nothing was taken by either denial.
+    expect(d).not.toHaveProperty('exceedsCapacity');
+    // Above a member's capacity no refill can help: the denial says so, with no hint.
+    expect(await gate.tryAcquireDetailed(6)).toEqual({
+      ok: false,
+      deniedBy: 'tpm',
+      exceedsCapacity: true,
+    });
+    expect(await gate.tryAcquireDetailed(11)).toEqual({
+      ok: false,
+      deniedBy: 'rows',
+      exceedsCapacity: true,
+    });
+    // Nothing was taken by any denial.
     expect(await rows.available()).toBe(10);
-    expect(await tpm.available()).toBe(5);
+    expect(await tpm.available()).toBe(2);
   });
 
   it('is taken by compose as it is, beside an in-process member', async () => {

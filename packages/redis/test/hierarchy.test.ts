@@ -63,7 +63,10 @@ describe.skipIf(!redisReady)('RedisHierarchy, decisions', () => {
             if (o.k === 'acquire') {
               const r = await remote.at(...o.path).tryAcquireDetailed(o.n);
               const m = model.at(...o.path).tryAcquireDetailedSync(o.n);
-              expect(r.ok ? 'ok' : r.deniedBy).toEqual(m.ok ? 'ok' : m.deniedBy);
+              // The denial itself too: which node, and whether waiting could ever help.
+              expect(r.ok ? 'ok' : [r.deniedBy, r.exceedsCapacity === true]).toEqual(
+                m.ok ? 'ok' : [m.deniedBy, m.exceedsCapacity === true],
+              );
               held.push([r.ok ? r.permit : null, m.ok ? m.permit : null]);
             } else if (o.k === 'reserve') {
               const r = await remote.at(...o.path).tryReserve(o.n);
@@ -133,6 +136,12 @@ describe.skipIf(!redisReady)('RedisHierarchy, decisions', () => {
       deniedBy: ['a', 'x'],
     });
     expect(await t.at('c', 'x').tryAcquireDetailed(2)).toMatchObject({ ok: true });
+    // Above the smallest capacity on the path (the user's 4), waiting cannot help.
+    expect(await t.at('c', 'y').tryAcquireDetailed(5)).toEqual({
+      ok: false,
+      deniedBy: ['c', 'y'],
+      exceedsCapacity: true,
+    });
   });
 
   it('keeps declared capacities for every process, and refuses one below what is held', async () => {

@@ -173,7 +173,11 @@ describe.skipIf(!redisReady)('review: charge option against compose', () => {
             if (o.k === 'acquire') {
               const r = await remote.tryAcquireDetailed(o.n);
               const m = model.tryAcquireDetailedSync(o.n);
-              expect([o.k, r.ok ? 'ok' : r.deniedBy]).toEqual([o.k, m.ok ? 'ok' : m.deniedBy]);
+              // The denial itself too: who, and whether waiting could ever help.
+              expect([o.k, r.ok ? 'ok' : [r.deniedBy, r.exceedsCapacity === true]]).toEqual([
+                o.k,
+                m.ok ? 'ok' : [m.deniedBy, m.exceedsCapacity === true],
+              ]);
               held.push([r.ok ? r.permit : null, m.ok ? m.permit : null]);
             } else if (o.k === 'reserve') {
               const granted = await remote.tryReserve(o.n);

@@ -1,11 +1,12 @@
 /**
  * The outcome of a detailed reservation on a combinator: the permit, or which member denied
  * and, when that member's refill schedule knows, how long until a retry could succeed.
- * Compose's `allOf`, coordinator and hierarchy nodes, and `SharedHierarchy` nodes, say
- * `exceedsCapacity: true` instead when the cost is above what the denying member could ever
- * grant as its capacities stand (its `capacity`; for a hierarchy node, the smallest on its path
- * to the root): no refill or release can admit it, only a larger capacity, so waiting is
- * pointless. (A Redis hierarchy's detailed denial names the node and does not say it.)
+ * Compose's `allOf`, coordinator and hierarchy nodes, `SharedHierarchy` nodes, and Redis's
+ * `RedisAllOf` and hierarchy nodes, say `exceedsCapacity: true` instead when the cost is above
+ * what the denying member could ever grant as its capacities stand (its `capacity`; for a
+ * hierarchy node, the smallest on its path to the root; for a combinator or wrapper, what the
+ * guards it is made of could grant): no refill or release can admit it, only a larger
+ * capacity, so waiting is pointless.
  *
  * @example
  * ```ts
