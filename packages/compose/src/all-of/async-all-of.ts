@@ -9,6 +9,7 @@ import {
   permitStateOf,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
+import { allOfCeiling, type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import {
   CountLedger,
   discardPermit,
@@ -165,6 +166,11 @@ export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
     this.fixed = fixed;
     this.epochs = new ResetEpochs(members);
     this.ledger = new CountLedger(this.epochs.any ? fenceOf(this.epochs) : undefined);
+  }
+
+  /** @internal The largest cost this all-of could ever grant (see `allOfCeiling`). */
+  [ceilingKey](of: CeilingReading): number {
+    return allOfCeiling(this.members, this.fixed, of);
   }
 
   /**

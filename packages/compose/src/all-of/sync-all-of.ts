@@ -8,7 +8,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
-import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
+import { allOfCeiling, type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { saturatingAdd } from '../internal/count-ledger.js';
 import { denial } from '../internal/denial.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
@@ -111,21 +111,9 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     return c;
   }
 
-  /**
-   * @internal The largest cost this all-of could ever grant, given each member's (`of`):
-   * the smallest among members charged the cost; a member with a fixed charge bounds
-   * nothing, unless its charge is more than it could ever grant, and then no cost above 0
-   * (which charges nobody) is ever granted.
-   */
+  /** @internal The largest cost this all-of could ever grant (see `allOfCeiling`). */
   [ceilingKey](of: CeilingReading): number {
-    let c = MAX;
-    for (let i = 0; i < this.members.length; i++) {
-      const f = this.fixed[i]!;
-      const most = of(this.members[i]!);
-      if (f < 0) c = Math.min(c, most);
-      else if (f > most) return 0;
-    }
-    return c;
+    return allOfCeiling(this.members, this.fixed, of);
   }
 
   /** The largest cost every member could take right now. */

@@ -5,6 +5,7 @@ import {
   type PermitBudgetGuard,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
+import { anyOfCeiling, type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import {
   CountLedger,
   discardPermit,
@@ -67,6 +68,11 @@ export class AnyOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
     this.members = members;
     this.epochs = new ResetEpochs(members);
     this.ledger = new CountLedger(this.epochs.any ? fenceOf(this.epochs) : undefined);
+  }
+
+  /** @internal The largest cost this any-of could ever grant (see `anyOfCeiling`). */
+  [ceilingKey](of: CeilingReading): number {
+    return anyOfCeiling(this.members, of);
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { combined } from '../internal/capabilities.js';
-import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
+import { anyOfCeiling, type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import {
   CountLedger,
   chargedBy,
@@ -96,14 +96,9 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
     return Math.max(...this.members.map((m) => m.capacity));
   }
 
-  /**
-   * @internal The largest cost this any-of could ever grant, given each member's (`of`):
-   * the largest among its members, since a permit is one member's.
-   */
+  /** @internal The largest cost this any-of could ever grant (see `anyOfCeiling`). */
   [ceilingKey](of: CeilingReading): number {
-    let c = 0;
-    for (const m of this.members) c = Math.max(c, of(m));
-    return c;
+    return anyOfCeiling(this.members, of);
   }
 
   /** The largest cost some member could take right now. */

@@ -1,7 +1,5 @@
-import type { SyncBudgetGuard } from '@budgetry/core';
-
 /** @internal Reads the largest cost a guard could ever grant (see {@link ceilingOf}). */
-export type CeilingReading = (guard: { readonly capacity: number }) => number;
+export type CeilingReading = (guard: object) => number;
 
 /**
  * @internal The key of a combinator's or wrapper's own ceiling, worked out from its parts'
@@ -28,17 +26,20 @@ export interface CeilingFromParts {
  *   charge bounds nothing, unless the charge is above its own ceiling, and then no cost but 0
  *   (which charges nobody) is ever granted: the ceiling is 0;
  * - a wrapper — a waiting line, a token guard, a scheduled view — its budget's;
- * - anything else: its capacity.
+ * - anything else: its capacity, or no bound (`Infinity`) when it states none.
+ *
+ * Each combinator and wrapper answers through {@link ceilingKey}, synchronous or not; a guard
+ * of a user's is read by its capacity, whatever else it has.
  */
-export function ceilingOf(guard: { readonly capacity: number }): number {
+export function ceilingOf(guard: object): number {
   const g = guard as Partial<CeilingFromParts> & { pathCapacity?: () => number };
   const path = g.pathCapacity;
   if (typeof path === 'function') return path.call(guard);
   const own = g[ceilingKey];
   if (typeof own === 'function') return own.call(guard, ceilingOf);
-  const waited = waitedOn(guard);
-  if (waited !== undefined) return ceilingOf(waited);
-  return guard.capacity;
+  // A guard that states no capacity (a Redis hierarchy node, say) bounds nothing known here.
+  const capacity: unknown = (guard as { capacity?: unknown }).capacity;
+  return typeof capacity === 'number' ? capacity : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -46,23 +47,32 @@ export function ceilingOf(guard: { readonly capacity: number }): number {
  */
 export function hasParts(guard: object): boolean {
   const g = guard as Partial<CeilingFromParts> & { pathCapacity?: unknown };
-  return (
-    typeof g.pathCapacity === 'function' ||
-    typeof g[ceilingKey] === 'function' ||
-    waitedOn(guard) !== undefined
-  );
+  return typeof g.pathCapacity === 'function' || typeof g[ceilingKey] === 'function';
 }
 
 /**
- * @internal The guard a waiting line waits on, when `value` is one (told by its shape: the
- * waiting line's modules import this one, which cannot import them back).
+ * @internal An all-of's ceiling: the smallest among the members charged the cost (`fixed[i]`
+ * below 0); a member with a fixed charge bounds nothing, unless the charge is above what it
+ * could ever grant, and then no cost above 0 (which charges nobody) is ever granted.
  */
-export function waitedOn(value: object): SyncBudgetGuard | undefined {
-  const v = value as { guard?: unknown; notify?: unknown; acquire?: unknown; pending?: unknown };
-  if (typeof v.notify !== 'function' || typeof v.acquire !== 'function') return undefined;
-  if (typeof v.pending !== 'number') return undefined;
-  const inner = v.guard as Partial<SyncBudgetGuard> | null | undefined;
-  return typeof inner === 'object' && inner !== null && typeof inner.tryAcquireSync === 'function'
-    ? (inner as SyncBudgetGuard)
-    : undefined;
+export function allOfCeiling(
+  members: readonly object[],
+  fixed: readonly number[],
+  of: CeilingReading,
+): number {
+  let c = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < members.length; i++) {
+    const most = of(members[i]!);
+    const f = fixed[i]!;
+    if (f < 0) c = Math.min(c, most);
+    else if (f > most) return 0;
+  }
+  return c;
+}
+
+/** @internal An any-of's ceiling: the largest among its members, since a permit is one member's. */
+export function anyOfCeiling(members: readonly object[], of: CeilingReading): number {
+  let c = 0;
+  for (const m of members) c = Math.max(c, of(m));
+  return c;
 }

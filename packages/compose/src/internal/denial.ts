@@ -18,10 +18,7 @@ export interface Denial<K> {
  * `cost` when it has one.
  */
 export function denial<K>(key: K, member: unknown, cost: number): Denial<K> {
-  const capacity =
-    typeof member === 'object' && member !== null
-      ? ceilingOf(member as { readonly capacity: number })
-      : undefined;
+  const capacity = typeof member === 'object' && member !== null ? ceilingOf(member) : undefined;
   if (typeof capacity === 'number' && cost > capacity) {
     return { ok: false, deniedBy: key, exceedsCapacity: true };
   }

@@ -283,6 +283,10 @@ export class AsyncTokenGuard implements PermitBudgetGuard {
   get epoch(): number | undefined {
     return epochOf(this.tokens);
   }
+  /** @internal The token budget's ceiling (see `ceilingOf`). */
+  [ceilingKey](of: CeilingReading): number {
+    return of(this.tokens);
+  }
 
   /**
    * The token budget's own retry hint, when it has one; see {@link SyncTokenGuard.retryAfterMs}.

@@ -1,4 +1,5 @@
-import { ceilingOf, hasParts, waitedOn } from '../internal/ceiling.js';
+import type { SyncBudgetGuard } from '@budgetry/core';
+import { ceilingOf, hasParts } from '../internal/ceiling.js';
 
 /** @internal Anything a waiting line can listen to for freed units. */
 export type Subscribable = { subscribe(listener: (event?: unknown) => void): () => void };
@@ -56,4 +57,18 @@ export function ceilingReader(guard: { readonly capacity: number }): () => numbe
   if (typeof path === 'function') return () => path.call(guard);
   if (hasParts(guard)) return () => ceilingOf(guard);
   return () => guard.capacity;
+}
+
+/**
+ * The guard a waiting line waits on, when `value` is one (told by its shape: this module is
+ * the waiting line's own, which cannot import it back).
+ */
+function waitedOn(value: object): SyncBudgetGuard | undefined {
+  const v = value as { guard?: unknown; notify?: unknown; acquire?: unknown; pending?: unknown };
+  if (typeof v.notify !== 'function' || typeof v.acquire !== 'function') return undefined;
+  if (typeof v.pending !== 'number') return undefined;
+  const inner = v.guard as Partial<SyncBudgetGuard> | null | undefined;
+  return typeof inner === 'object' && inner !== null && typeof inner.tryAcquireSync === 'function'
+    ? (inner as SyncBudgetGuard)
+    : undefined;
 }

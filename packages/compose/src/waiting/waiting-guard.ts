@@ -12,6 +12,7 @@ import {
   SyncGuardBase,
 } from '@budgetry/core';
 import { forwarded } from '../internal/capabilities.js';
+import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { epochOf } from '../internal/epoch.js';
 import { reporter } from '../internal/report.js';
@@ -71,10 +72,9 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   /** Whether the guard declares retry hints (read once, as `capabilities` is). */
   private readonly hinted: boolean;
   /**
-   * Whether permits of the guard can be handed out as they are: a core `AtomicBudget` (not a
-   * subclass) reports every release and partial commit to its subscribers once the units are
-   * back, and the line subscribes to it while anyone waits, so its own permits wake the line
-   * without a wrapper. Any other guard's permits are wrapped in a `WaitingPermit`.
+   * Whether the guard's permits can be handed out as they are: a core `AtomicBudget` (not a
+   * subclass) tells its subscribers of every release and partial commit once the units are
+   * back, and the line subscribes while anyone waits. Other guards' permits are wrapped.
    */
   private readonly bare: boolean;
   /** What the line listens to for freed units, while someone waits. */
@@ -99,12 +99,10 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     this.bare = Object.getPrototypeOf(guard) === AtomicBudget.prototype;
     this.clock = clock;
     this.report = reporter(onError, 'waiting line', 'BudgetryWaitingWarning');
-    // Refill schedulers call listeners with an epoch; core budgets with a BudgetEvent, of
-    // which only the ones that can return units are worth serving the line for. Listening on
-    // the budgets underneath too (a scheduler's budget, a token guard's budget, a combinator's
-    // members) means a release made directly on one of them wakes the line as well. The line
-    // listens only while someone waits, so an idle line, or one dropped without close(),
-    // leaves nothing subscribed on the budgets it was built over.
+    // Listeners hear an epoch (refill schedulers) or a BudgetEvent (core budgets; only one that
+    // can return units serves the line), from the budgets underneath too (a scheduler's, a token
+    // guard's, a combinator's members), so a release made directly on one wakes the line. It
+    // listens only while someone waits: an idle or dropped line leaves nothing subscribed.
     this.subscriptions = new Subscriptions(
       subscribable(guard),
       (event?: unknown) => {
@@ -116,6 +114,10 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
 
   get capacity(): number {
     return this.guard.capacity;
+  }
+  /** @internal The guard's ceiling (see `ceilingOf`). */
+  [ceilingKey](of: CeilingReading): number {
+    return of(this.guard);
   }
   available(): number {
     return this.guard.available();
