@@ -40,6 +40,26 @@ describe.skipIf(gc === undefined)('leak backstop', () => {
     ]);
   });
 
+  it('reports what the refund returned, though a listener of the refund refilled in between', async () => {
+    const events: BudgetEvent[] = [];
+    const tb: AtomicTokenBudget = new AtomicTokenBudget(100, {
+      observer: (e) => {
+        events.push(e);
+        // A listener that starts a new epoch when units come back: after it, the leaked
+        // reservation's epoch is no longer live, though its estimate did go back.
+        if (e.type === 'release') tb.refill();
+      },
+    });
+    leakReservation(tb, 40);
+    await collectUntil(() => tb.leaks() > 0);
+    expect(events.filter((e) => e.type !== 'reserve')).toEqual([
+      { type: 'release', budget: undefined, cost: 40, refunded: 40, available: 100 },
+      { type: 'refill', budget: undefined, epoch: 1, policy: 'reset', available: 100 },
+      { type: 'leak', budget: undefined, amount: 40, refunded: 40 },
+    ]);
+    expect(tb.available()).toBe(100);
+  });
+
   it('refunds and reports a permit collected while held', async () => {
     const b = new AtomicBudget(10);
     leakPermit(b, 7);

@@ -454,6 +454,30 @@ describe('SharedTokenBudget backstop and schedule', () => {
     },
   );
 
+  it.skipIf(gc === undefined)(
+    'reports what the refund returned, though a listener of the refund refilled in between',
+    async () => {
+      const events: BudgetEvent[] = [];
+      const budget = shared(100);
+      const other: SharedTokenBudget = SharedTokenBudget.open(budget.share(), {
+        observer: (e) => {
+          events.push(e);
+          if (e.type === 'release') other.refill(); // a new epoch: the leaked one is fenced
+        },
+      });
+      leakReservation(other, 40);
+      for (let attempt = 0; attempt < 50 && budget.leaks() === 0; attempt++) {
+        gc!();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(events.filter((e) => e.type === 'leak')).toEqual([
+        { type: 'leak', budget: undefined, amount: 40, refunded: 40 },
+      ]);
+      expect(budget.snapshot()).toMatchObject({ available: 100, reserved: 0, leaks: 1 });
+      other.close();
+    },
+  );
+
   it('catches a schedule up before each call, after checking its arguments', () => {
     const budget = shared(10);
     let due = 0;

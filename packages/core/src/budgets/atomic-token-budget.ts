@@ -72,14 +72,11 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return this.refillPolicy === 'carry' ? CARRY_CAPABILITIES : RESET_CAPABILITIES;
   }
   private readonly refundFn = (amount: number, epoch: number) => this.refundFrom(amount, epoch);
-  private readonly leakFn = (amount: number, epoch: number): void => {
+  /** After the backstop refunded a collected reservation (`refunded`: what went back). */
+  private readonly leakFn = (amount: number, epoch: number, refunded?: number): void => {
     this.leakCount++;
-    this.observer?.({
-      type: 'leak',
-      budget: this.name,
-      amount,
-      refunded: this.isLive(epoch) ? amount : 0,
-    });
+    const back = refunded ?? (this.isLive(epoch) ? amount : 0);
+    this.observer?.({ type: 'leak', budget: this.name, amount, refunded: back });
   };
 
   /**
@@ -409,19 +406,14 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
     return this.refillPolicy === 'carry' || epoch === this.epochValue;
   }
 
-  private refundFrom(amount: number, epoch: number): void {
-    const live = this.isLive(epoch);
-    if (live) {
-      this.armedTotal -= amount;
-      this.net += amount;
-    }
-    this.observer?.({
-      type: 'release',
-      budget: this.name,
-      cost: amount,
-      refunded: live ? amount : 0,
-      available: this.available(),
-    });
+  /** Returns a reservation's estimate if its epoch is live; returns what went back. */
+  private refundFrom(amount: number, epoch: number): number {
+    const refunded = this.isLive(epoch) ? amount : 0;
+    this.armedTotal -= refunded;
+    this.net += refunded;
+    const available = this.available();
+    this.observer?.({ type: 'release', budget: this.name, cost: amount, refunded, available });
+    return refunded;
   }
 }
 

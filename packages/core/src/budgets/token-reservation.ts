@@ -5,7 +5,8 @@ import { type LeakWatch, reportAsyncFailure, unwatchLeak, watchLeak } from './ba
 /**
  * Returns a reservation's estimate to the pool that issued it. Called at most once, with
  * the reservation's estimate and epoch, so the budget can fence refunds from older epochs.
- * Remote budgets may return a Promise.
+ * Remote budgets may return a Promise. A budget may return the units that went back (0 for a
+ * fenced epoch): a leak report (`onLeak`) then says what this refund returned.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ import { type LeakWatch, reportAsyncFailure, unwatchLeak, watchLeak } from './ba
  * };
  * ```
  */
-export type TokenRefund = (amount: number, epoch: number) => void | Promise<void>;
+export type TokenRefund = (amount: number, epoch: number) => void | number | Promise<void>;
 
 /**
  * `armed` until settled; `disarmed` after {@link TokenReservation.disarm} (the caller owns
@@ -71,8 +72,11 @@ export interface TokenReservationInit {
    * armed (default `true`).
    */
   backstop?: boolean;
-  /** Told the estimate and epoch after the backstop refunded a leaked reservation. */
-  onLeak?: (amount: number, epoch: number) => void;
+  /**
+   * Told the estimate and epoch after the backstop refunded a leaked reservation, and what the
+   * refund returned when it said (a number).
+   */
+  onLeak?: (amount: number, epoch: number, refunded?: number) => void;
 }
 
 const ARMED = 0;
@@ -88,10 +92,10 @@ class ReservationCell implements LeakWatch {
     readonly estimate: number,
     readonly epoch: number,
     readonly refund: TokenRefund,
-    readonly onLeak: ((amount: number, epoch: number) => void) | undefined,
+    readonly onLeak: ((amount: number, epoch: number, refunded?: number) => void) | undefined,
   ) {}
 
-  refundOnce(from: number): void | Promise<void> {
+  refundOnce(from: number): void | number | Promise<void> {
     if (this.state !== from) return;
     // Marked first, so a refund that re-enters (an observer disposing again) cannot refund
     // twice; put back if the refund throws, so the estimate is not stranded and the dispose
@@ -112,8 +116,11 @@ class ReservationCell implements LeakWatch {
 
   collected(): void {
     if (this.state !== ARMED) return;
-    reportAsyncFailure(this.refundOnce(ARMED));
-    this.onLeak?.(this.estimate, this.epoch);
+    const back = this.refundOnce(ARMED);
+    reportAsyncFailure(back);
+    // What the refund says it returned, read when it returned it: a listener told of the
+    // refund may have refilled the budget since, and a second look would find nothing live.
+    this.onLeak?.(this.estimate, this.epoch, typeof back === 'number' ? back : undefined);
   }
 }
 
@@ -192,7 +199,10 @@ export class TokenReservation implements Disposable, AsyncDisposable {
     if (cell.state !== ARMED) return null;
     cell.state = DISARMED;
     unwatchLeak(cell);
-    return () => cell.refundOnce(DISARMED);
+    return () => {
+      const r = cell.refundOnce(DISARMED);
+      return typeof r === 'number' ? undefined : r;
+    };
   }
 
   /**

@@ -72,7 +72,8 @@ const MAX = Number.MAX_SAFE_INTEGER;
 export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBudget, BudgetGuard {
   private schedule: (() => void) | undefined;
   private readonly refundFn = (amount: number, epoch: number) => this.refundFrom(amount, epoch);
-  private readonly leakFn = (amount: number, epoch: number) => this.countLeak(amount, epoch);
+  private readonly leakFn = (amount: number, epoch: number, refunded?: number) =>
+    this.countLeak(amount, epoch, refunded);
 
   /**
    * @param capacity - total tokens, a non-negative safe integer; the budget starts full.
@@ -336,7 +337,7 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
    * A reservation's refund (dispose, a disarmed refund, the backstop): nothing when a reset
    * fenced its epoch, its lane was given back (the estimate came back then) or the budget closed.
    */
-  private refundFrom(amount: number, epoch: number): void {
+  private refundFrom(amount: number, epoch: number): number {
     const f = this.f64;
     this.lock();
     const live = this.holds(epoch);
@@ -354,13 +355,17 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
     if (live) this.region.freed();
     const refunded = live ? amount : 0;
     this.observer?.({ type: 'release', budget: this.name, cost: amount, refunded, available });
+    return refunded;
   }
 
-  /** After the backstop refunded a collected reservation: counts and reports the leak. */
-  private countLeak(amount: number, epoch: number): void {
+  /**
+   * After the backstop refunded a collected reservation: counts and reports the leak, with
+   * what the refund returned (`refunded`; read again only where the refund did not say).
+   */
+  private countLeak(amount: number, epoch: number, back?: number): void {
     const f = this.f64;
     this.lock();
-    const refunded = this.holds(epoch) ? amount : 0;
+    const refunded = back ?? (this.holds(epoch) ? amount : 0);
     const leaks = Math.min(f[S_LEAKS]! + 1, MAX);
     f[S_LEAKS] = leaks; // the tail: one store
     this.unlock();
