@@ -2,6 +2,7 @@ import { assertAmount } from '../spec/amount.js';
 import { BudgetError } from '../spec/budget-error.js';
 import { invalidOption } from './options.js';
 import { checkUsed } from './sync-permit-base.js';
+import { TokenReservation } from './token-reservation.js';
 
 /**
  * @internal Validates a schedule a budget is asked to follow (see
@@ -23,7 +24,7 @@ export function checkSchedule(
 }
 
 /** @internal How a method's arguments are checked before the schedule may catch up. */
-export type ArgCheck = 'none' | 'amount' | 'estimate' | 'amounts-1-2' | 'used-3';
+export type ArgCheck = 'none' | 'amount' | 'estimate' | 'usage' | 'used-3';
 
 /**
  * @internal Makes `target` run `catchUp` before each of `methods` (and before reading each of
@@ -46,9 +47,15 @@ export function interpose(
     own[name] = function scheduled(this: unknown, ...args: unknown[]): unknown {
       if (check === 'amount') assertAmount(args[0], 'cost');
       else if (check === 'estimate') assertAmount(args[0], 'estimate');
-      else if (check === 'amounts-1-2') {
+      else if (check === 'usage') {
         assertAmount(args[1], 'prompt');
         assertAmount(args[2], 'completion');
+        // A handle the budget will refuse (not a reservation, another budget's, settled): the
+        // budget's own method throws for it, before anything has caught up.
+        const r = args[0];
+        if (!(r instanceof TokenReservation && r.claimableBy(this as object))) {
+          return original.apply(this, args);
+        }
       } else if (check === 'used-3' && args[3] !== undefined) {
         checkUsed(args[3], (args[0] as { cost: number }).cost);
       }
@@ -77,7 +84,7 @@ export function interpose(
 /** @internal The methods of `AtomicTokenBudget` a schedule catches up before (see followSchedule), with how their arguments are checked first. */
 export const TOKEN_BUDGET_SCHEDULED: readonly (readonly [string | symbol, ArgCheck])[] = [
   ['tryReserveTokensSync', 'estimate'],
-  ['recordUsageSync', 'amounts-1-2'],
+  ['recordUsageSync', 'usage'],
   ['tryReserveSync', 'amount'],
   ['releaseSync', 'amount'],
   ['available', 'none'],

@@ -232,6 +232,15 @@ export class TokenReservation implements Disposable, AsyncDisposable {
   }
 
   /**
+   * @internal Whether {@link TokenReservation.claim} by `budget` would pass the owner and state
+   * checks now (the refund channel is not checked here); changes nothing.
+   */
+  claimableBy(budget: object): boolean {
+    const state = this.cell.state;
+    return this.owner === budget && (state === ARMED || state === DISARMED);
+  }
+
+  /**
    * @internal For remote budgets: `budget` applied this reservation's record, and a refund
    * that raced it (through the function `disarm()` returned) arrived after it and did
    * nothing there: the reservation is recorded, even if the refund marked it refunded here.
