@@ -23,7 +23,7 @@ it.runIf(rounds > 0)(
       let caught = 0;
       const sizes: number[] = [];
       const times: number[] = [];
-      const ids = new Set<string>();
+      const ids = new Map<string, number>();
       for (let i = 0; i < rounds; i++) {
         const started = Date.now();
         try {
@@ -32,13 +32,15 @@ it.runIf(rounds > 0)(
           if (!ConformanceError.isInstance(error)) throw error;
           caught++;
           sizes.push(error.commandCount);
-          ids.add(error.invariant);
+          ids.set(error.invariant, (ids.get(error.invariant) ?? 0) + 1);
         }
         times.push(Date.now() - started);
       }
       sizes.sort((a, b) => a - b);
+      // The invariants reported, most frequent first.
+      const reported = [...ids].sort((a, b) => b[1] - a[1]).map(([id]) => id);
       lines.push(
-        `| ${c.name} | ${caught}/${rounds} | ${sizes[0]} / ${median(sizes)} / ${sizes[sizes.length - 1]} | ${median(times)} ms | ${[...ids].join(', ')} |`,
+        `| ${c.name} | ${caught}/${rounds} | ${sizes[0]} / ${median(sizes)} / ${sizes[sizes.length - 1]} | ${median(times)} ms | ${reported.join(', ')} |`,
       );
     }
     const alarms: string[] = [];
