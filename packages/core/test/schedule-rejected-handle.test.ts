@@ -43,6 +43,8 @@ describe.each(kinds)('%s following a schedule', (_, make) => {
     expect(codeOf(() => budget.recordUsageSync(settled, 1, 0))).toBe('ALREADY_SETTLED');
     expect(codeOf(() => budget.recordUsageSync({} as never, 1, 0))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => budget.recordUsageSync(held, -1, 0))).toBe('INVALID_AMOUNT');
+    const most = Number.MAX_SAFE_INTEGER;
+    expect(codeOf(() => budget.recordUsageSync(held, most, 1))).toBe('INVALID_AMOUNT');
     // Refused, with the refill still due and nothing changed.
     expect(due).toBe(1);
     expect([held.state, settled.state, foreign.state]).toEqual(['armed', 'recorded', 'armed']);

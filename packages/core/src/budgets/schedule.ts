@@ -50,6 +50,7 @@ export function interpose(
       else if (check === 'usage') {
         assertAmount(args[1], 'prompt');
         assertAmount(args[2], 'completion');
+        assertAmount((args[1] as number) + (args[2] as number), 'prompt + completion');
         // A handle the budget will refuse (not a reservation, another budget's, settled): the
         // budget's own method throws for it, before anything has caught up.
         const r = args[0];

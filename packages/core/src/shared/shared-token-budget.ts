@@ -219,6 +219,8 @@ export class SharedTokenBudget extends SharedTokenHandle implements SyncTokenBud
         details: { budget: this.name },
       });
     }
+    // A handle this budget refuses is refused before a due refill is applied (claim throws).
+    if (!reservation.claimableBy(this)) reservation.claim(this, this.refundFn);
     this.catchUpDue();
     if (Atomics.load(this.i32, H_CLOSED) !== 0) throw closedError(this.name);
     reservation.claim(this, this.refundFn);

@@ -1,0 +1,58 @@
+// A refill that is due is applied by the next call a budget accepts, never by one it refuses:
+// here the schedule is compose's, which a shared budget also reads from shared memory, so the
+// budget's own method catches up, not only the scheduler's wrapper.
+import {
+  AtomicTokenBudget,
+  BudgetError,
+  type BudgetEvent,
+  SharedTokenBudget,
+} from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { lazyRefill } from '../src/index.js';
+import { TestClock } from './helpers/test-clock.js';
+
+function codeOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return BudgetError.isInstance(error) ? error.code : String(error);
+  }
+  return 'returned';
+}
+
+const kinds = [
+  [
+    'AtomicTokenBudget',
+    (observer: (e: BudgetEvent) => void, _clock: TestClock) =>
+      new AtomicTokenBudget(10, { leakBackstop: false, observer }),
+  ],
+  [
+    'SharedTokenBudget',
+    (observer: (e: BudgetEvent) => void, clock: TestClock) =>
+      new SharedTokenBudget(10, { clock, leaseMs: 60_000, leakBackstop: false, observer }),
+  ],
+] as const;
+
+describe.each(kinds)('%s under lazyRefill', (_, make) => {
+  it('applies no due refill on a recordUsageSync it refuses for its handle', () => {
+    const clock = new TestClock(0);
+    const events: string[] = [];
+    const budget = make((e) => events.push(e.type), clock);
+    const other = make(() => {}, clock);
+    const tpm = lazyRefill(budget, { intervalMs: 1_000, clock });
+    const settled = budget.tryReserveTokensSync(1)!;
+    budget.recordUsageSync(settled, 1, 0);
+    const foreign = other.tryReserveTokensSync(2)!;
+    const held = budget.tryReserveTokensSync(3)!;
+    events.length = 0;
+    clock.advance(1_000); // a refill is due
+    expect(codeOf(() => budget.recordUsageSync(settled, 1, 0))).toBe('ALREADY_SETTLED');
+    expect(codeOf(() => budget.recordUsageSync(foreign, 1, 0))).toBe('FOREIGN_HANDLE');
+    expect(events).toEqual([]);
+    // The next call the budget accepts applies it, before recording.
+    budget.recordUsageSync(held, 2, 0);
+    expect(events).toEqual(['refill', 'record']);
+    tpm.close();
+    for (const b of [budget, other]) if (b instanceof SharedTokenBudget) b.close();
+  });
+});
