@@ -85,8 +85,8 @@ const GET_WIDTH = 12;
  * is above its capacity (waiting cannot help). Each member keeps its own lease record (the
  * same id, the same deadline), so expiry (every member refunds once), idempotent retries,
  * epochs and refills from the server's clock, fencing and token debt work per member exactly
- * as they do for the member alone. A token member is charged an estimate; `commit(used)` records `used`
- * as its usage, `commitEach` records more (owed as debt).
+ * as they do for the member alone. A token member is charged an estimate; `commit(used)`
+ * records `used` as its usage, `commitEach` records more (owed as debt).
  *
  * The count API is the members' pools: `tryReserve(cost)` reserves `cost` through every
  * member's count API or none; `release(cost)` returns up to `cost` to each, clamped to what
