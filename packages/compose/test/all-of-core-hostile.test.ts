@@ -89,6 +89,26 @@ describe('a member whose count write throws leaves no other member charged', () 
   );
 });
 
+describe('a member frozen while held: the release gives back nothing twice', () => {
+  // The in-place release gives the first member its units, then the frozen one throws; the
+  // first is taken back before the general path releases every member through its own method.
+  it.each([2, 3, 5, 9])(
+    'width %i: the others are released once, the frozen one is named',
+    (width) => {
+      const members = Array.from({ length: width }, () => new AtomicBudget(10));
+      const gate = allOf(members);
+      expect(gate.tryReserveSync(3)).toBe(true);
+      Object.freeze(members[width - 1]);
+      expect(thrown(() => gate.releaseSync(3))).toBe(`BACKEND ${width - 1}`);
+      const others = members.slice(0, -1);
+      expect(others.map((m) => [m.available(), m.overReleased()])).toEqual(
+        others.map(() => [10, 0]),
+      );
+      expect(gate.held()).toBe(0);
+    },
+  );
+});
+
 describe('a budget given raw and behind lazyRefill', () => {
   // `a` and a scheduled view of `a` would charge `a` twice per reservation. The view is
   // registered as a clean wrapper (clean-wrappers.ts), so the duplicate check can see through it

@@ -3,7 +3,7 @@
 // AtomicTokenBudget instead of through the guard view. These tests drive the shortcuts and the
 // general path with the same random histories and compare every member with a model that
 // reserves on all members or none and caps releases at what the all-of holds.
-import { AtomicBudget, AtomicTokenBudget, BudgetError } from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget, BudgetError, TokenBucket } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allOf } from '../src/all-of/all-of.js';
@@ -120,6 +120,26 @@ describe('allOf count API over core budgets', () => {
       expect(BudgetError.isInstance(error) && error.code).toBe('OVER_RELEASE');
       expect(members.map((m) => m.available())).toEqual(members.map(() => 10));
       expect(gate.held()).toBe(0);
+    }
+  });
+
+  it('over a token bucket and a budget: a failed release still releases the other member', () => {
+    // Two members that fail clean but are not both core budgets: their own count API, in turn.
+    const stopped = { now: () => 0, setTimer: () => () => {} };
+    for (const failing of [0, 1]) {
+      const rows = new AtomicBudget(10, { strict: true });
+      const bucket = new TokenBucket({ burst: 10, rate: 1, clock: stopped });
+      const gate = allOf(failing === 0 ? [rows, bucket] : [bucket, rows]);
+      expect(gate.tryReserveSync(3)).toBe(true);
+      rows.releaseSync(3); // returned behind the all-of's back: its release now fails
+      let error: unknown;
+      try {
+        gate.releaseSync(3);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(BudgetError.isInstance(error) && error.code).toBe('OVER_RELEASE');
+      expect([rows.available(), bucket.available(), gate.held()]).toEqual([10, 10, 0]);
     }
   });
 

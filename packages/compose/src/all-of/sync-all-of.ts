@@ -14,11 +14,15 @@ import { denial } from '../internal/denial.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import { costVectorOf, FixedTally, totalOf } from './costs.js';
 import {
+  type CoreCounter,
   type CountMembers,
+  corePosition,
   countMembersOf,
   releaseEach,
   releaseEvery,
+  releasePair,
   reserveEach,
+  reservePair,
   reserveProbed,
 } from './count-loops.js';
 import { noParts, releaseAll } from './parts.js';
@@ -26,6 +30,7 @@ import { reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
+const isSafe = Number.isSafeInteger;
 
 /**
  * All-of over synchronous members: one reservation that charges every member or none. It is
@@ -82,6 +87,14 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   private overReleasedUnits = 0;
   /** With fixed charges: count reservations per cost, so each release matches one. */
   private readonly tally: FixedTally | undefined;
+  /**
+   * The headline shape's two positions: members that are one or two core budgets charged the
+   * cost (a filler second for one), changed in place by the count API itself; else undefined.
+   */
+  private readonly coreA: CoreCounter | undefined;
+  private readonly coreB: CoreCounter | undefined;
+  /** Two other members that fail clean and are charged the cost: their own count API. */
+  private readonly cleanPair: boolean;
 
   /** @internal Use {@link allOf}. */
   constructor(
@@ -100,6 +113,10 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     this.clean = clean && fixed.every((f) => f < 0);
     this.probedPair = members.length === 2 && !clean && fixed[0]! < 0 && fixed[1]! < 0;
     this.tally = fixed.some((f) => f >= 0) ? new FixedTally() : undefined;
+    const core = loops.core !== undefined && loops.core.length <= 2 ? loops.core : undefined;
+    this.coreA = core && corePosition(core, 0);
+    this.coreB = core && corePosition(core, 1);
+    this.cleanPair = core === undefined && members.length === 2 && this.clean;
   }
 
   /** The smallest capacity among members charged the reserved cost. */
@@ -159,8 +176,39 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * class notes for a member that throws after charging).
    */
   tryReserveSync(cost: number): boolean {
-    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const a = this.coreA;
+    // Both positions are asked before either changes (see `CoreAllOf`); a frozen one throws.
+    if (a !== undefined && isSafe(cost) && cost > 0 && a.countFits(cost)) {
+      const b = this.coreB!;
+      if (b.countFits(cost)) {
+        let k = 0;
+        try {
+          a.countTake(cost);
+          k = 1;
+          b.countTake(cost);
+        } catch {
+          if (k === 1) a.countGive(cost);
+          return this.reserveGeneral(cost);
+        }
+        this.countHeld = saturatingAdd(this.countHeld, cost);
+        return true;
+      }
+    }
+    return this.reserveGeneral(cost);
+  }
+
+  /**
+   * @internal {@link SyncAllOf.tryReserveSync} through the members' own methods: every shape,
+   * every cost, with the errors and denials they give.
+   */
+  protected reserveGeneral(cost: number): boolean {
+    if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
     if (cost === 0) return true;
+    if (this.cleanPair) {
+      if (!reservePair(this.loops, cost)) return false;
+      this.countHeld = saturatingAdd(this.countHeld, cost);
+      return true;
+    }
     if (this.probedPair) {
       if (!reserveProbedPair(this.members, this.keys, cost)) return false;
       this.countHeld = saturatingAdd(this.countHeld, cost);
@@ -184,7 +232,41 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * release it on the member directly if it did not return it.
    */
   releaseSync(cost: number): void {
-    if (!Number.isSafeInteger(cost) || cost < 0) assertAmount(cost, 'cost');
+    const a = this.coreA;
+    if (
+      a !== undefined &&
+      isSafe(cost) &&
+      cost > 0 &&
+      cost <= this.countHeld &&
+      a.countHolds(cost)
+    ) {
+      const b = this.coreB!;
+      if (b.countHolds(cost)) {
+        let k = 0;
+        try {
+          a.countGive(cost);
+          k = 1;
+          b.countGive(cost);
+        } catch {
+          if (k === 1) a.countTake(cost);
+          this.releaseGeneral(cost);
+          return;
+        }
+        this.countHeld -= cost;
+        return;
+      }
+    }
+    this.releaseGeneral(cost);
+  }
+
+  /** @internal {@link SyncAllOf.releaseSync} through the members' own methods. */
+  protected releaseGeneral(cost: number): void {
+    if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
+    if (this.cleanPair && cost > 0 && cost <= this.countHeld) {
+      this.countHeld -= cost;
+      releasePair(this.loops, cost);
+      return;
+    }
     let accepted = cost;
     const tally = this.tally;
     if (tally !== undefined) {
