@@ -68,13 +68,13 @@ abstract class CoreAllOf<K extends MemberKey> extends SyncAllOf<K> {
   /** Positions `0 … k − 1` took `cost` and position `k` failed to: undo, then the general way. */
   protected refused(k: number, cost: number): boolean {
     while (k > 0) this.at[--k]!.countGive(cost);
-    return this.reserveGeneral(cost);
+    return this.countGeneral(false, cost);
   }
 
   /** Positions `0 … k − 1` gave `cost` back and `k` failed to: undo, then the general way. */
   protected unheld(k: number, cost: number): void {
     while (k > 0) this.at[--k]!.countTake(cost);
-    this.releaseGeneral(cost);
+    this.countGeneral(true, cost);
   }
 }
 
@@ -111,7 +111,7 @@ class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
       !c.countFits(cost) ||
       !d.countFits(cost)
     ) {
-      return this.reserveGeneral(cost);
+      return this.countGeneral(false, cost);
     }
     let k = 0;
     try {
@@ -141,7 +141,7 @@ class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
       !c.countHolds(cost) ||
       !d.countHolds(cost)
     ) {
-      this.releaseGeneral(cost);
+      this.countGeneral(true, cost);
       return;
     }
     let k = 0;
@@ -195,7 +195,7 @@ class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
       !g.countFits(cost) ||
       !h.countFits(cost)
     ) {
-      return this.reserveGeneral(cost);
+      return this.countGeneral(false, cost);
     }
     let k = 0;
     try {
@@ -237,7 +237,7 @@ class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
       !g.countHolds(cost) ||
       !h.countHolds(cost)
     ) {
-      this.releaseGeneral(cost);
+      this.countGeneral(true, cost);
       return;
     }
     let k = 0;
@@ -272,7 +272,7 @@ class CoreLoopAllOf<K extends MemberKey> extends CoreAllOf<K> {
     const at = this.at;
     let k = 0;
     if (isSafe(cost) && cost > 0) while (k < at.length && at[k]!.countFits(cost)) k++;
-    if (k < at.length) return this.reserveGeneral(cost);
+    if (k < at.length) return this.countGeneral(false, cost);
     k = 0;
     try {
       for (; k < at.length; k++) at[k]!.countTake(cost);
@@ -290,7 +290,7 @@ class CoreLoopAllOf<K extends MemberKey> extends CoreAllOf<K> {
       while (k < at.length && at[k]!.countHolds(cost)) k++;
     }
     if (k < at.length) {
-      this.releaseGeneral(cost);
+      this.countGeneral(true, cost);
       return;
     }
     k = 0;

@@ -211,13 +211,18 @@ function releaseRest(all: CountMembers, failed: number, cost: number, error: unk
  * first member's rollback after the second denied). Members fail clean, so the one that
  * threw charged nothing; after the second threw, the first is released.
  */
-function pairFailure(all: CountMembers, error: unknown, step: number, cost: number): BudgetError {
+export function pairFailure(
+  all: CountMembers,
+  error: unknown,
+  step: number,
+  cost: number,
+): BudgetError {
   if (step === 1) unreserve(all.members, all.fixed, 1, cost);
   return memberFailure(error, all.keys[step === 1 ? 1 : 0]!);
 }
 
 /** @internal A two-member release that failed at member `step`: the second is still released. */
-function pairReleaseFailure(
+export function pairReleaseFailure(
   all: CountMembers,
   error: unknown,
   step: number,
@@ -231,37 +236,4 @@ function pairReleaseFailure(
     }
   }
   return memberFailure(error, all.keys[step]!);
-}
-
-/**
- * @internal Reserves `cost` (checked, above 0) on two members that fail clean and are charged
- * the cost, through their own count API, or on neither.
- */
-export function reservePair(all: CountMembers, cost: number): boolean {
-  const a = all.calls[0]!;
-  let step = 0;
-  try {
-    if (!a.tryReserveSync(cost)) return false;
-    step = 1;
-    if (!all.calls[1]!.tryReserveSync(cost)) {
-      step = 2;
-      a.releaseSync(cost);
-      return false;
-    }
-  } catch (error) {
-    throw pairFailure(all, error, step, cost);
-  }
-  return true;
-}
-
-/** @internal Releases `cost` (checked, above 0, held) to the two members of {@link reservePair}. */
-export function releasePair(all: CountMembers, cost: number): void {
-  let step = 0;
-  try {
-    all.calls[0]!.releaseSync(cost);
-    step = 1;
-    all.calls[1]!.releaseSync(cost);
-  } catch (error) {
-    throw pairReleaseFailure(all, error, step, cost);
-  }
 }

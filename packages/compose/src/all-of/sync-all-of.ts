@@ -18,11 +18,11 @@ import {
   type CountMembers,
   corePosition,
   countMembersOf,
+  pairFailure,
+  pairReleaseFailure,
   releaseEach,
   releaseEvery,
-  releasePair,
   reserveEach,
-  reservePair,
   reserveProbed,
 } from './count-loops.js';
 import { noParts, releaseAll } from './parts.js';
@@ -188,37 +188,13 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
           b.countTake(cost);
         } catch {
           if (k === 1) a.countGive(cost);
-          return this.reserveGeneral(cost);
+          return this.countGeneral(false, cost);
         }
         this.countHeld = saturatingAdd(this.countHeld, cost);
         return true;
       }
     }
-    return this.reserveGeneral(cost);
-  }
-
-  /**
-   * @internal {@link SyncAllOf.tryReserveSync} through the members' own methods: every shape,
-   * every cost, with the errors and denials they give.
-   */
-  protected reserveGeneral(cost: number): boolean {
-    if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
-    if (cost === 0) return true;
-    if (this.cleanPair) {
-      if (!reservePair(this.loops, cost)) return false;
-      this.countHeld = saturatingAdd(this.countHeld, cost);
-      return true;
-    }
-    if (this.probedPair) {
-      if (!reserveProbedPair(this.members, this.keys, cost)) return false;
-      this.countHeld = saturatingAdd(this.countHeld, cost);
-      return true;
-    }
-    if (!(this.clean ? reserveEach(this.loops, cost) : reserveProbed(this.loops, cost)))
-      return false;
-    if (this.tally !== undefined) this.tally.add(cost);
-    else this.countHeld = saturatingAdd(this.countHeld, cost);
-    return true;
+    return this.countGeneral(false, cost);
   }
 
   /**
@@ -249,43 +225,90 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
           b.countGive(cost);
         } catch {
           if (k === 1) a.countTake(cost);
-          this.releaseGeneral(cost);
+          this.countGeneral(true, cost);
           return;
         }
         this.countHeld -= cost;
         return;
       }
     }
-    this.releaseGeneral(cost);
+    this.countGeneral(true, cost);
   }
 
-  /** @internal {@link SyncAllOf.releaseSync} through the members' own methods. */
-  protected releaseGeneral(cost: number): void {
+  /**
+   * @internal The count API through the members' own methods, both ways (`release` false:
+   * {@link SyncAllOf.tryReserveSync}, returning whether it reserved; true:
+   * {@link SyncAllOf.releaseSync}), for every shape and cost, with the errors and denials the
+   * members give. Both ways are one function on purpose. V8 never inlines a function of more
+   * than 460 bytes of bytecode (`--max-inlined-bytecode-size`), and this path, hot wherever
+   * all-ofs of many kinds run, would otherwise use up the inlining budget of a loop that drives
+   * the headline shape: the benchmark's megamorphic row ran at 0.19–0.23× the plain pair from
+   * one process to the next with the two ways apart, and at 0.22× every time together.
+   * `all-of-general-size.test.ts` keeps it over the limit.
+   */
+  protected countGeneral(release: boolean, cost: number): boolean {
     if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
-    if (this.cleanPair && cost > 0 && cost <= this.countHeld) {
-      this.countHeld -= cost;
-      releasePair(this.loops, cost);
-      return;
-    }
-    let accepted = cost;
-    const tally = this.tally;
-    if (tally !== undefined) {
-      // A fixed charge was taken once per reservation, so only a release matching one
-      // reservation can return it; anything else would free a row that is still in use.
-      if (cost === 0 || !tally.remove(cost)) {
-        this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost);
-        return;
+    const loops = this.loops;
+    if (release) {
+      if (this.cleanPair && cost > 0 && cost <= this.countHeld) {
+        this.countHeld -= cost;
+        let step = 0;
+        try {
+          loops.calls[0]!.releaseSync(cost);
+          step = 1;
+          loops.calls[1]!.releaseSync(cost);
+        } catch (error) {
+          throw pairReleaseFailure(loops, error, step, cost);
+        }
+        return true;
       }
-    } else {
-      if (cost > this.countHeld) {
-        accepted = this.countHeld;
-        this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost - accepted);
+      let accepted = cost;
+      const tally = this.tally;
+      if (tally !== undefined) {
+        // A fixed charge was taken once per reservation, so only a release matching one
+        // reservation can return it; anything else would free a row that is still in use.
+        if (cost === 0 || !tally.remove(cost)) {
+          this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost);
+          return true;
+        }
+      } else {
+        if (cost > this.countHeld) {
+          accepted = this.countHeld;
+          this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost - accepted);
+        }
+        this.countHeld -= accepted;
       }
-      this.countHeld -= accepted;
+      if (accepted === 0) return true;
+      if (this.clean) releaseEach(loops, accepted);
+      else releaseEvery(loops, accepted);
+      return true;
     }
-    if (accepted === 0) return;
-    if (this.clean) releaseEach(this.loops, accepted);
-    else releaseEvery(this.loops, accepted);
+    if (cost === 0) return true;
+    if (this.cleanPair) {
+      // Two members that fail clean, charged the cost: their own count API, in turn.
+      const first = loops.calls[0]!;
+      let step = 0;
+      try {
+        if (!first.tryReserveSync(cost)) return false;
+        step = 1;
+        if (!loops.calls[1]!.tryReserveSync(cost)) {
+          step = 2;
+          first.releaseSync(cost);
+          return false;
+        }
+      } catch (error) {
+        throw pairFailure(loops, error, step, cost);
+      }
+    } else if (this.probedPair) {
+      if (!reserveProbedPair(this.members, this.keys, cost)) return false;
+    } else if (!(this.clean ? reserveEach(loops, cost) : reserveProbed(loops, cost))) {
+      return false;
+    } else if (this.tally !== undefined) {
+      this.tally.add(cost);
+      return true;
+    }
+    this.countHeld = saturatingAdd(this.countHeld, cost);
+    return true;
   }
 
   /**
