@@ -10,6 +10,7 @@ const settings: RunSettings = {
   mode: 'quick',
   rounds: 2,
   warmupRounds: 0,
+  primeMs: 0,
   sliceMs: 1,
   memoryRounds: 1,
 };

@@ -5,6 +5,8 @@ export interface RunSettings {
   readonly rounds: number;
   /** Untimed rounds first, so the JIT has optimized every row before timing starts. */
   readonly warmupRounds: number;
+  /** How long each throughput row is called in small batches before calibration (see `prime`). */
+  readonly primeMs: number;
   /** Target duration of one sample of one row. */
   readonly sliceMs: number;
   /** Rounds for memory rows unless a row asks for fewer in quick mode. */
@@ -16,6 +18,7 @@ export const quickSettings: RunSettings = {
   mode: 'quick',
   rounds: 7,
   warmupRounds: 1,
+  primeMs: 200,
   sliceMs: 25,
   memoryRounds: 3,
 };
@@ -25,6 +28,7 @@ export const defaultSettings: RunSettings = {
   mode: 'default',
   rounds: 21,
   warmupRounds: 2,
+  primeMs: 200,
   sliceMs: 120,
   memoryRounds: 5,
 };

@@ -7,6 +7,7 @@ const tiny: RunSettings = {
   mode: 'default',
   rounds: 3,
   warmupRounds: 1,
+  primeMs: 5,
   sliceMs: 1,
   memoryRounds: 2,
 };
@@ -51,6 +52,24 @@ describe('runRows', () => {
     expect([a.calls.setup, a.calls.teardown, b.calls.setup, b.calls.teardown]).toEqual([
       1, 1, 1, 1,
     ]);
+  });
+
+  it('calls each row in small batches before its first long call', async () => {
+    const sizes: number[] = [];
+    const row: ThroughputRow = {
+      kind: 'throughput',
+      id: 'sizes',
+      name: 'sizes',
+      group: 'g',
+      run(iterations) {
+        sizes.push(iterations);
+        return iterations;
+      },
+    };
+    await runRows([row], { ...tiny, primeMs: 1_000 });
+    // A call of 64 ops is near-instant: priming stops at its call limit, not its time limit.
+    expect(sizes.slice(0, 2_000)).toEqual(Array.from({ length: 2_000 }, () => 64));
+    expect(sizes[2_000]).toBe(1); // calibration starts from one op
   });
 
   it('interleaves rows within each round, starting each round at a different row', async () => {

@@ -40,6 +40,7 @@ export async function runRows(
   for (const m of throughput) {
     await guard(m, async () => {
       await m.row.setup?.();
+      await prime(m.row, settings.primeMs);
       m.iterations = await calibrate(m.row, settings.sliceMs);
     });
   }
@@ -82,6 +83,26 @@ export async function runRows(
   }
   return measurements;
 }
+
+/**
+ * Calls `run` in small batches, many times, before any long call. V8 compiles a function
+ * called often as a whole; a function first seen in one long call gets its loop compiled on the
+ * stack instead (on-stack replacement), and later calls may keep entering that code, which
+ * starts mid-loop and is optimized less. Which of the two a row ran in used to depend on when
+ * the compiler's background thread finished, and moved a row's speed between processes.
+ */
+async function prime(row: ThroughputRow, primeMs: number): Promise<void> {
+  const start = performance.now();
+  for (let call = 0; call < PRIME_CALLS && performance.now() - start < primeMs; call++) {
+    const result = row.run(PRIME_BATCH);
+    const value = typeof result === 'number' ? result : await result;
+    sink(typeof value === 'number' ? value : value.value);
+  }
+}
+
+/** Priming: at most this many calls, of this many ops each (and `primeMs` at most). */
+const PRIME_CALLS = 2_000;
+const PRIME_BATCH = 64;
 
 /**
  * Finds an iteration count whose run takes about `sliceMs`: grows it geometrically until a
