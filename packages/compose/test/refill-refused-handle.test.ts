@@ -1,7 +1,12 @@
 // A refill that is due is applied by the next call a budget accepts, never by one the budget
 // refuses: here the schedule is compose's, which a shared budget also reads from shared memory, so
 // the budget's own method catches up, not only the scheduler's wrapper.
-import { AtomicTokenBudget, type BudgetEvent, SharedTokenBudget } from '@budgetry/core';
+import {
+  AtomicTokenBudget,
+  BudgetError,
+  type BudgetEvent,
+  SharedTokenBudget,
+} from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { lazyRefill } from '../src/index.js';
 import { TestClock } from './helpers/test-clock.js';
@@ -38,6 +43,29 @@ describe.each(kinds)('%s under lazyRefill', (_, make) => {
     expect(events).toEqual([]);
     // The next call the budget accepts applies it, before recording.
     budget.recordUsageSync(held, 2, 0);
+    expect(events).toEqual(['refill', 'record']);
+    tpm.close();
+    for (const b of [budget, other]) if (b instanceof SharedTokenBudget) b.close();
+  });
+
+  it("applies no due refill on a refused handle given to the scheduler's own view", () => {
+    const clock = new TestClock(0);
+    const events: string[] = [];
+    const budget = make((e) => events.push(e.type), clock);
+    const other = make(() => {}, clock);
+    const tpm = lazyRefill(budget, { intervalMs: 1_000, clock });
+    const settled = tpm.tryReserveTokensSync(1)!;
+    tpm.recordUsageSync(settled, 1, 0);
+    const foreign = other.tryReserveTokensSync(2)!;
+    const held = tpm.tryReserveTokensSync(3)!;
+    events.length = 0;
+    clock.advance(1_000); // a refill is due
+    const refused = (code: string) => expect.objectContaining({ name: 'BudgetError', code });
+    expect(() => tpm.recordUsageSync(settled, 1, 0)).toThrow(refused('ALREADY_SETTLED'));
+    expect(() => tpm.recordUsageSync(foreign, 1, 0)).toThrow(refused('FOREIGN_HANDLE'));
+    expect(() => tpm.recordUsageSync({} as never, 1, 0)).toThrow(BudgetError);
+    expect(events).toEqual([]);
+    tpm.recordUsageSync(held, 2, 0);
     expect(events).toEqual(['refill', 'record']);
     tpm.close();
     for (const b of [budget, other]) if (b instanceof SharedTokenBudget) b.close();

@@ -1,14 +1,16 @@
 import type { RetryHint } from '@budgetry/core';
 import {
+  AtomicTokenBudget,
   assertAmount,
   type BudgetCapabilities,
   BudgetError,
   type Clock,
   capabilitiesOf,
+  SharedTokenBudget,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
   type SyncTokenBudget,
-  type TokenReservation,
+  TokenReservation,
 } from '@budgetry/core';
 import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { registerCleanWrapper } from '../internal/clean-wrappers.js';
@@ -192,8 +194,16 @@ export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTo
   recordUsageSync(reservation: TokenReservation, prompt: number, completion: number): void {
     assertAmount(prompt, 'prompt');
     assertAmount(completion, 'completion');
-    this.engine.catchUp();
-    this.budget.recordUsageSync(reservation, prompt, completion);
+    assertAmount(prompt + completion, 'prompt + completion');
+    // A handle a core budget will refuse (not a reservation, another budget's, settled) goes
+    // straight to it, and it throws before anything has caught up. A budget of a user's may
+    // name another owner in its handles: it is caught up first, whatever it is given.
+    const budget = this.budget;
+    const core = budget instanceof AtomicTokenBudget || budget instanceof SharedTokenBudget;
+    if (!core || (reservation instanceof TokenReservation && reservation.claimableBy(budget))) {
+      this.engine.catchUp();
+    }
+    budget.recordUsageSync(reservation, prompt, completion);
   }
   tokensConsumedSync(): number {
     return this.budget.tokensConsumedSync();
