@@ -32,6 +32,8 @@ interface Lease {
   /** `false` for a reservation granted locally under `failure: 'open'`. */
   readonly backed: boolean;
   pending: Promise<unknown> | undefined;
+  /** The units a refund got back from Redis, once it answers (0 if it failed). */
+  refunded?: Promise<number>;
 }
 
 /**
@@ -207,8 +209,7 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
       epoch: Math.max(epoch, 0),
       refund: () => this.refund(lease, estimate),
       backstop: this.core.o.leakBackstop,
-      onLeak: (amount) =>
-        this.core.emit(() => ({ type: 'leak', budget: this.name, amount, refunded: amount })),
+      onLeak: (amount) => this.reportLeak(lease, amount),
     });
     this.leases.set(reservation, lease);
     return reservation;
@@ -219,17 +220,34 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     if (!lease.backed) return undefined;
     const name = this.name;
     const attempt = this.core.call('set', [lease.id, 'r', '0', String(estimate)]);
-    return attempt.then(({ v, net }) => {
-      const refunded = v[0] === 1 ? (v[1] ?? 0) : 0;
+    const refunded = attempt.then(({ v, net }) => {
+      const back = v[0] === 1 ? (v[1] ?? 0) : 0;
       const available = Math.max(net, 0);
       this.core.emit(() => ({
         type: 'release',
         budget: name,
         cost: estimate,
-        refunded,
+        refunded: back,
         available,
       }));
+      return back;
     });
+    lease.refunded = refunded.catch(() => 0);
+    return refunded.then(() => undefined);
+  }
+
+  /**
+   * The backstop refunded a reservation nobody settled: reported once Redis has answered, with
+   * what it gave back. That is 0 for an estimate from an epoch a refill has closed, for a
+   * reservation granted locally under `failure: 'open'` (Redis never held it), and for a
+   * refund that failed (the lease then expires, and the sweep reports it).
+   */
+  private reportLeak(lease: Lease, amount: number): void {
+    const name = this.name;
+    const refunded = lease.refunded ?? Promise.resolve(0);
+    void refunded.then((back) =>
+      this.core.emit(() => ({ type: 'leak', budget: name, amount, refunded: back })),
+    );
   }
 }
 
