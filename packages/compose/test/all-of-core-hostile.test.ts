@@ -109,6 +109,75 @@ describe('a member frozen while held: the release gives back nothing twice', () 
   );
 });
 
+describe('a listener added through a Proxy of a member', () => {
+  // A Proxy cannot reach the budget's private fields, where the count API keeps what it
+  // compares the methods with; the budget gets methods of its own while the listener is there.
+  it.each([
+    ['AtomicBudget', () => new AtomicBudget(10)],
+    ['AtomicTokenBudget', () => new AtomicTokenBudget(10)],
+  ] as const)('%s: hears the all-of reserve and release, until it leaves', (_, make) => {
+    const member = make();
+    const gate = allOf([member, new AtomicBudget(100)]);
+    const heard: string[] = [];
+    const stop = new Proxy(member, {}).subscribe((e: BudgetEvent) => heard.push(e.type));
+    const also: string[] = [];
+    member.subscribe((e: BudgetEvent) => also.push(e.type));
+    expect(gate.tryReserveSync(3)).toBe(true);
+    gate.releaseSync(3);
+    expect(heard).toEqual(['reserve', 'release']);
+    expect(also).toEqual(['reserve', 'release']);
+    stop();
+    expect(gate.tryReserveSync(2)).toBe(true);
+    gate.releaseSync(2);
+    expect(heard).toEqual(['reserve', 'release']);
+    expect([member.available(), gate.held()]).toEqual([10, 0]);
+  });
+
+  it('wakes a waiting line built over the Proxy when the all-of releases', async () => {
+    const rows = new AtomicBudget(4);
+    const gate = allOf([rows, new AtomicBudget(100)]);
+    const line = waiting(new Proxy(rows, {}));
+    expect(gate.tryReserveSync(4)).toBe(true);
+    let done = false;
+    const acquired = line.acquire(4).then((permit) => {
+      done = true;
+      return permit;
+    });
+    await Promise.resolve();
+    expect(done).toBe(false);
+    gate.releaseSync(4);
+    const permit = await acquired;
+    expect(done).toBe(true);
+    permit.releaseSync();
+    expect(rows.available()).toBe(4);
+    line.close();
+  });
+});
+
+describe("a getter on a member's tryReserveSync that reserves when it is read", () => {
+  // The in-place path reads the method before the availability, so what the getter takes is
+  // seen; the member is never overdrawn.
+  it('is seen before the availability is read: denied, nothing overdrawn', () => {
+    const a = new AtomicBudget(10);
+    const b = new AtomicBudget(10);
+    const gate = allOf([a, b]);
+    const own = AtomicBudget.prototype.tryReserveSync;
+    let first = true;
+    Object.defineProperty(b, 'tryReserveSync', {
+      configurable: true,
+      get() {
+        if (first) {
+          first = false;
+          own.call(b, 6);
+        }
+        return own;
+      },
+    });
+    expect(gate.tryReserveSync(6)).toBe(false);
+    expect([a.available(), b.available(), gate.held()]).toEqual([10, 4, 0]);
+  });
+});
+
 describe('a budget given raw and behind lazyRefill', () => {
   // `a` and a scheduled view of `a` would charge `a` twice per reservation. The view is
   // registered as a clean wrapper (clean-wrappers.ts), so the duplicate check can see through it

@@ -7,7 +7,7 @@ import { checkRefillPolicy, type RefillPolicy } from '../spec/refill-policy.js';
 import type { AtomicBudgetOptions, AtomicBudgetSnapshot } from './atomic-options.js';
 import { type LeakWatch, unwatchLeak, watchLeak } from './backstop.js';
 import { acceptedRelease, type CountCells, OBSERVED, reportCountRelease } from './count-release.js';
-import { guardObserver, ObserverList } from './observer-list.js';
+import { guardObserver, markObserved, ObserverList } from './observer-list.js';
 import { checkCommonOptions, checkTimes, strictOf } from './options.js';
 import { type ArgCheck, checkSchedule, interpose } from './schedule.js';
 import { checkUsed, SyncBudgetPermitBase, WatchedPermit } from './sync-permit-base.js';
@@ -313,18 +313,18 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
   /**
    * Sets the observer, and the own methods the count API compares with while none listens (one
    * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller);
-   * an object made with `Object.create(budget)` has no private fields and no count API path.
+   * a Proxy of a budget, or an object made from one, reaches no private field (`markObserved`).
    */
   static #watch(budget: AtomicBudget, observer: BudgetObserver | undefined): void {
     budget.observer = observer;
-    if (!(#countReserve in budget)) return;
+    if (!(#countReserve in budget)) return markObserved(budget, observer !== undefined);
     budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
     budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
 
   /** @internal See {@link CountCells}. */
   countFits(cost: number): boolean {
-    return cost <= this.avail && this.tryReserveSync === this.#countReserve;
+    return this.tryReserveSync === this.#countReserve && cost <= this.avail;
   }
   /** @internal See {@link CountCells}. */
   countTake(cost: number): void {
@@ -333,7 +333,7 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
   }
   /** @internal See {@link CountCells}. */
   countHolds(cost: number): boolean {
-    return cost <= this.countHeld && this.releaseSync === this.#countRelease;
+    return this.releaseSync === this.#countRelease && cost <= this.countHeld;
   }
   /** @internal See {@link CountCells}. */
   countGive(cost: number): void {

@@ -8,7 +8,7 @@ import type { SyncTokenBudget } from '../spec/token-budget.js';
 import type { AtomicTokenBudgetOptions, AtomicTokenBudgetSnapshot } from './atomic-options.js';
 import { acceptedRelease, OBSERVED, reportCountRelease } from './count-release.js';
 import { debtAfter, debtFloor, writtenOff } from './debt.js';
-import { guardObserver, ObserverList } from './observer-list.js';
+import { guardObserver, markObserved, ObserverList } from './observer-list.js';
 import { checkCommonOptions, checkMaxDebt, checkTimes, strictOf } from './options.js';
 import { checkSchedule, interpose, TOKEN_BUDGET_SCHEDULED } from './schedule.js';
 import { SyncTokenBudgetBase } from './sync-twins.js';
@@ -332,14 +332,14 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `#watch`). */
   static #watch(budget: AtomicTokenBudget, observer: BudgetObserver | undefined): void {
     budget.observer = observer;
-    if (!(#countReserve in budget)) return; // not an instance: made with Object.create(budget)
+    if (!(#countReserve in budget)) return markObserved(budget, observer !== undefined);
     budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
     budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
   }
 
   /** @internal See `CountCells`. */
   countFits(cost: number): boolean {
-    return cost <= this.net && this.tryReserveSync === this.#countReserve;
+    return this.tryReserveSync === this.#countReserve && cost <= this.net;
   }
   /** @internal See `CountCells`. */
   countTake(cost: number): void {
@@ -348,7 +348,7 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   }
   /** @internal See `CountCells`. */
   countHolds(cost: number): boolean {
-    return cost <= this.countHeld && this.releaseSync === this.#countRelease;
+    return this.releaseSync === this.#countRelease && cost <= this.countHeld;
   }
   /** @internal See `CountCells`. */
   countGive(cost: number): void {

@@ -76,3 +76,37 @@ export function reportObserverFailure(error: unknown): void {
     console.warn(message);
   }
 }
+
+/**
+ * @internal For a listener that comes or goes through a Proxy of a core budget (or an object
+ * made from one with `Object.create`), whose private fields, where the count API keeps what it
+ * compares the methods with, are out of reach: while someone listens, the object gets
+ * `tryReserveSync` and `releaseSync` of its own, which call its class's. A combinator then
+ * finds methods that are not the class's own, so it calls them instead of changing the counts
+ * in place, and the listener hears it. A method the object already has (a refill schedule's)
+ * is left alone: it already keeps the count API off.
+ */
+export function markObserved(budget: object, observed: boolean): void {
+  const own = budget as Record<string, unknown>;
+  for (const [name, stand] of standIns) {
+    const current = Object.getOwnPropertyDescriptor(budget, name);
+    if (observed && current === undefined) {
+      Object.defineProperty(budget, name, { value: stand, writable: true, configurable: true });
+    } else if (!observed && current?.value === stand) {
+      delete own[name];
+    }
+  }
+}
+
+type CountMethods = { tryReserveSync(cost: number): boolean; releaseSync(cost: number): void };
+
+function observedReserve(this: object, cost: number): boolean {
+  return (Object.getPrototypeOf(this) as CountMethods).tryReserveSync.call(this, cost);
+}
+function observedRelease(this: object, cost: number): void {
+  (Object.getPrototypeOf(this) as CountMethods).releaseSync.call(this, cost);
+}
+const standIns = [
+  ['tryReserveSync', observedReserve],
+  ['releaseSync', observedRelease],
+] as const;
