@@ -42,10 +42,10 @@ const isSafe = Number.isSafeInteger;
  * read just before the call, fell by exactly its charge. Otherwise it is taken as uncharged,
  * so nothing is ever returned to a member that did not take it. Core's `AtomicBudget`,
  * `AtomicTokenBudget` (behind its guard view) and `TokenBucket` throw only before changing
- * anything, so theirs is not read: over them the count API costs what it did. A member that
- * throws from
- * `tryAcquireSync` after issuing its permit keeps that permit's units: nobody holds the handle
- * (core budgets' leak backstop returns them when it is collected).
+ * anything, so theirs is not read (decided when allOf is built: a method replaced on such a
+ * member later is taken at the same word). A member that throws from `tryAcquireSync` after
+ * issuing its permit keeps that permit's units: nobody holds the handle (core budgets' leak
+ * backstop returns them when it is collected).
  *
  * Over core's `AtomicBudget`s and `AtomicTokenBudget`s, the count API changes the members'
  * counts in place when each says its own method would do only that (nobody observing it, no
