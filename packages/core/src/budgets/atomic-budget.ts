@@ -312,14 +312,14 @@ export class AtomicBudget extends SyncGuardBase implements SyncBudgetGuard, Coun
 
   /**
    * Sets the observer, and the own methods the count API compares with while none listens (one
-   * read keeps each count method within the 27 bytes of bytecode V8 inlines into any caller);
-   * a Proxy of a budget, or an object made from one, reaches no private field (`markObserved`).
+   * read keeps each count method within the 27 bytes V8 always inlines); a Proxy: see `markObserved`.
    */
   static #watch(budget: AtomicBudget, observer: BudgetObserver | undefined): void {
     budget.observer = observer;
-    if (!(#countReserve in budget)) return markObserved(budget, observer !== undefined);
-    budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
-    budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
+    if (#countReserve in budget) {
+      budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
+      budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
+    } else markObserved(budget, observer !== undefined);
   }
 
   /** @internal See {@link CountCells}. */

@@ -332,9 +332,10 @@ export class AtomicTokenBudget extends SyncTokenBudgetBase implements SyncTokenB
   /** Sets the observer and the count API's comparands (see `AtomicBudget`'s `#watch`). */
   static #watch(budget: AtomicTokenBudget, observer: BudgetObserver | undefined): void {
     budget.observer = observer;
-    if (!(#countReserve in budget)) return markObserved(budget, observer !== undefined);
-    budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
-    budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
+    if (#countReserve in budget) {
+      budget.#countReserve = observer === undefined ? ownReserve : OBSERVED;
+      budget.#countRelease = observer === undefined ? ownRelease : OBSERVED;
+    } else markObserved(budget, observer !== undefined);
   }
 
   /** @internal See `CountCells`. */
