@@ -242,9 +242,8 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * members give. Both ways are one function on purpose. V8 never inlines a function of more
    * than 460 bytes of bytecode (`--max-inlined-bytecode-size`), and this path, hot wherever
    * all-ofs of many kinds run, would otherwise use up the inlining budget of a loop that drives
-   * the headline shape: the benchmark's megamorphic row ran at 0.19–0.23× the plain pair from
-   * one process to the next with the two ways apart, and at 0.22× every time together.
-   * `all-of-general-size.test.ts` keeps it over the limit.
+   * the headline shape before its own methods were inlined (`--trace-turbo-inlining` showed it
+   * in the benchmark's megamorphic row). `all-of-general-size.test.ts` keeps it over the limit.
    */
   protected countGeneral(release: boolean, cost: number): boolean {
     if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
