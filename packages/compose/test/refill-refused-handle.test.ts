@@ -25,47 +25,31 @@ const kinds = [
 ] as const;
 
 describe.each(kinds)('%s under lazyRefill', (_, make) => {
-  it('applies no due refill on a recordUsageSync it refuses for its handle', () => {
+  // Through the budget itself (its method is the schedule's) and through the view lazyRefill
+  // returns: either way the refused call changes nothing, and the next accepted one catches up.
+  it.each([
+    ['the budget', (budget: SyncTokenBudget, _view: SyncTokenBudget) => budget],
+    ['the scheduler view', (_budget: SyncTokenBudget, view: SyncTokenBudget) => view],
+  ] as const)('applies no due refill on a recordUsageSync refused through %s', (_w, via) => {
     const clock = new TestClock(0);
     const events: string[] = [];
     const budget = make((e) => events.push(e.type), clock);
     const other = make(() => {}, clock);
     const tpm = lazyRefill(budget, { intervalMs: 1_000, clock });
-    const settled = budget.tryReserveTokensSync(1)!;
-    budget.recordUsageSync(settled, 1, 0);
+    const target = via(budget, tpm);
+    const settled = target.tryReserveTokensSync(1)!;
+    target.recordUsageSync(settled, 1, 0);
     const foreign = other.tryReserveTokensSync(2)!;
-    const held = budget.tryReserveTokensSync(3)!;
+    const held = target.tryReserveTokensSync(3)!;
     events.length = 0;
     clock.advance(1_000); // a refill is due
     const refused = (code: string) => expect.objectContaining({ name: 'BudgetError', code });
-    expect(() => budget.recordUsageSync(settled, 1, 0)).toThrow(refused('ALREADY_SETTLED'));
-    expect(() => budget.recordUsageSync(foreign, 1, 0)).toThrow(refused('FOREIGN_HANDLE'));
+    expect(() => target.recordUsageSync(settled, 1, 0)).toThrow(refused('ALREADY_SETTLED'));
+    expect(() => target.recordUsageSync(foreign, 1, 0)).toThrow(refused('FOREIGN_HANDLE'));
+    expect(() => target.recordUsageSync({} as never, 1, 0)).toThrow(BudgetError);
     expect(events).toEqual([]);
     // The next call the budget accepts applies it, before recording.
-    budget.recordUsageSync(held, 2, 0);
-    expect(events).toEqual(['refill', 'record']);
-    tpm.close();
-    for (const b of [budget, other]) if (b instanceof SharedTokenBudget) b.close();
-  });
-
-  it("applies no due refill on a refused handle given to the scheduler's own view", () => {
-    const clock = new TestClock(0);
-    const events: string[] = [];
-    const budget = make((e) => events.push(e.type), clock);
-    const other = make(() => {}, clock);
-    const tpm = lazyRefill(budget, { intervalMs: 1_000, clock });
-    const settled = tpm.tryReserveTokensSync(1)!;
-    tpm.recordUsageSync(settled, 1, 0);
-    const foreign = other.tryReserveTokensSync(2)!;
-    const held = tpm.tryReserveTokensSync(3)!;
-    events.length = 0;
-    clock.advance(1_000); // a refill is due
-    const refused = (code: string) => expect.objectContaining({ name: 'BudgetError', code });
-    expect(() => tpm.recordUsageSync(settled, 1, 0)).toThrow(refused('ALREADY_SETTLED'));
-    expect(() => tpm.recordUsageSync(foreign, 1, 0)).toThrow(refused('FOREIGN_HANDLE'));
-    expect(() => tpm.recordUsageSync({} as never, 1, 0)).toThrow(BudgetError);
-    expect(events).toEqual([]);
-    tpm.recordUsageSync(held, 2, 0);
+    target.recordUsageSync(held, 2, 0);
     expect(events).toEqual(['refill', 'record']);
     tpm.close();
     for (const b of [budget, other]) if (b instanceof SharedTokenBudget) b.close();
