@@ -1,11 +1,12 @@
 // A refill that is due is applied by the next call a budget accepts, never by one the budget
 // refuses: here the schedule is compose's, which a shared budget also reads from shared memory, so
-// the budget's own method catches up, not only the scheduler's wrapper.
+// the budget's own method catches up, not only the scheduler's wrapper (its view, tested too).
 import {
   AtomicTokenBudget,
   BudgetError,
   type BudgetEvent,
   SharedTokenBudget,
+  type SyncTokenBudget,
 } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { lazyRefill } from '../src/index.js';
