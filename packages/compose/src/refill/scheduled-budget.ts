@@ -192,17 +192,13 @@ export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTo
     return this.budget.tryReserveTokensSync(estimate);
   }
   recordUsageSync(reservation: TokenReservation, prompt: number, completion: number): void {
-    assertAmount(prompt, 'prompt');
-    assertAmount(completion, 'completion');
-    assertAmount(prompt + completion, 'prompt + completion');
     // A handle a core budget will refuse (not a reservation, another budget's, settled) goes
     // straight to it, and it throws before anything has caught up. A budget of a user's may
     // name another owner in its handles: it is caught up first, whatever it is given.
     const budget = this.budget;
+    const recordable = TokenReservation.recordable(budget, reservation, prompt, completion);
     const core = budget instanceof AtomicTokenBudget || budget instanceof SharedTokenBudget;
-    if (!core || (reservation instanceof TokenReservation && reservation.claimableBy(budget))) {
-      this.engine.catchUp();
-    }
+    if (recordable || !core) this.engine.catchUp();
     budget.recordUsageSync(reservation, prompt, completion);
   }
   tokensConsumedSync(): number {

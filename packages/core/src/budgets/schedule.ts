@@ -48,13 +48,9 @@ export function interpose(
       if (check === 'amount') assertAmount(args[0], 'cost');
       else if (check === 'estimate') assertAmount(args[0], 'estimate');
       else if (check === 'usage') {
-        assertAmount(args[1], 'prompt');
-        assertAmount(args[2], 'completion');
-        assertAmount((args[1] as number) + (args[2] as number), 'prompt + completion');
         // A handle the budget will refuse (not a reservation, another budget's, settled): the
         // budget's own method throws for it, before anything has caught up.
-        const r = args[0];
-        if (!(r instanceof TokenReservation && r.claimableBy(this as object))) {
+        if (!TokenReservation.recordable(this as object, args[0], args[1], args[2])) {
           return original.apply(this, args);
         }
       } else if (check === 'used-3' && args[3] !== undefined) {

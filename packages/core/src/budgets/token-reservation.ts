@@ -232,6 +232,18 @@ export class TokenReservation implements Disposable, AsyncDisposable {
   }
 
   /**
+   * @internal What a scheduler checks of a `recordUsageSync(reservation, prompt, completion)`
+   * before it catches up: throws for amounts the budget would refuse, and says whether
+   * `budget` can claim `reservation` (else the budget throws for the handle). Changes nothing.
+   */
+  static recordable(budget: object, reservation: unknown, prompt: unknown, completion: unknown) {
+    assertAmount(prompt, 'prompt');
+    assertAmount(completion, 'completion');
+    assertAmount((prompt as number) + (completion as number), 'prompt + completion');
+    return reservation instanceof TokenReservation && reservation.claimableBy(budget);
+  }
+
+  /**
    * @internal Whether {@link TokenReservation.claim} by `budget` would pass the owner and state
    * checks now (the refund channel is not checked here); changes nothing.
    */
