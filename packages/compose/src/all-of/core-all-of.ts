@@ -81,7 +81,7 @@ abstract class CoreAllOf<K extends MemberKey> extends SyncAllOf<K> {
 type Quad = [CoreCounter, CoreCounter, CoreCounter, CoreCounter];
 type Octet = [...Quad, ...Quad];
 
-/** Positions `0 … n − 1` are the members; the rest, up to `width`, are fillers (see `at`). */
+/** Positions `0 … n − 1` are the members; the rest, up to `width`, are fillers (`corePosition`). */
 function positions(core: readonly CoreCounter[], width: number): CoreCounter[] {
   return Array.from({ length: width }, (_, i) => corePosition(core, i));
 }
