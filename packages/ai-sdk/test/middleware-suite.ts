@@ -133,7 +133,9 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
     it('gives up waiting after maxWaitMs with the denial', async () => {
       const clock = new FakeClock();
       const tokens = new AtomicTokenBudget(30);
-      tokens.tryReserveTokensSync(20); // 10 left, never given back: the call's 20 waits in vain
+      // 10 left, held to the end: the call's 20 waits in vain. The handle is kept referenced,
+      // or a collection during the wait would let the leak backstop refund it (CI saw that).
+      const held = tokens.tryReserveTokensSync(20)!;
       const model = wrap(generating(1, 1), {
         budget: tokens,
         estimate: fixed(20, 0),
@@ -152,6 +154,7 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
       const error = await call;
       expect(BudgetDeniedError.isInstance(error)).toBe(true);
       expect(clock.now()).toBeGreaterThanOrEqual(500);
+      held[Symbol.dispose]();
     });
 
     it('does not wait for an estimate above the budget’s capacity: no refill can admit it', async () => {

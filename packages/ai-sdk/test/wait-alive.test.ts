@@ -68,7 +68,7 @@ describe('budgetMiddleware: a call waiting for its budget', () => {
       clock,
     });
     const before = timers();
-    tokens.tryReserveTokensSync(10);
+    const held = tokens.tryReserveTokensSync(10)!; // referenced to the end: no leak refund
     const controller = new AbortController();
     const aborted = ai6
       .generateText({ model, prompt: 'a', maxRetries: 0, abortSignal: controller.signal })
@@ -84,5 +84,6 @@ describe('budgetMiddleware: a call waiting for its budget', () => {
     }
     await timedOut;
     expect(timers()).toBe(before);
+    held[Symbol.dispose]();
   });
 });

@@ -227,7 +227,7 @@ describe('watching a refill scheduler’s view', () => {
     const seen: ThresholdCrossing[] = [];
     h.telemetry.watch(tokens, { name: 'tpm', thresholds: [0.5] });
     watchThresholds(tokens, { levels: [0.5], onCross: (c) => seen.push(c) });
-    tokens.tryReserveTokensSync(60);
+    const first = tokens.tryReserveTokensSync(60)!; // referenced to the end: no leak refund
     expect(tokens.tryReserveTokensSync(60)).toBeNull();
     expect(await h.value('budgetry.reservations', { 'budgetry.budget': 'tpm' })).toBe(1);
     expect(await h.value('budgetry.denials', { 'budgetry.budget': 'tpm' })).toBe(1);
@@ -236,6 +236,7 @@ describe('watching a refill scheduler’s view', () => {
     tokens.tryReserveTokensSync(70); // the due refill first, then 70 % of the new epoch
     expect(seen.map((c) => c.epoch)).toEqual([0, 1]);
     expect(await h.value('budgetry.threshold.crossings', { 'budgetry.budget': 'tpm' })).toBe(2);
+    first[Symbol.dispose]();
   });
 
   it('reads its gauges through the view, so a due lazy refill shows at collection', async () => {
