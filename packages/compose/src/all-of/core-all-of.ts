@@ -123,10 +123,10 @@ class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
       k = 3;
       d.countTake(cost);
       k = 4;
+      this.countHeld = saturatingAdd(this.countHeld, cost); // read-only state: undone as a take
     } catch {
       return this.refused(k, cost);
     }
-    this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
   }
 
@@ -154,11 +154,10 @@ class CoreQuadAllOf<K extends MemberKey> extends CoreAllOf<K> {
       k = 3;
       d.countGive(cost);
       k = 4;
+      this.countHeld -= cost;
     } catch {
       this.unheld(k, cost);
-      return;
     }
-    this.countHeld -= cost;
   }
 }
 
@@ -215,10 +214,10 @@ class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
       k = 7;
       h.countTake(cost);
       k = 8;
+      this.countHeld = saturatingAdd(this.countHeld, cost);
     } catch {
       return this.refused(k, cost);
     }
-    this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
   }
 
@@ -258,11 +257,10 @@ class CoreOctAllOf<K extends MemberKey> extends CoreAllOf<K> {
       k = 7;
       h.countGive(cost);
       k = 8;
+      this.countHeld -= cost;
     } catch {
       this.unheld(k, cost);
-      return;
     }
-    this.countHeld -= cost;
   }
 }
 
@@ -276,10 +274,10 @@ class CoreLoopAllOf<K extends MemberKey> extends CoreAllOf<K> {
     k = 0;
     try {
       for (; k < at.length; k++) at[k]!.countTake(cost);
+      this.countHeld = saturatingAdd(this.countHeld, cost);
     } catch {
       return this.refused(k, cost);
     }
-    this.countHeld = saturatingAdd(this.countHeld, cost);
     return true;
   }
 
@@ -296,10 +294,9 @@ class CoreLoopAllOf<K extends MemberKey> extends CoreAllOf<K> {
     k = 0;
     try {
       for (; k < at.length; k++) at[k]!.countGive(cost);
+      this.countHeld -= cost;
     } catch {
       this.unheld(k, cost);
-      return;
     }
-    this.countHeld -= cost;
   }
 }

@@ -1,9 +1,4 @@
-import {
-  AtomicBudget,
-  AtomicTokenBudget,
-  type BudgetError,
-  type SyncBudgetGuard,
-} from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget, BudgetError, type SyncBudgetGuard } from '@budgetry/core';
 import { chargedBy } from '../internal/count-ledger.js';
 import { failsClean } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
@@ -236,4 +231,29 @@ export function pairReleaseFailure(
     }
   }
   return memberFailure(error, all.keys[step]!);
+}
+
+/**
+ * @internal An all-of could not write down what it holds (its state was made read-only): the
+ * `reserved` units it had just charged every member, if any, go back, and the error says so.
+ */
+export function unrecorded(
+  all: CountMembers,
+  clean: boolean,
+  reserved: number | null,
+  error: unknown,
+): BudgetError {
+  if (reserved !== null) {
+    try {
+      if (clean) releaseEach(all, reserved);
+      else releaseEvery(all, reserved);
+    } catch {
+      // What the members answer is theirs to report; the all-of's own failure comes first.
+    }
+  }
+  return new BudgetError({
+    code: 'BACKEND',
+    message: `allOf cannot write down what it holds (was it frozen?): ${reserved === null ? 'nothing was released' : 'nothing was charged'}`,
+    cause: error,
+  });
 }

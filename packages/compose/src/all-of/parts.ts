@@ -2,6 +2,8 @@ import {
   type BudgetCapabilities,
   type BudgetPermit,
   PermitCode,
+  retryAfterOf,
+  type SyncBudgetGuard,
   type SyncBudgetPermit,
 } from '@budgetry/core';
 import { type MemberKey, memberFailure, settleEach } from '../internal/member-list.js';
@@ -65,4 +67,56 @@ export function releaseAll(parts: readonly SyncBudgetPermit[]): void {
       // The first failure is the one reported.
     }
   }
+}
+
+/**
+ * @internal The smallest capacity among the members charged the reserved cost (`fixed[i]`
+ * below 0; a fixed charge bounds nothing about the cost).
+ */
+export function smallestCapacity(
+  members: readonly SyncBudgetGuard[],
+  fixed: readonly number[],
+): number {
+  let c = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < members.length; i++) {
+    if (fixed[i]! < 0) c = Math.min(c, members[i]!.capacity);
+  }
+  return c;
+}
+
+/** @internal The largest cost every member could take right now (0 when a fixed charge cannot). */
+export function commonAvailable(
+  members: readonly SyncBudgetGuard[],
+  fixed: readonly number[],
+): number {
+  let a = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    const f = fixed[i]!;
+    if (f < 0) a = Math.min(a, m.available());
+    else if (m.available() < f) return 0;
+  }
+  return a;
+}
+
+/**
+ * @internal How long until `cost` fits every member: 0 when it fits now, the longest member
+ * wait, or `undefined` when a member that cannot take its charge now gives no hint.
+ */
+export function longestWait(
+  members: readonly SyncBudgetGuard[],
+  fixed: readonly number[],
+  cost: number,
+): number | undefined {
+  let wait = 0;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    const f = fixed[i]!;
+    const c = f < 0 || cost === 0 ? cost : f;
+    if (m.available() >= c) continue;
+    const ms = retryAfterOf(m, c);
+    if (ms === undefined) return undefined;
+    wait = Math.max(wait, ms);
+  }
+  return wait;
 }

@@ -2,7 +2,6 @@ import {
   assertAmount,
   type BudgetCapabilities,
   type Decision,
-  retryAfterOf,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
   SyncGuardBase,
@@ -24,12 +23,12 @@ import {
   releaseEvery,
   reserveEach,
   reserveProbed,
+  unrecorded,
 } from './count-loops.js';
-import { noParts, releaseAll } from './parts.js';
+import { commonAvailable, longestWait, noParts, releaseAll, smallestCapacity } from './parts.js';
 import { reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 
-const MAX = Number.MAX_SAFE_INTEGER;
 const isSafe = Number.isSafeInteger;
 
 /**
@@ -45,7 +44,8 @@ const isSafe = Number.isSafeInteger;
  * anything, so theirs is not read (decided when allOf is built: a method replaced on such a
  * member later is taken at the same word). A member that throws from `tryAcquireSync` after
  * issuing its permit keeps that permit's units: nobody holds the handle (core budgets' leak
- * backstop returns them when it is collected).
+ * backstop returns them when it is collected). A frozen all-of cannot write down what its count
+ * API holds: it refuses with `BACKEND`, charging and releasing nothing (permits still work).
  *
  * Over core's `AtomicBudget`s and `AtomicTokenBudget`s, the count API changes the members'
  * counts in place when each says its own method would do only that (nobody observing it, no
@@ -121,11 +121,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
 
   /** The smallest capacity among members charged the reserved cost. */
   get capacity(): number {
-    let c = MAX;
-    for (let i = 0; i < this.members.length; i++) {
-      if (this.fixed[i]! < 0) c = Math.min(c, this.members[i]!.capacity);
-    }
-    return c;
+    return smallestCapacity(this.members, this.fixed);
   }
 
   /** @internal The largest cost this all-of could ever grant (see `allOfCeiling`). */
@@ -135,14 +131,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
 
   /** The largest cost every member could take right now. */
   available(): number {
-    let a = MAX;
-    for (let i = 0; i < this.members.length; i++) {
-      const m = this.members[i]!;
-      const f = this.fixed[i]!;
-      if (f < 0) a = Math.min(a, m.available());
-      else if (m.available() < f) return 0;
-    }
-    return a;
+    return commonAvailable(this.members, this.fixed);
   }
 
   /**
@@ -186,11 +175,14 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
           a.countTake(cost);
           k = 1;
           b.countTake(cost);
+          k = 2;
+          // Inside the try: an all-of whose state was made read-only undoes the takes.
+          this.countHeld = saturatingAdd(this.countHeld, cost);
         } catch {
-          if (k === 1) a.countGive(cost);
+          if (k === 2) b.countGive(cost);
+          if (k !== 0) a.countGive(cost);
           return this.countGeneral(false, cost);
         }
-        this.countHeld = saturatingAdd(this.countHeld, cost);
         return true;
       }
     }
@@ -223,12 +215,13 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
           a.countGive(cost);
           k = 1;
           b.countGive(cost);
+          k = 2;
+          this.countHeld -= cost;
         } catch {
-          if (k === 1) a.countTake(cost);
+          if (k === 2) b.countTake(cost);
+          if (k !== 0) a.countTake(cost);
           this.countGeneral(true, cost);
-          return;
         }
-        this.countHeld -= cost;
         return;
       }
     }
@@ -250,7 +243,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     const loops = this.loops;
     if (release) {
       if (this.cleanPair && cost > 0 && cost <= this.countHeld) {
-        this.countHeld -= cost;
+        this.recordHeld(this.countHeld - cost, null);
         let step = 0;
         try {
           loops.calls[0]!.releaseSync(cost);
@@ -271,11 +264,11 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
           return true;
         }
       } else {
-        if (cost > this.countHeld) {
-          accepted = this.countHeld;
+        if (cost > this.countHeld) accepted = this.countHeld;
+        this.recordHeld(this.countHeld - accepted, null);
+        if (accepted < cost) {
           this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost - accepted);
         }
-        this.countHeld -= accepted;
       }
       if (accepted === 0) return true;
       if (this.clean) releaseEach(loops, accepted);
@@ -306,8 +299,17 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       this.tally.add(cost);
       return true;
     }
-    this.countHeld = saturatingAdd(this.countHeld, cost);
+    this.recordHeld(saturatingAdd(this.countHeld, cost), cost);
     return true;
+  }
+
+  /** Writes down what the count API holds; read-only state: `reserved` goes back (`unrecorded`). */
+  private recordHeld(held: number, reserved: number | null): void {
+    try {
+      this.countHeld = held;
+    } catch (error) {
+      throw unrecorded(this.loops, this.clean, reserved, error);
+    }
   }
 
   /**
@@ -370,16 +372,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    */
   retryAfterMs(cost: number): number | undefined {
     assertAmount(cost, 'cost');
-    let wait = 0;
-    for (let i = 0; i < this.members.length; i++) {
-      const m = this.members[i]!;
-      const c = this.chargeOf(i, cost);
-      if (m.available() >= c) continue;
-      const ms = retryAfterOf(m, c);
-      if (ms === undefined) return undefined;
-      wait = Math.max(wait, ms);
-    }
-    return wait;
+    return longestWait(this.members, this.fixed, cost);
   }
 
   /** {@inheritDoc SyncAllOf.tryAcquireDetailedSync} */

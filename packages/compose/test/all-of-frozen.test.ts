@@ -1,0 +1,98 @@
+// An all-of whose own state was made read-only (Object.freeze) cannot write down what its count
+// API holds. Every shape — the in-place paths over core budgets, the clean pair, the probed pair,
+// the general loops — must then refuse with a typed error and leave every member as it was:
+// charging the members and failing to record it would strand units nobody can release.
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  BudgetError,
+  type SyncBudgetGuard,
+  TokenBucket,
+} from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { allOf } from '../src/all-of/all-of.js';
+
+class Subclassed extends AtomicBudget {}
+
+/** A clock that never moves: the token bucket refills nothing during the test. */
+const stopped = { now: () => 0, setTimer: () => () => {} };
+
+/** A member allOf cannot trust to fail clean: its availability is read before it is charged. */
+function untrusted(capacity: number): SyncBudgetGuard {
+  const inner = new AtomicBudget(capacity);
+  return {
+    capabilities: inner.capabilities,
+    get capacity() {
+      return inner.capacity;
+    },
+    available: () => inner.available(),
+    tryReserveSync: (cost: number) => inner.tryReserveSync(cost),
+    releaseSync: (cost: number) => inner.releaseSync(cost),
+    tryAcquireSync: (cost: number) => inner.tryAcquireSync(cost),
+    tryReserve: async (cost: number) => inner.tryReserveSync(cost),
+    release: async (cost: number) => inner.releaseSync(cost),
+    tryAcquire: async (cost: number) => inner.tryAcquireSync(cost),
+  } as unknown as SyncBudgetGuard;
+}
+
+const shapes: [string, () => (SyncBudgetGuard | AtomicTokenBudget)[]][] = [
+  ['one core budget', () => [new AtomicBudget(50)]],
+  ['a core pair', () => [new AtomicBudget(50), new AtomicTokenBudget(60)]],
+  [
+    'a clean pair (token bucket)',
+    () => [new AtomicBudget(50), new TokenBucket({ burst: 60, rate: 1, clock: stopped })],
+  ],
+  ['a subclassed pair', () => [new Subclassed(50), new Subclassed(60)]],
+  ['a probed pair', () => [new AtomicBudget(50), untrusted(60)]],
+  ['three members, one probed', () => [new AtomicBudget(50), untrusted(60), new Subclassed(70)]],
+  ['four core budgets', () => Array.from({ length: 4 }, (_, i) => new AtomicBudget(50 + i))],
+  ['six core budgets', () => Array.from({ length: 6 }, (_, i) => new AtomicBudget(50 + i))],
+  ['eleven core budgets', () => Array.from({ length: 11 }, (_, i) => new AtomicBudget(50 + i))],
+  ['three subclassed', () => Array.from({ length: 3 }, (_, i) => new Subclassed(50 + i))],
+];
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('a frozen all-of', () => {
+  it.each(shapes)('over %s refuses to reserve or release, and no member changes', (_, make) => {
+    const members = make();
+    const gate = allOf(members);
+    expect(gate.tryReserveSync(7)).toBe(true); // held before it was frozen
+    Object.freeze(gate);
+    const before = members.map((m) => m.available());
+
+    const reserving = caught(() => gate.tryReserveSync(5));
+    expect(BudgetError.isInstance(reserving) && reserving.code).toBe('BACKEND');
+    expect((reserving as Error).message).toMatch(/nothing was charged/);
+    expect(members.map((m) => m.available())).toEqual(before);
+
+    const releasing = caught(() => gate.releaseSync(7));
+    expect(BudgetError.isInstance(releasing) && releasing.code).toBe('BACKEND');
+    expect((releasing as Error).message).toMatch(/nothing was released/);
+    expect(members.map((m) => m.available())).toEqual(before);
+    expect(gate.held()).toBe(7);
+
+    // Permits keep their parts themselves: they still work.
+    const permit = gate.tryAcquireSync(5);
+    expect(members.map((m) => m.available())).toEqual(before.map((a) => a - 5));
+    permit?.releaseSync();
+    expect(members.map((m) => m.available())).toEqual(before);
+  });
+
+  it('with fixed charges keeps its ledger outside itself, so it still works', () => {
+    const rows = new AtomicBudget(10);
+    const tokens = new AtomicTokenBudget(100);
+    const gate = Object.freeze(allOf({ rows, tokens }, { charge: { rows: 1 } }));
+    expect(gate.tryReserveSync(30)).toBe(true);
+    expect([rows.available(), tokens.available(), gate.held()]).toEqual([9, 70, 30]);
+    gate.releaseSync(30);
+    expect([rows.available(), tokens.available(), gate.held()]).toEqual([10, 100, 0]);
+  });
+});
