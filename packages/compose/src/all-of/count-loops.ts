@@ -216,23 +216,6 @@ export function pairFailure(
   return memberFailure(error, all.keys[step === 1 ? 1 : 0]!);
 }
 
-/** @internal A two-member release that failed at member `step`: the second is still released. */
-export function pairReleaseFailure(
-  all: CountMembers,
-  error: unknown,
-  step: number,
-  cost: number,
-): BudgetError {
-  if (step === 0) {
-    try {
-      all.calls[1]!.releaseSync(cost);
-    } catch {
-      // The first failure is the one reported.
-    }
-  }
-  return memberFailure(error, all.keys[step]!);
-}
-
 /**
  * @internal An all-of could not write down what it holds (its state was made read-only): the
  * `reserved` units it had just charged every member, if any, go back, and the error says so.

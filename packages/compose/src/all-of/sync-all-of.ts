@@ -18,7 +18,6 @@ import {
   corePosition,
   countMembersOf,
   pairFailure,
-  pairReleaseFailure,
   releaseEach,
   releaseEvery,
   reserveEach,
@@ -232,28 +231,13 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    * @internal The count API through the members' own methods, both ways (`release` false:
    * {@link SyncAllOf.tryReserveSync}, returning whether it reserved; true:
    * {@link SyncAllOf.releaseSync}), for every shape and cost, with the errors and denials the
-   * members give. Both ways are one function on purpose. V8 never inlines a function of more
-   * than 460 bytes of bytecode (`--max-inlined-bytecode-size`), and this path, hot wherever
-   * all-ofs of many kinds run, would otherwise use up the inlining budget of a loop that drives
-   * the headline shape before its own methods were inlined (`--trace-turbo-inlining` showed it
-   * in the benchmark's megamorphic row). `all-of-general-size.test.ts` keeps it over the limit.
+   * members give. A pair of members that fail clean (not core budgets) is reserved here by
+   * their own count API in turn, and released by the general loop.
    */
   protected countGeneral(release: boolean, cost: number): boolean {
     if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
     const loops = this.loops;
     if (release) {
-      if (this.cleanPair && cost > 0 && cost <= this.countHeld) {
-        this.recordHeld(this.countHeld - cost, null);
-        let step = 0;
-        try {
-          loops.calls[0]!.releaseSync(cost);
-          step = 1;
-          loops.calls[1]!.releaseSync(cost);
-        } catch (error) {
-          throw pairReleaseFailure(loops, error, step, cost);
-        }
-        return true;
-      }
       let accepted = cost;
       const tally = this.tally;
       if (tally !== undefined) {
