@@ -86,13 +86,62 @@ describe('a frozen all-of', () => {
     expect(members.map((m) => m.available())).toEqual(before);
   });
 
-  it('with fixed charges keeps its ledger outside itself, so it still works', () => {
+  it.each(shapes)('over %s takes a release of 0 as the no-op it is', (_, make) => {
+    const gate = Object.freeze(allOf(make()));
+    expect(() => gate.releaseSync(0)).not.toThrow();
+    expect(gate.tryReserveSync(0)).toBe(true);
+  });
+
+  it('with fixed charges keeps its ledger outside itself: matching releases still work', () => {
     const rows = new AtomicBudget(10);
     const tokens = new AtomicTokenBudget(100);
     const gate = Object.freeze(allOf({ rows, tokens }, { charge: { rows: 1 } }));
     expect(gate.tryReserveSync(30)).toBe(true);
     expect([rows.available(), tokens.available(), gate.held()]).toEqual([9, 70, 30]);
+    // A release that matches no reservation would be counted as over-released: it cannot be.
+    const unmatched = caught(() => gate.releaseSync(31));
+    expect(BudgetError.isInstance(unmatched) && unmatched.code).toBe('BACKEND');
+    expect([rows.available(), tokens.available(), gate.held(), gate.overReleased()]).toEqual([
+      9, 70, 30, 0,
+    ]);
     gate.releaseSync(30);
     expect([rows.available(), tokens.available(), gate.held()]).toEqual([10, 100, 0]);
+  });
+});
+
+describe('an all-of whose over-release count alone is read-only', () => {
+  it.each(shapes)(
+    'over %s refuses an over-release whole, and a release that fits still works',
+    (_, make) => {
+      const members = make();
+      const gate = allOf(members);
+      const before = members.map((m) => m.available());
+      expect(gate.tryReserveSync(7)).toBe(true);
+      Object.defineProperty(gate, 'overReleasedUnits', { writable: false });
+      const over = caught(() => gate.releaseSync(8));
+      expect(BudgetError.isInstance(over) && over.message).toMatch(/nothing was released/);
+      expect(members.map((m) => m.available())).toEqual(before.map((a) => a - 7));
+      expect([gate.held(), gate.overReleased()]).toEqual([7, 0]);
+      gate.releaseSync(7);
+      expect(members.map((m) => m.available())).toEqual(before);
+      expect(gate.held()).toBe(0);
+    },
+  );
+});
+
+describe('a frozen all-of whose undo fails', () => {
+  it('names the member that kept its share instead of saying nothing was charged', () => {
+    const a = new AtomicBudget(10);
+    const b = new TokenBucket({ burst: 10, rate: 1, clock: stopped });
+    const gate = allOf({ a, b });
+    (b as unknown as { releaseSync: () => void }).releaseSync = () => {
+      throw new Error('release refused');
+    };
+    Object.freeze(gate);
+    const error = caught(() => gate.tryReserveSync(5));
+    expect(BudgetError.isInstance(error) && error.code).toBe('BACKEND');
+    expect((error as BudgetError).details?.['member']).toBe('b');
+    expect((error as Error).message).toMatch(/failed at member b/);
+    expect([a.available(), b.available()]).toEqual([10, 5]); // a was given back; b kept its 5
   });
 });

@@ -226,17 +226,25 @@ export function unrecorded(
   reserved: number | null,
   error: unknown,
 ): BudgetError {
+  const cannot = 'allOf cannot write down what it holds (was it frozen?)';
   if (reserved !== null) {
     try {
       if (clean) releaseEach(all, reserved);
       else releaseEvery(all, reserved);
-    } catch {
-      // What the members answer is theirs to report; the all-of's own failure comes first.
+    } catch (failed) {
+      // Every other member was given its share back; this one keeps what it left.
+      const member = BudgetError.isInstance(failed) ? failed.details?.['member'] : undefined;
+      return new BudgetError({
+        code: 'BACKEND',
+        message: `${cannot}, and giving back what it had charged failed at member ${String(member)}: its share is as that member left it`,
+        cause: failed,
+        ...(member === undefined ? {} : { details: { member } }),
+      });
     }
   }
   return new BudgetError({
     code: 'BACKEND',
-    message: `allOf cannot write down what it holds (was it frozen?): ${reserved === null ? 'nothing was released' : 'nothing was charged'}`,
+    message: `${cannot}: ${reserved === null ? 'nothing was released' : 'nothing was charged'}`,
     cause: error,
   });
 }

@@ -238,21 +238,19 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     if (!isSafe(cost) || cost < 0) assertAmount(cost, 'cost');
     const loops = this.loops;
     if (release) {
+      if (cost === 0) return true;
       let accepted = cost;
       const tally = this.tally;
       if (tally !== undefined) {
         // A fixed charge was taken once per reservation, so only a release matching one
         // reservation can return it; anything else would free a row that is still in use.
-        if (cost === 0 || !tally.remove(cost)) {
-          this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost);
+        if (!tally.remove(cost)) {
+          this.record(this.countHeld, cost, null);
           return true;
         }
       } else {
         if (cost > this.countHeld) accepted = this.countHeld;
-        this.recordHeld(this.countHeld - accepted, null);
-        if (accepted < cost) {
-          this.overReleasedUnits = saturatingAdd(this.overReleasedUnits, cost - accepted);
-        }
+        this.record(this.countHeld - accepted, cost - accepted, null);
       }
       if (accepted === 0) return true;
       if (this.clean) releaseEach(loops, accepted);
@@ -283,15 +281,21 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       this.tally.add(cost);
       return true;
     }
-    this.recordHeld(saturatingAdd(this.countHeld, cost), cost);
+    this.record(saturatingAdd(this.countHeld, cost), 0, cost);
     return true;
   }
 
-  /** Writes down what the count API holds; read-only state: `reserved` goes back (`unrecorded`). */
-  private recordHeld(held: number, reserved: number | null): void {
+  /**
+   * Writes down what the count API holds and `over` more units over-released, both or neither.
+   * Read-only state (a frozen all-of): the `reserved` units go back (`unrecorded`).
+   */
+  private record(held: number, over: number, reserved: number | null): void {
+    const before = this.overReleasedUnits;
     try {
+      if (over > 0) this.overReleasedUnits = saturatingAdd(before, over);
       this.countHeld = held;
     } catch (error) {
+      if (this.overReleasedUnits !== before) this.overReleasedUnits = before;
       throw unrecorded(this.loops, this.clean, reserved, error);
     }
   }
