@@ -98,7 +98,9 @@ if (input.mode === 'coordinator') {
   // Count reservations too, through the combinator's count API.
   const counted = both.tryReserveSync(input.cost!);
   port.postMessage({ permits: held.length, counted });
-  // Park: the test terminates this thread while it holds everything.
+  // Park: the test terminates this thread while it holds everything. The handles stay
+  // reachable: one collected first would give its count reservations back.
+  (globalThis as { keep?: unknown }).keep = { rows, tokens, both, held };
   setInterval(() => {}, 1_000);
 } else if (input.mode === 'release-later') {
   const rows = SharedBudget.open(input.rows!);
