@@ -21,7 +21,7 @@ import {
 import { denial } from '../internal/denial.js';
 import { invalid, type MemberKey, memberFailure, settleEach } from '../internal/member-list.js';
 import { costVectorOf, totalOf } from './costs.js';
-import { COMMITTED, HELD, noParts, partialOk, RELEASED, settleParts } from './parts.js';
+import { COMMITTED, chargeOf, HELD, noParts, partialOk, RELEASED, settleParts } from './parts.js';
 
 /**
  * A permit across every member of an asynchronous {@link allOf}: settling it settles each
@@ -206,8 +206,7 @@ export class AllOf<K extends MemberKey = MemberKey> implements PermitBudgetGuard
   async tryAcquireDetailed(cost: number): Promise<Decision<K, AllOfPermit<K>>> {
     const r = await this.acquire(cost);
     if (typeof r !== 'number') return { ok: true, permit: new AllOfPermit(this, r, cost) };
-    const f = this.fixed[r]!;
-    return denial(this.keys[r]!, this.members[r]!, f < 0 || cost === 0 ? cost : f);
+    return denial(this.keys[r]!, this.members[r]!, chargeOf(this.fixed, r, cost));
   }
 
   /**

@@ -70,6 +70,15 @@ export function releaseAll(parts: readonly SyncBudgetPermit[]): void {
 }
 
 /**
+ * @internal What member `i` is charged for a reservation of `cost`: its fixed charge, or the
+ * cost itself when it has none (`fixed[i]` below 0) or the cost is 0 (which charges nobody).
+ */
+export function chargeOf(fixed: readonly number[], i: number, cost: number): number {
+  const f = fixed[i]!;
+  return f < 0 || cost === 0 ? cost : f;
+}
+
+/**
  * @internal The smallest capacity among the members charged the reserved cost (`fixed[i]`
  * below 0; a fixed charge bounds nothing about the cost).
  */
@@ -111,8 +120,7 @@ export function longestWait(
   let wait = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
-    const f = fixed[i]!;
-    const c = f < 0 || cost === 0 ? cost : f;
+    const c = chargeOf(fixed, i, cost);
     if (m.available() >= c) continue;
     const ms = retryAfterOf(m, c);
     if (ms === undefined) return undefined;

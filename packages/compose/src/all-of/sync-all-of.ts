@@ -24,7 +24,14 @@ import {
   reserveProbed,
   unrecorded,
 } from './count-loops.js';
-import { commonAvailable, longestWait, noParts, releaseAll, smallestCapacity } from './parts.js';
+import {
+  chargeOf,
+  commonAvailable,
+  longestWait,
+  noParts,
+  releaseAll,
+  smallestCapacity,
+} from './parts.js';
 import { reserveProbedPair } from './rollback.js';
 import { SyncAllOfPermit } from './sync-permit.js';
 
@@ -321,7 +328,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   tryAcquireDetailedSync(cost: number): Decision<K, SyncAllOfPermit<K>> {
     const r = this.acquire(cost);
     if (typeof r !== 'number') return { ok: true, permit: r };
-    return denial(this.keys[r]!, this.members[r]!, this.chargeOf(r, cost));
+    return denial(this.keys[r]!, this.members[r]!, chargeOf(this.fixed, r, cost));
   }
 
   /**
@@ -366,11 +373,6 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   /** {@inheritDoc SyncAllOf.tryAcquireDetailedSync} */
   async tryAcquireDetailed(cost: number): Promise<Decision<K, SyncAllOfPermit<K>>> {
     return this.tryAcquireDetailedSync(cost);
-  }
-
-  private chargeOf(i: number, cost: number): number {
-    const f = this.fixed[i]!;
-    return f < 0 || cost === 0 ? cost : f;
   }
 
   /** Returns the permit, or the index of the member that denied. */
