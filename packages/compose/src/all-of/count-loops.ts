@@ -219,18 +219,17 @@ export function pairFailure(
 /**
  * @internal An all-of could not write down what it holds (its state was made read-only): the
  * `reserved` units it had just charged every member, if any, go back, and the error says so.
+ * Only uniform charges are recorded this way, so every member gives back `reserved`.
  */
 export function unrecorded(
   all: CountMembers,
-  clean: boolean,
   reserved: number | null,
   error: unknown,
 ): BudgetError {
   const cannot = 'allOf cannot write down what it holds (was it frozen?)';
   if (reserved !== null) {
     try {
-      if (clean) releaseEach(all, reserved);
-      else releaseEvery(all, reserved);
+      releaseEvery(all, reserved);
     } catch (failed) {
       // Every other member was given its share back; this one keeps what it left.
       const member = BudgetError.isInstance(failed) ? failed.details?.['member'] : undefined;

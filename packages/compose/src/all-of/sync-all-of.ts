@@ -303,7 +303,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       this.countHeld = held;
     } catch (error) {
       if (this.overReleasedUnits !== before) this.overReleasedUnits = before;
-      throw unrecorded(this.loops, this.clean, reserved, error);
+      throw unrecorded(this.loops, reserved, error);
     }
   }
 
