@@ -10,12 +10,13 @@ import { BudgetError } from '@budgetry/core';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisBudget, type RedisBudgetOptions, type RedisPermit } from '../src/index.js';
-import { firstLine, spawnTs } from './helpers/child.js';
+import { firstLine, killChildren, spawnTs } from './helpers/child.js';
 import { client, PrivateRedis, privateReady, uniquePrefix } from './helpers/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
+  await killChildren();
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 

@@ -4,10 +4,10 @@
 // no denial of what was free, every settle honoured once, available exactly as the ledger
 // says after every change, and at the end.
 import { Auditor } from '@budgetry/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RedisBudget } from '../src/index.js';
 import { fileRedis } from './helpers/budgets.js';
-import { firstLine, output, spawnTs } from './helpers/child.js';
+import { firstLine, killChildren, output, spawnTs } from './helpers/child.js';
 import { redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
 
 interface Call {
@@ -19,6 +19,8 @@ interface Call {
 const redis = await fileRedis();
 
 describe.skipIf(!redisReady)('a fleet of processes on one budget', () => {
+  // A test that failed early leaves children waiting for their start key: kill them.
+  afterEach(killChildren);
   it('never admits past capacity, checked by replaying every process log', async () => {
     const port = await sharedPort();
     const keyPrefix = uniquePrefix('fleet');

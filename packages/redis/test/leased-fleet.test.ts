@@ -4,11 +4,11 @@
 // meanwhile the leases in Redis are sampled and their sum checked too. And a process killed
 // with -9 while holding its whole slice: the slice comes back when the lease runs out, once.
 import type { ChildProcess } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type LeaseShareAlgorithm, RedisLeasedBudget } from '../src/index.js';
 import { leasePoolKeys } from '../src/lease-script.js';
 import { fileRedis } from './helpers/budgets.js';
-import { firstLine, output, spawnTs } from './helpers/child.js';
+import { firstLine, killChildren, output, spawnTs } from './helpers/child.js';
 import { redisReady, sharedPort, uniquePrefix } from './helpers/redis.js';
 
 const redis = await fileRedis();
@@ -39,6 +39,8 @@ async function leasedInRedis(keyPrefix: string, name: string): Promise<number> {
 }
 
 describe.skipIf(!redisReady)('a fleet of processes on one lease pool', () => {
+  // A test that failed early leaves children waiting for their start key: kill them.
+  afterEach(killChildren);
   it('checks the auditor: it finds overlapping admissions beyond capacity', () => {
     expect(
       peakAdmitted([
