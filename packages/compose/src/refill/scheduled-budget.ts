@@ -197,8 +197,12 @@ export class RefillingTokenBudget<B extends RefillableTokenBudget = RefillableTo
     // name another owner in its handles: it is caught up first, whatever it is given.
     const budget = this.budget;
     const recordable = TokenReservation.recordable(budget, reservation, prompt, completion);
-    const core = budget instanceof AtomicTokenBudget || budget instanceof SharedTokenBudget;
-    if (recordable || !core) this.engine.catchUp();
+    if (
+      recordable ||
+      !(budget instanceof AtomicTokenBudget || budget instanceof SharedTokenBudget)
+    ) {
+      this.engine.catchUp();
+    }
     budget.recordUsageSync(reservation, prompt, completion);
   }
   tokensConsumedSync(): number {
