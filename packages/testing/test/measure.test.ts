@@ -1,6 +1,7 @@
 // Catch rates on random seeds: not part of the regular run (it takes minutes). Run with
-//   BUDGETRY_MEASURE=30 npx vitest run --project testing test/measure.test.ts
-// to run every gallery case, and every control, on 30 random seeds under default options.
+//   BUDGETRY_MEASURE=30 pnpm exec vitest run --project testing test/measure.test.ts
+// from the repository root (vitest's projects are defined there, not in this package), to run
+// every gallery case, and every control, on 30 random seeds under default options.
 // It prints one markdown row per case: caught, commands (min / median / max), median time to
 // catch and shrink, and the invariants reported; and the false alarms of the controls.
 import { expect, it } from 'vitest';
