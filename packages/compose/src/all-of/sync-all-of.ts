@@ -50,8 +50,9 @@ const isSafe = Number.isSafeInteger;
  * anything, so theirs is not read (decided when allOf is built: a method replaced on such a
  * member later is taken at the same word). A member that throws from `tryAcquireSync` after
  * issuing its permit keeps that permit's units: nobody holds the handle (core budgets' leak
- * backstop returns them when it is collected). A frozen all-of cannot write down what its count
- * API holds: it refuses with `BACKEND`, charging and releasing nothing (permits still work).
+ * backstop returns them when it is collected). A frozen all-of cannot write down what its
+ * count API holds as one pool: it refuses with `BACKEND`, charging and releasing nothing
+ * (permits, and reservations kept one by one, still work: see `releaseSync`).
  *
  * Over core's `AtomicBudget`s and `AtomicTokenBudget`s, the count API changes the members'
  * counts in place when each says its own method would do only that (nobody observing it, no
@@ -91,7 +92,10 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   /** @internal Uniform charges: units held through the count API, saturating at 2^53 − 1. */
   protected countHeld = 0;
   private overReleasedUnits = 0;
-  /** With fixed charges: count reservations per cost, so each release matches one. */
+  /**
+   * Count reservations per cost, so each release matches one: with fixed charges, or a
+   * member whose count API is not one pool (it does not declare `countRelease`).
+   */
   private readonly tally: FixedTally | undefined;
   /**
    * The headline shape's two positions: members that are one or two core budgets charged the
@@ -118,8 +122,11 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
     const clean = !loops.probes.some((p) => p);
     this.clean = clean && fixed.every((f) => f < 0);
     this.probedPair = members.length === 2 && !clean && fixed[0]! < 0 && fixed[1]! < 0;
-    this.tally = fixed.some((f) => f >= 0) ? new FixedTally() : undefined;
-    const core = loops.core !== undefined && loops.core.length <= 2 ? loops.core : undefined;
+    this.tally = this.capabilities.countRelease ? undefined : new FixedTally();
+    const core =
+      this.tally === undefined && loops.core !== undefined && loops.core.length <= 2
+        ? loops.core
+        : undefined;
     this.coreA = core && corePosition(core, 0);
     this.coreB = core && corePosition(core, 1);
     this.cleanPair = core === undefined && members.length === 2 && this.clean;
@@ -141,9 +148,10 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
   }
 
   /**
-   * Units held through the count API, at most 2^53 − 1. With fixed charges this is exact at
-   * any size (a cost no member is charged is bounded by no capacity) and reads 2^53 − 1 while
-   * the true total is larger. Without them, units past 2^53 − 1 outstanding (possible only
+   * Units held through the count API, at most 2^53 − 1. Kept per reservation (fixed charges,
+   * or a member that is not one pool) this is exact at any size (a cost no member is charged
+   * is bounded by no capacity) and reads 2^53 − 1 while the true total is larger. Otherwise,
+   * units past 2^53 − 1 outstanding (possible only
    * through members that keep no bound on what a count reservation holds, such as rate
    * limiters, or reservations a `reset` refill made members forget) are taken as spent, as
    * core's token bucket does: a later release of them is an over-release.
@@ -197,13 +205,18 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
 
   /**
    * Return `cost` units reserved with {@link SyncAllOf.tryReserveSync} to every member.
-   * Units beyond what the count API holds are ignored and counted in `overReleased()`.
+   * Units beyond what the count API holds are ignored and counted in `overReleased()`. When
+   * the all-of does not declare `countRelease` (fixed charges, or a member such as an any-of
+   * whose count API returns only whole reservations), `cost` must match one reservation:
+   * any other release is ignored and counted, so no member is handed a release it cannot
+   * honour while the others take theirs back.
    *
    * @param cost - a non-negative safe integer.
-   * @throws BudgetError `BACKEND` naming the first member that failed, after every other
-   * member was released. The release counts as done (the count API cannot tell a retry from
-   * the release of another reservation): the named member's share is as that member left it;
-   * release it on the member directly if it did not return it.
+   * @throws BudgetError from the first member that failed, after every other member was
+   * released: `BACKEND` naming it, or the member's own `BudgetError` as it threw it. The
+   * release counts as done (the count API cannot tell a retry from the release of another
+   * reservation): that member's share is as it left it; release it on the member directly if
+   * it did not return it.
    */
   releaseSync(cost: number): void {
     const a = this.coreA;
@@ -249,8 +262,9 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       let accepted = cost;
       const tally = this.tally;
       if (tally !== undefined) {
-        // A fixed charge was taken once per reservation, so only a release matching one
-        // reservation can return it; anything else would free a row that is still in use.
+        // A fixed charge was taken once per reservation, and a member that is not one pool
+        // returns whole reservations only: a release must match one, or it would free units
+        // still in use, or leave a member holding what the others gave back.
         if (!tally.remove(cost)) {
           this.record(this.countHeld, cost, null);
           return true;
@@ -284,7 +298,8 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
       if (!reserveProbedPair(this.members, this.keys, cost)) return false;
     } else if (!(this.clean ? reserveEach(loops, cost) : reserveProbed(loops, cost))) {
       return false;
-    } else if (this.tally !== undefined) {
+    }
+    if (this.tally !== undefined) {
       this.tally.add(cost);
       return true;
     }
