@@ -144,4 +144,32 @@ describe('a frozen all-of whose undo fails', () => {
     expect((error as Error).message).toMatch(/failed at member b/);
     expect([a.available(), b.available()]).toEqual([10, 5]); // a was given back; b kept its 5
   });
+
+  it("names the member by its key when the member's own BudgetError names none", () => {
+    const a = new AtomicBudget(10);
+    const b = new TokenBucket({ burst: 10, rate: 1, clock: stopped });
+    const gate = allOf({ a, b });
+    (b as unknown as { releaseSync: () => void }).releaseSync = () => {
+      throw new BudgetError({ code: 'BACKEND', message: 'remote down' });
+    };
+    Object.freeze(gate);
+    const error = caught(() => gate.tryReserveSync(5));
+    expect((error as BudgetError).details?.['member']).toBe('b');
+    expect((error as Error).message).toMatch(/failed at member b:/);
+    expect((error as BudgetError).cause).toBeInstanceOf(BudgetError);
+    expect([a.available(), b.available()]).toEqual([10, 5]);
+  });
+
+  it('names its own member, not the member of a nested all-of that failed', () => {
+    const a = new AtomicBudget(10);
+    const y = new TokenBucket({ burst: 10, rate: 1, clock: stopped });
+    (y as unknown as { releaseSync: () => void }).releaseSync = () => {
+      throw new Error('release refused');
+    };
+    const gate = Object.freeze(allOf({ a, inner: allOf({ x: new AtomicBudget(10), y }) }));
+    const error = caught(() => gate.tryReserveSync(5));
+    expect((error as BudgetError).details?.['member']).toBe('inner');
+    expect(((error as BudgetError).cause as BudgetError).details?.['member']).toBe('y');
+    expect(a.available()).toBe(10);
+  });
 });

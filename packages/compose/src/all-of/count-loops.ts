@@ -227,19 +227,25 @@ export function unrecorded(
   error: unknown,
 ): BudgetError {
   const cannot = 'allOf cannot write down what it holds (was it frozen?)';
-  if (reserved !== null) {
+  let at = -1;
+  let failed: unknown;
+  for (let i = 0; reserved !== null && i < all.calls.length; i++) {
     try {
-      releaseEvery(all, reserved);
-    } catch (failed) {
-      // Every other member was given its share back; this one keeps what it left.
-      const member = BudgetError.isInstance(failed) ? failed.details?.['member'] : undefined;
-      return new BudgetError({
-        code: 'BACKEND',
-        message: `${cannot}, and giving back what it had charged failed at member ${String(member)}: its share is as that member left it`,
-        cause: failed,
-        ...(member === undefined ? {} : { details: { member } }),
-      });
+      all.calls[i]!.releaseSync(reserved);
+    } catch (error) {
+      if (at < 0) [at, failed] = [i, error];
     }
+  }
+  if (at >= 0) {
+    // Every other member was given its share back; this one keeps what it left. It is named
+    // by its key here, whatever its own error says (a nested all-of names its own member).
+    const member = all.keys[at]!;
+    return new BudgetError({
+      code: 'BACKEND',
+      message: `${cannot}, and giving back what it had charged failed at member ${String(member)}: its share is as that member left it`,
+      cause: failed,
+      details: { member },
+    });
   }
   return new BudgetError({
     code: 'BACKEND',
