@@ -69,9 +69,10 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
    * Release every member's part, each once.
    *
    * @returns `true` if this call settled the permit, `false` if it was already settled.
-   * @throws BudgetError `BACKEND` naming the first member that failed, after every other
-   * part was settled; the failing member's part is as that member left it, still reachable
-   * through {@link AllOfPermit.part}.
+   * @throws BudgetError `BACKEND` naming the first member that failed (or that member's own
+   * `BudgetError`), after every other part was settled. The permit then stays `held`:
+   * releasing (or committing) it again settles only the parts still held, as
+   * {@link SyncAllOfPermit.releaseSync} does.
    */
   release(): Promise<boolean> {
     return this.settle(RELEASED);
@@ -95,8 +96,15 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
 
   private async settle(to: number, used?: number): Promise<boolean> {
     if (this.stateCode !== HELD) return false;
+    // Set first: a second settle while this one awaits its members answers false.
     this.stateCode = to;
-    await settleParts(this.parts, to, used, this.owner.keys);
+    try {
+      await settleParts(this.parts, to, used, this.owner.keys);
+    } catch (error) {
+      // Held again: settling again retries the parts still held (the others answer false).
+      this.stateCode = HELD;
+      throw error;
+    }
     return true;
   }
 }

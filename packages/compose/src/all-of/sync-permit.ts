@@ -58,9 +58,12 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudget
    * Release every member's part, each once.
    *
    * @returns `true` if this call settled the permit, `false` if it was already settled.
-   * @throws BudgetError `BACKEND` naming the first member that failed, after every other
-   * part was settled. This permit counts as settled; the failing member's part is as that
-   * member left it, still reachable through {@link SyncAllOfPermit.part} to settle again.
+   * @throws BudgetError `BACKEND` naming the first member that failed (or that member's own
+   * `BudgetError`), after every other part was settled. The permit then stays `held`:
+   * releasing (or committing) it again settles only the parts still held, since a member's
+   * permit answers `false` once settled. So a coordinator, an any-of or a waiting line that
+   * retries a failed settle retries the failing member, and nobody strands its units. Each
+   * part is also reachable through {@link SyncAllOfPermit.part}.
    */
   releaseSync(): boolean {
     return this.settle(RELEASED);
@@ -82,6 +85,7 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudget
 
   private settle(to: number, used?: number): boolean {
     if (this.stateCode !== HELD) return false;
+    // Set first: a member that calls back into this permit while being settled finds it done.
     this.stateCode = to;
     // Every part is settled even if one throws: a failing member must not strand the others.
     const errors: unknown[] = [];
@@ -96,7 +100,11 @@ export class SyncAllOfPermit<K extends MemberKey = MemberKey> extends SyncBudget
         at.push(i);
       }
     }
-    settleError(errors, this.owner.keys, at);
+    if (errors.length > 0) {
+      // Held again: settling again retries the parts still held (the others answer false).
+      this.stateCode = HELD;
+      settleError(errors, this.owner.keys, at);
+    }
     return true;
   }
 }

@@ -1,0 +1,147 @@
+// An all-of permit whose member fails to settle used to count as settled: a second release or
+// commit answered false. Every piece that retries a failed settle — a coordinator's settle or
+// cancel, `run`'s clean-up, a waiting line's permit — then took the dimension as done, and
+// the failing member kept its units with no handle left to return them. The permit now stays
+// held after a failure; settling it again settles only the parts still held.
+import {
+  AtomicBudget,
+  type BudgetPermit,
+  type PermitBudgetGuard,
+  type SyncBudgetPermit,
+} from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { allOf } from '../src/all-of/all-of.js';
+import { anyOf } from '../src/any-of/any-of.js';
+import { coordinator } from '../src/coordinator/index.js';
+import { waiting } from '../src/waiting/index.js';
+
+/** Makes `method` of `target` throw the next `times` calls, then behave. */
+function failing<T extends object>(target: T, method: keyof T & string, times = 1): T {
+  const real = (target[method] as (...args: unknown[]) => unknown).bind(target);
+  let left = times;
+  Object.assign(target, {
+    [method]: (...args: unknown[]) => {
+      if (left-- > 0) throw new Error(`${method} failed`);
+      return real(...args);
+    },
+  });
+  return target;
+}
+
+/** An AtomicBudget whose permits fail their first `method` call (a transient error). */
+function flaky(capacity: number, method: 'releaseSync' | 'commitSync'): AtomicBudget {
+  const budget = new AtomicBudget(capacity, { leakBackstop: false });
+  const acquire = budget.tryAcquireSync.bind(budget);
+  budget.tryAcquireSync = (cost: number) => {
+    const p = acquire(cost);
+    return p === null ? null : failing(p, method);
+  };
+  return budget;
+}
+
+/** A remote guard over `inner` whose first permit release rejects (ECONNRESET), then works. */
+function remote(inner: AtomicBudget): PermitBudgetGuard {
+  let fail = true;
+  return {
+    async tryAcquire(cost: number): Promise<BudgetPermit | null> {
+      const p = inner.tryAcquireSync(cost);
+      if (p === null) return null;
+      return {
+        cost: p.cost,
+        epoch: p.epoch,
+        get state() {
+          return p.state;
+        },
+        release: async () => {
+          if (fail) {
+            fail = false;
+            throw new Error('ECONNRESET');
+          }
+          return p.release();
+        },
+        commit: (used?: number) => p.commit(used),
+        [Symbol.asyncDispose]: () => p[Symbol.asyncDispose](),
+      };
+    },
+    tryReserve: async (cost: number) => inner.tryReserveSync(cost),
+    release: async (cost: number) => inner.releaseSync(cost),
+  };
+}
+
+describe('an all-of permit whose member fails to settle', () => {
+  it('stays held, and a second release returns the failing part and no other twice', () => {
+    const a = flaky(10, 'releaseSync');
+    const b = new AtomicBudget(10);
+    const permit = allOf({ a, b }).tryAcquireSync(3)!;
+    expect(() => permit.releaseSync()).toThrow(expect.objectContaining({ code: 'BACKEND' }));
+    expect([permit.state, a.available(), b.available()]).toEqual(['held', 7, 10]);
+    expect(permit.releaseSync()).toBe(true);
+    expect([permit.state, a.available(), b.available()]).toEqual(['released', 10, 10]);
+    expect(permit.releaseSync()).toBe(false);
+  });
+
+  it('commits the failing part on a second partial commit, the others once', () => {
+    const a = flaky(10, 'commitSync');
+    const b = new AtomicBudget(10);
+    const permit = allOf({ a, b }).tryAcquireSync(6)!;
+    expect(() => permit.commitSync(2)).toThrow(expect.objectContaining({ code: 'BACKEND' }));
+    expect([a.available(), b.available()]).toEqual([4, 8]);
+    expect(permit.commitSync(2)).toBe(true);
+    expect([permit.state, a.available(), b.available()]).toEqual(['committed', 8, 8]);
+  });
+
+  it('is released whole by a coordinator cancel retried after a failure', () => {
+    const a = flaky(10, 'releaseSync');
+    const b = new AtomicBudget(10);
+    const d = coordinator({ both: allOf({ a, b }) }).tryReserveSync({ both: 3 });
+    if (!d.ok) throw new Error('denied');
+    expect(() => d.permit.cancelSync()).toThrow();
+    expect(d.permit.state).toBe('held');
+    expect(d.permit.cancelSync()).toBe(true);
+    expect([a.available(), a.held(), b.available()]).toEqual([10, 0, 10]);
+  });
+
+  it('is settled by a coordinator settle retried after a failure', () => {
+    const a = flaky(10, 'commitSync');
+    const b = new AtomicBudget(10);
+    const d = coordinator({ both: allOf({ a, b }) }).tryReserveSync({ both: 6 });
+    if (!d.ok) throw new Error('denied');
+    expect(() => d.permit.settleSync({ both: 2 })).toThrow();
+    expect(d.permit.state).toBe('held');
+    d.permit.settleSync({ both: 2 });
+    expect(d.permit.state).toBe('settled');
+    expect([a.available(), b.available()]).toEqual([8, 8]);
+  });
+
+  it("leaves nothing held after run's clean-up meets a remote member's transient error", async () => {
+    for (const nest of [false, true]) {
+      const r = new AtomicBudget(10, { leakBackstop: false });
+      const b = new AtomicBudget(10, { leakBackstop: false });
+      const both = allOf({ r: remote(r), b });
+      const c = coordinator({ dim: nest ? anyOf([both]) : both });
+      const boom = new Error('provider down');
+      await expect(
+        c.run({ dim: 4 }, async () => {
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      expect([r.available(), b.available()]).toEqual([10, 10]);
+    }
+  });
+
+  it('is released on retry through a waiting line, and wakes it', async () => {
+    const a = flaky(10, 'releaseSync');
+    const b = new AtomicBudget(10);
+    const line = waiting(allOf({ a, b }));
+    const first = line.tryAcquireSync(10) as SyncBudgetPermit;
+    const next = line.acquire(4);
+    expect(() => first.releaseSync()).toThrow();
+    expect(first.releaseSync()).toBe(true);
+    const granted = await next;
+    expect([a.available(), b.available()]).toEqual([6, 6]);
+    // Every permit of `a` fails once: this one too, and its retry returns the rest.
+    expect(() => granted.releaseSync()).toThrow();
+    expect(granted.releaseSync()).toBe(true);
+    expect([a.available(), b.available()]).toEqual([10, 10]);
+  });
+});
