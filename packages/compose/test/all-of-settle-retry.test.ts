@@ -145,3 +145,54 @@ describe('an all-of permit whose member fails to settle', () => {
     expect([a.available(), b.available()]).toEqual([10, 10]);
   });
 });
+
+describe('an any-of count release over an all-of whose member fails', () => {
+  /** Makes the next count release of `budget` throw once. */
+  function armRelease(budget: AtomicBudget): () => void {
+    const real = budget.releaseSync.bind(budget);
+    let armed = false;
+    budget.releaseSync = (cost: number) => {
+      if (armed) {
+        armed = false;
+        throw new Error('release failed');
+      }
+      real(cost);
+    };
+    return () => {
+      armed = true;
+    };
+  }
+
+  it('drops the reservation the all-of counted as done, so its held() agrees and nothing is returned twice', () => {
+    for (const capacity of [10, 20]) {
+      const f = new AtomicBudget(capacity, { leakBackstop: false });
+      const b = new AtomicBudget(10, { leakBackstop: false });
+      const arm = armRelease(f);
+      const inner = allOf({ f, b });
+      const pool = anyOf([inner]);
+      expect(pool.tryReserveSync(3)).toBe(true);
+      expect(pool.tryReserveSync(3)).toBe(true);
+      arm();
+      expect(() => pool.releaseSync(3)).toThrow();
+      // The all-of gave b its 3 back and counts the release done; f kept its share.
+      expect([inner.held(), pool.held()]).toEqual([3, 3]);
+      expect([f.available(), b.available()]).toEqual([capacity - 6, 7]);
+      pool.releaseSync(3); // the other reservation
+      expect([pool.held(), pool.overReleased(), b.available()]).toEqual([0, 0, 10]);
+      f.releaseSync(3); // the failed share, on the member directly, as allOf documents
+      expect(f.available()).toBe(capacity);
+    }
+  });
+
+  it('keeps a reservation whose member returned nothing, for a retry', () => {
+    const f = new AtomicBudget(10, { leakBackstop: false });
+    const arm = armRelease(f);
+    const pool = anyOf([f]);
+    expect(pool.tryReserveSync(3)).toBe(true);
+    arm();
+    expect(() => pool.releaseSync(3)).toThrow();
+    expect(pool.held()).toBe(3);
+    pool.releaseSync(3);
+    expect([pool.held(), f.available()]).toEqual([0, 10]);
+  });
+});

@@ -9,8 +9,10 @@ import { combined } from '../internal/capabilities.js';
 import { anyOfCeiling, type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import {
   CountLedger,
+  type CountReading,
   chargedBy,
   ResetEpochs,
+  readCount,
   returnedBy,
   stillLive,
 } from '../internal/count-ledger.js';
@@ -161,21 +163,24 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
    * the call is counted in `overReleased()` and changes nothing.
    *
    * @param cost - a non-negative safe integer.
-   * @throws BudgetError `BACKEND` naming the member when its release throws. Unless the
-   * member returned units before throwing (its availability rose), the reservation stays
-   * recorded, so releasing `cost` again retries it.
+   * @throws BudgetError `BACKEND` naming the member when its release throws (or the member's
+   * own `BudgetError`). Unless the member took the release as done before throwing (its
+   * availability rose, or its own `held()` fell, as an all-of's does once its other members
+   * took their units back), the reservation stays recorded and this any-of's `held()` is
+   * unchanged, so releasing `cost` again retries it. When `held()` fell, the reservation is
+   * gone: release again and another reservation of `cost` would be given back.
    */
   releaseSync(cost: number): void {
     assertAmount(cost, 'cost');
     const entry = this.ledger.take(cost);
     if (entry === undefined) return;
     const m = this.members[entry.member]!;
-    let before = Number.NaN;
+    let before: CountReading | undefined;
     try {
-      if (!this.clean[entry.member]) before = m.available();
+      if (!this.clean[entry.member]) before = readCount(m);
       m.releaseSync(cost);
     } catch (error) {
-      if (this.clean[entry.member] || !returnedBy(m, before)) this.ledger.push(cost, entry);
+      if (before === undefined || !returnedBy(m, before)) this.ledger.push(cost, entry);
       throw memberFailure(error, this.keys[entry.member]!);
     }
   }

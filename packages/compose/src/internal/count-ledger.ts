@@ -69,13 +69,38 @@ export function chargedBy(
 }
 
 /**
- * @internal Whether a member that threw from a count release had returned anything: its
- * availability, read before the call, rose. A member that shows no change, or whose
- * availability cannot be read, is taken as not released, so the release can be retried.
+ * @internal What a count release is judged by if the member throws: its availability and,
+ * when it has one, its count API's `held()` (NaN without), read just before the call.
  */
-export function returnedBy(member: { available(): number }, before: number): boolean {
+export interface CountReading {
+  readonly available: number;
+  readonly held: number;
+}
+
+/** @internal Reads {@link CountReading} of `member`. */
+export function readCount(member: { available(): number }): CountReading {
+  return { available: member.available(), held: heldOf(member) };
+}
+
+function heldOf(member: object): number {
   try {
-    return member.available() > before;
+    const held = (member as { held?: unknown }).held;
+    return typeof held === 'function' ? Number(held.call(member)) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * @internal Whether a member that threw from a count release took it as done: its
+ * availability rose, or its count API's `held()` fell (an all-of counts a release done once
+ * its other members took their units back, though one failed and the minimum it reports did
+ * not move). A member that shows neither, or cannot be read, is taken as not released, so the
+ * release can be retried.
+ */
+export function returnedBy(member: { available(): number }, before: CountReading): boolean {
+  try {
+    return member.available() > before.available || heldOf(member) < before.held;
   } catch {
     return false;
   }
