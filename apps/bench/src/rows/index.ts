@@ -18,6 +18,7 @@ import { redisRows } from './redis.js';
 import { redisLeasedRows } from './redis-leased.js';
 import { sharedMemoryRows } from './shared-memory.js';
 import { waitingDepthRows } from './waiting-depth.js';
+import { waitingMemoryRows } from './waiting-memory.js';
 
 /**
  * Every row, in table order. To add rows, write a module under `src/rows/` that exports
@@ -44,4 +45,5 @@ export const allRows: readonly BenchRow[] = [
   ...redisLeasedRows,
   ...memoryRows,
   ...composeMemoryRows,
+  ...waitingMemoryRows,
 ];

@@ -17,7 +17,7 @@ const depths = [1, 1_000, 10_000, 100_000] as const;
  * through; between runs the last one served keeps the slot, so the line stands still while
  * the harness is not measuring.
  */
-interface Population {
+export interface Population {
   /** Starts `callers` callers; they queue behind the slot, which starts taken. */
   start(callers: number): void;
   /** Lets `n` callers through and resolves when they have been served. */
@@ -170,9 +170,11 @@ function fifoPopulation(): Population {
   };
 }
 
-type Kind = 'waiting' | 'p-limit' | 'fifo';
+/** The queues the rows compare. */
+export type Kind = 'waiting' | 'p-limit' | 'fifo';
 
-const makers: Record<Kind, () => Population> = {
+/** A fresh, not yet started population of each kind. */
+export const makers: Record<Kind, () => Population> = {
   waiting: budgetryPopulation,
   'p-limit': pLimitPopulation,
   fifo: fifoPopulation,
