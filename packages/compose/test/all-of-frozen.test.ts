@@ -11,6 +11,7 @@ import {
 } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { allOf } from '../src/all-of/all-of.js';
+import { wrappedGuard } from './helpers/wrapped-guard.js';
 
 class Subclassed extends AtomicBudget {}
 
@@ -18,22 +19,7 @@ class Subclassed extends AtomicBudget {}
 const stopped = { now: () => 0, setTimer: () => () => {} };
 
 /** A member allOf cannot trust to fail clean: its availability is read before it is charged. */
-function untrusted(capacity: number): SyncBudgetGuard {
-  const inner = new AtomicBudget(capacity);
-  return {
-    capabilities: inner.capabilities,
-    get capacity() {
-      return inner.capacity;
-    },
-    available: () => inner.available(),
-    tryReserveSync: (cost: number) => inner.tryReserveSync(cost),
-    releaseSync: (cost: number) => inner.releaseSync(cost),
-    tryAcquireSync: (cost: number) => inner.tryAcquireSync(cost),
-    tryReserve: async (cost: number) => inner.tryReserveSync(cost),
-    release: async (cost: number) => inner.releaseSync(cost),
-    tryAcquire: async (cost: number) => inner.tryAcquireSync(cost),
-  } as unknown as SyncBudgetGuard;
-}
+const untrusted = (capacity: number) => wrappedGuard(new AtomicBudget(capacity));
 
 const shapes: [string, () => (SyncBudgetGuard | AtomicTokenBudget)[]][] = [
   ['one core budget', () => [new AtomicBudget(50)]],

@@ -3,17 +3,13 @@
 // cancel, `run`'s clean-up, a waiting line's permit — then took the dimension as done, and
 // the failing member kept its units with no handle left to return them. The permit now stays
 // held after a failure; settling it again settles only the parts still held.
-import {
-  AtomicBudget,
-  type BudgetPermit,
-  type PermitBudgetGuard,
-  type SyncBudgetPermit,
-} from '@budgetry/core';
+import { AtomicBudget, type SyncBudgetPermit } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { allOf } from '../src/all-of/all-of.js';
 import { anyOf } from '../src/any-of/any-of.js';
 import { coordinator } from '../src/coordinator/index.js';
 import { waiting } from '../src/waiting/index.js';
+import { remoteGuard } from './helpers/remote-guard.js';
 
 /** Makes `method` of `target` throw the next `times` calls, then behave. */
 function failing<T extends object>(target: T, method: keyof T & string, times = 1): T {
@@ -37,35 +33,6 @@ function flaky(capacity: number, method: 'releaseSync' | 'commitSync'): AtomicBu
     return p === null ? null : failing(p, method);
   };
   return budget;
-}
-
-/** A remote guard over `inner` whose first permit release rejects (ECONNRESET), then works. */
-function remote(inner: AtomicBudget): PermitBudgetGuard {
-  let fail = true;
-  return {
-    async tryAcquire(cost: number): Promise<BudgetPermit | null> {
-      const p = inner.tryAcquireSync(cost);
-      if (p === null) return null;
-      return {
-        cost: p.cost,
-        epoch: p.epoch,
-        get state() {
-          return p.state;
-        },
-        release: async () => {
-          if (fail) {
-            fail = false;
-            throw new Error('ECONNRESET');
-          }
-          return p.release();
-        },
-        commit: (used?: number) => p.commit(used),
-        [Symbol.asyncDispose]: () => p[Symbol.asyncDispose](),
-      };
-    },
-    tryReserve: async (cost: number) => inner.tryReserveSync(cost),
-    release: async (cost: number) => inner.releaseSync(cost),
-  };
 }
 
 describe('an all-of permit whose member fails to settle', () => {
@@ -117,7 +84,7 @@ describe('an all-of permit whose member fails to settle', () => {
     for (const nest of [false, true]) {
       const r = new AtomicBudget(10, { leakBackstop: false });
       const b = new AtomicBudget(10, { leakBackstop: false });
-      const both = allOf({ r: remote(r), b });
+      const both = allOf({ r: remoteGuard(r, { rejectFirstRelease: true }), b });
       const c = coordinator({ dim: nest ? anyOf([both]) : both });
       const boom = new Error('provider down');
       await expect(

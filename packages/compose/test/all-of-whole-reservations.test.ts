@@ -5,31 +5,13 @@
 // counted an over-release and kept its own, stranding units nobody could release. The all-of
 // now keeps such reservations one by one, as it does for fixed charges: a release must match
 // one, or it is ignored and counted, and every member stays as it was.
-import { AtomicBudget, AtomicTokenBudget, type SyncBudgetGuard } from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allOf } from '../src/all-of/all-of.js';
 import { anyOf } from '../src/any-of/any-of.js';
 import { tokenGuard } from '../src/token-guard/index.js';
-
-/** A hand-written guard over an AtomicBudget; `declared` copies its capabilities or none. */
-function custom(capacity: number, declared: boolean): SyncBudgetGuard & { inner: AtomicBudget } {
-  const inner = new AtomicBudget(capacity);
-  return {
-    inner,
-    ...(declared ? { capabilities: inner.capabilities } : {}),
-    get capacity() {
-      return inner.capacity;
-    },
-    available: () => inner.available(),
-    tryReserveSync: (cost: number) => inner.tryReserveSync(cost),
-    releaseSync: (cost: number) => inner.releaseSync(cost),
-    tryAcquireSync: (cost: number) => inner.tryAcquireSync(cost),
-    tryReserve: async (cost: number) => inner.tryReserveSync(cost),
-    release: async (cost: number) => inner.releaseSync(cost),
-    tryAcquire: async (cost: number) => inner.tryAcquireSync(cost),
-  } as unknown as SyncBudgetGuard & { inner: AtomicBudget };
-}
+import { wrappedGuard } from './helpers/wrapped-guard.js';
 
 describe('allOf over a member that returns whole reservations only', () => {
   it('ignores a release matching no reservation over an any-of, and returns each one whole', () => {
@@ -99,26 +81,26 @@ describe('allOf over a member that returns whole reservations only', () => {
 
   it('takes a guard that declares no capabilities at its word: whole reservations', () => {
     const rows = new AtomicBudget(20);
-    const guard = custom(20, false);
-    const gate = allOf({ rows, guard });
+    const inner = new AtomicBudget(20);
+    const gate = allOf({ rows, guard: wrappedGuard(inner, false) });
     expect(gate.tryReserveSync(5)).toBe(true);
     expect(gate.tryReserveSync(3)).toBe(true);
     gate.releaseSync(8);
-    expect([rows.available(), guard.inner.available(), gate.overReleased()]).toEqual([12, 12, 8]);
+    expect([rows.available(), inner.available(), gate.overReleased()]).toEqual([12, 12, 8]);
     gate.releaseSync(5);
     gate.releaseSync(3);
-    expect([rows.available(), guard.inner.available()]).toEqual([20, 20]);
+    expect([rows.available(), inner.available()]).toEqual([20, 20]);
   });
 
   it('still pools a release over members that all declare countRelease', () => {
     const rows = new AtomicBudget(20);
-    const guard = custom(20, true);
-    const gate = allOf({ rows, guard });
+    const inner = new AtomicBudget(20);
+    const gate = allOf({ rows, guard: wrappedGuard(inner) });
     expect(gate.capabilities.countRelease).toBe(true);
     expect(gate.tryReserveSync(5)).toBe(true);
     expect(gate.tryReserveSync(3)).toBe(true);
     gate.releaseSync(8);
-    expect([rows.available(), guard.inner.available(), gate.held()]).toEqual([20, 20, 0]);
+    expect([rows.available(), inner.available(), gate.held()]).toEqual([20, 20, 0]);
     expect(gate.overReleased()).toBe(0);
   });
 

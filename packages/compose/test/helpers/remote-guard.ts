@@ -6,6 +6,8 @@ export interface RemoteFaults {
   rejectAcquire?: boolean;
   /** Its permits' `release()` throws synchronously instead of returning a rejection. */
   throwOnRelease?: boolean;
+  /** The first permit `release()` of the guard rejects (a transient error), later ones work. */
+  rejectFirstRelease?: boolean;
 }
 
 /**
@@ -13,6 +15,7 @@ export interface RemoteFaults {
  * demand. A permit whose release throws still holds its units: the budget shows it.
  */
 export function remoteGuard(inner: AtomicBudget, faults: RemoteFaults = {}): PermitBudgetGuard {
+  let transient = faults.rejectFirstRelease === true;
   return {
     async tryAcquire(cost) {
       if (faults.rejectAcquire) throw new Error('backend unavailable');
@@ -28,7 +31,13 @@ export function remoteGuard(inner: AtomicBudget, faults: RemoteFaults = {}): Per
           ? () => {
               throw new Error('release failed');
             }
-          : () => p.release(),
+          : async () => {
+              if (transient) {
+                transient = false;
+                throw new Error('ECONNRESET');
+              }
+              return p.release();
+            },
         commit: () => p.commit(),
         [Symbol.asyncDispose]: () => p[Symbol.asyncDispose](),
       };
