@@ -141,13 +141,22 @@ export function reserveProbed(all: CountMembers, cost: number): boolean {
   return false;
 }
 
+/** Makes the error a failed release of member `member` throws, from what that member threw. */
+type ReleaseFailure = (error: unknown, member: MemberKey) => BudgetError;
+
 /**
  * @internal Releases every member's share of `cost`. A member that throws does not keep the
  * others from being released.
  *
- * @throws BudgetError naming the first member that threw, after the rest were released.
+ * @param failure - the error to throw for the first member that threw (default: its own
+ * `BudgetError`, or `BACKEND` naming it).
+ * @throws BudgetError for the first member that threw, after the rest were released.
  */
-export function releaseEvery(all: CountMembers, cost: number): void {
+export function releaseEvery(
+  all: CountMembers,
+  cost: number,
+  failure: ReleaseFailure = memberFailure,
+): void {
   const { calls, fixed } = all;
   const n = calls.length;
   let i = 0;
@@ -157,7 +166,7 @@ export function releaseEvery(all: CountMembers, cost: number): void {
       calls[i]!.releaseSync(f < 0 ? cost : f);
     }
   } catch (error) {
-    throw releaseRest(all, i, cost, error);
+    throw releaseRest(all, i, cost, failure(error, all.keys[i]!));
   }
 }
 
@@ -183,12 +192,17 @@ export function releaseEach(all: CountMembers, cost: number): void {
     if (n > 6) each[(i = 6)]!.releaseSync(cost);
     if (n > 7) each[(i = 7)]!.releaseSync(cost);
   } catch (error) {
-    throw releaseRest(all, i, cost, error);
+    throw releaseRest(all, i, cost, memberFailure(error, all.keys[i]!));
   }
 }
 
-/** Releases members after `failed`, then returns the failure of member `failed`. */
-function releaseRest(all: CountMembers, failed: number, cost: number, error: unknown): BudgetError {
+/** Releases the members after `failed`, then returns `error`, the failure of member `failed`. */
+function releaseRest(
+  all: CountMembers,
+  failed: number,
+  cost: number,
+  error: BudgetError,
+): BudgetError {
   const { calls, fixed } = all;
   for (let j = failed + 1; j < calls.length; j++) {
     const f = fixed[j]!;
@@ -198,7 +212,7 @@ function releaseRest(all: CountMembers, failed: number, cost: number, error: unk
       // The first failure is the one reported.
     }
   }
-  return memberFailure(error, all.keys[failed]!);
+  return error;
 }
 
 /**
@@ -227,25 +241,25 @@ export function unrecorded(
   error: unknown,
 ): BudgetError {
   const cannot = 'allOf cannot write down what it holds (was it frozen?)';
-  let at = -1;
-  let failed: unknown;
-  for (let i = 0; reserved !== null && i < all.calls.length; i++) {
+  if (reserved !== null) {
     try {
-      all.calls[i]!.releaseSync(reserved);
-    } catch (error) {
-      if (at < 0) [at, failed] = [i, error];
+      // Every other member is given its share back; the one that failed keeps what it left.
+      // It is named by its key here, whatever its own error says (a nested all-of names its
+      // own member, a member's BudgetError none).
+      releaseEvery(
+        all,
+        reserved,
+        (failed, member) =>
+          new BudgetError({
+            code: 'BACKEND',
+            message: `${cannot}, and giving back what it had charged failed at member ${String(member)}: its share is as that member left it`,
+            cause: failed,
+            details: { member },
+          }),
+      );
+    } catch (failed) {
+      return failed as BudgetError;
     }
-  }
-  if (at >= 0) {
-    // Every other member was given its share back; this one keeps what it left. It is named
-    // by its key here, whatever its own error says (a nested all-of names its own member).
-    const member = all.keys[at]!;
-    return new BudgetError({
-      code: 'BACKEND',
-      message: `${cannot}, and giving back what it had charged failed at member ${String(member)}: its share is as that member left it`,
-      cause: failed,
-      details: { member },
-    });
   }
   return new BudgetError({
     code: 'BACKEND',
