@@ -164,7 +164,7 @@ local function settleHeld(id, how, cost, lep, used, name)
     if how == 'r' then back = cost else back = cost - used end
     charge(path(name), -back)
   end
-  bury(id, lease(how, cost, lep, name, used))
+  keep(id, lease(how, cost, lep, name, used))
   focus = name
   dirty = true
   return {1, back, 0}
@@ -211,7 +211,7 @@ local function runOp(op, A)
           out = {1, ep, deadline, -1}
         else
           nodes[name].c = nodes[name].c + cost
-          bury(id, lease('C', cost, ep, name, 0))
+          keep(id, lease('C', cost, ep, name, 0))
           out = {1, ep, 0, -1}
         end
       end
@@ -227,14 +227,14 @@ local function runOp(op, A)
       local _, accepted = split(rec)
       out = {1, accepted}
     elseif strict and cost > node.c then
-      bury(id, 'R|0')
+      keep(id, 'R|0')
       out = {-1, node.c}
     else
       local accepted = math.min(cost, node.c)
       charge(names, -accepted)
       node.c = node.c - accepted
       od = math.min(od + cost - accepted, MAX)
-      bury(id, 'R|' .. fmt(accepted))
+      keep(id, 'R|' .. fmt(accepted))
       out = {1, accepted}
     end
   elseif op == 'set' then
@@ -347,6 +347,9 @@ ${lua.BATCH}
   if not reply then return err end
 end
 
+-- The records this call kept, as one graveyard member (lua.BURY), before the state that says
+-- when the graveyard is next looked at is saved.
+flushKept()
 local idle = {}
 for n in pairs(touched) do
   local node = nodes[n]

@@ -19,7 +19,11 @@ export interface BudgetKeys {
   readonly leases: string;
   /** A sorted set of live lease ids, scored by the server time at which each expires. */
   readonly deadlines: string;
-  /** A sorted set of settled records, scored by when they are forgotten. */
+  /**
+   * A sorted set of settled records' ids, scored by when they are forgotten; the records one
+   * script call settles for good share one member (their ids separated by spaces, scored
+   * 2^52 plus that time).
+   */
   readonly graveyard: string;
 }
 

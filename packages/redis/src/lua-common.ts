@@ -22,6 +22,11 @@ local op, A = ARGV[1], ${first}
 local MAX = 9007199254740991
 local SWEEP = 16
 local FORGET = 64
+-- A graveyard member that lists the records one call kept (see BURY) is scored BUNDLED plus
+-- its forget time: past any forget time of a single record (and any server clock), so a
+-- version that forgets single records alone never reaches it; below 2^53, so exact.
+local BUNDLED = 4503599627370496
+local FORGET_IDS = 1024
 local NEVER = math.huge
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -66,6 +71,13 @@ end
 /**
  * @internal Defines `bury(id, rec)`, which keeps a settled record (so a retry is recognised)
  * until the graveyard lets go, and `due(deadline)`, which every write of a lease deadline calls.
+ *
+ * `keep(id, rec)` does what `bury` does for a record that is final (no later call writes or
+ * buries that id again), and `flushKept()`, which the script calls once before it saves, gives
+ * all the records kept in the call one graveyard member: their ids, separated by spaces, scored
+ * BUNDLED plus their forget time. A member per record cost the server more than the rest of a
+ * count reservation's work; a member per call is one sorted-set entry for a whole batch. A
+ * record buried again later must stay a member of its own, since its forget time moves.
  */
 export const BURY = `
 local function due(deadline)
@@ -83,6 +95,21 @@ local function bury(id, rec)
     meta = true
   end
 end
+local keptIds = {}
+local function keep(id, rec)
+  redis.call('HSET', L, id, rec)
+  keptIds[#keptIds + 1] = id
+end
+local function flushKept()
+  if #keptIds == 0 then return end
+  local forget = now + graveMs
+  redis.call('ZADD', G, BUNDLED + forget, table.concat(keptIds, ' '))
+  keptIds = {}
+  if forget < ng then
+    ng = forget
+    meta = true
+  end
+end
 `;
 
 /**
@@ -94,10 +121,12 @@ end
  * Neither look costs a command while nothing can be due. `nd` is a lower bound on the
  * deadlines in D (NEVER when it is empty): `due` lowers it as deadlines are written, and a
  * sweep that leaves no expired lease behind reads the earliest deadline left. `ng` is when the
- * graveyard is next looked at: `bury` lowers it to the earliest forget time it writes, and a
- * look that forgets every record due puts it off by `graceMs` (a quarter of the window, at
- * most a second), so records are forgotten in batches, between the window and 1.25 windows
- * after they settled.
+ * graveyard is next looked at: `bury` and `flushKept` lower it to the earliest forget time
+ * they write, and a look that forgets every record due puts it off by `graceMs` (a quarter of
+ * the window, at most a second), so records are forgotten in batches, between the window and
+ * 1.25 windows after they settled. A look forgets up to FORGET single records, and up to
+ * FORGET members of a call's records until FORGET_IDS records are gone; one that stops short
+ * leaves `ng` due, so the next call looks again.
  */
 export const SWEEP = `
 local swept, sweptUnits, sweptBack = 0, 0, 0
@@ -137,7 +166,26 @@ if now >= ng then
     redis.call('HDEL', L, unpack(dead))
     redis.call('ZREM', G, unpack(dead))
   end
-  if #dead < FORGET then
+  -- Members of a call's records, up to FORGET of them and about FORGET_IDS records a look.
+  local bundles = redis.call('ZRANGEBYSCORE', G, BUNDLED, BUNDLED + now, 'LIMIT', 0, FORGET)
+  local done, gone = {}, 0
+  for _, b in ipairs(bundles) do
+    if gone >= FORGET_IDS then break end
+    -- In slices: unpack puts every element on Lua's stack, which holds a few thousand.
+    local ids = {}
+    for id in string.gmatch(b, '[^ ]+') do
+      ids[#ids + 1] = id
+      if #ids == 512 then
+        redis.call('HDEL', L, unpack(ids))
+        gone, ids = gone + #ids, {}
+      end
+    end
+    if #ids > 0 then redis.call('HDEL', L, unpack(ids)) end
+    gone = gone + #ids
+    done[#done + 1] = b
+  end
+  if #done > 0 then redis.call('ZREM', G, unpack(done)) end
+  if #dead < FORGET and #bundles < FORGET and #done == #bundles then
     ng = now + math.min(1000, math.floor(graveMs / 4))
     meta = true
   end

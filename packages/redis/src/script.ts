@@ -167,18 +167,18 @@ local function settleHeld(id, how, cost, lep, amount)
   dirty = true
   if how == 'r' then
     if ok then net = net + cost end
-    bury(id, rec('r', cost, lep))
+    keep(id, rec('r', cost, lep))
     return {1, ok and cost or 0, 0}
   elseif how == 'c' then
     if ok then net = net + cost - amount end
-    bury(id, rec('c', cost, lep, amount))
+    keep(id, rec('c', cost, lep, amount))
     return {1, ok and cost - amount or 0, 0}
   end
   con = math.min(con + amount, MAX)
   local change = 0
   if ok then change = cost - amount elseif amount > cost then change = cost - amount end
   local written = addToNet(change)
-  bury(id, rec('u', cost, lep, amount))
+  keep(id, rec('u', cost, lep, amount))
   return {1, 0, written}
 end
 
@@ -188,7 +188,8 @@ local function charge(id, cost, amount, kept, mark)
   con = math.min(con + amount, MAX)
   local change = math.min(0, kept - amount)
   local written = addToNet(change)
-  bury(id, rec(mark, cost, 0, amount))
+  -- A charge of its own ('K') is final; a late record ('U') may follow an expiry's record.
+  if mark == 'K' then keep(id, rec(mark, cost, 0, amount)) else bury(id, rec(mark, cost, 0, amount)) end
   dirty = true
   return {1, 0, written, 1}
 end
@@ -218,7 +219,7 @@ local function take(op, id, cost, leaseMs)
     return {1, ep, deadline}
   end
   ch = ch + cost
-  bury(id, rec('C', cost, ep))
+  keep(id, rec('C', cost, ep))
   return {1, ep, 0}
 end
 -- What a count release under id accepted, if it arrived before.
@@ -229,13 +230,13 @@ local function released(id)
   return accepted
 end
 -- A count release refused (strict): remembered as accepting nothing.
-local function refuse(id) bury(id, rec('R', 0)) end
+local function refuse(id) keep(id, rec('R', 0)) end
 -- A count release of cost: what the count API holds of it comes back; returns that.
 local function giveBack(id, cost)
   local accepted = math.min(cost, ch)
   ch, rs, net = ch - accepted, rs - accepted, net + accepted
   od = math.min(od + cost - accepted, MAX)
-  bury(id, rec('R', accepted))
+  keep(id, rec('R', accepted))
   dirty = true
   return accepted
 end
@@ -318,6 +319,7 @@ end
 -- Ends the call: the last header, and the state written back if anything changed (meta: the
 -- sweep's bookkeeping only).
 local function save()
+  flushKept()
   local head = mark()
   if changed or meta then
     local st = struct.pack(PACKED, net, rs, ch, ep, org, pidx, con, od, fg, xl, xu, sq, nd, ng)
