@@ -23,8 +23,8 @@ local MAX = 9007199254740991
 local SWEEP = 16
 local FORGET = 64
 -- A graveyard member that lists the records one call kept (see BURY) is scored BUNDLED plus
--- its forget time: past any forget time of a single record (and any server clock), so a
--- version that forgets single records alone never reaches it; below 2^53, so exact.
+-- its forget time: past any forget time of a single record (the window is at most 2^40 ms),
+-- so a version that forgets single records alone never reaches it; below 2^53, so exact.
 local BUNDLED = 4503599627370496
 local FORGET_IDS = 1024
 local NEVER = math.huge
@@ -73,7 +73,8 @@ end
  * until the graveyard lets go, and `due(deadline)`, which every write of a lease deadline calls.
  *
  * `keep(id, rec)` does what `bury` does for a record that is final (no later call writes or
- * buries that id again), and `flushKept()`, which the script calls once before it saves, gives
+ * buries that id again; an abandon may bury it in the same call, with the same forget time),
+ * and `flushKept()`, which the script calls once before it saves, gives
  * all the records kept in the call one graveyard member: their ids, separated by spaces, scored
  * BUNDLED plus their forget time. A member per record cost the server more than the rest of a
  * count reservation's work; a member per call is one sorted-set entry for a whole batch. A

@@ -70,7 +70,10 @@ export interface RedisBudgetOptions {
    * (default 60 000). A process that dies holding one loses it for at most this long.
    */
   leaseMs?: number;
-  /** How long settled operations are remembered, so a retry is recognised (default 600 000). */
+  /**
+   * How long settled operations are remembered, so a retry is recognised (default 600 000; at
+   * most 2^40, about 34 years).
+   */
   idempotencyWindowMs?: number;
   /** What happens when Redis cannot answer a request for units (default `closed`). */
   failure?: FailurePolicy;
@@ -212,6 +215,20 @@ function positiveMs(value: unknown, name: string, fallback: number, infinite = f
   return value as number;
 }
 
+/**
+ * The longest idempotency window: a record's forget time (server time plus the window) must
+ * stay below 2^52, where the graveyard's members listing a call's records begin.
+ */
+const longestWindowMs = 2 ** 40;
+
+function windowMs(value: unknown): number {
+  const ms = positiveMs(value, 'idempotencyWindowMs', 600_000);
+  if (ms > longestWindowMs) {
+    throw invalid('idempotencyWindowMs', value, 'at most 2^40 milliseconds (about 34 years)');
+  }
+  return ms;
+}
+
 function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
   if (value === undefined) return allowed[0]!;
   if (!allowed.includes(value as T)) {
@@ -270,7 +287,7 @@ export function resolveOptions(options: unknown, token: boolean): ResolvedOption
     refillEveryMs: positiveMs(o['refillEveryMs'], 'refillEveryMs', 0),
     calendar: calendarOf(o['refillCalendar'], o['refillEveryMs']),
     leaseMs: positiveMs(o['leaseMs'], 'leaseMs', 60_000),
-    idempotencyWindowMs: positiveMs(o['idempotencyWindowMs'], 'idempotencyWindowMs', 600_000),
+    idempotencyWindowMs: windowMs(o['idempotencyWindowMs']),
     failure: oneOf(o['failure'], 'failure', ['closed', 'open'] as const),
     onFailOpen: optionalFunction(o['onFailOpen'], 'onFailOpen'),
     timeoutMs: positiveMs(o['timeoutMs'], 'timeoutMs', 2_000, true),

@@ -162,6 +162,25 @@ describe.skipIf(!redisReady)('graveyard bundles', () => {
     expect(await b.net()).toBe(at);
   });
 
+  it('refuses an idempotency window whose forget times would reach the members of a call', () => {
+    // Server time plus the window must stay below 2^52: past it, a single record's member
+    // would be read as a call's, and forgotten a window too early.
+    for (const make of [
+      (idempotencyWindowMs: number) => guard(10, { idempotencyWindowMs }),
+      (idempotencyWindowMs: number) => tree({ capacity: 10 }, { idempotencyWindowMs }),
+    ]) {
+      for (const bad of [2 ** 40 + 1, 2 ** 52, Number.MAX_SAFE_INTEGER]) {
+        expect(() => make(bad)).toThrow(
+          expect.objectContaining({
+            code: 'INVALID_ARGUMENT',
+            details: expect.objectContaining({ name: 'idempotencyWindowMs', value: bad }),
+          }),
+        );
+      }
+      expect(make(2 ** 40)).toBeDefined();
+    }
+  });
+
   it('gives each member of an all-of, and a tree, one member per call', async () => {
     const prefixes = [uniquePrefix('g'), uniquePrefix('h')];
     const [g, h] = prefixes.map((keyPrefix) => guard(100, { keyPrefix }));
