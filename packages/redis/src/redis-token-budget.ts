@@ -153,7 +153,7 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     const estimate = reservation.estimate;
     const attempt = lease.backed
       ? this.core.call('set', [lease.id, 'u', String(actual), String(estimate)])
-      : this.core.call('chg', [lease.id, String(actual)]);
+      : this.core.call('chg', [chargeId(lease.id), String(actual)]);
     lease.pending = attempt;
     try {
       const { v, net } = await attempt;
@@ -249,6 +249,17 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
       this.core.emit(() => ({ type: 'leak', budget: name, amount, refunded: back })),
     );
   }
+}
+
+/**
+ * The id of the charge that records a reservation granted locally under `failure: 'open'`: its
+ * own, never the lease's. The request for that lease may have reached Redis after all; then
+ * the lease's id holds its abandon's record (or an expired lease's), and a charge under it
+ * would be taken for a retry and charge nothing. The same for every attempt, so a retried
+ * charge is recognised; two dots, so never an id `nextId` makes.
+ */
+function chargeId(leaseId: string): string {
+  return `${leaseId}.k`;
 }
 
 function settled(budget: string, reservation: TokenReservation, earlier: boolean): BudgetError {

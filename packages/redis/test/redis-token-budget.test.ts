@@ -7,6 +7,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeOf, fileRedis, tokenBudgets } from './helpers/budgets.js';
+import { LossyClient } from './helpers/lossy-client.js';
 import { redisReady } from './helpers/redis.js';
 
 const redis = await fileRedis();
@@ -46,6 +47,32 @@ describe.skipIf(!redisReady)('RedisTokenBudget', () => {
     expect(r.state).toBe('recorded');
     expect(await t.snapshot()).toMatchObject({ available: 85, consumed: 15 });
     expect(await codeOf(t.recordUsage(r, 1, 0))).toBe('ALREADY_SETTLED');
+  });
+
+  it("charges a reservation granted locally under failure: 'open' whose request landed after all", async () => {
+    // The request reached Redis and only its answer was lost: the abandon that followed took
+    // the lease back (or, failing too, the lease expired). Either way the lease's id holds a
+    // record, and the usage must still be charged, once.
+    for (const abandon of ['applied', 'lost'] as const) {
+      const lossy = new LossyClient(redis!);
+      lossy.loseReply.set('acq', 1);
+      if (abandon === 'lost') lossy.hangBefore.set('abt', 1);
+      const told: BudgetError[] = [];
+      const t = tokens(100, {
+        redis: lossy,
+        failure: 'open',
+        leaseMs: 30,
+        timeoutMs: 100,
+        onFailOpen: (e) => told.push(e),
+      });
+      const r = await t.tryReserveTokens(10);
+      expect(r).not.toBeNull();
+      expect(told).toHaveLength(1);
+      if (abandon === 'lost') await new Promise((done) => setTimeout(done, 60));
+      expect(await t.available()).toBe(100); // the lease is gone, either way
+      await t.recordUsage(r!, 30, 30);
+      expect(await t.snapshot()).toMatchObject({ available: 40, consumed: 60, debt: 0 });
+    }
   });
 
   it('caps debt at maxDebt and counts what it wrote off', async () => {
