@@ -229,8 +229,10 @@ export class RedisAllOfPermit<K extends string | number = string> implements Bud
         this.status = how === 'r' ? 'released' : 'committed';
         return true;
       }
-      // 2: an earlier attempt of this very settle reached Redis (its answer was lost).
-      this.status = how === 'c' && codes.some((c) => c === 2) ? 'committed' : 'released';
+      // 2: an earlier attempt of this very settle reached Redis (its answer was lost); 3: an
+      // earlier commit did, before this release.
+      const charged = codes.some((c) => c === 3) || (how === 'c' && codes.some((c) => c === 2));
+      this.status = charged ? 'committed' : 'released';
       return false;
     } finally {
       this.settling = undefined;

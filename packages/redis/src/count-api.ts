@@ -44,8 +44,11 @@ export class CountApi {
       const { v, net } = await this.core.call('res', [id, String(cost), ...this.tail]);
       return this.core.admitted(v[0] === 1, cost, net);
     } catch (error) {
-      return await this.core.failed(error, id, () => {
-        this.open.set(this.open.get() + cost);
+      // Under failure: 'open'. A reservation that reached Redis is granted there: its units
+      // are released through Redis, never also counted here (a release takes local units
+      // first, and would leave Redis holding them for good).
+      return await this.core.failed(error, id, (landed) => {
+        if (!landed) this.open.set(this.open.get() + cost);
         return true;
       });
     }

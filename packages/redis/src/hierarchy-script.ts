@@ -251,6 +251,8 @@ local function runOp(op, A)
         if how == 'c' then out = {-2, extra, 0} else out = {0, 0, 0, 1} end
       elseif state == how then
         out = {2, 0, 0}
+      elseif state == 'c' then
+        out = {3, 0, 0} -- committed by another settle first
       else
         out = {0, 0, 0}
       end

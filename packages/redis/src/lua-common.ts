@@ -230,8 +230,14 @@ elseif op == 'ren' then
     out = {0, 0}
   end
 elseif op == 'ref' then
-  local times, ifEpoch = tonumber(ARGV[A]), tonumber(ARGV[A + 1])
-  if ifEpoch >= 0 and ifEpoch ~= ep then
+  local times, ifEpoch, rid = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), ARGV[A + 2]
+  -- A copy of a refill (re-sent after a reconnect) answers what the first one did, as text
+  -- 'F|<answer>|<epoch>' kept under its id (earlier clients send no id).
+  local first = rid and redis.call('HGET', L, rid)
+  if first then
+    local _, answer, atEpoch = split(first)
+    out = {answer, atEpoch}
+  elseif ifEpoch >= 0 and ifEpoch ~= ep then
     out = {0, ep}
   elseif ep > MAX - times then
     -- Past 2^53 - 1 an epoch could not be told from the one before: refused, nothing changed.
@@ -240,6 +246,7 @@ elseif op == 'ref' then
     refill(times)
     out = {1, ep}
   end
+  if rid and not first then keep(rid, 'F|' .. out[1] .. '|' .. fmt(out[2])) end
 elseif op == 'swp' then
   expire(tonumber(ARGV[A]))
   out = {redis.call('ZCARD', D)}

@@ -136,8 +136,9 @@ export class RedisPermit implements BudgetPermit {
       const { v, net } = await attempt;
       const [code = 0, refunded = 0, , expired = 0] = v;
       if (code === 1) return this.done(how, used, refunded, Math.max(net, 0));
-      // 2: an earlier attempt of this very settle reached Redis (its answer was lost).
-      this.status = code === 2 && how === 'c' ? 'committed' : 'released';
+      // 2: an earlier attempt of this very settle reached Redis (its answer was lost); 3: an
+      // earlier commit did, before this release.
+      this.status = (code === 2 && how === 'c') || code === 3 ? 'committed' : 'released';
       if (code === -2 || expired === 1) this.expiredFlag = true;
       if (code === -2) {
         throw new BudgetError({

@@ -158,20 +158,18 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     try {
       const { v, net } = await attempt;
       const [code = 0, , written = 0] = v;
-      if (code === 2) {
-        // An earlier attempt of this record reached Redis and was charged; its answer was lost.
-        reservation.recordedAfterAll(this);
-        throw settled(this.name, reservation, true);
-      }
       // Refunded (disposed, or through disarm()'s refund) and the refund reached Redis first.
-      if (code !== 1) throw settled(this.name, reservation, false);
-      // Applied: a refund the caller sent through disarm()'s function after it, which may have
-      // marked the handle refunded meanwhile, finds the lease recorded and does nothing.
+      if (code !== 1 && code !== 2) throw settled(this.name, reservation, false);
+      // Applied, now or (2) by an earlier attempt whose answer was lost: a refund the caller
+      // sent through disarm()'s function after it, which may have marked the handle refunded
+      // meanwhile, finds the lease recorded and does nothing. The record is reported once:
+      // the earlier attempt reported nothing.
       reservation.recordedAfterAll(this);
       const name = this.name;
       const debt = net < 0 ? -net : 0;
       const available = Math.max(net, 0);
       this.core.emit(() => ({ type: 'record', budget: name, estimate, actual, available, debt }));
+      if (code === 2) throw settled(this.name, reservation, true);
       if (actual > estimate && (debt > 0 || written > 0)) {
         this.core.emit(() => ({ type: 'debt', budget: name, debt, forgiven: written }));
       }

@@ -176,12 +176,13 @@ export class RemoteCore {
    * A request for units (operation `id`) failed: undo it in case it landed, then grant it
    * locally through `open` under `failure: 'open'`, or reject.
    */
-  async failed<T>(error: unknown, id: string, open: () => T): Promise<T> {
+  async failed<T>(error: unknown, id: string, open: (landed: boolean) => T): Promise<T> {
     let thrown = error;
     if (BudgetError.isInstance(error) && (error.code === 'BACKEND' || error.code === 'TIMEOUT')) {
       thrown = await this.abandon(id, error);
     }
-    if (this.failsOpen(thrown)) return open();
+    // landed: the abandon found a count reservation that arrived, and Redis holds its units.
+    if (this.failsOpen(thrown)) return open(isLanded(thrown));
     throw thrown;
   }
 
@@ -220,9 +221,12 @@ export class RemoteCore {
       });
     }
     if (ifEpoch !== undefined) assertAmount(ifEpoch, 'ifEpoch');
+    // An id of its own: a copy of the command (a client re-sending it after a reconnect, or
+    // a retried call) answers what the first did, and never begins epochs again.
     const { v, net } = await this.call('ref', [
       String(times),
       ifEpoch === undefined ? '-1' : String(ifEpoch),
+      this.nextId(),
     ]);
     const [applied = 0, epoch = 0] = v;
     if (applied === 2) {
@@ -279,4 +283,9 @@ export class RemoteCore {
       });
     }
   }
+}
+
+/** Whether a failed request's error says it reached Redis and holds units there (`undone: false`). */
+function isLanded(error: unknown): boolean {
+  return BudgetError.isInstance(error) && error.details?.['undone'] === false;
 }

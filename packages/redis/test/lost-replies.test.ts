@@ -1,0 +1,103 @@
+// Calls whose answer is lost after Redis applied them, and commands delivered twice: what the
+// budget says afterwards must be what happened. Each case came from a review that drove the
+// budgets through test/helpers/lossy-client.ts against a model.
+import type { BudgetError, BudgetEvent } from '@budgetry/core';
+import { describe, expect, it } from 'vitest';
+import { RedisAllOf } from '../src/redis-all-of.js';
+import { codeOf, fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
+import { LossyClient } from './helpers/lossy-client.js';
+import { redisReady } from './helpers/redis.js';
+
+const redis = await fileRedis();
+const guard = guards(redis, 'lost');
+const tokens = tokenBudgets(redis, 'lost-t');
+const tree = trees(redis, 'lost-tree');
+
+describe.skipIf(!redisReady)('lost replies and copies', () => {
+  it("under failure: 'open', a count reservation that reached Redis is released there", async () => {
+    // The reply of the reservation is lost; the abandon finds it arrived (undone: false). It
+    // is granted by Redis, so the caller's release must reach Redis, not a local count.
+    const lossy = new LossyClient(redis!);
+    const told: BudgetError[] = [];
+    const b = guard(100, { redis: lossy, failure: 'open', onFailOpen: (e) => told.push(e) });
+    const t = tree(
+      { capacity: 100, children: { capacity: 60 } },
+      { redis: lossy, failure: 'open' },
+    );
+    const acme = t.child('acme');
+    for (const node of [b, acme]) {
+      lossy.loseReply.set('res', 1);
+      expect(await node.tryReserve(30)).toBe(true);
+      await node.release(30);
+    }
+    expect(told.map((e) => e.details?.['undone'])).toEqual([false]);
+    expect(await b.snapshot()).toMatchObject({ available: 100, countHeld: 0 });
+    expect(await Promise.all([acme.held(), t.held()])).toEqual([0, 0]);
+  });
+
+  it('a permit whose commit reached Redis says committed when released after', async () => {
+    const lossy = new LossyClient(redis!);
+    const b = guard(100, { redis: lossy });
+    const t = tree({ capacity: 100, children: { capacity: 60 } }, { redis: lossy });
+    const g = guard(100, { redis: lossy });
+    const tpm = tokens(100, { redis: lossy });
+    const both = new RedisAllOf({ g, tpm });
+    const permits = [
+      (await b.tryAcquire(10))!,
+      (await t.child('acme').tryAcquire(10))!,
+      (await both.tryAcquire(10))!,
+    ];
+    for (const p of permits) {
+      lossy.loseReply.set('set', 1);
+      expect(await codeOf(p.commit(4))).toBe('BACKEND');
+      await p[Symbol.asyncDispose](); // `await using` leaving its block: a release
+      expect(p.state).toBe('committed');
+    }
+    expect(await Promise.all([b.available(), t.child('acme').available(), g.available()])).toEqual([
+      96, 56, 96,
+    ]);
+    expect(await tpm.tokensConsumed()).toBe(4);
+  });
+
+  it('a refill delivered twice begins one epoch, and its copy answers what it did', async () => {
+    const lossy = new LossyClient(redis!);
+    const b = guard(100, { redis: lossy });
+    const t = tokens(100, { redis: lossy });
+    const debt = (await t.tryReserveTokens(100))!;
+    await t.recordUsage(debt, 350, 0); // 250 owed
+    lossy.duplicate.set('ref', 2);
+    expect(await b.refill()).toBe(true);
+    expect(await t.refill()).toBe(true);
+    expect((await b.snapshot()).epoch).toBe(1);
+    expect(await t.snapshot()).toMatchObject({ epoch: 1, debt: 150 });
+    // Fenced to the epoch it saw: the copy answers true as the first did, not false.
+    lossy.duplicate.set('ref', 1);
+    expect(await b.refill(1, 1)).toBe(true);
+    expect((await b.snapshot()).epoch).toBe(2);
+  });
+
+  it('a retried record whose first attempt was applied is rejected as recorded, and reported once', async () => {
+    // Backed, and granted locally under failure: 'open' (its charge has an id of its own).
+    for (const backed of [true, false]) {
+      const lossy = new LossyClient(redis!);
+      const events: BudgetEvent[] = [];
+      const t = tokens(100, {
+        redis: lossy,
+        failure: 'open',
+        timeoutMs: 100,
+        observer: (e) => events.push(e),
+      });
+      if (!backed) lossy.hangBefore.set('acq', 1);
+      const r = (await t.tryReserveTokens(10))!;
+      lossy.loseReply.set(backed ? 'set' : 'chg', 1);
+      expect(await codeOf(t.recordUsage(r, 20, 0))).toBe('BACKEND');
+      await expect(t.recordUsage(r, 20, 0)).rejects.toMatchObject({
+        code: 'ALREADY_SETTLED',
+        details: { earlierAttempt: true },
+      });
+      expect(r.state).toBe('recorded');
+      expect(await t.snapshot()).toMatchObject({ consumed: 20, available: 80 });
+      expect(events.filter((e) => e.type === 'record')).toHaveLength(1);
+    }
+  });
+});
