@@ -63,13 +63,16 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
     const lossy = new LossyClient(redis!);
     const b = guard(100, { redis: lossy });
     const t = tokens(100, { redis: lossy });
+    const root = tree({ capacity: 100, children: { capacity: 60 } }, { redis: lossy });
     const debt = (await t.tryReserveTokens(100))!;
     await t.recordUsage(debt, 350, 0); // 250 owed
-    lossy.duplicate.set('ref', 2);
+    lossy.duplicate.set('ref', 3);
     expect(await b.refill()).toBe(true);
     expect(await t.refill()).toBe(true);
+    expect(await root.refill()).toBe(true);
     expect((await b.snapshot()).epoch).toBe(1);
     expect(await t.snapshot()).toMatchObject({ epoch: 1, debt: 150 });
+    expect((await root.snapshot()).epoch).toBe(1);
     // Fenced to the epoch it saw: the copy answers true as the first did, not false.
     lossy.duplicate.set('ref', 1);
     expect(await b.refill(1, 1)).toBe(true);
