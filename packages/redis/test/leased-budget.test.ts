@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RedisLeasedBudget, type RedisLeasedBudgetOptions } from '../src/index.js';
 import { leasePoolKeys } from '../src/lease-script.js';
 import { codeOf, fileRedis } from './helpers/budgets.js';
+import { LossyClient } from './helpers/lossy-client.js';
 import { redisReady, uniquePrefix } from './helpers/redis.js';
 
 const redis = await fileRedis();
@@ -205,6 +206,17 @@ describe.skipIf(!redisReady)('RedisLeasedBudget', () => {
     expect(ok).toBeGreaterThan(10_000);
     expect(await leasedInRedis()).toBe(1_000);
     await b.close();
+  });
+
+  it('gives back the slice a first request took when its answer was lost', async () => {
+    const { open, leasedInRedis } = pool(100);
+    const lossy = new LossyClient(redis!);
+    lossy.loseReply.set('req', 1);
+    expect(await codeOf(open({ redis: lossy }))).toBe('BACKEND');
+    expect(await leasedInRedis()).toBe(0);
+    const next = await open({ wants: always(100) });
+    expect(next.snapshot().leased).toBe(100); // the whole pool, without waiting for a lease to run out
+    await next.close();
   });
 
   it('stops serving when its lease runs out and Redis does not answer', async () => {
