@@ -35,6 +35,17 @@ export interface EstimateOptions {
   readonly fileTokens?: number;
 }
 
+/** The parts of an ai@6 (LanguageModelV3) tool result's content that carry a file. */
+const SPEC_V3_FILES = new Set([
+  'file-data',
+  'file-url',
+  'file-id',
+  'image-data',
+  'image-url',
+  'image-file-id',
+  'media',
+]);
+
 /** The text of a text file (ai@7's file data `{ type: 'text', text }`), if it is one. */
 function fileText(data: unknown): string | undefined {
   const d = data as { type?: unknown; text?: unknown } | null;
@@ -63,9 +74,27 @@ function promptText(params: CallParams): { text: string; files: number } {
         files++;
         return undefined;
       }
-      const nested = value as { type?: unknown; mediaType?: unknown; data?: unknown } | null;
+      const nested = value as {
+        type?: unknown;
+        mediaType?: unknown;
+        data?: unknown;
+        url?: unknown;
+        fileId?: unknown;
+      } | null;
       if (nested?.type === 'file' && typeof nested.mediaType === 'string' && key !== '') {
         file(nested.data);
+        return undefined;
+      }
+      // ai@6's files in a tool result: data (base64), a URL or a provider's file id.
+      if (
+        key !== '' &&
+        typeof nested?.type === 'string' &&
+        SPEC_V3_FILES.has(nested.type) &&
+        (typeof nested.data === 'string' ||
+          typeof nested.url === 'string' ||
+          nested.fileId !== undefined)
+      ) {
+        files++;
         return undefined;
       }
       return value;

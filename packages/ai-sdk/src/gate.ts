@@ -153,6 +153,13 @@ export function planFor(
   const tokens = pick('tokens', 'tokens');
   const requests = pick('requests', 'requests');
   const usd = pick('usdMicros', 'usd_micros');
+  const chosen = [tokens, requests, usd].filter((d) => d !== undefined);
+  if (new Set(chosen).size < chosen.length) {
+    throw invalid(
+      `tokens, requests and usd_micros must each charge a dimension of its own, but they would share one (${chosen.map((d) => JSON.stringify(d)).join(', ')}); name them in \`dimensions\``,
+      { dimensions: chosen },
+    );
+  }
   if (tokens === undefined && requests === undefined && usd === undefined) {
     throw invalid(
       'the coordinator has none of the dimensions tokens, requests or usd_micros; name them in `dimensions`',

@@ -141,13 +141,16 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
       };
       const { estimate, held } = await start(call);
       let result: Awaited<ReturnType<typeof doGenerate>>;
+      let usage: ReturnType<typeof measured>;
       try {
         result = await doGenerate();
+        // A provider answering with no result at all fails the call as a throw would.
+        usage = measured(result.usage, estimate);
       } catch (error) {
         await held.cancel();
         throw error;
       }
-      await settleOrFallBack(held, measured(result.usage, estimate), estimate);
+      await settleOrFallBack(held, usage, estimate);
       return result;
     },
     wrapStream: async ({ doStream, params, model }) => {
@@ -158,14 +161,13 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
         modelId: model.modelId,
       };
       const { estimate, held } = await start(call);
-      let result: Awaited<ReturnType<typeof doStream>>;
       try {
-        result = await doStream();
+        // Nothing was read when it throws: no result, no stream, or a stream already locked.
+        return settleWhenDone(await doStream(), held, estimate, o.charsPerToken, warn);
       } catch (error) {
         await held.cancel();
         throw error;
       }
-      return settleWhenDone(result, held, estimate, o.charsPerToken, warn);
     },
   };
 }
@@ -213,12 +215,23 @@ function checkOptions(options: BudgetMiddlewareOptions): Checked {
   if (typeof dimensions !== 'object' || dimensions === null) {
     throw invalid(`option dimensions must be an object, got ${describe(dimensions)}`);
   }
+  const named = new Map<string, string>();
   for (const [key, value] of Object.entries(dimensions)) {
     if (typeof value !== 'string' || !['tokens', 'requests', 'usdMicros'].includes(key)) {
       throw invalid(`option dimensions.${key} is not a dimension name the middleware charges`, {
         key,
       });
     }
+    // Two amounts in one dimension would overwrite each other: a request reserved as 1 unit
+    // where its tokens were due, and no check of the estimate against the capacity.
+    const other = named.get(value);
+    if (other !== undefined) {
+      throw invalid(
+        `options dimensions.${other} and dimensions.${key} both name ${JSON.stringify(value)}; each must charge a dimension of its own`,
+        { key, dimension: value },
+      );
+    }
+    named.set(value, key);
   }
   const name = options.name ?? 'tokens';
   const onDenied = options.onDenied ?? 'throw';

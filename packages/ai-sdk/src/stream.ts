@@ -49,7 +49,8 @@ function addOutput(out: Output, part: unknown): void {
     if (typeof input === 'string' && !out.streamedTools.has(toolCallId)) {
       out.bytes += utf8Length(input);
     }
-  } else if (type === 'file') {
+  } else if (type === 'file' || type === 'reasoning-file') {
+    // A generated file (ai@7 also streams files the model made while reasoning).
     out.file = true;
   }
 }

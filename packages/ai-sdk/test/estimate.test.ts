@@ -27,6 +27,45 @@ describe('estimateTokens', () => {
     });
   });
 
+  it('counts the files of an ai@6 tool result as files, not their base64 as text', () => {
+    const output = (value: object[]) =>
+      call({
+        prompt: [
+          {
+            role: 'tool',
+            content: [
+              {
+                type: 'tool-result',
+                toolCallId: 'c1',
+                toolName: 'shot',
+                output: { type: 'content', value },
+              },
+            ],
+          },
+        ] as BudgetedCall['params']['prompt'],
+      });
+    const bare = estimateTokens(output([])).input;
+    const png = 'A'.repeat(400_000);
+    const parts = [
+      { type: 'image-data', data: png, mediaType: 'image/png' },
+      { type: 'file-data', data: png, mediaType: 'application/pdf' },
+      { type: 'media', data: png, mediaType: 'image/png' },
+      { type: 'image-url', url: 'https://example.com/a.png' },
+      { type: 'file-id', fileId: 'file-123' },
+    ];
+    // 700 for the file, and a token or two for what is left of the part in the JSON (a null).
+    const near = (n: number) => n >= bare + 700 && n <= bare + 702;
+    for (const part of parts) {
+      expect(near(estimateTokens(output([part]), { fileTokens: 700 }).input)).toBe(true);
+    }
+    // ai@7's shape, for comparison: the same count.
+    const v4 = { type: 'file', data: png, mediaType: 'image/png' };
+    expect(near(estimateTokens(output([v4]), { fileTokens: 700 }).input)).toBe(true);
+    // An object of tool output that merely has such a type, with none of a file's fields, is text.
+    const text = estimateTokens(output([{ type: 'image-url', caption: 'x'.repeat(400) }])).input;
+    expect(text).toBeGreaterThan(bare + 90);
+  });
+
   it('counts tool definitions too', () => {
     const bare = estimateTokens(call({})).input;
     const withTools = estimateTokens(

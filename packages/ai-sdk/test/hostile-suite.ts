@@ -2,18 +2,52 @@
 // that send malformed stream parts or usage no budget can count, model ids that are keys of
 // Object.prototype. Each leaves nothing held. Run against each supported major of the SDK
 // (middleware.test.ts: ai@6; ai7.test.ts: ai@7).
+import { coordinator } from '@budgetry/compose';
 import { AtomicTokenBudget, BudgetError, type TokenBudget } from '@budgetry/core';
 import { FakeClock } from '@budgetry/testing';
 import { describe, expect, it } from 'vitest';
+import { budgetMiddleware } from '../src/index.js';
 import { finish, mocks, textChunks } from './mock.js';
-import type { Chunk, MockModel, Sdk, WrappedModel } from './sdk.js';
+import type { Answer, Chunk, MockModel, Sdk, WrappedModel } from './sdk.js';
 
 const fixed = (input: number, output: number) => () => ({ input, output });
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A stream some reader already holds. */
+function locked(): ReadableStream<Chunk> {
+  const stream = new ReadableStream<Chunk>();
+  stream.getReader();
+  return stream;
+}
+
+/** Reads `stream` to its end or its error. */
+async function drain(stream: ReadableStream<unknown>): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read());
+  } catch {
+    // the provider's failure, passed on
+  }
+}
+
 export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: Sdk<M, W>): void {
   const { generating, streaming } = mocks(sdk);
   const { wrap } = sdk;
+  /** A model whose stream hands out `parts` after its start, then fails. */
+  const failingAfter = (parts: Chunk[]) =>
+    sdk.mock({
+      doStream: async () => {
+        const all = [{ type: 'stream-start', warnings: [] } as unknown as Chunk, ...parts];
+        let i = 0;
+        const stream = new ReadableStream<Chunk>({
+          pull(controller) {
+            if (i < all.length) controller.enqueue(all[i++]!);
+            else controller.error(new Error('connection reset'));
+          },
+        });
+        return { stream };
+      },
+    });
 
   describe(`${sdk.name}: budgetMiddleware: hostile input`, () => {
     it('stops waiting at once when the call is aborted while a denying budget answers', async () => {
@@ -48,6 +82,61 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
       expect(clock.pendingTimers()).toBe(0);
       expect(inner.doGenerateCalls).toHaveLength(0);
       expect(tokens.snapshot()).toMatchObject({ available: 10, reserved: 0 });
+    });
+
+    it('leaves nothing held when the provider answers with no result, or no stream', async () => {
+      const tokens = new AtomicTokenBudget(1_000, { leakBackstop: false });
+      const options = { budget: tokens, estimate: fixed(100, 100) };
+      const none = sdk.mock({ doGenerate: async () => undefined as unknown as Answer });
+      await expect(
+        sdk.generateText({ model: wrap(none, options), prompt: 'hi', maxRetries: 0 }),
+      ).rejects.toThrow();
+      for (const broken of [{}, { stream: locked() }]) {
+        const model = wrap(
+          sdk.mock({ doStream: async () => broken as { stream: ReadableStream<Chunk> } }),
+          options,
+        );
+        await expect(model.doStream({ prompt: [] })).rejects.toThrow(TypeError);
+      }
+      expect(tokens.snapshot()).toMatchObject({ available: 1_000, reserved: 0, consumed: 0 });
+    });
+
+    it('charges a stream cut short after a file the model made while reasoning (ai@7)', async () => {
+      const tokens = new AtomicTokenBudget(10_000);
+      const reasoningFile = {
+        type: 'reasoning-file',
+        mediaType: 'image/png',
+        data: { type: 'data', data: 'AAAA' },
+      } as unknown as Chunk;
+      const model = wrap(failingAfter([reasoningFile]), {
+        budget: tokens,
+        estimate: fixed(100, 2_000),
+      });
+      const { stream } = await model.doStream({ prompt: [] });
+      await drain(stream);
+      // As for a generated file: the estimated input and output.
+      expect(tokens.snapshot()).toMatchObject({ consumed: 2_100, reserved: 0 });
+    });
+
+    it('refuses dimension names that put two amounts in one dimension', async () => {
+      const tpm = new AtomicTokenBudget(1_000);
+      const requests = new AtomicTokenBudget(1_000);
+      expect(() =>
+        budgetMiddleware({
+          budget: coordinator({ tpm }),
+          dimensions: { tokens: 'tpm', requests: 'tpm' },
+        }),
+      ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      // The same through a default: tokens named 'requests', beside a dimension of that name.
+      const model = wrap(generating(200, 100), {
+        budget: coordinator({ requests }),
+        dimensions: { tokens: 'requests' },
+        estimate: fixed(5_000, 5_000),
+      });
+      await expect(sdk.generateText({ model, prompt: 'x', maxRetries: 0 })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      expect(requests.snapshot()).toMatchObject({ available: 1_000, reserved: 0 });
     });
 
     it('settles a stream whose provider sends a malformed part, and passes the part on', async () => {
