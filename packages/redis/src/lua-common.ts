@@ -232,7 +232,7 @@ elseif op == 'ren' then
 elseif op == 'ref' then
   local times, ifEpoch, rid = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), ARGV[A + 2]
   -- A copy of a refill (re-sent after a reconnect) answers what the first one did, as text
-  -- 'F|<answer>|<epoch>' kept under its id (earlier clients send no id).
+  -- 'F|<answer>|<epoch>' kept under its id (a call without one, from raw use, keeps none).
   local first = rid and redis.call('HGET', L, rid)
   if first then
     local _, answer, atEpoch = split(first)

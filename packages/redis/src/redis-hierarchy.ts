@@ -128,7 +128,10 @@ export class RedisHierarchy extends RedisHierarchyNode {
    *
    * @param times - refills to apply at once (default 1), a positive safe integer.
    * @throws BudgetError `INVALID_ARGUMENT` when `times` is not a positive safe integer, or
-   * would take the epoch past 2^53 − 1 (nothing changes).
+   * would take the epoch past 2^53 − 1 (nothing changes); `TIMEOUT` / `BACKEND` when Redis
+   * did not answer: the refill may have been applied. A copy the client re-sends is applied
+   * once, but a call made again is a new refill: retry with the epoch read before as
+   * `ifEpoch`, so that it begins no second epoch.
    * @param ifEpoch - refill only if the tree is still in this epoch.
    * @returns whether the refill was applied.
    */

@@ -114,8 +114,9 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
    * @param prompt - prompt tokens reported by the provider.
    * @param completion - completion tokens reported by the provider.
    * @throws BudgetError `INVALID_AMOUNT`, `INVALID_ARGUMENT`, `FOREIGN_HANDLE` or
-   * `ALREADY_SETTLED` with nothing changed (also for a retry whose earlier attempt was
-   * recorded: `details.earlierAttempt`); `BACKEND` / `TIMEOUT` when Redis did not answer: the
+   * `ALREADY_SETTLED` with nothing changed in Redis (for a retry whose earlier attempt was
+   * recorded, `details.earlierAttempt`: the reservation then says `recorded`, and the observer
+   * hears the record Redis applied); `BACKEND` / `TIMEOUT` when Redis did not answer: the
    * reservation stays unrecorded and disarmed — call again (it is recorded once); given up,
    * its estimate comes back when its lease expires, since disposing it no longer refunds.
    */
@@ -157,22 +158,16 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     lease.pending = attempt;
     try {
       const { v, net } = await attempt;
-      const [code = 0, , written = 0] = v;
+      const [code = 0, , written = 0, , charged = actual] = v;
       // Refunded (disposed, or through disarm()'s refund) and the refund reached Redis first.
       if (code !== 1 && code !== 2) throw settled(this.name, reservation, false);
       // Applied, now or (2) by an earlier attempt whose answer was lost: a refund the caller
       // sent through disarm()'s function after it, which may have marked the handle refunded
-      // meanwhile, finds the lease recorded and does nothing. The record is reported once:
-      // the earlier attempt reported nothing.
+      // meanwhile, finds the lease recorded and does nothing. The record is reported once,
+      // with what Redis charged: the earlier attempt reported nothing.
       reservation.recordedAfterAll(this);
-      const name = this.name;
-      const debt = net < 0 ? -net : 0;
-      const available = Math.max(net, 0);
-      this.core.emit(() => ({ type: 'record', budget: name, estimate, actual, available, debt }));
+      this.reportRecord(estimate, code === 2 ? charged : actual, net, written);
       if (code === 2) throw settled(this.name, reservation, true);
-      if (actual > estimate && (debt > 0 || written > 0)) {
-        this.core.emit(() => ({ type: 'debt', budget: name, debt, forgiven: written }));
-      }
     } finally {
       lease.pending = undefined;
     }
@@ -200,25 +195,52 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     };
   }
 
+  /** The `record` event, and a `debt` event when the record left the budget owing. */
+  private reportRecord(estimate: number, actual: number, net: number, written: number): void {
+    const name = this.name;
+    const debt = net < 0 ? -net : 0;
+    const available = Math.max(net, 0);
+    this.core.emit(() => ({ type: 'record', budget: name, estimate, actual, available, debt }));
+    if (actual > estimate && (debt > 0 || written > 0)) {
+      this.core.emit(() => ({ type: 'debt', budget: name, debt, forgiven: written }));
+    }
+  }
+
   private issue(lease: Lease, estimate: number, epoch: number): TokenReservation {
+    // The refund reaches the reservation through a WeakRef: the leak backstop holds the refund,
+    // and a strong reference would keep the reservation from ever being collected.
+    let handle: WeakRef<TokenReservation> | undefined;
     const reservation = new TokenReservation({
       estimate,
       owner: this,
       epoch: Math.max(epoch, 0),
-      refund: () => this.refund(lease, estimate),
+      refund: () => this.refund(lease, estimate, handle?.deref()),
       backstop: this.core.o.leakBackstop,
       onLeak: (amount) => this.reportLeak(lease, amount),
     });
+    handle = new WeakRef(reservation);
     this.leases.set(reservation, lease);
     return reservation;
   }
 
   /** Returns an estimate; sent before it returns, so later calls see it. */
-  private refund(lease: Lease, estimate: number): Promise<void> | undefined {
+  private refund(
+    lease: Lease,
+    estimate: number,
+    reservation: TokenReservation | undefined,
+  ): Promise<void> | undefined {
     if (!lease.backed) return undefined;
     const name = this.name;
     const attempt = this.core.call('set', [lease.id, 'r', '0', String(estimate)]);
     const refunded = attempt.then(({ v, net }) => {
+      if (v[0] === 3) {
+        // A record reached Redis first, its answer lost: the reservation is recorded, and
+        // nothing came back. Reported as the record it was (the reservation, if still alive,
+        // says so too).
+        reservation?.recordedAfterAll(this);
+        this.reportRecord(estimate, v[4] ?? 0, net, 0);
+        return 0;
+      }
       const back = v[0] === 1 ? (v[1] ?? 0) : 0;
       const available = Math.max(net, 0);
       this.core.emit(() => ({

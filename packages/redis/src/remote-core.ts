@@ -221,8 +221,9 @@ export class RemoteCore {
       });
     }
     if (ifEpoch !== undefined) assertAmount(ifEpoch, 'ifEpoch');
-    // An id of its own: a copy of the command (a client re-sending it after a reconnect, or
-    // a retried call) answers what the first did, and never begins epochs again.
+    // An id of its own: a copy of the command (a client re-sending it after a reconnect)
+    // answers what the first did, and never begins epochs again. A call made again is a new
+    // refill, with an id of its own: a caller retrying after a failure fences it with ifEpoch.
     const { v, net } = await this.call('ref', [
       String(times),
       ifEpoch === undefined ? '-1' : String(ifEpoch),

@@ -267,10 +267,11 @@ local function settle(id, how, amount, cost)
     return {0, 0, 0, 1}
   end
   -- The same settle again: a retry whose first answer was lost. It changes nothing, and
-  -- says that an earlier attempt applied it.
-  if state == how or (how == 'u' and state == 'U') then return {2, 0, 0} end
-  -- Another settle came first: 3 when it charged (a commit or a record), 0 when it released.
-  if state == 'c' or state == 'u' or state == 'U' then return {3, 0, 0} end
+  -- says that an earlier attempt applied it, and what that one charged.
+  if state == how or (how == 'u' and state == 'U') then return {2, 0, 0, 0, extra} end
+  -- Another settle came first: 3 when it charged (a commit or a record; what it charged
+  -- follows), 0 when it released.
+  if state == 'c' or state == 'u' or state == 'U' then return {3, 0, 0, 0, extra} end
   return {0, 0, 0}
 end
 -- Runs the single-budget operation op, its arguments from ARGV[A]; nil for an unknown one.
@@ -295,8 +296,15 @@ local function run(op, A)
     out = settle(ARGV[A], ARGV[A + 1], tonumber(ARGV[A + 2]), tonumber(ARGV[A + 3]))
   elseif op == 'chg' then
     local id, amount = ARGV[A], tonumber(ARGV[A + 1])
-    -- A charge seen before: applied by an earlier attempt whose answer was lost.
-    if redis.call('HGET', L, id) then out = {2, 0, 0, 0} else out = charge(id, 0, amount, 0, 'K') end
+    -- A charge seen before: applied by an earlier attempt whose answer was lost (what it
+    -- charged follows).
+    local seen = redis.call('HGET', L, id)
+    if seen then
+      local _, _, _, charged = split(seen)
+      out = {2, 0, 0, 0, charged}
+    else
+      out = charge(id, 0, amount, 0, 'K')
+    end
 ${lua.COMMON_OPS}
   elseif op == 'get' then
     local nextAt = -1

@@ -1,6 +1,8 @@
 // Calls whose answer is lost after Redis applied them, and commands delivered twice: what the
 // budget says afterwards must be what happened. Each case came from a review that drove the
-// budgets through test/helpers/lossy-client.ts against a model.
+// budgets through test/helpers/lossy-client.ts against a model. Each test makes a call before
+// it arms a fault: on a server that has not loaded a script yet, the first EVALSHA is answered
+// NOSCRIPT, and the EVAL that follows bypasses the faults.
 import type { BudgetError, BudgetEvent } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { RedisAllOf } from '../src/redis-all-of.js';
@@ -25,6 +27,7 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
       { redis: lossy, failure: 'open' },
     );
     const acme = t.child('acme');
+    await Promise.all([b.available(), acme.available()]); // loads the scripts (see the header)
     for (const node of [b, acme]) {
       lossy.loseReply.set('res', 1);
       expect(await node.tryReserve(30)).toBe(true);
@@ -66,6 +69,7 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
     const root = tree({ capacity: 100, children: { capacity: 60 } }, { redis: lossy });
     const debt = (await t.tryReserveTokens(100))!;
     await t.recordUsage(debt, 350, 0); // 250 owed
+    await root.snapshot();
     lossy.duplicate.set('ref', 3);
     expect(await b.refill()).toBe(true);
     expect(await t.refill()).toBe(true);
@@ -79,6 +83,28 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
     expect((await b.snapshot()).epoch).toBe(2);
   });
 
+  it('reports a lost record with what Redis charged, once, when retried or refunded after', async () => {
+    for (const after of ['retry', 'refund'] as const) {
+      const lossy = new LossyClient(redis!);
+      const events: BudgetEvent[] = [];
+      const t = tokens(100, { redis: lossy, observer: (e) => events.push(e) });
+      const r = (await t.tryReserveTokens(10))!;
+      const refund = r.disarm()!;
+      lossy.loseReply.set('set', 1);
+      expect(await codeOf(t.recordUsage(r, 150, 0))).toBe('BACKEND'); // applied: 50 owed
+      if (after === 'retry') expect(await codeOf(t.recordUsage(r, 5, 0))).toBe('ALREADY_SETTLED');
+      else await refund();
+      expect(r.state).toBe('recorded');
+      const seen = events.filter((e) => e.type !== 'reserve');
+      expect(seen).toMatchObject([
+        { type: 'record', estimate: 10, actual: 150, debt: 50 },
+        { type: 'debt', debt: 50 },
+      ]);
+      expect(seen).toHaveLength(2);
+      expect(await t.snapshot()).toMatchObject({ consumed: 150, debt: 50 });
+    }
+  });
+
   it('a retried record whose first attempt was applied is rejected as recorded, and reported once', async () => {
     // Backed, and granted locally under failure: 'open' (its charge has an id of its own).
     for (const backed of [true, false]) {
@@ -90,6 +116,7 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
         timeoutMs: 100,
         observer: (e) => events.push(e),
       });
+      await t.available();
       if (!backed) lossy.hangBefore.set('acq', 1);
       const r = (await t.tryReserveTokens(10))!;
       lossy.loseReply.set(backed ? 'set' : 'chg', 1);
