@@ -46,6 +46,26 @@ const SPEC_V3_FILES = new Set([
   'media',
 ]);
 
+/**
+ * `part` without the files of an ai@6 tool result's content (`output: { type: 'content',
+ * value }`), calling `counted` once for each: data (base64), a URL or a provider's file id.
+ * Only there: a tool's JSON output may hold objects of those types that are no files.
+ */
+function withoutV3Files(part: unknown, counted: () => void): unknown {
+  const { type, output } = part as { type?: unknown; output?: unknown };
+  const content = output as { type?: unknown; value?: unknown } | null | undefined;
+  if (type !== 'tool-result' || content?.type !== 'content' || !Array.isArray(content.value)) {
+    return part;
+  }
+  const kept = content.value.filter((item: unknown) => {
+    const t = (item as { type?: unknown } | null)?.type;
+    if (typeof t !== 'string' || !SPEC_V3_FILES.has(t)) return true;
+    counted();
+    return false;
+  });
+  return { ...(part as object), output: { ...content, value: kept } };
+}
+
 /** The text of a text file (ai@7's file data `{ type: 'text', text }`), if it is one. */
 function fileText(data: unknown): string | undefined {
   const d = data as { type?: unknown; text?: unknown } | null;
@@ -74,27 +94,9 @@ function promptText(params: CallParams): { text: string; files: number } {
         files++;
         return undefined;
       }
-      const nested = value as {
-        type?: unknown;
-        mediaType?: unknown;
-        data?: unknown;
-        url?: unknown;
-        fileId?: unknown;
-      } | null;
+      const nested = value as { type?: unknown; mediaType?: unknown; data?: unknown } | null;
       if (nested?.type === 'file' && typeof nested.mediaType === 'string' && key !== '') {
         file(nested.data);
-        return undefined;
-      }
-      // ai@6's files in a tool result: data (base64), a URL or a provider's file id.
-      if (
-        key !== '' &&
-        typeof nested?.type === 'string' &&
-        SPEC_V3_FILES.has(nested.type) &&
-        (typeof nested.data === 'string' ||
-          typeof nested.url === 'string' ||
-          nested.fileId !== undefined)
-      ) {
-        files++;
         return undefined;
       }
       return value;
@@ -122,7 +124,7 @@ function promptText(params: CallParams): { text: string; files: number } {
           pieces.push(part.toolName, JSON.stringify(part.input) ?? '');
           break;
         default:
-          pieces.push(serialise(part));
+          pieces.push(serialise(withoutV3Files(part, () => files++)));
       }
     }
   }

@@ -117,7 +117,8 @@ export class RedisLeasedBudget extends SyncGuardBase {
    * @returns the budget, holding its first lease (possibly 0 units, when others hold it all).
    * @throws BudgetError `INVALID_ARGUMENT` / `INVALID_AMOUNT` for bad options, `BACKEND` or
    * `TIMEOUT` when the first lease cannot be taken (a lease the request took all the same is
-   * given back, or, if that fails too, runs out after `leaseMs`).
+   * given back by a call sent behind it; if that fails, or the request is sent again behind
+   * it after a `NOSCRIPT`, the lease runs out after `leaseMs`).
    */
   static async open(
     capacity: number,
@@ -130,8 +131,8 @@ export class RedisLeasedBudget extends SyncGuardBase {
       clearTimeout(budget.timer);
       // The request may have reached Redis with its answer lost, leasing a slice to a process
       // that will never use it: give back whatever it leased, sent behind it on the same
-      // connection (a failure here changes nothing: the lease then runs out).
-      await budget.runner.run('ret', [budget.id, '0', String(budget.o.leaseMs)]).catch(() => {});
+      // connection, not waited for (a failure changes nothing: the lease then runs out).
+      void budget.runner.run('ret', [budget.id, '0', String(budget.o.leaseMs)]).catch(() => {});
       throw error;
     }
     return budget;

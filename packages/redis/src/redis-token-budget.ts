@@ -34,6 +34,8 @@ interface Lease {
   pending: Promise<unknown> | undefined;
   /** The units a refund got back from Redis, once it answers (0 if it failed). */
   refunded?: Promise<number>;
+  /** Whether this process reported the reservation's record (the observer hears it once). */
+  reported?: boolean;
 }
 
 /**
@@ -166,6 +168,7 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
       // meanwhile, finds the lease recorded and does nothing. The record is reported once,
       // with what Redis charged: the earlier attempt reported nothing.
       reservation.recordedAfterAll(this);
+      lease.reported = true;
       this.reportRecord(estimate, code === 2 ? charged : actual, net, written);
       if (code === 2) throw settled(this.name, reservation, true);
     } finally {
@@ -234,11 +237,15 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     const attempt = this.core.call('set', [lease.id, 'r', '0', String(estimate)]);
     const refunded = attempt.then(({ v, net }) => {
       if (v[0] === 3) {
-        // A record reached Redis first, its answer lost: the reservation is recorded, and
-        // nothing came back. Reported as the record it was (the reservation, if still alive,
-        // says so too).
+        // A record reached Redis first: the reservation is recorded, and nothing came back.
+        // Reported here only if that record's answer was lost (no record attempt reported it,
+        // and none is still waiting for its answer, which would). What it wrote off is not
+        // known here: `forgiven` says 0.
         reservation?.recordedAfterAll(this);
-        this.reportRecord(estimate, v[4] ?? 0, net, 0);
+        if (lease.reported !== true && lease.pending === undefined) {
+          lease.reported = true;
+          this.reportRecord(estimate, v[4] ?? 0, net, 0);
+        }
         return 0;
       }
       const back = v[0] === 1 ? (v[1] ?? 0) : 0;

@@ -105,6 +105,19 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
     }
   });
 
+  it('reports a record once when a refund sent right after it meets it', async () => {
+    const events: BudgetEvent[] = [];
+    const t = tokens(100, { observer: (e) => events.push(e) });
+    const r = (await t.tryReserveTokens(10))!;
+    const refund = r.disarm()!;
+    // Both sent before either answers: the refund reaches Redis second and finds the record.
+    await Promise.allSettled([t.recordUsage(r, 30, 0), refund()]);
+    expect(r.state).toBe('recorded');
+    expect(events.filter((e) => e.type === 'record')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'release')).toHaveLength(0);
+    expect(await t.snapshot()).toMatchObject({ consumed: 30, available: 70 });
+  });
+
   it('a retried record whose first attempt was applied is rejected as recorded, and reported once', async () => {
     // Backed, and granted locally under failure: 'open' (its charge has an id of its own).
     for (const backed of [true, false]) {
