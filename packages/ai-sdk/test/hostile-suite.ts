@@ -118,6 +118,38 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
       expect(tokens.snapshot()).toMatchObject({ consumed: 2_100, reserved: 0 });
     });
 
+    it('charges the parts a provider reports without their totals, when they come to more than the estimate', async () => {
+      for (const [parts, charged] of [
+        // 2 000 + 500 + 300 input, 1 500 + 500 output: more than the estimate of 200 + 100.
+        [{ noCache: 2_000, cacheRead: 500, cacheWrite: 300, text: 1_500, reasoning: 500 }, 4_800],
+        // Less than the estimate: the estimate stands, the bound the call was admitted under.
+        [{ noCache: 20, cacheRead: 10, cacheWrite: undefined, text: 5, reasoning: undefined }, 300],
+      ] as const) {
+        const tokens = new AtomicTokenBudget(100_000);
+        const model = wrap(
+          sdk.mock({
+            doGenerate: async () => ({
+              content: [{ type: 'text', text: 'hello' }],
+              finishReason: { unified: 'stop', raw: undefined },
+              usage: {
+                inputTokens: {
+                  total: undefined,
+                  noCache: parts.noCache,
+                  cacheRead: parts.cacheRead,
+                  cacheWrite: parts.cacheWrite,
+                },
+                outputTokens: { total: undefined, text: parts.text, reasoning: parts.reasoning },
+              },
+              warnings: [],
+            }),
+          }),
+          { budget: tokens, estimate: fixed(200, 100) },
+        );
+        await sdk.generateText({ model, prompt: 'hi', maxRetries: 0 });
+        expect(tokens.snapshot()).toMatchObject({ consumed: charged, reserved: 0 });
+      }
+    });
+
     it('refuses dimension names that put two amounts in one dimension', async () => {
       const tpm = new AtomicTokenBudget(1_000);
       const requests = new AtomicTokenBudget(1_000);
