@@ -36,6 +36,8 @@ interface Lease {
   refunded?: Promise<number>;
   /** Whether this process reported the reservation's record (the observer hears it once). */
   reported?: boolean;
+  /** Whether a record was sent before: else a record found in Redis is this one, sent twice. */
+  sent?: boolean;
 }
 
 /**
@@ -154,6 +156,10 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
     // stays disarmed and unrecorded: a retry records it once; given up, it expires.
     if (state === 'armed') reservation.disarm();
     const estimate = reservation.estimate;
+    // The first attempt finding its record applied (2) found a copy of itself: a client that
+    // re-sends unanswered commands after a reconnect delivered it twice. It resolves.
+    const first = lease.sent !== true;
+    lease.sent = true;
     const attempt = lease.backed
       ? this.core.call('set', [lease.id, 'u', String(actual), String(estimate)])
       : this.core.call('chg', [chargeId(lease.id), String(actual)]);
@@ -170,7 +176,7 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
       reservation.recordedAfterAll(this);
       lease.reported = true;
       this.reportRecord(estimate, code === 2 ? charged : actual, net, written);
-      if (code === 2) throw settled(this.name, reservation, true);
+      if (code === 2 && !first) throw settled(this.name, reservation, true);
     } finally {
       lease.pending = undefined;
     }

@@ -5,12 +5,20 @@
 // NOSCRIPT, and the EVAL that follows bypasses the faults.
 import type { BudgetError, BudgetEvent } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
+import type { RedisScriptClient } from '../src/index.js';
 import { RedisAllOf } from '../src/redis-all-of.js';
+import { opsOf } from './helpers/batches.js';
 import { codeOf, fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
 import { LossyClient } from './helpers/lossy-client.js';
 import { redisReady } from './helpers/redis.js';
 
 const redis = await fileRedis();
+
+/** `client`'s evalsha, except that a call carrying `op` is never answered (nor sent). */
+function hangsOn(op: string, client: RedisScriptClient): RedisScriptClient['evalsha'] {
+  return (sha, n, ...args) =>
+    opsOf(args.slice(n)).includes(op) ? new Promise(() => {}) : client.evalsha(sha, n, ...args);
+}
 const guard = guards(redis, 'lost');
 const tokens = tokenBudgets(redis, 'lost-t');
 const tree = trees(redis, 'lost-tree');
@@ -102,6 +110,35 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
       ]);
       expect(seen).toHaveLength(2);
       expect(await t.snapshot()).toMatchObject({ consumed: 150, debt: 50 });
+    }
+  });
+
+  it('resolves a record whose only attempt the client delivered twice', async () => {
+    // What ioredis does with a command unanswered at a reconnect: it sends it again, and the
+    // caller gets the second answer.
+    const copies: RedisScriptClient = {
+      evalsha: async (sha, n, ...args) => {
+        await redis!.evalsha(sha, n, ...args);
+        return redis!.evalsha(sha, n, ...args);
+      },
+      eval: async (script, n, ...args) => {
+        await redis!.eval(script, n, ...args);
+        return redis!.eval(script, n, ...args);
+      },
+    };
+    for (const backed of [true, false]) {
+      const events: BudgetEvent[] = [];
+      const t = tokens(100, {
+        redis: backed ? copies : { ...copies, evalsha: hangsOn('acq', copies) },
+        failure: 'open',
+        timeoutMs: 100,
+        observer: (e) => events.push(e),
+      });
+      const r = (await t.tryReserveTokens(10))!;
+      await t.recordUsage(r, 30, 0);
+      expect(r.state).toBe('recorded');
+      expect(events.filter((e) => e.type === 'record')).toMatchObject([{ actual: 30 }]);
+      expect(await t.snapshot()).toMatchObject({ consumed: 30, available: 70 });
     }
   });
 
