@@ -4,6 +4,7 @@
 import { SharedBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import type { HammerInput } from './shared/hammer-worker.js';
+import type { ReleasingInput } from './shared/releasing-worker.js';
 import { exited, firstMessage, startWorker } from './shared/spawn.js';
 
 const CAPACITY = 500;
@@ -57,6 +58,42 @@ describe('SharedBudget when workers are terminated holding units', () => {
     expect(budget.reclaimExpired()).toEqual({ handles: 0, units: 0 });
     budget.close();
   }, 60_000);
+
+  it('a worker terminated while releasing units other handles reserved never frees units still held', async () => {
+    // The worker releases what handle a reserved; c holds 1 000 of its own throughout. A worker
+    // stopped between the release's stores and its count of units released for others left
+    // the lanes recording one release more than the pool held: closing a then gave back 100
+    // of c's units, and c's own release was refused as an over-release.
+    for (const striped of [false, true]) {
+      for (let round = 0; round < 20; round++) {
+        const budget = new SharedBudget(1e12, {
+          leaseMs: 60_000,
+          leakBackstop: false,
+          strict: true,
+        });
+        const a = SharedBudget.open(budget.share(), { leakBackstop: false });
+        const c = SharedBudget.open(budget.share(), { leakBackstop: false });
+        expect(a.tryReserveSync(1e10) && c.tryReserveSync(1_000)).toBe(true);
+        const worker = startWorker('./releasing-worker.ts', {
+          descriptor: budget.share() as never,
+          striped,
+          cost: 100,
+        } satisfies ReleasingInput);
+        budget.releaseOnExit(worker);
+        await firstMessage(worker);
+        await pause((round * 7) % 20);
+        await worker.terminate();
+        await exited(worker);
+        await pause(5);
+        a.close();
+        expect(budget.held()).toBe(1_000);
+        c.releaseSync(1_000);
+        expect(budget.snapshot()).toMatchObject({ held: 0, available: 1e12 });
+        c.close();
+        budget.close();
+      }
+    }
+  }, 120_000);
 
   it('without an exit watch, gives them back once the lease runs out', async () => {
     const budget = new SharedBudget(CAPACITY, { leaseMs: 1_500 });

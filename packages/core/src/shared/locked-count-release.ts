@@ -9,6 +9,7 @@ import {
   S_EPOCH,
   S_HELD,
   S_OVER_RELEASED,
+  S_UNCLAIMED,
 } from './layout.js';
 import type { SharedRegion } from './region.js';
 
@@ -52,7 +53,12 @@ export function releaseCountLocked(region: SharedRegion, cost: number): number {
   const laneCount = recorded - own;
   const laneHeld = fresh ? 0 : f[lf + L_HELD]!;
   const laneSlice = fresh ? 0 : f[lf + L_SLICE]!;
+  // Units released beyond this handle's own reservations were reserved through other handles:
+  // counted in `S_UNCLAIMED`, not taken from their lanes, whose records a lock-free call may
+  // not have reached yet; a reclaim settles them (see `SharedRegion.reclaimLane`).
+  const unclaimed = unclaimedAfter(f, accepted - own);
   // The tail: stores only.
+  f[S_UNCLAIMED] = unclaimed;
   f[S_OVER_RELEASED] = overReleased;
   f[S_COUNT] = countHeld - accepted;
   f[S_HELD] = held;
@@ -61,6 +67,17 @@ export function releaseCountLocked(region: SharedRegion, cost: number): number {
   f[lf + L_COUNT] = laneCount;
   f[lf + L_HELD] = laneHeld;
   f[lf + L_SLICE] = laneSlice;
-  if (own < accepted) region.releaseCountOfOthers(accepted - own);
   return accepted;
+}
+
+/**
+ * @internal `S_UNCLAIMED` after a release of `others` units that other handles reserved (the
+ * count API is one pool): they stay on those handles' lanes, which a reclaim debits by this
+ * count first. Computed before the caller's tail and stored in it: a store made by a call
+ * after the tail could be lost to a thread terminated on entering that call, leaving the
+ * lanes recording units the pool no longer holds, which a reclaim would then give back.
+ */
+export function unclaimedAfter(f: Float64Array, others: number): number {
+  const now = f[S_UNCLAIMED]!;
+  return others > 0 ? Math.min(now + others, MAX) : now;
 }

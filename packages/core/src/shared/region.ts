@@ -326,18 +326,6 @@ export class SharedRegion extends RegionMemory {
   }
 
   /**
-   * With the lock held, after the caller's own tail: a count-API release of `amount` units
-   * beyond what this handle's lane records released units other handles reserved (the count
-   * API is one pool). They are counted in `S_UNCLAIMED`, not taken from other lanes, whose
-   * records a lock-free call may not have reached yet; a reclaim settles them (see
-   * `reclaimLane`). One store.
-   */
-  releaseCountOfOthers(amount: number): void {
-    const f = this.f64;
-    f[S_UNCLAIMED] = Math.min(f[S_UNCLAIMED]! + amount, MAX);
-  }
-
-  /**
    * Reclaims every other lane `test` picks, under the lock (taken here unless `held`). Each
    * lane is reclaimed whole; a thread stopped between two lanes leaves both consistent.
    *

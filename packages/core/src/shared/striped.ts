@@ -14,8 +14,10 @@ import {
   S_HELD,
   S_OVER_RELEASED,
   S_SLICED,
+  S_UNCLAIMED,
   W_REFILLS,
 } from './layout.js';
+import { unclaimedAfter } from './locked-count-release.js';
 import { assertSharedMemory, type SharedBudgetDescriptor, SharedRegion } from './region.js';
 import { SharedBudget } from './shared-budget.js';
 import { checkOpenOptions, type SharedOpenOptions } from './shared-options.js';
@@ -282,12 +284,14 @@ export class StripedSharedBudget extends SharedBudget {
     const overReleased = Math.min(f[S_OVER_RELEASED]! + rest - accepted, MAX);
     const held = f[S_HELD]! - accepted;
     const available = f[S_AVAIL]! + accepted;
+    // Beyond its slice, the units were reserved through other handles.
+    const unclaimed = unclaimedAfter(f, accepted);
     // The tail: stores only.
+    f[S_UNCLAIMED] = unclaimed;
     f[S_OVER_RELEASED] = overReleased;
     f[S_COUNT] = countHeld - accepted;
     f[S_HELD] = held;
     f[S_AVAIL] = available;
-    if (accepted > 0) this.region.releaseCountOfOthers(accepted);
     this.unlock();
     this.sliceHeld = 0;
     this.sliceFree += fromSlice;
