@@ -9,6 +9,7 @@ import {
   checkTarget,
   type DimensionNames,
   emitWarning,
+  type Held,
   type PlanSettings,
   planFor,
 } from './gate.js';
@@ -147,7 +148,7 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
         // A provider answering with no result at all fails the call as a throw would.
         usage = measured(result.usage, estimate);
       } catch (error) {
-        await held.cancel();
+        await undo(held, error);
         throw error;
       }
       await settleOrFallBack(held, usage, estimate);
@@ -165,12 +166,34 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
         // Nothing was read when it throws: no result, no stream, or a stream already locked.
         return settleWhenDone(await doStream(), held, estimate, o.charsPerToken, warn);
       } catch (error) {
-        await held.cancel();
+        await undo(held, error);
         throw error;
       }
     },
   };
 }
+
+/**
+ * A call that failed before it produced anything: refunded whole, except the request itself
+ * when the provider answered it with an HTTP status (an AI SDK `APICallError`): a 429 or a 500
+ * counts against the provider's requests per minute as a success does, so a request budget
+ * keeps it (and a token budget is charged nothing).
+ */
+async function undo(held: Held, error: unknown): Promise<void> {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 100 && status <= 599) {
+    // Should the settle fail, the refund below is the fallback: the call's error is what the
+    // caller hears either way.
+    const kept = await held.settle(NOTHING_USED).then(
+      () => true,
+      () => false,
+    );
+    if (kept) return;
+  }
+  await held.cancel();
+}
+
+const NOTHING_USED = { input: 0, output: 0, cachedInput: 0, cacheWrite: 0 } as const;
 
 interface Checked {
   readonly budget: BudgetMiddlewareOptions['budget'];

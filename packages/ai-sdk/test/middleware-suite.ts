@@ -65,6 +65,34 @@ export function middlewareSuite<M extends MockModel, W extends WrappedModel>(sdk
       expect(tokens.snapshot()).toMatchObject({ available: 1_000, consumed: 0, reserved: 0 });
     });
 
+    it('keeps the request, and refunds the rest, when the provider answered the call with an error', async () => {
+      // What the AI SDK throws for an HTTP answer (APICallError): it carries the status code.
+      const answered = (status: number) =>
+        Object.assign(new Error(`provider ${status}`), { statusCode: status });
+      for (const [error, kept] of [
+        [answered(429), 1],
+        [answered(500), 1],
+        [new Error('socket hang up'), 0], // never answered: refunded whole
+      ] as const) {
+        const rpm = new AtomicBudget(10);
+        const tokens = new AtomicTokenBudget(1_000);
+        const model = wrap(failing(error), {
+          budget: coordinator({ requests: rpm, tokens }),
+          estimate: fixed(100, 100),
+        });
+        await expect(sdk.generateText({ model, prompt: 'hi', maxRetries: 0 })).rejects.toThrow(
+          error.message,
+        );
+        const { stream } = await model.doStream({ prompt: [] }).then(
+          () => ({ stream: 'resolved' }),
+          () => ({ stream: 'rejected' }),
+        );
+        expect(stream).toBe('rejected');
+        expect(rpm.available()).toBe(10 - 2 * kept); // two calls: generate, then stream
+        expect(tokens.snapshot()).toMatchObject({ available: 1_000, reserved: 0, consumed: 0 });
+      }
+    });
+
     it('denies with a typed error carrying retryAfterMs, sending nothing', async () => {
       const clock = new FakeClock();
       const rpm = tokenBucket({ burst: 1, rate: 1, per: 60_000, clock });
