@@ -2,7 +2,7 @@ import type { LanguageModelMiddleware } from 'ai';
 import type { TokenEstimate } from './estimate.js';
 import type { Held } from './gate.js';
 import type { TokenUsage } from './prices.js';
-import { measured, type ReportedUsage } from './usage.js';
+import { measured, type ReportedUsage, reportsAny } from './usage.js';
 
 type StreamResult = Awaited<ReturnType<NonNullable<LanguageModelMiddleware['wrapStream']>>>;
 type Part = StreamResult['stream'] extends ReadableStream<infer P> ? P : never;
@@ -78,9 +78,10 @@ function utf8Length(text: string): number {
 /**
  * @internal The provider's stream, passed through unchanged, settling the call exactly once:
  * with the usage of its `finish` part when it ends; when it errors, is aborted or is
- * abandoned (cancelled by the reader) before that, with the estimated input plus the output
- * streamed so far — its UTF-8 bytes at `charsPerToken` (the provider bills what it generated)
- * — or, if nothing was streamed, by refunding everything.
+ * abandoned (cancelled by the reader) before that, or sends an `error` part and a finish that
+ * reports no usage at all, with the estimated input plus the output streamed so far — its
+ * UTF-8 bytes at `charsPerToken` (the provider bills what it generated) — or, if nothing was
+ * streamed, by refunding everything.
  */
 export function settleWhenDone(
   result: StreamResult,
@@ -92,15 +93,18 @@ export function settleWhenDone(
   const reader = result.stream.getReader();
   let usage: ReportedUsage | undefined;
   let finished = false;
+  // An error part: the provider failed in band (and may still send a finish, without usage).
+  let failed = false;
   const out: Output = { bytes: 0, file: false, streamedTools: new Set() };
   let settled = false;
   const settleOnce = async (): Promise<void> => {
     if (settled) return;
     settled = true;
-    if (finished) {
+    if (finished && (!failed || reportsAny(usage))) {
       // A finish part without usage: what the provider did not report is taken at its estimate.
       await settleOrFallBack(held, measured(usage, estimate), estimate);
     } else if (out.bytes > 0 || out.file) {
+      // Cut short, or failed in band with nothing reported: what it streamed.
       // A generated file has no size in tokens that its bytes tell: the estimate's output.
       const streamed = Math.ceil(out.bytes / charsPerToken);
       const output = out.file ? Math.max(streamed, estimate.output) : streamed;
@@ -135,6 +139,8 @@ export function settleWhenDone(
       if (part?.type === 'finish') {
         finished = true;
         usage = part.usage;
+      } else if (part?.type === 'error') {
+        failed = true;
       } else addOutput(out, part);
       controller.enqueue(part);
     },

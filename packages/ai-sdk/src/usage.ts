@@ -40,3 +40,13 @@ export function measured(usage: ReportedUsage | undefined, estimate: TokenEstima
   const cacheWrite = Math.min(count(i?.cacheWrite) ?? 0, input - cachedInput);
   return { input, output, cachedInput, cacheWrite };
 }
+
+/** @internal Whether `usage` reports any count at all (a total or a part). */
+export function reportsAny(usage: ReportedUsage | undefined): boolean {
+  const i = usage?.inputTokens;
+  const o = usage?.outputTokens;
+  return (
+    sumOf(i?.total, i?.noCache, i?.cacheRead, i?.cacheWrite, o?.total, o?.text, o?.reasoning) !==
+    undefined
+  );
+}

@@ -7,7 +7,7 @@ import { AtomicTokenBudget, BudgetError, type TokenBudget } from '@budgetry/core
 import { FakeClock } from '@budgetry/testing';
 import { describe, expect, it } from 'vitest';
 import { budgetMiddleware } from '../src/index.js';
-import { finish, mocks, textChunks } from './mock.js';
+import { finish, mocks, textChunks, usage } from './mock.js';
 import type { Answer, Chunk, MockModel, Sdk, WrappedModel } from './sdk.js';
 
 const fixed = (input: number, output: number) => () => ({ input, output });
@@ -147,6 +147,29 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
         );
         await sdk.generateText({ model, prompt: 'hi', maxRetries: 0 });
         expect(tokens.snapshot()).toMatchObject({ consumed: charged, reserved: 0 });
+      }
+    });
+
+    it('settles a stream that fails in band, then finishes without usage, as one cut short', async () => {
+      // How OpenAI-style providers end a failed stream: an error part, then a finish that
+      // reports nothing. What was streamed is charged; nothing streamed, nothing charged.
+      const failedFinish = {
+        type: 'finish',
+        finishReason: { unified: 'error', raw: undefined },
+        usage: usage(undefined, undefined),
+      } as unknown as Chunk;
+      const error = { type: 'error', error: new Error('overloaded') } as unknown as Chunk;
+      for (const [chunks, consumed] of [
+        [[{ type: 'stream-start', warnings: [] } as unknown as Chunk, error, failedFinish], 0],
+        [[...textChunks(['abcdefgh']).slice(0, -1), error, failedFinish], 100 + 2],
+        // A finish that does report usage is taken as reported, error part or not.
+        [[...textChunks(['abcdefgh']), error, finish(7, 3)], 10],
+      ] as const) {
+        const tokens = new AtomicTokenBudget(10_000);
+        const model = wrap(streaming([...chunks]), { budget: tokens, estimate: fixed(100, 4_000) });
+        const { stream } = await model.doStream({ prompt: [] });
+        await drain(stream);
+        expect(tokens.snapshot()).toMatchObject({ consumed, reserved: 0 });
       }
     });
 
