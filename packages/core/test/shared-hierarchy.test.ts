@@ -233,6 +233,48 @@ describe('SharedHierarchy keys are data', () => {
     'a'.repeat(300),
   ];
 
+  it("closing the handle whose units another released gives back none of a third's", () => {
+    // c holds 1 000 of its own on t; a reserves 100 that w releases (one pool per node). Which
+    // handle's units w released is not known, so no record is debited for them: closing a
+    // gives back no more than the node holds beyond the other records, which is nothing.
+    // Debiting the first other record (c's, opened first) let a give its 100 back a second time.
+    for (const cFirst of [true, false]) {
+      const root = tree({ capacity: 1_100, children: { capacity: 1_100 } });
+      const o = { leakBackstop: false } as const;
+      const [c, a] = cFirst
+        ? [SharedHierarchy.open(root.share(), o), SharedHierarchy.open(root.share(), o)]
+        : [
+            ...[
+              SharedHierarchy.open(root.share(), o),
+              SharedHierarchy.open(root.share(), o),
+            ].reverse(),
+          ];
+      const w = SharedHierarchy.open(root.share(), o);
+      open.push(c!, w);
+      expect(c!.child('t').tryReserveSync(1_000)).toBe(true);
+      expect(a!.child('t').tryReserveSync(100)).toBe(true);
+      w.child('t').releaseSync(100);
+      a!.close();
+      expect(root.child('t').held()).toBe(1_000);
+      expect(w.child('t').tryReserveSync(101)).toBe(false); // 1 100 is the node's capacity
+      c!.child('t').releaseSync(1_000);
+      expect(root.child('t').held()).toBe(0);
+      expect(root.snapshot().overReleased).toBe(0);
+    }
+    // One handle alone recording units: a hand-off to another frees its record, and closing it
+    // gives back nothing more.
+    const root = tree({ capacity: 1_100, children: { capacity: 1_100 } });
+    const o = { leakBackstop: false } as const;
+    const a = SharedHierarchy.open(root.share(), o);
+    const w = SharedHierarchy.open(root.share(), o);
+    open.push(w);
+    expect(a.child('t').tryReserveSync(100)).toBe(true);
+    w.child('t').releaseSync(100);
+    a.close();
+    expect(root.child('t').held()).toBe(0);
+    expect(w.child('t').tryReserveSync(1_100)).toBe(true);
+  });
+
   it('never aliases two keys, across handles, and lists them back as they were given', () => {
     const root = tree({
       capacity: 10_000,

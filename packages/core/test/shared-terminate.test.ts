@@ -95,6 +95,31 @@ describe('SharedBudget when workers are terminated holding units', () => {
     }
   }, 120_000);
 
+  it('a worker terminated while refilling leaves the refill count with the epoch', async () => {
+    // Striped handles tell a refill by a count the refill bumps last; bumped by an Atomics
+    // call, a thread terminated on entering it left a new epoch the count did not show, and a
+    // striped handle kept serving its old epoch's slice beside a full new epoch.
+    for (let round = 0; round < 30; round++) {
+      const budget = new SharedBudget(1_000, { leakBackstop: false });
+      const descriptor = budget.share();
+      const worker = startWorker('./releasing-worker.ts', {
+        descriptor: descriptor as never,
+        striped: false,
+        cost: 0,
+        refill: true,
+      } satisfies ReleasingInput);
+      budget.releaseOnExit(worker);
+      await firstMessage(worker);
+      await pause(round % 10);
+      await worker.terminate();
+      await exited(worker);
+      // One refill a call, from epoch 0: the epoch and the count (Int32 word 9) agree.
+      const refills = new Int32Array(descriptor.buffer)[9];
+      expect(budget.snapshot().epoch).toBe(refills);
+      budget.close();
+    }
+  }, 120_000);
+
   it('without an exit watch, gives them back once the lease runs out', async () => {
     const budget = new SharedBudget(CAPACITY, { leaseMs: 1_500 });
     const gate = new SharedArrayBuffer(4);

@@ -47,11 +47,14 @@ export class TreeRefills implements RefillSite {
     const f = this.tree.f64;
     const epoch = Math.min(f[S_EPOCH]! + times, MAX);
     this.epoch = epoch;
+    // Counted for striped handles, which read it without the lock; stored in the tail, since an
+    // Atomics call there is a point a terminated thread can stop at, halfway through the tail.
+    const refills = (this.tree.i32[W_REFILLS]! + 1) | 0;
     // The tail: stores only.
     f[S_EPOCH] = epoch;
     f[HF_DUE] = due;
     f[HF_DONE] = done;
-    Atomics.add(this.tree.i32, W_REFILLS, 1);
+    this.tree.i32[W_REFILLS] = refills;
   }
 
   afterRefill(): void {

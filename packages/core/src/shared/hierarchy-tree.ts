@@ -212,21 +212,24 @@ export class HierarchyTree implements EventSite {
   /**
    * With the lock held, after the caller's own tail: a count-API release on `node` of
    * `amount` units beyond what this handle's record holds released units other handles
-   * reserved (a node's count API is one pool), so their records stop holding them, as on
-   * `SharedBudget`. One store per record; a thread stopped between two leaves records holding
-   * more than the pool does, which `reclaimHolds` clamps.
+   * reserved (a node's count API is one pool). When one other handle alone records units on
+   * the node, they were its: its record stops holding them (one store), so a hand-off from
+   * one thread to another frees the reserving handle's record. When several do, whose units
+   * they were is not known, and no record is debited: taking them from the wrong one let its
+   * reclaim give back units another handle still held. The records then hold more than the
+   * node, which `reclaimHolds` clamps, as it does for a thread stopped before this store.
    */
   releaseCountOfOthers(node: number, amount: number, epoch: number): void {
-    let left = amount;
-    for (let j = 0; j < this.layout.lanes && left > 0; j++) {
-      if (j === this.region.lane) continue;
-      const recorded = this.countOf(j, node, epoch);
-      if (recorded === 0) continue;
-      const take = Math.min(recorded, left);
-      left -= take;
-      const e = this.findHoldIn(this.layout.holdsF64(j), node);
-      this.f64[e + E_COUNT] = recorded - take;
+    let only = -1;
+    for (let j = 0; j < this.layout.lanes; j++) {
+      if (j === this.region.lane || this.countOf(j, node, epoch) === 0) continue;
+      if (only >= 0) return; // a second handle records units here
+      only = j;
     }
+    if (only < 0) return;
+    const recorded = this.countOf(only, node, epoch);
+    const e = this.findHoldIn(this.layout.holdsF64(only), node);
+    this.f64[e + E_COUNT] = recorded - Math.min(recorded, amount);
   }
 
   /**

@@ -125,6 +125,9 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     const available = capacity - held - sliced;
     this.refilledTo = available;
     this.refilledEpoch = epoch;
+    // Counted for striped handles, which read it without the lock; stored in the tail, since an
+    // Atomics call there is a point a terminated thread can stop at, halfway through the tail.
+    const refills = (this.i32[W_REFILLS]! + 1) | 0;
     // The tail: stores only.
     f[S_EPOCH] = epoch;
     f[S_COUNT] = count;
@@ -134,7 +137,7 @@ export abstract class SharedGuardCore extends SyncGuardBase implements PermitSet
     f[S_AVAIL] = available;
     f[HF_DUE] = due;
     f[HF_DONE] = done;
-    Atomics.add(this.i32, W_REFILLS, 1);
+    this.i32[W_REFILLS] = refills;
   }
 
   /** The epoch and the units available the last refill through this handle left. */

@@ -189,6 +189,9 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     const after = capacity - held - debtAfter(debt, capacity, times - 1);
     this.refilledEpoch = epoch;
     this.refilledTo = after;
+    // Counted for striped handles, which read it without the lock; stored in the tail, since an
+    // Atomics call there is a point a terminated thread can stop at, halfway through the tail.
+    const refills = (this.i32[W_REFILLS]! + 1) | 0;
     // The tail: stores only, which a terminated thread finishes or never starts.
     f[S_EPOCH] = epoch;
     f[S_COUNT] = count;
@@ -197,7 +200,7 @@ export abstract class SharedTokenHandle extends SyncTokenBudgetBase {
     f[S_AVAIL] = after;
     f[HF_DUE] = due;
     f[HF_DONE] = done;
-    Atomics.add(this.i32, W_REFILLS, 1);
+    this.i32[W_REFILLS] = refills;
   }
 
   /** The epoch and the net available the last refill through this handle left. */
