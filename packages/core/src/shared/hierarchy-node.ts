@@ -256,7 +256,9 @@ export class SharedHierarchyNode
     f[p0 + N_OWN] = o0;
     f[e + E_COUNT] = ec;
     f[S_OVER_RELEASED] = over;
-    if (accepted > mine) t.releaseCountOfOthers(this.index, accepted - mine, epoch);
+    if (accepted > mine) {
+      t.releaseCountOfOthers(this.index, accepted - mine, epoch, counted - accepted === 0);
+    }
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WATCHERS) > 0) t.region.bumpFreed();

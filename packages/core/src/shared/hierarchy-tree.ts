@@ -218,14 +218,21 @@ export class HierarchyTree implements EventSite {
    * they were is not known, and no record is debited: taking them from the wrong one let its
    * reclaim give back units another handle still held. The records then hold more than the
    * node, which `reclaimHolds` clamps, as it does for a thread stopped before this store.
+   * Once such a release leaves the node's count API holding nothing (`drained`), every record
+   * of it is spent, whoever's: all are cleared, which frees their slots.
    */
-  releaseCountOfOthers(node: number, amount: number, epoch: number): void {
+  releaseCountOfOthers(node: number, amount: number, epoch: number, drained: boolean): void {
     let only = -1;
     for (let j = 0; j < this.layout.lanes; j++) {
       if (j === this.region.lane || this.countOf(j, node, epoch) === 0) continue;
+      if (drained) {
+        this.f64[this.findHoldIn(this.layout.holdsF64(j), node) + E_COUNT] = 0;
+        continue;
+      }
       if (only >= 0) return; // a second handle records units here
       only = j;
     }
+    if (drained) return;
     if (only < 0) return;
     const recorded = this.countOf(only, node, epoch);
     const e = this.findHoldIn(this.layout.holdsF64(only), node);
