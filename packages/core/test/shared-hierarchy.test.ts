@@ -287,6 +287,22 @@ describe('SharedHierarchy keys are data', () => {
     }
     expect(many.held()).toBe(0);
     expect(x!.child('last').tryReserveSync(1) && y!.child('last').tryReserveSync(1)).toBe(true);
+    // The same when the release that drains each node is a handle's own: x's record of the
+    // unit z released for it is cleared then, so x neither fills its 4 records nor makes a
+    // later close keep units nobody holds.
+    const small = tree({ capacity: 1_000, children: { capacity: 10 } }, { maxHoldsPerHandle: 4 });
+    const [p, q, r, s] = [0, 1, 2, 3].map(() => SharedHierarchy.open(small.share(), o));
+    open.push(p!, q!, r!);
+    for (let k = 0; k < 8; k++) {
+      const key = `m${k}`;
+      expect(p!.child(key).tryReserveSync(1) && q!.child(key).tryReserveSync(1)).toBe(true);
+      r!.child(key).releaseSync(1); // whose unit is not known: no record debited
+      q!.child(key).releaseSync(1); // q's own, draining the node
+    }
+    expect(small.held()).toBe(0);
+    expect(s!.child('m0').tryReserveSync(5)).toBe(true);
+    s!.close();
+    expect(small.held()).toBe(0);
   });
 
   it('never aliases two keys, across handles, and lists them back as they were given', () => {

@@ -6,6 +6,7 @@ import type { SyncBudgetGuard, SyncBudgetPermit } from '../spec/budget-guard.js'
 import { type BudgetCapabilities, schedulableCapabilities } from '../spec/capabilities.js';
 import type { Decision } from '../spec/decision.js';
 import { tellOverRelease, tellReserved, tellSettled } from './hierarchy-events.js';
+import { clearRecords, releaseCountOfOthers } from './hierarchy-handoff.js';
 import { childKeys, hasChild } from './hierarchy-keys.js';
 import { E_COUNT, E_EPOCH, E_PERMITS, N_CAP, N_COUNT, N_HELD, N_OWN } from './hierarchy-layout.js';
 import { tooMany } from './hierarchy-limits.js';
@@ -18,6 +19,7 @@ import {
   S_EPOCH,
   S_LEAKS,
   S_OVER_RELEASED,
+  S_UNCLAIMED,
   W_LOCK,
   W_WATCHERS,
 } from './layout.js';
@@ -256,9 +258,11 @@ export class SharedHierarchyNode
     f[p0 + N_OWN] = o0;
     f[e + E_COUNT] = ec;
     f[S_OVER_RELEASED] = over;
-    if (accepted > mine) {
-      t.releaseCountOfOthers(this.index, accepted - mine, epoch, counted - accepted === 0);
-    }
+    const drained = counted - accepted === 0;
+    if (accepted > mine) releaseCountOfOthers(t, this.index, accepted - mine, epoch, drained);
+    // A release of its own that drains the node, after some release debited no record: the
+    // records of the node may hold spent units (one load when none did).
+    else if (drained && f[S_UNCLAIMED]! > 0) clearRecords(t, this.index, epoch);
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WATCHERS) > 0) t.region.bumpFreed();

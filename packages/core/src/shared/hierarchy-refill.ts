@@ -1,7 +1,7 @@
 import { catchUpDue, type RefillSite, refillNow, refillScheduled } from './due-refill.js';
 import { tell } from './hierarchy-events.js';
 import type { HierarchyTree } from './hierarchy-tree.js';
-import { HF_DONE, HF_DUE, S_EPOCH, W_REFILLS } from './layout.js';
+import { HF_DONE, HF_DUE, S_EPOCH, S_UNCLAIMED, W_REFILLS } from './layout.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -52,6 +52,8 @@ export class TreeRefills implements RefillSite {
     const refills = (this.tree.i32[W_REFILLS]! + 1) | 0;
     // The tail: stores only.
     f[S_EPOCH] = epoch;
+    // Records of older epochs are fenced off: none holds spent units of the new one.
+    f[S_UNCLAIMED] = 0;
     f[HF_DUE] = due;
     f[HF_DONE] = done;
     this.tree.i32[W_REFILLS] = refills;

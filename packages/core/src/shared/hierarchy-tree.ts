@@ -183,7 +183,8 @@ export class HierarchyTree implements EventSite {
   }
 
   /** With the lock held: the record for `node` among the records from `first`, else `-1`. */
-  private findHoldIn(first: number, node: number): number {
+  /** @internal */
+  findHoldIn(first: number, node: number): number {
     const f = this.f64;
     const mask = this.holdsPerLane - 1;
     for (let k = 0; k <= mask; k++) {
@@ -196,7 +197,8 @@ export class HierarchyTree implements EventSite {
   }
 
   /** With the lock held: the count-API units lane `lane` records on `node` in `epoch`. */
-  private countOf(lane: number, node: number, epoch: number): number {
+  /** @internal */
+  countOf(lane: number, node: number, epoch: number): number {
     if (this.i32[laneI32(lane) + L_STATE] === FREE) return 0;
     const e = this.findHoldIn(this.layout.holdsF64(lane), node);
     return e >= 0 && this.f64[e + E_EPOCH] === epoch ? this.f64[e + E_COUNT]! : 0;
@@ -207,36 +209,6 @@ export class HierarchyTree implements EventSite {
     let sum = 0;
     for (let j = 0; j < this.layout.lanes; j++) if (j !== lane) sum += this.countOf(j, node, epoch);
     return sum;
-  }
-
-  /**
-   * With the lock held, after the caller's own tail: a count-API release on `node` of
-   * `amount` units beyond what this handle's record holds released units other handles
-   * reserved (a node's count API is one pool). When one other handle alone records units on
-   * the node, they were its: its record stops holding them (one store), so a hand-off from
-   * one thread to another frees the reserving handle's record. When several do, whose units
-   * they were is not known, and no record is debited: taking them from the wrong one let its
-   * reclaim give back units another handle still held. The records then hold more than the
-   * node, which `reclaimHolds` clamps, as it does for a thread stopped before this store.
-   * Once such a release leaves the node's count API holding nothing (`drained`), every record
-   * of it is spent, whoever's: all are cleared, which frees their slots.
-   */
-  releaseCountOfOthers(node: number, amount: number, epoch: number, drained: boolean): void {
-    let only = -1;
-    for (let j = 0; j < this.layout.lanes; j++) {
-      if (j === this.region.lane || this.countOf(j, node, epoch) === 0) continue;
-      if (drained) {
-        this.f64[this.findHoldIn(this.layout.holdsF64(j), node) + E_COUNT] = 0;
-        continue;
-      }
-      if (only >= 0) return; // a second handle records units here
-      only = j;
-    }
-    if (drained) return;
-    if (only < 0) return;
-    const recorded = this.countOf(only, node, epoch);
-    const e = this.findHoldIn(this.layout.holdsF64(only), node);
-    this.f64[e + E_COUNT] = recorded - Math.min(recorded, amount);
   }
 
   /**
