@@ -87,14 +87,18 @@ local function due(deadline)
     meta = true
   end
 end
-local function bury(id, rec)
-  redis.call('HSET', L, id, rec)
+-- Records written now are forgotten at now + graveMs: the graveyard is looked at by then.
+local function forgetting()
   local forget = now + graveMs
-  redis.call('ZADD', G, forget, id)
   if forget < ng then
     ng = forget
     meta = true
   end
+  return forget
+end
+local function bury(id, rec)
+  redis.call('HSET', L, id, rec)
+  redis.call('ZADD', G, forgetting(), id)
 end
 local keptIds = {}
 local function keep(id, rec)
@@ -103,13 +107,8 @@ local function keep(id, rec)
 end
 local function flushKept()
   if #keptIds == 0 then return end
-  local forget = now + graveMs
-  redis.call('ZADD', G, BUNDLED + forget, table.concat(keptIds, ' '))
+  redis.call('ZADD', G, BUNDLED + forgetting(), table.concat(keptIds, ' '))
   keptIds = {}
-  if forget < ng then
-    ng = forget
-    meta = true
-  end
 end
 `;
 
