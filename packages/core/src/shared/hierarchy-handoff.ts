@@ -15,20 +15,15 @@ const MAX = Number.MAX_SAFE_INTEGER;
  * handle's record. When several do, whose units they were is not known, and no record is
  * debited: taking them from the wrong one let its reclaim give back units another handle still
  * held. The records then hold more than the node, which `reclaimHolds` clamps, as it does for a
- * thread stopped before this store. A release that leaves the node's count API holding nothing
- * (`drained`) clears every record of it (see {@link clearRecords}).
+ * thread stopped before this store. (A release that leaves the node's count API holding nothing
+ * clears every record of it instead: see {@link clearRecords}.)
  */
 export function releaseCountOfOthers(
   t: HierarchyTree,
   node: number,
   amount: number,
   epoch: number,
-  drained: boolean,
 ): void {
-  if (drained) {
-    clearRecords(t, node, epoch);
-    return;
-  }
   let only = -1;
   for (let j = 0; j < t.layout.lanes; j++) {
     if (j === t.region.lane || t.countOf(j, node, epoch) === 0) continue;

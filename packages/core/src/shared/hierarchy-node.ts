@@ -258,11 +258,12 @@ export class SharedHierarchyNode
     f[p0 + N_OWN] = o0;
     f[e + E_COUNT] = ec;
     f[S_OVER_RELEASED] = over;
-    const drained = counted - accepted === 0;
-    if (accepted > mine) releaseCountOfOthers(t, this.index, accepted - mine, epoch, drained);
-    // A release of its own that drains the node, after some release debited no record: the
-    // records of the node may hold spent units (one load when none did).
-    else if (drained && f[S_UNCLAIMED]! > 0) clearRecords(t, this.index, epoch);
+    // A release that drains the node clears every record of it: after another's units, or, once
+    // some release debited no record (one load when none did), after its own. Else units
+    // beyond its own record come off another's record, when that is known to be theirs.
+    if (counted === accepted && (accepted > mine || f[S_UNCLAIMED]! > 0)) {
+      clearRecords(t, this.index, epoch);
+    } else if (accepted > mine) releaseCountOfOthers(t, this.index, accepted - mine, epoch);
     if ((Atomics.exchange(i32, W_LOCK, 0) & LOCK_CONTENDED) !== 0) Atomics.notify(i32, W_LOCK, 1);
     if (--t.callsToBeat === 0) t.beatNow();
     if (accepted > 0 && Atomics.load(i32, W_WATCHERS) > 0) t.region.bumpFreed();
