@@ -34,7 +34,9 @@ export interface PermitOwner<K> {
  * once, as that member settles its own leases.
  *
  * - A settle that fails (`BACKEND`, `TIMEOUT`) leaves the permit `held`: call again. If the
- *   first attempt did reach Redis, the retry changes nothing and resolves `false`.
+ *   first attempt did reach Redis, the retry changes nothing and resolves `false`. A single
+ *   call whose command the client delivered twice (a re-send after a reconnect) resolves
+ *   `true`.
  * - If the lease expired first, every member got its units back then, once. A later
  *   `release()` resolves `false`; a later commit charges each token member its usage in full
  *   (as a late `recordUsage` does) and, if a guard member is among them, rejects with
@@ -61,6 +63,8 @@ export class RedisAllOfPermit<K extends string | number = string> implements Bud
   private status: PermitState = 'held';
   private expiredFlag = false;
   private settling: Promise<unknown> | undefined;
+  /** Whether a settle was sent before: else a settle found applied is this one, sent twice. */
+  private sent = false;
   private deadline: number | undefined;
 
   /** @internal The all-of constructs permits. */
@@ -209,12 +213,16 @@ export class RedisAllOfPermit<K extends string | number = string> implements Bud
     // One attempt at a time: a second settle waits for the first, then finds it settled.
     while (this.settling !== undefined) await this.settling.catch(() => {});
     if (this.status !== 'held') return false;
+    // The first attempt finding its settle applied (2) found a copy of itself: a client that
+    // re-sends unanswered commands after a reconnect delivered it twice. It settled the permit.
+    const first = !this.sent;
+    this.sent = true;
     const attempt = this.owner.settle(this.id, how, this.cost, amounts);
     this.settling = attempt;
     try {
       const results = await attempt;
       const codes = results.map((r) => r[0]);
-      const now = codes.some((c) => c === 1);
+      const now = codes.some((c) => c === 1 || (first && c === 2));
       if (results.some((r) => r[3] === 1 || r[0] === -2)) this.expiredFlag = true;
       if (codes.some((c) => c === -2)) {
         this.status = now ? 'committed' : 'released';

@@ -250,7 +250,11 @@ local function runOp(op, A)
       elseif state == 'x' then
         if how == 'c' then out = {-2, extra, 0} else out = {0, 0, 0, 1} end
       elseif state == how then
-        out = {2, 0, 0}
+        -- Applied before (a retry, or a copy of the command): what it gave back, as the
+        -- epoch reads now.
+        local back = 0
+        if lep == ep then back = how == 'r' and cost or cost - extra end
+        out = {2, back, 0}
       elseif state == 'c' then
         out = {3, 0, 0} -- committed by another settle first
       else

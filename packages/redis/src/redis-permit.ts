@@ -12,7 +12,9 @@ type How = 'r' | 'c';
  * - Every settle carries the permit's id: after a failure (`BACKEND`, `TIMEOUT`) the permit
  *   stays `held` and the same call can simply be made again. If the first attempt did reach
  *   Redis, the retry is recognised, changes nothing and resolves `false` (this call did not
- *   settle the permit: the earlier one did), and `state` then says how it was settled.
+ *   settle the permit: the earlier one did), and `state` then says how it was settled. A
+ *   single call whose command the client delivered twice (ioredis re-sends unanswered
+ *   commands after a reconnect) resolves `true`.
  * - If the lease expires first (the process stalled, or died, for longer than `leaseMs`),
  *   Redis refunds the units once. A later `release()` resolves `false`. A later `commit()`
  *   rejects with `LEASE_EXPIRED` and charges nothing: a guard never goes below zero, and the
@@ -42,6 +44,8 @@ export class RedisPermit implements BudgetPermit {
   private status: PermitState = 'held';
   private expiredFlag = false;
   private settling: Promise<unknown> | undefined;
+  /** Whether a settle was sent before: else a settle found applied is this one, sent twice. */
+  private sent = false;
   private deadline: number | undefined;
 
   /** @internal Budgets construct permits. */
@@ -130,12 +134,18 @@ export class RedisPermit implements BudgetPermit {
       this.status = how === 'r' ? 'released' : 'committed';
       return true;
     }
+    // The first attempt finding its settle applied (2) found a copy of itself: a client that
+    // re-sends unanswered commands after a reconnect delivered it twice. It settled the permit.
+    const first = !this.sent;
+    this.sent = true;
     const attempt = this.core.call('set', [this.id, how, String(used), String(this.cost)]);
     this.settling = attempt;
     try {
       const { v, net } = await attempt;
       const [code = 0, refunded = 0, , expired = 0] = v;
-      if (code === 1) return this.done(how, used, refunded, Math.max(net, 0));
+      if (code === 1 || (code === 2 && first)) {
+        return this.done(how, used, refunded, Math.max(net, 0));
+      }
       // 2: an earlier attempt of this very settle reached Redis (its answer was lost); 3: an
       // earlier commit did, before this release.
       this.status = (code === 2 && how === 'c') || code === 3 ? 'committed' : 'released';

@@ -254,7 +254,8 @@ export class RedisTokenBudget extends RemoteBudget implements TokenBudget, Budge
         }
         return 0;
       }
-      const back = v[0] === 1 ? (v[1] ?? 0) : 0;
+      // 2: a copy of this refund (sent once) applied it, and says what it gave back.
+      const back = v[0] === 1 || v[0] === 2 ? (v[1] ?? 0) : 0;
       const available = Math.max(net, 0);
       this.core.emit(() => ({
         type: 'release',

@@ -113,19 +113,22 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
     }
   });
 
+  /**
+   * What ioredis does with a command unanswered at a reconnect: it sends it again, and the
+   * caller gets the second answer. Here every command goes twice.
+   */
+  const copies: RedisScriptClient = {
+    evalsha: async (sha, n, ...args) => {
+      await redis!.evalsha(sha, n, ...args);
+      return redis!.evalsha(sha, n, ...args);
+    },
+    eval: async (script, n, ...args) => {
+      await redis!.eval(script, n, ...args);
+      return redis!.eval(script, n, ...args);
+    },
+  };
+
   it('resolves a record whose only attempt the client delivered twice', async () => {
-    // What ioredis does with a command unanswered at a reconnect: it sends it again, and the
-    // caller gets the second answer.
-    const copies: RedisScriptClient = {
-      evalsha: async (sha, n, ...args) => {
-        await redis!.evalsha(sha, n, ...args);
-        return redis!.evalsha(sha, n, ...args);
-      },
-      eval: async (script, n, ...args) => {
-        await redis!.eval(script, n, ...args);
-        return redis!.eval(script, n, ...args);
-      },
-    };
     for (const backed of [true, false]) {
       const events: BudgetEvent[] = [];
       const t = tokens(100, {
@@ -140,6 +143,48 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
       expect(events.filter((e) => e.type === 'record')).toMatchObject([{ actual: 30 }]);
       expect(await t.snapshot()).toMatchObject({ consumed: 30, available: 70 });
     }
+  });
+
+  it('resolves a settle whose only attempt the client delivered twice, and reports it once', async () => {
+    const events: BudgetEvent[] = [];
+    const observer = (e: BudgetEvent) => events.push(e);
+    const b = guard(100, { redis: copies, observer });
+    const t = tree({ capacity: 100, children: { capacity: 60 } }, { redis: copies, observer });
+    const both = new RedisAllOf({
+      g: guard(100, { redis: copies }),
+      tpm: tokens(100, { redis: copies }),
+    });
+    for (const how of ['release', 'commit'] as const) {
+      events.length = 0;
+      const permits = [
+        (await b.tryAcquire(10))!,
+        (await t.child('acme').tryAcquire(10))!,
+        (await both.tryAcquire(10))!,
+      ];
+      for (const p of permits) {
+        expect(await (how === 'release' ? p.release() : p.commit(4))).toBe(true);
+        expect(p.state).toBe(how === 'release' ? 'released' : 'committed');
+        // A retry by the caller is still one: the permit was settled.
+        expect(await p.release()).toBe(false);
+      }
+      const settles = events.filter((e) => e.type === how);
+      expect(settles).toHaveLength(2); // the guard's and the tree node's
+      expect(settles.map((e) => ('refunded' in e ? e.refunded : undefined))).toEqual(
+        how === 'release' ? [10, 10] : [6, 6],
+      );
+    }
+    expect(
+      await Promise.all([b.available(), t.child('acme').available(), both.snapshot()]),
+    ).toMatchObject([96, 56, { g: { available: 96 }, tpm: { available: 96 } }]);
+  });
+
+  it('reports what a refund the client delivered twice gave back', async () => {
+    const events: BudgetEvent[] = [];
+    const t = tokens(100, { redis: copies, observer: (e) => events.push(e) });
+    const r = (await t.tryReserveTokens(10))!;
+    await r.disarm()!();
+    expect(events.filter((e) => e.type === 'release')).toMatchObject([{ cost: 10, refunded: 10 }]);
+    expect(await t.snapshot()).toMatchObject({ available: 100, held: 0 });
   });
 
   it('reports a record once when a refund sent right after it meets it', async () => {
