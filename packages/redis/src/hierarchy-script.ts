@@ -249,16 +249,18 @@ local function runOp(op, A)
         out = settleHeld(id, how, cost, lep, used, name)
       elseif state == 'x' then
         if how == 'c' then out = {-2, extra, 0} else out = {0, 0, 0, 1} end
-      elseif state == how then
-        -- Applied before (a retry, or a copy of the command): what it gave back, as the
-        -- epoch reads now.
-        local back = 0
-        if lep == ep then back = how == 'r' and cost or cost - extra end
-        out = {2, back, 0}
-      elseif state == 'c' then
-        out = {3, 0, 0} -- committed by another settle first
       else
-        out = {0, 0, 0}
+        -- Settled before: by this settle (2: a retry, or a copy of the command) or by a
+        -- commit (3); what it gave back, as the epoch reads now, and what it charged.
+        local back = 0
+        if lep == ep and (state == 'r' or state == 'c') then back = cost - extra end
+        if state == how then
+          out = {2, back, 0, 0, extra}
+        elseif state == 'c' then
+          out = {3, back, 0, 0, extra}
+        else
+          out = {0, 0, 0}
+        end
       end
     end
   ${lua.COMMON_OPS}

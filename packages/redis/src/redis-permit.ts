@@ -12,7 +12,8 @@ type How = 'r' | 'c';
  * - Every settle carries the permit's id: after a failure (`BACKEND`, `TIMEOUT`) the permit
  *   stays `held` and the same call can simply be made again. If the first attempt did reach
  *   Redis, the retry is recognised, changes nothing and resolves `false` (this call did not
- *   settle the permit: the earlier one did), and `state` then says how it was settled. A
+ *   settle the permit: the earlier one did), `state` then says how it was settled, and the
+ *   observer hears of that earlier settle then, once, with what Redis applied. A
  *   single call whose command the client delivered twice (ioredis re-sends unanswered
  *   commands after a reconnect) resolves `true`.
  * - If the lease expires first (the process stalled, or died, for longer than `leaseMs`),
@@ -142,13 +143,18 @@ export class RedisPermit implements BudgetPermit {
     this.settling = attempt;
     try {
       const { v, net } = await attempt;
-      const [code = 0, refunded = 0, , expired = 0] = v;
-      if (code === 1 || (code === 2 && first)) {
-        return this.done(how, used, refunded, Math.max(net, 0));
+      const [code = 0, refunded = 0, , expired = 0, charged = used] = v;
+      const available = Math.max(net, 0);
+      if (code === 1) return this.done(how, used, refunded, available);
+      if (code === 2 || code === 3) {
+        // An earlier attempt settled the permit — this very settle (2) or a commit before this
+        // release (3) — and its answer was lost, so nothing reported it: reported now, with
+        // what Redis applied. Only a copy of this call's own command (2, first) makes it true.
+        const was = code === 3 || how === 'c' ? 'c' : 'r';
+        this.done(was, was === 'c' ? charged : 0, refunded, available);
+        return code === 2 && first;
       }
-      // 2: an earlier attempt of this very settle reached Redis (its answer was lost); 3: an
-      // earlier commit did, before this release.
-      this.status = (code === 2 && how === 'c') || code === 3 ? 'committed' : 'released';
+      this.status = 'released';
       if (code === -2 || expired === 1) this.expiredFlag = true;
       if (code === -2) {
         throw new BudgetError({

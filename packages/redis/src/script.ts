@@ -269,14 +269,12 @@ local function settle(id, how, amount, cost)
   -- The same settle again: a retry whose first answer was lost, or a copy of the command. It
   -- changes nothing, and says that an earlier attempt applied it, what that one gave back
   -- (as the epoch reads now) and what it charged.
-  if state == how or (how == 'u' and state == 'U') then
-    local back = 0
-    if how ~= 'u' and live(lep) then back = how == 'r' and rcost or rcost - extra end
-    return {2, back, 0, 0, extra}
-  end
-  -- Another settle came first: 3 when it charged (a commit or a record; what it charged
-  -- follows), 0 when it released.
-  if state == 'c' or state == 'u' or state == 'U' then return {3, 0, 0, 0, extra} end
+  local back = 0
+  if (state == 'r' or state == 'c') and live(lep) then back = rcost - extra end
+  if state == how or (how == 'u' and state == 'U') then return {2, back, 0, 0, extra} end
+  -- Another settle came first: 3 when it charged (a commit or a record; what it gave back
+  -- and what it charged follow), 0 when it released.
+  if state == 'c' or state == 'u' or state == 'U' then return {3, back, 0, 0, extra} end
   return {0, 0, 0}
 end
 -- Runs the single-budget operation op, its arguments from ARGV[A]; nil for an unknown one.

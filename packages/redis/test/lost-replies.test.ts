@@ -46,10 +46,12 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
     expect(await Promise.all([acme.held(), t.held()])).toEqual([0, 0]);
   });
 
-  it('a permit whose commit reached Redis says committed when released after', async () => {
+  it('a permit whose commit reached Redis says committed when released after, and reports the commit', async () => {
     const lossy = new LossyClient(redis!);
-    const b = guard(100, { redis: lossy });
-    const t = tree({ capacity: 100, children: { capacity: 60 } }, { redis: lossy });
+    const events: BudgetEvent[] = [];
+    const observer = (e: BudgetEvent) => events.push(e);
+    const b = guard(100, { redis: lossy, observer });
+    const t = tree({ capacity: 100, children: { capacity: 60 } }, { redis: lossy, observer });
     const g = guard(100, { redis: lossy });
     const tpm = tokens(100, { redis: lossy });
     const both = new RedisAllOf({ g, tpm });
@@ -68,6 +70,33 @@ describe.skipIf(!redisReady)('lost replies and copies', () => {
       96, 56, 96,
     ]);
     expect(await tpm.tokensConsumed()).toBe(4);
+    // The guard's and the node's commits, reported once each with what Redis applied.
+    expect(events.filter((e) => e.type === 'commit' || e.type === 'release')).toMatchObject([
+      { type: 'commit', cost: 10, used: 4, refunded: 6 },
+      { type: 'commit', cost: 10, used: 4, refunded: 6 },
+    ]);
+  });
+
+  it('a retried commit whose first attempt was applied reports what that attempt charged', async () => {
+    const lossy = new LossyClient(redis!);
+    const events: BudgetEvent[] = [];
+    const observer = (e: BudgetEvent) => events.push(e);
+    const b = guard(100, { redis: lossy, observer });
+    const t = tree({ capacity: 100, children: { capacity: 60 } }, { redis: lossy, observer });
+    const node = t.child('acme');
+    for (const budget of [b, node]) {
+      const p = (await budget.tryAcquire(10))!;
+      lossy.loseReply.set('set', 1);
+      expect(await codeOf(p.commit(4))).toBe('BACKEND');
+      expect(await p.commit(7)).toBe(false); // the retry changes nothing…
+      expect(p.state).toBe('committed');
+    }
+    expect(await Promise.all([b.available(), node.available()])).toEqual([96, 56]);
+    // …and reports the commit that was applied, once each.
+    expect(events.filter((e) => e.type === 'commit')).toMatchObject([
+      { cost: 10, used: 4, refunded: 6 },
+      { cost: 10, used: 4, refunded: 6 },
+    ]);
   });
 
   it('a refill delivered twice begins one epoch, and its copy answers what it did', async () => {
