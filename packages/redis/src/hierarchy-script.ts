@@ -239,7 +239,7 @@ local function runOp(op, A)
     end
   elseif op == 'set' then
     local id, how, used = ARGV[A], ARGV[A + 1], tonumber(ARGV[A + 2])
-    local rec = redis.call('HGET', L, id)
+    local rec = current(id)
     if not rec then
       -- Forgotten: settled or expired longer ago than the graveyard keeps records.
       if how == 'c' then out = {-2, 0, 0} else out = {0, 0, 0} end

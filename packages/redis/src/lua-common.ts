@@ -130,6 +130,15 @@ end
  */
 export const SWEEP = `
 local swept, sweptUnits, sweptBack = 0, 0, 0
+-- Expires the held lease id: its units come back (lapse), and the sweep's counts take it.
+local function lapsed(id, cost, lep, fourth)
+  local back = lapse(id, cost, lep, fourth)
+  xl = math.min(xl + 1, MAX)
+  xu = math.min(xu + cost, MAX)
+  swept = swept + 1
+  sweptUnits = sweptUnits + cost
+  sweptBack = sweptBack + back
+end
 local function expire(limit)
   local ids = redis.call('ZRANGEBYSCORE', D, '-inf', now, 'LIMIT', 0, limit)
   if #ids < limit then
@@ -142,14 +151,7 @@ local function expire(limit)
     local rec = redis.call('HGET', L, id)
     if rec then
       local state, cost, lep, fourth = split(rec)
-      if state == 'h' then
-        local back = lapse(id, cost, lep, fourth)
-        xl = math.min(xl + 1, MAX)
-        xu = math.min(xu + cost, MAX)
-        swept = swept + 1
-        sweptUnits = sweptUnits + cost
-        sweptBack = sweptBack + back
-      end
+      if state == 'h' then lapsed(id, cost, lep, fourth) end
     end
   end
   redis.call('ZREM', D, unpack(ids))
@@ -157,6 +159,21 @@ local function expire(limit)
 end
 local function sweep()
   if now >= nd then expire(SWEEP) end
+end
+-- The record of id, after expiring the lease first if it is past its deadline: a call sweeps
+-- at most SWEEP leases, and one that more due leases left behind must not be settled or
+-- renewed as live. Costs a command only while such a backlog is left (nd still due).
+local function current(id)
+  local rec = redis.call('HGET', L, id)
+  if not rec or now < nd then return rec end
+  local state, cost, lep, fourth = split(rec)
+  if state ~= 'h' then return rec end
+  local deadline = redis.call('ZSCORE', D, id)
+  if not deadline or tonumber(deadline) > now then return rec end
+  lapsed(id, cost, lep, fourth)
+  redis.call('ZREM', D, id)
+  dirty = true
+  return redis.call('HGET', L, id)
 end
 sweep()
 
@@ -219,7 +236,7 @@ elseif op == 'abt' then
   end
 elseif op == 'ren' then
   local id = ARGV[A]
-  local rec = redis.call('HGET', L, id)
+  local rec = current(id)
   if rec and string.sub(rec, 1, 1) == 'h' then
     local deadline = now + tonumber(ARGV[A + 1])
     redis.call('ZADD', D, deadline, id)

@@ -251,7 +251,7 @@ end
 -- Settles the lease id: how 'r' release, 'c' commit amount, 'u' record amount (cost: the
 -- lease's, for a record forgotten since).
 local function settle(id, how, amount, cost)
-  local rec = redis.call('HGET', L, id)
+  local rec = current(id)
   if not rec then
     -- Forgotten: settled or expired longer ago than the graveyard keeps records. Only an
     -- expired lease can still be settled, so it is treated as one whose estimate came back.

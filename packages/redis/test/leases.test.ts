@@ -1,7 +1,7 @@
 import { BudgetError, type BudgetEvent } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { budgetKeys } from '../src/index.js';
-import { codeOf, fileRedis, guards, tokenBudgets } from './helpers/budgets.js';
+import { codeOf, fileRedis, guards, tokenBudgets, trees } from './helpers/budgets.js';
 import { LossyClient } from './helpers/lossy-client.js';
 import { redisReady, uniquePrefix } from './helpers/redis.js';
 
@@ -57,6 +57,31 @@ describe.skipIf(!redisReady)('leases', () => {
     expect(p.state).toBe('released');
     expect(await p.commit(4)).toBe(false);
     expect(await b.snapshot()).toMatchObject({ available: 10, held: 0 });
+  });
+
+  it('treats a lease past its deadline as expired, however many more were due than a call sweeps', async () => {
+    // A call sweeps 16 due leases at most; 40 are due, and the latest ones are not reached.
+    const t = trees(redis, 'leases-tree')({ capacity: 100, children: { capacity: 100 } });
+    const events: BudgetEvent[] = [];
+    const b = guard(100, { observer: (e) => events.push(e) });
+    for (const [budget, owner] of [
+      [b, b],
+      [t.child('acme'), t],
+    ] as const) {
+      const permits = [];
+      for (let i = 0; i < 40; i++) permits.push((await budget.tryAcquire(1, { leaseMs: 20 + i }))!);
+      await sleep(120);
+      expect(await permits[39]!.renew(10_000)).toBe(false);
+      expect(await codeOf(permits[38]!.commit(1))).toBe('LEASE_EXPIRED');
+      expect(permits[38]!.expired).toBe(true);
+      expect(await permits[37]!.release()).toBe(false);
+      expect((await owner.reclaimExpired()).remaining).toBe(0);
+      expect(await budget.available()).toBe(100);
+    }
+    // Every expiry reported once, whichever call expired it.
+    const leaks = events.flatMap((e) => (e.type === 'leak' ? [e] : []));
+    expect(leaks.reduce((n, e) => n + e.amount, 0)).toBe(40);
+    expect(leaks.reduce((n, e) => n + e.refunded, 0)).toBe(40);
   });
 
   it('keeps a renewed lease past its first deadline', async () => {
