@@ -173,7 +173,11 @@ return redis.error_reply('BUDGETRY_OP unknown operation ' .. tostring(op))
 `;
 
 /** @internal The lease pool's script, named by its SHA-1. */
-export const LEASE_SCRIPT = luaScript(SCRIPT, 'capacity|algorithm');
+export const LEASE_SCRIPT = luaScript(
+  SCRIPT,
+  'capacity|algorithm',
+  'delete it first with RedisLeasedBudget.destroy(), once no process has it open',
+);
 
 /**
  * @internal The keys of the lease pool named `name`: under the same hash tag as a budget of

@@ -109,6 +109,33 @@ export class RedisLeasedBudget extends SyncGuardBase {
   }
 
   /**
+   * Deletes the pool named `options.name` under `options.keyPrefix`: its configuration and
+   * every process's lease. For a pool no process has open — to open it again with another
+   * capacity or algorithm, say: a member still open would spend the slice it holds while new
+   * members share the whole capacity again, until its next renewal joins the new pool.
+   *
+   * @param options - the client, name and key prefix the pool was opened with.
+   * @throws BudgetError `INVALID_ARGUMENT` for bad options (nothing is deleted), `BACKEND`
+   * when Redis fails.
+   */
+  static async destroy(
+    options: Pick<RedisLeasedBudgetOptions, 'redis' | 'name' | 'keyPrefix'>,
+  ): Promise<void> {
+    const o = resolveLeasedOptions(0, options);
+    const keys = leasePoolKeys(o.keyPrefix, o.name);
+    try {
+      await o.redis.eval("return redis.call('DEL', unpack(KEYS))", keys.length, ...keys);
+    } catch (error) {
+      throw new BudgetError({
+        code: 'BACKEND',
+        message: `Redis failed to delete lease pool ${JSON.stringify(o.name)}: ${String(error)}`,
+        details: { budget: o.name },
+        cause: error,
+      });
+    }
+  }
+
+  /**
    * Joins the pool named `options.name` (creating it on first use) and takes a first lease.
    *
    * @param capacity - the pool's capacity, a non-negative safe integer; every process must

@@ -26,11 +26,17 @@ export interface LuaScript {
   readonly sha: string;
   /** What the configuration arguments are, for the message of a mismatch. */
   readonly configShape: string;
+  /** How to delete what the script keeps, for the message of a mismatch. */
+  readonly remedy: string;
 }
 
 /** @internal Names `text` by its SHA-1. */
-export function luaScript(text: string, configShape: string): LuaScript {
-  return { text, sha: createHash('sha1').update(text).digest('hex'), configShape };
+export function luaScript(
+  text: string,
+  configShape: string,
+  remedy = 'destroy() it first',
+): LuaScript {
+  return { text, sha: createHash('sha1').update(text).digest('hex'), configShape, remedy };
 }
 
 /** @internal Counters of one runner, for tests and telemetry. */
@@ -157,7 +163,7 @@ export class ScriptRunner implements BatchSender {
     return this.limit(sent, label).then(
       (reply) => reply as number[],
       (error: unknown) => {
-        throw toBudgetError(error, label, this.budget, this.script.configShape);
+        throw toBudgetError(error, label, this.budget, this.script);
       },
     );
   }
@@ -239,7 +245,7 @@ export function toBudgetError(
   error: unknown,
   op: string,
   budget: string,
-  configShape: string,
+  script: Pick<LuaScript, 'configShape' | 'remedy'>,
 ): BudgetError {
   if (BudgetError.isInstance(error)) return error;
   const message = messageOf(error);
@@ -254,7 +260,7 @@ export function toBudgetError(
   if (message.startsWith('BUDGETRY_CONFIG')) {
     return new BudgetError({
       code: 'INVALID_ARGUMENT',
-      message: `budget ${JSON.stringify(budget)} exists in Redis with another configuration (${configShape}): ${message.slice(16)}; use another name, or destroy() it first`,
+      message: `budget ${JSON.stringify(budget)} exists in Redis with another configuration (${script.configShape}): ${message.slice(16)}; use another name, or ${script.remedy}`,
       details: { budget, op },
       cause: error,
     });

@@ -56,6 +56,26 @@ describe.skipIf(!redisReady)('RedisLeasedBudget', () => {
     await b.close();
   });
 
+  it('destroy() deletes a closed pool, so it can be opened again with another capacity', async () => {
+    const { open, keyPrefix, leasedInRedis } = pool(10);
+    const b = await open({ wants: always(4) });
+    await b.close();
+    const options = { redis: redis!, name: 'pool', keyPrefix };
+    const refused = await RedisLeasedBudget.open(20, options).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((refused as Error).message).toContain('RedisLeasedBudget.destroy()');
+    for (const bad of [{}, { redis: redis! }, { ...options, name: '' }, null]) {
+      expect(await codeOf(RedisLeasedBudget.destroy(bad as never))).toBe('INVALID_ARGUMENT');
+    }
+    expect(await redis!.exists(leasePoolKeys(keyPrefix, 'pool')[0]!)).toBe(1); // still there
+    await RedisLeasedBudget.destroy(options);
+    expect(await redis!.exists(...leasePoolKeys(keyPrefix, 'pool'))).toBe(0);
+    const bigger = await RedisLeasedBudget.open(20, { ...options, wants: always(20) });
+    expect(bigger.snapshot()).toMatchObject({ capacity: 20, leased: 20 });
+    expect(await leasedInRedis()).toBe(20);
+    await bigger.close();
+  });
+
   it('rejects bad input with a typed error, changing nothing', async () => {
     const { open, keyPrefix } = pool(10);
     const b = await open({ wants: always(10), strict: true });
