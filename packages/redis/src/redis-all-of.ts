@@ -167,9 +167,11 @@ export class RedisAllOf<K extends string | number = string>
       schedulable: false,
     });
     const o = list.parts.map((p) => p.core.o);
-    this.leaseMs = options.leaseMs ?? Math.min(...o.map((x) => x.leaseMs));
+    const given = options.leaseMs;
+    this.leaseMs = given === undefined ? Math.min(...o.map((x) => x.leaseMs)) : given;
     checkMs(this.leaseMs, 'leaseMs', false);
-    const timeoutMs = options.timeoutMs ?? Math.min(...o.map((x) => x.timeoutMs));
+    const timeoutMs =
+      options.timeoutMs === undefined ? Math.min(...o.map((x) => x.timeoutMs)) : options.timeoutMs;
     checkMs(timeoutMs, 'timeoutMs', true);
     const label = `allOf(${o.map((x) => x.name).join(', ')})`;
     const keys = list.parts.flatMap((p) => p.keys);
@@ -219,7 +221,7 @@ export class RedisAllOf<K extends string | number = string>
     options?: AcquireOptions,
   ): Promise<Decision<K, RedisAllOfPermit<K>>> {
     assertAmount(cost, 'cost');
-    const ms = options?.leaseMs ?? this.leaseMs;
+    const ms = options?.leaseMs === undefined ? this.leaseMs : options.leaseMs;
     checkMs(ms, 'leaseMs', false);
     const id = this.nextId();
     const v = await this.request('acq', id, cost, ms);
@@ -362,7 +364,7 @@ export class RedisAllOf<K extends string | number = string>
 
   /** @internal Renews permit `id` on every member: the new deadline, or undefined. */
   async renew(id: string, leaseMs: number | undefined): Promise<number | undefined> {
-    const ms = leaseMs ?? this.leaseMs;
+    const ms = leaseMs === undefined ? this.leaseMs : leaseMs;
     checkMs(ms, 'leaseMs', false);
     const v = await this.call('ren', [id, String(ms)]);
     const ok = this.parts.every((_, i) => v[i * 2] === 1);

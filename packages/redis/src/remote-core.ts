@@ -128,7 +128,8 @@ export class RemoteCore {
 
   /** The lease length of one request: `leaseMs` when given (checked), else the budget's. */
   leaseMs(options: { readonly leaseMs?: number } | undefined): number {
-    const ms = options?.leaseMs ?? this.o.leaseMs;
+    // `null` is refused, not taken for the default.
+    const ms = options?.leaseMs === undefined ? this.o.leaseMs : options.leaseMs;
     if (!Number.isSafeInteger(ms) || ms < 1) {
       throw new BudgetError({
         code: 'INVALID_ARGUMENT',

@@ -303,6 +303,10 @@ describe.skipIf(!redisReady)('RedisAllOf, leases and time', () => {
     const permit = (await gate.tryAcquire(5))!;
     const before = permit.expiresAt!;
     await sleep(30);
+    for (const bad of [null, 0, 1.5]) {
+      expect(await codeOf(permit.renew(bad as number))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(gate.tryAcquire(1, { leaseMs: bad as number }))).toBe('INVALID_ARGUMENT');
+    }
     expect(await permit.renew(400)).toBe(true);
     expect(permit.expiresAt!).toBeGreaterThan(before + 300);
     await sleep(80);
@@ -416,6 +420,9 @@ describe.skipIf(!redisReady)('RedisAllOf, bad input', () => {
       );
       expect(code(() => new RedisAllOf(null as never))).toMatch(/^INVALID_ARGUMENT/);
       expect(code(() => new RedisAllOf([rows], { leaseMs: 0 }))).toMatch(/^INVALID_ARGUMENT/);
+      for (const bad of [{ leaseMs: null }, { timeoutMs: null }]) {
+        expect(code(() => new RedisAllOf([rows], bad as never))).toMatch(/^INVALID_ARGUMENT/);
+      }
       // On a Cluster client, members must share a slot: 'rows' and 'tokens' do not.
       const cluster = { isCluster: true, evalsha: redis!.evalsha, eval: redis!.eval };
       const a = guard(3, { redis: cluster as never, name: 'rows' });

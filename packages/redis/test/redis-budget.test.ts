@@ -236,8 +236,13 @@ describe.skipIf(!redisReady)('RedisBudget, configuration', () => {
       expect(await codeOf(b.tryAcquire(v))).toBe('INVALID_AMOUNT');
       expect(await codeOf(p.commit(v))).toBe('INVALID_AMOUNT');
     }
-    expect(await codeOf(b.tryAcquire(1, { leaseMs: 0 }))).toBe('INVALID_ARGUMENT');
+    for (const leaseMs of [0, null]) {
+      expect(await codeOf(b.tryAcquire(1, { leaseMs: leaseMs as number }))).toBe(
+        'INVALID_ARGUMENT',
+      );
+    }
     expect(await codeOf(p.renew(-1))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(p.renew(null as never))).toBe('INVALID_ARGUMENT');
     const after = await b.snapshot();
     expect({ ...after, serverTime: 0 }).toEqual({ ...before, serverTime: 0 });
   });
