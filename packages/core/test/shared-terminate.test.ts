@@ -1,8 +1,10 @@
 // Workers terminated mid-flight while hammering a SharedBudget: what they held comes back
 // exactly once — at once when the creator watches them exit, after the lease otherwise —
 // the lock is never left taken, and the budget stays usable.
+import { EventEmitter } from 'node:events';
 import { SharedBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
+import { H_LANES, L_THREAD, laneI32, W_LOCK } from '../src/shared/layout.js';
 import type { HammerInput } from './shared/hammer-worker.js';
 import type { ReleasingInput } from './shared/releasing-worker.js';
 import { exited, firstMessage, startWorker } from './shared/spawn.js';
@@ -150,6 +152,40 @@ describe('SharedBudget when workers are terminated holding units', () => {
     await worker.terminate();
     budget.close();
   }, 30_000);
+
+  it('an exit watch does not freeze its thread on a lock another exited worker died holding', async () => {
+    const leaseMs = 2_000;
+    const budget = new SharedBudget(10, { leaseMs });
+    const i32 = new Int32Array(budget.share().buffer);
+    // A and B each exit holding 3 units; A is made to look as if it died holding the lock.
+    const workers = [0, 1].map(() => startWorker('./echo-worker.ts', budget.share()));
+    const threads = workers.map((w) => w.threadId); // -1 once exited
+    await Promise.all(workers.map((w) => firstMessage(w)));
+    await Promise.all(workers.map((w) => exited(w)));
+    // Their exits, reported in the order chosen here: B's first.
+    const [a, b] = threads.map((threadId) => Object.assign(new EventEmitter(), { threadId }));
+    budget.releaseOnExit(a!);
+    budget.releaseOnExit(b!);
+    const laneA = [...Array(i32[H_LANES]).keys()].find(
+      (lane) => i32[laneI32(lane) + L_THREAD] === threads[0],
+    );
+    expect(Atomics.compareExchange(i32, W_LOCK, 0, laneA! + 1)).toBe(0);
+    // B's reclaim waits for the lock, but not by blocking this thread: that would hold back
+    // A's exit report, which lets the lock be taken over, until A's lease ran out twice.
+    const started = performance.now();
+    b!.emit('exit');
+    expect(performance.now() - started).toBeLessThan(leaseMs / 2);
+    await pause(0);
+    a!.emit('exit');
+    await pause(100);
+    expect(budget.snapshot()).toMatchObject({
+      available: 10,
+      held: 0,
+      reclaimedHandles: 2,
+      lockTakeovers: 1,
+    });
+    budget.close();
+  });
 
   it('a worker that exits on its own with holds is cleaned up by the exit watch', async () => {
     const budget = new SharedBudget(10);

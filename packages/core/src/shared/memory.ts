@@ -230,6 +230,12 @@ export class RegionMemory {
     return this.clock.now() - beat > this.leaseMs * 2;
   }
 
+  /** Whether `lock()` would not wait now: the lock is free, or its holder is to be taken over. */
+  lockFree(waitedMs: number): boolean {
+    const word = Atomics.load(this.i32, W_LOCK);
+    return word === 0 || this.holderGone(word, waitedMs);
+  }
+
   /**
    * Records that the thread `threadId` exited: the lanes it held may have their lock taken over
    * at once, and are then reclaimed.

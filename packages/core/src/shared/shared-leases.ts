@@ -78,8 +78,24 @@ export class SharedLeases {
       if (Atomics.load(this.region.i32, H_CLOSED) !== 0) return;
       // First say the thread is gone, so a lock it died holding can be taken over.
       this.region.markThreadGone(threadId);
-      this.reclaimThread(threadId);
+      this.reclaimWhenFree(threadId, Date.now());
     });
+  }
+
+  /**
+   * Reclaims thread `threadId`'s handles once the lock can be had without waiting. The exit
+   * listener runs on the watching thread: blocked there on a lock that another exited thread
+   * died holding, it would hold back that thread's own exit report too — the report that lets
+   * the lock be taken over at once — and freeze for two leases. So it looks again soon.
+   */
+  private reclaimWhenFree(threadId: number, since: number): void {
+    if (Atomics.load(this.region.i32, H_CLOSED) !== 0) return;
+    if (this.region.lockFree(Date.now() - since)) {
+      this.reclaimThread(threadId);
+      return;
+    }
+    const timer = setTimeout(() => this.reclaimWhenFree(threadId, since), 5);
+    (timer as { unref?: () => void }).unref?.();
   }
 
   /** Every counter, read under the lock. */
