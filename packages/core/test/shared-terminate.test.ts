@@ -4,7 +4,15 @@
 import { EventEmitter } from 'node:events';
 import { SharedBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
-import { H_LANES, L_THREAD, laneI32, W_LOCK } from '../src/shared/layout.js';
+import {
+  H_LANES,
+  H_WAIT_SLOTS,
+  L_THREAD,
+  laneI32,
+  W_HEAD,
+  W_LOCK,
+  W_WAITING,
+} from '../src/shared/layout.js';
 import type { HammerInput } from './shared/hammer-worker.js';
 import type { ReleasingInput } from './shared/releasing-worker.js';
 import { exited, firstMessage, startWorker } from './shared/spawn.js';
@@ -184,6 +192,43 @@ describe('SharedBudget when workers are terminated holding units', () => {
       reclaimedHandles: 2,
       lockTakeovers: 1,
     });
+    budget.close();
+  });
+
+  it('a lock taken over from a thread stopped in the middle of the line recounts the line', async () => {
+    const budget = new SharedBudget(1, { leaseMs: 60_000 });
+    const i32 = new Int32Array(budget.share().buffer);
+    const gone = startWorker('./echo-worker.ts', budget.share());
+    const thread = gone.threadId; // -1 once exited
+    await firstMessage(gone);
+    await exited(gone);
+    const lane = [...Array(i32[H_LANES]).keys()].find((l) => i32[laneI32(l) + L_THREAD] === thread);
+    const permit = budget.tryAcquireSync(1)!;
+    const other = SharedBudget.open(budget.share());
+    const waiter = other.acquire(1);
+    await pause(10);
+    // As a thread stopped halfway through leaving the line leaves it, holding the lock: the
+    // count short, and the first in line a slot nobody waits in.
+    const slot = i32[W_HEAD]!;
+    expect(slot).toBeGreaterThanOrEqual(0);
+    i32[W_HEAD] = (slot + 1) % i32[H_WAIT_SLOTS]!;
+    i32[W_WAITING] = 0;
+    expect(Atomics.compareExchange(i32, W_LOCK, 0, lane! + 1)).toBe(0);
+    // Its thread reported gone: the lock is taken over, and its lane reclaimed.
+    const watch = Object.assign(new EventEmitter(), { threadId: thread });
+    budget.releaseOnExit(watch);
+    watch.emit('exit');
+    permit.releaseSync();
+    const served = await Promise.race([waiter, pause(1_000).then(() => 'not served')]);
+    expect(served).not.toBe('not served');
+    (served as { releaseSync(): void }).releaseSync();
+    expect(budget.snapshot()).toMatchObject({
+      available: 1,
+      held: 0,
+      waiting: 0,
+      lockTakeovers: 1,
+    });
+    other.close();
     budget.close();
   });
 

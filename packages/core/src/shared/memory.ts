@@ -20,15 +20,12 @@ import {
   laneF64,
   laneI32,
   Q_LANE,
-  Q_PRIORITY,
   Q_STATE,
-  Q_TICKET,
   Q_WAKE,
   S_AVAIL,
   S_COUNT,
   S_HELD,
   S_LEASE_MS,
-  slotF64,
   slotI32,
   W_HEAD,
   W_LOCK,
@@ -36,6 +33,7 @@ import {
   W_WAITING,
   W_WATCHERS,
 } from './layout.js';
+import { findFirst, recountLine } from './wait-slots.js';
 
 /**
  * What `postMessage` carries to a worker so it can reopen a shared budget there. It holds the
@@ -173,7 +171,8 @@ export class RegionMemory {
    * while holding the lock has written all of its update or none of it, and the lock can be
    * taken over without tearing anything. It is taken over when the holder's thread is known
    * to have exited (see `markThreadGone`), or when the holder has not beaten for twice the
-   * lease while the lock stayed taken for a whole lease.
+   * lease while the lock stayed taken for a whole lease. The line's bookkeeping is the one
+   * update with calls inside it; the taker recounts it (`recountLine`).
    */
   slowLock(): void {
     const i32 = this.i32;
@@ -207,6 +206,7 @@ export class RegionMemory {
       if (this.holderGone(current, now - waitedSince)) {
         if (Atomics.compareExchange(i32, W_LOCK, current, owner | LOCK_CONTENDED) === current) {
           Atomics.add(i32, W_RECOVERED, 1);
+          recountLine(this);
           return;
         }
         continue;
@@ -346,25 +346,7 @@ export class RegionMemory {
 
   /** With the lock held: the first in line, by a scan of the slots. */
   findHead(): void {
-    const { i32, f64 } = this;
-    let head = -1;
-    let priority = 0;
-    let ticket = 0;
-    let left = i32[W_WAITING]!;
-    for (let s = 0; s < this.waitSlots && left > 0; s++) {
-      const q = slotI32(this.lanes, s);
-      if (i32[q + Q_STATE] !== 1) continue;
-      left--;
-      const qf = slotF64(this.lanes, s);
-      const p = f64[qf + Q_PRIORITY]!;
-      const t = f64[qf + Q_TICKET]!;
-      if (head < 0 || p > priority || (p === priority && t < ticket)) {
-        head = s;
-        priority = p;
-        ticket = t;
-      }
-    }
-    i32[W_HEAD] = head;
+    findFirst(this, true);
   }
 
   /** With the lock held: frees the waiter slots lane `i` holds (each in one store). */
