@@ -43,3 +43,12 @@ export interface CoordinatorCalls {
   >;
   with(extra: object): CoordinatorCalls;
 }
+
+/**
+ * @internal Whether `value` is a coordinator (dimensions, `run` and `with`): its decisions are
+ * objects, never `null` or `false`, so the budget wrappers would take every denial for a grant.
+ */
+export function isCoordinator(value: object): boolean {
+  const c = value as Partial<Record<'dimensions' | 'run' | 'with', unknown>>;
+  return Array.isArray(c.dimensions) && typeof c.run === 'function' && typeof c.with === 'function';
+}

@@ -31,3 +31,30 @@ export function checkOptions(options: unknown, what: string): void {
     throw invalid(`${what} options must be an object, got ${describe(options)}`, {});
   }
 }
+
+/**
+ * @internal Checks `acquire` options as a waiting line checks them (an object with an
+ * `AbortSignal`, a non-negative safe integer `timeoutMs`, a finite `priority`), so a wrapper
+ * that never waits still refuses what waiting would refuse.
+ */
+export function checkAcquireOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`acquire options must be an object, got ${describe(options)}`, {});
+  }
+  const { signal, timeoutMs, priority = 0 } = options as Record<string, unknown>;
+  if (signal !== undefined) {
+    const s = signal as Partial<AbortSignal> | null;
+    if (typeof s?.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+      throw invalid(`option signal must be an AbortSignal, got ${describe(signal)}`, {});
+    }
+  }
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && (timeoutMs as number) >= 0)) {
+    throw invalid(`timeoutMs must be a non-negative safe integer, got ${describe(timeoutMs)}`, {
+      timeoutMs,
+    });
+  }
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+    throw invalid(`priority must be a finite number, got ${describe(priority)}`, { priority });
+  }
+}

@@ -5,6 +5,7 @@ import { hasMethod, withOverrides } from './proxy.js';
 import {
   isCallerError,
   registerShadow,
+  type ShadowListener,
   type ShadowOptions,
   type ShadowState,
   shadowStateFor,
@@ -60,70 +61,110 @@ export function shadowCoordinator<C extends CoordinatorLike>(
   return wrap(coordinator as unknown as CoordinatorCalls, state) as unknown as C;
 }
 
+/**
+ * @internal A shadow coordinator's dispatches, each telling the events it causes (its pass,
+ * and its phantom dispatch settling later) to the shadow's listeners and to `also`: a traced
+ * copy counts there what it dispatched, and nothing another copy did.
+ */
+export interface ShadowDispatches {
+  tryReserveSync?(estimate: object, also: ShadowListener | undefined): DecisionShape;
+  tryReserve(estimate: object, also: ShadowListener | undefined): Promise<DecisionShape>;
+  run(
+    estimate: object,
+    fn: unknown,
+    options: { signal?: AbortSignal } | undefined,
+    also: ShadowListener | undefined,
+  ): Promise<Outcome>;
+}
+
+const dispatchesOf = new WeakMap<object, ShadowDispatches>();
+
+/** @internal The dispatches of a shadow coordinator, or `undefined` for anything else. */
+export function shadowDispatchesOf(value: object): ShadowDispatches | undefined {
+  return dispatchesOf.get(value);
+}
+
 function wrap(c: CoordinatorCalls, state: ShadowState): CoordinatorCalls {
-  const phantom = (estimate: object) =>
-    new PhantomDispatch(estimate as Record<string, number | undefined>, (est, used) =>
-      state.emit({ type: 'dispatch-settle', shadow: state.name, estimate: est, used }),
-    );
+  const calls = dispatches(c, state);
+  const overrides: Record<string, (...args: never[]) => unknown> = {
+    tryReserve: ((estimate: object) => calls.tryReserve(estimate, undefined)) as Fn,
+    run: ((estimate: object, fn: unknown, options?: { signal?: AbortSignal }) =>
+      calls.run(estimate, fn, options, undefined)) as Fn,
+    with: ((extra: object) => wrap(c.with(extra), state)) as Fn,
+  };
+  const trySync = calls.tryReserveSync;
+  if (trySync !== undefined) {
+    overrides['tryReserveSync'] = ((estimate: object) => trySync(estimate, undefined)) as Fn;
+  }
+  const wrapper = registerShadow(withOverrides(c, overrides), state);
+  dispatchesOf.set(wrapper, calls);
+  return wrapper;
+}
+
+type Fn = (...args: never[]) => unknown;
+
+function dispatches(c: CoordinatorCalls, state: ShadowState): ShadowDispatches {
   const definedOf = (estimate: object): Record<string, number> =>
     Object.fromEntries(Object.entries(estimate).filter(([, v]) => v !== undefined));
-  const pass = (estimate: object, denial: DecisionShape | undefined, error: unknown) => {
-    const base = {
-      type: 'dispatch-pass',
-      shadow: state.name,
-      estimate: definedOf(estimate),
-    } as const;
-    if (denial !== undefined && !denial.ok) {
-      state.emit({
-        ...base,
-        reason: 'denied',
-        deniedBy: denial.deniedBy,
-        ...(denial.retryAfterMs === undefined ? {} : { retryAfterMs: denial.retryAfterMs }),
-      });
-    } else {
-      state.emit({ ...base, reason: 'failed', error });
-    }
-  };
-  const decided = (estimate: object, decision: DecisionShape): DecisionShape => {
+  const phantom = (also: ShadowListener | undefined) => (estimate: object) =>
+    new PhantomDispatch(estimate as Record<string, number | undefined>, (est, used) =>
+      state.emit({ type: 'dispatch-settle', shadow: state.name, estimate: est, used }, also),
+    );
+  const pass =
+    (also: ShadowListener | undefined) =>
+    (estimate: object, denial: DecisionShape | undefined, error: unknown) => {
+      const base = {
+        type: 'dispatch-pass',
+        shadow: state.name,
+        estimate: definedOf(estimate),
+      } as const;
+      if (denial !== undefined && !denial.ok) {
+        const { deniedBy, retryAfterMs } = denial;
+        const hint = retryAfterMs === undefined ? {} : { retryAfterMs };
+        state.emit({ ...base, reason: 'denied', deniedBy, ...hint }, also);
+      } else {
+        state.emit({ ...base, reason: 'failed', error }, also);
+      }
+    };
+  const decided = (estimate: object, decision: DecisionShape, also: ShadowListener | undefined) => {
     if (decision.ok) return decision;
-    pass(estimate, decision, undefined);
-    return { ok: true, permit: phantom(estimate) };
+    pass(also)(estimate, decision, undefined);
+    return { ok: true, permit: phantom(also)(estimate) } as const;
   };
-  const failed = (estimate: object, error: unknown): DecisionShape => {
+  const failed = (estimate: object, error: unknown, also: ShadowListener | undefined) => {
     if (isCallerError(error)) throw error;
-    pass(estimate, undefined, error);
-    return { ok: true, permit: phantom(estimate) };
+    pass(also)(estimate, undefined, error);
+    return { ok: true, permit: phantom(also)(estimate) } as const;
   };
-  const overrides: Record<string, (...args: never[]) => unknown> = {
-    tryReserve: (async (estimate: object) => {
+  const calls: ShadowDispatches = {
+    async tryReserve(estimate, also) {
       let decision: DecisionShape;
       try {
         decision = await c.tryReserve(estimate);
       } catch (error) {
-        return failed(estimate, error);
+        return failed(estimate, error, also);
       }
-      return decided(estimate, decision);
-    }) as (...args: never[]) => unknown,
-    run: ((estimate: object, fn: unknown, options?: { signal?: AbortSignal }) =>
-      run(c, estimate, fn, options, phantom, pass)) as (...args: never[]) => unknown,
-    with: ((extra: object) => wrap(c.with(extra), state)) as (...args: never[]) => unknown,
+      return decided(estimate, decision, also);
+    },
+    run: (estimate, fn, options, also) => run(c, estimate, fn, options, phantom(also), pass(also)),
   };
   if (typeof c.tryReserveSync === 'function') {
     const trySync = c.tryReserveSync.bind(c);
-    overrides['tryReserveSync'] = ((estimate: object) => {
+    calls.tryReserveSync = (estimate, also) => {
       let decision: DecisionShape;
       try {
         decision = trySync(estimate);
       } catch (error) {
-        return failed(estimate, error);
+        return failed(estimate, error, also);
       }
-      return decided(estimate, decision);
-    }) as (...args: never[]) => unknown;
+      return decided(estimate, decision, also);
+    };
   }
-  return registerShadow(withOverrides(c, overrides), state);
+  return calls;
 }
 
-type Outcome =
+/** @internal What a shadow `run` resolves: the coordinator's outcome, never a denial. */
+export type Outcome =
   | { readonly ok: true; readonly value: unknown; readonly report: unknown }
   | { readonly ok: false; readonly deniedBy: string; readonly retryAfterMs?: number };
 

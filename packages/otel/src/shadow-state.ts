@@ -1,4 +1,4 @@
-import { BudgetError, type BudgetErrorCode } from '@budgetry/core';
+import { BudgetError, type BudgetErrorCode, retryAfterOf } from '@budgetry/core';
 import { checkLabel, checkOptions, describe, invalid } from './invalid.js';
 import { warn } from './thresholds.js';
 
@@ -95,16 +95,23 @@ export class ShadowState {
     };
   }
 
-  emit(event: ShadowEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        warn(
-          `budgetry: a shadow observer threw: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-    }
+  /** Tells `event` to every listener and, for an event of one traced call, to `also`. */
+  emit(event: ShadowEvent, also?: ShadowListener): void {
+    for (const listener of this.listeners) tell(listener, event);
+    if (also !== undefined) tell(also, event);
+  }
+}
+
+/** @internal Told a shadow's events. */
+export type ShadowListener = (event: ShadowEvent) => void;
+
+function tell(listener: ShadowListener, event: ShadowEvent): void {
+  try {
+    listener(event);
+  } catch (error) {
+    warn(
+      `budgetry: a shadow observer threw: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -160,4 +167,16 @@ export function isCallerError(error: unknown): boolean {
 export function epochOf(budget: object): number {
   const epoch = (budget as { readonly epoch?: unknown }).epoch;
   return typeof epoch === 'number' ? epoch : 0;
+}
+
+/**
+ * @internal When `budget` says a denied `cost` could fit, or `undefined` when it does not
+ * know, or its hint throws (a backend down): a hint is never worth failing a denial for.
+ */
+export function hintOf(budget: object, cost: number): number | undefined {
+  try {
+    return retryAfterOf(budget, cost);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,15 +1,11 @@
-import {
-  assertAmount,
-  BudgetError,
-  type BudgetPermit,
-  retryAfterOf,
-  TokenReservation,
-} from '@budgetry/core';
-import { invalid } from './invalid.js';
+import { assertAmount, BudgetError, type BudgetPermit, TokenReservation } from '@budgetry/core';
+import { isCoordinator } from './coordinator-like.js';
+import { checkAcquireOptions, invalid } from './invalid.js';
 import { PhantomPermit, phantoms } from './phantom.js';
 import { hasMethod, type Overrides, withOverrides } from './proxy.js';
 import {
   epochOf,
+  hintOf,
   isCallerError,
   registerShadow,
   type ShadowOptions,
@@ -34,7 +30,8 @@ type Target = Record<string, Fn>;
  * the shadow does can fail the work: `tryReserve…` always grants, `acquire` never waits, and a
  * policy that throws (a backend down, a closed budget) is reported, not rethrown. The
  * caller's own mistakes still throw as they would when enforced, changing nothing: an invalid
- * amount, a foreign or settled handle, an aborted signal, a strict over-release.
+ * amount, a foreign or settled handle, an aborted signal, `acquire` options a waiting line
+ * would refuse (checked here, since a shadow never waits), a strict over-release.
  *
  * The count API (`tryReserve(cost)` / `release(cost)`) cannot say which reservation a release
  * ends; a release returns units the policy granted through this shadow first, then phantom
@@ -49,7 +46,8 @@ type Target = Record<string, Fn>;
  * @param options - a name, and an observer for {@link ShadowEvent}s.
  * @returns a budget of the same type that never denies; every member it does not change is
  * the policy's own.
- * @throws BudgetError `INVALID_ARGUMENT` for something that is not a budget or bad options.
+ * @throws BudgetError `INVALID_ARGUMENT` for something that is not a budget (a coordinator
+ * among them: shadow it with {@link shadowCoordinator}) or bad options.
  *
  * @example
  * ```ts
@@ -70,6 +68,12 @@ type Target = Record<string, Fn>;
  */
 export function shadow<B extends object>(budget: B, options: ShadowOptions): B {
   const state = shadowStateFor(budget, options, 'shadow');
+  if (isCoordinator(budget)) {
+    throw invalid(
+      'shadow expects a budget, got a coordinator: shadow it with shadowCoordinator',
+      {},
+    );
+  }
   const target = budget as unknown as Target;
   const methods = [
     'tryReserve',
@@ -98,7 +102,7 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
 
   const pass = (cost: number, error: unknown, denied: boolean) => {
     if (denied) {
-      const retryAfterMs = retryAfterOf(budget, cost);
+      const retryAfterMs = hintOf(budget, cost);
       state.emit({
         type: 'pass',
         shadow: state.name,
@@ -218,6 +222,9 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
     }) as Fn,
     acquire: (async (cost: number, options?: { signal?: AbortSignal }) => {
       // A shadow never waits: it asks the policy once, and lets the work through if it says no.
+      // Options the line would refuse are the caller's mistake, refused here as there.
+      assertAmount(cost, 'cost');
+      checkAcquireOptions(options);
       if (options?.signal?.aborted) {
         throw new BudgetError({
           code: 'ABORTED',

@@ -1,6 +1,6 @@
-import type { BudgetEvent } from '@budgetry/core';
 import { type Attributes, type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
-import type { CoordinatorCalls, CoordinatorLike } from './coordinator-like.js';
+import { type CoordinatorCalls, type CoordinatorLike, isCoordinator } from './coordinator-like.js';
+import { budgetEventCounter, shadowEventCounter } from './event-counters.js';
 import {
   ATTR,
   createInstruments,
@@ -12,9 +12,10 @@ import { checkLabel, checkOptions, describe, invalid } from './invalid.js';
 import { hasMethod } from './proxy.js';
 import { type ShadowEvent, shadowStateOf } from './shadow-state.js';
 import { thresholdSource, watchThresholds } from './thresholds.js';
-import { type TraceSink, traceDispatches, traceReservations } from './tracing.js';
+import { isTraceable, traceReservations } from './trace-budget.js';
+import { traceDispatches } from './trace-coordinator.js';
+import { type TraceSink, tracedTargetOf } from './tracing.js';
 import {
-  inScope,
   type ScheduledWatchable,
   utilizationOf,
   type WatchableBudget,
@@ -108,7 +109,6 @@ export class BudgetTelemetry {
   private readonly sink: TraceSink;
   private readonly watched = new Map<object, Watched>();
   private readonly stopGauges: () => void;
-  private readonly shadowStops: (() => void)[] = [];
   private closed = false;
 
   /** @internal Use {@link budgetTelemetry}. */
@@ -119,6 +119,7 @@ export class BudgetTelemetry {
       tracer: options.tracer ?? trace.getTracer('@budgetry/otel'),
       instruments: this.instruments,
       now: options.now ?? (() => performance.now()),
+      open: () => !this.closed,
     };
     this.stopGauges = observeGauges(this.meter, this.instruments, () => this.readings());
   }
@@ -129,18 +130,20 @@ export class BudgetTelemetry {
    * events; threshold crossings when asked. A budget that reports no events (an `allOf`, an
    * `anyOf`) exports its gauges only; a hierarchy node counts what was made through it or
    * below it (see {@link WatchableBudget}); a refill scheduler's view is read
-   * through itself and heard through the budget it drives. A budget made by {@link shadow} is labelled
-   * `budgetry.mode: shadow`, and what it lets through is counted too. The budget pays for
-   * this only while watched: one listener call per event.
+   * through itself and heard through the budget it drives. A budget made by {@link shadow}
+   * (traced or not) is labelled `budgetry.mode: shadow`, and what it lets through is counted
+   * too. A traced budget is watched as the budget it wraps. The budget pays for this only
+   * while watched: one listener call per event. Two telemetries on one meter that watch one
+   * budget under the same labels each count it, into one series: watch it once per meter.
    *
    * @param budget - a {@link WatchableBudget}, or a refill scheduler's view
    * ({@link ScheduledWatchable}).
    * @param options - its name, an opt-in tenant label and threshold levels.
    * @returns a function that stops watching (once).
    * @throws BudgetError `INVALID_ARGUMENT` for a budget that cannot be watched or is watched
-   * already, a name and tenant another watched budget has, bad labels or levels, thresholds
-   * on a budget that cannot report its crossings, or a closed telemetry; nothing is watched
-   * then.
+   * already (itself, or through a traced wrapper), a name and tenant another watched budget
+   * has, bad labels or levels (`null` among them), thresholds on a budget that cannot report
+   * its crossings, or a closed telemetry; nothing is watched then.
    */
   watch(budget: WatchableBudget | ScheduledWatchable, options: WatchOptions): () => void {
     this.checkOpen();
@@ -148,7 +151,9 @@ export class BudgetTelemetry {
     // Thresholds are checked before anything is subscribed.
     if (options?.thresholds !== undefined) thresholdSource(budget);
     const attributes = labelsOf(options, ATTR.budget, shadowStateOf(budget) !== undefined);
-    if (this.watched.has(budget)) {
+    // A traced wrapper is the budget it wraps: watched through both, it would count twice.
+    const watchedAs = tracedTargetOf(budget) ?? budget;
+    if (this.watched.has(watchedAs)) {
       throw invalid(`budget ${options.name} is watched already`, { name: options.name });
     }
     // Two budgets under one set of labels would share gauges (one reading hiding the other).
@@ -172,11 +177,13 @@ export class BudgetTelemetry {
       );
     }
     if (target.events !== undefined)
-      stops.push(target.events.subscribe(this.listenerFor(attributes, target.scope)));
+      stops.push(
+        target.events.subscribe(budgetEventCounter(this.instruments, attributes, target.scope)),
+      );
     const state = shadowStateOf(budget);
-    if (state !== undefined) stops.push(state.listen(this.shadowListener(attributes)));
-    const entry: Watched = { budget, gauges: target.gauges, attributes, stops, key };
-    this.watched.set(budget, entry);
+    if (state !== undefined) stops.push(state.listen(this.shadowCounter(attributes)));
+    const entry: Watched = { budget: watchedAs, gauges: target.gauges, attributes, stops, key };
+    this.watched.set(watchedAs, entry);
     let on = true;
     return () => {
       if (!on) return;
@@ -190,18 +197,35 @@ export class BudgetTelemetry {
    * the outcome (`granted`, `denied`, `passed` by a shadow, `error`, `aborted`, `timeout`),
    * the cost and, on a denial, `budgetry.retry_after_ms` when the budget's schedule knows;
    * `acquire` on a waiting guard also records its wait in the `budgetry.wait.duration`
-   * histogram. Every other member is the budget's own.
+   * histogram. The detailed reservations of an all-of, an any-of or a hierarchy node
+   * (`tryAcquireDetailed…`, `tryAcquireEach…`) also record what denied
+   * (`budgetry.denied_by`) and, for per-member costs, `budgetry.cost.<member>`. Every other
+   * member is the budget's own; once this telemetry is closed, so is every call.
    *
-   * @param budget - any guard, token budget or waiting guard.
+   * @param budget - any guard, token budget or waiting guard; not a coordinator (see
+   * {@link BudgetTelemetry.traceCoordinator}), and not a budget traced already.
    * @param options - its name and an opt-in tenant label.
    * @returns the traced budget.
-   * @throws BudgetError `INVALID_ARGUMENT` for something that is not a budget or bad labels.
+   * @throws BudgetError `INVALID_ARGUMENT` for something that is not a budget (no reservation
+   * method, or a coordinator), a budget traced already (by any telemetry: each call would be
+   * in two spans), bad labels, or a closed telemetry.
    */
   traceBudget<T extends object>(budget: T, options: TelemetryLabels): T {
     this.checkOpen();
     if (typeof budget !== 'object' || budget === null) {
       throw invalid(`traceBudget expects a budget, got ${describe(budget)}`);
     }
+    if (isCoordinator(budget)) {
+      throw invalid(
+        'traceBudget expects a budget, got a coordinator: trace it with traceCoordinator',
+      );
+    }
+    if (!isTraceable(budget)) {
+      throw invalid(
+        `traceBudget expects a budget (a guard, a token budget or a waiting guard), got ${describe(budget)} with no reservation method`,
+      );
+    }
+    checkNotTraced(budget, 'budget');
     const attributes = labelsOf(options, ATTR.budget, shadowStateOf(budget) !== undefined);
     return traceReservations(budget, this.sink, attributes);
   }
@@ -213,40 +237,58 @@ export class BudgetTelemetry {
    * span (so the model call's spans nest under it), and the usage and any shortfall are
    * attributes. Dispatches are counted in `budgetry.dispatches` by outcome and denying
    * dimension. A coordinator made by {@link shadowCoordinator} also has what it lets
-   * through counted.
+   * through counted, per dispatch, under the labels of the traced coordinator that made it:
+   * each copy `with()` makes counts its own, and the shadow's untraced dispatches are counted
+   * by none. Once this telemetry is closed, every call is the coordinator's own.
    *
-   * @param coordinator - a coordinator from `@budgetry/compose`.
+   * @param coordinator - a coordinator from `@budgetry/compose`, not one traced already.
    * @param options - its name and an opt-in tenant label.
    * @returns the traced coordinator.
-   * @throws BudgetError `INVALID_ARGUMENT` for something that is not a coordinator or bad
-   * labels.
+   * @throws BudgetError `INVALID_ARGUMENT` for something that is not a coordinator, a
+   * coordinator traced already (by any telemetry, or `with()` made from a traced one: each
+   * dispatch would be counted twice), bad labels, or a closed telemetry.
    */
   traceCoordinator<C extends CoordinatorLike>(coordinator: C, options: TelemetryLabels): C {
     this.checkOpen();
-    if (!hasMethod(coordinator, 'tryReserve') || !hasMethod(coordinator, 'run')) {
+    const c: unknown = coordinator;
+    if (
+      typeof c !== 'object' ||
+      c === null ||
+      !hasMethod(c, 'tryReserve') ||
+      !hasMethod(c, 'run')
+    ) {
       throw invalid(`traceCoordinator expects a coordinator, got ${describe(coordinator)}`);
     }
-    const state = shadowStateOf(coordinator);
-    const attributes = labelsOf(options, ATTR.coordinator, state !== undefined);
-    if (state !== undefined) this.shadowStops.push(state.listen(this.shadowListener(attributes)));
+    checkNotTraced(c, 'coordinator');
+    const attributes = labelsOf(options, ATTR.coordinator, shadowStateOf(c) !== undefined);
+    // What a shadow coordinator lets through is counted per dispatch, by the traced copy that
+    // made it, never by listening to the state every copy of the shadow shares.
     return traceDispatches(
-      coordinator as unknown as CoordinatorCalls,
+      c as CoordinatorCalls,
       this.sink,
       attributes,
+      this.shadowCounter(attributes),
     ) as unknown as C;
   }
 
-  /** Stops watching every budget and reading gauges. Idempotent. */
+  /**
+   * Stops watching every budget and reading gauges, and turns every budget and coordinator
+   * this telemetry traced into a pass-through: their calls go straight to what they wrap,
+   * with no span and nothing counted. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const entry of [...this.watched.values()]) this.unwatch(entry);
-    for (const stop of this.shadowStops.splice(0)) stop();
     this.stopGauges();
   }
 
   private checkOpen(): void {
     if (this.closed) throw invalid('this telemetry is closed', {});
+  }
+
+  private shadowCounter(attributes: Attributes): (event: ShadowEvent) => void {
+    return shadowEventCounter(this.instruments, attributes, this.sink.open);
   }
 
   private unwatch(entry: Watched): void {
@@ -272,66 +314,14 @@ export class BudgetTelemetry {
       yield reading;
     }
   }
+}
 
-  private listenerFor(
-    attributes: Attributes,
-    scope: readonly string[] | undefined,
-  ): (event: BudgetEvent) => void {
-    const { reservations, denials, overReleased, leaked } = this.instruments;
-    return (event) => {
-      // A hierarchy node hears its whole tree's refunds; it counts its own subtree's.
-      if (scope !== undefined && !inScope(scope, event)) return;
-      switch (event.type) {
-        case 'reserve':
-          reservations.add(1, attributes);
-          break;
-        case 'deny':
-          denials.add(1, attributes);
-          break;
-        case 'over-release':
-          overReleased.add(event.excess, attributes);
-          break;
-        case 'leak':
-          leaked.add(event.amount, attributes);
-          break;
-        default:
-          break;
-      }
-    };
-  }
-
-  private shadowListener(attributes: Attributes): (event: ShadowEvent) => void {
-    const { shadowPasses, shadowPassed, shadowUsed } = this.instruments;
-    return (event) => {
-      switch (event.type) {
-        case 'pass':
-          shadowPasses.add(1, { ...attributes, [ATTR.reason]: event.reason });
-          shadowPassed.add(event.cost, attributes);
-          break;
-        case 'pass-settle':
-          shadowUsed.add(event.used, attributes);
-          break;
-        case 'dispatch-pass':
-          shadowPasses.add(1, {
-            ...attributes,
-            [ATTR.reason]: event.reason,
-            ...(event.deniedBy === undefined ? {} : { [ATTR.deniedBy]: event.deniedBy }),
-          });
-          for (const [dim, amount] of Object.entries(event.estimate)) {
-            shadowPassed.add(amount, { ...attributes, [ATTR.dimension]: dim });
-          }
-          break;
-        case 'dispatch-settle':
-          for (const [dim, amount] of Object.entries(event.used)) {
-            shadowUsed.add(amount, { ...attributes, [ATTR.dimension]: dim });
-          }
-          break;
-        case 'failure':
-          // A policy failing to settle is told to the shadow's observer; it passes nothing.
-          break;
-      }
-    };
-  }
+/** Refuses a traced wrapper: traced twice, every call would be in two spans, counted twice. */
+function checkNotTraced(value: object, what: 'budget' | 'coordinator'): void {
+  if (tracedTargetOf(value) === undefined) return;
+  throw invalid(
+    `this ${what} is traced already (by this or another telemetry): trace the ${what} once, and give the traced one out`,
+  );
 }
 
 function labelsOf(options: TelemetryLabels, key: string, shadowed: boolean): Attributes {
@@ -344,6 +334,18 @@ function labelsOf(options: TelemetryLabels, key: string, shadowed: boolean): Att
     ...(options.tenant === undefined ? {} : { [ATTR.tenant]: options.tenant }),
   };
 }
+
+/** What the telemetry calls on the meter and the tracer it is given. */
+const REQUIRED = {
+  meter: [
+    'createObservableGauge',
+    'createCounter',
+    'createHistogram',
+    'addBatchObservableCallback',
+    'removeBatchObservableCallback',
+  ],
+  tracer: ['startSpan'],
+} as const;
 
 /**
  * Export budgets and coordinators through OpenTelemetry: `watch` a budget for metrics,
@@ -362,6 +364,8 @@ function labelsOf(options: TelemetryLabels, key: string, shadowed: boolean): Att
  *
  * @param options - a meter, a tracer and a clock; each defaults to the global one.
  * @returns the telemetry.
+ * @throws BudgetError `INVALID_ARGUMENT` for options that are not an object, a `meter` or
+ * `tracer` without the methods the telemetry calls, or a `now` that is not a function.
  *
  * @example
  * ```ts
@@ -380,9 +384,16 @@ function labelsOf(options: TelemetryLabels, key: string, shadowed: boolean): Att
 export function budgetTelemetry(options: BudgetTelemetryOptions = {}): BudgetTelemetry {
   checkOptions(options, 'budgetTelemetry');
   for (const key of ['meter', 'tracer'] as const) {
-    const value = options[key];
-    if (value !== undefined && (typeof value !== 'object' || value === null)) {
-      throw invalid(`option ${key} must be an OpenTelemetry ${key}, got ${describe(value)}`);
+    const value: unknown = options[key];
+    if (value === undefined) continue;
+    const missing =
+      typeof value === 'object' && value !== null
+        ? REQUIRED[key].filter((method) => !hasMethod(value, method))
+        : REQUIRED[key];
+    if (missing.length > 0) {
+      throw invalid(
+        `option ${key} must be an OpenTelemetry ${key} (with ${missing.join(', ')}), got ${describe(value)}`,
+      );
     }
   }
   if (options.now !== undefined && typeof options.now !== 'function') {

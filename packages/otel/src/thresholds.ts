@@ -99,7 +99,8 @@ export function watchThresholds(
 ): () => void {
   const source = thresholdSource(budget);
   checkOptions(options, 'watchThresholds');
-  const levels = checkLevels(options.levels ?? DEFAULT_LEVELS);
+  // Only an absent option means the defaults: `null` is a mistake, refused as any bad list.
+  const levels = checkLevels(options.levels === undefined ? DEFAULT_LEVELS : options.levels);
   const onCross = options.onCross;
   if (typeof onCross !== 'function') {
     throw invalid(`option onCross must be a function, got ${describe(onCross)}`, {});

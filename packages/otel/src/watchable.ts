@@ -20,7 +20,9 @@ import { describe, invalid } from './invalid.js';
  *   its own subtree, and its utilization is what the subtree holds (`held()`) over the node's
  *   capacity, so a sibling filling the shared root moves `available` but not utilization.
  * - `allOf`, `anyOf` and waiting lines report no events: gauges only, no thresholds. Trace
- *   them (`traceBudget`) for their reservations and denials, or watch their members.
+ *   them (`traceBudget`) for their reservations and denials, or watch their members. An
+ *   `anyOf`'s utilization is its members' together (what they owe over their capacities
+ *   summed), a waiting line's the budget it waits on's.
  *
  * @example
  * ```ts
@@ -169,23 +171,96 @@ export function checkWatchable(budget: unknown): asserts budget is WatchableBudg
   }
 }
 
-/**
- * @internal What `budget` owes this epoch: reserved, spent and debt (capacity − available +
- * debt); for a hierarchy node, what its subtree holds, reserved or spent.
- */
-export function owedOf(budget: WatchableBudget): number {
-  const node = hierarchyOf(budget);
-  if (node !== undefined) return node.held();
-  return budget.capacity - budget.available() + (budget.debt?.() ?? 0);
+/** What a budget owes this epoch, and out of what capacity. */
+interface Fill {
+  readonly owed: number;
+  readonly capacity: number;
 }
 
 /**
- * @internal How full `budget` is: what is owed this epoch ({@link owedOf}) over capacity.
- * Above 1 while the budget is in debt; 0 for a budget of capacity 0, as core's
+ * What `budget` owes this epoch — held, spent and debt — out of what capacity:
+ *
+ * - a hierarchy node: what its subtree holds (`held()`, reserved or spent) of its capacity,
+ *   so a sibling filling the shared root is not counted;
+ * - a waiting line, or a token guard view (compose's `tokenGuard(…)`, which an all-of or an
+ *   any-of puts around a token budget it is given): the budget behind it's, debt included (a
+ *   line or a view holds nothing of its own);
+ * - an any-of: its members' together, what they owe of their capacities summed (its own
+ *   `capacity` and `available()` are the largest single reservation, which says nothing of
+ *   the units its other members hold, and its `held()` counts the count API only);
+ * - any other budget: capacity − available + debt.
+ */
+function fillOf(budget: WatchableBudget): Fill {
+  const node = hierarchyOf(budget);
+  if (node !== undefined) return { owed: node.held(), capacity: budget.capacity };
+  const behind = lineGuardOf(budget) ?? viewedTokensOf(budget);
+  if (behind !== undefined) return fillOf(behind);
+  const members = anyOfMembersOf(budget);
+  if (members !== undefined) {
+    let owed = 0;
+    let capacity = 0;
+    for (const member of members) {
+      const fill = fillOf(member);
+      owed += fill.owed;
+      capacity += fill.capacity;
+    }
+    return { owed, capacity };
+  }
+  const capacity = budget.capacity;
+  return { owed: capacity - budget.available() + (budget.debt?.() ?? 0), capacity };
+}
+
+/** Whether `value` reads as a budget: a capacity and `available()`. */
+function readable(value: unknown): value is WatchableBudget {
+  const b = value as Partial<Record<keyof WatchableBudget, unknown>> | null;
+  return (
+    typeof value === 'object' &&
+    b !== null &&
+    typeof b.capacity === 'number' &&
+    typeof b.available === 'function'
+  );
+}
+
+/** A waiting line's guard (compose's `waiting(…)`: `acquire` in front of `guard`), if any. */
+function lineGuardOf(budget: object): WatchableBudget | undefined {
+  const b = budget as { readonly guard?: unknown; readonly acquire?: unknown };
+  return typeof b.acquire === 'function' && readable(b.guard) ? b.guard : undefined;
+}
+
+/** The token budget behind a token guard view (`tokenGuard(…)`: its `tokens`), if any. */
+function viewedTokensOf(budget: object): WatchableBudget | undefined {
+  const tokens = (budget as { readonly tokens?: unknown }).tokens;
+  if (!readable(tokens)) return undefined;
+  const t = tokens as {
+    readonly tryReserveTokensSync?: unknown;
+    readonly tryReserveTokens?: unknown;
+  };
+  const isTokenBudget =
+    typeof t.tryReserveTokensSync === 'function' || typeof t.tryReserveTokens === 'function';
+  return isTokenBudget ? tokens : undefined;
+}
+
+/** An any-of's members (compose's `anyOf(…)`: `members` tried by a `strategy`), if any. */
+function anyOfMembersOf(budget: object): readonly WatchableBudget[] | undefined {
+  const b = budget as { readonly members?: unknown; readonly strategy?: unknown };
+  if (typeof b.strategy !== 'string' || !Array.isArray(b.members)) return undefined;
+  return b.members.length > 0 && b.members.every(readable) ? b.members : undefined;
+}
+
+/**
+ * @internal What `budget` owes this epoch: reserved, spent and debt (see {@link fillOf}), for
+ * the budgets whose events thresholds hear, which all read it out of their own capacity.
+ */
+export function owedOf(budget: WatchableBudget): number {
+  return fillOf(budget).owed;
+}
+
+/**
+ * @internal How full `budget` is: what is owed this epoch over the capacity it is owed out
+ * of ({@link fillOf}). Above 1 while the budget is in debt; 0 for a capacity of 0, as core's
  * `utilization()`.
  */
 export function utilizationOf(budget: WatchableBudget): number {
-  const capacity = budget.capacity;
-  if (capacity === 0) return 0;
-  return owedOf(budget) / capacity;
+  const { owed, capacity } = fillOf(budget);
+  return capacity === 0 ? 0 : owed / capacity;
 }

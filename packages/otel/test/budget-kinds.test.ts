@@ -199,6 +199,35 @@ describe('watching budgets that report no events', () => {
     expect(await h.points('budgetry.reservations')).toEqual([]); // no events to count
   });
 
+  it('reads an anyOf’s utilization as its members’ together: what they owe over their capacities', async () => {
+    h = harness();
+    const small = new AtomicBudget(5);
+    const large = new AtomicTokenBudget(8);
+    const either = anyOf([small, large]);
+    h.telemetry.watch(either, { name: 'either' });
+    const at = { 'budgetry.budget': 'either' };
+    either.tryReserveSync(5); // the first member, full; the second could still take 8
+    expect(await h.value('budgetry.available', at)).toBe(8);
+    expect(await h.value('budgetry.utilization', at)).toBe(5 / 13);
+    const permit = either.tryAcquireSync(2)!; // a permit, which held() does not count
+    expect(await h.value('budgetry.utilization', at)).toBe(7 / 13);
+    permit.releaseSync();
+    const r = large.tryReserveTokensSync(6)!;
+    large.recordUsageSync(r, 9, 1); // 10 spent of 8: 2 owed
+    expect(await h.value('budgetry.utilization', at)).toBe(15 / 13);
+  });
+
+  it('reads a waiting line’s utilization through the budget it waits on', async () => {
+    h = harness();
+    const root = hierarchy({ capacity: 10, children: { capacity: 10 } });
+    const line = waiting(root.child('acme'));
+    h.telemetry.watch(line, { name: 'line' });
+    root.child('bigco').tryReserveSync(6); // a sibling: acme's available falls, not its use
+    line.tryReserveSync(1);
+    expect(await h.value('budgetry.available', { 'budgetry.budget': 'line' })).toBe(3);
+    expect(await h.value('budgetry.utilization', { 'budgetry.budget': 'line' })).toBe(0.1);
+  });
+
   it.each([
     ['an allOf', () => allOf([new AtomicBudget(10)])],
     ['an anyOf', () => anyOf([new AtomicBudget(10)])],

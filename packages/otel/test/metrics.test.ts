@@ -1,7 +1,7 @@
 import { hierarchy } from '@budgetry/compose';
 import { AtomicBudget, AtomicTokenBudget, BudgetError } from '@budgetry/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { shadow } from '../src/index.js';
+import { budgetTelemetry, shadow } from '../src/index.js';
 import { type Harness, harness } from './harness.js';
 
 let h: Harness;
@@ -146,6 +146,7 @@ describe('BudgetTelemetry.watch', () => {
     ['a numeric name', { name: 7 }],
     ['an empty tenant', { name: 'rows', tenant: '' }],
     ['bad thresholds', { name: 'rows', thresholds: [2, 2] }],
+    ['null thresholds', { name: 'rows', thresholds: null }],
   ])('rejects %s with INVALID_ARGUMENT and watches nothing', async (_, options) => {
     h = harness();
     const rows = new AtomicBudget(10);
@@ -185,5 +186,54 @@ describe('BudgetTelemetry.watch', () => {
     h = harness();
     h.telemetry.close();
     expect(() => h.telemetry.watch(new AtomicBudget(1), { name: 'rows' })).toThrow(BudgetError);
+  });
+});
+
+describe('BudgetTelemetry.watch of wrapped budgets', () => {
+  it('watches a traced shadow as the shadow: shadow-labelled, its passes counted', async () => {
+    h = harness();
+    const policy = new AtomicBudget(10);
+    const traced = h.telemetry.traceBudget(shadow(policy, { name: 'cap' }), { name: 'cap' });
+    h.telemetry.watch(traced, { name: 'cap' });
+    traced.tryReserveSync(8);
+    expect(traced.tryReserveSync(5)).toBe(true); // the policy denies: let through
+    const labels = { 'budgetry.budget': 'cap', 'budgetry.mode': 'shadow' };
+    expect(await h.value('budgetry.reservations', labels)).toBe(1);
+    expect(await h.value('budgetry.denials', labels)).toBe(1);
+    expect(await h.value('budgetry.shadow.passes', labels)).toBe(1);
+    expect(await h.value('budgetry.shadow.passed', labels)).toBe(5);
+    expect(await h.value('budgetry.available', labels)).toBe(2);
+    expect(h.spans().map((s) => s.attributes['budgetry.mode'])).toEqual(['shadow', 'shadow']);
+  });
+
+  it('refuses to watch a budget again through its traced wrapper, which would count it twice', async () => {
+    h = harness();
+    const rows = new AtomicBudget(10);
+    h.telemetry.watch(rows, { name: 'rows' });
+    const traced = h.telemetry.traceBudget(rows, { name: 'rows' });
+    expect(() => h.telemetry.watch(traced, { name: 'traced-rows' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    traced.tryReserveSync(1);
+    expect(await h.points('budgetry.reservations')).toEqual([
+      { attributes: { 'budgetry.budget': 'rows', 'budgetry.mode': 'enforce' }, value: 1 },
+    ]);
+  });
+});
+
+describe('budgetTelemetry', () => {
+  it.each([
+    ['a meter that is not one', { meter: {} }],
+    ['a meter without batch callbacks', { meter: { createCounter: () => ({}) } }],
+    ['a tracer that is not one', { tracer: {} }],
+  ])('rejects %s with INVALID_ARGUMENT', (_, options) => {
+    h = harness();
+    let error: unknown;
+    try {
+      budgetTelemetry(options as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(BudgetError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
   });
 });

@@ -1,6 +1,12 @@
 import { coordinator, waiting } from '@budgetry/compose';
-import { AtomicBudget, AtomicTokenBudget, BudgetError, TokenReservation } from '@budgetry/core';
-import { Auditor } from '@budgetry/testing';
+import {
+  AtomicBudget,
+  AtomicTokenBudget,
+  BudgetError,
+  TokenReservation,
+  tokenBucket,
+} from '@budgetry/core';
+import { Auditor, FakeClock } from '@budgetry/testing';
 import { describe, expect, it } from 'vitest';
 import { type ShadowEvent, shadow } from '../src/index.js';
 
@@ -171,6 +177,43 @@ describe('shadow', () => {
     expect(policy.available()).toBe(1);
     const aborted = AbortSignal.abort();
     await expect(budget.acquire(1, { signal: aborted })).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it.each([
+    ['a negative timeout', [1, { timeoutMs: -1 }]],
+    ['a priority that is not a number', [1, { priority: 'x' }]],
+    ['options that are not an object', [1, 'junk']],
+    ['null options', [1, null]],
+    ['a signal that is not one', [1, { signal: {} }]],
+  ])('rejects %s in acquire as the policy does, changing nothing', async (_, args) => {
+    const policy = waiting(new AtomicBudget(10));
+    const { budget, events } = shadowed(policy);
+    const acquire = (b: typeof policy) => b.acquire(...(args as [number]));
+    await expect(acquire(policy)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(acquire(budget)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(policy.available()).toBe(10);
+    expect(events).toEqual([]);
+  });
+
+  it('lets a denial through when the policy’s retry hint throws', () => {
+    const policy = tokenBucket({ burst: 1, rate: 1, clock: new FakeClock() });
+    policy.retryAfterMs = () => {
+      throw new BudgetError({ code: 'BACKEND', message: 'down' });
+    };
+    const { budget, events } = shadowed(policy);
+    expect(budget.tryAcquireSync(1)).not.toBeNull();
+    expect(budget.tryAcquireSync(1)).not.toBeNull(); // denied, let through
+    expect(events).toEqual([{ type: 'pass', shadow: 'policy', cost: 1, reason: 'denied' }]);
+  });
+
+  it('refuses a coordinator, naming shadowCoordinator', () => {
+    const llm = coordinator({ requests: new AtomicBudget(1) });
+    expect(() => shadow(llm, { name: 'p' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/shadowCoordinator/),
+      }),
+    );
   });
 
   it('enforces some dimensions of a coordinator and shadows others', async () => {

@@ -119,6 +119,7 @@ describe('watchThresholds', () => {
 
   it.each([
     ['an empty list', { levels: [] }],
+    ['null levels', { levels: null }],
     ['a zero level', { levels: [0] }],
     ['a negative level', { levels: [-0.5] }],
     ['NaN', { levels: [Number.NaN] }],

@@ -1,9 +1,10 @@
-import { coordinator, waiting } from '@budgetry/compose';
+import { allOf, anyOf, coordinator, hierarchy, waiting } from '@budgetry/compose';
 import { AtomicBudget, AtomicTokenBudget, BudgetError, tokenBucket } from '@budgetry/core';
 import { FakeClock } from '@budgetry/testing';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shadowCoordinator } from '../src/index.js';
 import { type Harness, harness } from './harness.js';
 
 let h: Harness;
@@ -200,5 +201,244 @@ describe('BudgetTelemetry.traceCoordinator', () => {
       );
     }
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+});
+
+describe('BudgetTelemetry.traceBudget, more reservation methods', () => {
+  const llm = () => coordinator({ requests: new AtomicBudget(2) });
+
+  it('puts detailed and per-member reservations in spans, with what denied and when to retry', async () => {
+    h = harness();
+    const clock = new FakeClock();
+    const both = h.telemetry.traceBudget(
+      allOf({ rows: new AtomicBudget(10), rpm: tokenBucket({ burst: 2, rate: 1, clock }) }),
+      { name: 'both' },
+    );
+    expect(both.tryAcquireDetailedSync(1).ok).toBe(true);
+    expect((await both.tryAcquireDetailed(2)).ok).toBe(false); // one request left
+    expect(both.tryAcquireEachSync({ rows: 3, rpm: 1 }).ok).toBe(true);
+    expect((await both.tryAcquireEach({ rows: 6 })).ok).toBe(true);
+    expect(both.tryAcquireEachSync([1, 0])).toMatchObject({ ok: false, deniedBy: 'rows' });
+    expect(attrs(h).map(({ name, ...a }) => a)).toEqual([
+      {
+        'budgetry.budget': 'both',
+        'budgetry.mode': 'enforce',
+        'budgetry.method': 'tryAcquireDetailedSync',
+        'budgetry.cost': 1,
+        'budgetry.outcome': 'granted',
+      },
+      {
+        'budgetry.budget': 'both',
+        'budgetry.mode': 'enforce',
+        'budgetry.method': 'tryAcquireDetailed',
+        'budgetry.cost': 2,
+        'budgetry.outcome': 'denied',
+        'budgetry.denied_by': 'rpm',
+        'budgetry.retry_after_ms': 1_000,
+      },
+      {
+        'budgetry.budget': 'both',
+        'budgetry.mode': 'enforce',
+        'budgetry.method': 'tryAcquireEachSync',
+        'budgetry.cost.rows': 3,
+        'budgetry.cost.rpm': 1,
+        'budgetry.outcome': 'granted',
+      },
+      {
+        'budgetry.budget': 'both',
+        'budgetry.mode': 'enforce',
+        'budgetry.method': 'tryAcquireEach',
+        'budgetry.cost.rows': 6,
+        'budgetry.outcome': 'granted',
+      },
+      {
+        'budgetry.budget': 'both',
+        'budgetry.mode': 'enforce',
+        'budgetry.method': 'tryAcquireEachSync',
+        'budgetry.cost.0': 1,
+        'budgetry.cost.1': 0,
+        'budgetry.outcome': 'denied',
+        'budgetry.denied_by': 'rows',
+      },
+    ]);
+  });
+
+  it('traces the detailed reservations of an anyOf and of a hierarchy node', async () => {
+    h = harness();
+    const either = h.telemetry.traceBudget(anyOf({ east: new AtomicBudget(1) }), { name: 'e' });
+    const root = hierarchy({ capacity: 10, children: { capacity: 2 } });
+    const acme = h.telemetry.traceBudget(root.child('acme'), { name: 'acme' });
+    expect(either.tryAcquireDetailedSync(2).ok).toBe(false);
+    expect((await acme.tryAcquireDetailed(3)).ok).toBe(false);
+    expect(h.spans().map((s) => s.attributes['budgetry.denied_by'])).toEqual([['east'], ['acme']]);
+    expect(h.spans().map((s) => s.attributes['budgetry.outcome'])).toEqual(['denied', 'denied']);
+  });
+
+  it('keeps a denial a denial when the budget’s retry hint throws, recording no hint', async () => {
+    h = harness();
+    const rpm = tokenBucket({ burst: 1, rate: 1, clock: new FakeClock() });
+    rpm.retryAfterMs = () => {
+      throw new BudgetError({ code: 'BACKEND', message: 'down' });
+    };
+    const traced = h.telemetry.traceBudget(rpm, { name: 'rpm' });
+    expect(traced.tryReserveSync(1)).toBe(true);
+    expect(traced.tryReserveSync(1)).toBe(false);
+    expect(await traced.tryAcquire(1)).toBeNull();
+    const denials = h.spans().slice(1);
+    expect(denials.map((s) => s.attributes['budgetry.outcome'])).toEqual(['denied', 'denied']);
+    expect(denials.map((s) => s.attributes['budgetry.retry_after_ms'])).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it.each([
+    ['an empty object', () => ({})],
+    ['an array', () => []],
+    ['a coordinator', () => coordinator({ requests: new AtomicBudget(1) })],
+    ['a traced coordinator', () => h.telemetry.traceCoordinator(llm(), { name: 'llm' })],
+  ])('rejects %s with INVALID_ARGUMENT', (_, make) => {
+    h = harness();
+    const target = make();
+    expect(() => h.telemetry.traceBudget(target, { name: 'x' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('names traceCoordinator when given a coordinator', () => {
+    h = harness();
+    const c = coordinator({ requests: new AtomicBudget(1) });
+    expect(() => h.telemetry.traceBudget(c, { name: 'x' })).toThrow(/traceCoordinator/);
+  });
+
+  it('refuses to trace a traced budget again, which would open two spans per call', () => {
+    h = harness();
+    const rows = h.telemetry.traceBudget(new AtomicBudget(10), { name: 'rows' });
+    expect(() => h.telemetry.traceBudget(rows, { name: 'again' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/traced already/),
+      }),
+    );
+    const other = harness();
+    try {
+      expect(() => other.telemetry.traceBudget(rows, { name: 'rows' })).toThrow(/traced already/);
+    } finally {
+      void other.shutdown();
+    }
+    rows.tryReserveSync(1);
+    expect(h.spans()).toHaveLength(1);
+  });
+
+  it('passes every call through untouched once the telemetry is closed', async () => {
+    h = harness();
+    const budget = new AtomicTokenBudget(10);
+    const tokens = h.telemetry.traceBudget(budget, { name: 'tokens' });
+    const slots = h.telemetry.traceBudget(waiting(new AtomicBudget(1)), { name: 'slots' });
+    tokens.tryReserveTokensSync(1);
+    h.telemetry.close();
+    const r = tokens.tryReserveTokensSync(2)!;
+    tokens.recordUsageSync(r, 1, 1);
+    expect(await tokens.tryReserveTokens(100)).toBeNull();
+    (await slots.acquire(1)).releaseSync();
+    expect(h.spans()).toHaveLength(1);
+    expect(await h.points('budgetry.wait.duration')).toEqual([]);
+    expect(budget.available()).toBe(7);
+  });
+});
+
+describe('BudgetTelemetry.traceCoordinator, shadows and wrappers', () => {
+  const llm = () =>
+    coordinator({ requests: new AtomicBudget(2), tokens: new AtomicTokenBudget(1_000) });
+
+  it('counts what a shadow coordinator lets through once, under the traced copy that dispatched it', async () => {
+    h = harness();
+    const root = hierarchy({ capacity: 100, children: { capacity: 1 } });
+    const shadowed = shadowCoordinator(coordinator({ requests: new AtomicBudget(100) }), {
+      name: 'p',
+    });
+    for (const tenant of ['a', 'b', 'c']) {
+      const c = h.telemetry.traceCoordinator(shadowed.with({ tenant: root.child(tenant) }), {
+        name: 'llm',
+        tenant,
+      });
+      const out = await c.run({ requests: 1, tenant: 5 }, async () => ({ value: 1 }));
+      expect(out.ok).toBe(true);
+    }
+    const passes = await h.points('budgetry.shadow.passes');
+    expect(passes.map((p) => [p.attributes['budgetry.tenant'], p.value])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]);
+    const passed = await h.points('budgetry.shadow.passed');
+    expect(passed.filter((p) => p.attributes['budgetry.dimension'] === 'tenant')).toHaveLength(3);
+    expect(passed.map((p) => p.value)).toEqual([1, 5, 1, 5, 1, 5]);
+    const used = await h.points('budgetry.shadow.used');
+    expect(used.map((p) => p.value)).toEqual([1, 5, 1, 5, 1, 5]);
+  });
+
+  it('counts a shadow coordinator traced twice under the labels of the one called', async () => {
+    h = harness();
+    const shadowed = shadowCoordinator(coordinator({ requests: new AtomicBudget(0) }), {
+      name: 'p',
+    });
+    const x = h.telemetry.traceCoordinator(shadowed, { name: 'x' });
+    h.telemetry.traceCoordinator(shadowed, { name: 'y' });
+    const d = x.tryReserveSync({ requests: 1 });
+    if (d.ok) d.permit.settleSync({});
+    await shadowed.tryReserve({ requests: 1 }); // not traced: not counted
+    await x.with({ tenant: new AtomicBudget(0) }).tryReserve({ tenant: 1 }); // x's copy
+    const passes = await h.points('budgetry.shadow.passes'); // none under y
+    expect(passes.map((p) => [p.attributes['budgetry.coordinator'], p.value])).toEqual([
+      ['x', 1], // denied by requests
+      ['x', 1], // denied by tenant, through the copy x's with() made
+    ]);
+    expect(await h.value('budgetry.shadow.used', { 'budgetry.coordinator': 'x' })).toBe(1);
+  });
+
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+  ])('rejects %s with INVALID_ARGUMENT', (_, target) => {
+    h = harness();
+    let error: unknown;
+    try {
+      h.telemetry.traceCoordinator(target as never, { name: 'x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(BudgetError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('refuses to trace a traced coordinator again, or one with() made from it', async () => {
+    h = harness();
+    const c = h.telemetry.traceCoordinator(llm(), { name: 'llm' });
+    for (const again of [c, c.with({ tenant: new AtomicBudget(1) })]) {
+      expect(() => h.telemetry.traceCoordinator(again, { name: 'again' })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/traced already/),
+        }),
+      );
+    }
+    await c.tryReserve({ requests: 1 });
+    expect(await h.value('budgetry.dispatches', { 'budgetry.outcome': 'granted' })).toBe(1);
+  });
+
+  it('passes dispatches through untouched once the telemetry is closed', async () => {
+    h = harness();
+    const shadowed = shadowCoordinator(llm(), { name: 'p' });
+    const c = h.telemetry.traceCoordinator(shadowed, { name: 'llm' });
+    await c.tryReserve({ requests: 1 });
+    h.telemetry.close();
+    const out = await c.run({ requests: 1 }, async () => ({ value: 'v' }));
+    expect(out).toMatchObject({ ok: true, value: 'v' });
+    await c.with({ extra: new AtomicBudget(0) }).tryReserve({ extra: 1 }); // a pass
+    expect(c.tryReserveSync({ requests: 1 }).ok).toBe(true);
+    expect(h.spans()).toHaveLength(1);
+    expect(await h.points('budgetry.dispatches')).toHaveLength(1);
+    expect(await h.value('budgetry.dispatches')).toBe(1);
+    expect(await h.points('budgetry.shadow.passes')).toEqual([]);
   });
 });
