@@ -189,7 +189,8 @@ class Reference {
   delivering: Caller[] = [];
 
   join(c: Caller): void {
-    if (this.queue.length === 0 && c.cost <= this.available) {
+    // Cost 0 takes nothing: it is granted at once, past anyone in line.
+    if ((this.queue.length === 0 || c.cost === 0) && c.cost <= this.available) {
       this.grant(c);
       return;
     }

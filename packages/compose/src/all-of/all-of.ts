@@ -1,5 +1,11 @@
 import type { SyncBudgetGuard } from '@budgetry/core';
-import { acceptMember, isSyncGuard, memberIdentity } from '../internal/member-kind.js';
+import { registerCombinator } from '../internal/combinators.js';
+import {
+  acceptMember,
+  isSyncGuard,
+  memberIdentity,
+  sharedBudget,
+} from '../internal/member-kind.js';
 import {
   type AnyMember,
   describe,
@@ -13,7 +19,7 @@ import {
 import { AllOf } from './async-all-of.js';
 import { syncAllOf } from './core-all-of.js';
 import { chargesOf } from './costs.js';
-import type { SyncAllOf } from './sync-all-of.js';
+import { SyncAllOf } from './sync-all-of.js';
 
 /**
  * Options for {@link allOf}.
@@ -54,7 +60,8 @@ export interface AllOfOptions<K extends MemberKey> {
  * reconciliation with measured usage, use the {@link coordinator}.
  *
  * @param members - an array or record of guards and token budgets, none given twice (also not
- * raw and behind a token guard view, a refill schedule or a waiting line).
+ * raw and behind a token guard view, a refill schedule or a waiting line, nor inside two
+ * members through an all-of or any-of: every reservation would charge it twice).
  * @param options - fixed charges for some members.
  * @returns the combined guard.
  * @throws BudgetError `INVALID_ARGUMENT` for no members, a member given twice, a value that
@@ -92,9 +99,20 @@ export function allOf(
     throw invalid(`allOf options must be an object, got ${describe(options)}`, {});
   }
   const list = toMemberList(members, 'allOf', acceptMember, memberIdentity);
+  // One budget inside two members (an all-of or any-of among them) is charged twice too.
+  const shared = sharedBudget(list.keys.map((key, i) => [key, list.budgets[i]] as const));
+  if (shared !== undefined) {
+    throw invalid(
+      `allOf: member ${String(shared.name)} charges a budget that member ${String(shared.first)} charges too`,
+      { member: shared.name, duplicateOf: shared.first },
+    );
+  }
   const fixed = chargesOf(list.keys, options.charge);
   if (list.budgets.every(isSyncGuard)) {
     return syncAllOf(list.keys, list.budgets as SyncBudgetGuard[], fixed);
   }
   return new AllOf(list.keys, list.budgets, fixed);
 }
+
+registerCombinator(SyncAllOf);
+registerCombinator(AllOf);

@@ -2,11 +2,11 @@ import {
   type BudgetCapabilities,
   type BudgetPermit,
   PermitCode,
-  retryAfterOf,
   type SyncBudgetGuard,
   type SyncBudgetPermit,
 } from '@budgetry/core';
 import { type MemberKey, memberFailure, settleEach } from '../internal/member-list.js';
+import { waitOf } from '../internal/member-wait.js';
 
 /** @internal Permit state codes. */
 export const { held: HELD, released: RELEASED, committed: COMMITTED } = PermitCode;
@@ -110,7 +110,8 @@ export function commonAvailable(
 
 /**
  * @internal How long until `cost` fits every member: 0 when it fits now, the longest member
- * wait, or `undefined` when a member that cannot take its charge now gives no hint.
+ * wait, or `undefined` when a member that cannot take its charge now cannot say when (see
+ * `waitOf`: a waiting line with anyone in line cannot, though it has room).
  */
 export function longestWait(
   members: readonly SyncBudgetGuard[],
@@ -119,10 +120,7 @@ export function longestWait(
 ): number | undefined {
   let wait = 0;
   for (let i = 0; i < members.length; i++) {
-    const m = members[i]!;
-    const c = chargeOf(fixed, i, cost);
-    if (m.available() >= c) continue;
-    const ms = retryAfterOf(m, c);
+    const ms = waitOf(members[i]!, chargeOf(fixed, i, cost));
     if (ms === undefined) return undefined;
     wait = Math.max(wait, ms);
   }

@@ -378,7 +378,7 @@ export class SyncAllOf<K extends MemberKey = MemberKey>
    *
    * @param cost - the units wanted.
    * @returns 0 when it fits now, the longest member wait, or `undefined` when a member that
-   * cannot take it now gives no hint.
+   * cannot take it now cannot say when (a waiting line with anyone in it, though it has room).
    */
   retryAfterMs(cost: number): number | undefined {
     assertAmount(cost, 'cost');

@@ -1,4 +1,5 @@
 import type { SyncBudgetGuard } from '@budgetry/core';
+import { registerCombinator } from '../internal/combinators.js';
 import { acceptMember, isSyncGuard, memberIdentity } from '../internal/member-kind.js';
 import {
   type AnyMember,
@@ -105,3 +106,6 @@ export function anyOf(members: Members<AnyMember>, options: AnyOfOptions = {}): 
   }
   return new AnyOf(list.keys, list.budgets);
 }
+
+registerCombinator(SyncAnyOf);
+registerCombinator(AnyOf);

@@ -1,4 +1,5 @@
-import { type Decision, retryAfterOf } from '@budgetry/core';
+import { type Decision, retryAfterOf, type SyncBudgetGuard } from '@budgetry/core';
+import { waitOf } from '../internal/member-wait.js';
 
 /**
  * A denial from an any-of: every member denied; the soonest retry any of them knows.
@@ -21,6 +22,19 @@ export function soonest(members: readonly unknown[], cost: number): number | und
   let best: number | undefined;
   for (const m of members) {
     const ms = retryAfterOf(m, cost);
+    if (ms !== undefined && (best === undefined || ms < best)) best = ms;
+  }
+  return best;
+}
+
+/**
+ * @internal How long until some member could take `cost` (see `waitOf`): 0 when one would
+ * now, else the soonest wait any member can say, or `undefined` when none can.
+ */
+export function soonestWait(members: readonly SyncBudgetGuard[], cost: number): number | undefined {
+  let best: number | undefined;
+  for (const m of members) {
+    const ms = waitOf(m, cost);
     if (ms !== undefined && (best === undefined || ms < best)) best = ms;
   }
   return best;

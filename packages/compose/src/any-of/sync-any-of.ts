@@ -19,7 +19,7 @@ import {
 import { failsClean } from '../internal/member-kind.js';
 import { type MemberKey, memberFailure } from '../internal/member-list.js';
 import type { AnyOfStrategy } from './any-of.js';
-import { type AnyOfDecision, anyDenial, soonest } from './denial.js';
+import { type AnyOfDecision, anyDenial, soonestWait } from './denial.js';
 import { type SyncAnyOfPermit, SyncAnyOfPermitImpl } from './permits.js';
 
 /** A count reservation: the member that took it, and its epoch then. */
@@ -221,12 +221,12 @@ export class SyncAnyOf<K extends MemberKey = MemberKey>
    * The soonest time some member could take `cost`, when their schedules know.
    *
    * @param cost - the units wanted.
-   * @returns milliseconds, or `undefined` when no member gives a hint.
+   * @returns 0 when some member would take it now, else milliseconds, or `undefined` when no
+   * member can say (a waiting line with anyone in line cannot, though it has room).
    */
   retryAfterMs(cost: number): number | undefined {
     assertAmount(cost, 'cost');
-    if (this.available() >= cost) return 0;
-    return soonest(this.members, cost);
+    return soonestWait(this.members, cost);
   }
 
   /** {@inheritDoc SyncAnyOf.tryAcquireDetailedSync} */

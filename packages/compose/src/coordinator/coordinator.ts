@@ -13,7 +13,7 @@ import { denial } from '../internal/denial.js';
 import { memberIdentity } from '../internal/member-kind.js';
 import { describe, invalid, memberFailure } from '../internal/member-list.js';
 import { Dispatch } from './dispatch.js';
-import { type Dim, type Part, refundEach, refundEachSync, toDims } from './parts.js';
+import { type Dim, type Part, refundEach, refundEachSync, refuseShared, toDims } from './parts.js';
 import type { Dimension, RunOptions, RunResult, SettleReport, Usage } from './types.js';
 
 /**
@@ -54,8 +54,10 @@ export class Coordinator<D extends string> {
    * A coordinator with more dimensions for some dispatches, such as the tenant's node in a
    * hierarchy: `c.with({ tenant: tenants.child(id) })`.
    *
-   * @param extra - more named budgets; names must be new.
+   * @param extra - more named budgets; names must be new, and so must the budgets they
+   * charge (seen through wrappers, all-ofs and any-ofs).
    * @returns a coordinator over both sets.
+   * @throws BudgetError `INVALID_ARGUMENT` for a name or budget this coordinator already has.
    */
   with<E extends string>(extra: Readonly<Record<E, Dimension>>): Coordinator<D | E> {
     const more = toDims(extra);
@@ -70,7 +72,9 @@ export class Coordinator<D extends string> {
         });
       }
     }
-    return new Coordinator<D | E>([...this.dims, ...more]);
+    const all = [...this.dims, ...more];
+    refuseShared(all);
+    return new Coordinator<D | E>(all);
   }
 
   /**
@@ -338,7 +342,8 @@ async function refundAfter<D extends string>(
  * dimension and, when its schedule knows, `retryAfterMs`. For one cost across plain guards,
  * {@link allOf} is lighter.
  *
- * @param dimensions - named guards and token budgets, none given twice.
+ * @param dimensions - named guards and token budgets, none given twice (also not raw and
+ * behind a wrapper, nor inside an all-of or any-of another dimension is or contains).
  * @returns the coordinator.
  * @throws BudgetError `INVALID_ARGUMENT` for no dimensions, a budget given twice, or a value
  * that is not a budget.

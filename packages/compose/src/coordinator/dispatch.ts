@@ -1,5 +1,5 @@
 import { assertAmount, BudgetError } from '@budgetry/core';
-import { describe, invalid, ownValue, setOwn, settleEach } from '../internal/member-list.js';
+import { describe, invalid, setOwn, settleEach } from '../internal/member-list.js';
 import {
   dimensionFailure,
   type Failed,
@@ -65,14 +65,15 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
    * dimensions keep what was used and return the rest. After a settle that a dimension
    * failed, only the dimensions still held are settled.
    *
-   * @param actual - usage per dimension; a dimension left out is settled at its estimate.
+   * @param actual - usage per dimension (see {@link Usage}: read once, before anything is
+   * settled); a dimension left out is settled at its estimate.
    * @returns overage guards could not take.
    * @throws BudgetError `ALREADY_SETTLED` when settled or cancelled before; `INVALID_AMOUNT` /
    * `INVALID_ARGUMENT` for bad usage, with nothing changed; a dimension's failure, naming it,
    * after settling every other dimension (the dispatch stays held on the failed one).
    */
   settleSync(actual: Usage<D> = {}): SettleReport<D> {
-    this.begin(actual);
+    const usage = this.begin(actual);
     const open = this.open;
     for (const p of open) {
       if (!p.dim.sync) {
@@ -87,7 +88,7 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
     let first: unknown;
     for (const p of open) {
       try {
-        const used = amountFor(actual, p);
+        const used = amountFor(usage, p);
         note(report, p, used, settleSyncPart(p, used));
       } catch (error) {
         if (failed === undefined) {
@@ -108,12 +109,12 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
    * @returns overage guards could not take.
    */
   async settle(actual: Usage<D> = {}): Promise<SettleReport<D>> {
-    this.begin(actual);
+    const usage = this.begin(actual);
     const open = this.open;
     this.stateValue = 'settled';
     const report = this.carried ?? newReport();
     const results = await settleEach(open, async (p) => {
-      const used = amountFor(actual, p);
+      const used = amountFor(usage, p);
       note(report, p, used, await settlePart(p, used));
     });
     const failed = failures(open, results);
@@ -158,8 +159,12 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
     await this.cancel();
   }
 
-  /** Validates `actual` completely before anything changes. */
-  private begin(actual: Usage<D>): void {
+  /**
+   * Validates `actual` completely before anything changes, and returns what it says, read
+   * once: its own enumerable properties, as an estimate's are read (a getter is not asked
+   * again while settling, and a property it does not list is not charged).
+   */
+  private begin(actual: Usage<D>): ReadonlyMap<string, number> {
     if (this.stateValue !== 'held') {
       throw new BudgetError({
         code: 'ALREADY_SETTLED',
@@ -171,6 +176,7 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
       throw invalid(`usage must be a record of amounts, got ${describe(actual)}`, {});
     }
     const names = new Set(this.parts.map((p) => p.dim.name));
+    const usage = new Map<string, number>();
     for (const [name, amount] of Object.entries(actual)) {
       // As in an estimate, an undefined amount is the same as leaving the dimension out.
       if (amount === undefined) continue;
@@ -180,7 +186,9 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
         });
       }
       assertAmount(amount, `usage.${name}`);
+      usage.set(name, amount);
     }
+    return usage;
   }
 
   /**
@@ -204,8 +212,8 @@ export class Dispatch<D extends string> implements Disposable, AsyncDisposable {
 }
 
 /** The amount to settle `p` at: its usage, or its estimate when left out. */
-function amountFor(actual: object, p: Part): number {
-  return (ownValue(actual, p.dim.name) as number | undefined) ?? p.cost;
+function amountFor(usage: ReadonlyMap<string, number>, p: Part): number {
+  return usage.get(p.dim.name) ?? p.cost;
 }
 
 /** A settle report being filled in. */

@@ -9,7 +9,7 @@ import {
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
-import { isSyncGuard, memberIdentity } from '../internal/member-kind.js';
+import { isSyncGuard, memberIdentity, sharedBudget } from '../internal/member-kind.js';
 import { describe, invalid, settleEach } from '../internal/member-list.js';
 import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
 import type { Dimension } from './types.js';
@@ -246,5 +246,19 @@ export function toDims(dimensions: unknown): Dim[] {
     }
   }
   if (dims.length === 0) throw invalid('coordinator needs at least one dimension', {});
+  refuseShared(dims);
   return dims;
+}
+
+/**
+ * @internal Refuses dimensions of which two may charge one budget, one of them through an
+ * all-of or any-of (`{ a: b, z: allOf({ b, x }) }`): every dispatch would charge it twice.
+ */
+export function refuseShared(dims: readonly Dim[]): void {
+  const shared = sharedBudget(dims.map((d) => [d.name, d.budget] as const));
+  if (shared === undefined) return;
+  throw invalid(
+    `dimension ${shared.name} charges a budget that dimension ${shared.first} charges too`,
+    { dimension: shared.name, duplicateOf: shared.first },
+  );
 }

@@ -21,7 +21,10 @@ import type { PermitBudgetGuard, TokenBudget } from '@budgetry/core';
 export type Dimension = PermitBudgetGuard | TokenBudget;
 
 /**
- * Amounts per dimension: an estimate, or actual usage. Dimensions left out are not charged.
+ * Amounts per dimension: an estimate, or actual usage. Dimensions left out are not charged
+ * (or, in usage, settled at their estimate). The amounts are the record's own enumerable
+ * properties, read once, before anything is charged or settled: a property `Object.entries`
+ * does not list (inherited, non-enumerable, a symbol) is not there.
  *
  * @example
  * ```ts

@@ -85,6 +85,7 @@ export function hierarchy(
     overReleased: 0,
     epoch: 0,
     schedule: undefined,
+    nextRefill: undefined,
     listeners: undefined,
   };
   const level = toLevel(template, 0, tree, new Set());

@@ -59,8 +59,9 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
   }
 
   /**
-   * Synchronous, pool count release, partial commit, `reset` epochs; only the root is
-   * schedulable (a child's epochs are the root's).
+   * Synchronous, pool count release, partial commit, `reset` epochs, a retry hint (see
+   * {@link HierarchyNode.retryAfterMs}); only the root is schedulable (a child's epochs are
+   * the root's).
    */
   get capabilities(): BudgetCapabilities {
     return this.parent === null ? ROOT_CAPABILITIES : CHILD_CAPABILITIES;
@@ -174,9 +175,11 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    * schedule; after, each checks its level's.
    *
    * @param catchUp - applies the refills the schedule says are due; called before each operation.
+   * @param nextRefill - how long until the schedule's next refill, in milliseconds
+   * (`undefined` when none lies ahead): every node's retry hint (the refill schedulers give it).
    * @returns a function that detaches the schedule (calling it twice is harmless).
-   * @throws BudgetError `INVALID_ARGUMENT` on a node other than the root, when `catchUp` is
-   * not a function, or when the tree already follows a schedule.
+   * @throws BudgetError `INVALID_ARGUMENT` on a node other than the root, when `catchUp` (or a
+   * `nextRefill` given) is not a function, or when the tree already follows a schedule.
    *
    * @example
    * ```ts
@@ -196,7 +199,7 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
    * detach();
    * ```
    */
-  followSchedule(catchUp: () => void): () => void {
+  followSchedule(catchUp: () => void, nextRefill?: () => number | undefined): () => void {
     if (this.parent !== null) {
       throw invalid('followSchedule() applies to the root of a hierarchy only', {
         path: this.path,
@@ -205,11 +208,15 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
     if (typeof catchUp !== 'function') {
       throw invalid(`followSchedule expects a function, got ${describe(catchUp)}`, {});
     }
+    if (nextRefill !== undefined && typeof nextRefill !== 'function') {
+      throw invalid(`followSchedule expects a function, got ${describe(nextRefill)}`, {});
+    }
     const tree = this.level.tree;
     if (tree.schedule !== undefined) {
       throw invalid('this hierarchy already follows a refill schedule; detach it first', {});
     }
     tree.schedule = catchUp;
+    tree.nextRefill = nextRefill;
     markScheduled();
     setCatchUp(this.level, catchUp);
     let attached = true;
@@ -217,8 +224,26 @@ export class HierarchyNode extends PathNode implements SyncBudgetGuard {
       if (!attached) return;
       attached = false;
       tree.schedule = undefined;
+      tree.nextRefill = undefined;
       setCatchUp(this.level, undefined);
     };
+  }
+
+  /**
+   * How long until `cost` could be reserved on this node, if nothing else changes: 0 when it
+   * fits now; else, when the tree follows a refill schedule that says when its next refill is
+   * due, the time until then, since a refill empties every node (for a cost within the
+   * smallest capacity on the path); else `undefined`: only releases can make room. Waiting
+   * lines and combinators over a tenant of a scheduled tree wake at the refill by it.
+   *
+   * @param cost - the units wanted.
+   * @returns milliseconds, or `undefined` when the tree cannot say.
+   */
+  retryAfterMs(cost: number): number | undefined {
+    assertAmount(cost, 'cost');
+    if (this.available() >= cost) return 0;
+    const next = this.level.tree.nextRefill;
+    return next === undefined || cost > this.pathCapacity() ? undefined : next();
   }
 
   /**

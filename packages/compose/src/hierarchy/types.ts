@@ -3,12 +3,16 @@ import type { Frame } from './frame.js';
 import type { Subscription } from './listeners.js';
 import type { HierarchyNode } from './node.js';
 
-/** @internal What the root declares: the one node a refill scheduler may drive. */
+/**
+ * @internal What the root declares: the one node a refill scheduler may drive. Every node
+ * declares a retry hint, whether or not the tree follows a schedule yet (what a node declares
+ * is read once, by whatever is built over it): without one, the hint says nothing.
+ */
 export const ROOT_CAPABILITIES: SchedulableCapabilities = Object.freeze({
   sync: true,
   countRelease: true,
   partialCommit: true,
-  retryHint: false,
+  retryHint: true,
   refill: 'reset',
   schedulable: true,
 });
@@ -128,6 +132,8 @@ export interface TreeState {
   epoch: number;
   /** The schedule the root follows, if any. */
   schedule: (() => void) | undefined;
+  /** How long until that schedule's next refill, when it says (see `followSchedule`). */
+  nextRefill: (() => number | undefined) | undefined;
   /**
    * What `subscribe` on any node of the tree added, copied on write (and into every level);
    * `undefined` while nobody listens.

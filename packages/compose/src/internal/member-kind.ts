@@ -13,6 +13,7 @@ import {
 } from '@budgetry/core';
 import { AsyncTokenGuard, SyncTokenGuard, tokenGuard } from '../token-guard/index.js';
 import { wrappedBy } from './clean-wrappers.js';
+import { membersOf } from './combinators.js';
 import { describe, invalid, type MemberKey } from './member-list.js';
 import { isTokenBudget } from './token-kind.js';
 
@@ -57,6 +58,40 @@ export function memberIdentity(value: unknown): unknown {
     v = wrapper.inner;
   }
   return v;
+}
+
+/**
+ * @internal The budgets a reservation on `value` may charge, each as {@link memberIdentity}
+ * names it: its own, or, for an all-of or any-of, its members', however deep (an any-of
+ * charges one member per reservation, and which one is not known in advance).
+ */
+function chargedBudgets(value: unknown, into: Set<unknown>, depth: number): Set<unknown> {
+  const identity = memberIdentity(value);
+  const members = depth < 8 ? membersOf(identity) : undefined;
+  if (members === undefined) into.add(identity);
+  else for (const m of members) chargedBudgets(m, into, depth + 1);
+  return into;
+}
+
+/**
+ * @internal The first of `entries` that may charge a budget an earlier one charges too, seen
+ * through wrappers and through the members of all-ofs and any-ofs (`coordinator({ a: b, z:
+ * allOf({ b, x }) })`: every dispatch would charge `b` twice), with the earlier one's name;
+ * `undefined` when they charge disjoint budgets. Members are fixed at construction, so this
+ * is checked once, before anything is built.
+ */
+export function sharedBudget<N>(
+  entries: readonly (readonly [N, unknown])[],
+): { name: N; first: N } | undefined {
+  const owner = new Map<unknown, N>();
+  for (const [name, value] of entries) {
+    const charged = chargedBudgets(value, new Set(), 0);
+    for (const budget of charged) {
+      if (owner.has(budget)) return { name, first: owner.get(budget)! };
+    }
+    for (const budget of charged) owner.set(budget, name);
+  }
+  return undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type SyncTokenBudget,
   TokenReservation,
 } from '@budgetry/core';
+import { HierarchyNode } from '../hierarchy/index.js';
 import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { invalid } from '../internal/member-list.js';
@@ -288,8 +289,11 @@ export function schedule(
   // directly (not through this wrapper) lands in the epoch the clock says it is in. It is
   // attached before the engine exists, so a budget that refuses (it already follows a
   // schedule) leaves no timer behind.
-  const follow = (t.budget as { followSchedule?: (catchUp: () => void) => () => void })
-    .followSchedule;
+  const follow = (
+    t.budget as {
+      followSchedule?: (catchUp: () => void, nextRefill?: () => number | undefined) => () => void;
+    }
+  ).followSchedule;
   if (typeof follow !== 'function') {
     throw invalid(
       `${what}: a budget that declares itself schedulable must have followSchedule(catchUp)`,
@@ -297,7 +301,12 @@ export function schedule(
     );
   }
   let engine: RefillEngine | undefined;
-  const detach = follow.call(t.budget, () => engine?.catchUp());
+  const catchUp = () => engine?.catchUp();
+  // A hierarchy's nodes give the schedule's next refill as their retry hint.
+  const detach =
+    t.budget instanceof HierarchyNode
+      ? follow.call(t.budget, catchUp, () => engine?.retryAfterMs())
+      : follow.call(t.budget, catchUp);
   try {
     engine = new RefillEngine(clock, boundaries(clock), t.budget, timer, report);
   } catch (error) {

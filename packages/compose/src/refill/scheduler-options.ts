@@ -1,4 +1,5 @@
 import { BudgetError, type Clock, systemClock } from '@budgetry/core';
+import { checkedClock } from '../internal/checked-clock.js';
 import { describe, invalid } from '../internal/member-list.js';
 import { reporter } from '../internal/report.js';
 
@@ -17,7 +18,10 @@ import { reporter } from '../internal/report.js';
  * ```
  */
 export interface RefillSchedulerOptions {
-  /** The source of time (default `systemClock`). */
+  /**
+   * The source of time (default `systemClock`). A clock that throws fails the operation that
+   * read it with a `BACKEND` `BudgetError` (its error as `cause`), before anything changed.
+   */
   clock?: Clock;
   /**
    * Also refill from a timer at each boundary (unref'd; stopped by `close()`), so refills
@@ -106,7 +110,7 @@ export function checkSchedulerOptions(options: RefillSchedulerOptions): Schedule
     throw invalid(`option onError must be a function, got ${describe(onError)}`, {});
   }
   return {
-    clock: clock ?? systemClock,
+    clock: checkedClock(clock ?? systemClock),
     report: reporter(onError, 'refill schedule', 'BudgetryRefillWarning'),
   };
 }

@@ -5,10 +5,25 @@ import { ceilingOf, hasParts } from '../internal/ceiling.js';
 export type Subscribable = { subscribe(listener: (event?: unknown) => void): () => void };
 
 /**
+ * @internal The key of a waiting line's `watch` on itself emptying (see `Subscriptions.watch`),
+ * which a line over it listens to. A symbol, so that nothing of a user's is taken for it.
+ */
+export const emptiedKey: unique symbol = Symbol('budgetry.waiting.emptied');
+
+/** @internal A waiting line, as a line over it listens to it. */
+interface Emptying {
+  [emptiedKey](listener: () => void): () => void;
+}
+
+/**
  * @internal The guard and the budgets it is built on that report events: a refill
  * scheduler's budget, a token guard's budget, a combinator's members, the guard a waiting
  * line waits on (each once, however they nest). A shared budget is listened to through `watchFreed`, which hears releases,
- * refills and closing through every handle in every thread.
+ * refills and closing through every handle in every thread. A waiting line among them is
+ * listened to for emptying (see `Subscriptions.watch`). A line hears from them an epoch (a
+ * refill scheduler), a `BudgetEvent` (a core budget: see {@link mayFreeUnits}) or nothing (a
+ * line emptying), so a release made directly on a budget underneath wakes it; it listens only
+ * while someone waits, so an idle or dropped line leaves nothing subscribed.
  */
 export function subscribable(guard: object): Subscribable[] {
   const found: Subscribable[] = [];
@@ -27,6 +42,11 @@ export function subscribable(guard: object): Subscribable[] {
       const watch = v.watchFreed.bind(v);
       found.push({ subscribe: (listener) => watch(() => listener()) });
     } else if (typeof v.subscribe === 'function') found.push(v as Subscribable);
+    // A waiting line inside grants nothing while anyone waits in it: it says when it empties.
+    const emptied = (v as Partial<Emptying>)[emptiedKey];
+    if (typeof emptied === 'function') {
+      found.push({ subscribe: (listener) => emptied.call(v, () => listener()) });
+    }
     visit(v.budget, depth + 1);
     visit(v.tokens, depth + 1);
     // A waiting line inside: its permits over a core budget are the budget's own, heard there.

@@ -4,6 +4,12 @@ import type { Subscribable } from './sources.js';
 const settled = Promise.resolve();
 
 /**
+ * What a line with nothing to listen to subscribes to: nothing, but holding it makes the line
+ * check when it empties, as every other line does, and tell its watchers.
+ */
+const nothing: Subscribable = { subscribe: () => () => {} };
+
+/**
  * @internal A waiting line's subscriptions to what can free units. They are taken when
  * someone joins the line and dropped once it is empty — at the end of the microtask in which
  * it emptied, so a line that empties and is joined again at once (a caller releasing and
@@ -17,6 +23,9 @@ export class Subscriptions {
   /** Whether a check that drops the subscriptions of an emptied line is queued. */
   private queued = false;
   private readonly check: () => void;
+  private readonly sources: readonly Subscribable[];
+  /** Who is told that the line emptied (see {@link Subscriptions.watch}). */
+  private watchers: readonly (() => void)[] = [];
 
   /**
    * @param sources - what to subscribe to, each once.
@@ -24,14 +33,44 @@ export class Subscriptions {
    * @param idle - whether the line is empty now.
    */
   constructor(
-    private readonly sources: readonly Subscribable[],
+    sources: readonly Subscribable[],
     private readonly listener: (event?: unknown) => void,
     idle: () => boolean,
   ) {
+    this.sources = sources.length === 0 ? [nothing] : sources;
     this.check = () => {
       this.queued = false;
-      if (idle()) this.drop();
+      if (!idle()) return;
+      this.drop();
+      this.tell();
     };
+  }
+
+  /**
+   * Be told, with no argument, when the line is found empty at the end of the microtask in
+   * which it emptied, and when it is closed. A waiting line grants nobody else while anyone is
+   * in it, whatever room its guard has: a line built over this one (inside an all-of, say)
+   * waits for this, as the last waiter leaving — served with room to spare, timed out,
+   * aborted — frees no units it could otherwise hear of.
+   *
+   * @param listener - called with nothing.
+   * @returns a function that stops telling it (calling it again does nothing).
+   */
+  watch(listener: () => void): () => void {
+    this.watchers = [...this.watchers, listener];
+    let watching = true;
+    return () => {
+      if (!watching) return;
+      watching = false;
+      const at = this.watchers.indexOf(listener);
+      if (at >= 0) this.watchers = this.watchers.filter((_, i) => i !== at);
+    };
+  }
+
+  /** Drops the subscriptions of a closed line, and tells its watchers it is empty. */
+  close(): void {
+    this.drop();
+    this.tell();
   }
 
   /** Whether the subscriptions are held. */
@@ -72,5 +111,10 @@ export class Subscriptions {
     if (stops === undefined) return;
     this.stops = undefined;
     for (const stop of stops) stop();
+  }
+
+  /** Tells the watchers the line is empty (a watcher is a line's `notify`, which never throws). */
+  private tell(): void {
+    for (const watcher of this.watchers) watcher();
   }
 }

@@ -4,6 +4,7 @@ import {
   type SyncTokenBudget,
   systemClock,
 } from '@budgetry/core';
+import { checkedClock } from '../internal/checked-clock.js';
 import { isSyncGuard } from '../internal/member-kind.js';
 import { describe, invalid } from '../internal/member-list.js';
 import { isSyncTokenBudget } from '../internal/token-kind.js';
@@ -26,7 +27,10 @@ import { WaitingGuard } from './waiting-guard.js';
  * ```
  */
 export interface WaitingOptions {
-  /** The source of time for timeouts and retry timers (default `systemClock`). */
+  /**
+   * The source of time for timeouts and retry timers (default `systemClock`). A clock that
+   * throws is a `BACKEND` `BudgetError` (its error as `cause`) for the waiter it was timing.
+   */
   clock?: Clock;
   /**
    * Told about errors no waiter can receive: releasing a permit granted to a waiter that gave
@@ -39,11 +43,15 @@ export interface WaitingOptions {
 /**
  * Put a fair waiting line in front of a guard: `acquire(cost, { signal, timeoutMs,
  * priority })` waits until the reservation can be made instead of failing. First come, first
- * served (within a priority), so a large request is not starved by a stream of small ones; a
- * waiter wakes when units come back (through this guard, or on an underlying core budget that
- * reports its releases through `subscribe`), when a scheduled budget refills, and when a rate
- * limiter's retry hint says it will fit — never by polling. An aborted or
- * timed-out waiter leaves no trace, and a request larger than capacity fails at once.
+ * served within a priority, so a large request is not starved by a stream of small ones of
+ * its priority (a stream of higher priorities goes first, and can starve it); the head waits
+ * for its whole cost, holding up smaller ones behind it. A waiter wakes when units come back
+ * (through this guard, or on an underlying core budget that reports its releases through
+ * `subscribe`), when a scheduled budget refills, when a rate limiter's or a scheduled
+ * hierarchy's retry hint says it will fit, and when a waiting line nested inside empties —
+ * never by polling. An aborted or timed-out waiter leaves no trace, a request larger than
+ * capacity fails at once, and a cost of 0 is granted at once, even past waiters (it takes
+ * nothing).
  *
  * When to use: callers that should queue for budget rather than back off themselves — a
  * worker pool behind a concurrency limit, jobs behind a token bucket, agents behind a
@@ -90,5 +98,5 @@ export function waiting(
       {},
     );
   }
-  return new WaitingGuard(g, clock, onError);
+  return new WaitingGuard(g, checkedClock(clock), onError);
 }

@@ -189,6 +189,18 @@ export function guardFailure(error: unknown): BudgetError {
 }
 
 /**
+ * @internal Releases a permit nobody will receive (its waiter gave up while the guard granted
+ * it); a failure has no caller, so it goes to `report`.
+ */
+export function giveBack(permit: SyncBudgetPermit, report: (error: unknown) => void): void {
+  try {
+    permit.releaseSync();
+  } catch (error) {
+    report(guardFailure(error));
+  }
+}
+
+/**
  * @internal Hands a granted permit to a waiter that gave a signal. A resolved Promise cannot
  * be taken back, and the caller only sees the permit a microtask later; a signal aborted in
  * between (the same turn as the grant) would leave the caller holding a permit it no longer

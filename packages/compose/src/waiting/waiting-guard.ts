@@ -15,10 +15,11 @@ import { forwarded } from '../internal/capabilities.js';
 import { type CeilingReading, ceilingKey } from '../internal/ceiling.js';
 import { registerCleanWrapper } from '../internal/clean-wrappers.js';
 import { epochOf } from '../internal/epoch.js';
+import { waitKey, waitOf } from '../internal/member-wait.js';
 import { reporter } from '../internal/report.js';
 import { WaiterLine } from './line.js';
 import { SignalGroups } from './signal-groups.js';
-import { ceilingReader, mayFreeUnits, subscribable } from './sources.js';
+import { ceilingReader, emptiedKey, mayFreeUnits, subscribable } from './sources.js';
 import { Subscriptions } from './subscriptions.js';
 import {
   type AcquireOptions,
@@ -29,6 +30,7 @@ import {
   type Entry,
   exceedsError,
   failWith,
+  giveBack,
   guardFailure,
   newWaiter,
   pendingPermit,
@@ -72,9 +74,8 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   /** Whether the guard declares retry hints (read once, as `capabilities` is). */
   private readonly hinted: boolean;
   /**
-   * Whether the guard's permits can be handed out as they are: a core `AtomicBudget` (not a
-   * subclass) tells its subscribers of every release and partial commit once the units are
-   * back, and the line subscribes while anyone waits. Other guards' permits are wrapped.
+   * Whether the guard's permits go out as they are: a core `AtomicBudget` (not a subclass)
+   * tells the line, subscribed while anyone waits, of every release and partial commit.
    */
   private readonly bare: boolean;
   /** What the line listens to for freed units, while someone waits. */
@@ -99,10 +100,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     this.bare = Object.getPrototypeOf(guard) === AtomicBudget.prototype;
     this.clock = clock;
     this.report = reporter(onError, 'waiting line', 'BudgetryWaitingWarning');
-    // Listeners hear an epoch (refill schedulers) or a BudgetEvent (core budgets; only one that
-    // can return units serves the line), from the budgets underneath too (a scheduler's, a token
-    // guard's, a combinator's members), so a release made directly on one wakes the line. It
-    // listens only while someone waits: an idle or dropped line leaves nothing subscribed.
+    // Only while someone waits (see `subscribable`); only an event that can return units serves.
     this.subscriptions = new Subscriptions(
       subscribable(guard),
       (event?: unknown) => {
@@ -126,6 +124,14 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   get epoch(): number | undefined {
     return epochOf(this.guard);
   }
+  /** @internal How long until `cost` is granted here (see `waitOf`): unknown while anyone waits. */
+  [waitKey](cost: number): number | undefined {
+    return this.line.size > 0 && cost > 0 ? undefined : waitOf(this.guard, cost);
+  }
+  /** @internal Be told when the line empties (see `Subscriptions.watch`). */
+  [emptiedKey](listener: () => void): () => void {
+    return this.subscriptions.watch(listener);
+  }
 
   /** Waiters in line. */
   get pending(): number {
@@ -134,7 +140,9 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
 
   /**
    * Wait until `cost` can be reserved, in line: first come, first served within a priority,
-   * so a large request is not starved by a stream of small ones.
+   * so a large request is not starved by small ones of its priority (higher ones go first, and
+   * can starve it); the head holds up smaller costs behind it until its whole cost fits. A
+   * cost of 0 takes nothing and never waits.
    *
    * @param cost - a non-negative safe integer, at most the guard's capacity.
    * @param options - `signal`, `timeoutMs`, `priority`.
@@ -157,8 +165,8 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
       const ceiling = this.ceiling();
       if (cost > ceiling) throw exceedsError(cost, ceiling);
       if (signal?.aborted) throw abortError(signal);
-      // Nobody in line: no need to queue.
-      if (this.line.size === 0) {
+      // Nobody in line, or nothing asked (cost 0 passes nobody): no need to queue.
+      if (this.line.size === 0 || cost === 0) {
         const p = this.guard.tryAcquireSync(cost);
         if (p !== null) {
           const permit = this.wrap(p);
@@ -212,27 +220,28 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
   }
 
   /**
-   * Reserve without waiting, but only when nobody is in line (no barging past waiters).
+   * Reserve without waiting, but only when nobody is in line (no barging past waiters); a
+   * cost of 0, which takes nothing, whenever the guard grants it.
    *
    * @param cost - a non-negative safe integer.
    * @returns the permit, or `null`.
    */
   tryAcquireSync(cost: number): SyncBudgetPermit | null {
     assertAmount(cost, 'cost');
-    if (this.line.size > 0) return null;
+    if (this.line.size > 0 && cost > 0) return null;
     const p = this.guard.tryAcquireSync(cost);
     return p === null ? null : this.wrap(p);
   }
 
   /**
-   * Count API, without barging past waiters.
+   * Count API, without barging past waiters (cost 0 passes nobody).
    *
    * @param cost - a non-negative safe integer.
    * @returns `true` when reserved.
    */
   tryReserveSync(cost: number): boolean {
     assertAmount(cost, 'cost');
-    return this.line.size === 0 && this.guard.tryReserveSync(cost);
+    return (this.line.size === 0 || cost === 0) && this.guard.tryReserveSync(cost);
   }
 
   /**
@@ -288,11 +297,12 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
               this.leave(head, exceedsError(cost, ceiling));
               continue;
             }
-            // Units freed while the guard was denying (an observer shedding load on `deny`)
-            // called notify() into this loop, which would otherwise wake nobody: the head is
-            // tried again once, then again while the guard says it has room for it.
+            // Units freed while the guard was denying (an observer shedding load on `deny`),
+            // or the head leaving, called notify() into this loop, which would otherwise wake
+            // nobody: a new head is tried at once, the same one once more, then while it has room.
             if (this.renotified) {
               this.renotified = false;
+              if (line.peek() !== head) continue;
               if (retried !== head) {
                 retried = head;
                 tries = 0;
@@ -314,7 +324,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
         if (line.peek() !== head) {
           // The waiter gave up while the guard granted it (an observer aborted it): the
           // units go back.
-          this.giveBack(p);
+          giveBack(p, this.report);
           continue;
         }
         line.shift();
@@ -346,7 +356,7 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
     this.cancelWake?.();
     this.cancelWake = undefined;
     const line = this.line.drain();
-    this.subscriptions.drop();
+    this.subscriptions.close();
     for (const entry of line) {
       if (typeof entry !== 'function') this.cleanUp(entry);
       failWith(entry, closedError());
@@ -359,25 +369,15 @@ export class WaitingGuard extends SyncGuardBase implements SyncBudgetGuard, Disp
 
   /**
    * Takes the waiter that was at the head out of line and rejects it, if it still is at the
-   * head (an observer called from the guard may have made it leave, or closed the line).
+   * head: gone (an observer called from the guard made it leave, or closed the line), it has
+   * heard; behind a higher priority that joined meanwhile, it is served in its turn.
    */
   private leave(head: Entry, error: BudgetError): void {
-    // Gone already (closed on, or it gave up): it has heard. No longer first (a waiter of a
-    // higher priority joined meanwhile): it keeps its place and is served in its turn.
     if (this.line.peek() !== head) return;
     this.line.shift();
     this.quiet();
     if (typeof head !== 'function') this.cleanUp(head);
     failWith(head, error);
-  }
-
-  /** Releases a permit nobody will receive; a failure has no caller, so it is reported. */
-  private giveBack(permit: SyncBudgetPermit): void {
-    try {
-      permit.releaseSync();
-    } catch (error) {
-      this.report(guardFailure(error));
-    }
   }
 
   private giveUp(waiter: Waiter, error: BudgetError): void {
