@@ -1,4 +1,6 @@
 const marker = Symbol.for('budgetry.ai-sdk.denied');
+/** The AI SDK's marker of its `RetryError` (ai@6 and ai@7), read without loading the SDK. */
+const retryMarker = Symbol.for('vercel.ai.error.AI_RetryError');
 
 /**
  * Thrown by the budget middleware when a budget denies a model call (and the middleware is
@@ -6,8 +8,11 @@ const marker = Symbol.for('budgetry.ai-sdk.denied');
  * It is not an `APICallError`, so the AI SDK does not retry it; `retryAfterMs` says when a
  * retry could succeed, where the budget's refill schedule knows.
  *
- * Use {@link BudgetDeniedError.isInstance} rather than `instanceof`: it still works when two
- * copies of the package are installed.
+ * A denial of a retry — the AI SDK retrying a call after a 429, say — reaches the caller
+ * wrapped in the SDK's `RetryError` (`AI_RetryError`), as its `lastError`. Use
+ * {@link BudgetDeniedError.find} on what `generateText` or `streamText` throws: it finds the
+ * denial in either, and works when two copies of the package are installed, as
+ * {@link BudgetDeniedError.isInstance} (which answers for the error itself only) does.
  *
  * @example
  * ```ts
@@ -17,8 +22,9 @@ const marker = Symbol.for('budgetry.ai-sdk.denied');
  *   try {
  *     return await call();
  *   } catch (error) {
- *     if (!BudgetDeniedError.isInstance(error) || error.retryAfterMs === undefined) throw error;
- *     await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs));
+ *     const denied = BudgetDeniedError.find(error);
+ *     if (denied?.retryAfterMs === undefined) throw error;
+ *     await new Promise((resolve) => setTimeout(resolve, denied.retryAfterMs));
  *     return call();
  *   }
  * }
@@ -64,5 +70,21 @@ export class BudgetDeniedError extends Error {
       value !== null &&
       (value as Record<symbol, unknown>)[marker] === true
     );
+  }
+
+  /**
+   * The denial in what a call threw: `error` itself, or the last error of an AI SDK
+   * `RetryError` — what the SDK throws when a retry of the call, after a 429 or a 500, is
+   * denied. An error of any other kind, or a `RetryError` that ended on something else, has none.
+   *
+   * @param error - anything caught from `generateText`, `streamText` or a model call.
+   * @returns the denial, or `undefined`.
+   */
+  static find(error: unknown): BudgetDeniedError | undefined {
+    if (BudgetDeniedError.isInstance(error)) return error;
+    if (typeof error !== 'object' || error === null) return undefined;
+    const retry = error as { [retryMarker]?: unknown; lastError?: unknown };
+    if (retry[retryMarker] !== true) return undefined;
+    return BudgetDeniedError.isInstance(retry.lastError) ? retry.lastError : undefined;
   }
 }

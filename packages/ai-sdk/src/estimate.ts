@@ -29,7 +29,11 @@ export interface TokenEstimate {
 export interface EstimateOptions {
   /** Output tokens to assume when a call sets no `maxOutputTokens` (default 4 096). */
   readonly defaultMaxOutputTokens?: number;
-  /** Characters per input token, for {@link estimateTokens} (default 4, typical of English). */
+  /**
+   * Characters per input token, for {@link estimateTokens} (default 4, typical of English); at
+   * least 0.25, since a byte-level tokenizer makes at most a token a byte, and a character is at
+   * most four bytes.
+   */
   readonly charsPerToken?: number;
   /** Tokens to assume per file or image in the prompt (default 1 000); not for a text file. */
   readonly fileTokens?: number;
@@ -135,6 +139,8 @@ function promptText(params: CallParams): { text: string; files: number } {
   return { text: pieces.join('\n'), files };
 }
 
+const MIN_CHARS_PER_TOKEN = 0.25;
+
 function optionsOf(options: EstimateOptions) {
   const out = {
     defaultMaxOutputTokens: options.defaultMaxOutputTokens ?? 4_096,
@@ -142,13 +148,15 @@ function optionsOf(options: EstimateOptions) {
     fileTokens: options.fileTokens ?? 1_000,
   };
   for (const [name, value] of Object.entries(out)) {
+    // Fewer characters a token would count more tokens than any tokenizer makes, and turn
+    // every long prompt's estimate into more than 2^53 − 1.
     const ok =
       name === 'charsPerToken'
-        ? value > 0 && Number.isFinite(value)
+        ? value >= MIN_CHARS_PER_TOKEN && Number.isFinite(value)
         : Number.isSafeInteger(value) && value >= 0;
     if (typeof value !== 'number' || !ok) {
       throw invalid(
-        `option ${name} must be a ${name === 'charsPerToken' ? 'positive number' : 'non-negative safe integer'}, got ${describe(value)}`,
+        `option ${name} must be a ${name === 'charsPerToken' ? `finite number of at least ${MIN_CHARS_PER_TOKEN}` : 'non-negative safe integer'}, got ${describe(value)}`,
         { name, value },
       );
     }

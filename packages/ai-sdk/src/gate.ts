@@ -1,14 +1,14 @@
 import {
-  BudgetError,
-  type Clock,
+  type BudgetError,
   retryAfterOf,
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
-import { BudgetDeniedError } from './denied-error.js';
 import type { TokenEstimate } from './estimate.js';
 import { invalid } from './invalid.js';
-import { type ModelPrice, microDollars, type TokenUsage } from './prices.js';
+import { dearestInput, type ModelPrice, microDollars } from './prices.js';
+import { type Charge, estimated } from './usage.js';
+import { emitWarning } from './warnings.js';
 
 /**
  * A coordinator from `@budgetry/compose`, as the middleware uses it: `dimensions` and
@@ -59,14 +59,27 @@ export interface DimensionNames {
   readonly usdMicros?: string;
 }
 
-/** @internal What a call holds while it runs: settled with its usage once, or cancelled. */
+/** @internal What a call holds while it runs: settled with its usage once, or refunded. */
 export interface Held {
-  settle(usage: TokenUsage): Promise<void>;
-  cancel(): Promise<void>;
+  /** Charges `usage`: under-use is refunded, overage owed. */
+  settle(usage: Charge): Promise<void>;
+  /**
+   * Refunds the call's tokens and dollars, and its request unless `sent`: a request the
+   * provider answered, or was sent, counts against its requests per minute, so a `requests`
+   * dimension keeps it.
+   */
+  refund(sent: boolean): Promise<void>;
+  /**
+   * Lets the reservation go unsettled, after its budget failed to settle it: a token
+   * budget's reservation is disarmed, so neither a dispose nor the leak backstop refunds it (a
+   * remote budget's lease then ends under its own rules). A coordinator's dispatch cannot be
+   * disarmed: it stays held on the dimensions that failed, for their own rules to end.
+   */
+  abandon(): void;
 }
 
 /** @internal A denial to throw or wait out. */
-interface Denial {
+export interface Denial {
   readonly deniedBy: string;
   readonly retryAfterMs: number | undefined;
   /** The amount is above the budget's capacity: no refill will ever admit it. */
@@ -86,7 +99,8 @@ export interface PlanSettings {
   readonly name: string;
 }
 
-const isHeld = (value: Held | Denial): value is Held => 'settle' in value;
+/** @internal Whether a reservation was made (otherwise, denied). */
+export const isHeld = (value: Held | Denial): value is Held => 'settle' in value;
 
 /** @internal Whether `target` is a token budget (otherwise, a coordinator). */
 function isTokenBudget(target: unknown): target is TokenBudget {
@@ -102,43 +116,34 @@ export function checkTarget(target: unknown): asserts target is BudgetTarget {
   }
 }
 
-/** @internal The plan for one call of `model` estimated at `estimate`. */
-export function planFor(
+/** @internal The coordinator dimensions a call charges: each, when the coordinator has it. */
+interface Charged {
+  readonly tokens: string | undefined;
+  readonly requests: string | undefined;
+  readonly usd: string | undefined;
+}
+
+/**
+ * @internal Checks that the settings fit `target`, before anything is reserved (when the
+ * middleware is made, for a budget given as such; at each call, for one a function returns):
+ * `dimensions` name a coordinator's dimensions, one each; dollars are counted only where there
+ * is a dollar dimension (or, on a token budget, with `counts`) and prices. Returns what a
+ * coordinator charges, or `undefined` for a token budget.
+ */
+export function fitTarget(
   target: BudgetTarget,
-  estimate: TokenEstimate,
-  price: ModelPrice | undefined,
   settings: PlanSettings,
-): Plan {
-  const estimated: TokenUsage = { input: estimate.input, output: estimate.output };
+  prices: boolean,
+): Charged | undefined {
+  const named = Object.keys(settings.dimensions);
   if (isTokenBudget(target)) {
-    const dollars = settings.counts === 'usd_micros';
-    if (dollars && price === undefined) throw noPrice();
-    const split = (u: TokenUsage): [number, number] => {
-      if (!dollars) return [u.input, u.output];
-      const total = microDollars(price!, u);
-      const input = microDollars(price!, { ...u, output: 0 });
-      return [input, total - input];
-    };
-    const [a, b] = split(estimated);
-    const amount = a + b;
-    return {
-      amounts: { [settings.name]: amount },
-      async reserve() {
-        const r: TokenReservation | null = await target.tryReserveTokens(amount);
-        if (r === null) {
-          // A budget that declares a capacity (every budgetry one does) can say never.
-          const { capacity } = target as { capacity?: unknown };
-          if (typeof capacity === 'number' && amount > capacity) {
-            return { deniedBy: settings.name, retryAfterMs: undefined, never: true };
-          }
-          return { deniedBy: settings.name, retryAfterMs: retryAfterOf(target, amount) };
-        }
-        return {
-          settle: (u) => target.recordUsage(r, ...split(u)),
-          cancel: () => r[Symbol.asyncDispose](),
-        };
-      },
-    };
+    if (named.length > 0) {
+      throw invalid(
+        `option dimensions names coordinator dimensions (${named.join(', ')}), but the budget is a token budget`,
+        { dimensions: named },
+      );
+    }
+    return undefined;
   }
   const names = target.dimensions;
   const pick = (key: keyof DimensionNames, fallback: string): string | undefined => {
@@ -165,14 +170,75 @@ export function planFor(
       'the coordinator has none of the dimensions tokens, requests or usd_micros; name them in `dimensions`',
     );
   }
+  if (settings.counts === 'usd_micros' && usd === undefined) {
+    throw invalid(
+      "option counts is 'usd_micros', but the coordinator has no dollar dimension (usd_micros, or the one dimensions.usdMicros names) to count them in",
+    );
+  }
+  if (usd !== undefined && !prices) {
+    throw invalid(
+      `the coordinator's dimension ${usd} counts micro-dollars: it needs option prices`,
+    );
+  }
+  return { tokens, requests, usd };
+}
+
+/** @internal The plan for one call of `model` estimated at `estimate`. */
+export function planFor(
+  target: BudgetTarget,
+  estimate: TokenEstimate,
+  price: ModelPrice | undefined,
+  settings: PlanSettings,
+  prices: boolean,
+): Plan {
+  const charged = fitTarget(target, settings, prices);
+  const dear = price === undefined ? undefined : dearestInput(price);
+  // Estimated input is priced at its dearest rate, so a covering estimate covers any cache split.
+  const usdOf = (u: Charge) => microDollars(u.estimatedInput === true ? dear! : price!, u);
+  if (charged === undefined) {
+    const token = target as TokenBudget;
+    const dollars = settings.counts === 'usd_micros';
+    if (dollars && price === undefined) throw noPrice();
+    const split = (u: Charge): [number, number] => {
+      if (!dollars) return [u.input, u.output];
+      const total = usdOf(u);
+      const input = usdOf({ ...u, output: 0 });
+      return [input, total - input];
+    };
+    const [a, b] = split(estimated(estimate));
+    const amount = a + b;
+    return {
+      amounts: { [settings.name]: amount },
+      async reserve() {
+        const r: TokenReservation | null = await token.tryReserveTokens(amount);
+        if (r === null) {
+          // A budget that declares a capacity (every budgetry one does) can say never.
+          const { capacity } = token as { capacity?: unknown };
+          if (typeof capacity === 'number' && amount > capacity) {
+            return { deniedBy: settings.name, retryAfterMs: undefined, never: true };
+          }
+          return { deniedBy: settings.name, retryAfterMs: retryAfterOf(token, amount) };
+        }
+        return {
+          settle: (u) => token.recordUsage(r, ...split(u)),
+          refund: () => r[Symbol.asyncDispose](),
+          abandon: () => void r.disarm(),
+        };
+      },
+    };
+  }
+  const { tokens, requests, usd } = charged;
   if (usd !== undefined && price === undefined) throw noPrice();
-  const measure = (u: TokenUsage): Record<string, number> => {
+  const measure = (u: Charge): Record<string, number> => {
     const out: Record<string, number> = {};
     if (tokens !== undefined) out[tokens] = u.input + u.output;
-    if (usd !== undefined) out[usd] = microDollars(price!, u);
+    if (usd !== undefined) out[usd] = usdOf(u);
     return out;
   };
-  const amounts = { ...measure(estimated), ...(requests === undefined ? {} : { [requests]: 1 }) };
+  const amounts = {
+    ...measure(estimated(estimate)),
+    ...(requests === undefined ? {} : { [requests]: 1 }),
+  };
   const coordinator = target as unknown as {
     tryReserve(
       estimate: object,
@@ -193,18 +259,31 @@ export function planFor(
           : { deniedBy, retryAfterMs };
       }
       const dispatch = decision.permit;
+      const settle = async (u: Charge) => {
+        const report = (await dispatch.settle(measure(u))) as SettleShortfall | undefined;
+        warnShortfall(report?.shortfall);
+      };
       return {
-        settle: async (u) => {
-          const report = (await dispatch.settle(measure(u))) as SettleShortfall | undefined;
-          warnShortfall(report?.shortfall);
-        },
-        cancel: async () => {
+        settle,
+        refund: async (sent) => {
+          // Tokens and dollars settled at nothing; the request, left out, at its estimate: kept.
+          // Should that fail, the refund of everything is the fallback.
+          if (sent && requests !== undefined) {
+            const kept = await settle(NOTHING).then(
+              () => true,
+              () => false,
+            );
+            if (kept) return;
+          }
           await dispatch.cancel();
         },
+        abandon: () => {},
       };
     },
   };
 }
+
+const NOTHING: Charge = { input: 0, output: 0 };
 
 /** The part of a coordinator's settle report the middleware reads. */
 interface SettleShortfall {
@@ -224,127 +303,8 @@ function warnShortfall(shortfall: Readonly<Record<string, number>> | undefined):
   }
 }
 
-/** @internal A process warning of `type` where there is a process, else the console's. */
-export function emitWarning(message: string, type: string): void {
-  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-    process.emitWarning(message, type);
-  } else {
-    console.warn(message);
-  }
-}
-
 function noPrice(): BudgetError {
   return invalid(
     'this call is charged in micro-dollars, and the price table has no price for its model',
   );
-}
-
-/** @internal How admission treats a denial. */
-export interface AdmitSettings {
-  readonly onDenied: 'throw' | 'wait';
-  readonly maxWaitMs: number;
-  readonly pollMs: number;
-  readonly clock: Clock;
-}
-
-/**
- * @internal Reserve for a call, throwing the denial or waiting it out (sleeping until the
- * budget's retry hint, or `pollMs`, and trying again) until `maxWaitMs` or the call's abort.
- */
-export async function admit(
-  plan: Plan,
-  settings: AdmitSettings,
-  signal: AbortSignal | undefined,
-): Promise<Held> {
-  checkNotAborted(signal);
-  const started = settings.clock.now();
-  for (;;) {
-    const got = await plan.reserve();
-    if (isHeld(got)) {
-      if (signal?.aborted) {
-        await got.cancel();
-        checkNotAborted(signal);
-      }
-      return got;
-    }
-    // The signal may have fired while a (remote) budget answered: no sleep would hear it.
-    checkNotAborted(signal);
-    const waited = settings.clock.now() - started;
-    if (got.never === true) {
-      const { deniedBy } = got;
-      const message = `model call denied by budget ${deniedBy}: its estimate is above the budget's capacity, so no wait can admit it`;
-      throw new BudgetDeniedError({ deniedBy, estimate: plan.amounts, message });
-    }
-    if (settings.onDenied === 'throw' || waited >= settings.maxWaitMs) {
-      throw new BudgetDeniedError({ ...got, estimate: plan.amounts });
-    }
-    const delay = Math.min(
-      Math.max(1, got.retryAfterMs ?? settings.pollMs),
-      settings.maxWaitMs - waited,
-    );
-    await sleep(settings.clock, delay, signal);
-  }
-}
-
-function checkNotAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new BudgetError({
-      code: 'ABORTED',
-      message: 'the model call was aborted before it was admitted',
-      cause: signal.reason,
-    });
-  }
-}
-
-/**
- * A call waiting for its budget is pending work, as a request in flight is: while any call
- * sleeps, one ref'd interval keeps the process alive. The clock's timers are unref'd (a
- * budget's timer must never hold a process open), so without it a script whose calls wait for
- * a refill would exit in the middle, status 0, its remaining calls never made.
- */
-let sleeping = 0;
-let keepAlive: ReturnType<typeof setInterval> | undefined;
-
-function holdProcess(): () => void {
-  if (sleeping++ === 0) keepAlive = setInterval(() => {}, 2 ** 30);
-  let held = true;
-  return () => {
-    if (!held) return;
-    held = false;
-    if (--sleeping === 0 && keepAlive !== undefined) {
-      clearInterval(keepAlive);
-      keepAlive = undefined;
-    }
-  };
-}
-
-function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const letGo = holdProcess();
-    const onAbort = () => {
-      letGo();
-      cancel();
-      reject(
-        new BudgetError({
-          code: 'ABORTED',
-          message: 'the model call was aborted while waiting for its budget',
-          cause: signal?.reason,
-        }),
-      );
-    };
-    let cancel: () => void;
-    try {
-      cancel = clock.setTimer(() => {
-        letGo();
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-    } catch (error) {
-      // A clock that cannot set a timer: the call fails, and keeps nothing alive.
-      letGo();
-      reject(error);
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -11,5 +11,7 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  const kind = typeof value === 'object' ? Object.getPrototypeOf(value)?.constructor?.name : '';
+  if (typeof kind === 'string' && kind !== '' && kind !== 'Object') return `a ${kind}`;
   return typeof value;
 }

@@ -1,21 +1,21 @@
 import { type Clock, systemClock } from '@budgetry/core';
 import type { LanguageModelMiddleware } from 'ai';
+import { type AdmitSettings, admit } from './admit.js';
 import type { BudgetedCall } from './call.js';
 import { type EstimateOptions, estimateTokens, type TokenEstimate } from './estimate.js';
 import {
-  type AdmitSettings,
-  admit,
   type BudgetTarget,
   checkTarget,
   type DimensionNames,
-  emitWarning,
+  fitTarget,
   type Held,
   type PlanSettings,
   planFor,
 } from './gate.js';
 import { describe, invalid } from './invalid.js';
 import { checkPrices, type PriceTable } from './prices.js';
-import { settleOrFallBack, settleWhenDone } from './stream.js';
+import { refundOrReport, settleOrReport, warnUnusable } from './settle.js';
+import { settleWhenDone } from './stream.js';
 import { measured } from './usage.js';
 
 /**
@@ -43,11 +43,17 @@ export interface BudgetMiddlewareOptions {
   readonly estimate?: (call: BudgetedCall) => TokenEstimate;
   /** Options of the default estimate, and the characters per token of a stream cut short. */
   readonly estimateOptions?: EstimateOptions;
-  /** Prices per model id, for a dimension or budget counted in micro-dollars. */
+  /** Prices per model id (a plain object), for a dimension or budget counted in micro-dollars. */
   readonly prices?: PriceTable;
-  /** What a token budget counts: `tokens` (default) or `usd_micros` (needs `prices`). */
+  /**
+   * What a token budget counts: `tokens` (default) or `usd_micros` (needs `prices`). A
+   * coordinator counts dollars in its dollar dimension: with `usd_micros`, it must have one.
+   */
   readonly counts?: 'tokens' | 'usd_micros';
-  /** Coordinator dimension names, when they are not `tokens`, `requests` and `usd_micros`. */
+  /**
+   * Coordinator dimension names, when they are not `tokens`, `requests` and `usd_micros`; for a
+   * coordinator only, and each a dimension it has.
+   */
   readonly dimensions?: DimensionNames;
   /** The name a token budget's denials carry (default `'tokens'`). */
   readonly name?: string;
@@ -61,19 +67,18 @@ export interface BudgetMiddlewareOptions {
   readonly clock?: Clock;
 }
 
-const warn = (error: unknown) => {
-  const message = `budgetry: settling a streamed model call failed: ${error instanceof Error ? error.message : String(error)}`;
-  emitWarning(message, 'BudgetryObserverWarning');
-};
-
 /**
  * A language-model middleware for the AI SDK's `wrapLanguageModel` that gates every generate
  * and stream call on a budget: it estimates the call's tokens, reserves them (and a request,
  * and their price in micro-dollars, on a coordinator with those dimensions), sends the call
  * only once admitted, and reconciles with the usage the provider reports — for a stream, when
  * it finishes. A call that throws is refunded; a stream that errors, is aborted or is
- * abandoned midway is charged the estimated input and the output it streamed, and refunded
- * the rest (everything, if nothing was streamed). A denial throws a {@link BudgetDeniedError}
+ * abandoned midway is charged the estimated input and the output it streamed (at least the
+ * estimated output once it carried reasoning or a file), and refunded the rest (its tokens and
+ * dollars, if nothing was streamed); a request that reached the provider stays charged to a
+ * `requests` dimension. A budget that fails to settle a call the provider answered never costs
+ * the caller its answer: a `BudgetrySettleWarning` says so, and the reservation is let go
+ * unsettled, never refunded as unspent. A denial throws a {@link BudgetDeniedError}
  * with `retryAfterMs`, or, with `onDenied: 'wait'`, waits until the budget admits the call,
  * the call's `abortSignal` fires (a `BudgetError` `ABORTED`) or `maxWaitMs` passes; while it
  * waits, it keeps the process alive, as a request in flight does.
@@ -88,7 +93,8 @@ const warn = (error: unknown) => {
  *
  * @param options - the budget and how to estimate, price and wait.
  * @returns the middleware.
- * @throws BudgetError `INVALID_ARGUMENT` for bad options, before any call.
+ * @throws BudgetError `INVALID_ARGUMENT` for bad options, and options that do not fit a
+ * budget given as such, before any call.
  *
  * @example
  * ```ts
@@ -124,7 +130,7 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
       prices !== undefined && Object.hasOwn(prices, call.modelId)
         ? prices[call.modelId]
         : undefined;
-    const plan = planFor(target, estimate, price, o.plan);
+    const plan = planFor(target, estimate, price, o.plan, prices !== undefined);
     const held = await admit(plan, o.admit, call.params.abortSignal);
     return { estimate, held };
   };
@@ -148,10 +154,12 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
         // A provider answering with no result at all fails the call as a throw would.
         usage = measured(result.usage, estimate);
       } catch (error) {
-        await undo(held, error);
+        await undo(held, error, params.abortSignal);
         throw error;
       }
-      await settleOrFallBack(held, usage, estimate);
+      // The provider answered, and is paid: a budget that fails to settle never loses the answer.
+      warnUnusable(result.usage);
+      await settleOrReport(held, usage, estimate);
       return result;
     },
     wrapStream: async ({ doStream, params, model }) => {
@@ -164,9 +172,9 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
       const { estimate, held } = await start(call);
       try {
         // Nothing was read when it throws: no result, no stream, or a stream already locked.
-        return settleWhenDone(await doStream(), held, estimate, o.charsPerToken, warn);
+        return settleWhenDone(await doStream(), held, estimate, o.charsPerToken);
       } catch (error) {
-        await undo(held, error);
+        await undo(held, error, params.abortSignal);
         throw error;
       }
     },
@@ -175,25 +183,16 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
 
 /**
  * A call that failed before it produced anything: refunded whole, except the request itself
- * when the provider answered it with an HTTP status (an AI SDK `APICallError`): a 429 or a 500
- * counts against the provider's requests per minute as a success does, so a request budget
- * keeps it (and a token budget is charged nothing).
+ * when it reached the provider — answered with an HTTP status (an AI SDK `APICallError`: a 429
+ * or a 500 counts against the provider's requests per minute as a success does), or aborted by
+ * the caller once it was sent — so a request budget keeps it (and a token budget is charged
+ * nothing). A refund that fails is told, not thrown: the call's error is what the caller hears.
  */
-async function undo(held: Held, error: unknown): Promise<void> {
+async function undo(held: Held, error: unknown, signal: AbortSignal | undefined): Promise<void> {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  if (typeof status === 'number' && status >= 100 && status <= 599) {
-    // Should the settle fail, the refund below is the fallback: the call's error is what the
-    // caller hears either way.
-    const kept = await held.settle(NOTHING_USED).then(
-      () => true,
-      () => false,
-    );
-    if (kept) return;
-  }
-  await held.cancel();
+  const answered = typeof status === 'number' && status >= 100 && status <= 599;
+  await refundOrReport(held, answered || signal?.aborted === true);
 }
-
-const NOTHING_USED = { input: 0, output: 0, cachedInput: 0, cacheWrite: 0 } as const;
 
 interface Checked {
   readonly budget: BudgetMiddlewareOptions['budget'];
@@ -279,11 +278,14 @@ function checkOptions(options: BudgetMiddlewareOptions): Checked {
   if (typeof clock?.now !== 'function' || typeof clock.setTimer !== 'function') {
     throw invalid('option clock must have now() and setTimer()');
   }
+  const plan: PlanSettings = { counts, dimensions, name };
+  // A budget given as such is checked against the options now; one a function returns, at its call.
+  if (typeof budget !== 'function') fitTarget(budget, plan, prices !== undefined);
   return {
     budget,
     estimate: estimate ?? ((call) => estimateTokens(call, estimateOptions)),
     prices,
-    plan: { counts, dimensions, name },
+    plan,
     admit: { onDenied, maxWaitMs, pollMs, clock },
     charsPerToken: estimateOptions.charsPerToken ?? 4,
   };

@@ -21,7 +21,8 @@ export interface ModelPrice {
 }
 
 /**
- * Prices per model id (the `modelId` of the AI SDK model, e.g. `'gpt-4o-mini'`).
+ * Prices per model id (the `modelId` of the AI SDK model, e.g. `'gpt-4o-mini'`), as a plain
+ * object: the middleware reads its own entries only, so a `Map` is refused.
  *
  * @example
  * ```ts
@@ -57,10 +58,12 @@ const PRICE_FIELDS = ['input', 'output', 'cachedInput', 'cacheWrite'] as const;
 
 /** @internal Checks a price table whole, before any call uses it. */
 export function checkPrices(prices: unknown): asserts prices is PriceTable {
-  if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) {
-    throw invalid(`option prices must be a table of model prices, got ${describe(prices)}`);
+  // A Map (or any object of a class) has no own entries to read: every call would find no price.
+  const proto = typeof prices === 'object' && prices !== null && Object.getPrototypeOf(prices);
+  if (proto !== Object.prototype && proto !== null) {
+    throw invalid(`option prices must be a plain object of model prices, got ${describe(prices)}`);
   }
-  for (const [model, price] of Object.entries(prices)) {
+  for (const [model, price] of Object.entries(prices as object)) {
     if (typeof price !== 'object' || price === null) {
       throw invalid(`the price of ${model} must be an object, got ${describe(price)}`, { model });
     }
@@ -75,6 +78,15 @@ export function checkPrices(prices: unknown): asserts prices is PriceTable {
       }
     }
   }
+}
+
+/**
+ * @internal `price` with all input at its dearest rate (`input`, `cachedInput` or `cacheWrite`):
+ * the price of input the middleware estimates, which may turn out to be any of them.
+ */
+export function dearestInput(price: ModelPrice): ModelPrice {
+  const { input, cachedInput = input, cacheWrite = input, output } = price;
+  return { input: Math.max(input, cachedInput, cacheWrite), output };
 }
 
 /** Micro-dollars per million tokens, an integer: prices are exact to a millionth of a dollar. */

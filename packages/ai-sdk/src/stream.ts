@@ -1,39 +1,22 @@
 import type { LanguageModelMiddleware } from 'ai';
 import type { TokenEstimate } from './estimate.js';
 import type { Held } from './gate.js';
-import type { TokenUsage } from './prices.js';
+import { refundOrReport, reportSettleFailure, settleOrReport, warnUnusable } from './settle.js';
 import { measured, type ReportedUsage, reportsAny } from './usage.js';
 
 type StreamResult = Awaited<ReturnType<NonNullable<LanguageModelMiddleware['wrapStream']>>>;
 type Part = StreamResult['stream'] extends ReadableStream<infer P> ? P : never;
 
 /**
- * @internal Settles `held` with `usage`; when the budget refuses that usage (more than it can
- * count, a price past 2^53 − 1 micro-dollars), settles it at the estimate the call was
- * admitted under instead, so nothing stays held, and throws the first error. A budget that
- * fails both times (a backend down) is left to its own expiry or leak backstop.
- */
-export async function settleOrFallBack(
-  held: Held,
-  usage: TokenUsage,
-  estimate: TokenEstimate,
-): Promise<void> {
-  try {
-    await held.settle(usage);
-  } catch (error) {
-    await held.settle({ input: estimate.input, output: estimate.output }).catch(() => {});
-    throw error;
-  }
-}
-
-/**
  * What a stream has generated so far: the UTF-8 bytes of its text, reasoning and tool input,
- * whether it carried a generated file, and the tool calls whose input came as deltas (their
- * whole `tool-call` part repeats what was counted).
+ * whether it carried output its bytes do not measure (a generated file; reasoning, which a
+ * provider bills in full though it streams a summary, or only an encrypted blob, or nothing),
+ * and the tool calls whose input came as deltas (their whole `tool-call` part repeats what was
+ * counted).
  */
 interface Output {
   bytes: number;
-  file: boolean;
+  unmeasured: boolean;
   readonly streamedTools: Set<unknown>;
 }
 
@@ -42,8 +25,13 @@ function addOutput(out: Output, part: unknown): void {
   if (typeof part !== 'object' || part === null) return;
   const { type, delta, id, toolCallId, input } = part as Record<string, unknown>;
   if (type === 'text-delta' || type === 'reasoning-delta' || type === 'tool-input-delta') {
-    if (typeof delta === 'string') out.bytes += utf8Length(delta);
+    if (typeof delta !== 'string') return; // malformed: no output
+    out.bytes += utf8Length(delta);
     if (type === 'tool-input-delta') out.streamedTools.add(id);
+    if (type === 'reasoning-delta') out.unmeasured = true;
+  } else if (type === 'reasoning-start' || type === 'reasoning-end') {
+    // Reasoning, with deltas or none at all (hidden, or only an encrypted blob in metadata).
+    out.unmeasured = true;
   } else if (type === 'tool-call') {
     // A tool call sent whole, without deltas before it, is output generated all the same.
     if (typeof input === 'string' && !out.streamedTools.has(toolCallId)) {
@@ -51,7 +39,7 @@ function addOutput(out: Output, part: unknown): void {
     }
   } else if (type === 'file' || type === 'reasoning-file') {
     // A generated file (ai@7 also streams files the model made while reasoning).
-    out.file = true;
+    out.unmeasured = true;
   }
 }
 
@@ -80,37 +68,40 @@ function utf8Length(text: string): number {
  * with the usage of its `finish` part when it ends; when it errors, is aborted or is
  * abandoned (cancelled by the reader) before that, or sends an `error` part and a finish that
  * reports no usage at all, with the estimated input plus the output streamed so far — its
- * UTF-8 bytes at `charsPerToken` (the provider bills what it generated) — or, if nothing was
- * streamed, by refunding everything.
+ * UTF-8 bytes at `charsPerToken` (the provider bills what it generated), at least the
+ * estimated output once it carried a file or reasoning — or, if nothing was streamed, by
+ * refunding its tokens and dollars: the provider answered, so its request is kept. A budget
+ * that fails to settle never fails the stream (see {@link settleOrReport}).
  */
 export function settleWhenDone(
   result: StreamResult,
   held: Held,
   estimate: TokenEstimate,
   charsPerToken: number,
-  report: (error: unknown) => void,
 ): StreamResult {
   const reader = result.stream.getReader();
   let usage: ReportedUsage | undefined;
   let finished = false;
   // An error part: the provider failed in band (and may still send a finish, without usage).
   let failed = false;
-  const out: Output = { bytes: 0, file: false, streamedTools: new Set() };
+  const out: Output = { bytes: 0, unmeasured: false, streamedTools: new Set() };
   let settled = false;
+  // Marks the call settled before its first await, so a read that ends meanwhile settles nothing.
   const settleOnce = async (): Promise<void> => {
     if (settled) return;
     settled = true;
     if (finished && (!failed || reportsAny(usage))) {
       // A finish part without usage: what the provider did not report is taken at its estimate.
-      await settleOrFallBack(held, measured(usage, estimate), estimate);
-    } else if (out.bytes > 0 || out.file) {
+      warnUnusable(usage);
+      await settleOrReport(held, measured(usage, estimate), estimate);
+    } else if (out.bytes > 0 || out.unmeasured) {
       // Cut short, or failed in band with nothing reported: what it streamed.
-      // A generated file has no size in tokens that its bytes tell: the estimate's output.
       const streamed = Math.ceil(out.bytes / charsPerToken);
-      const output = out.file ? Math.max(streamed, estimate.output) : streamed;
-      await settleOrFallBack(held, { input: estimate.input, output }, estimate);
+      const output = out.unmeasured ? Math.max(streamed, estimate.output) : streamed;
+      const charge = { input: estimate.input, output, estimatedInput: true };
+      await settleOrReport(held, charge, estimate);
     } else {
-      await held.cancel();
+      await refundOrReport(held, true);
     }
   };
   const stream = new ReadableStream<Part>({
@@ -119,7 +110,7 @@ export function settleWhenDone(
       try {
         next = await reader.read();
       } catch (error) {
-        await settleOnce().catch(report);
+        await settleOnce().catch(reportSettleFailure);
         controller.error(error);
         return;
       }
@@ -145,8 +136,9 @@ export function settleWhenDone(
       controller.enqueue(part);
     },
     async cancel(reason) {
-      await settleOnce().catch(report);
-      await reader.cancel(reason);
+      // The provider's stream first: a budget slow to settle must not keep it generating. No
+      // part is counted after this, so what was streamed is final.
+      await Promise.all([reader.cancel(reason), settleOnce().catch(reportSettleFailure)]);
     },
   });
   return { ...result, stream };

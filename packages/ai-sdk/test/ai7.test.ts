@@ -8,6 +8,7 @@ import { type BudgetedCall, estimateTokens, upperBoundTokens } from '../src/inde
 import { hostileSuite } from './hostile-suite.js';
 import { middlewareSuite } from './middleware-suite.js';
 import { overshootSuite } from './overshoot-suite.js';
+import { reviewSuite } from './review-suite.js';
 
 const ai7Package = createRequire(import.meta.url)('ai7/package.json') as {
   version: string;
@@ -29,6 +30,7 @@ if (nodeMeetsAi7) {
   middlewareSuite(ai7);
   hostileSuite(ai7);
   overshootSuite(ai7);
+  reviewSuite(ai7);
 } else {
   const reason =
     `ai@${ai7Package.version} suites skipped: ai@7 needs Node ${wanted}, this is ` +

@@ -7,7 +7,7 @@ import { AtomicTokenBudget, BudgetError, type TokenBudget } from '@budgetry/core
 import { FakeClock } from '@budgetry/testing';
 import { describe, expect, it } from 'vitest';
 import { budgetMiddleware } from '../src/index.js';
-import { finish, mocks, textChunks, usage } from './mock.js';
+import { finish, mocks, textChunks, usage, warningsOf } from './mock.js';
 import type { Answer, Chunk, MockModel, Sdk, WrappedModel } from './sdk.js';
 
 const fixed = (input: number, output: number) => () => ({ input, output });
@@ -182,11 +182,15 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
           dimensions: { tokens: 'tpm', requests: 'tpm' },
         }),
       ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-      // The same through a default: tokens named 'requests', beside a dimension of that name.
+      // The same through a default: tokens named 'requests', beside a dimension of that name,
+      // refused when the middleware is made (the coordinator is known then), or at the call.
+      const options = { dimensions: { tokens: 'requests' }, estimate: fixed(5_000, 5_000) };
+      expect(() =>
+        wrap(generating(200, 100), { budget: coordinator({ requests }), ...options }),
+      ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
       const model = wrap(generating(200, 100), {
-        budget: coordinator({ requests }),
-        dimensions: { tokens: 'requests' },
-        estimate: fixed(5_000, 5_000),
+        budget: () => coordinator({ requests }),
+        ...options,
       });
       await expect(sdk.generateText({ model, prompt: 'x', maxRetries: 0 })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
@@ -225,14 +229,18 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
       expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 102 });
     });
 
+    // Amounts whose sum (or price) the budget cannot count: the whole call at its estimate.
+    // Counts that are not amounts: each at its estimate, the others as reported.
     it.each([
-      ['generate', 'tokens'],
-      ['stream', 'tokens'],
-      ['generate', 'usd_micros'],
+      ['generate', 'tokens', [2 ** 52, 2 ** 52], 200],
+      ['stream', 'tokens', [2 ** 52, 2 ** 52], 200],
+      ['generate', 'usd_micros', [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], 200],
+      ['generate', 'tokens', [2 ** 53, 1], 101],
+      ['stream', 'tokens', [1e300, 1], 101],
+      ['generate', 'tokens', [-5, 1.5], 200],
     ] as const)(
-      'holds nothing when a %s call reports usage the budget cannot count (%s)',
-      async (type, counts) => {
-        const huge = Number.MAX_SAFE_INTEGER;
+      'charges a %s call reporting usage the budget cannot count (%s, %j) its estimate, and says so',
+      async (type, counts, [input, output], charged) => {
         const tokens = new AtomicTokenBudget(1_000_000);
         const options = {
           budget: tokens,
@@ -241,24 +249,26 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
             ? { counts, prices: { 'mock-model': { input: 1, output: 1 } } }
             : {}),
         };
-        let failure: unknown;
-        if (type === 'generate') {
-          const model = wrap(generating(huge, huge), options);
-          failure = await sdk.generateText({ model, prompt: 'hi', maxRetries: 0 }).catch((e) => e);
-        } else {
-          const model = wrap(streaming([...textChunks(['x']), finish(huge, huge)]), options);
-          const { stream } = await model.doStream({ prompt: [] });
-          const reader = stream.getReader();
-          try {
-            for (let next = await reader.read(); !next.done; next = await reader.read()) {}
-          } catch (error) {
-            failure = error;
+        let text = '';
+        const warnings = await warningsOf('BudgetryUsageWarning', async () => {
+          if (type === 'generate') {
+            const model = wrap(generating(input, output), options);
+            ({ text } = await sdk.generateText({ model, prompt: 'hi', maxRetries: 0 }));
+          } else {
+            const model = wrap(streaming([...textChunks(['x']), finish(input, output)]), options);
+            const { stream } = await model.doStream({ prompt: [] });
+            const reader = stream.getReader();
+            for (let next = await reader.read(); !next.done; next = await reader.read()) {
+              if ((next.value as Chunk).type === 'text-delta')
+                text += (next.value as { delta: string }).delta;
+            }
           }
-        }
-        expect(BudgetError.isInstance(failure) && failure.code).toBe('INVALID_AMOUNT');
-        // Charged the estimate it was admitted under, in place of what it could not count.
-        // 200 tokens, or 200 µ$ at $1 per million tokens.
-        expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: 200 });
+        });
+        // The answer is kept, and the call charged the estimate it was admitted under in place
+        // of what the budget could not count: 200 tokens, or 200 µ$ at $1 per million tokens.
+        expect(text).toBe(type === 'generate' ? 'hello' : 'x');
+        expect(tokens.snapshot()).toMatchObject({ reserved: 0, consumed: charged });
+        expect(warnings).toHaveLength(1);
       },
     );
 

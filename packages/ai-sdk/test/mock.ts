@@ -87,3 +87,22 @@ export function mocks<M extends MockModel, W extends WrappedModel>(sdk: Sdk<M, W
     },
   };
 }
+
+/**
+ * Runs `body`, collecting the process warnings of `type` it emits (process warnings are
+ * delivered on a later tick: the collection waits for them).
+ */
+export async function warningsOf(type: string, body: () => Promise<unknown>): Promise<Error[]> {
+  const seen: Error[] = [];
+  const listen = (warning: Error) => {
+    if (warning.name === type) seen.push(warning);
+  };
+  process.on('warning', listen);
+  try {
+    await body();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    process.off('warning', listen);
+  }
+  return seen;
+}

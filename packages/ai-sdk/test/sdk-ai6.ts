@@ -1,6 +1,12 @@
 // ai@6 (LanguageModelV3) for the shared suites; see sdk.ts.
 import { createRequire } from 'node:module';
-import { generateText, simulateReadableStream, streamText, wrapLanguageModel } from 'ai';
+import {
+  APICallError,
+  generateText,
+  simulateReadableStream,
+  streamText,
+  wrapLanguageModel,
+} from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { type Sdk, sdkOf } from './sdk.js';
 
@@ -13,4 +19,5 @@ export const ai6: Sdk<MockLanguageModelV3, ReturnType<typeof wrapLanguageModel>>
   generateText,
   streamText,
   simulateReadableStream,
+  APICallError,
 });

@@ -2,7 +2,13 @@
 // checked by tsconfig.ai7.json, where `ai` (what src imports its types from) is ai@7 too, as it
 // is for a user who installs ai@7: the middleware is then an ai@7 `LanguageModelMiddleware`.
 import { createRequire } from 'node:module';
-import { generateText, simulateReadableStream, streamText, wrapLanguageModel } from 'ai7';
+import {
+  APICallError,
+  generateText,
+  simulateReadableStream,
+  streamText,
+  wrapLanguageModel,
+} from 'ai7';
 import { MockLanguageModelV4 } from 'ai7/test';
 import { type Sdk, sdkOf } from './sdk.js';
 
@@ -15,4 +21,5 @@ export const ai7: Sdk<MockLanguageModelV4, ReturnType<typeof wrapLanguageModel>>
   generateText,
   streamText,
   simulateReadableStream,
+  APICallError,
 });

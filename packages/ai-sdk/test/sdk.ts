@@ -68,6 +68,16 @@ interface CallOptions<W> {
   providerOptions?: Record<string, { [key: string]: Json | undefined }>;
 }
 
+/** What the suites make an AI SDK `APICallError` of: an HTTP answer with an error status. */
+export interface ApiErrorInit {
+  message: string;
+  url: string;
+  requestBodyValues: unknown;
+  statusCode: number;
+  responseHeaders?: Record<string, string>;
+  isRetryable: boolean;
+}
+
 /** One major of the AI SDK, as the suites drive it. */
 export interface Sdk<M extends MockModel = MockModel, W extends WrappedModel = WrappedModel> {
   /** `ai@<version>`, for test names. */
@@ -84,6 +94,8 @@ export interface Sdk<M extends MockModel = MockModel, W extends WrappedModel = W
   };
   /** The SDK's `simulateReadableStream`. */
   simulateReadableStream(chunks: Chunk[], chunkDelayInMs: number | null): ReadableStream<Chunk>;
+  /** The SDK's own `APICallError`, which its retries recognise. */
+  apiCallError(init: ApiErrorInit): Error;
 }
 
 /** What an adapter hands {@link sdkOf}: one major's own functions, checked against the shapes above. */
@@ -101,6 +113,7 @@ export interface SdkExports<M extends MockModel, W extends WrappedModel> {
     chunks: Chunk[];
     chunkDelayInMs: number | null;
   }) => ReadableStream<Chunk>;
+  readonly APICallError: new (init: ApiErrorInit) => Error;
 }
 
 /** The suites' view of one major of the SDK, from its own functions. */
@@ -116,5 +129,6 @@ export function sdkOf<M extends MockModel, W extends WrappedModel>(
     streamText: (options) => ai.streamText(options),
     simulateReadableStream: (chunks, chunkDelayInMs) =>
       ai.simulateReadableStream({ chunks, chunkDelayInMs }),
+    apiCallError: (init) => new ai.APICallError(init),
   };
 }
