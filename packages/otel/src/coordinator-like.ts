@@ -26,7 +26,12 @@ export interface CoordinatorLike {
 /** @internal A coordinator's denial or grant, as `tryReserve` resolves it. */
 export type DecisionShape =
   | { readonly ok: true; readonly permit: unknown }
-  | { readonly ok: false; readonly deniedBy: string; readonly retryAfterMs?: number };
+  | {
+      readonly ok: false;
+      readonly deniedBy: string;
+      readonly retryAfterMs?: number;
+      readonly exceedsCapacity?: true;
+    };
 
 /** @internal The untyped view the wrappers call a coordinator through. */
 export interface CoordinatorCalls {

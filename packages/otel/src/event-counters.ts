@@ -2,7 +2,7 @@
 // (or per traced shadow coordinator), adding to the telemetry's counters under its labels.
 import type { BudgetEvent } from '@budgetry/core';
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR, type Instruments } from './instruments.js';
+import { ATTR, deniedByAttribute, type Instruments } from './instruments.js';
 import type { ShadowEvent } from './shadow-state.js';
 import { inScope } from './watchable.js';
 
@@ -51,10 +51,17 @@ export function shadowEventCounter(
   return (event) => {
     if (!open()) return;
     switch (event.type) {
-      case 'pass':
-        shadowPasses.add(1, { ...attributes, [ATTR.reason]: event.reason });
+      case 'pass': {
+        // A detailed reservation's pass says who denied, as a dispatch's does.
+        const deniedBy = deniedByAttribute(event.deniedBy);
+        shadowPasses.add(1, {
+          ...attributes,
+          [ATTR.reason]: event.reason,
+          ...(deniedBy === undefined ? {} : { [ATTR.deniedBy]: deniedBy }),
+        });
         shadowPassed.add(event.cost, attributes);
         break;
+      }
       case 'pass-settle':
         shadowUsed.add(event.used, attributes);
         break;

@@ -1,4 +1,11 @@
-import type { Attributes, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import type {
+  Attributes,
+  AttributeValue,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableGauge,
+} from '@opentelemetry/api';
 
 /** @internal Attribute keys, in one place so the README and the tests read the same names. */
 export const ATTR = {
@@ -15,6 +22,14 @@ export const ATTR = {
   reason: 'budgetry.shadow.reason',
   dimension: 'budgetry.dimension',
 } as const;
+
+/** @internal A member key as a string; an any-of's members or a hierarchy path as a list of them. */
+export function deniedByAttribute(deniedBy: unknown): AttributeValue | undefined {
+  if (typeof deniedBy === 'string') return deniedBy;
+  if (typeof deniedBy === 'number') return String(deniedBy);
+  if (Array.isArray(deniedBy)) return deniedBy.map(String);
+  return undefined;
+}
 
 /** @internal Every instrument the telemetry records to, made once per telemetry. */
 export interface Instruments {

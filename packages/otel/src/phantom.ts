@@ -74,6 +74,8 @@ const EMPTY_REPORT = Object.freeze({ shortfall: Object.freeze({}), overcharge: O
  */
 export class PhantomDispatch {
   private stateValue: 'held' | 'settled' | 'cancelled' = 'held';
+  /** What was reserved, read once as a real dispatch's parts are: the caller may reuse its object. */
+  private readonly reserved: Readonly<Record<string, number>>;
 
   constructor(
     readonly estimate: Readonly<Record<string, number | undefined>>,
@@ -82,6 +84,7 @@ export class PhantomDispatch {
       used: Readonly<Record<string, number>>,
     ) => void,
   ) {
+    this.reserved = defined(estimate);
     phantoms.add(this);
   }
 
@@ -100,7 +103,7 @@ export class PhantomDispatch {
     if (typeof actual !== 'object' || actual === null) {
       throw invalid(`usage must be a record of amounts, got ${describe(actual)}`);
     }
-    const estimate = defined(this.estimate);
+    const estimate = this.reserved;
     for (const [name, amount] of Object.entries(actual)) {
       if (amount === undefined) continue;
       if (!Object.hasOwn(estimate, name)) {
@@ -129,7 +132,7 @@ export class PhantomDispatch {
   cancelSync(): boolean {
     if (this.stateValue !== 'held') return false;
     this.stateValue = 'cancelled';
-    const estimate = defined(this.estimate);
+    const estimate = this.reserved;
     this.settled(estimate, Object.fromEntries(Object.keys(estimate).map((k) => [k, 0])));
     return true;
   }

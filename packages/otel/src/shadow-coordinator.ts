@@ -20,7 +20,8 @@ import {
  * counts show what enforcing would have shown, and the coordinator failing (a dimension that
  * throws) is reported, never the caller's failure. In `run`, the work runs once: if it throws,
  * its own error goes out; if settling afterwards fails, the result is returned all the same.
- * The caller's own mistakes (an unknown dimension, a bad amount, an aborted signal) still throw.
+ * The caller's own mistakes (an unknown dimension, a bad amount, an aborted signal, work that
+ * resolves no `{ value, usage? }`) still throw, on a phantom dispatch as on a real one.
  *
  * To enforce some dimensions and only watch others, shadow those budgets with {@link shadow}
  * instead, and give the coordinator the shadows.
@@ -119,9 +120,10 @@ function dispatches(c: CoordinatorCalls, state: ShadowState): ShadowDispatches {
         estimate: definedOf(estimate),
       } as const;
       if (denial !== undefined && !denial.ok) {
-        const { deniedBy, retryAfterMs } = denial;
+        const { deniedBy, retryAfterMs, exceedsCapacity } = denial;
         const hint = retryAfterMs === undefined ? {} : { retryAfterMs };
-        state.emit({ ...base, reason: 'denied', deniedBy, ...hint }, also);
+        const never = exceedsCapacity === true ? { exceedsCapacity } : {};
+        state.emit({ ...base, reason: 'denied', deniedBy, ...hint, ...never }, also);
       } else {
         state.emit({ ...base, reason: 'failed', error }, also);
       }
@@ -230,16 +232,31 @@ async function runPhantom(
     dispatch.cancelSync();
     throw error;
   }
-  const usage = (result as { usage?: unknown } | null)?.usage;
-  if (dispatch.state === 'held') {
-    try {
-      dispatch.settleSync((usage ?? {}) as Record<string, number | undefined>);
-    } catch (error) {
-      dispatch.settleSync({});
-      throw error;
-    }
+  const report = { shortfall: {}, overcharge: {} };
+  // As the coordinator's run: work that settled its dispatch itself returns what it resolved;
+  // otherwise a result that is not `{ value, usage? }` is the caller's mistake, thrown once
+  // the dispatch is settled at its estimate.
+  if (dispatch.state !== 'held') return { ok: true, value: resultValue(result), report };
+  if (!isRunResult(result)) {
+    dispatch.settleSync({});
+    throw invalid(`run's function must resolve { value, usage? }, got ${describe(result)}`);
   }
-  return { ok: true, value: resultValue(result), report: { shortfall: {}, overcharge: {} } };
+  try {
+    dispatch.settleSync((result.usage ?? {}) as Record<string, number | undefined>);
+  } catch (error) {
+    dispatch.settleSync({});
+    throw error;
+  }
+  return { ok: true, value: result.value, report };
+}
+
+/** Whether the work resolved the `{ value, usage? }` a coordinator's run expects. */
+function isRunResult(result: unknown): result is { value: unknown; usage?: object } {
+  if (typeof result !== 'object' || result === null || !Object.hasOwn(result, 'value')) {
+    return false;
+  }
+  const usage = (result as { usage?: unknown }).usage;
+  return usage === undefined || (typeof usage === 'object' && usage !== null);
 }
 
 function resultValue(result: unknown): unknown {

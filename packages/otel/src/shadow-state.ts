@@ -8,11 +8,14 @@ import { warn } from './thresholds.js';
  *
  * - `pass`: the policy denied `cost` (`reason: 'denied'`, with `retryAfterMs` when its schedule
  *   knows) or failed (`'failed'`, with the `error`), and the work went ahead anyway on a
- *   phantom handle that holds nothing on the policy.
+ *   phantom handle that holds nothing on the policy. A detailed reservation's denial (an
+ *   all-of's, an any-of's or a hierarchy node's `tryAcquireDetailed…` / `tryAcquireEach…`,
+ *   whose `cost` is the sum of the members' costs) also says what the policy said:
+ *   `deniedBy` (the member, the any-of's members, the node's path) and `exceedsCapacity`.
  * - `pass-settle`: a phantom handle settled: `used` units of the `cost` let through were
  *   actually spent (0 for a release or refund; above `cost` when a token call overran).
  * - `dispatch-pass` / `dispatch-settle`: the same for a coordinator, per dimension, with the
- *   dimension that denied (`deniedBy`).
+ *   dimension that denied (`deniedBy`) and `exceedsCapacity` when it could never admit it.
  * - `failure`: the policy threw while settling a handle it did grant; the caller was not
  *   told (a shadow never fails the work), and the policy may still hold the units.
  *
@@ -32,7 +35,9 @@ export type ShadowEvent =
       readonly shadow: string;
       readonly cost: number;
       readonly reason: 'denied' | 'failed';
+      readonly deniedBy?: string | number | readonly (string | number)[];
       readonly retryAfterMs?: number;
+      readonly exceedsCapacity?: true;
       readonly error?: unknown;
     }
   | {
@@ -48,6 +53,7 @@ export type ShadowEvent =
       readonly reason: 'denied' | 'failed';
       readonly deniedBy?: string;
       readonly retryAfterMs?: number;
+      readonly exceedsCapacity?: true;
       readonly error?: unknown;
     }
   | {

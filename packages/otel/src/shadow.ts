@@ -1,6 +1,6 @@
 import { assertAmount, BudgetError, type BudgetPermit, TokenReservation } from '@budgetry/core';
 import { isCoordinator } from './coordinator-like.js';
-import { checkAcquireOptions, invalid } from './invalid.js';
+import { checkAcquireOptions, describe, invalid } from './invalid.js';
 import { PhantomPermit, phantoms } from './phantom.js';
 import { hasMethod, type Overrides, withOverrides } from './proxy.js';
 import {
@@ -21,7 +21,10 @@ type Target = Record<string, Fn>;
  * exported, and none is enforced. A reservation the policy grants is an ordinary one; a
  * reservation it denies — or fails on — goes ahead anyway on a phantom handle that holds
  * nothing on the policy, and is reported as a `pass`; when that handle settles, what the work
- * used is reported as a `pass-settle`.
+ * used is reported as a `pass-settle`. The detailed reservations of an all-of, an any-of or a
+ * hierarchy node (`tryAcquireDetailed…`, `tryAcquireEach…`) answer a pass as a grant too,
+ * `{ ok: true, permit }`, and the `pass` says what the policy said: `deniedBy`, `retryAfterMs`,
+ * `exceedsCapacity`.
  *
  * What "never deny" means for the accounting: the policy's own counts stay honest — it is
  * charged exactly what it admitted, as if it were enforcing, so its `available()`, debt,
@@ -114,6 +117,19 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
       state.emit({ type: 'pass', shadow: state.name, cost, reason: 'failed', error });
     }
   };
+  /** Reports a detailed denial as a pass, with what the policy said of it. */
+  const passDecision = (cost: number, denial: Denial) => {
+    const { deniedBy, retryAfterMs, exceedsCapacity } = denial;
+    state.emit({
+      type: 'pass',
+      shadow: state.name,
+      cost,
+      reason: 'denied',
+      ...(deniedBy === undefined ? {} : { deniedBy }),
+      ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+      ...(exceedsCapacity === true ? { exceedsCapacity } : {}),
+    });
+  };
   const settled = (cost: number, used: number) =>
     state.emit({ type: 'pass-settle', shadow: state.name, cost, used });
   const failure = (error: unknown) => {
@@ -143,19 +159,44 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
     pass(cost, undefined, true);
     return phantom();
   };
+  /**
+   * Decides one detailed reservation: the policy's grant as it is, or a pass that reads as a
+   * grant (`{ ok: true, permit }`, the permit a phantom one).
+   */
+  const decideDetailed = (cost: number, got: unknown, error: unknown) => {
+    const granted = () => ({ ok: true, permit: permit(cost) }) as const;
+    if (error !== undefined) {
+      if (isCallerError(error)) throw error;
+      pass(cost, error, false);
+      return granted();
+    }
+    const decision = (typeof got === 'object' && got !== null ? got : {}) as Denial;
+    if (decision.ok === true) return got;
+    passDecision(cost, decision);
+    return granted();
+  };
   const countGranted = (cost: number) => () => {
     phantomCount += cost;
     return true;
   };
+  // A release takes its split at once, so a release running alongside splits what is left;
+  // the policy refusing it (a strict over-release, the caller's mistake) puts it back.
   const countRelease = (cost: number) => {
     assertAmount(cost, 'cost');
     const fromReal = Math.min(cost, realCount);
     const fromPhantom = Math.min(cost - fromReal, phantomCount);
+    realCount -= fromReal;
+    phantomCount -= fromPhantom;
     return { toPolicy: cost - fromPhantom, fromReal, fromPhantom };
   };
-  const released = (split: { fromReal: number; fromPhantom: number }) => {
-    realCount -= split.fromReal;
-    phantomCount -= split.fromPhantom;
+  const releaseFailed = (split: { fromReal: number; fromPhantom: number }, error: unknown) => {
+    if (isCallerError(error)) {
+      realCount += split.fromReal;
+      phantomCount += split.fromPhantom;
+    }
+    failure(error);
+  };
+  const released = (split: { fromPhantom: number }) => {
     if (split.fromPhantom > 0) settled(split.fromPhantom, 0);
   };
   const recorded = (r: unknown, prompt: number, completion: number): boolean => {
@@ -166,21 +207,31 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
     settled(r.estimate, prompt + completion);
     return true;
   };
-  const sync = (name: string, cost: number): { got: unknown; error: unknown } => {
-    assertAmount(cost, 'cost');
+  // The policy's answer to `name(arg)`, or what it threw; `arg` is checked before.
+  const ask = (name: string, arg: unknown): { got: unknown; error: unknown } => {
     try {
-      return { got: call(name, cost), error: undefined };
+      return { got: call(name, arg), error: undefined };
     } catch (error) {
       return { got: null, error: error ?? new Error('the policy threw undefined') };
     }
   };
-  const async = async (name: string, cost: number): Promise<{ got: unknown; error: unknown }> => {
-    assertAmount(cost, 'cost');
+  const askAsync = async (
+    name: string,
+    arg: unknown,
+  ): Promise<{ got: unknown; error: unknown }> => {
     try {
-      return { got: await call(name, cost), error: undefined };
+      return { got: await call(name, arg), error: undefined };
     } catch (error) {
       return { got: null, error: error ?? new Error('the policy threw undefined') };
     }
+  };
+  const sync = (name: string, cost: number) => {
+    assertAmount(cost, 'cost');
+    return ask(name, cost);
+  };
+  const async = async (name: string, cost: number) => {
+    assertAmount(cost, 'cost');
+    return askAsync(name, cost);
   };
 
   return {
@@ -199,7 +250,7 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
       try {
         if (split.toPolicy > 0) call('releaseSync', split.toPolicy);
       } catch (error) {
-        failure(error);
+        releaseFailed(split, error);
       }
       released(split);
     }) as Fn,
@@ -208,7 +259,7 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
       try {
         if (split.toPolicy > 0) await call('release', split.toPolicy);
       } catch (error) {
-        failure(error);
+        releaseFailed(split, error);
       }
       released(split);
     }) as Fn,
@@ -239,6 +290,24 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
         permit(cost),
       );
     }) as Fn,
+    tryAcquireDetailedSync: ((cost: number) => {
+      const { got, error } = sync('tryAcquireDetailedSync', cost);
+      return decideDetailed(cost, got, error);
+    }) as Fn,
+    tryAcquireDetailed: (async (cost: number) => {
+      const { got, error } = await async('tryAcquireDetailed', cost);
+      return decideDetailed(cost, got, error);
+    }) as Fn,
+    tryAcquireEachSync: ((costs: unknown) => {
+      const cost = totalOf(costs);
+      const { got, error } = ask('tryAcquireEachSync', costs);
+      return decideDetailed(cost, got, error);
+    }) as Fn,
+    tryAcquireEach: (async (costs: unknown) => {
+      const cost = totalOf(costs);
+      const { got, error } = await askAsync('tryAcquireEach', costs);
+      return decideDetailed(cost, got, error);
+    }) as Fn,
     tryReserveTokensSync: ((estimate: number) => {
       const { got, error } = sync('tryReserveTokensSync', estimate);
       return decide(estimate, got, error, () => reservation(estimate));
@@ -264,4 +333,37 @@ function overridesFor(target: Target, budget: object, state: ShadowState): Overr
       }
     }) as Fn,
   };
+}
+
+/** A detailed reservation's answer, read for a denial: who denied, and what they said. */
+interface Denial {
+  readonly ok?: unknown;
+  readonly deniedBy?: string | number | readonly (string | number)[];
+  readonly retryAfterMs?: unknown;
+  readonly exceedsCapacity?: unknown;
+}
+
+/**
+ * What per-member costs (`tryAcquireEach`: an array, or a record by member key, where a member
+ * left out is charged 0) come to, checked as a combinator checks them before charging
+ * anything; the policy checks the members they name.
+ */
+function totalOf(costs: unknown): number {
+  if (typeof costs !== 'object' || costs === null) {
+    throw invalid(`costs must be an array or a record of amounts, got ${describe(costs)}`);
+  }
+  let total = 0;
+  for (const [key, amount] of Object.entries(costs)) {
+    if (amount === undefined && !Array.isArray(costs)) continue;
+    assertAmount(amount, Array.isArray(costs) ? `costs[${key}]` : `costs.${key}`);
+    if (amount > Number.MAX_SAFE_INTEGER - total) {
+      throw new BudgetError({
+        code: 'INVALID_AMOUNT',
+        message: 'costs must sum to at most 2^53−1 (the permit’s cost is their sum)',
+        details: { name: 'costs', value: costs },
+      });
+    }
+    total += amount;
+  }
+  return total;
 }

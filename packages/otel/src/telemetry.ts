@@ -274,7 +274,9 @@ export class BudgetTelemetry {
   /**
    * Stops watching every budget and reading gauges, and turns every budget and coordinator
    * this telemetry traced into a pass-through: their calls go straight to what they wrap,
-   * with no span and nothing counted. Idempotent.
+   * with no span and nothing counted. A call begun before still ends its span, and counts
+   * nothing once closed (a dispatch, an `acquire`'s wait, what a shadow let through
+   * settling). Idempotent.
    */
   close(): void {
     if (this.closed) return;

@@ -1,5 +1,5 @@
-import type { Attributes, AttributeValue, Span } from '@opentelemetry/api';
-import { ATTR } from './instruments.js';
+import type { Attributes, Span } from '@opentelemetry/api';
+import { ATTR, deniedByAttribute } from './instruments.js';
 import { phantoms } from './phantom.js';
 import { hasMethod, withOverrides } from './proxy.js';
 import { hintOf, registerShadow, shadowStateOf } from './shadow-state.js';
@@ -50,11 +50,14 @@ export function traceReservations<T extends object>(
     sink.tracer.startSpan('budgetry.reserve', {
       attributes: { ...attributes, [ATTR.method]: method, ...costAttributes(cost) },
     });
-  const wait = (began: number, outcome: string) =>
+  // A wait that began before close() ends its span after it, and records nothing.
+  const wait = (began: number, outcome: string) => {
+    if (!sink.open()) return;
     sink.instruments.waitDuration.record(sink.now() - began, {
       ...attributes,
       [ATTR.outcome]: outcome,
     });
+  };
   for (const method of [...RESERVATIONS, ...DECISIONS]) {
     if (!hasMethod(budget, method)) continue;
     const decides = (DECISIONS as readonly string[]).includes(method);
@@ -146,12 +149,4 @@ function decisionOutcome(got: unknown): Attributes {
   if (deniedBy !== undefined) out[ATTR.deniedBy] = deniedBy;
   if (typeof d.retryAfterMs === 'number') out[ATTR.retryAfterMs] = d.retryAfterMs;
   return out;
-}
-
-/** A member key as a string; an any-of's members or a hierarchy path as a list of them. */
-function deniedByAttribute(deniedBy: unknown): AttributeValue | undefined {
-  if (typeof deniedBy === 'string') return deniedBy;
-  if (typeof deniedBy === 'number') return String(deniedBy);
-  if (Array.isArray(deniedBy)) return deniedBy.map(String);
-  return undefined;
 }

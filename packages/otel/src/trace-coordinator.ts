@@ -35,12 +35,16 @@ export function traceDispatches(
       attributes: { ...attributes, [ATTR.method]: method, ...estimated },
     });
   };
-  const count = (outcome: string, deniedBy?: string) =>
+  // A dispatch that began before close() ends its span after it, and counts nothing, as a
+  // shadow's pass settling after it counts nothing.
+  const count = (outcome: string, deniedBy?: string) => {
+    if (!sink.open()) return;
     sink.instruments.dispatches.add(1, {
       ...attributes,
       [ATTR.outcome]: outcome,
       ...(deniedBy === undefined ? {} : { [ATTR.deniedBy]: deniedBy }),
     });
+  };
   const decided = (span: Span, decision: DecisionShape, passed: boolean): DecisionShape => {
     if (decision.ok) {
       const outcome = passed || phantoms.has(decision.permit as object) ? 'passed' : 'granted';

@@ -34,6 +34,7 @@ describe('shadowCoordinator', () => {
         estimate: { requests: 1, tokens: 1_500 },
         reason: 'denied',
         deniedBy: 'tokens',
+        exceedsCapacity: true,
       },
       {
         type: 'dispatch-settle',
@@ -77,6 +78,17 @@ describe('shadowCoordinator', () => {
     expect(events.map((e) => e.type)).toEqual(['dispatch-pass', 'dispatch-settle']);
     expect(events[1]).toMatchObject({ used: { requests: 1, tokens: 7 } });
     expect(budgets.tokens.available()).toBe(1_000);
+  });
+
+  it('settles a phantom dispatch at the estimate it was given, however that object changes after', () => {
+    const { events, llm } = setup(0);
+    const estimate: Record<string, number> = { requests: 1, tokens: 10 };
+    const d = llm.tryReserveSync(estimate);
+    estimate['tokens'] = 999; // the caller reuses its object
+    estimate['rows'] = 5;
+    if (!d.ok) throw new Error('a shadow never denies');
+    d.permit.settleSync({});
+    expect(events.map((e) => 'used' in e && e.used)).toEqual([false, { requests: 1, tokens: 10 }]);
   });
 
   it('reports a cancelled phantom dispatch as using nothing', async () => {
@@ -194,6 +206,37 @@ describe('shadowCoordinator', () => {
     );
     expect(runs).toBe(0);
     expect(events).toEqual([]);
+  });
+
+  it.each([
+    ['null', null],
+    ['a bare value', 'answer'],
+    ['usage that is not a record', { value: 1, usage: 5 }],
+  ])('refuses work resolving %s as the coordinator does, admitted or passed', async (_, result) => {
+    const { budgets, events, llm } = setup(1);
+    for (const estimate of [{ requests: 1 }, { requests: 2 }]) {
+      await expect(llm.run(estimate, async () => result as never)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/must resolve \{ value, usage\? \}/),
+      });
+    }
+    expect(budgets.requests.available()).toBe(0); // the admitted run settled at its estimate
+    expect(events.at(-1)).toEqual({
+      type: 'dispatch-settle',
+      shadow: 'limits',
+      estimate: { requests: 2 },
+      used: { requests: 2 },
+    });
+  });
+
+  it('returns what work that settled its own phantom dispatch resolved, as the coordinator does', async () => {
+    const { events, llm } = setup(0);
+    const out = await llm.run({ requests: 1 }, async (_signal, dispatch) => {
+      dispatch.cancelSync();
+      return 'raw' as never;
+    });
+    expect(out).toEqual({ ok: true, value: 'raw', report: { shortfall: {}, overcharge: {} } });
+    expect(events.at(-1)).toMatchObject({ type: 'dispatch-settle', used: { requests: 0 } });
   });
 
   it('shadows the coordinators with() makes', () => {

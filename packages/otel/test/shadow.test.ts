@@ -90,6 +90,20 @@ describe('shadow', () => {
     expect(policy.overReleased()).toBe(2);
   });
 
+  it('splits count-API releases that run at once as it splits them one after another', async () => {
+    const policy = new AtomicBudget(10);
+    const { budget, events } = shadowed(policy);
+    expect(budget.tryReserveSync(4)).toBe(true); // the policy's
+    expect(budget.tryReserveSync(8)).toBe(true); // passed
+    await Promise.all([budget.release(4), budget.release(4)]); // the policy's 4, then 4 passed
+    expect(policy.overReleased()).toBe(0);
+    expect(policy.available()).toBe(10);
+    expect(events.slice(1)).toEqual([{ type: 'pass-settle', shadow: 'policy', cost: 4, used: 0 }]);
+    budget.releaseSync(4); // the passed 4 left: nothing for the policy
+    expect(policy.overReleased()).toBe(0);
+    expect(events.at(-1)).toEqual({ type: 'pass-settle', shadow: 'policy', cost: 4, used: 0 });
+  });
+
   it('rethrows a strict policy’s OVER_RELEASE, changing nothing', () => {
     const policy = new AtomicBudget(10, { strict: true });
     const { budget } = shadowed(policy);

@@ -426,6 +426,36 @@ describe('BudgetTelemetry.traceCoordinator, shadows and wrappers', () => {
     expect(await h.value('budgetry.dispatches', { 'budgetry.outcome': 'granted' })).toBe(1);
   });
 
+  it('counts nothing once closed, of a dispatch or a wait that began before', async () => {
+    h = harness();
+    const c = h.telemetry.traceCoordinator(llm(), { name: 'llm' });
+    const slots = h.telemetry.traceBudget(waiting(new AtomicBudget(1)), { name: 'slots' });
+    const first = await slots.acquire(1);
+    const waited = slots.acquire(1);
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const running = c.run({ requests: 1 }, async () => {
+      await gate;
+      return { value: 'v' };
+    });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    h.telemetry.close();
+    finish();
+    expect(await running).toMatchObject({ ok: true, value: 'v' });
+    first.releaseSync();
+    (await waited).releaseSync();
+    expect(await h.points('budgetry.dispatches')).toEqual([]);
+    const waits = await h.points('budgetry.wait.duration');
+    expect(waits.map((p) => (p.value as { count: number }).count)).toEqual([1]); // the first only
+    expect(h.spans().map((s) => s.attributes['budgetry.method'])).toEqual([
+      'acquire',
+      'run',
+      'acquire',
+    ]); // begun before, ended after
+  });
+
   it('passes dispatches through untouched once the telemetry is closed', async () => {
     h = harness();
     const shadowed = shadowCoordinator(llm(), { name: 'p' });
