@@ -35,19 +35,7 @@ export function hostileSuite<M extends MockModel, W extends WrappedModel>(sdk: S
   const { wrap } = sdk;
   /** A model whose stream hands out `parts` after its start, then fails. */
   const failingAfter = (parts: Chunk[]) =>
-    sdk.mock({
-      doStream: async () => {
-        const all = [{ type: 'stream-start', warnings: [] } as unknown as Chunk, ...parts];
-        let i = 0;
-        const stream = new ReadableStream<Chunk>({
-          pull(controller) {
-            if (i < all.length) controller.enqueue(all[i++]!);
-            else controller.error(new Error('connection reset'));
-          },
-        });
-        return { stream };
-      },
-    });
+    mocks(sdk).failingAfter([{ type: 'stream-start', warnings: [] } as unknown as Chunk, ...parts]);
 
   describe(`${sdk.name}: budgetMiddleware: hostile input`, () => {
     it('stops waiting at once when the call is aborted while a denying budget answers', async () => {

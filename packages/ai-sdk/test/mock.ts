@@ -59,6 +59,22 @@ export function mocks<M extends MockModel, W extends WrappedModel>(sdk: Sdk<M, W
       });
     },
 
+    /** A provider stream that hands out `parts`, one per read, then fails the next read. */
+    failingAfter(parts: Chunk[]) {
+      return sdk.mock({
+        doStream: async () => {
+          let i = 0;
+          const stream = new ReadableStream<Chunk>({
+            pull(controller) {
+              if (i < parts.length) controller.enqueue(parts[i++]!);
+              else controller.error(new Error('connection reset'));
+            },
+          });
+          return { stream };
+        },
+      });
+    },
+
     streaming(chunks: Chunk[], chunkDelayInMs: number | null = null) {
       return sdk.mock({
         doStream: async () => ({ stream: sdk.simulateReadableStream(chunks, chunkDelayInMs) }),

@@ -10,26 +10,9 @@ import { mocks, textChunks } from './mock.js';
 import type { Chunk } from './sdk.js';
 import { ai6 as sdk } from './sdk-ai6.js';
 
-const { generating, streaming } = mocks(sdk);
+const { generating, streaming, failingAfter } = mocks(sdk);
 const fixed = (input: number, output: number) => () => ({ input, output });
 const tick = () => new Promise((r) => setImmediate(r));
-
-/** A provider stream that hands out `parts`, one per read, then fails the next read. */
-function failingAfter(parts: Chunk[]) {
-  return sdk.mock({
-    doStream: async () => {
-      let i = 0;
-      return {
-        stream: new ReadableStream<Chunk>({
-          pull(controller) {
-            if (i < parts.length) controller.enqueue(parts[i++]!);
-            else controller.error(new Error('connection reset'));
-          },
-        }),
-      };
-    },
-  });
-}
 
 async function drain(stream: ReadableStream<unknown>): Promise<unknown> {
   const reader = stream.getReader();

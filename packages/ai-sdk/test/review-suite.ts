@@ -67,20 +67,7 @@ export function reviewSuite<M extends MockModel, W extends WrappedModel>(sdk: Sd
       }),
     });
   /** A provider stream that hands out `parts` after its start, then fails. */
-  const failingAfter = (parts: Chunk[]) =>
-    sdk.mock({
-      doStream: async () => {
-        const all = [start, ...parts];
-        let i = 0;
-        const stream = new ReadableStream<Chunk>({
-          pull(controller) {
-            if (i < all.length) controller.enqueue(all[i++]!);
-            else controller.error(new Error('connection reset'));
-          },
-        });
-        return { stream };
-      },
-    });
+  const failingAfter = (parts: Chunk[]) => mocks(sdk).failingAfter([start, ...parts]);
 
   describe(`${sdk.name}: budgetMiddleware: dollars of estimated input`, () => {
     // $3 input, $0.30 read from the cache, $3.75 written to it, $15 output, per million tokens.

@@ -1,19 +1,11 @@
 // One budget given twice to a coordinator — once bare and once behind a wrapper that charges
 // it (a refill schedule, a token guard, a waiting line) — would be charged twice by every
 // dispatch; it is refused as the bare duplicate is, and changes nothing.
-import { AtomicBudget, AtomicTokenBudget, BudgetError } from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { coordinator, lazyRefill, tokenGuard, waiting } from '../src/index.js';
+import { codeOf } from './helpers/code-of.js';
 import { TestClock } from './helpers/test-clock.js';
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    return BudgetError.isInstance(error) ? error.code : `not a BudgetError: ${String(error)}`;
-  }
-  return 'accepted';
-}
 
 describe('a coordinator refuses one budget given twice behind a wrapper', () => {
   const clock = new TestClock();

@@ -2,18 +2,10 @@
 // one of them an all-of or any-of that contains it, would be charged twice by every dispatch
 // or reservation: it is refused as a budget given twice is, before anything is built. Found by
 // a hostile review: the check saw through wrappers, not through combinators.
-import { AtomicBudget, AtomicTokenBudget, BudgetError } from '@budgetry/core';
+import { AtomicBudget, AtomicTokenBudget } from '@budgetry/core';
 import { describe, expect, it } from 'vitest';
 import { allOf, anyOf, coordinator, lazyRefill, waiting } from '../src/index.js';
-
-function codeOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    return BudgetError.isInstance(error) ? error.code : `not a BudgetError: ${String(error)}`;
-  }
-  return 'accepted';
-}
+import { codeOf } from './helpers/code-of.js';
 
 describe('a budget inside a combinator counts as given', () => {
   const cases: [string, (b: AtomicBudget, x: AtomicBudget) => Record<string, object>][] = [
