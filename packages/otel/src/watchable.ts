@@ -1,4 +1,4 @@
-import type { BudgetObserver } from '@budgetry/core';
+import { type BudgetObserver, capabilitiesOf } from '@budgetry/core';
 import { describe, invalid } from './invalid.js';
 
 /**
@@ -163,6 +163,17 @@ export function checkWatchable(budget: unknown): asserts budget is WatchableBudg
   }
   if (!Number.isSafeInteger(b.capacity) || (b.capacity as number) < 0) {
     throw invalid(`a watched budget needs a capacity, got ${describe(b.capacity)}`, {});
+  }
+  // Gauges are read synchronously at each collection: a budget that declares itself
+  // asynchronous (a remote one, whose available() is a Promise) cannot give them.
+  if (
+    (budget as { capabilities?: unknown }).capabilities !== undefined &&
+    !capabilitiesOf(budget).sync
+  ) {
+    throw invalid(
+      'a watched budget must answer synchronously (its capabilities say sync: false): gauges are read at each collection; trace it (traceBudget) or count its observer events instead',
+      {},
+    );
   }
   for (const method of ['debt', 'subscribe'] as const) {
     if (b[method] !== undefined && typeof b[method] !== 'function') {

@@ -163,6 +163,33 @@ describe('BudgetTelemetry.watch', () => {
     expect(await h.points('budgetry.available')).toEqual([]);
   });
 
+  it('refuses a budget that declares itself asynchronous, whose gauges it could not read', async () => {
+    h = harness();
+    // A remote budget's shape: available() answers with a Promise, and it says so.
+    const remote = (sync: boolean) => ({
+      capacity: 10,
+      capabilities: {
+        sync,
+        countRelease: true,
+        partialCommit: false,
+        retryHint: false,
+        refill: undefined,
+        schedulable: false,
+      },
+      available: () => (sync ? 10 : Promise.resolve(10)),
+    });
+    let error: unknown;
+    try {
+      h.telemetry.watch(remote(false) as never, { name: 'remote' });
+    } catch (e) {
+      error = e;
+    }
+    expect(BudgetError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
+    expect(await h.points('budgetry.available')).toEqual([]);
+    h.telemetry.watch(remote(true) as never, { name: 'local' });
+    expect((await h.points('budgetry.available')).map((p) => p.value)).toEqual([10]);
+  });
+
   it('rejects watching the same budget twice, keeping the first watch', async () => {
     h = harness();
     const rows = new AtomicBudget(10);
