@@ -176,15 +176,28 @@ export function checkBatch(value: unknown): number {
   return value as number;
 }
 
-/** @internal Checks a RedisAllOf's `leaseMs` or `timeoutMs`. */
-export function checkMs(value: unknown, name: string, infinite: boolean): void {
-  if (infinite && value === Number.POSITIVE_INFINITY) return;
+type Limit = 'leaseMs' | 'timeoutMs' | 'maxBatch';
+
+/** @internal `options[limit]` when given, else the members' least (`null` is given: refused). */
+export function shortest(
+  options: { readonly [L in Limit]?: number },
+  members: readonly { readonly [L in Limit]: number }[],
+  limit: Limit,
+): number {
+  const given = options[limit];
+  return given === undefined ? Math.min(...members.map((m) => m[limit])) : given;
+}
+
+/** @internal Checks a RedisAllOf's `leaseMs` or `timeoutMs`, and returns it. */
+export function checkMs(value: unknown, name: string, infinite: boolean): number {
+  if (infinite && value === Number.POSITIVE_INFINITY) return value;
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
     throw invalid(`${name} must be a positive safe integer of milliseconds, got ${String(value)}`, {
       name,
       value,
     });
   }
+  return value as number;
 }
 
 /** @internal A configuration mismatch of the all-of script, naming the member whose stored budget differs. */

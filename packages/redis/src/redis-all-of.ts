@@ -18,6 +18,7 @@ import {
   type MemberPart,
   memberListOf,
   memberNamed,
+  shortest,
 } from './all-of-members.js';
 import { type MemberSettle, type PermitOwner, RedisAllOfPermit } from './all-of-permit.js';
 import { ALL_OF_SCRIPT } from './all-of-script.js';
@@ -167,11 +168,8 @@ export class RedisAllOf<K extends string | number = string>
       schedulable: false,
     });
     const o = list.parts.map((p) => p.core.o);
-    const given = options.leaseMs;
-    this.leaseMs = given === undefined ? Math.min(...o.map((x) => x.leaseMs)) : given;
-    checkMs(this.leaseMs, 'leaseMs', false);
-    const timeoutMs =
-      options.timeoutMs === undefined ? Math.min(...o.map((x) => x.timeoutMs)) : options.timeoutMs;
+    this.leaseMs = checkMs(shortest(options, o, 'leaseMs'), 'leaseMs', false);
+    const timeoutMs = shortest(options, o, 'timeoutMs');
     checkMs(timeoutMs, 'timeoutMs', true);
     const label = `allOf(${o.map((x) => x.name).join(', ')})`;
     const keys = list.parts.flatMap((p) => p.keys);
@@ -180,7 +178,7 @@ export class RedisAllOf<K extends string | number = string>
     const calendars = list.parts.flatMap((p, i) =>
       p.marks === undefined ? [] : [{ at: 1 + 6 * i + 3, marks: p.marks }],
     );
-    const maxBatch = checkBatch(options.maxBatch ?? Math.min(...o.map((x) => x.maxBatch)));
+    const maxBatch = checkBatch(shortest(options, o, 'maxBatch'));
     this.runner = new ScriptRunner(
       list.client,
       ALL_OF_SCRIPT,
