@@ -9,7 +9,7 @@ import { CountApi, type OpenUnits } from './count-api.js';
 import { escapeName } from './keys.js';
 import type { AcquireOptions } from './options.js';
 import { RedisPermit } from './redis-permit.js';
-import type { RedisCounters, RemoteCore } from './remote-core.js';
+import { IDENTITY, type RedisCounters, type RemoteCore } from './remote-core.js';
 
 /**
  * A point-in-time view of one node of a {@link RedisHierarchy} and of its tree, read in one
@@ -112,6 +112,14 @@ export class RedisHierarchyNode implements PermitBudgetGuard {
     this.path = parent === null ? [] : Object.freeze([...parent.path, key]);
     this.ref = parent === null ? 'n' : `${parent.ref}:${escapeName(key)}`;
     this.count = new CountApi(tree.core, [this.ref], openUnitsOf(tree.open, this.ref));
+  }
+
+  /**
+   * The same for every handle on this node of this tree through the same client: compose
+   * refuses two of them in one coordinator or combinator, as it refuses one object twice.
+   */
+  get [IDENTITY](): string {
+    return `${this.tree.core.identity} ${this.ref}`;
   }
 
   /**

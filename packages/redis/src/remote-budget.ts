@@ -3,7 +3,7 @@ import { CalendarMarks } from './calendar-marks.js';
 import { CountApi } from './count-api.js';
 import { budgetKeys } from './keys.js';
 import { resolveOptions } from './options.js';
-import { type ReclaimReport, type RedisCounters, RemoteCore } from './remote-core.js';
+import { IDENTITY, type ReclaimReport, type RedisCounters, RemoteCore } from './remote-core.js';
 import { BUDGET_SCRIPT } from './script.js';
 import { ScriptRunner } from './script-runner.js';
 
@@ -104,6 +104,14 @@ export abstract class RemoteBudget {
       refill: this.refillPolicy,
       schedulable: false,
     });
+  }
+
+  /**
+   * The same for every budget object on this budget's keys through the same client: compose
+   * refuses two of them in one coordinator or combinator, as it refuses one object twice.
+   */
+  get [IDENTITY](): string {
+    return this.core.identity;
   }
 
   /**

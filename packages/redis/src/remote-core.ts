@@ -62,6 +62,17 @@ export interface Reply {
   readonly seq: number;
 }
 
+/** Numbers for the clients budgets reach Redis through, so that an identity can name one. */
+const clients = new WeakMap<object, number>();
+let clientCount = 0;
+
+/**
+ * @internal The property by which compose's combinators and coordinator tell that two objects
+ * charge one budget (see compose's README): a budget, or tree node, names its state in Redis
+ * and the client it goes through, so two handles on it are refused as one budget given twice.
+ */
+export const IDENTITY: unique symbol = Symbol.for('budgetry.identity');
+
 /**
  * @internal What every Redis budget shares — {@link RedisBudget}, {@link RedisTokenBudget},
  * {@link RedisHierarchy}: validated options, the script runner (its script and keys), lease
@@ -71,11 +82,17 @@ export interface Reply {
 export class RemoteCore {
   private readonly clientId = randomBytes(9).toString('base64url');
   private seq = 0;
+  /** The budget's {@link IDENTITY}: its client and its state's key. */
+  readonly identity: string;
 
   constructor(
     readonly o: ResolvedOptions,
     readonly runner: ScriptRunner,
-  ) {}
+  ) {
+    let client = clients.get(o.redis);
+    if (client === undefined) clients.set(o.redis, (client = ++clientCount));
+    this.identity = `${client} ${runner.keys[0]}`;
+  }
 
   /** A fresh operation id: unique across the fleet (random per budget object, then a counter). */
   nextId(): string {

@@ -39,6 +39,8 @@ import { COMMITTED, chargeOf, HELD, noParts, partialOk, RELEASED, settleParts } 
  */
 export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermit {
   private stateCode: number = HELD;
+  /** A settle failed: the next one settles only the parts it left held. */
+  private retrying = false;
 
   /** @internal */
   constructor(
@@ -68,7 +70,10 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
   /**
    * Release every member's part, each once.
    *
-   * @returns `true` if this call settled the permit, `false` if it was already settled.
+   * @returns `true` if this call settled the permit, `false` if it was already settled. A
+   * retry after a failure answers as its members' permits do: `true` only if it settled a
+   * part, so `false` when the attempt that failed had settled them all (a remote member that
+   * applied the settle and lost its answer).
    * @throws BudgetError `BACKEND` naming the first member that failed (or that member's own
    * `BudgetError`), after every other part was settled. The permit then stays `held`:
    * releasing (or committing) it again settles only the parts still held, as
@@ -98,14 +103,16 @@ export class AllOfPermit<K extends MemberKey = MemberKey> implements BudgetPermi
     if (this.stateCode !== HELD) return false;
     // Set first: a second settle while this one awaits its members answers false.
     this.stateCode = to;
+    let settled: boolean;
     try {
-      await settleParts(this.parts, to, used, this.owner.keys);
+      settled = await settleParts(this.parts, to, used, this.owner.keys);
     } catch (error) {
       // Held again: settling again retries the parts still held (the others answer false).
       this.stateCode = HELD;
+      this.retrying = true;
       throw error;
     }
-    return true;
+    return settled || !this.retrying;
   }
 }
 

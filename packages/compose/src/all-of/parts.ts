@@ -34,6 +34,7 @@ export function settleError(errors: unknown[], keys: readonly MemberKey[], at: n
  * (still held unless the member settled it before failing); settling the same parts again
  * settles only what is still held, since a member's permit answers `false` once settled.
  *
+ * @returns whether any part's permit answered `true` (this call settled it).
  * @throws BudgetError for the first member that failed, after every part was tried.
  */
 export async function settleParts(
@@ -41,7 +42,7 @@ export async function settleParts(
   to: number,
   used: number | undefined,
   keys: readonly MemberKey[],
-): Promise<void> {
+): Promise<boolean> {
   const results = await settleEach(parts, (p) => (to === RELEASED ? p.release() : p.commit(used)));
   const errors: unknown[] = [];
   const at: number[] = [];
@@ -52,6 +53,7 @@ export async function settleParts(
     }
   });
   settleError(errors, keys, at);
+  return results.some((r) => r.status === 'fulfilled' && r.value === true);
 }
 
 /**

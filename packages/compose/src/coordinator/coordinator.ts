@@ -273,14 +273,17 @@ function isRunResult<T, D extends string>(result: unknown): result is RunResult<
 /**
  * `run`'s way out after a settle failed: what is not settled yet is settled at its estimate,
  * or, when a dimension fails that too, released, so the dispatch is never left held (short of
- * a member that can neither settle nor refund). Returns the error to throw, saying which.
+ * a member that can neither settle nor refund). Returns the error to throw, saying which. A
+ * remote dimension whose failed attempt was applied, its answer lost, keeps what that attempt
+ * settled (settling it again finds it done), and the message cannot tell which it was.
  */
 async function settleAfter<D extends string>(
   dispatch: Dispatch<D>,
   error: unknown,
 ): Promise<unknown> {
   if (dispatch.state !== 'held') return error;
-  let done = 'what was not settled was settled at its estimate';
+  let done =
+    'what was still held was settled at its estimate, unless the attempt that failed was applied after all';
   try {
     await dispatch.settle({});
   } catch {

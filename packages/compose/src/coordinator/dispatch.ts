@@ -24,7 +24,9 @@ const CANCEL_AGAIN = 'the dispatch is still held on it: cancel it again to retry
  * A dimension that throws while the dispatch is settled or cancelled does not stop the
  * others: they are settled (or refunded), and the call throws a `BudgetError` naming the
  * dimension. The dispatch then stays `held` on the dimensions that failed, and only on them:
- * settle it again to retry them, or cancel (or dispose) it to release what they hold.
+ * settle it again to retry them, or cancel (or dispose) it to release what they hold. A
+ * remote dimension may have applied the call that failed and lost its answer; the retry finds
+ * it applied and charges nothing twice.
  *
  * @example
  * ```ts

@@ -9,6 +9,7 @@ import {
   type TokenBudget,
   type TokenReservation,
 } from '@budgetry/core';
+import { appliedBefore } from '../internal/earlier-attempt.js';
 import { isSyncGuard, memberIdentity, sharedBudget } from '../internal/member-kind.js';
 import { describe, invalid, settleEach } from '../internal/member-list.js';
 import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
@@ -92,33 +93,78 @@ export function settleSyncPart(p: Part, actual: number): number {
   return 0;
 }
 
-/** @internal {@link settleSyncPart} for any part, awaiting remote ones. */
+/**
+ * Overage permits that an attempt to settle a remote part took and failed to commit, until a
+ * later attempt commits them or a cancel releases them. The failed commit may have been
+ * applied (a remote guard that lost its answer): committing the same permit again charges
+ * the overage once either way, where a fresh permit would charge it twice.
+ */
+const overages = new WeakMap<Part, BudgetPermit>();
+
+/**
+ * @internal {@link settleSyncPart} for any part, awaiting remote ones. Also safe to run again
+ * after an attempt whose answer a remote budget lost: a token record found applied by it is
+ * done, and an overage permit it took is committed again rather than taken twice.
+ */
 export async function settlePart(p: Part, actual: number): Promise<number> {
   if (p.dim.sync) return settleSyncPart(p, actual);
   const h = p.handle;
   if (isReservation(h)) {
-    if (!isClosed(h)) await (p.dim.budget as TokenBudget).recordUsage(h, actual, 0);
+    if (!isClosed(h)) await recordOnce(p.dim.budget as TokenBudget, h, actual);
     return 0;
   }
-  const guard = p.dim.budget as PermitBudgetGuard;
+  const kept = overages.get(p);
+  // Taken once the permit was committed: only the overage is left to commit, unless the guard
+  // gave it back meanwhile (its lease expired), and then it is taken again below.
+  if (kept !== undefined && kept.state !== 'released') {
+    await kept.commit();
+    overages.delete(p);
+    return Math.max(actual - p.cost - kept.cost, 0);
+  }
   if (actual >= p.cost) {
     await h.commit();
     if (actual === p.cost) return 0;
     if (!p.dim.pooled) return actual - p.cost;
-    const extra = await guard.tryAcquire(actual - p.cost);
-    if (extra === null) return actual - p.cost;
-    try {
-      await extra.commit();
-    } catch (error) {
-      await settleEach([extra], (e) => e.release());
-      throw error;
-    }
-    return 0;
+    const over = actual - p.cost;
+    const extra = await acquireUpTo(p.dim.budget as PermitBudgetGuard, over);
+    if (extra === null) return over;
+    overages.set(p, extra);
+    await extra.commit();
+    overages.delete(p);
+    return over - extra.cost;
   }
   // Used less than reserved: a partial commit, in one step at the guard, where declared.
   if (p.dim.partial) await h.commit(actual);
   else await h.commit();
   return 0;
+}
+
+/** Records `actual`; a record the budget found applied by an earlier attempt is done. */
+async function recordOnce(tokens: TokenBudget, r: TokenReservation, actual: number): Promise<void> {
+  try {
+    await tokens.recordUsage(r, actual, 0);
+  } catch (error) {
+    if (!appliedBefore(error)) throw error;
+  }
+}
+
+/**
+ * A permit for `over` units of `guard`, or, when they do not all fit, for as many as it has
+ * room for, as the synchronous path takes; `null` when it has none or does not say (it has no
+ * `available()`). The room is read between two calls, so another caller may take it
+ * meanwhile: then none of the overage is charged, as when a synchronous guard refuses.
+ */
+async function acquireUpTo(guard: PermitBudgetGuard, over: number): Promise<BudgetPermit | null> {
+  const whole = await guard.tryAcquire(over);
+  if (whole !== null) return whole;
+  const available = (guard as { available?: () => unknown }).available;
+  if (typeof available !== 'function') return null;
+  const room: unknown = await available.call(guard);
+  // All of it did not fit a moment ago: only a smaller room is worth asking for.
+  if (typeof room !== 'number' || !Number.isSafeInteger(room) || room <= 0 || room >= over) {
+    return null;
+  }
+  return guard.tryAcquire(room);
 }
 
 function releaseQuietlySync(permit: SyncBudgetPermit): void {
@@ -157,9 +203,19 @@ export function refundEachSync(parts: readonly Part[]): Failed | undefined {
 /** @internal {@link refundEachSync}, awaiting remote refunds. */
 export async function refundEach(parts: readonly Part[]): Promise<Failed | undefined> {
   const results = await settleEach(parts, (p) =>
-    isReservation(p.handle) ? p.handle[Symbol.asyncDispose]() : p.handle.release(),
+    isReservation(p.handle) ? p.handle[Symbol.asyncDispose]() : releasePart(p, p.handle),
   );
   return failures(parts, results);
+}
+
+/** Releases a part's permit, and an overage permit a failed settle left (see `overages`). */
+async function releasePart(p: Part, permit: BudgetPermit): Promise<void> {
+  const kept = overages.get(p);
+  if (kept !== undefined) {
+    await kept.release();
+    overages.delete(p);
+  }
+  await permit.release();
 }
 
 /** @internal The parts whose result is a rejection, with the first reason. */

@@ -41,10 +41,19 @@ export function isOwnView(member: object): boolean {
 }
 
 /**
+ * The property by which a budget says which budget it is, when two of its objects can charge
+ * one budget (two handles on the same state in a remote store, a tree node asked for twice):
+ * a string, the same for every object that charges the same state and only for those.
+ * `@budgetry/redis`'s budgets and tree nodes declare it.
+ */
+const IDENTITY = Symbol.for('budgetry.identity');
+
+/**
  * @internal What a member stands for when members are checked for duplicates: the budget
  * behind token guard views and the wrappers registered as clean (a refill schedule, a waiting
  * line), so that a budget given raw and behind a view or wrapper is caught: both would charge
- * it.
+ * it. A budget that declares its identity (see `IDENTITY`) stands for it, so two handles on
+ * one remote budget are caught too.
  */
 export function memberIdentity(value: unknown): unknown {
   let v = value;
@@ -54,10 +63,17 @@ export function memberIdentity(value: unknown): unknown {
       continue;
     }
     const wrapper = typeof v === 'object' && v !== null ? wrappedBy(v) : undefined;
-    if (wrapper === undefined) return v;
+    if (wrapper === undefined) break;
     v = wrapper.inner;
   }
-  return v;
+  return declaredIdentity(v);
+}
+
+/** `budget`'s declared identity, kept apart from any string given as a member; else itself. */
+function declaredIdentity(budget: unknown): unknown {
+  if (typeof budget !== 'object' || budget === null) return budget;
+  const id = (budget as { readonly [IDENTITY]?: unknown })[IDENTITY];
+  return typeof id === 'string' ? `${String(IDENTITY)} ${id}` : budget;
 }
 
 /**

@@ -1,7 +1,2 @@
-export {
-  AsyncTokenGuard,
-  SyncTokenGuard,
-  type SyncTokenPermit,
-  type TokenPermit,
-  tokenGuard,
-} from './token-guard.js';
+export { AsyncTokenGuard, SyncTokenGuard, tokenGuard } from './token-guard.js';
+export type { SyncTokenPermit, TokenPermit } from './token-permit.js';

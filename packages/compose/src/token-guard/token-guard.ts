@@ -1,15 +1,10 @@
 import {
   assertAmount,
   type BudgetCapabilities,
-  type BudgetPermit,
   capabilitiesOf,
-  checkUsed,
   type PermitBudgetGuard,
-  type PermitState,
   retryAfterOf,
   type SyncBudgetGuard,
-  type SyncBudgetPermit,
-  SyncBudgetPermitBase,
   SyncGuardBase,
   type SyncTokenBudget,
   type TokenBudget,
@@ -21,123 +16,12 @@ import { CountLedger, ResetEpochs, stillLive } from '../internal/count-ledger.js
 import { epochOf } from '../internal/epoch.js';
 import { describe, invalid } from '../internal/member-list.js';
 import { isSyncTokenBudget, isTokenBudget } from '../internal/token-kind.js';
-
-/**
- * A permit that wraps a token reservation: what {@link tokenGuard} hands out.
- *
- * @example
- * ```ts
- * import { AtomicBudget, AtomicTokenBudget, type TokenBudget } from '@budgetry/core';
- * import { allOf, type TokenPermit } from '@budgetry/compose';
- *
- * const tokens: TokenBudget = new AtomicTokenBudget(10_000); // stands for a remote budget
- * const permit = await allOf({ rows: new AtomicBudget(10), tokens }).tryAcquire(800);
- * const part = permit?.part('tokens') as TokenPermit | undefined;
- * if (part) await tokens.recordUsage(part.reservation, 500, 250); // 50 tokens refunded
- * await permit?.release(); // returns the row; the recorded tokens part stays settled
- * ```
- */
-export interface TokenPermit extends BudgetPermit {
-  /** The reservation underneath, to reconcile with `recordUsage` on its budget. */
-  readonly reservation: TokenReservation;
-}
-
-/**
- * A {@link TokenPermit} from a synchronous token budget.
- *
- * @example
- * ```ts
- * import { AtomicTokenBudget } from '@budgetry/core';
- * import { type SyncTokenPermit, tokenGuard } from '@budgetry/compose';
- *
- * const tokens = new AtomicTokenBudget(10_000);
- * const permit: SyncTokenPermit | null = tokenGuard(tokens).tryAcquireSync(1_000);
- * if (permit) tokens.recordUsageSync(permit.reservation, 600, 200); // 200 refunded
- * ```
- */
-export interface SyncTokenPermit extends TokenPermit, SyncBudgetPermit {}
-
-const stateOf = (r: TokenReservation): PermitState =>
-  r.state === 'recorded' ? 'committed' : r.state === 'refunded' ? 'released' : 'held';
-
-class SyncTokenPermitImpl extends SyncBudgetPermitBase implements SyncTokenPermit {
-  constructor(
-    private readonly tokens: SyncTokenBudget,
-    readonly reservation: TokenReservation,
-  ) {
-    super();
-  }
-  get cost(): number {
-    return this.reservation.estimate;
-  }
-  get epoch(): number {
-    return this.reservation.epoch;
-  }
-  get state(): PermitState {
-    return stateOf(this.reservation);
-  }
-  releaseSync(): boolean {
-    if (!this.reservation.armed) return false;
-    this.reservation[Symbol.dispose]();
-    return true;
-  }
-  commitSync(used?: number): boolean {
-    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
-    if (!this.reservation.armed) return false;
-    this.tokens.recordUsageSync(this.reservation, spent, 0);
-    return true;
-  }
-}
-
-class AsyncTokenPermitImpl implements TokenPermit {
-  /**
-   * Set by the first settle call, before it awaits: a release or commit that starts while
-   * another is in flight answers `false` (as a sync permit does), instead of racing it to
-   * the budget, where one would refund and the other be refused as already settled.
-   */
-  private claimed = false;
-  constructor(
-    private readonly tokens: TokenBudget,
-    readonly reservation: TokenReservation,
-  ) {}
-  get cost(): number {
-    return this.reservation.estimate;
-  }
-  get epoch(): number {
-    return this.reservation.epoch;
-  }
-  get state(): PermitState {
-    return stateOf(this.reservation);
-  }
-  async release(): Promise<boolean> {
-    if (this.claimed || !this.reservation.armed) return false;
-    this.claimed = true;
-    try {
-      await this.reservation[Symbol.asyncDispose]();
-    } catch (error) {
-      // The refund did not happen (the reservation is still armed): the permit is still held.
-      if (this.reservation.armed) this.claimed = false;
-      throw error;
-    }
-    return true;
-  }
-  async commit(used?: number): Promise<boolean> {
-    const spent = used === undefined ? this.cost : checkUsed(used, this.cost);
-    if (this.claimed || !this.reservation.armed) return false;
-    this.claimed = true;
-    try {
-      await this.tokens.recordUsage(this.reservation, spent, 0);
-    } catch (error) {
-      // The budget did not take it (a backend failure): the permit is still held.
-      if (this.reservation.armed) this.claimed = false;
-      throw error;
-    }
-    return true;
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
-  }
-}
+import {
+  AsyncTokenPermitImpl,
+  type SyncTokenPermit,
+  SyncTokenPermitImpl,
+  type TokenPermit,
+} from './token-permit.js';
 
 /**
  * A synchronous token budget seen as a guard; see {@link tokenGuard}.
@@ -331,7 +215,10 @@ export class AsyncTokenGuard implements PermitBudgetGuard {
  * API (core's `AtomicTokenBudget`) the count API is that one: releases are clamped to what it
  * holds. Over other token budgets it releases one reservation of exactly the released cost;
  * either way a release beyond what is held is counted in `overReleased()` and changes
- * nothing.
+ * nothing. An asynchronous permit whose commit fails after the budget disarmed the reservation
+ * (a remote budget does, before it sends the record) stays held: commit it again to record it,
+ * once, or release it to record nothing used, which returns the estimate unless the failed
+ * commit was applied after all.
  *
  * When to use: you need "rows *and* tokens" as one reservation. {@link allOf} applies it
  * for you when a member is a token budget; the {@link coordinator} is the general form, with
