@@ -230,10 +230,19 @@ export class RegionMemory {
     return this.clock.now() - beat > this.leaseMs * 2;
   }
 
-  /** Whether `lock()` would not wait now: the lock is free, or its holder is to be taken over. */
-  lockFree(waitedMs: number): boolean {
-    const word = Atomics.load(this.i32, W_LOCK);
-    return word === 0 || this.holderGone(word, waitedMs);
+  /**
+   * Whether `lock()` would not wait now — the lock is free, or its holder is to be taken over —
+   * or within `patienceMs`: a holder that lives lets go within microseconds, one that died
+   * holding it only once it is known gone. `waitedMs`: how long the caller has waited before.
+   */
+  lockFree(waitedMs: number, patienceMs = 0): boolean {
+    const until = Date.now() + patienceMs;
+    for (;;) {
+      const word = Atomics.load(this.i32, W_LOCK);
+      if (word === 0 || this.holderGone(word, waitedMs)) return true;
+      if (Date.now() >= until) return false;
+      sleep(this.i32, W_LOCK, word, 1);
+    }
   }
 
   /**

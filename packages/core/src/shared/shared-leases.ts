@@ -54,13 +54,14 @@ export class SharedLeases {
     return { handles: lanes, units };
   }
 
-  /** Reclaims every handle opened in thread `threadId`, which must have exited. */
-  reclaimThread(threadId: number): { handles: number; units: number } {
+  /** Threads reported gone whose handles are not reclaimed yet (the lock was not to be had). */
+  private readonly exited = new Set<number>();
+  private retry: unknown;
+
+  /** Reclaims every handle opened in a thread of `threadIds`, which must have exited. */
+  private reclaimThreads(threadIds: ReadonlySet<number>): void {
     const { i32 } = this.region;
-    const { lanes, units } = this.region.reclaimWhere(
-      (lane) => i32[laneI32(lane) + L_THREAD] === threadId,
-    );
-    return { handles: lanes, units };
+    this.region.reclaimWhere((lane) => threadIds.has(i32[laneI32(lane) + L_THREAD]!));
   }
 
   /** Reclaims the handles of `worker`'s thread when it exits. */
@@ -78,24 +79,34 @@ export class SharedLeases {
       if (Atomics.load(this.region.i32, H_CLOSED) !== 0) return;
       // First say the thread is gone, so a lock it died holding can be taken over.
       this.region.markThreadGone(threadId);
-      this.reclaimWhenFree(threadId, Date.now());
+      this.exited.add(threadId);
+      this.reclaimExited(Date.now(), 50);
     });
   }
 
   /**
-   * Reclaims thread `threadId`'s handles once the lock can be had without waiting. The exit
-   * listener runs on the watching thread: blocked there on a lock that another exited thread
-   * died holding, it would hold back that thread's own exit report too — the report that lets
-   * the lock be taken over at once — and freeze for two leases. So it looks again soon.
+   * Reclaims the handles of every exited thread once the lock can be had without waiting long:
+   * at once, as a rule (a live holder lets go within microseconds). The exit listener runs on
+   * the watching thread: blocked there on a lock that another exited thread died holding, it
+   * would hold back that thread's own exit report too — the report that lets the lock be taken
+   * over at once — and freeze for two leases. So after `patienceMs` it looks again soon,
+   * unblocked; and the next exit report that gets the lock reclaims every thread waiting.
    */
-  private reclaimWhenFree(threadId: number, since: number): void {
-    if (Atomics.load(this.region.i32, H_CLOSED) !== 0) return;
-    if (this.region.lockFree(Date.now() - since)) {
-      this.reclaimThread(threadId);
+  private reclaimExited(since: number, patienceMs = 0): void {
+    if (Atomics.load(this.region.i32, H_CLOSED) !== 0 || this.exited.size === 0) return;
+    if (this.region.lockFree(Date.now() - since, patienceMs)) {
+      const gone = new Set(this.exited);
+      this.exited.clear();
+      this.reclaimThreads(gone);
       return;
     }
-    const timer = setTimeout(() => this.reclaimWhenFree(threadId, since), 5);
+    if (this.retry !== undefined) return;
+    const timer = setTimeout(() => {
+      this.retry = undefined;
+      this.reclaimExited(since);
+    }, 5);
     (timer as { unref?: () => void }).unref?.();
+    this.retry = timer;
   }
 
   /** Every counter, read under the lock. */
