@@ -17,14 +17,19 @@ import { waitOf } from '../internal/member-wait.js';
  */
 export type AnyOfDecision<K, P> = Decision<readonly K[], P>;
 
-/** @internal The soonest retry hint any member gives for `cost`. */
-export function soonest(members: readonly unknown[], cost: number): number | undefined {
+/** @internal The least of the hints `hint` gives for `members`, skipping those it has none for. */
+function least<M>(members: readonly M[], hint: (m: M) => number | undefined): number | undefined {
   let best: number | undefined;
   for (const m of members) {
-    const ms = retryAfterOf(m, cost);
+    const ms = hint(m);
     if (ms !== undefined && (best === undefined || ms < best)) best = ms;
   }
   return best;
+}
+
+/** @internal The soonest retry hint any member gives for `cost`. */
+export function soonest(members: readonly unknown[], cost: number): number | undefined {
+  return least(members, (m) => retryAfterOf(m, cost));
 }
 
 /**
@@ -32,12 +37,7 @@ export function soonest(members: readonly unknown[], cost: number): number | und
  * now, else the soonest wait any member can say, or `undefined` when none can.
  */
 export function soonestWait(members: readonly SyncBudgetGuard[], cost: number): number | undefined {
-  let best: number | undefined;
-  for (const m of members) {
-    const ms = waitOf(m, cost);
-    if (ms !== undefined && (best === undefined || ms < best)) best = ms;
-  }
-  return best;
+  return least(members, (m) => waitOf(m, cost));
 }
 
 /** @internal A denial naming every member, with the soonest retry any of them knows. */
